@@ -1,0 +1,16 @@
+// The annotations users and Rotor write. These names are a public contract (shared/DESIGN.md).
+
+/** Comma list of Secret Manager secrets the app reads through the API itself. */
+export const SECRETS = 'rotor.dev/secrets';
+/** `PORT/PATH`: POSTed to every ready pod, through the API server's pod proxy, to re-read files. */
+export const RELOAD_ENDPOINT = 'rotor.dev/reload-endpoint';
+/** `restart | reload | none`: overrides the default decision. */
+export const ON_ROTATE = 'rotor.dev/on-rotate';
+/** `"true"`: Rotor leaves the workload alone. */
+export const IGNORE = 'rotor.dev/ignore';
+/** Written by Rotor: JSON map secret → version it has acted on, so redelivered or older events are no-ops. */
+export const APPLIED = 'rotor.dev/applied';
+/** kubectl's restart marker on the pod template; changing it rolls the pods. */
+export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+/** External Secrets Operator: changing this annotation on an ExternalSecret forces a sync now. */
+export const ESO_FORCE_SYNC = 'force-sync';

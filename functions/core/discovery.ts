@@ -1,0 +1,440 @@
+// Discovery: which workloads depend on a Secret Manager secret, and through what. Pure: it reads
+// an Inventory and builds an index once (secret → dependent workloads), so answering for one
+// event, or twenty, costs a map lookup each.
+import * as annotations from './annotations';
+import type { EsoInfo, GcpStore } from './externalSecret';
+import { StoreIndex, readExternalSecret } from './externalSecret';
+import type { Inventory } from './inventory';
+import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
+import { asArray, describeObject, isObject, podTemplate, str, workloadAnnotation } from './kube';
+import type { SecretId, VersionSelector } from './secretName';
+import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
+import type { SpcInfo } from './secretProviderClass';
+import { CSI_DRIVERS, readSecretProviderClass } from './secretProviderClass';
+
+/** How a container receives the secret: the `via` of the output contract. */
+export type Via = 'env' | 'envFrom' | 'volume' | 'subPath' | 'csi' | 'init' | 'annotation';
+
+/** Where the value comes from on its way into the pod. */
+export type DependencySource =
+  | { readonly kind: 'csi'; readonly namespace: string; readonly spc: string; readonly file: string; readonly driver: string }
+  | { readonly kind: 'eso'; readonly namespace: string; readonly externalSecret: string; readonly secretName: string }
+  | { readonly kind: 'csi-sync'; readonly namespace: string; readonly spc: string; readonly secretName: string }
+  | { readonly kind: 'api' };
+
+export interface Dependency {
+  readonly via: Via;
+  /** Container name; empty for the workload-level `rotor.dev/secrets` annotation. */
+  readonly container: string;
+  /** One line: what reads what, from where. */
+  readonly detail: string;
+  /** The version the reference selects: `latest`, a number (pinned) or an alias. */
+  readonly version: VersionSelector;
+  readonly secret: SecretId;
+  readonly source: DependencySource;
+  /** True when a new value reaches the running container without a restart (files that update in place, API reads). */
+  readonly inPlace: boolean;
+}
+
+export interface WorkloadDependencies {
+  readonly ref: WorkloadRef;
+  readonly object: KubeObject;
+  readonly dependencies: readonly Dependency[];
+}
+
+export interface DiscoveryOptions {
+  readonly projects?: ProjectMap;
+  /** Resolves short names in `rotor.dev/secrets` and stores that name no project. */
+  readonly defaultProject?: string;
+  /**
+   * Called with what cannot be resolved (a missing SecretProviderClass or store, a bad annotation).
+   * Offline plans turn these into errors or warnings; live runs log them and go on.
+   */
+  readonly onProblem?: (message: string) => void;
+}
+
+/** A Kubernetes Secret written from Secret Manager, and which secrets land under which keys. */
+interface SyncedSecret {
+  readonly origin: 'eso' | 'csi-sync';
+  readonly owner: string;
+  readonly refs: ReadonlyArray<{ id: SecretId; version: VersionSelector; key?: string; detail: string }>;
+  readonly eso?: EsoInfo;
+  readonly spc?: SpcInfo;
+}
+
+export class DependencyIndex {
+  private readonly projects: ProjectMap;
+  private readonly byKey = new Map<string, Map<number, Dependency[]>>();
+  /** ESO `find` selectors, checked against the target at lookup time. */
+  private readonly finds: Array<{ workload: number; store: GcpStore; pattern: RegExp; make: (id: SecretId) => Dependency[] }> = [];
+  private readonly refs: WorkloadRef[] = [];
+  private readonly objects: KubeObject[] = [];
+
+  constructor(readonly inventory: Inventory, private readonly options: DiscoveryOptions = {}) {
+    this.projects = options.projects ?? new ProjectMap();
+    const problem = options.onProblem ?? (() => undefined);
+
+    const spcs = new Map<string, SpcInfo>();
+    for (const o of inventory.secretProviderClasses) {
+      const info = readSecretProviderClass(o);
+      if (info) spcs.set(`${info.namespace}/${info.name}`, info);
+    }
+    const synced = new Map<string, SyncedSecret[]>();
+    const addSynced = (ns: string, name: string, s: SyncedSecret): void => {
+      const k = `${ns}/${name}`;
+      const list = synced.get(k);
+      if (list) list.push(s);
+      else synced.set(k, [s]);
+    };
+    for (const spc of spcs.values()) {
+      if (spc.secretObjects.length === 0) continue;
+      if (spc.provider === 'gke') {
+        problem(`SecretProviderClass ${spc.namespace}/${spc.name}: secretObjects sync is a feature of the open-source driver (provider gcp); the GKE add-on ignores it`);
+        continue;
+      }
+      for (const so of spc.secretObjects) {
+        const refs = so.items.flatMap((item) =>
+          spc.entries
+            .filter((e) => e.file === item.objectName)
+            .map((e) => ({
+              id: e.ref.id,
+              version: e.ref.version,
+              ...(item.key ? { key: item.key } : {}),
+              detail: `synced by SecretProviderClass ${spc.namespace}/${spc.name} (secretObjects, ${e.file})`,
+            })),
+        );
+        addSynced(spc.namespace, so.secretName, { origin: 'csi-sync', owner: `${spc.namespace}/${spc.name}`, refs, spc });
+      }
+    }
+    const stores = new StoreIndex(inventory.secretStores);
+    const esoFinds: Array<{ eso: EsoInfo }> = [];
+    for (const o of inventory.externalSecrets) {
+      const eso = readExternalSecret(o, stores, {
+        ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
+        onProblem: problem,
+      });
+      if (!eso) continue;
+      const refs = eso.references.map((r) => ({
+        id: r.id,
+        version: r.version,
+        ...(r.secretKey ? { key: r.secretKey } : {}),
+        detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${r.detail})`,
+      }));
+      addSynced(eso.namespace, eso.targetName, { origin: 'eso', owner: `${eso.namespace}/${eso.name}`, refs, eso });
+      if (eso.findPatterns.length > 0) esoFinds.push({ eso });
+    }
+
+    inventory.workloads.forEach((w, index) => {
+      const ref = workloadRef(inventory.cluster, w);
+      this.refs.push(ref);
+      this.objects.push(w);
+      for (const dep of scanWorkload(w, ref, spcs, synced, options, problem)) this.add(index, dep);
+      // ESO find-by-name: the dependency exists for any secret whose name matches.
+      const ns = ref.namespace;
+      for (const { eso } of esoFinds) {
+        if (eso.namespace !== ns) continue;
+        const consumers = secretConsumers(w, eso.targetName);
+        if (consumers.length === 0) continue;
+        for (const f of eso.findPatterns) {
+          this.finds.push({
+            workload: index,
+            store: f.store,
+            pattern: f.pattern,
+            make: (id) =>
+              consumers.map((c) =>
+                dependencyFromConsumer(c, {
+                  id,
+                  version: 'latest',
+                  detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
+                }, { kind: 'eso', namespace: ns, externalSecret: eso.name, secretName: eso.targetName }, eso.targetName),
+              ),
+          });
+        }
+      }
+    });
+  }
+
+  private add(workload: number, dep: Dependency): void {
+    const key = secretKey(dep.secret, this.projects);
+    let perWorkload = this.byKey.get(key);
+    if (!perWorkload) {
+      perWorkload = new Map();
+      this.byKey.set(key, perWorkload);
+    }
+    const list = perWorkload.get(workload);
+    if (!list) perWorkload.set(workload, [dep]);
+    else if (!list.some((d) => d.via === dep.via && d.container === dep.container && d.detail === dep.detail)) list.push(dep);
+  }
+
+  /** Every workload that depends on `target`, with each dependency; in inventory order. */
+  dependentsOf(target: SecretId): WorkloadDependencies[] {
+    const key = secretKey(target, this.projects);
+    const found = new Map<number, Dependency[]>();
+    for (const [w, deps] of this.byKey.get(key) ?? []) found.set(w, [...deps]);
+    for (const f of this.finds) {
+      const storeProject = f.store.project ?? this.options.defaultProject;
+      if (!storeProject) continue;
+      const candidate: SecretId = f.store.location
+        ? { project: storeProject, location: f.store.location, secret: target.secret }
+        : { project: storeProject, secret: target.secret };
+      if (secretKey(candidate, this.projects) !== key || !f.pattern.test(target.secret)) continue;
+      const list = found.get(f.workload) ?? [];
+      list.push(...f.make(target));
+      found.set(f.workload, list);
+    }
+    return [...found.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([w, dependencies]) => ({ ref: this.refs[w]!, object: this.objects[w]!, dependencies }));
+  }
+
+  /** The normalised identity used to compare secrets (project id when the number is mapped). */
+  keyOf(id: SecretId): string {
+    return secretKey(id, this.projects);
+  }
+}
+
+export function workloadRef(cluster: string, w: KubeObject): WorkloadRef {
+  return {
+    cluster,
+    kind: w.kind as WorkloadKind,
+    namespace: w.metadata?.namespace ?? 'default',
+    name: w.metadata?.name ?? '',
+  };
+}
+
+interface Container {
+  readonly name: string;
+  readonly init: boolean;
+  readonly raw: Record<string, unknown>;
+}
+
+function containersOf(spec: Record<string, unknown>): Container[] {
+  const list = (field: string, init: boolean): Container[] =>
+    asArray(spec[field]).flatMap((c) => (isObject(c) ? [{ name: str(c.name) ?? '', init, raw: c }] : []));
+  return [...list('initContainers', true), ...list('containers', false)];
+}
+
+/** How one container reads a Kubernetes Secret. */
+interface SecretConsumer {
+  readonly container: Container;
+  readonly kind: 'env' | 'envFrom' | 'volume';
+  readonly subPath?: string;
+  /** For env: the key read; for a volume: undefined (all keys). */
+  readonly key?: string;
+  readonly what: string;
+}
+
+/** Every way the workload's containers read the Kubernetes Secret `secretName`. */
+function secretConsumers(w: KubeObject, secretName: string): SecretConsumer[] {
+  const spec = podTemplate(w)?.spec;
+  if (!spec) return [];
+  const volumes = volumesOf(spec);
+  const out: SecretConsumer[] = [];
+  for (const c of containersOf(spec)) {
+    for (const e of asArray(c.raw.env)) {
+      if (!isObject(e) || !isObject(e.valueFrom) || !isObject(e.valueFrom.secretKeyRef)) continue;
+      const ref = e.valueFrom.secretKeyRef;
+      if (str(ref.name) !== secretName) continue;
+      const key = str(ref.key);
+      out.push({ container: c, kind: 'env', ...(key ? { key } : {}), what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})` });
+    }
+    for (const e of asArray(c.raw.envFrom)) {
+      if (!isObject(e) || !isObject(e.secretRef) || str(e.secretRef.name) !== secretName) continue;
+      const prefix = str(e.prefix);
+      out.push({ container: c, kind: 'envFrom', what: `envFrom${prefix ? ` (prefix ${prefix})` : ''}` });
+    }
+    for (const m of asArray(c.raw.volumeMounts)) {
+      if (!isObject(m)) continue;
+      const vol = volumes.get(str(m.name) ?? '');
+      if (!vol || !volumeReadsSecret(vol, secretName)) continue;
+      const subPath = str(m.subPath) ?? str(m.subPathExpr);
+      out.push({
+        container: c,
+        kind: 'volume',
+        ...(subPath ? { subPath } : {}),
+        what: `volume ${str(m.name) ?? '?'} at ${str(m.mountPath) ?? '?'}${subPath ? ` (subPath ${subPath})` : ''}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Names of every Kubernetes Secret the pod spec reads (env, envFrom, secret and projected volumes). */
+function referencedSecretNames(spec: Record<string, unknown>): Set<string> {
+  const names = new Set<string>();
+  for (const c of containersOf(spec)) {
+    for (const e of asArray(c.raw.env)) {
+      if (isObject(e) && isObject(e.valueFrom) && isObject(e.valueFrom.secretKeyRef)) {
+        const n = str(e.valueFrom.secretKeyRef.name);
+        if (n) names.add(n);
+      }
+    }
+    for (const e of asArray(c.raw.envFrom)) {
+      if (isObject(e) && isObject(e.secretRef)) {
+        const n = str(e.secretRef.name);
+        if (n) names.add(n);
+      }
+    }
+  }
+  for (const v of volumesOf(spec).values()) {
+    if (isObject(v.secret)) {
+      const n = str(v.secret.secretName);
+      if (n) names.add(n);
+    }
+    if (isObject(v.projected)) {
+      for (const src of asArray(v.projected.sources)) {
+        if (isObject(src) && isObject(src.secret)) {
+          const n = str(src.secret.name);
+          if (n) names.add(n);
+        }
+      }
+    }
+  }
+  return names;
+}
+
+function volumesOf(spec: Record<string, unknown>): Map<string, Record<string, unknown>> {
+  const volumes = new Map<string, Record<string, unknown>>();
+  for (const v of asArray(spec.volumes)) if (isObject(v) && typeof v.name === 'string') volumes.set(v.name, v);
+  return volumes;
+}
+
+function volumeReadsSecret(vol: Record<string, unknown>, secretName: string): boolean {
+  if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) return true;
+  if (isObject(vol.projected)) {
+    return asArray(vol.projected.sources).some((s) => isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName);
+  }
+  return false;
+}
+
+function dependencyFromConsumer(
+  c: SecretConsumer,
+  ref: { id: SecretId; version: VersionSelector; detail: string },
+  source: DependencySource,
+  secretName: string,
+): Dependency {
+  const via: Via = c.container.init ? 'init' : c.kind === 'volume' ? (c.subPath ? 'subPath' : 'volume') : c.kind;
+  const inPlace = via === 'volume';
+  const container = c.container.init ? `${c.container.name} (init)` : c.container.name;
+  return {
+    via,
+    container: c.container.name,
+    detail: `${c.what} in ${container} reads Secret ${secretName}, ${ref.detail}, ${formatSecretId(ref.id)} version ${ref.version}`,
+    version: ref.version,
+    secret: ref.id,
+    source,
+    inPlace,
+  };
+}
+
+function scanWorkload(
+  w: KubeObject,
+  ref: WorkloadRef,
+  spcs: Map<string, SpcInfo>,
+  synced: Map<string, SyncedSecret[]>,
+  options: DiscoveryOptions,
+  problem: (m: string) => void,
+): Dependency[] {
+  const deps: Dependency[] = [];
+  const ns = ref.namespace;
+  const spec = podTemplate(w)?.spec;
+  if (spec) {
+    // Kubernetes Secrets written from Secret Manager, as the containers read them.
+    for (const secretName of referencedSecretNames(spec)) {
+      if (!synced.has(`${ns}/${secretName}`)) continue;
+      const consumers = secretConsumers(w, secretName);
+      if (consumers.length === 0) continue;
+      for (const s of synced.get(`${ns}/${secretName}`) ?? []) {
+        const source: DependencySource =
+          s.origin === 'eso'
+            ? { kind: 'eso', namespace: ns, externalSecret: s.eso?.name ?? '', secretName }
+            : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
+        for (const c of consumers) {
+          for (const r of s.refs) {
+            // An env var reading one key depends only on the secret synced under that key.
+            if (c.key !== undefined && r.key !== undefined && c.key !== r.key) continue;
+            deps.push(dependencyFromConsumer(c, r, source, secretName));
+          }
+        }
+      }
+    }
+    // CSI volumes mounted straight from Secret Manager.
+    const volumes = volumesOf(spec);
+    for (const c of containersOf(spec)) {
+      for (const m of asArray(c.raw.volumeMounts)) {
+        if (!isObject(m)) continue;
+        const vol = volumes.get(str(m.name) ?? '');
+        if (!vol || !isObject(vol.csi)) continue;
+        const driver = str(vol.csi.driver) ?? '';
+        const provider = CSI_DRIVERS[driver];
+        if (!provider) continue;
+        const attrs = isObject(vol.csi.volumeAttributes) ? vol.csi.volumeAttributes : {};
+        const spcName = str(attrs.secretProviderClass);
+        if (!spcName) {
+          problem(`${describeObject(w)}: CSI volume ${str(vol.name) ?? '?'} names no secretProviderClass`);
+          continue;
+        }
+        const spc = spcs.get(`${ns}/${spcName}`);
+        if (!spc) {
+          problem(`${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${str(vol.name) ?? '?'}) was not found`);
+          continue;
+        }
+        if (spc.provider !== provider) {
+          problem(`${describeObject(w)}: volume ${str(vol.name) ?? '?'} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`);
+        }
+        const subPath = str(m.subPath) ?? str(m.subPathExpr);
+        const mountPath = str(m.mountPath) ?? '?';
+        for (const e of spc.entries) {
+          // A subPath mount exposes one file (or directory) of the volume: only entries under it count.
+          if (subPath && !(e.file === subPath || e.file.startsWith(subPath.replace(/\/?$/, '/')))) continue;
+          const via: Via = c.init ? 'init' : subPath ? 'subPath' : 'csi';
+          const container = c.init ? `${c.name} (init)` : c.name;
+          deps.push({
+            via,
+            container: c.name,
+            detail: `CSI volume ${str(vol.name) ?? '?'} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
+            version: e.ref.version,
+            secret: e.ref.id,
+            source: { kind: 'csi', namespace: ns, spc: spcName, file: e.file, driver },
+            inPlace: via === 'csi',
+          });
+        }
+      }
+    }
+  }
+  // Apps that call the Secret Manager API themselves declare what they read.
+  const declared = workloadAnnotation(w, annotations.SECRETS);
+  if (declared) {
+    for (const item of declared.split(',').map((s) => s.trim()).filter(Boolean)) {
+      try {
+        const r = parseSecretArg(item, options.defaultProject);
+        deps.push({
+          via: 'annotation',
+          container: '',
+          detail: `${annotations.SECRETS} declares ${formatSecretId(r.id)} version ${r.version ?? 'latest'} (read through the Secret Manager API)`,
+          version: r.version ?? 'latest',
+          secret: r.id,
+          source: { kind: 'api' },
+          inPlace: true,
+        });
+      } catch (e) {
+        problem(`${describeObject(w)}: annotation ${annotations.SECRETS}: ${(e as Error).message}`);
+      }
+    }
+  }
+  return deps;
+}
+
+/** Parses `rotor.dev/applied` leniently: a corrupt annotation is treated as empty, never fatal. */
+export function appliedVersions(w: KubeObject): Record<string, string> {
+  const raw = w.metadata?.annotations?.[annotations.APPLIED];
+  if (!raw) return {};
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    if (!isObject(parsed)) return {};
+    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  } catch {
+    return {};
+  }
+}
+

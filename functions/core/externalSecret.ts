@@ -1,0 +1,199 @@
+// External Secrets Operator (external-secrets.io v1 / v1beta1): which Secret Manager secrets an
+// ExternalSecret pulls into which Kubernetes Secret. Project and location come from the store the
+// ExternalSecret (or one of its entries) references, a SecretStore or ClusterSecretStore whose
+// `spec.provider.gcpsm` names them.
+import { InputError } from '../errors';
+import type { KubeObject } from './kube';
+import { asArray, describeObject, isObject, str } from './kube';
+import type { SecretId, VersionSelector } from './secretName';
+import { parseSecretName } from './secretName';
+
+export interface GcpStore {
+  readonly kind: 'SecretStore' | 'ClusterSecretStore';
+  readonly namespace?: string;
+  readonly name: string;
+  /** undefined when the store names no project (ESO then uses the cluster's). */
+  readonly project?: string;
+  readonly location?: string;
+}
+
+export interface EsoReference {
+  readonly id: SecretId;
+  readonly version: VersionSelector;
+  /** The key it lands under in the target Secret (`data[].secretKey`); undefined for dataFrom (any key). */
+  readonly secretKey?: string;
+  /** `data[2] (key DB_PASSWORD)` — for reasons and error messages. */
+  readonly detail: string;
+}
+
+export interface EsoInfo {
+  readonly namespace: string;
+  readonly name: string;
+  /** The Kubernetes Secret it writes: `spec.target.name`, defaulting to the ExternalSecret's name. */
+  readonly targetName: string;
+  readonly references: readonly EsoReference[];
+  /** Name regexps of `dataFrom[].find`: any secret whose name matches is pulled in. */
+  readonly findPatterns: ReadonlyArray<{ store: GcpStore; pattern: RegExp; detail: string }>;
+  readonly source: KubeObject;
+}
+
+const ESO_GROUP = /^external-secrets\.io\//;
+
+export function isExternalSecret(o: KubeObject): boolean {
+  return o.kind === 'ExternalSecret' && ESO_GROUP.test(o.apiVersion ?? '');
+}
+
+export function isSecretStore(o: KubeObject): boolean {
+  return (o.kind === 'SecretStore' || o.kind === 'ClusterSecretStore') && ESO_GROUP.test(o.apiVersion ?? '');
+}
+
+/** Reads a store; undefined when it is not a Google Secret Manager store. */
+export function readStore(o: KubeObject): GcpStore | undefined {
+  const spec = isObject(o.spec) ? o.spec : {};
+  const provider = isObject(spec.provider) ? spec.provider : {};
+  const gcpsm = provider.gcpsm;
+  if (!isObject(gcpsm)) return undefined;
+  const kind = o.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore';
+  const project = str(gcpsm.projectID);
+  const location = str(gcpsm.location);
+  return {
+    kind,
+    name: o.metadata?.name ?? '',
+    ...(kind === 'SecretStore' ? { namespace: o.metadata?.namespace ?? 'default' } : {}),
+    ...(project ? { project } : {}),
+    ...(location ? { location } : {}),
+  };
+}
+
+export class StoreIndex {
+  private readonly stores = new Map<string, GcpStore>();
+  /** Stores of other providers (vault, aws...): references through them are not Secret Manager's. */
+  private readonly foreign = new Set<string>();
+
+  constructor(objects: Iterable<KubeObject>) {
+    for (const o of objects) {
+      const key = StoreIndex.key(o.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore', o.metadata?.name ?? '', o.metadata?.namespace ?? 'default');
+      const store = readStore(o);
+      if (store) this.stores.set(key, store);
+      else this.foreign.add(key);
+    }
+  }
+
+  private static key(kind: string, name: string, namespace: string): string {
+    return kind === 'ClusterSecretStore' ? `cluster/${name}` : `${namespace}/${name}`;
+  }
+
+  /** 'foreign' for a known non-Google store, undefined when the store is not among the objects. */
+  lookup(kind: string, name: string, namespace: string): GcpStore | 'foreign' | undefined {
+    const key = StoreIndex.key(kind, name, namespace);
+    if (this.foreign.has(key)) return 'foreign';
+    return this.stores.get(key);
+  }
+}
+
+export interface EsoReadOptions {
+  /** Used when a store names no project; without it such references cannot be resolved. */
+  readonly defaultProject?: string;
+  /** Called for references Rotor cannot resolve (missing store, no project): skipped, not fatal. */
+  readonly onProblem?: (message: string) => void;
+}
+
+/** Reads an ExternalSecret; undefined when none of its stores is a Google Secret Manager store. */
+export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoReadOptions = {}): EsoInfo | undefined {
+  const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
+  const namespace = o.metadata?.namespace ?? 'default';
+  const name = o.metadata?.name ?? '';
+  const spec = isObject(o.spec) ? o.spec : {};
+  const target = isObject(spec.target) ? spec.target : {};
+  const targetName = str(target.name) ?? name;
+  const defaultStoreRef = isObject(spec.secretStoreRef) ? spec.secretStoreRef : undefined;
+
+  const resolveStore = (entry: Record<string, unknown>, detail: string): GcpStore | undefined => {
+    const sourceRef = isObject(entry.sourceRef) ? entry.sourceRef : undefined;
+    const storeRef = sourceRef && isObject(sourceRef.storeRef) ? sourceRef.storeRef : defaultStoreRef;
+    if (!storeRef) {
+      opts.onProblem?.(`${where}: ${detail} has no secretStoreRef`);
+      return undefined;
+    }
+    const kind = str(storeRef.kind) ?? 'SecretStore';
+    const storeName = str(storeRef.name) ?? '';
+    const found = stores.lookup(kind, storeName, namespace);
+    if (found === 'foreign') return undefined;
+    if (!found) {
+      opts.onProblem?.(`${where}: ${detail} uses ${kind} "${storeName}", which was not found`);
+      return undefined;
+    }
+    return found;
+  };
+
+  const references: EsoReference[] = [];
+  const findPatterns: Array<{ store: GcpStore; pattern: RegExp; detail: string }> = [];
+  let sawGoogleStore = false;
+
+  const addRef = (store: GcpStore, key: string, version: string | undefined, detail: string, secretKey?: string): void => {
+    const keyPart = secretKey ? { secretKey } : {};
+    sawGoogleStore = true;
+    // A key may be a full resource name; otherwise it is a bare name in the store's project.
+    if (key.startsWith('projects/')) {
+      try {
+        const ref = parseSecretName(key);
+        references.push({ id: ref.id, version: version ?? ref.version ?? 'latest', detail, ...keyPart });
+      } catch (e) {
+        throw new InputError(`${detail}: ${(e as Error).message}`, where);
+      }
+      return;
+    }
+    const project = store.project ?? opts.defaultProject;
+    if (!project) {
+      opts.onProblem?.(`${where}: ${detail}: ${store.kind} "${store.name}" names no gcpsm.projectID and no default project is configured`);
+      return;
+    }
+    const full = store.location ? `projects/${project}/locations/${store.location}/secrets/${key}` : `projects/${project}/secrets/${key}`;
+    try {
+      const ref = parseSecretName(full);
+      references.push({ id: ref.id, version: version ?? 'latest', detail, ...keyPart });
+    } catch (e) {
+      throw new InputError(`${detail}: remoteRef.key "${key}": ${(e as Error).message}`, where);
+    }
+  };
+
+  asArray(spec.data).forEach((d, i) => {
+    if (!isObject(d)) throw new InputError(`spec.data[${i}] must be a mapping`, where);
+    const remote = isObject(d.remoteRef) ? d.remoteRef : undefined;
+    const key = remote ? str(remote.key) : undefined;
+    if (!key) throw new InputError(`spec.data[${i}].remoteRef.key is missing`, where);
+    const secretKey = str(d.secretKey);
+    const detail = `data[${i}]${secretKey ? ` (key ${secretKey})` : ''}`;
+    const store = resolveStore(d, detail);
+    if (store) addRef(store, key, remote ? str(remote.version) : undefined, detail, secretKey);
+  });
+  asArray(spec.dataFrom).forEach((d, i) => {
+    if (!isObject(d)) throw new InputError(`spec.dataFrom[${i}] must be a mapping`, where);
+    const detail = `dataFrom[${i}]`;
+    if (isObject(d.extract)) {
+      const key = str(d.extract.key);
+      if (!key) throw new InputError(`spec.dataFrom[${i}].extract.key is missing`, where);
+      const store = resolveStore(d, detail);
+      if (store) addRef(store, key, str(d.extract.version), `${detail} (extract)`);
+    } else if (isObject(d.find)) {
+      const store = resolveStore(d, detail);
+      if (!store) return;
+      sawGoogleStore = true;
+      const nameSel = isObject(d.find.name) ? str(d.find.name.regexp) : undefined;
+      if (nameSel) {
+        let pattern: RegExp;
+        try {
+          pattern = new RegExp(nameSel);
+        } catch (e) {
+          throw new InputError(`spec.dataFrom[${i}].find.name.regexp: ${(e as Error).message}`, where);
+        }
+        findPatterns.push({ store, pattern, detail: `${detail} (find /${nameSel}/)` });
+      } else {
+        // Tag-based finds depend on labels in Secret Manager, which discovery does not read.
+        opts.onProblem?.(`${where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`);
+      }
+    }
+  });
+  if (!sawGoogleStore && references.length === 0) return undefined;
+  return { namespace, name, targetName, references, findPatterns, source: o };
+}

@@ -1,0 +1,38 @@
+// An Inventory is everything discovery looks at in one cluster, as plain objects: the same shape
+// whether it came from manifests on disk or from cluster-wide lists on a live API server.
+import type { KubeObject } from './kube';
+import { isWorkload } from './kube';
+import { isExternalSecret, isSecretStore } from './externalSecret';
+import { isSecretProviderClass } from './secretProviderClass';
+
+export interface Inventory {
+  readonly cluster: string;
+  readonly workloads: readonly KubeObject[];
+  readonly secretProviderClasses: readonly KubeObject[];
+  readonly externalSecrets: readonly KubeObject[];
+  /** SecretStores and ClusterSecretStores. */
+  readonly secretStores: readonly KubeObject[];
+  /** Live only: which version the CSI driver has mounted for each pod. */
+  readonly spcPodStatuses?: readonly KubeObject[];
+}
+
+export function isSpcPodStatus(o: KubeObject): boolean {
+  return o.kind === 'SecretProviderClassPodStatus' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '');
+}
+
+/** Sorts a bag of objects into an Inventory; objects of other kinds are ignored. */
+export function inventoryFrom(cluster: string, objects: Iterable<KubeObject>): Inventory {
+  const workloads: KubeObject[] = [];
+  const secretProviderClasses: KubeObject[] = [];
+  const externalSecrets: KubeObject[] = [];
+  const secretStores: KubeObject[] = [];
+  const spcPodStatuses: KubeObject[] = [];
+  for (const o of objects) {
+    if (isWorkload(o)) workloads.push(o);
+    else if (isSecretProviderClass(o)) secretProviderClasses.push(o);
+    else if (isExternalSecret(o)) externalSecrets.push(o);
+    else if (isSecretStore(o)) secretStores.push(o);
+    else if (isSpcPodStatus(o)) spcPodStatuses.push(o);
+  }
+  return { cluster, workloads, secretProviderClasses, externalSecrets, secretStores, spcPodStatuses };
+}

@@ -1,0 +1,93 @@
+// A Plan: for one secret event, every dependent workload with its action, reason and
+// dependencies — the JSON contract of `rotor plan` and the heart of every outcome message.
+import type { Decision, EventContext, ReadinessCheck } from './decision';
+import { decide } from './decision';
+import type { DependencyIndex, Via, WorkloadDependencies } from './discovery';
+import type { SecretEvent, SecretEventType } from './event';
+import type { WorkloadKind } from './kube';
+import { formatSecretId } from './secretName';
+import type { ProjectMap } from './secretName';
+
+export interface PlannedDependency {
+  readonly via: Via;
+  readonly container: string;
+  readonly detail: string;
+}
+
+export interface PlannedWorkload {
+  readonly cluster: string;
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly action: Decision['action'];
+  readonly reason: string;
+  readonly dependencies: readonly PlannedDependency[];
+  readonly warning?: string;
+}
+
+export interface Plan {
+  readonly secret: string;
+  readonly version?: string;
+  readonly event: SecretEventType;
+  readonly workloads: PlannedWorkload[];
+  /** What discovery could not resolve (missing stores or classes, bad annotations). */
+  readonly problems?: string[];
+}
+
+export interface PlannedDecision {
+  readonly workload: WorkloadDependencies;
+  readonly decision: Decision;
+}
+
+export interface PlanOptions {
+  readonly projects: ProjectMap;
+  readonly readiness?: ReadinessCheck;
+}
+
+/** Decides for every workload of one cluster that depends on the event's secret. */
+export function decideAll(index: DependencyIndex, event: EventContext, opts: { readiness?: ReadinessCheck } = {}): PlannedDecision[] {
+  const secretKey = index.keyOf(event.secret);
+  return index.dependentsOf(event.secret).map((workload) => ({
+    workload,
+    decision: decide(workload, event, { secretKey, ...(opts.readiness ? { readiness: opts.readiness } : {}) }),
+  }));
+}
+
+export function plannedWorkload(p: PlannedDecision): PlannedWorkload {
+  const { ref } = p.workload;
+  return {
+    cluster: ref.cluster,
+    kind: ref.kind,
+    namespace: ref.namespace,
+    name: ref.name,
+    action: p.decision.action,
+    reason: p.decision.reason,
+    dependencies: p.workload.dependencies.map((d) => ({ via: d.via, container: d.container, detail: d.detail })),
+    ...(p.decision.warning ? { warning: p.decision.warning } : {}),
+  };
+}
+
+export function buildPlan(event: EventContext, decisions: PlannedDecision[], projects: ProjectMap, problems: string[] = []): Plan {
+  const secret = formatSecretId({ ...event.secret, project: projects.canonical(event.secret.project) });
+  return {
+    secret,
+    ...(event.version !== undefined ? { version: event.version } : {}),
+    event: event.type,
+    workloads: decisions.map(plannedWorkload),
+    ...(problems.length > 0 ? { problems } : {}),
+  };
+}
+
+/** The decision inputs of a parsed notification (TOPIC_CONFIGURED has no secret: undefined). */
+export function eventContext(ev: SecretEvent): EventContext | undefined {
+  if (!ev.secret) return undefined;
+  const time = ev.eventTime ?? ev.publishTime;
+  const aliases = ev.secretResource?.versionAliases;
+  return {
+    type: ev.type,
+    secret: ev.secret,
+    ...(ev.version !== undefined ? { version: ev.version } : {}),
+    ...(aliases ? { aliases } : {}),
+    ...(time ? { time } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+// SecretProviderClass (secrets-store.csi.x-k8s.io v1 / v1alpha1) as the Google providers read it:
+// `spec.parameters.secrets` is a YAML *string* holding a list of {resourceName, path | fileName}.
+import { parse as parseYaml } from 'yaml';
+import { InputError } from '../errors';
+import type { KubeObject } from './kube';
+import { asArray, describeObject, isObject, str } from './kube';
+import type { SecretVersionRef } from './secretName';
+import { parseSecretName } from './secretName';
+
+/** GKE add-on driver (provider `gke`) and the open-source driver (provider `gcp`). */
+export const CSI_DRIVERS: Readonly<Record<string, 'gke' | 'gcp'>> = {
+  'secrets-store-gke.csi.k8s.io': 'gke',
+  'secrets-store.csi.k8s.io': 'gcp',
+};
+
+export interface SpcEntry {
+  /** The file this secret lands in, relative to the mount (`path`, or the older `fileName`). */
+  readonly file: string;
+  readonly ref: SecretVersionRef & { version: string };
+  readonly resourceName: string;
+}
+
+export interface SyncedSecretObject {
+  readonly secretName: string;
+  /** Which file (SpcEntry.file) lands under which key of the synced Kubernetes Secret. */
+  readonly items: ReadonlyArray<{ readonly objectName: string; readonly key?: string }>;
+}
+
+export interface SpcInfo {
+  readonly namespace: string;
+  readonly name: string;
+  readonly provider: string;
+  readonly entries: readonly SpcEntry[];
+  readonly secretObjects: readonly SyncedSecretObject[];
+}
+
+export function isSecretProviderClass(o: KubeObject): boolean {
+  return o.kind === 'SecretProviderClass' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '');
+}
+
+/**
+ * Reads a SecretProviderClass. Returns undefined for providers other than Google's (vault, azure,
+ * aws): their secrets are not Secret Manager's. Throws InputError naming the object when the
+ * Google parameters do not parse.
+ */
+export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'default'): SpcInfo | undefined {
+  const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
+  const spec = isObject(o.spec) ? o.spec : {};
+  const provider = str(spec.provider) ?? '';
+  if (provider !== 'gcp' && provider !== 'gke') return undefined;
+  const params = isObject(spec.parameters) ? spec.parameters : {};
+  const raw = params.secrets;
+  if (raw === undefined) throw new InputError('spec.parameters.secrets is missing', where);
+  let list: unknown;
+  if (typeof raw === 'string') {
+    try {
+      list = parseYaml(raw) as unknown;
+    } catch (e) {
+      throw new InputError(`spec.parameters.secrets does not parse as YAML: ${(e as Error).message.split('\n')[0]}`, where);
+    }
+  } else {
+    // Parameters are map[string]string in the CRD; a list here is a common hand-written mistake.
+    throw new InputError('spec.parameters.secrets must be a YAML string (use a block scalar: `secrets: |`)', where);
+  }
+  if (!Array.isArray(list)) throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
+  const entries: SpcEntry[] = list.map((item, i) => {
+    if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
+    const resourceName = str(item.resourceName);
+    if (!resourceName) throw new InputError(`spec.parameters.secrets[${i}].resourceName is missing`, where);
+    let ref: SecretVersionRef;
+    try {
+      ref = parseSecretName(resourceName);
+    } catch (e) {
+      throw new InputError(`spec.parameters.secrets[${i}].resourceName: ${(e as Error).message}`, where);
+    }
+    if (ref.version === undefined) {
+      throw new InputError(`spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`, where);
+    }
+    const file = str(item.path) ?? str(item.fileName);
+    if (!file) throw new InputError(`spec.parameters.secrets[${i}] needs "path" or "fileName"`, where);
+    return { file, ref: { id: ref.id, version: ref.version }, resourceName };
+  });
+  const secretObjects: SyncedSecretObject[] = asArray(spec.secretObjects).flatMap((so, i) => {
+    if (!isObject(so)) return [];
+    const secretName = str(so.secretName);
+    if (!secretName) throw new InputError(`spec.secretObjects[${i}].secretName is missing`, where);
+    const items = asArray(so.data).flatMap((d) => {
+      if (!isObject(d) || typeof d.objectName !== 'string') return [];
+      const key = str(d.key);
+      return [key ? { objectName: d.objectName, key } : { objectName: d.objectName }];
+    });
+    return [{ secretName, items }];
+  });
+  return {
+    namespace: o.metadata?.namespace ?? defaultNamespace,
+    name: o.metadata?.name ?? '',
+    provider,
+    entries,
+    secretObjects,
+  };
+}

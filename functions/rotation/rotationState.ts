@@ -1,0 +1,81 @@
+// The state Rotor keeps on the secret itself (annotations), so that any invocation, on any
+// instance, can see whether a rotation is under way, resume it, or leave it to its owner.
+//
+// `rotor-rotation` is both the record of the rotation in progress and its lock: it is written
+// with the secret's etag (compare-and-set), so of two invocations that read the same secret only
+// one can write it; every later step rewrites it with the etag it got back, so an invocation that
+// lost the lock (it expired and someone took over) finds out at its next step and stops.
+import { randomUUID } from 'node:crypto';
+import { STATE_ANNOTATIONS } from './names';
+
+export type RotationStep = 'claimed' | 'created' | 'set' | 'tested';
+
+export interface InProgress {
+  /** Identifies this rotation attempt across resumes (a new owner keeps it). */
+  readonly id: string;
+  /** Who holds the lock now: one id per invocation. */
+  readonly owner: string;
+  readonly step: RotationStep;
+  /** The highest version number when the rotation was claimed: anything newer is ours. */
+  readonly base: number;
+  /** The version that was `current` when the rotation started (0: none). */
+  readonly from: number;
+  /** The pending version, once created. */
+  readonly pending?: number;
+  /** The trigger (Pub/Sub message id, `cli`, ...) that started it. */
+  readonly trigger?: string;
+  readonly started: string;
+  /** The lock is free after this instant; each step pushes it forward. */
+  readonly expires: string;
+  /** The last failure, for people reading the annotation. Never contains a value. */
+  readonly error?: string;
+}
+
+export interface LastRotation {
+  readonly id: string;
+  readonly version: number;
+  readonly previous: number;
+  readonly finished: string;
+  readonly trigger?: string;
+}
+
+export function newRotationId(): string {
+  return randomUUID();
+}
+
+export function readInProgress(annotations: Readonly<Record<string, string>>): InProgress | undefined {
+  const parsed = parseJson(annotations[STATE_ANNOTATIONS.inProgress]);
+  if (!parsed || typeof parsed.id !== 'string' || typeof parsed.step !== 'string' || typeof parsed.expires !== 'string') return undefined;
+  return parsed as unknown as InProgress;
+}
+
+export function readLastRotation(annotations: Readonly<Record<string, string>>): LastRotation | undefined {
+  const parsed = parseJson(annotations[STATE_ANNOTATIONS.last]);
+  if (!parsed || typeof parsed.version !== 'number' || typeof parsed.finished !== 'string') return undefined;
+  return parsed as unknown as LastRotation;
+}
+
+export function withInProgress(annotations: Readonly<Record<string, string>>, state: InProgress): Record<string, string> {
+  return { ...annotations, [STATE_ANNOTATIONS.inProgress]: JSON.stringify(state) };
+}
+
+export function withFinished(annotations: Readonly<Record<string, string>>, last: LastRotation): Record<string, string> {
+  const next: Record<string, string> = { ...annotations, [STATE_ANNOTATIONS.last]: JSON.stringify(last) };
+  delete next[STATE_ANNOTATIONS.inProgress];
+  return next;
+}
+
+export function isLive(state: InProgress, now: Date): boolean {
+  return Date.parse(state.expires) > now.getTime();
+}
+
+function parseJson(raw: string | undefined): Record<string, unknown> | undefined {
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    // A hand-edited, unparseable annotation is treated as absent rather than wedging rotation.
+    return undefined;
+  }
+}
