@@ -98,16 +98,16 @@ function usersOf(secret: SecretMetadata): readonly [string, string] {
   if (users.length !== 2 || users[0] === users[1]) {
     throw new InputError(`${CONFIG_ANNOTATIONS.users} must name two different roles, like "app_a,app_b" (got "${raw}")`, secret.name);
   }
-  return [users[0]!, users[1]!];
+  return [users[0], users[1]];
 }
 
 function instanceOf(secret: SecretMetadata): { project: string; instance: string } {
   const raw = secret.annotations[CONFIG_ANNOTATIONS.cloudSqlInstance];
   if (!raw) throw new InputError(`${CONFIG_ANNOTATIONS.cloudSqlInstance} is required (PROJECT:INSTANCE or INSTANCE)`, secret.name);
   const full = /^projects\/([^/]+)\/instances\/([^/]+)$/.exec(raw);
-  if (full) return { project: full[1]!, instance: full[2]! };
+  if (full) return { project: full[1], instance: full[2] };
   const colon = /^([^:]+):(?:[a-z0-9-]+:)?([a-z0-9-]+)$/.exec(raw);
-  if (colon) return { project: colon[1]!, instance: colon[2]! };
+  if (colon) return { project: colon[1], instance: colon[2] };
   if (/^[a-z][a-z0-9-]*$/.test(raw)) return { project: secret.id.project, instance: raw };
   throw new InputError(`${CONFIG_ANNOTATIONS.cloudSqlInstance} "${raw}" is not PROJECT:INSTANCE, PROJECT:REGION:INSTANCE or INSTANCE`, secret.name);
 }

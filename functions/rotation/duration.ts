@@ -12,7 +12,7 @@ export function parseDuration(value: string, where: string, allowNever = false):
   if (!m) {
     throw new InputError(`"${value}" is not a duration (like 90s, 10m, 24h, 7d${allowNever ? ', or never' : ''})`, where);
   }
-  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']!);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']);
 }
 
 export function formatDuration(ms: number): string {

@@ -1,0 +1,81 @@
+// Disabling superseded versions, the last part of a rotation. A version is disabled only when
+// all of these hold: the secret is managed (has a `current` alias); the version is older than
+// `current`, enabled, not `latest`, not pending; no consumer pins it (`pinnedVersions`, which the
+// cluster side supplies from live references; by default every alias except previous/pending
+// counts as a pin); and it was superseded longer ago than the grace period.
+import type { Logger } from '../log';
+import type { SecretManager, SecretMetadata, SecretVersionInfo } from '../secretmanager/types';
+import { SecretManagerError } from '../secretmanager/errors';
+import { ALIASES } from './names';
+import { readInProgress } from './rotationState';
+
+/** Version numbers that some consumer still reads and that must therefore stay enabled. */
+export type PinnedVersions = (secret: SecretMetadata, versions: readonly SecretVersionInfo[]) => Promise<ReadonlySet<number>>;
+
+/** Default: a version named by any alias other than `previous`/`pending` is pinned. */
+export const aliasPins: PinnedVersions = (secret) => {
+  const pinned = new Set<number>();
+  for (const [alias, version] of Object.entries(secret.versionAliases)) {
+    if (alias !== ALIASES.previous && alias !== ALIASES.pending) pinned.add(version);
+  }
+  return Promise.resolve(pinned);
+};
+
+export interface RetirePlan {
+  /** Versions to disable now. */
+  readonly disable: readonly SecretVersionInfo[];
+  /** Versions kept, with why (for logs and dry runs). */
+  readonly kept: ReadonlyArray<{ version: number; why: string }>;
+}
+
+export async function planRetirement(
+  secret: SecretMetadata,
+  versions: readonly SecretVersionInfo[],
+  graceMs: number | null,
+  now: Date,
+  pinnedVersions: PinnedVersions,
+): Promise<RetirePlan> {
+  const current = secret.versionAliases[ALIASES.current];
+  if (graceMs === null || current === undefined) return { disable: [], kept: [] };
+  const byNumber = [...versions].sort((a, b) => a.version - b.version);
+  const latest = byNumber[byNumber.length - 1]?.version;
+  const inProgress = readInProgress(secret.annotations);
+  const pinned = await pinnedVersions(secret, versions);
+  const disable: SecretVersionInfo[] = [];
+  const kept: Array<{ version: number; why: string }> = [];
+  for (let i = 0; i < byNumber.length; i++) {
+    const v = byNumber[i];
+    if (v.state !== 'ENABLED' || v.version >= current) continue;
+    if (v.version === latest) kept.push({ version: v.version, why: 'it is latest' });
+    else if (v.version === secret.versionAliases[ALIASES.pending] || v.version === inProgress?.pending || v.version === inProgress?.from) {
+      kept.push({ version: v.version, why: 'a rotation in progress uses it' });
+    } else if (pinned.has(v.version)) kept.push({ version: v.version, why: 'a consumer pins it' });
+    else {
+      // Superseded when the next version was created: from then on it was no longer the newest.
+      const supersededAt = byNumber[i + 1].createTime.getTime();
+      const age = now.getTime() - supersededAt;
+      if (age >= graceMs) disable.push(v);
+      else kept.push({ version: v.version, why: `grace period: ${Math.ceil((graceMs - age) / 1000)}s left` });
+    }
+  }
+  return { disable, kept };
+}
+
+/** Disables what the plan says; a version changed meanwhile (etag) is left for the next run. */
+export async function retire(sm: SecretManager, secret: SecretMetadata, plan: RetirePlan, logger: Logger): Promise<number[]> {
+  const done: number[] = [];
+  for (const v of plan.disable) {
+    try {
+      await sm.disableVersion(secret.id, v.version, v.etag);
+      done.push(v.version);
+      logger.info('disabled superseded version', { secret: secret.name, version: v.version });
+    } catch (err) {
+      if (err instanceof SecretManagerError && err.kind === 'conflict') {
+        logger.warn('version changed while retiring it; left for the next run', { secret: secret.name, version: v.version });
+        continue;
+      }
+      throw err;
+    }
+  }
+  return done;
+}

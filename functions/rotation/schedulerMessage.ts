@@ -1,0 +1,155 @@
+// What rotateSecret is asked to do, from whatever reached it: a Cloud Scheduler message on the
+// rotate topic (names one or more secrets), or a Secret Manager SECRET_ROTATE notification (the
+// secret's own rotation schedule). Other Secret Manager notifications are not rotation triggers
+// and are ignored (acked), so the function may share a topic with onSecretEvent.
+//
+// Scheduler message data (the Pub/Sub message body), any of:
+//   {"secrets": ["projects/P/secrets/S", "short-name"], "project": "P", "action": "rotate" | "retire", "force": false}
+//   ["projects/P/secrets/S", ...]
+//   projects/P/secrets/S other-short-name        (plain text, whitespace or comma separated)
+import { InputError } from '../errors';
+import { parseNotification } from '../core/event';
+import type { SecretId } from '../core/secretName';
+import { formatSecretId, parseSecretArg } from '../core/secretName';
+
+export const MAX_SECRETS_PER_MESSAGE = 1000;
+
+export interface RotationRequest {
+  readonly source: 'scheduler' | 'secret-rotate';
+  /** Distinct secrets, in message order. */
+  readonly secrets: readonly SecretId[];
+  /** The Pub/Sub message id: a redelivery of the same message does not rotate twice. */
+  readonly trigger?: string;
+  readonly force: boolean;
+  readonly retireOnly: boolean;
+}
+
+export type RotationTrigger = { readonly kind: 'rotate'; readonly request: RotationRequest } | { readonly kind: 'ignore'; readonly reason: string };
+
+interface PubsubMessage {
+  readonly data?: string;
+  readonly attributes: Record<string, string>;
+  readonly messageId?: string;
+}
+
+type Json = Record<string, unknown>;
+
+export function parseRotationTrigger(body: unknown, options: { defaultProject?: string } = {}): RotationTrigger {
+  const message = extractMessage(body);
+  if (message.attributes.eventType !== undefined) {
+    // A Secret Manager notification: the core parser owns that format.
+    const event = parseNotification(body);
+    if (event.type !== 'SECRET_ROTATE' || !event.secret) return { kind: 'ignore', reason: `${event.type} is not a rotation trigger` };
+    return {
+      kind: 'rotate',
+      request: { source: 'secret-rotate', secrets: [event.secret], ...(event.messageId ? { trigger: event.messageId } : {}), force: false, retireOnly: false },
+    };
+  }
+  return { kind: 'rotate', request: parseSchedulerMessage(message, options.defaultProject) };
+}
+
+function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | undefined): RotationRequest {
+  const text = message.data ? Buffer.from(message.data, 'base64').toString('utf8').trim() : '';
+  let names: string[] = [];
+  let project = defaultProject;
+  let action = 'rotate';
+  let force = false;
+  if (text.startsWith('{') || text.startsWith('[')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (e) {
+      throw new InputError(`scheduler message is not valid JSON: ${(e as Error).message}`);
+    }
+    if (Array.isArray(parsed)) names = stringList(parsed, 'the message');
+    else {
+      const o = parsed as Json;
+      for (const key of Object.keys(o)) {
+        if (!['secrets', 'secret', 'project', 'action', 'force'].includes(key)) throw new InputError(`scheduler message: unknown field "${key}" (secrets, project, action, force)`);
+      }
+      if (o.secret !== undefined) names.push(...stringList([o.secret], 'secret'));
+      if (o.secrets !== undefined) {
+        if (!Array.isArray(o.secrets)) throw new InputError('scheduler message: "secrets" must be a list of names');
+        names.push(...stringList(o.secrets, 'secrets'));
+      }
+      if (o.project !== undefined) {
+        if (typeof o.project !== 'string' || !o.project) throw new InputError('scheduler message: "project" must be a project id');
+        project = o.project;
+      }
+      if (o.action !== undefined) {
+        if (o.action !== 'rotate' && o.action !== 'retire') throw new InputError(`scheduler message: "action" must be "rotate" or "retire", not ${JSON.stringify(o.action)}`);
+        action = o.action;
+      }
+      if (o.force !== undefined) {
+        if (typeof o.force !== 'boolean') throw new InputError('scheduler message: "force" must be true or false');
+        force = o.force;
+      }
+    }
+  } else if (text) {
+    names = text.split(/[\s,]+/).filter(Boolean);
+  }
+  // Cloud Scheduler can also set attributes: `secret`/`secrets` name secrets the same way.
+  for (const key of ['secret', 'secrets']) {
+    const v = message.attributes[key];
+    if (v) names.push(...v.split(/[\s,]+/).filter(Boolean));
+  }
+  if (names.length === 0) throw new InputError('scheduler message names no secret: send {"secrets": ["projects/P/secrets/S", ...]}');
+  if (names.length > MAX_SECRETS_PER_MESSAGE) throw new InputError(`scheduler message names ${names.length} secrets; at most ${MAX_SECRETS_PER_MESSAGE} per message`);
+  const seen = new Set<string>();
+  const secrets: SecretId[] = [];
+  for (const n of names) {
+    const ref = parseSecretArg(n, project);
+    if (ref.version !== undefined) throw new InputError(`scheduler message: "${n}" names a version; name the secret`);
+    const key = formatSecretId(ref.id);
+    if (!seen.has(key)) {
+      seen.add(key);
+      secrets.push(ref.id);
+    }
+  }
+  return { source: 'scheduler', secrets, ...(message.messageId ? { trigger: message.messageId } : {}), force, retireOnly: action === 'retire' };
+}
+
+function stringList(values: unknown[], where: string): string[] {
+  return values.map((v) => {
+    if (typeof v !== 'string' || !v) throw new InputError(`scheduler message: ${where} must hold secret names (strings)`);
+    return v;
+  });
+}
+
+/** The Pub/Sub message inside a CloudEvent, a push body, or a bare message (JSON text accepted). */
+function extractMessage(input: unknown): PubsubMessage {
+  let body = input;
+  if (Buffer.isBuffer(body)) body = body.toString('utf8');
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      throw new InputError('trigger body is not JSON');
+    }
+  }
+  if (!isObject(body)) throw new InputError('trigger body must be a JSON object');
+  let msg: unknown;
+  if ('specversion' in body || ('type' in body && 'source' in body)) {
+    const data = body.data;
+    msg = isObject(data) ? data.message : undefined;
+    if (msg === undefined) throw new InputError('CloudEvent has no data.message (expected google.cloud.pubsub.topic.v1.messagePublished)');
+  } else if ('message' in body) msg = body.message;
+  else msg = body;
+  if (!isObject(msg)) throw new InputError('Pub/Sub message must be an object');
+  const attrs: Record<string, string> = {};
+  if (msg.attributes !== undefined && msg.attributes !== null) {
+    if (!isObject(msg.attributes)) throw new InputError('message.attributes must be an object of strings');
+    for (const [k, v] of Object.entries(msg.attributes)) if (typeof v === 'string') attrs[k] = v;
+  }
+  if (msg.data !== undefined && msg.data !== null && typeof msg.data !== 'string') throw new InputError('message.data must be a base64 string');
+  const id = msg.messageId ?? msg.message_id;
+  return {
+    attributes: attrs,
+    ...(typeof msg.data === 'string' ? { data: msg.data } : {}),
+    ...(typeof id === 'string' || typeof id === 'number' ? { messageId: String(id) } : {}),
+  };
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
