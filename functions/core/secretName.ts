@@ -62,11 +62,15 @@ export function parseSecretName(name: string): SecretVersionRef {
 }
 
 /**
- * Parses what a user may type for a secret: a full resource name, or a short name resolved
- * against `defaultProject` (optionally `LOCATION/NAME` is not accepted: use full names for regional).
+ * Parses what a user may type for a secret: a full resource name, or a short name (`NAME`, or
+ * `NAME/versions/V`) resolved against `defaultProject`. `LOCATION/NAME` is not accepted: regional
+ * secrets need their full name.
  */
 export function parseSecretArg(value: string, defaultProject?: string): SecretVersionRef {
   if (value.startsWith('projects/')) return parseSecretName(value);
+  if (value.includes('/') && !/^[^/]+\/versions\/[^/]+$/.test(value)) {
+    throw new InputError(`secret "${value}" is neither a short name (NAME or NAME/versions/V) nor a full name (projects/P/[locations/L/]secrets/S): regional secrets need their full name`);
+  }
   if (!defaultProject) {
     throw new InputError(`secret "${value}" is a short name: give projects/P/secrets/${value} or a default project`);
   }
