@@ -1,0 +1,159 @@
+// `rotor rotate`: the same protocol as the rotateSecret function, run from a terminal or a CI job.
+//   rotor rotate --secret NAME [--secret NAME ...] [--project P] [--force] [--retire-only]
+//                [--dry-run] [--concurrency N] [--output table|json]
+// Exit codes: 0 every secret rotated, resumed, retired or skipped; 1 some secret failed;
+// 2 bad usage or input. Output names versions and outcomes, never a value.
+import { randomUUID } from 'node:crypto';
+import { InputError, errorMessage } from '../errors';
+import type { SecretId } from '../core/secretName';
+import { formatSecretId, parseSecretArg } from '../core/secretName';
+import { createLogger } from '../log';
+import type { BatchReport } from '../rotation/batch';
+import { rotateAll } from '../rotation/batch';
+import type { RotateSecretEnvironment } from '../rotation/rotateSecretFunction';
+import { environmentFromEnv } from '../rotation/rotateSecretFunction';
+
+export interface RotateIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+}
+
+const USAGE = `usage: rotor rotate --secret NAME [--secret NAME ...] [--project P] [--force] [--retire-only]
+                    [--dry-run] [--concurrency N] [--output table|json]
+  NAME is projects/P/secrets/S, projects/P/locations/L/secrets/S, or a short name with --project
+  (or ROTOR_DEFAULT_PROJECT). The secret's rotor-strategy label/annotation says how to rotate it.`;
+
+interface RotateArgs {
+  names: string[];
+  project?: string;
+  force: boolean;
+  retireOnly: boolean;
+  dryRun: boolean;
+  concurrency?: number;
+  output: 'table' | 'json';
+}
+
+function parseArgs(args: string[]): RotateArgs | 'help' {
+  const out: RotateArgs = { names: [], force: false, retireOnly: false, dryRun: false, output: 'table' };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? args[++i];
+      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new InputError(`${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--secret':
+        out.names.push(...value().split(',').filter(Boolean));
+        break;
+      case '--project':
+        out.project = value();
+        break;
+      case '--force':
+        out.force = true;
+        break;
+      case '--retire-only':
+        out.retireOnly = true;
+        break;
+      case '--dry-run':
+        out.dryRun = true;
+        break;
+      case '--concurrency': {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1 || n > 100) throw new InputError('--concurrency must be a whole number from 1 to 100');
+        out.concurrency = n;
+        break;
+      }
+      case '--output': {
+        const v = value();
+        if (v !== 'table' && v !== 'json') throw new InputError(`--output must be table or json, not "${v}"`);
+        out.output = v;
+        break;
+      }
+      default:
+        throw new InputError(`unknown argument "${arg}"`);
+    }
+  }
+  if (out.names.length === 0) throw new InputError('--secret is required');
+  return out;
+}
+
+/**
+ * Runs `rotor rotate`. `environment` is for tests (a stand-in Secret Manager, fake backends);
+ * by default everything comes from io.env like the function.
+ */
+export async function runRotate(
+  args: string[],
+  io: RotateIo,
+  environment?: (env: NodeJS.ProcessEnv) => RotateSecretEnvironment,
+): Promise<number> {
+  let parsed: RotateArgs | 'help';
+  let secrets: SecretId[];
+  let env: RotateSecretEnvironment;
+  try {
+    parsed = parseArgs(args);
+    if (parsed === 'help') {
+      io.stdout(USAGE + '\n');
+      return 0;
+    }
+    const project = parsed.project ?? io.env.ROTOR_DEFAULT_PROJECT ?? io.env.GOOGLE_CLOUD_PROJECT;
+    const seen = new Set<string>();
+    secrets = [];
+    for (const n of parsed.names) {
+      const ref = parseSecretArg(n, project);
+      if (ref.version !== undefined) throw new InputError(`"${n}" names a version; rotation works on a secret`);
+      if (!seen.has(formatSecretId(ref.id))) {
+        seen.add(formatSecretId(ref.id));
+        secrets.push(ref.id);
+      }
+    }
+    env = (environment ?? cliEnvironment)(io.env);
+  } catch (err) {
+    if (err instanceof InputError) {
+      io.stderr(`rotor rotate: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const trigger = `cli:${randomUUID()}`;
+  let report: BatchReport;
+  try {
+    report = await rotateAll(
+      secrets,
+      { secretManager: env.secretManager, strategies: env.strategies, logger: env.logger, defaults: env.settings.defaults, lockTtlMs: env.settings.lockTtlMs, ...(env.pinnedVersions ? { pinnedVersions: env.pinnedVersions } : {}), ...(env.now ? { now: env.now } : {}) },
+      { trigger, force: parsed.force, retireOnly: parsed.retireOnly, dryRun: parsed.dryRun || env.settings.dryRun },
+      parsed.concurrency ?? env.settings.concurrency,
+    );
+  } catch (err) {
+    io.stderr(`rotor rotate: ${errorMessage(err)}\n`);
+    return 1;
+  } finally {
+    if (!environment) await env.secretManager.close().catch(() => undefined);
+  }
+
+  if (parsed.output === 'json') {
+    io.stdout(JSON.stringify({ results: report.results, counts: report.counts }, null, 2) + '\n');
+  } else {
+    for (const r of report.results) {
+      const version = r.version !== undefined ? ` version ${r.version}` : '';
+      const disabled = r.disabled.length ? ` (disabled ${r.disabled.join(', ')})` : '';
+      io.stdout(`${r.outcome.padEnd(9)} ${r.secret}${version}${disabled}: ${r.reason}\n`);
+    }
+  }
+  // Input problems on a secret (no strategy, bad annotation) are the user's to fix: exit 2.
+  const inputOnly = report.failed && report.results.every((r) => (r.outcome !== 'failed' && r.outcome !== 'abandoned') || r.retry === false);
+  if (!report.failed) return 0;
+  return inputOnly && report.results.every((r) => r.outcome !== 'abandoned') ? 2 : 1;
+}
+
+function cliEnvironment(env: NodeJS.ProcessEnv): RotateSecretEnvironment {
+  const base = environmentFromEnv(env);
+  // Logs go to stderr on the CLI, so stdout stays the result (table or JSON).
+  return { ...base, logger: createLogger({ sink: (line) => process.stderr.write(line + '\n'), minSeverity: env.ROTOR_LOG_LEVEL ? undefined : 'WARNING' }) };
+}
