@@ -31,7 +31,7 @@ export interface Readiness {
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */
-export type ReadinessCheck = (dep: Dependency, action: 'restart' | 'reload') => Readiness | undefined;
+export type ReadinessCheck = (dep: Dependency, action: 'restart' | 'reload', targetVersion: string) => Readiness | undefined;
 
 export interface ReloadEndpoint {
   /** A container port number or name. */
@@ -142,7 +142,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   if (opts.readiness) {
     let newestReady: string | undefined;
     for (const d of affected) {
-      const r = opts.readiness(d, action);
+      const r = opts.readiness(d, action, target);
       if (!r) continue;
       if (!r.ready) {
         return { action: 'wait', reason: `${action} waits: ${r.detail}`, affected };

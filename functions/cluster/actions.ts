@@ -1,0 +1,135 @@
+// The writes Rotor makes to a cluster, each one idempotent:
+//   restart     patch the pod template's kubectl.kubernetes.io/restartedAt (CronJob: the job
+//               template's; Argo Rollout: spec.restartAt) with rotor.dev/applied in the same patch
+//   record      write rotor.dev/applied alone (a newer restart already covered this version)
+//   reload      POST to each ready pod's reload endpoint through the API server's pod proxy
+//   forceSync   annotate an ExternalSecret so ESO syncs it now
+// Patches carry metadata.resourceVersion, so a concurrent writer makes them fail with 409 and
+// the caller re-reads and re-decides instead of overwriting.
+import * as annotations from '../core/annotations';
+import type { KubeObject, WorkloadRef } from '../core/kube';
+import { isObject } from '../core/kube';
+import { appliedVersions } from '../core/discovery';
+import type { ReloadEndpoint } from '../core/decision';
+import { resolvePort } from '../core/pods';
+import type { KubeApi } from './kubeApi';
+import { KubeApiError } from './kubeApi';
+import { RESOURCES, WORKLOAD_RESOURCES, resourcePath } from './resources';
+
+export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
+export const MERGE_PATCH = 'application/merge-patch+json';
+
+export interface WriteOptions {
+  readonly dryRun: boolean;
+}
+
+function workloadPath(ref: WorkloadRef, object: KubeObject): string {
+  const res = WORKLOAD_RESOURCES[ref.kind];
+  if (!res) throw new Error(`unsupported workload kind ${ref.kind}`);
+  const version = (object.apiVersion ?? '').split('/')[1] ?? res.versions[0]!;
+  return resourcePath(res, version, ref.namespace, ref.name);
+}
+
+function appliedAnnotation(object: KubeObject, record: { key: string; version: string }): string {
+  return JSON.stringify({ ...appliedVersions(object), [record.key]: record.version });
+}
+
+/** Patch body and content type that restart `ref` (pure: tested without a cluster). */
+export function restartPatch(ref: WorkloadRef, object: KubeObject, restartedAt: string, record: { key: string; version: string }): { contentType: string; body: unknown } {
+  const metadata = {
+    resourceVersion: object.metadata?.resourceVersion,
+    annotations: { [annotations.APPLIED]: appliedAnnotation(object, record) },
+  };
+  const template = { metadata: { annotations: { [annotations.RESTARTED_AT]: restartedAt } } };
+  switch (ref.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+      return { contentType: STRATEGIC_MERGE, body: { metadata, spec: { template } } };
+    case 'CronJob':
+      return { contentType: STRATEGIC_MERGE, body: { metadata, spec: { jobTemplate: { spec: { template } } } } };
+    case 'Rollout':
+      // Custom resources take no strategic merge patches; Argo restarts pods created before restartAt.
+      return { contentType: MERGE_PATCH, body: { metadata, spec: { restartAt: restartedAt } } };
+  }
+}
+
+export function isPaused(object: KubeObject): boolean {
+  return isObject(object.spec) && object.spec.paused === true;
+}
+
+export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: KubeObject, restartedAt: string, record: { key: string; version: string }, opts: WriteOptions): Promise<KubeObject> {
+  const patch = restartPatch(ref, object, restartedAt, record);
+  return api.request<KubeObject>({
+    method: 'PATCH',
+    path: workloadPath(ref, object),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: patch.contentType,
+    body: patch.body,
+  });
+}
+
+export async function recordApplied(api: KubeApi, ref: WorkloadRef, object: KubeObject, record: { key: string; version: string }, opts: WriteOptions): Promise<KubeObject> {
+  return api.request<KubeObject>({
+    method: 'PATCH',
+    path: workloadPath(ref, object),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: MERGE_PATCH,
+    body: { metadata: { resourceVersion: object.metadata?.resourceVersion, annotations: { [annotations.APPLIED]: appliedAnnotation(object, record) } } },
+  });
+}
+
+export async function getWorkload(api: KubeApi, ref: WorkloadRef, object: KubeObject): Promise<KubeObject> {
+  const fresh = await api.request<KubeObject>({ method: 'GET', path: workloadPath(ref, object) });
+  return { ...fresh, apiVersion: fresh.apiVersion ?? object.apiVersion, kind: ref.kind };
+}
+
+export interface PodReloadResult {
+  readonly pod: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly error?: string;
+}
+
+export interface ReloadOptions {
+  readonly retries: number;
+  readonly backoffMs: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** POSTs the reload endpoint of every given pod through the API server's pod proxy. */
+export async function reloadPods(api: KubeApi, namespace: string, pods: readonly KubeObject[], endpoint: ReloadEndpoint, opts: ReloadOptions): Promise<PodReloadResult[]> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  return Promise.all(
+    pods.map(async (pod): Promise<PodReloadResult> => {
+      const name = pod.metadata?.name ?? '';
+      const port = resolvePort(pod, endpoint.port);
+      if (port === undefined) return { pod: name, ok: false, attempts: 0, error: `no container port named "${endpoint.port}"` };
+      const path = `${resourcePath(RESOURCES.pods, 'v1', namespace, `${name}:${port}`)}/proxy${endpoint.path.startsWith('/') ? '' : '/'}${endpoint.path}`;
+      let lastError = '';
+      for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+        try {
+          await api.request<string>({ method: 'POST', path, raw: true, body: '', contentType: 'text/plain', timeoutMs: 10_000 });
+          return { pod: name, ok: true, attempts: attempt };
+        } catch (e) {
+          lastError = (e as Error).message;
+          if (e instanceof KubeApiError && e.status === 403) break; // RBAC: retrying cannot help
+          if (attempt <= opts.retries) await sleep(opts.backoffMs * 2 ** (attempt - 1));
+        }
+      }
+      return { pod: name, ok: false, attempts: opts.retries + 1, error: lastError };
+    }),
+  );
+}
+
+/** Asks ESO to sync an ExternalSecret now (its documented force-sync annotation). */
+export async function forceSync(api: KubeApi, externalSecret: KubeObject, at: string, opts: WriteOptions): Promise<void> {
+  const version = (externalSecret.apiVersion ?? '').split('/')[1] ?? 'v1';
+  await api.request({
+    method: 'PATCH',
+    path: resourcePath(RESOURCES.externalSecrets, version, externalSecret.metadata?.namespace, externalSecret.metadata?.name),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: MERGE_PATCH,
+    body: { metadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } },
+  });
+}

@@ -1,0 +1,66 @@
+// Live discovery input: cluster-wide, paginated lists of the kinds discovery reads. A fixed
+// number of list calls per cluster (pages aside), whatever the number of namespaces; optional
+// CRDs (Argo Rollouts, the CSI driver's, ESO's) that are not installed are skipped.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../core/kube';
+import type { Inventory } from '../core/inventory';
+import type { KubeApi } from './kubeApi';
+import { HttpKubeApi } from './kubeApi';
+import type { NamespaceFilter } from './namespaces';
+import { namespaceMatcher } from './namespaces';
+import { RESOURCES, listAll } from './resources';
+
+export interface LiveInventory extends Inventory {
+  /** Optional kinds whose CRDs are not installed on this cluster. */
+  readonly absent: readonly string[];
+}
+
+export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}): Promise<LiveInventory> {
+  const inNamespace = namespaceMatcher(filter);
+  const absent: string[] = [];
+  const list = async (res: (typeof RESOURCES)[keyof typeof RESOURCES]): Promise<KubeObject[]> => {
+    const got = await listAll(api, res);
+    if (!got) {
+      absent.push(`${res.plural}.${res.group}`);
+      return [];
+    }
+    return res.namespaced ? got.items.filter((o) => inNamespace(o.metadata?.namespace ?? 'default')) : got.items;
+  };
+  // Independent lists run concurrently; each is one request per page.
+  const [deployments, statefulsets, daemonsets, cronjobs, rollouts, spcs, externalSecrets, secretStores, clusterSecretStores] = await Promise.all([
+    list(RESOURCES.deployments),
+    list(RESOURCES.statefulsets),
+    list(RESOURCES.daemonsets),
+    list(RESOURCES.cronjobs),
+    list(RESOURCES.rollouts),
+    list(RESOURCES.secretProviderClasses),
+    list(RESOURCES.externalSecrets),
+    list(RESOURCES.secretStores),
+    list(RESOURCES.clusterSecretStores),
+  ]);
+  return {
+    cluster: api.cluster,
+    workloads: [...deployments, ...statefulsets, ...daemonsets, ...cronjobs, ...rollouts],
+    secretProviderClasses: spcs,
+    externalSecrets,
+    secretStores: [...secretStores, ...clusterSecretStores],
+    absent,
+  };
+}
+
+export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  if (context) kc.setCurrentContext(context);
+  return new HttpKubeApi(kc, name ?? context ?? kc.getCurrentContext());
+}
+
+/** `rotor plan --kubeconfig`: one read-only inventory of the kubeconfig's (or --context's) cluster. */
+export async function liveInventoryFromKubeconfig(path: string, context?: string): Promise<LiveInventory> {
+  const api = kubeApiFromKubeconfig(path, context);
+  try {
+    return await liveInventory(api);
+  } finally {
+    api.close();
+  }
+}

@@ -1,0 +1,100 @@
+// The API resources Rotor reads and writes, and cluster-wide paginated listing.
+import type { KubeObject } from '../core/kube';
+import type { KubeApi } from './kubeApi';
+import { KubeApiError, isNotFound } from './kubeApi';
+
+export interface Resource {
+  readonly group: string;
+  /** Versions to try in order: the first one served wins (e.g. ESO v1, then v1beta1). */
+  readonly versions: readonly string[];
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  /** A CRD that may not be installed: absent means "none", not an error. */
+  readonly optional: boolean;
+}
+
+const r = (group: string, versions: string[], plural: string, kind: string, optional: boolean, namespaced = true): Resource => ({
+  group, versions, plural, kind, namespaced, optional,
+});
+
+export const RESOURCES = {
+  deployments: r('apps', ['v1'], 'deployments', 'Deployment', false),
+  statefulsets: r('apps', ['v1'], 'statefulsets', 'StatefulSet', false),
+  daemonsets: r('apps', ['v1'], 'daemonsets', 'DaemonSet', false),
+  cronjobs: r('batch', ['v1'], 'cronjobs', 'CronJob', false),
+  rollouts: r('argoproj.io', ['v1alpha1'], 'rollouts', 'Rollout', true),
+  secretProviderClasses: r('secrets-store.csi.x-k8s.io', ['v1', 'v1alpha1'], 'secretproviderclasses', 'SecretProviderClass', true),
+  spcPodStatuses: r('secrets-store.csi.x-k8s.io', ['v1', 'v1alpha1'], 'secretproviderclasspodstatuses', 'SecretProviderClassPodStatus', true),
+  externalSecrets: r('external-secrets.io', ['v1', 'v1beta1'], 'externalsecrets', 'ExternalSecret', true),
+  secretStores: r('external-secrets.io', ['v1', 'v1beta1'], 'secretstores', 'SecretStore', true),
+  clusterSecretStores: r('external-secrets.io', ['v1', 'v1beta1'], 'clustersecretstores', 'ClusterSecretStore', true, false),
+  pods: r('', ['v1'], 'pods', 'Pod', false),
+} as const;
+
+export const WORKLOAD_RESOURCES: Record<string, Resource> = {
+  Deployment: RESOURCES.deployments,
+  StatefulSet: RESOURCES.statefulsets,
+  DaemonSet: RESOURCES.daemonsets,
+  CronJob: RESOURCES.cronjobs,
+  Rollout: RESOURCES.rollouts,
+};
+
+export function resourcePath(res: Resource, version: string, namespace?: string, name?: string): string {
+  const base = res.group ? `/apis/${res.group}/${version}` : `/api/${version}`;
+  const ns = res.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${res.plural}${name ? `/${encodeURIComponent(name)}` : ''}`;
+}
+
+interface ListBody {
+  apiVersion?: string;
+  items?: KubeObject[];
+  metadata?: { continue?: string };
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Page size; the API server caps work per request, `continue` fetches the rest. */
+  readonly limit?: number;
+}
+
+/**
+ * Lists every object of a resource (cluster-wide unless a namespace is given), page by page.
+ * Returns undefined when an optional CRD is not installed.
+ */
+export async function listAll(api: KubeApi, res: Resource, opts: ListOptions = {}): Promise<{ items: KubeObject[]; version: string } | undefined> {
+  let lastNotFound: unknown;
+  for (const version of res.versions) {
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    try {
+      do {
+        const page = await api.request<ListBody>({
+          method: 'GET',
+          path: resourcePath(res, version, opts.namespace),
+          query: {
+            limit: opts.limit ?? 500,
+            continue: cont,
+            labelSelector: opts.labelSelector,
+            fieldSelector: opts.fieldSelector,
+          },
+        });
+        // List items carry no apiVersion/kind: restore them so the core can recognise objects.
+        const apiVersion = res.group ? `${res.group}/${version}` : version;
+        for (const item of page.items ?? []) items.push({ ...item, apiVersion, kind: res.kind });
+        cont = page.metadata?.continue || undefined;
+      } while (cont);
+      return { items, version };
+    } catch (e) {
+      if (isNotFound(e) && items.length === 0) {
+        lastNotFound = e;
+        continue; // this version (or the whole CRD) is not served: try the next
+      }
+      throw e;
+    }
+  }
+  if (res.optional) return undefined;
+  throw lastNotFound instanceof KubeApiError ? lastNotFound : new Error(`${res.plural}.${res.group} is not served`);
+}

@@ -1,0 +1,68 @@
+// Configuration of the functions, from environment variables (documented in the README).
+import { InputError } from './errors';
+import type { ClusterSpec } from './cluster/access';
+import { parseClusterList } from './cluster/access';
+import type { NamespaceFilter } from './cluster/namespaces';
+import { parseNamespaceList } from './cluster/namespaces';
+import { ProjectMap } from './core/secretName';
+
+export interface RotorConfig {
+  readonly clusters: ClusterSpec[];
+  readonly gkeEndpoint: 'ip' | 'dns';
+  readonly namespaces: NamespaceFilter;
+  readonly dryRun: boolean;
+  readonly projects: ProjectMap;
+  readonly defaultProject?: string;
+  /** `projects/P/topics/T`; unset: outcomes are only logged. */
+  readonly outcomeTopic?: string;
+  readonly maxWaitMs: number;
+  readonly concurrency: number;
+  readonly reload: { retries: number; backoffMs: number };
+  readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
+}
+
+function bool(v: string | undefined, name: string): boolean {
+  if (v === undefined || v === '') return false;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  throw new InputError(`${name}="${v}" is not a boolean (true/false)`);
+}
+
+function int(v: string | undefined, name: string, fallback: number, min: number): number {
+  if (v === undefined || v === '') return fallback;
+  if (!/^[0-9]+$/.test(v) || Number(v) < min) throw new InputError(`${name}="${v}" is not a whole number >= ${min}`);
+  return Number(v);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
+  const endpoint = env.ROTOR_GKE_ENDPOINT ?? 'ip';
+  if (endpoint !== 'ip' && endpoint !== 'dns') throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
+  const defaultProject = env.ROTOR_DEFAULT_PROJECT ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+  let outcomeTopic = env.ROTOR_OUTCOME_TOPIC || undefined;
+  if (outcomeTopic && !outcomeTopic.startsWith('projects/')) {
+    if (!defaultProject) throw new InputError(`ROTOR_OUTCOME_TOPIC="${outcomeTopic}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`);
+    outcomeTopic = `projects/${defaultProject}/topics/${outcomeTopic}`;
+  }
+  const allow = parseNamespaceList(env.ROTOR_NAMESPACES);
+  const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
+  return {
+    clusters: parseClusterList(env.ROTOR_CLUSTERS),
+    gkeEndpoint: endpoint,
+    namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
+    dryRun: bool(env.ROTOR_DRY_RUN, 'ROTOR_DRY_RUN'),
+    projects: ProjectMap.parse(env.ROTOR_PROJECT_MAP),
+    ...(defaultProject ? { defaultProject } : {}),
+    ...(outcomeTopic ? { outcomeTopic } : {}),
+    maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
+    concurrency: int(env.ROTOR_CONCURRENCY, 'ROTOR_CONCURRENCY', 8, 1),
+    reload: {
+      retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
+      backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),
+    },
+    apis: {
+      ...(env.ROTOR_GKE_API ? { gke: env.ROTOR_GKE_API } : {}),
+      ...(env.ROTOR_CONNECT_GATEWAY_API ? { connectGateway: env.ROTOR_CONNECT_GATEWAY_API } : {}),
+      ...(env.ROTOR_RESOURCE_MANAGER_API ? { resourceManager: env.ROTOR_RESOURCE_MANAGER_API } : {}),
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Is the new version visible where a workload's pods will read it? Acting too early keeps the old
+// credential in use: a restart before ESO synced its Secret restarts into the old value, a reload
+// ping before the CSI driver rewrote the file re-reads the old file. Pure: it reads object status.
+//   ESO:  ExternalSecret status.refreshTime after the event, and Ready=True.
+//   CSI:  SecretProviderClassPodStatus status.objects[].version (the driver's record of the
+//         version it mounted, `projects/N/secrets/S/versions/V`) at or past the target, for every
+//         ready pod (reload), or for any pod mounting the class (secretObjects sync).
+import type { ReadinessCheck, Readiness } from './decision';
+import type { Dependency } from './discovery';
+import type { KubeObject } from './kube';
+import { asArray, isObject, str } from './kube';
+import type { ProjectMap, SecretId } from './secretName';
+import { parseSecretName, secretKey } from './secretName';
+
+export interface LiveState {
+  /** ExternalSecrets by `namespace/name`, with status. */
+  readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+  /** SecretProviderClassPodStatuses of the namespaces involved. */
+  readonly spcPodStatuses: readonly KubeObject[];
+  /** Ready pods of the workload being decided. */
+  readonly readyPods: readonly KubeObject[];
+}
+
+export interface ReadinessContext {
+  /** The event's time: a sync must have happened after it. */
+  readonly eventTime?: string;
+  readonly projects: ProjectMap;
+}
+
+export function readinessCheck(state: LiveState, ctx: ReadinessContext): ReadinessCheck {
+  return (dep: Dependency, action: 'restart' | 'reload', target: string): Readiness | undefined => {
+    switch (dep.source.kind) {
+      case 'eso':
+        return esoReadiness(state, dep.source.namespace, dep.source.externalSecret, ctx);
+      case 'csi-sync':
+        return csiSyncReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
+      case 'csi':
+        // A restarted pod mounts the volume afresh and reads the newest version: only an in-place
+        // reload has to wait for the driver's rotation.
+        if (action !== 'reload' || dep.via !== 'csi') return undefined;
+        return csiPodsReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
+      case 'api':
+        return undefined;
+    }
+  };
+}
+
+function esoReadiness(state: LiveState, namespace: string, name: string, ctx: ReadinessContext): Readiness {
+  const es = state.externalSecrets.get(`${namespace}/${name}`);
+  if (!es) return { ready: false, detail: `ExternalSecret ${namespace}/${name} not found` };
+  const status = isObject(es.status) ? es.status : {};
+  const refreshTime = str(status.refreshTime);
+  const readyCond = asArray(status.conditions).find((c) => isObject(c) && c.type === 'Ready') as Record<string, unknown> | undefined;
+  if (readyCond && readyCond.status !== 'True') {
+    return { ready: false, detail: `ExternalSecret ${namespace}/${name} is not Ready (${str(readyCond.reason) ?? ''}: ${str(readyCond.message) ?? ''})` };
+  }
+  if (!refreshTime) return { ready: false, detail: `ExternalSecret ${namespace}/${name} has not synced yet` };
+  // refreshTime has second precision: only a refresh in a later second than the event provably
+  // read the new version.
+  if (ctx.eventTime && Date.parse(refreshTime) <= Date.parse(ctx.eventTime)) {
+    return { ready: false, detail: `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before the event (${ctx.eventTime})` };
+  }
+  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since: refreshTime };
+}
+
+/** The version number the driver mounted for `secret` in one SecretProviderClassPodStatus. */
+export function mountedVersion(podStatus: KubeObject, secret: SecretId, projects: ProjectMap): number | undefined {
+  const status = isObject(podStatus.status) ? podStatus.status : {};
+  const want = secretKey(secret, projects);
+  for (const o of asArray(status.objects)) {
+    if (!isObject(o)) continue;
+    const version = str(o.version);
+    if (!version) continue;
+    try {
+      const ref = parseSecretName(version);
+      if (secretKey(ref.id, projects) === want && ref.version && /^[0-9]+$/.test(ref.version)) return Number(ref.version);
+    } catch {
+      // Not a Secret Manager version name (another provider's object): skip it.
+    }
+  }
+  return undefined;
+}
+
+function statusesFor(state: LiveState, namespace: string, spc: string): KubeObject[] {
+  return state.spcPodStatuses.filter((s) => {
+    const st = isObject(s.status) ? s.status : {};
+    return (s.metadata?.namespace ?? 'default') === namespace && st.secretProviderClassName === spc;
+  });
+}
+
+function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, spc: string, target: string, ctx: ReadinessContext): Readiness {
+  if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
+  const want = Number(target);
+  const statuses = statusesFor(state, namespace, spc);
+  const lagging: string[] = [];
+  for (const pod of state.readyPods) {
+    const podName = pod.metadata?.name ?? '';
+    const st = statuses.find((s) => isObject(s.status) && s.status.podName === podName);
+    const v = st ? mountedVersion(st, dep.secret, ctx.projects) : undefined;
+    if (v === undefined || v < want) lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
+  }
+  if (lagging.length > 0) {
+    return {
+      ready: false,
+      detail: `the CSI driver has not mounted version ${want} of SecretProviderClass ${namespace}/${spc} in ${lagging.length} pod(s): ${lagging.slice(0, 3).join(', ')}${lagging.length > 3 ? ', …' : ''}`,
+    };
+  }
+  return { ready: true, detail: `every ready pod mounts version ${want}` };
+}
+
+function csiSyncReadiness(state: LiveState, dep: Dependency, namespace: string, spc: string, target: string, ctx: ReadinessContext): Readiness {
+  if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
+  const want = Number(target);
+  // The driver rewrites the synced Secret when it rotates a mount of the class.
+  const synced = statusesFor(state, namespace, spc).some((s) => (mountedVersion(s, dep.secret, ctx.projects) ?? 0) >= want);
+  return synced
+    ? { ready: true, detail: `SecretProviderClass ${namespace}/${spc} mounted version ${want}, so its synced Secret holds it` }
+    : { ready: false, detail: `no pod has mounted version ${want} of SecretProviderClass ${namespace}/${spc} yet, so its synced Secret still holds the old value` };
+}

@@ -1,0 +1,61 @@
+// What happened, per workload and per event: logged, published to the outcome topic, printed by
+// the CLI. The action is the decision; the result is what running it did.
+import type { Action } from '../core/decision';
+import type { SecretEventType } from '../core/event';
+import type { WorkloadKind } from '../core/kube';
+
+export type Result =
+  | 'restarted'
+  | 'reloaded'
+  /** rotor.dev/applied written without acting: a restart after the version already covered it. */
+  | 'recorded'
+  /** Nothing to do (action none). */
+  | 'unchanged'
+  /** Waiting for ESO or the CSI driver to make the new version visible; redelivery continues. */
+  | 'waiting'
+  /** Left alone on purpose (paused Deployment). */
+  | 'skipped'
+  | 'failed'
+  /** The bounded wait ran out before the new version became visible. */
+  | 'gave-up'
+  | 'dry-run';
+
+export interface WorkloadOutcome {
+  readonly cluster: string;
+  readonly kind: WorkloadKind;
+  readonly namespace: string;
+  readonly name: string;
+  readonly action: Action;
+  readonly result: Result;
+  readonly reason: string;
+  readonly warning?: string;
+  /** Extra facts: pods reloaded, fallback cause, error. */
+  readonly detail?: string;
+}
+
+export interface EventOutcome {
+  readonly event: {
+    readonly type: SecretEventType;
+    readonly secret?: string;
+    readonly version?: string;
+    readonly messageId?: string;
+    readonly time?: string;
+  };
+  readonly dryRun: boolean;
+  readonly workloads: WorkloadOutcome[];
+  /** Clusters that could not be reached or listed this time (retried). */
+  readonly clusterErrors: Array<{ cluster: string; error: string }>;
+  readonly warnings: string[];
+  /** Still waiting or transiently failed: the event must be redelivered. */
+  readonly pending: number;
+  /** Everything is done, or given up on: ack. */
+  readonly converged: boolean;
+  readonly durationMs: number;
+}
+
+export function summarize(o: EventOutcome): string {
+  const counts = new Map<string, number>();
+  for (const w of o.workloads) counts.set(w.result, (counts.get(w.result) ?? 0) + 1);
+  const parts = [...counts.entries()].map(([r, n]) => `${n} ${r}`);
+  return `${o.event.type} ${o.event.secret ?? ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${parts.length ? parts.join(', ') : 'no dependent workloads'}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}`;
+}
