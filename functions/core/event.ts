@@ -118,12 +118,14 @@ function decodeBody(input: unknown): Json {
 
 function extractMessage(body: Json): PubsubMessageLike {
   // CloudEvent envelope: the Pub/Sub push body sits in `data`.
-  if ('specversion' in body || ('type' in body && 'source' in body && 'data' in body)) {
+  if ('specversion' in body || ('type' in body && 'source' in body && ('data' in body || 'data_base64' in body))) {
     const type = body.type;
     if (typeof type === 'string' && type !== 'google.cloud.pubsub.topic.v1.messagePublished') {
       throw new InputError(`CloudEvent type "${type}" is not google.cloud.pubsub.topic.v1.messagePublished`);
     }
-    let data = body.data;
+    // Structured-mode CloudEvents carry binary data as `data_base64`.
+    let data = body.data ?? (typeof body.data_base64 === 'string' ? Buffer.from(body.data_base64, 'base64') : undefined);
+    if (Buffer.isBuffer(data)) data = decodeBody(data);
     if (typeof data === 'string') {
       // Binary-mode deliveries may leave data as a JSON string (or base64 of it).
       data = decodeBody(looksBase64(data) ? Buffer.from(data, 'base64').toString('utf8') : data);
@@ -300,8 +302,11 @@ function stringMap(v: unknown, field: string): Record<string, string> | undefine
   return out;
 }
 
+// RFC 3339 date-time, any number of fraction digits (Pub/Sub and Secret Manager send up to nanoseconds).
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
 function checkTime(v: string, field: string): string {
-  if (Number.isNaN(Date.parse(v))) throw new InputError(`${field} "${v}" is not an RFC 3339 timestamp`);
+  if (!RFC3339.test(v) || Number.isNaN(Date.parse(v))) throw new InputError(`${field} "${v}" is not an RFC 3339 timestamp`);
   return v;
 }
 
