@@ -1,0 +1,24 @@
+output "service_accounts" {
+  description = "Rotor's identities; bind `events` in each cluster with the kubernetes_rbac output."
+  value       = module.rotor.service_accounts
+}
+
+output "topics" {
+  description = "Rotor's Pub/Sub topics."
+  value       = module.rotor.topics
+}
+
+output "functions" {
+  description = "The deployed functions."
+  value       = module.rotor.functions
+}
+
+output "secrets" {
+  description = "The managed secrets."
+  value       = module.rotor.secrets
+}
+
+output "kubernetes_rbac" {
+  description = "Apply to every cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
+  value       = module.rotor.kubernetes_rbac
+}

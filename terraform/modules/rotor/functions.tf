@@ -1,0 +1,169 @@
+# The two gen2 functions, their source, and one service account each (plus the identity Pub/Sub or
+# Eventarc uses to invoke them). What each identity may do is in iam.tf and gke.tf.
+
+# --- Identities -----------------------------------------------------------------------------------
+
+# onSecretEvent: reads cluster metadata and patches workloads; never reads a secret value.
+resource "google_service_account" "events" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-events"
+  display_name = "Rotor onSecretEvent"
+  description  = "Runs onSecretEvent: lists and patches GKE workloads through Kubernetes RBAC; no Secret Manager access."
+
+  depends_on = [google_project_service.apis]
+}
+
+# rotateSecret: adds and disables versions of the managed secrets only.
+resource "google_service_account" "rotation" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-rotation"
+  display_name = "Rotor rotateSecret"
+  description  = "Runs rotateSecret: rotates the managed secrets and nothing else."
+
+  depends_on = [google_project_service.apis]
+}
+
+# The caller identity: Pub/Sub push subscriptions sign their OIDC tokens as this account (or the
+# Eventarc triggers use it). It may invoke the two functions and do nothing else, which keeps
+# "who can trigger a rotation" separate from "what a rotation may change".
+resource "google_service_account" "invoker" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-invoker"
+  display_name = "Rotor invoker"
+  description  = "Identity of the Pub/Sub deliveries that invoke the Rotor functions."
+
+  depends_on = [google_project_service.apis]
+}
+
+# --- Source ---------------------------------------------------------------------------------------
+
+resource "google_storage_bucket" "source" {
+  project = var.project_id
+  # Project ids are globally unique, so this name is too; ":" of legacy domain-scoped ids is not
+  # allowed in bucket names.
+  name                        = "${replace(var.project_id, ":", "-")}-${var.name_prefix}-source"
+  location                    = var.region
+  labels                      = local.labels
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # The bucket only holds build inputs that `npm run package` can recreate at any time.
+  force_destroy = true
+
+  # Old bundles are only needed until the function has been rebuilt from a newer one.
+  lifecycle_rule {
+    condition {
+      age = 30
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket_object" "source" {
+  bucket = google_storage_bucket.source.name
+  # Content-addressed: a new bundle gets a new name, which is what makes Cloud Functions rebuild;
+  # an unchanged bundle (package.mjs writes reproducible zips) changes nothing.
+  name         = "${var.name_prefix}-function-${filemd5(var.function_source_zip)}.zip"
+  source       = var.function_source_zip
+  content_type = "application/zip"
+}
+
+# --- Configuration --------------------------------------------------------------------------------
+
+locals {
+  # Environment of both functions (the names are the functions' configuration contract; see the
+  # README's configuration table). Caller-supplied variables win, so any of these can be overridden.
+  common_environment = {
+    ROTOR_PROJECT_MAP     = join(",", [for id, number in local.project_map : "${id}=${number}"])
+    ROTOR_DEFAULT_PROJECT = var.project_id
+    ROTOR_LOG_LEVEL       = var.log_level
+    ROTOR_DRY_RUN         = tostring(var.dry_run)
+    ROTOR_OUTCOME_TOPIC   = google_pubsub_topic.outcomes.id
+  }
+
+  event_environment = merge(local.common_environment, {
+    ROTOR_CLUSTERS           = join(",", concat(var.clusters, var.connect_gateway_memberships))
+    ROTOR_NAMESPACES         = join(",", var.namespaces)
+    ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
+  }, var.event_function.environment_variables)
+
+  rotation_environment = merge(local.common_environment, var.rotation_function.environment_variables)
+
+  functions = {
+    events = {
+      name        = "${var.name_prefix}-on-secret-event"
+      entry_point = "onSecretEvent"
+      description = "Rotor: restarts or reloads the GKE workloads that depend on a secret that changed."
+      settings    = var.event_function
+      sa          = google_service_account.events.email
+      environment = local.event_environment
+      topic       = google_pubsub_topic.secret_events.id
+    }
+    rotation = {
+      name        = "${var.name_prefix}-rotate-secret"
+      entry_point = "rotateSecret"
+      description = "Rotor: rotates the managed secrets on schedule or on SECRET_ROTATE."
+      settings    = var.rotation_function
+      sa          = google_service_account.rotation.email
+      environment = local.rotation_environment
+      topic       = google_pubsub_topic.rotation.id
+    }
+  }
+}
+
+# --- Functions ------------------------------------------------------------------------------------
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.functions
+
+  project     = var.project_id
+  location    = var.region
+  name        = each.value.name
+  description = each.value.description
+  labels      = local.labels
+
+  build_config {
+    runtime     = "nodejs22"
+    entry_point = each.value.entry_point
+    # null keeps the project's default build service account.
+    service_account = var.build_service_account
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    service_account_email            = each.value.sa
+    available_memory                 = each.value.settings.memory
+    available_cpu                    = each.value.settings.cpu
+    timeout_seconds                  = each.value.settings.timeout_seconds
+    min_instance_count               = each.value.settings.min_instances
+    max_instance_count               = each.value.settings.max_instances
+    max_instance_request_concurrency = each.value.settings.concurrency
+    ingress_settings                 = var.ingress_settings
+    all_traffic_on_latest_revision   = true
+    environment_variables            = each.value.environment
+  }
+
+  # Eventarc delivery: a Google-managed push subscription on the topic. RETRY_POLICY_RETRY makes a
+  # thrown error (transient failure or `wait`) come back with exponential backoff instead of being
+  # dropped; idempotency (rotor.dev/applied) makes the redelivery safe.
+  dynamic "event_trigger" {
+    for_each = var.delivery == "eventarc" ? [1] : []
+    content {
+      trigger_region        = var.region
+      event_type            = "google.cloud.pubsub.topic.v1.messagePublished"
+      pubsub_topic          = each.value.topic
+      retry_policy          = "RETRY_POLICY_RETRY"
+      service_account_email = google_service_account.invoker.email
+    }
+  }
+
+  depends_on = [google_project_service.apis]
+}

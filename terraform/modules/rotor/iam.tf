@@ -1,0 +1,147 @@
+# Least privilege for the two function identities. Nothing here is project-wide except what GKE
+# and Cloud SQL only offer at project level (gke.tf, and the optional Cloud SQL role below).
+#
+# onSecretEvent (google_service_account.events):
+#   - publish outcomes to the outcomes topic only;
+#   - cluster access (gke.tf);
+#   - no Secret Manager role at all: everything it needs arrives in the notification itself.
+# rotateSecret (google_service_account.rotation):
+#   - a custom "rotator" role on each managed secret only (not project-wide);
+#   - read-only access to the secrets a strategy logs in with (rotation_read_secrets);
+#   - optionally, updating Cloud SQL users.
+
+resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
+  project = var.project_id
+  topic   = google_pubsub_topic.outcomes.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.events.member
+}
+
+resource "google_pubsub_topic_iam_member" "rotation_publishes_outcomes" {
+  project = var.project_id
+  topic   = google_pubsub_topic.outcomes.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.rotation.member
+}
+
+# The rotation protocol, as permissions on one secret:
+#   versions.access                read the current value (alternating strategies derive from it;
+#                                  tests log in with it)
+#   versions.add                   the new (pending) version
+#   versions.get/list              find pending/current/previous and their states
+#   versions.enable/disable        disable the previous version after the grace period, or re-enable
+#                                  it when a rotation is rolled back
+#   secrets.get                    labels and annotations select the strategy
+#   secrets.update                 move the pending/current/previous version aliases
+# Predefined roles either miss secrets.update (secretVersionManager) or add versions.destroy and
+# setIamPolicy (admin); Rotor never destroys a version.
+resource "google_project_iam_custom_role" "rotator" {
+  project     = var.project_id
+  role_id     = "${replace(var.name_prefix, "-", "_")}_secret_rotator"
+  title       = "Rotor secret rotator (${var.name_prefix})"
+  description = "Rotate a Secret Manager secret: add, enable and disable versions, move aliases. Granted per secret."
+  permissions = [
+    "secretmanager.secrets.get",
+    "secretmanager.secrets.update",
+    "secretmanager.versions.access",
+    "secretmanager.versions.add",
+    "secretmanager.versions.disable",
+    "secretmanager.versions.enable",
+    "secretmanager.versions.get",
+    "secretmanager.versions.list",
+  ]
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_secret_manager_secret_iam_member" "rotation_rotates_managed" {
+  for_each = google_secret_manager_secret.managed
+
+  project   = var.project_id
+  secret_id = each.value.secret_id
+  role      = google_project_iam_custom_role.rotator.name
+  member    = google_service_account.rotation.member
+}
+
+locals {
+  # projects/P/secrets/S or projects/P/locations/L/secrets/S, split into what the IAM resources take.
+  extra_secrets = {
+    for s in var.rotation_extra_secrets : s => {
+      project  = split("/", s)[1]
+      location = length(split("/", s)) == 6 ? split("/", s)[3] : null
+      secret   = reverse(split("/", s))[0]
+    }
+  }
+  read_secrets = {
+    for s in var.rotation_read_secrets : s => {
+      project  = split("/", s)[1]
+      location = length(split("/", s)) == 6 ? split("/", s)[3] : null
+      secret   = reverse(split("/", s))[0]
+    }
+  }
+}
+
+resource "google_secret_manager_secret_iam_member" "rotation_rotates_extra" {
+  for_each = { for k, s in local.extra_secrets : k => s if s.location == null }
+
+  project   = each.value.project
+  secret_id = each.value.secret
+  role      = google_project_iam_custom_role.rotator.name
+  member    = google_service_account.rotation.member
+}
+
+resource "google_secret_manager_regional_secret_iam_member" "rotation_rotates_extra" {
+  for_each = { for k, s in local.extra_secrets : k => s if s.location != null }
+
+  project   = each.value.project
+  location  = each.value.location
+  secret_id = each.value.secret
+  role      = google_project_iam_custom_role.rotator.name
+  member    = google_service_account.rotation.member
+}
+
+# Credentials a strategy uses but never changes (e.g. the postgres admin login): read-only.
+resource "google_secret_manager_secret_iam_member" "rotation_reads" {
+  for_each = { for k, s in local.read_secrets : k => s if s.location == null }
+
+  project   = each.value.project
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.rotation.member
+}
+
+resource "google_secret_manager_regional_secret_iam_member" "rotation_reads" {
+  for_each = { for k, s in local.read_secrets : k => s if s.location != null }
+
+  project   = each.value.project
+  location  = each.value.location
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.rotation.member
+}
+
+# The cloudsql strategy: users.update sets the new password; users.list finds the user;
+# instances.get is what reading the returned long-running operation requires. Cloud SQL has no
+# per-instance IAM, so this is granted on each listed project; the predefined alternative
+# (roles/cloudsql.admin) could also delete instances.
+resource "google_project_iam_custom_role" "cloudsql_user_rotator" {
+  for_each = toset(var.rotation_cloudsql_projects)
+
+  project     = each.value
+  role_id     = "${replace(var.name_prefix, "-", "_")}_cloudsql_user_rotator"
+  title       = "Rotor Cloud SQL user rotator (${var.name_prefix})"
+  description = "Set Cloud SQL users' passwords for Rotor's cloudsql rotation strategy."
+  permissions = [
+    "cloudsql.instances.get",
+    "cloudsql.users.list",
+    "cloudsql.users.update",
+  ]
+}
+
+resource "google_project_iam_member" "rotation_cloudsql" {
+  for_each = google_project_iam_custom_role.cloudsql_user_rotator
+
+  project = each.key
+  role    = each.value.name
+  member  = google_service_account.rotation.member
+}

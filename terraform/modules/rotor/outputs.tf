@@ -1,0 +1,63 @@
+output "project_number" {
+  description = "Number of project_id: Secret Manager notifications name the project by it."
+  value       = local.project_number
+}
+
+output "topics" {
+  description = "Pub/Sub topic ids: secret_events (Secret Manager notifications), rotation (scheduler and SECRET_ROTATE), outcomes (Rotor's decisions), dead_letters."
+  value = {
+    secret_events = google_pubsub_topic.secret_events.id
+    rotation      = google_pubsub_topic.rotation.id
+    outcomes      = google_pubsub_topic.outcomes.id
+    dead_letters  = google_pubsub_topic.dead_letters.id
+  }
+}
+
+output "dead_letter_subscription" {
+  description = "Pull subscription holding messages that exhausted their delivery attempts."
+  value       = google_pubsub_subscription.dead_letters.id
+}
+
+output "functions" {
+  description = "The two functions: name, Cloud Run service and URL."
+  value = {
+    for k, f in google_cloudfunctions2_function.fn : k => {
+      name    = f.name
+      service = f.service_config[0].service
+      uri     = f.service_config[0].uri
+    }
+  }
+}
+
+output "service_accounts" {
+  description = "Emails of the identities: events (onSecretEvent, the one to bind in Kubernetes RBAC), rotation (rotateSecret), invoker (Pub/Sub deliveries)."
+  value = {
+    events   = google_service_account.events.email
+    rotation = google_service_account.rotation.email
+    invoker  = google_service_account.invoker.email
+  }
+}
+
+output "secrets" {
+  description = "Managed secrets by id: full resource name."
+  value       = { for id, s in google_secret_manager_secret.managed : id => s.name }
+}
+
+output "kubernetes_rbac" {
+  description = "ClusterRole and ClusterRoleBinding for onSecretEvent's service account. Apply to each cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
+  value       = local.kubernetes_rbac
+}
+
+output "delivery" {
+  description = "How messages reach the functions, and the subscriptions involved."
+  value = {
+    mode = var.delivery
+    push_subscriptions = {
+      for k, s in google_pubsub_subscription.push : k => s.id
+    }
+    # With Eventarc delivery the subscriptions belong to these triggers (dead-lettering is manual).
+    eventarc_triggers = {
+      for k, f in google_cloudfunctions2_function.fn : k => try(f.event_trigger[0].trigger, null)
+    }
+  }
+}

@@ -1,0 +1,354 @@
+# `terraform test` for the Rotor module, credential-free: the google provider is mocked, so nothing is
+# created, but every resource is checked against the real provider schema (the mock keeps it) and
+# the module's wiring and input validation are asserted. Run from terraform/modules/rotor:
+#   terraform init -backend=false && terraform test
+# (test/infra/terraform.test.ts does this with the locally built provider.)
+
+mock_provider "google" {
+  mock_data "google_project" {
+    defaults = {
+      number = "123456789012"
+    }
+  }
+}
+
+# Computed attributes the provider checks the format of (IAM members, role names) get realistic
+# values; the mock would otherwise invent random strings.
+override_resource {
+  target = google_service_account.events
+  values = {
+    email  = "rotor-events@my-proj-123.iam.gserviceaccount.com"
+    member = "serviceAccount:rotor-events@my-proj-123.iam.gserviceaccount.com"
+    name   = "projects/my-proj-123/serviceAccounts/rotor-events@my-proj-123.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.rotation
+  values = {
+    email  = "rotor-rotation@my-proj-123.iam.gserviceaccount.com"
+    member = "serviceAccount:rotor-rotation@my-proj-123.iam.gserviceaccount.com"
+    name   = "projects/my-proj-123/serviceAccounts/rotor-rotation@my-proj-123.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_service_account.invoker
+  values = {
+    email  = "rotor-invoker@my-proj-123.iam.gserviceaccount.com"
+    member = "serviceAccount:rotor-invoker@my-proj-123.iam.gserviceaccount.com"
+    name   = "projects/my-proj-123/serviceAccounts/rotor-invoker@my-proj-123.iam.gserviceaccount.com"
+  }
+}
+
+override_resource {
+  target = google_project_iam_custom_role.rotator
+  values = {
+    name = "projects/my-proj-123/roles/rotor_secret_rotator"
+  }
+}
+
+variables {
+  project_id          = "my-proj-123"
+  region              = "europe-west1"
+  function_source_zip = "tests/fixtures/function.zip"
+  clusters = [
+    "projects/my-proj-123/locations/europe-west1/clusters/prod",
+    "projects/other-proj-9/locations/europe-west1-b/clusters/edge",
+  ]
+  secrets = {
+    "db-password" = {
+      labels             = { "rotor-strategy" = "random" }
+      rotation_period    = "2592000s"
+      next_rotation_time = "2030-01-01T00:00:00Z"
+    }
+    "api-token" = {
+      replica_locations = ["europe-west1", "europe-west4"]
+    }
+  }
+  rotation_schedules = {
+    "weekly" = {
+      schedule = "0 3 * * 1"
+      secrets  = ["api-token"]
+    }
+  }
+  rotation_read_secrets = ["projects/shared-proj/secrets/pg-admin"]
+}
+
+run "push_delivery_is_the_default" {
+  command = apply
+
+  assert {
+    condition     = length(google_pubsub_subscription.push) == 2
+    error_message = "push delivery needs one subscription per function"
+  }
+  assert {
+    condition = alltrue([
+      for s in google_pubsub_subscription.push :
+      s.dead_letter_policy[0].max_delivery_attempts == 10 && s.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id
+    ])
+    error_message = "every push subscription must dead-letter to the dead-letter topic"
+  }
+  assert {
+    condition     = google_pubsub_subscription.push["rotation"].filter == "NOT attributes:eventType OR attributes.eventType = \"SECRET_ROTATE\""
+    error_message = "the rotation subscription must only pass scheduler messages and SECRET_ROTATE"
+  }
+  assert {
+    condition     = google_pubsub_subscription.push["events"].filter == ""
+    error_message = "onSecretEvent must see every Secret Manager event type"
+  }
+  assert {
+    condition     = endswith(google_pubsub_subscription.push["events"].push_config[0].push_endpoint, "/${google_pubsub_topic.secret_events.id}")
+    error_message = "the push path must name the topic (functions-framework derives the CloudEvent source from it)"
+  }
+  assert {
+    condition     = google_pubsub_subscription.push["events"].ack_deadline_seconds == 330
+    error_message = "the ack deadline must cover the function timeout (300 s + 30 s)"
+  }
+  assert {
+    condition     = alltrue([for f in google_cloudfunctions2_function.fn : length(f.event_trigger) == 0])
+    error_message = "with push delivery the functions must not also have Eventarc triggers (double delivery)"
+  }
+}
+
+run "functions_are_nodejs22_with_their_entry_points_and_identities" {
+  command = apply
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].build_config[0].entry_point == "onSecretEvent" && google_cloudfunctions2_function.fn["rotation"].build_config[0].entry_point == "rotateSecret"
+    error_message = "entry points must be onSecretEvent and rotateSecret"
+  }
+  assert {
+    condition     = alltrue([for f in google_cloudfunctions2_function.fn : f.build_config[0].runtime == "nodejs22"])
+    error_message = "runtime must be nodejs22"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].service_account_email == google_service_account.events.email && google_cloudfunctions2_function.fn["rotation"].service_config[0].service_account_email == google_service_account.rotation.email
+    error_message = "each function runs as its own service account"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_PROJECT_MAP"] == "my-proj-123=123456789012"
+    error_message = "ROTOR_PROJECT_MAP must map the project id to its number"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/prod,projects/other-proj-9/locations/europe-west1-b/clusters/edge"
+    error_message = "ROTOR_CLUSTERS must list the clusters"
+  }
+  assert {
+    condition     = startswith(google_storage_bucket_object.source.name, "rotor-function-") && endswith(google_storage_bucket_object.source.name, ".zip")
+    error_message = "the source object must be content-addressed"
+  }
+}
+
+run "least_privilege" {
+  command = apply
+
+  # The reload function gets no Secret Manager grant of any kind.
+  assert {
+    condition = alltrue(concat(
+      [for m in google_secret_manager_secret_iam_member.rotation_rotates_managed : m.member != google_service_account.events.member],
+      [for m in google_secret_manager_secret_iam_member.rotation_reads : m.member != google_service_account.events.member],
+    ))
+    error_message = "onSecretEvent's identity must not be granted on any secret"
+  }
+  assert {
+    condition     = length(google_secret_manager_secret_iam_member.rotation_rotates_managed) == 2 && alltrue([for m in google_secret_manager_secret_iam_member.rotation_rotates_managed : m.role == google_project_iam_custom_role.rotator.name])
+    error_message = "the rotator role is granted per managed secret"
+  }
+  assert {
+    condition     = !contains(google_project_iam_custom_role.rotator.permissions, "secretmanager.versions.destroy")
+    error_message = "rotation never destroys versions"
+  }
+  assert {
+    condition     = google_secret_manager_secret_iam_member.rotation_reads["projects/shared-proj/secrets/pg-admin"].role == "roles/secretmanager.secretAccessor"
+    error_message = "read-only secrets get secretAccessor only"
+  }
+  assert {
+    condition     = length(google_project_iam_custom_role.cluster_access) == 2 && alltrue([for r in google_project_iam_custom_role.cluster_access : r.permissions == toset(["container.clusters.get"])])
+    error_message = "one cluster-access role holding only container.clusters.get per cluster project"
+  }
+  assert {
+    condition     = google_pubsub_topic_iam_member.events_publishes_outcomes.topic == google_pubsub_topic.outcomes.name
+    error_message = "onSecretEvent publishes to the outcomes topic only"
+  }
+  assert {
+    condition     = google_pubsub_topic_iam_member.secretmanager_publishes_events.member == "serviceAccount:service-123456789012@gcp-sa-secretmanager.iam.gserviceaccount.com"
+    error_message = "the Secret Manager service agent is derived from the project number"
+  }
+}
+
+run "secrets_notify_and_rotate" {
+  command = apply
+
+  assert {
+    condition     = length(google_secret_manager_secret.managed["db-password"].topics) == 2 && length(google_secret_manager_secret.managed["db-password"].rotation) == 1
+    error_message = "a rotating secret notifies both topics and has a rotation schedule"
+  }
+  assert {
+    condition     = length(google_secret_manager_secret.managed["api-token"].topics) == 1 && length(google_secret_manager_secret.managed["api-token"].rotation) == 0
+    error_message = "a secret without rotation_period only notifies the secret-events topic"
+  }
+  assert {
+    condition     = length(google_secret_manager_secret.managed["api-token"].replication[0].user_managed) == 1 && length(google_secret_manager_secret.managed["db-password"].replication[0].auto) == 1
+    error_message = "replica_locations selects user-managed replication"
+  }
+  assert {
+    condition     = jsondecode(base64decode(google_cloud_scheduler_job.rotation["weekly"].pubsub_target[0].data)).secrets == ["projects/my-proj-123/secrets/api-token"]
+    error_message = "scheduler messages name full secret resource names"
+  }
+  assert {
+    condition     = !contains(keys(google_cloud_scheduler_job.rotation["weekly"].pubsub_target[0].attributes), "eventType")
+    error_message = "scheduler messages carry no eventType (the rotation filter relies on it)"
+  }
+}
+
+run "kubernetes_rbac_binds_the_event_identity" {
+  command = apply
+
+  assert {
+    condition     = strcontains(output.kubernetes_rbac, "kind: ClusterRole\n") && strcontains(output.kubernetes_rbac, "\"kind\": \"ClusterRoleBinding\"")
+    error_message = "the RBAC output must hold the ClusterRole and a binding"
+  }
+  assert {
+    condition     = strcontains(output.kubernetes_rbac, "\"name\": \"${google_service_account.events.email}\"")
+    error_message = "the binding's subject must be onSecretEvent's service-account email"
+  }
+  assert {
+    condition     = !strcontains(output.kubernetes_rbac, "- secrets") && !strcontains(output.kubernetes_rbac, "\"secrets\"")
+    error_message = "the ClusterRole must not mention Kubernetes Secrets"
+  }
+}
+
+run "eventarc_delivery" {
+  command = apply
+
+  variables {
+    delivery = "eventarc"
+  }
+
+  assert {
+    condition     = length(google_pubsub_subscription.push) == 0
+    error_message = "Eventarc delivery creates no push subscriptions of its own"
+  }
+  assert {
+    condition = alltrue([
+      for f in google_cloudfunctions2_function.fn :
+      f.event_trigger[0].retry_policy == "RETRY_POLICY_RETRY" && f.event_trigger[0].event_type == "google.cloud.pubsub.topic.v1.messagePublished"
+    ])
+    error_message = "Eventarc triggers must retry failed deliveries"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["rotation"].event_trigger[0].pubsub_topic == google_pubsub_topic.rotation.id
+    error_message = "rotateSecret listens on the rotation topic"
+  }
+}
+
+run "connect_gateway_and_predefined_cluster_role" {
+  command = apply
+
+  variables {
+    create_cluster_access_role  = false
+    connect_gateway_memberships = ["projects/fleet-host-1/locations/global/memberships/onprem"]
+  }
+
+  assert {
+    condition     = length(google_project_iam_custom_role.cluster_access) == 0 && alltrue([for m in google_project_iam_member.events_cluster_access : m.role == "roles/container.clusterViewer"])
+    error_message = "without the custom role, clusterViewer is granted"
+  }
+  assert {
+    condition     = toset([for m in google_project_iam_member.events_gateway : m.role]) == toset(["roles/gkehub.gatewayEditor", "roles/gkehub.viewer"])
+    error_message = "Connect Gateway needs gatewayEditor and gkehub.viewer"
+  }
+}
+
+# --- Input validation: each bad input fails at plan with its variable named. ---------------------
+
+run "rejects_project_number_as_project_id" {
+  command = plan
+  variables {
+    project_id = "123456789012"
+  }
+  expect_failures = [var.project_id]
+}
+
+run "rejects_zone_as_region" {
+  command = plan
+  variables {
+    region = "europe-west1-b"
+  }
+  expect_failures = [var.region]
+}
+
+run "rejects_malformed_cluster" {
+  command = plan
+  variables {
+    clusters = ["my-proj/europe-west1/prod"]
+  }
+  expect_failures = [var.clusters]
+}
+
+run "rejects_rotation_period_without_next_rotation_time" {
+  command = plan
+  variables {
+    secrets            = { "s" = { rotation_period = "86400s" } }
+    rotation_schedules = {}
+  }
+  expect_failures = [var.secrets]
+}
+
+run "rejects_rotation_period_under_an_hour" {
+  command = plan
+  variables {
+    secrets            = { "s" = { rotation_period = "60s", next_rotation_time = "2030-01-01T00:00:00Z" } }
+    rotation_schedules = {}
+  }
+  expect_failures = [var.secrets]
+}
+
+run "rejects_schedule_naming_an_unmanaged_secret" {
+  command = plan
+  variables {
+    rotation_schedules = { "nightly" = { schedule = "0 2 * * *", secrets = ["not-managed"] } }
+  }
+  expect_failures = [var.rotation_schedules]
+}
+
+run "rejects_six_field_cron" {
+  command = plan
+  variables {
+    rotation_schedules = { "nightly" = { schedule = "0 0 2 * * *", secrets = ["api-token"] } }
+  }
+  expect_failures = [var.rotation_schedules]
+}
+
+run "rejects_extra_secret_in_another_project" {
+  command = plan
+  variables {
+    rotation_extra_secrets = ["projects/elsewhere-1/secrets/x"]
+  }
+  expect_failures = [var.rotation_extra_secrets]
+}
+
+run "rejects_too_few_delivery_attempts" {
+  command = plan
+  variables {
+    max_delivery_attempts = 3
+  }
+  expect_failures = [var.max_delivery_attempts]
+}
+
+run "rejects_function_timeout_over_540s" {
+  command = plan
+  variables {
+    event_function = { timeout_seconds = 600 }
+  }
+  expect_failures = [var.event_function]
+}
+
+run "rejects_unknown_delivery" {
+  command = plan
+  variables {
+    delivery = "pull"
+  }
+  expect_failures = [var.delivery]
+}

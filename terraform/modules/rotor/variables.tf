@@ -1,0 +1,462 @@
+# Inputs of the Rotor module. Every variable is typed and, where Google Cloud has a format rule,
+# validated here so a typo fails at `terraform plan` with a readable message instead of at apply
+# time with an API error halfway through a deployment.
+
+variable "project_id" {
+  description = "Project that hosts Rotor: topics, functions, service accounts and managed secrets."
+  type        = string
+
+  validation {
+    # Project ids: 6-30 characters, lowercase letters, digits and hyphens, starting with a letter
+    # and not ending with a hyphen. Legacy domain-scoped ids ("example.com:my-project") also exist.
+    condition     = can(regex("^([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$", var.project_id))
+    error_message = "project_id must be a project ID (6-30 characters: lowercase letters, digits, hyphens; starts with a letter), not a project number or display name."
+  }
+}
+
+variable "region" {
+  description = "Region for the functions, the source bucket and the Cloud Scheduler jobs, e.g. europe-west1."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]+-[a-z]+[0-9]+$", var.region))
+    error_message = "region must be a Google Cloud region such as us-central1 or europe-west4 (not a zone such as us-central1-a)."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name (topics, functions, service accounts, jobs). Change it to run two Rotor installations in one project."
+  type        = string
+  default     = "rotor"
+
+  validation {
+    # Service account ids are limited to 30 characters and the longest suffix used is "-rotation"
+    # (9 characters): 20 + 9 leaves room. Lowercase because function and bucket names require it.
+    condition     = can(regex("^[a-z][a-z0-9-]{2,18}[a-z0-9]$", var.name_prefix))
+    error_message = "name_prefix must be 4-20 characters: lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen."
+  }
+}
+
+variable "labels" {
+  description = "Labels added to every labelled resource."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for k, v in var.labels : can(regex("^[a-z][a-z0-9_-]{0,62}$", k)) && can(regex("^[a-z0-9_-]{0,63}$", v))
+    ])
+    error_message = "labels: keys must start with a lowercase letter; keys and values may hold lowercase letters, digits, '_' and '-' (at most 63 characters)."
+  }
+}
+
+variable "enable_apis" {
+  description = "Enable the Google APIs Rotor uses. Set to false when a platform team manages API enablement."
+  type        = bool
+  default     = true
+}
+
+# --- What Rotor acts on -------------------------------------------------------------------------------
+
+variable "clusters" {
+  description = "GKE clusters onSecretEvent acts on, as projects/PROJECT/locations/LOCATION/clusters/NAME."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for c in var.clusters :
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/[a-z]+-[a-z]+[0-9]+(-[a-z])?/clusters/[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", c))
+    ])
+    error_message = "Each cluster must be projects/PROJECT/locations/LOCATION/clusters/NAME, where LOCATION is a region (us-central1) or a zone (us-central1-a), e.g. projects/my-proj/locations/europe-west1/clusters/prod."
+  }
+
+  validation {
+    condition     = length(var.clusters) == length(distinct(var.clusters))
+    error_message = "clusters lists the same cluster twice."
+  }
+}
+
+variable "connect_gateway_memberships" {
+  description = "Fleet memberships reached through Connect Gateway instead of the cluster endpoint, as projects/PROJECT/locations/LOCATION/memberships/NAME (clusters outside Google Cloud, or private control planes)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for m in var.connect_gateway_memberships :
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/(global|[a-z]+-[a-z]+[0-9]+)/memberships/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", m))
+    ])
+    error_message = "Each membership must be projects/PROJECT/locations/LOCATION/memberships/NAME, where LOCATION is global or a region."
+  }
+}
+
+variable "create_cluster_access_role" {
+  description = "Grant the event function a custom role holding only container.clusters.get in each cluster project (true), or the predefined roles/container.clusterViewer (false: no custom role to manage, a few more read permissions)."
+  type        = bool
+  default     = true
+}
+
+variable "namespaces" {
+  description = "Only act on workloads in these namespaces (empty: all namespaces not excluded)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.namespaces : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])
+    error_message = "namespaces must be Kubernetes namespace names (RFC 1123 labels)."
+  }
+}
+
+variable "exclude_namespaces" {
+  description = "Never act on workloads in these namespaces."
+  type        = list(string)
+  default     = ["kube-system", "kube-public", "kube-node-lease", "gke-managed-system"]
+
+  validation {
+    condition     = alltrue([for n in var.exclude_namespaces : can(regex("^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", n))])
+    error_message = "exclude_namespaces must be Kubernetes namespace names (RFC 1123 labels)."
+  }
+}
+
+variable "dry_run" {
+  description = "Plan and report, but never patch a workload or ping a pod. Useful for a first deployment."
+  type        = bool
+  default     = false
+}
+
+variable "project_map" {
+  description = "Extra project id => project number pairs for projects whose secrets Rotor sees (notifications name projects by number, manifests by id). The deployment project is always included."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([
+      for id, number in var.project_map :
+      can(regex("^([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$", id)) && can(regex("^[0-9]+$", number))
+    ])
+    error_message = "project_map maps a project ID (my-proj) to its project number (123456789012)."
+  }
+}
+
+# --- Secrets ------------------------------------------------------------------------------------------
+
+variable "secrets" {
+  description = <<-EOT
+    Secrets Rotor manages in project_id (the key is the secret id). Each one notifies the secret-events
+    topic; with rotation_period and next_rotation_time set, Secret Manager also sends SECRET_ROTATE on
+    schedule to the rotation topic and the rotation function may add and disable its versions.
+    labels carry the rotation strategy settings (see the README). Existing secrets: import them
+    (`terraform import 'module.rotor.google_secret_manager_secret.managed["NAME"]' projects/P/secrets/NAME`).
+  EOT
+  type = map(object({
+    labels             = optional(map(string), {})
+    annotations        = optional(map(string), {})
+    rotation_period    = optional(string)
+    next_rotation_time = optional(string)
+    # Empty: automatic replication. Otherwise user-managed replicas in these regions.
+    replica_locations = optional(list(string), [])
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for id, _ in var.secrets : can(regex("^[A-Za-z0-9_-]{1,255}$", id))])
+    error_message = "Secret ids may contain letters, digits, '_' and '-' (at most 255 characters)."
+  }
+
+  validation {
+    # Secret Manager refuses a rotation_period without a next_rotation_time and vice versa.
+    condition = alltrue([
+      for _, s in var.secrets : (s.rotation_period == null) == (s.next_rotation_time == null)
+    ])
+    error_message = "Set rotation_period and next_rotation_time together (Secret Manager requires both for a rotation schedule)."
+  }
+
+  validation {
+    condition = alltrue([
+      for _, s in var.secrets :
+      s.rotation_period == null ? true : (
+        can(regex("^[0-9]+s$", s.rotation_period)) &&
+        try(tonumber(trimsuffix(s.rotation_period, "s")) >= 3600 && tonumber(trimsuffix(s.rotation_period, "s")) <= 3153600000, false)
+      )
+    ])
+    error_message = "rotation_period is a number of seconds with an 's' suffix, between 3600s (1 hour) and 3153600000s (100 years), e.g. \"2592000s\" for 30 days."
+  }
+
+  validation {
+    condition = alltrue([
+      for _, s in var.secrets :
+      s.next_rotation_time == null ? true : can(regex("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?Z$", s.next_rotation_time)) && can(timeadd(s.next_rotation_time, "0s"))
+    ])
+    error_message = "next_rotation_time must be an RFC 3339 UTC timestamp such as 2026-10-01T09:00:00Z."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for _, s in var.secrets : [for l in s.replica_locations : can(regex("^[a-z]+-[a-z]+[0-9]+$", l))]
+    ]))
+    error_message = "replica_locations must be regions such as europe-west1."
+  }
+}
+
+variable "rotation_schedules" {
+  description = <<-EOT
+    Cloud Scheduler jobs that publish to the rotation topic, for rotations on a cron schedule rather than
+    Secret Manager's fixed period. Each job's message names the secrets to rotate (keys of var.secrets,
+    or full names projects/P/secrets/S of secrets the rotation function is granted through
+    rotation_extra_secrets).
+  EOT
+  type = map(object({
+    schedule    = string
+    time_zone   = optional(string, "Etc/UTC")
+    secrets     = list(string)
+    description = optional(string, "")
+    paused      = optional(bool, false)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for name, _ in var.rotation_schedules : can(regex("^[a-z][a-z0-9-]{0,40}$", name))])
+    error_message = "rotation_schedules keys become job names: lowercase letters, digits and hyphens, starting with a letter (at most 41 characters)."
+  }
+
+  validation {
+    # Five fields of unix-cron; Cloud Scheduler does the full parsing, this catches the common slip
+    # of a six-field (seconds) expression or an empty string.
+    condition     = alltrue([for _, j in var.rotation_schedules : length(regexall("\\S+", j.schedule)) == 5])
+    error_message = "schedule must be a five-field unix-cron expression, e.g. \"0 3 * * 1\" (03:00 every Monday)."
+  }
+
+  validation {
+    condition     = alltrue([for _, j in var.rotation_schedules : length(j.secrets) > 0])
+    error_message = "Each rotation schedule must name at least one secret."
+  }
+
+  validation {
+    condition = alltrue(flatten([
+      for _, j in var.rotation_schedules : [
+        for s in j.secrets : contains(keys(var.secrets), s) || contains(var.rotation_extra_secrets, s)
+      ]
+    ]))
+    error_message = "A rotation schedule names a secret the rotation function cannot rotate: use a key of var.secrets or a name listed in rotation_extra_secrets."
+  }
+}
+
+variable "rotation_extra_secrets" {
+  description = "Existing secrets of project_id that this module does not manage but the rotation function may rotate (projects/PROJECT_ID/secrets/S or projects/PROJECT_ID/locations/L/secrets/S); it gets the same per-secret role on them. Their notification topics are yours to set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for s in var.rotation_extra_secrets :
+      can(regex("^projects/[^/]+/(locations/[a-z]+-[a-z]+[0-9]+/)?secrets/[A-Za-z0-9_-]{1,255}$", s))
+    ])
+    error_message = "rotation_extra_secrets entries must be projects/P/secrets/S or projects/P/locations/L/secrets/S."
+  }
+
+  validation {
+    # The rotator role is a custom role of project_id, and a project-level custom role can only be
+    # granted on resources inside that project.
+    condition     = alltrue([for s in var.rotation_extra_secrets : split("/", s)[1] == var.project_id])
+    error_message = "rotation_extra_secrets must live in project_id (name them projects/PROJECT_ID/...): the rotator custom role cannot be granted in other projects."
+  }
+}
+
+variable "rotation_read_secrets" {
+  description = "Secrets the rotation function only reads (secretAccessor), e.g. the admin credential a postgres strategy logs in with. Full names projects/P/secrets/S."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for s in var.rotation_read_secrets :
+      can(regex("^projects/[^/]+/(locations/[a-z]+-[a-z]+[0-9]+/)?secrets/[A-Za-z0-9_-]{1,255}$", s))
+    ])
+    error_message = "rotation_read_secrets entries must be projects/P/secrets/S or projects/P/locations/L/secrets/S."
+  }
+}
+
+variable "rotation_cloudsql_projects" {
+  description = "Projects whose Cloud SQL users the rotation function may update (the cloudsql strategy). Empty: no Cloud SQL access."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for p in var.rotation_cloudsql_projects : can(regex("^([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]$", p))])
+    error_message = "rotation_cloudsql_projects must be project IDs."
+  }
+}
+
+# --- Functions ----------------------------------------------------------------------------------------
+
+variable "function_source_zip" {
+  description = "Path of the zip made by `npm run package` (dist/rotor-function.zip in a checkout). Uploaded under a content-addressed name, so a new build redeploys both functions and an unchanged one does not."
+  type        = string
+
+  validation {
+    condition     = endswith(var.function_source_zip, ".zip")
+    error_message = "function_source_zip must be the path of a .zip file (run `npm run package`)."
+  }
+}
+
+variable "event_function" {
+  description = "Sizing of onSecretEvent (the reload function) and extra environment variables."
+  type = object({
+    memory                = optional(string, "512Mi")
+    cpu                   = optional(string, "1")
+    timeout_seconds       = optional(number, 300)
+    min_instances         = optional(number, 0)
+    max_instances         = optional(number, 5)
+    concurrency           = optional(number, 1)
+    environment_variables = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    # Event-driven gen2 functions may run 540 s; a push subscription's ack deadline caps at 600 s.
+    condition     = var.event_function.timeout_seconds >= 10 && var.event_function.timeout_seconds <= 540
+    error_message = "event_function.timeout_seconds must be between 10 and 540."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.event_function.memory))
+    error_message = "event_function.memory must look like 512Mi or 1Gi."
+  }
+
+  validation {
+    condition = (var.event_function.min_instances >= 0 && var.event_function.max_instances >= 1 &&
+    var.event_function.min_instances <= var.event_function.max_instances && var.event_function.concurrency >= 1 && var.event_function.concurrency <= 1000)
+    error_message = "event_function: need 0 <= min_instances <= max_instances, max_instances >= 1 and 1 <= concurrency <= 1000."
+  }
+}
+
+variable "rotation_function" {
+  description = "Sizing of rotateSecret and extra environment variables."
+  type = object({
+    memory                = optional(string, "512Mi")
+    cpu                   = optional(string, "1")
+    timeout_seconds       = optional(number, 540)
+    min_instances         = optional(number, 0)
+    max_instances         = optional(number, 2)
+    concurrency           = optional(number, 1)
+    environment_variables = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.rotation_function.timeout_seconds >= 10 && var.rotation_function.timeout_seconds <= 540
+    error_message = "rotation_function.timeout_seconds must be between 10 and 540."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.rotation_function.memory))
+    error_message = "rotation_function.memory must look like 512Mi or 1Gi."
+  }
+
+  validation {
+    condition = (var.rotation_function.min_instances >= 0 && var.rotation_function.max_instances >= 1 &&
+    var.rotation_function.min_instances <= var.rotation_function.max_instances && var.rotation_function.concurrency >= 1 && var.rotation_function.concurrency <= 1000)
+    error_message = "rotation_function: need 0 <= min_instances <= max_instances, max_instances >= 1 and 1 <= concurrency <= 1000."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of both functions (ROTOR_LOG_LEVEL)."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "ingress_settings" {
+  description = "Who may reach the functions over the network. Pub/Sub push and Eventarc deliveries from the same project count as internal; IAM (run.invoker) is checked in any case."
+  type        = string
+  default     = "ALLOW_INTERNAL_ONLY"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.ingress_settings)
+    error_message = "ingress_settings must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
+}
+
+variable "build_service_account" {
+  description = "Service account Cloud Build uses to build the functions, as projects/PROJECT/serviceAccounts/EMAIL. null: the project's default build service account."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.build_service_account == null || can(regex("^projects/[^/]+/serviceAccounts/[^/@]+@[^/]+$", var.build_service_account))
+    error_message = "build_service_account must be projects/PROJECT/serviceAccounts/EMAIL."
+  }
+}
+
+# --- Delivery -----------------------------------------------------------------------------------------
+
+variable "delivery" {
+  description = <<-EOT
+    How Pub/Sub messages reach the functions.
+    "push": Rotor-owned push subscriptions (OIDC-authenticated) with exponential backoff and a dead-letter
+            topic after max_delivery_attempts, so a poison message stops being retried and is kept for
+            inspection. The functions receive the raw push body, which functions-framework turns into
+            the same CloudEvent.
+    "eventarc": each function gets an Eventarc Pub/Sub trigger with RETRY_POLICY_RETRY. The subscription
+            is Google-managed and Terraform cannot give it a dead-letter policy; see the deploy guide.
+  EOT
+  type        = string
+  default     = "push"
+
+  validation {
+    condition     = contains(["push", "eventarc"], var.delivery)
+    error_message = "delivery must be \"push\" or \"eventarc\"."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "push delivery: attempts before a message goes to the dead-letter topic (Pub/Sub allows 5-100)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
+    error_message = "max_delivery_attempts must be a whole number between 5 and 100."
+  }
+}
+
+variable "retry_backoff" {
+  description = "push delivery: exponential backoff between redeliveries (Pub/Sub allows 0s-600s). `wait` decisions and transient failures are retried this way."
+  type = object({
+    minimum = optional(string, "10s")
+    maximum = optional(string, "600s")
+  })
+  default = {}
+
+  validation {
+    condition = (can(regex("^[0-9]+s$", var.retry_backoff.minimum)) && can(regex("^[0-9]+s$", var.retry_backoff.maximum)) &&
+      try(tonumber(trimsuffix(var.retry_backoff.maximum, "s")) <= 600, false) &&
+    try(tonumber(trimsuffix(var.retry_backoff.minimum, "s")) <= tonumber(trimsuffix(var.retry_backoff.maximum, "s")), false))
+    error_message = "retry_backoff: seconds with an 's' suffix, minimum <= maximum <= 600s."
+  }
+}
+
+variable "message_retention" {
+  description = "How long undelivered messages (and dead letters) are kept, e.g. 604800s (7 days, the maximum for subscriptions)."
+  type        = string
+  default     = "604800s"
+
+  validation {
+    condition = can(regex("^[0-9]+s$", var.message_retention)) && try(
+      tonumber(trimsuffix(var.message_retention, "s")) >= 600 && tonumber(trimsuffix(var.message_retention, "s")) <= 604800, false
+    )
+    error_message = "message_retention must be between 600s and 604800s."
+  }
+}
+
+variable "kubernetes_rbac_file" {
+  description = "The Kubernetes RBAC manifest whose ClusterRole the kubernetes_rbac output carries. null: infra/k8s/rbac.yaml of the Rotor checkout this module sits in."
+  type        = string
+  default     = null
+}

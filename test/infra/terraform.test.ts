@@ -1,0 +1,166 @@
+// The Terraform in terraform/ against the real hashicorp/google provider schema: formatting,
+// `init` + `validate` of the module and the root example, and the module's own `terraform test`
+// suite (mocked provider, so no credentials: wiring, least-privilege grants and input validation).
+//
+// The provider comes from the local filesystem mirror built by scripts/terraform-mirror.sh;
+// scripts/test.mjs runs it before the infra suite and passes its CLI config in ROTOR_TF_CLI_CONFIG.
+// Run on its own (`node --import tsx --test test/infra/terraform.test.ts`), this file runs the
+// script itself (it reuses the cached build).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+const ROOT = resolve(__dirname, '..', '..');
+const MODULE_DIR = join(ROOT, 'terraform', 'modules', 'rotor');
+const EXAMPLE_DIR = join(ROOT, 'terraform', 'examples', 'basic');
+
+interface Run {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** One `terraform validate -json` diagnostic (the fields this test reads). */
+interface Diagnostic {
+  readonly severity: 'error' | 'warning';
+  readonly summary: string;
+  readonly detail?: string;
+  readonly range?: { readonly filename: string; readonly start: { readonly line: number } };
+}
+
+interface ValidateOutput {
+  readonly valid: boolean;
+  readonly error_count: number;
+  readonly warning_count: number;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+function isValidateOutput(v: unknown): v is ValidateOutput {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.valid === 'boolean' && typeof o.error_count === 'number' && typeof o.warning_count === 'number' && Array.isArray(o.diagnostics);
+}
+
+function formatDiagnostics(diags: readonly Diagnostic[]): string {
+  return diags
+    .map((d) => `${d.severity}: ${d.summary}${d.range ? ` (${d.range.filename}:${d.range.start.line})` : ''}${d.detail ? `\n  ${d.detail}` : ''}`)
+    .join('\n');
+}
+
+let cliConfig = '';
+let terraformBin = 'terraform';
+let dataRoot = '';
+
+function mirrorConfig(): string {
+  const fromRunner = process.env.ROTOR_TF_CLI_CONFIG;
+  if (fromRunner) return fromRunner;
+  // Not started through scripts/test.mjs: build or reuse the mirror the same way it would.
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'terraform-mirror.sh')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  assert.equal(r.status, 0, 'scripts/terraform-mirror.sh failed');
+  const last = r.stdout.trim().split('\n').pop();
+  assert.ok(last, 'scripts/terraform-mirror.sh printed no CLI config path');
+  return last;
+}
+
+/** Runs terraform in `dir` against the local mirror; .terraform goes to a private data dir. */
+function terraform(dir: string, args: readonly string[], dataDirName: string): Run {
+  const dataDir = join(dataRoot, dataDirName);
+  mkdirSync(dataDir, { recursive: true });
+  const r = spawnSync(terraformBin, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      TF_CLI_CONFIG_FILE: cliConfig,
+      // Per-run data dir: concurrent test runs in one checkout must not share .terraform/.
+      TF_DATA_DIR: dataDir,
+      TF_IN_AUTOMATION: '1',
+      TF_INPUT: '0',
+      CHECKPOINT_DISABLE: '1',
+      // Never let a developer's credentials or project leak into these credential-free checks.
+      GOOGLE_APPLICATION_CREDENTIALS: '',
+      GOOGLE_CLOUD_PROJECT: '',
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function assertOk(r: Run, what: string): void {
+  assert.equal(r.status, 0, `${what} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+}
+
+function validate(dir: string, dataDirName: string): ValidateOutput {
+  const r = terraform(dir, ['validate', '-json', '-no-color'], dataDirName);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    assert.fail(`terraform validate printed no JSON (exit ${r.status})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}`);
+  assert.equal(
+    parsed.error_count + parsed.warning_count,
+    0,
+    `terraform validate in ${dir}: ${parsed.error_count} errors, ${parsed.warning_count} warnings\n${formatDiagnostics(parsed.diagnostics)}`,
+  );
+  assert.equal(parsed.valid, true);
+  assert.equal(r.status, 0, `terraform validate exited ${r.status}\n${r.stderr}`);
+  return parsed;
+}
+
+describe('terraform (against the locally built hashicorp/google provider)', () => {
+  before(() => {
+    cliConfig = mirrorConfig();
+    assert.ok(existsSync(cliConfig), `CLI config ${cliConfig} does not exist`);
+    // terraform-mirror.sh links the Terraform it found or built next to the config.
+    const linked = join(dirname(cliConfig), 'bin', 'terraform');
+    terraformBin = existsSync(linked) ? linked : 'terraform';
+    const root = join(ROOT, '.rotor-tmp');
+    mkdirSync(root, { recursive: true });
+    dataRoot = mkdtempSync(join(root, 'terraform-'));
+    const v = spawnSync(terraformBin, ['version'], { encoding: 'utf8', env: { ...process.env, TF_CLI_CONFIG_FILE: cliConfig, CHECKPOINT_DISABLE: '1' } });
+    console.log(`# ${v.stdout.trim().split('\n')[0] ?? 'terraform: version unknown'} (${terraformBin}); CLI config ${cliConfig}`);
+  });
+
+  after(() => {
+    if (dataRoot) rmSync(dataRoot, { recursive: true, force: true });
+  });
+
+  it('is formatted (terraform fmt -check -recursive terraform/)', () => {
+    const r = terraform(ROOT, ['fmt', '-check', '-recursive', '-diff', '-no-color', 'terraform'], 'fmt');
+    assertOk(r, 'terraform fmt -check (run `terraform fmt -recursive terraform/` to fix)');
+  });
+
+  for (const [name, dir] of [
+    ['the module (terraform/modules/rotor)', MODULE_DIR],
+    ['the example root (terraform/examples/basic)', EXAMPLE_DIR],
+  ] as const) {
+    it(`${name}: init -backend=false and validate with no errors or warnings`, () => {
+      const data = name.includes('module') ? 'module' : 'example';
+      const init = terraform(dir, ['init', '-backend=false', '-input=false', '-no-color'], data);
+      assertOk(init, `terraform init in ${dir}`);
+      // The provider must have come from the mirror, at the version the mirror holds.
+      assert.match(init.stdout, /Installed hashicorp\/google v8\.\d+\.\d+|Using previously-installed hashicorp\/google v8\.\d+\.\d+/);
+      const out = validate(dir, data);
+      assert.deepEqual(out.diagnostics, []);
+    });
+  }
+
+  it('the module: terraform test (mocked provider) passes every run', () => {
+    const init = terraform(MODULE_DIR, ['init', '-backend=false', '-input=false', '-no-color'], 'module');
+    assertOk(init, 'terraform init (module)');
+    const r = terraform(MODULE_DIR, ['test', '-no-color'], 'module');
+    assertOk(r, 'terraform test');
+    const summary = /Success! (\d+) passed, (\d+) failed/.exec(r.stdout);
+    assert.ok(summary, `no summary line in terraform test output:\n${r.stdout}`);
+    assert.equal(summary[2], '0');
+    // Every run block must have executed (a run that is skipped would not count as passed).
+    const runs = (r.stdout.match(/^\s+run "[^"]+"\.\.\. pass$/gm) ?? []).length;
+    assert.equal(Number(summary[1]), runs, r.stdout);
+    assert.ok(runs >= 15, `expected the module's test suite to have at least 15 runs, saw ${runs}\n${r.stdout}`);
+    console.log(`# terraform test: ${summary[0]}`);
+  });
+});
