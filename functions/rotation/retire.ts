@@ -1,8 +1,8 @@
 // Disabling superseded versions, the last part of a rotation. A version is disabled only when
 // all of these hold: the secret is managed (has a `current` alias); the version is older than
 // `current`, enabled, not `latest`, not pending; no consumer pins it (`pinnedVersions`, which the
-// cluster side supplies from live references; by default every alias except previous/pending
-// counts as a pin); and it was superseded longer ago than the grace period.
+// cluster side supplies from live references, plus every alias except previous/pending, always);
+// and it was superseded longer ago than the grace period.
 import type { Logger } from '../log';
 import type { SecretManager, SecretMetadata, SecretVersionInfo } from '../secretmanager/types';
 import { SecretManagerError } from '../secretmanager/errors';
@@ -40,7 +40,9 @@ export async function planRetirement(
   const byNumber = [...versions].sort((a, b) => a.version - b.version);
   const latest = byNumber[byNumber.length - 1]?.version;
   const inProgress = readInProgress(secret.annotations);
-  const pinned = await pinnedVersions(secret, versions);
+  // Alias pins always count, whatever the injected source says: an alias may serve consumers the
+  // cluster side cannot see (other clusters, VMs, people).
+  const pinned = new Set([...(await aliasPins(secret, versions)), ...(await pinnedVersions(secret, versions))]);
   const disable: SecretVersionInfo[] = [];
   const kept: Array<{ version: number; why: string }> = [];
   for (let i = 0; i < byNumber.length; i++) {

@@ -94,7 +94,13 @@ const SECRET_ID = /^[A-Za-z0-9_-]{1,255}$/;
 const MAX_PAYLOAD = 64 * 1024;
 const MAX_ANNOTATIONS = 16 * 1024;
 
-export async function startSecretManagerStandIn(): Promise<SecretManagerStandIn> {
+export interface StandInOptions {
+  /** The stand-in's clock (create times): tests that move time move it for both sides. */
+  readonly now?: () => Date;
+}
+
+export async function startSecretManagerStandIn(options: StandInOptions = {}): Promise<SecretManagerStandIn> {
+  const now = options.now ?? (() => new Date());
   const definition = protoLoader.fromJSON(
     // The client's bundled descriptor set: the service exactly as the client compiled it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -121,7 +127,7 @@ export async function startSecretManagerStandIn(): Promise<SecretManagerStandIn>
       if (!regional && !body.replication) throw invalid('Secret.replication is required for global secrets');
       const record: SecretRecord = {
         name,
-        createTime: new Date(),
+        createTime: now(),
         regional,
         labels: checkLabels(strMap(body.labels)),
         annotations: checkAnnotations(strMap(body.annotations)),
@@ -193,7 +199,7 @@ export async function startSecretManagerStandIn(): Promise<SecretManagerStandIn>
       const last = record.versions[record.versions.length - 1];
       const version: VersionRecord = {
         number: (last?.number ?? 0) + 1,
-        createTime: new Date(),
+        createTime: now(),
         state: 'ENABLED',
         etag: newEtag(),
         data: Buffer.from(data),
@@ -243,7 +249,7 @@ export async function startSecretManagerStandIn(): Promise<SecretManagerStandIn>
     version.state = state;
     if (state === 'DESTROYED') {
       version.data = undefined;
-      version.destroyTime = new Date();
+      version.destroyTime = now();
     }
     // No-op updates change the etag too, as the real service does.
     version.etag = newEtag();
