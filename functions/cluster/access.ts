@@ -32,7 +32,7 @@ export function parseClusterSpec(raw: string): ClusterSpec {
   if (!m) {
     throw new InputError(`cluster "${raw}" is not projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M or kubeconfig:PATH[#CONTEXT]`);
   }
-  return { kind: m[3] === 'clusters' ? 'gke' : 'membership', raw: s, project: m[1]!, location: m[2]!, name: m[4]! };
+  return { kind: m[3] === 'clusters' ? 'gke' : 'membership', raw: s, project: m[1], location: m[2], name: m[4] };
 }
 
 export function parseClusterList(raw: string | undefined): ClusterSpec[] {

@@ -26,7 +26,7 @@ export interface WriteOptions {
 function workloadPath(ref: WorkloadRef, object: KubeObject): string {
   const res = WORKLOAD_RESOURCES[ref.kind];
   if (!res) throw new Error(`unsupported workload kind ${ref.kind}`);
-  const version = (object.apiVersion ?? '').split('/')[1] ?? res.versions[0]!;
+  const version = (object.apiVersion ?? '').split('/')[1] ?? res.versions[0];
   return resourcePath(res, version, ref.namespace, ref.name);
 }
 

@@ -143,7 +143,7 @@ export class HttpKubeApi implements KubeApi {
       if (req.raw) return body as T;
       return (body ? JSON.parse(body) : {}) as T;
     }
-    let parsed: StatusBody = {};
+    let parsed: StatusBody;
     try {
       parsed = JSON.parse(body) as StatusBody;
     } catch {

@@ -1,0 +1,150 @@
+// `rotor apply`: act on live clusters for one secret event, the same way onSecretEvent does.
+// The event comes from flags (--secret, --version, --event) or from a notification file (any
+// form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged.
+import { readFileSync } from 'node:fs';
+import type { ClusterSpec } from '../cluster/access';
+import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/access';
+import type { KubeApi } from '../cluster/kubeApi';
+import { parseNamespaceList } from '../cluster/namespaces';
+import type { EventContext } from '../core/decision';
+import { isSecretEventType, parseNotification } from '../core/event';
+import { eventContext } from '../core/plan';
+import { ProjectMap, parseSecretArg } from '../core/secretName';
+import { InputError } from '../errors';
+import { createLogger } from '../log';
+import type { EventOutcome } from '../pipeline/outcome';
+import { summarize } from '../pipeline/outcome';
+import { reconcileEvent } from '../pipeline/reconcile';
+import { keyValues, oneOf, parse } from './args';
+import type { CliIo } from './io';
+
+export const APPLY_USAGE = `Usage: rotor apply (--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)
+                   (--kubeconfig FILE [--context C] | --cluster SPEC ...)
+                   [--dry-run] [--namespaces a,b] [--exclude-namespaces c] [--project-map ID=NUMBER,...]
+                   [--wait SECONDS] [--output table|json]
+
+  --notification  a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message
+  --cluster       projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or
+                  kubeconfig:PATH[#CONTEXT] (repeatable)
+  --dry-run       decide and validate every patch server-side (dryRun=All) without changing anything
+  --wait          keep reconciling every 5 s until converged or SECONDS pass (default: one pass)
+`;
+
+export async function runApply(args: string[], io: CliIo): Promise<number> {
+  const { values } = parse(args, {
+    secret: { type: 'string' },
+    version: { type: 'string' },
+    event: { type: 'string' },
+    alias: { type: 'string' },
+    notification: { type: 'string' },
+    kubeconfig: { type: 'string' },
+    context: { type: 'string' },
+    cluster: { type: 'string', multiple: true },
+    'dry-run': { type: 'boolean' },
+    namespaces: { type: 'string' },
+    'exclude-namespaces': { type: 'string' },
+    'project-map': { type: 'string' },
+    project: { type: 'string' },
+    wait: { type: 'string' },
+    output: { type: 'string', short: 'o' },
+    help: { type: 'boolean', short: 'h' },
+  }, 'apply');
+  if (values.help) {
+    io.stdout(APPLY_USAGE);
+    return 0;
+  }
+  const output = oneOf(values.output, ['table', 'json'] as const, '--output', 'table');
+  const projects = ProjectMap.parse([io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','));
+  const defaultProject = values.project ?? io.env.ROTOR_DEFAULT_PROJECT;
+
+  let ctx: EventContext;
+  let messageId: string | undefined;
+  if (values.notification) {
+    if (values.secret) throw new InputError('give --notification or --secret, not both');
+    let text: string;
+    try {
+      text = readFileSync(values.notification, 'utf8');
+    } catch (e) {
+      throw new InputError(`cannot read: ${(e as Error).message}`, values.notification);
+    }
+    let event;
+    try {
+      event = parseNotification(text);
+    } catch (e) {
+      throw new InputError((e as Error).message, values.notification);
+    }
+    const c = eventContext(event);
+    if (!c) {
+      io.stdout('TOPIC_CONFIGURED: nothing to do\n');
+      return 0;
+    }
+    ctx = c;
+    messageId = event.messageId;
+  } else {
+    if (!values.secret) throw new InputError('give --secret NAME --version V, or --notification FILE');
+    const type = values.event ?? 'SECRET_VERSION_ADD';
+    if (!isSecretEventType(type) || type === 'TOPIC_CONFIGURED') throw new InputError(`--event "${type}" is not a Secret Manager event type`);
+    const ref = parseSecretArg(values.secret, defaultProject);
+    if (ref.version !== undefined) throw new InputError(`--secret "${values.secret}" names a version: pass --version separately`);
+    if (type === 'SECRET_VERSION_ADD' && values.version === undefined) throw new InputError('--version is required: acting needs the version number to record');
+    if (values.version !== undefined && !/^[0-9]+$/.test(values.version)) throw new InputError(`--version "${values.version}" is not a version number`);
+    const aliases = keyValues(values.alias, '--alias');
+    ctx = {
+      type,
+      secret: ref.id,
+      ...(values.version !== undefined ? { version: values.version } : {}),
+      ...(Object.keys(aliases).length ? { aliases } : {}),
+      time: new Date().toISOString(),
+    };
+  }
+
+  const specs: ClusterSpec[] = (values.cluster ?? []).map(parseClusterSpec);
+  if (values.kubeconfig) specs.push(parseClusterSpec(`kubeconfig:${values.kubeconfig}${values.context ? `#${values.context}` : ''}`));
+  if (specs.length === 0) throw new InputError('give --kubeconfig FILE or --cluster SPEC');
+  const waitSeconds = values.wait === undefined ? 0 : Number(values.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
+
+  const needsGoogle = specs.some((s) => s.kind !== 'kubeconfig');
+  const tokens = needsGoogle ? googleTokenSource() : () => Promise.reject(new Error('no Google credentials needed'));
+  const clusters: KubeApi[] = await Promise.all(specs.map((s) => connectCluster(s, { tokens, projects })));
+  const allow = parseNamespaceList(values.namespaces);
+  const deny = parseNamespaceList(values['exclude-namespaces']);
+  const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
+  try {
+    const deadline = Date.now() + waitSeconds * 1000;
+    let outcome: EventOutcome;
+    for (;;) {
+      outcome = await reconcileEvent(ctx, messageId ? { messageId } : {}, {
+        clusters,
+        projects,
+        ...(defaultProject ? { defaultProject } : {}),
+        namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
+        dryRun: values['dry-run'] ?? false,
+        maxWaitMs: Math.max(waitSeconds, 1) * 1000 + 60_000,
+        concurrency: 8,
+        reload: { retries: 3, backoffMs: 500 },
+        logger,
+      });
+      if (outcome.converged || Date.now() >= deadline) break;
+      io.stderr(`${summarize(outcome)} — waiting…\n`);
+      await new Promise((r) => setTimeout(r, 5000));
+    }
+    io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
+    return outcome.converged && !outcome.workloads.some((w) => w.result === 'failed') ? 0 : 1;
+  } finally {
+    for (const c of clusters) c.close();
+  }
+}
+
+export function renderOutcome(o: EventOutcome): string {
+  const rows = o.workloads.map((w) => [w.result.toUpperCase(), `${w.kind}/${w.namespace}/${w.name}`, `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`]);
+  const widths = [0, 1].map((i) => Math.max(i === 0 ? 6 : 8, ...rows.map((r) => r[i].length)));
+  const lines = [summarize(o) + (o.dryRun ? ' (dry run)' : '')];
+  if (rows.length) {
+    lines.push(['RESULT'.padEnd(widths[0]), 'WORKLOAD'.padEnd(widths[1]), 'REASON'].join('  '));
+    for (const r of rows) lines.push([r[0].padEnd(widths[0]), r[1].padEnd(widths[1]), r[2]].join('  '));
+  }
+  for (const w of o.warnings) lines.push(`WARNING ${w}`);
+  for (const c of o.clusterErrors) lines.push(`ERROR cluster ${c.cluster}: ${c.error}`);
+  return lines.join('\n') + '\n';
+}
