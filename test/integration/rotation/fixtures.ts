@@ -15,8 +15,8 @@ import { startSecretManagerStandIn } from '../../harness/secretManagerStandIn';
 export const LOCK_TTL_MS = 15 * 60_000;
 
 export interface Clock {
-  now(): Date;
-  advance(ms: number): void;
+  readonly now: () => Date;
+  readonly advance: (ms: number) => void;
 }
 
 export function testClock(start = Date.now()): Clock {

@@ -31,7 +31,7 @@ describe('rotation protocol (random strategy)', () => {
     assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
     assert.match(w.versions(id)[1].data!, /^[0-9a-f]{40}$/);
     assert.equal(w.annotations(id)['rotor-rotation'], undefined);
-    assert.equal(JSON.parse(w.annotations(id)['rotor-last-rotation']).version, 2);
+    assert.equal((JSON.parse(w.annotations(id)['rotor-last-rotation'] ?? '{}') as { version: number }).version, 2);
   });
 
   for (const step of PROTOCOL_STEPS) {
