@@ -42,7 +42,9 @@ function secretResource(secret: string, aliases?: Record<string, string>): Recor
 }
 
 /** The Pub/Sub message Secret Manager publishes for `type`. */
-function smMessage(type: SecretEventType, opts: { secret?: string; version?: string; data?: unknown; extra?: Record<string, string> } = {}) {
+interface Message { data?: string; attributes: Record<string, string>; messageId: string; publishTime: string }
+
+function smMessage(type: SecretEventType, opts: { secret?: string; version?: string; data?: unknown; extra?: Record<string, string> } = {}): Message {
   const secret = opts.secret ?? SECRET;
   if (type === 'TOPIC_CONFIGURED') return { attributes: { eventType: type }, messageId: '111', publishTime: '2024-05-01T10:00:01.5Z' };
   const attributes: Record<string, string> = {
