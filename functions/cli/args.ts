@@ -25,7 +25,7 @@ export function keyValues(spec: string | undefined, flag: string): Record<string
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([^=]+)=(.+)$/.exec(part);
     if (!m) throw new InputError(`${flag}: "${part}" is not NAME=VALUE`);
-    out[m[1]!.trim()] = m[2]!.trim();
+    out[m[1].trim()] = m[2].trim();
   }
   return out;
 }

@@ -83,7 +83,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   if (affected.length === 0) {
     return { action: 'none', reason: effect.unaffectedReason, affected: [] };
   }
-  const first = affected[0]!;
+  const first = affected[0];
 
   const override = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
   if (override === 'none') {
@@ -187,14 +187,14 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
         affected,
         target,
         recordKey: keyFor(event),
-        unaffectedReason: unaffectedByAdd(deps[0]!, target),
+        unaffectedReason: unaffectedByAdd(deps[0], target),
       };
     }
     case 'SECRET_UPDATE': {
       const aliases = event.aliases ?? {};
       const affected = deps.filter((d) => versionKind(d.version) === 'alias' && aliases[d.version] !== undefined);
       if (affected.length === 0) {
-        const d = deps[0]!;
+        const d = deps[0];
         return {
           kind: 'inert',
           reason: versionKind(d.version) === 'alias'
@@ -203,12 +203,12 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
         };
       }
       // Several aliases may move at once; act on the first, all point where the secret says.
-      const alias = affected[0]!.version;
+      const alias = affected[0].version;
       const sameAlias = affected.filter((d) => d.version === alias);
       return {
         kind: 'moves',
         affected: sameAlias,
-        target: aliases[alias]!,
+        target: aliases[alias],
         recordKey: `${keyFor(event)}@${alias}`,
         unaffectedReason: '',
       };
@@ -238,8 +238,8 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
     case 'SECRET_DELETE':
       return {
         kind: 'inert',
-        reason: `the secret was deleted (${describeVia(deps[0]!)})`,
-        warning: `${name} was deleted but ${describeVia(deps[0]!)} still reads it: pods will fail at their next start or refresh`,
+        reason: `the secret was deleted (${describeVia(deps[0])})`,
+        warning: `${name} was deleted but ${describeVia(deps[0])} still reads it: pods will fail at their next start or refresh`,
       };
     case 'SECRET_VERSION_ENABLE':
       return { kind: 'inert', reason: `enabling version ${v ?? '?'} changes no value the pods already read` };
@@ -282,8 +282,8 @@ export function describeVia(d: Dependency): string {
 export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
   const m = /^\s*([0-9]{1,5}|[a-z][a-z0-9-]{0,14})(\/.*)?\s*$/.exec(raw);
   if (!m) return undefined;
-  if (/^[0-9]+$/.test(m[1]!) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
-  return { port: m[1]!, path: m[2] ?? '/' };
+  if (/^[0-9]+$/.test(m[1]) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
+  return { port: m[1], path: m[2] ?? '/' };
 }
 
 function podTemplateRestartedAt(wd: WorkloadDependencies): string | undefined {

@@ -184,7 +184,7 @@ export class DependencyIndex {
     }
     return [...found.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([w, dependencies]) => ({ ref: this.refs[w]!, object: this.objects[w]!, dependencies }));
+      .map(([w, dependencies]) => ({ ref: this.refs[w], object: this.objects[w], dependencies }));
   }
 
   /** The normalised identity used to compare secrets (project id when the number is mapped). */

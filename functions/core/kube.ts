@@ -91,11 +91,11 @@ export function podTemplate(o: KubeObject): { metadata?: ObjectMeta; spec?: Reco
   if (o.kind === 'CronJob') {
     const jt = spec.jobTemplate;
     if (!isObject(jt) || !isObject(jt.spec) || !isObject(jt.spec.template)) return undefined;
-    return jt.spec.template as { metadata?: ObjectMeta; spec?: Record<string, unknown> };
+    return jt.spec.template;
   }
   // Argo Rollouts may reference a Deployment's template (workloadRef) instead of embedding one.
   if (!isObject(spec.template)) return undefined;
-  return spec.template as { metadata?: ObjectMeta; spec?: Record<string, unknown> };
+  return spec.template;
 }
 
 /** An annotation set on the workload, or failing that on its pod template. */

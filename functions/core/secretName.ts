@@ -122,7 +122,7 @@ export class ProjectMap {
       if (!pair) continue;
       const m = /^([^=\s]+)=([^=\s]+)$/.exec(pair);
       if (!m) throw new InputError(`project map: "${pair}" is not ID=NUMBER`);
-      map.add(m[1]!, m[2]!);
+      map.add(m[1], m[2]);
     }
     return map;
   }

@@ -60,7 +60,7 @@ export function parseManifestText(text: string, source: string): KubeObject[] {
   list.forEach((doc, i) => {
     const where = list.length > 1 ? `${source} (document ${i + 1})` : source;
     if (doc.errors.length > 0) {
-      const err = doc.errors[0]!;
+      const err = doc.errors[0];
       const line = err.linePos?.[0];
       throw new InputError(`YAML syntax error${line ? ` at line ${line.line}, column ${line.col}` : ''}: ${err.message.split('\n')[0]}`, source);
     }
@@ -87,5 +87,5 @@ function collect(value: unknown, where: string, out: KubeObject[]): void {
     throw new InputError(`${kind} has no metadata.name`, where);
   }
   Object.defineProperty(value, '__source', { value: where, enumerable: false });
-  out.push(value as KubeObject);
+  out.push(value);
 }

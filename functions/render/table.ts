@@ -20,9 +20,9 @@ export function renderTable(plan: Plan): string {
         w.reason,
       ]);
     const header = ['ACTION', 'WORKLOAD', 'VIA', 'REASON'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     widths[3] = 0; // the reason column is last: no padding
-    const fmt = (r: string[]): string => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ').trimEnd();
+    const fmt = (r: string[]): string => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
     lines.push(fmt(header), ...rows.map(fmt));
     const counts = Object.keys(ACTION_ORDER)
       .map((a) => [a, plan.workloads.filter((w) => w.action === a).length] as const)
