@@ -1,0 +1,145 @@
+// postgres and postgres-alternating against a private PostgreSQL: real logins prove each rotation.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { SecretId } from '../../../functions/core/secretName';
+import { PROTOCOL_STEPS, rotateOne } from '../../../functions/rotation/protocol';
+import type { PostgresServer } from '../../harness/postgres';
+import { startPostgres } from '../../harness/postgres';
+import type { World } from './fixtures';
+import { LOCK_TTL_MS, startWorld } from './fixtures';
+
+interface Cred {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  dbname: string;
+}
+
+describe('postgres strategies (real PostgreSQL)', () => {
+  let w: World;
+  let pg: PostgresServer;
+  const cred = (username: string, password: string): Cred => ({ username, password, host: pg.host, port: pg.port, dbname: 'postgres' });
+  const currentCred = (id: SecretId): Cred => {
+    const v = w.versions(id).find((x) => x.number === w.aliases(id).current);
+    return JSON.parse(v?.data ?? '{}') as Cred;
+  };
+
+  before(async () => {
+    pg = await startPostgres();
+    w = await startWorld();
+    // A CREATEROLE admin (not a superuser), and one without the privilege to change passwords.
+    await pg.query("CREATE ROLE rotor_admin LOGIN CREATEROLE PASSWORD 'admin-pass-1'");
+    await pg.query("CREATE ROLE weak_admin LOGIN PASSWORD 'weak-pass-1'");
+    await w.secret('pg-admin', {}, {}, JSON.stringify(cred('rotor_admin', 'admin-pass-1')));
+    await w.secret('pg-weak-admin', {}, {}, JSON.stringify(cred('weak_admin', 'weak-pass-1')));
+  });
+  after(async () => {
+    w.assertNoValueLogged();
+    await w.close();
+    await pg.destroy();
+  });
+
+  it('single user: the new password logs in, the old one no longer does', async () => {
+    await pg.query("CREATE ROLE app_single LOGIN PASSWORD 'old-password-1'");
+    const id = await w.secret('db-single', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_single', 'old-password-1')));
+    const r = await rotateOne(id, w.deps(), { trigger: 's1' });
+    assert.equal(r.outcome, 'rotated', r.reason);
+    const now = currentCred(id);
+    assert.equal(now.username, 'app_single');
+    assert.equal(now.host, pg.host);
+    assert.ok(await pg.canLogin('app_single', now.password), 'new password logs in');
+    assert.ok(!(await pg.canLogin('app_single', 'old-password-1')), 'old password is refused');
+    // The server stored a SCRAM verifier, not the password.
+    const rows = await pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'app_single'");
+    assert.match(String(rows[0]?.rolpassword), /^SCRAM-SHA-256\$/);
+  });
+
+  it('alternating: the previous role keeps working until the next rotation', async () => {
+    await pg.query("CREATE ROLE app_a LOGIN PASSWORD 'a-password-0'");
+    await pg.query("CREATE ROLE app_b LOGIN PASSWORD 'b-password-0'");
+    const id = await w.secret(
+      'db-alt',
+      { 'rotor-strategy': 'postgres-alternating' },
+      { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'app_a,app_b', 'rotor-min-interval': '0' },
+      JSON.stringify(cred('app_a', 'a-password-0')),
+    );
+    const first = await rotateOne(id, w.deps(), { trigger: 'a1' });
+    assert.equal(first.outcome, 'rotated', first.reason);
+    const b1 = currentCred(id);
+    assert.equal(b1.username, 'app_b');
+    assert.ok(await pg.canLogin('app_b', b1.password), 'new role logs in');
+    assert.ok(await pg.canLogin('app_a', 'a-password-0'), 'previous role still logs in');
+    assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+
+    const second = await rotateOne(id, w.deps(), { trigger: 'a2' });
+    assert.equal(second.outcome, 'rotated', second.reason);
+    const a2 = currentCred(id);
+    assert.equal(a2.username, 'app_a');
+    assert.ok(await pg.canLogin('app_a', a2.password));
+    assert.ok(!(await pg.canLogin('app_a', 'a-password-0')), 'the role used two rotations ago has a new password');
+    assert.ok(await pg.canLogin('app_b', b1.password), 'previous (app_b) still works');
+    assert.deepEqual(w.aliases(id), { current: 3, previous: 2 });
+  });
+
+  it('backend down: no new version, no claim left, and it rotates once the server is back', async () => {
+    await pg.query("CREATE ROLE app_down LOGIN PASSWORD 'down-password-0'");
+    const id = await w.secret('db-down', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_down', 'down-password-0')));
+    const adds = w.standIn.calls.get('AddSecretVersion') ?? 0;
+    await pg.stop();
+    try {
+      const r = await rotateOne(id, w.deps(), { trigger: 'd1' });
+      assert.equal(r.outcome, 'failed');
+      assert.equal(r.retry, true);
+      assert.equal(w.versions(id).length, 1);
+      assert.equal(w.standIn.calls.get('AddSecretVersion') ?? 0, adds);
+      assert.equal(w.annotations(id)['rotor-rotation'], undefined);
+    } finally {
+      await pg.start();
+    }
+    const r = await rotateOne(id, w.deps(), { trigger: 'd1' });
+    assert.equal(r.outcome, 'rotated', r.reason);
+    assert.ok(await pg.canLogin('app_down', currentCred(id).password));
+  });
+
+  it('a backend that refuses the change leaves no half-rotated state', async () => {
+    await pg.query("CREATE ROLE app_refused LOGIN PASSWORD 'refused-password-0'");
+    const id = await w.secret('db-refused', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-weak-admin' }, JSON.stringify(cred('app_refused', 'refused-password-0')));
+    const r = await rotateOne(id, w.deps(), { trigger: 'f1' });
+    assert.equal(r.outcome, 'abandoned', r.reason);
+    assert.equal(r.retry, false);
+    // The refused value is disabled; `latest` and `current` hold the password the database has.
+    assert.deepEqual(w.versions(id).map((v) => v.state), ['ENABLED', 'DISABLED', 'ENABLED']);
+    assert.equal(w.aliases(id).current, 3);
+    assert.equal(w.aliases(id).pending, undefined);
+    assert.equal(w.annotations(id)['rotor-rotation'], undefined);
+    assert.equal(currentCred(id).password, 'refused-password-0');
+    assert.ok(await pg.canLogin('app_refused', 'refused-password-0'));
+  });
+
+  for (const step of PROTOCOL_STEPS) {
+    it(`single user: crash after "${step}", rerun completes exactly once and the database agrees`, async () => {
+      const role = `app_crash_${step.replace('-', '_')}`;
+      await pg.query(`CREATE ROLE ${role} LOGIN PASSWORD 'crash-password-0'`);
+      const id = await w.secret(`db-crash-${step}`, { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred(role, 'crash-password-0')));
+      const crashed = await rotateOne(id, w.deps({ crashAfter: step }), { trigger: `c-${step}` });
+      assert.equal(crashed.outcome, 'failed');
+      w.clock.advance(LOCK_TTL_MS + 1000);
+      const rerun = await rotateOne(id, w.deps(), { trigger: `c-${step}` });
+      assert.equal(rerun.outcome, step === 'finish' ? 'skipped' : 'resumed', rerun.reason);
+      assert.equal(w.versions(id).length, 2);
+      assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+      assert.ok(await pg.canLogin(role, currentCred(id).password), 'current value logs in');
+      assert.ok(!(await pg.canLogin(role, 'crash-password-0')), 'old value refused');
+    });
+  }
+
+  it('two concurrent triggers change the password once', async () => {
+    await pg.query("CREATE ROLE app_race LOGIN PASSWORD 'race-password-0'");
+    const id = await w.secret('db-race', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_race', 'race-password-0')));
+    const results = await Promise.all([rotateOne(id, w.deps(), { trigger: 'r-a' }), rotateOne(id, w.deps(), { trigger: 'r-b' })]);
+    assert.deepEqual(results.map((r) => r.outcome).sort(), ['rotated', 'skipped'], results.map((r) => r.reason).join(' | '));
+    assert.equal(w.versions(id).length, 2);
+    assert.ok(await pg.canLogin('app_race', currentCred(id).password));
+  });
+});
