@@ -146,10 +146,11 @@ export async function runRotate(
       io.stdout(`${r.outcome.padEnd(9)} ${r.secret}${version}${disabled}: ${r.reason}\n`);
     }
   }
-  // Input problems on a secret (no strategy, bad annotation) are the user's to fix: exit 2.
-  const inputOnly = report.failed && report.results.every((r) => (r.outcome !== 'failed' && r.outcome !== 'abandoned') || r.retry === false);
   if (!report.failed) return 0;
-  return inputOnly && report.results.every((r) => r.outcome !== 'abandoned') ? 2 : 1;
+  // A secret that cannot rotate until someone changes its configuration (no strategy, missing
+  // role, bad annotation) is bad input: 2. Anything a retry may fix, or a refused value: 1.
+  const inputOnly = report.results.every((r) => r.outcome !== 'abandoned' && (r.outcome !== 'failed' || r.retry === false));
+  return inputOnly ? 2 : 1;
 }
 
 function cliEnvironment(env: NodeJS.ProcessEnv): RotateSecretEnvironment {
