@@ -219,9 +219,46 @@ interface SecretConsumer {
   readonly container: Container;
   readonly kind: 'env' | 'envFrom' | 'volume';
   readonly subPath?: string;
-  /** For env: the key read; for a volume: undefined (all keys). */
-  readonly key?: string;
+  /**
+   * The keys of the Secret this read can see: env reads one key; a volume with `items`, or a
+   * `subPath` into a volume, sees some; undefined means every key (envFrom, a whole volume).
+   */
+  readonly keys?: readonly string[];
   readonly what: string;
+}
+
+/** Whether a read that sees `keys` (undefined: all) can see `key` (undefined: unknown, maybe any). */
+function seesKey(keys: readonly string[] | undefined, key: string | undefined): boolean {
+  return keys === undefined || key === undefined || keys.includes(key);
+}
+
+/**
+ * The keys of `secretName` a mount of `vol` exposes: a secret volume (or a projected source) maps
+ * keys to files, all of them or the `items` listed; a `subPath` picks one file (or directory).
+ */
+function volumeKeys(vol: Record<string, unknown>, secretName: string, subPath: string | undefined): readonly string[] | undefined {
+  const sources: Array<Record<string, unknown>> = [];
+  if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) sources.push(vol.secret);
+  if (isObject(vol.projected)) {
+    for (const s of asArray(vol.projected.sources)) if (isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName) sources.push(s.secret);
+  }
+  const under = (path: string): boolean => subPath === undefined || path === subPath || path.startsWith(subPath.replace(/\/?$/, '/'));
+  const keys: string[] = [];
+  for (const src of sources) {
+    const items = asArray(src.items).filter(isObject);
+    if (items.length === 0) {
+      // Every key is a file named after it: a subPath selects the key of its first segment.
+      if (subPath === undefined || subPath.includes('$(')) return undefined;
+      keys.push(subPath.split('/')[0] ?? subPath);
+      continue;
+    }
+    for (const it of items) {
+      const key = str(it.key);
+      const path = str(it.path) ?? key;
+      if (key && path && under(path)) keys.push(key);
+    }
+  }
+  return keys;
 }
 
 /** Every way the workload's containers read the Kubernetes Secret `secretName`. */
@@ -236,7 +273,7 @@ function secretConsumers(w: KubeObject, secretName: string): SecretConsumer[] {
       const ref = e.valueFrom.secretKeyRef;
       if (str(ref.name) !== secretName) continue;
       const key = str(ref.key);
-      out.push({ container: c, kind: 'env', ...(key ? { key } : {}), what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})` });
+      out.push({ container: c, kind: 'env', ...(key ? { keys: [key] } : {}), what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})` });
     }
     for (const e of asArray(c.raw.envFrom)) {
       if (!isObject(e) || !isObject(e.secretRef) || str(e.secretRef.name) !== secretName) continue;
@@ -248,10 +285,13 @@ function secretConsumers(w: KubeObject, secretName: string): SecretConsumer[] {
       const vol = volumes.get(str(m.name) ?? '');
       if (!vol || !volumeReadsSecret(vol, secretName)) continue;
       const subPath = str(m.subPath) ?? str(m.subPathExpr);
+      const keys = volumeKeys(vol, secretName, subPath || undefined);
+      if (keys !== undefined && keys.length === 0) continue; // the mount exposes none of this Secret's keys
       out.push({
         container: c,
         kind: 'volume',
         ...(subPath ? { subPath } : {}),
+        ...(keys ? { keys } : {}),
         what: `volume ${str(m.name) ?? '?'} at ${str(m.mountPath) ?? '?'}${subPath ? ` (subPath ${subPath})` : ''}`,
       });
     }
@@ -351,8 +391,8 @@ function scanWorkload(
             : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
         for (const c of consumers) {
           for (const r of s.refs) {
-            // An env var reading one key depends only on the secret synced under that key.
-            if (c.key !== undefined && r.key !== undefined && c.key !== r.key) continue;
+            // A read that sees some keys depends only on the secrets synced under those keys.
+            if (!seesKey(c.keys, r.key)) continue;
             deps.push(dependencyFromConsumer(c, r, source, secretName));
           }
         }
