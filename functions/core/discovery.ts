@@ -2,7 +2,7 @@
 // an Inventory and builds an index once (secret → dependent workloads), so answering for one
 // event, or twenty, costs a map lookup each.
 import * as annotations from './annotations';
-import type { EsoInfo, GcpStore } from './externalSecret';
+import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
@@ -66,7 +66,7 @@ export class DependencyIndex {
   private readonly projects: ProjectMap;
   private readonly byKey = new Map<string, Map<number, Dependency[]>>();
   /** ESO `find` selectors, checked against the target at lookup time. */
-  private readonly finds: Array<{ workload: number; store: GcpStore; pattern: RegExp; make: (id: SecretId) => Dependency[] }> = [];
+  private readonly finds: Array<{ workload: number; find: FindPattern; make: (id: SecretId) => Dependency[] }> = [];
   private readonly refs: WorkloadRef[] = [];
   private readonly objects: KubeObject[] = [];
 
@@ -138,10 +138,12 @@ export class DependencyIndex {
         for (const f of eso.findPatterns) {
           this.finds.push({
             workload: index,
-            store: f.store,
-            pattern: f.pattern,
+            find: f,
             make: (id) =>
-              consumers.map((c) =>
+              consumers
+                // Keyed by name: a read of some keys sees only the secrets named like them.
+                .filter((c) => !f.keyedByName || seesKey(c.keys, id.secret))
+                .map((c) =>
                 dependencyFromConsumer(c, {
                   id,
                   version: 'latest',
@@ -171,16 +173,19 @@ export class DependencyIndex {
     const key = secretKey(target, this.projects);
     const found = new Map<number, Dependency[]>();
     for (const [w, deps] of this.byKey.get(key) ?? []) found.set(w, [...deps]);
-    for (const f of this.finds) {
-      const storeProject = f.store.project ?? this.options.defaultProject;
+    for (const { workload, find, make } of this.finds) {
+      const storeProject = find.store.project ?? this.options.defaultProject;
       if (!storeProject) continue;
-      const candidate: SecretId = f.store.location
-        ? { project: storeProject, location: f.store.location, secret: target.secret }
+      const candidate: SecretId = find.store.location
+        ? { project: storeProject, location: find.store.location, secret: target.secret }
         : { project: storeProject, secret: target.secret };
-      if (secretKey(candidate, this.projects) !== key || !f.pattern.test(target.secret)) continue;
-      const list = found.get(f.workload) ?? [];
-      list.push(...f.make(target));
-      found.set(f.workload, list);
+      if (secretKey(candidate, this.projects) !== key || !find.pattern.test(target.secret)) continue;
+      if (find.path !== undefined && !target.secret.startsWith(find.path)) continue;
+      const deps = make(target);
+      if (deps.length === 0) continue;
+      const list = found.get(workload) ?? [];
+      list.push(...deps);
+      found.set(workload, list);
     }
     return [...found.entries()]
       .sort(([a], [b]) => a - b)

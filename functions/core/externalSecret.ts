@@ -33,8 +33,19 @@ export interface EsoInfo {
   readonly targetName: string;
   readonly references: readonly EsoReference[];
   /** Name regexps of `dataFrom[].find`: any secret whose name matches is pulled in. */
-  readonly findPatterns: ReadonlyArray<{ store: GcpStore; pattern: RegExp; detail: string }>;
+  readonly findPatterns: readonly FindPattern[];
   readonly source: KubeObject;
+}
+
+export interface FindPattern {
+  readonly store: GcpStore;
+  /** Unanchored, as ESO matches it (Go regexp MatchString). */
+  readonly pattern: RegExp;
+  /** `find.path`: only names starting with it. */
+  readonly path?: string;
+  /** True when each found secret lands under its own name as the key (no rewrite, no template). */
+  readonly keyedByName: boolean;
+  readonly detail: string;
 }
 
 const ESO_GROUP = /^external-secrets\.io\//;
@@ -106,6 +117,9 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
   const spec = isObject(o.spec) ? o.spec : {};
   const target = isObject(spec.target) ? spec.target : {};
   const targetName = str(target.name) ?? name;
+  // A template writes keys of its own (a DSN built from a password...): which key carries which
+  // secret is then unknown, and any key of the target may change.
+  const templated = isObject(target.template) || asArray(target.templateFrom).length > 0;
   const defaultStoreRef = isObject(spec.secretStoreRef) ? spec.secretStoreRef : undefined;
 
   const resolveStore = (entry: Record<string, unknown>, detail: string): GcpStore | undefined => {
@@ -127,11 +141,11 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
   };
 
   const references: EsoReference[] = [];
-  const findPatterns: Array<{ store: GcpStore; pattern: RegExp; detail: string }> = [];
+  const findPatterns: FindPattern[] = [];
   let sawGoogleStore = false;
 
   const addRef = (store: GcpStore, key: string, version: string | undefined, detail: string, secretKey?: string): void => {
-    const keyPart = secretKey ? { secretKey } : {};
+    const keyPart = secretKey && !templated ? { secretKey } : {};
     sawGoogleStore = true;
     // A key may be a full resource name; otherwise it is a bare name in the store's project.
     if (key.startsWith('projects/')) {
@@ -165,7 +179,13 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
     const secretKey = str(d.secretKey);
     const detail = `data[${i}]${secretKey ? ` (key ${secretKey})` : ''}`;
     const store = resolveStore(d, detail);
-    if (store) addRef(store, key, remote ? str(remote.version) : undefined, detail, secretKey);
+    if (!store) return;
+    // metadataPolicy Fetch reads the secret's labels and annotations: no version changes them.
+    if (remote && str(remote.metadataPolicy) === 'Fetch') {
+      sawGoogleStore = true;
+      return;
+    }
+    addRef(store, key, remote ? str(remote.version) : undefined, detail, secretKey);
   });
   asArray(spec.dataFrom).forEach((d, i) => {
     if (!isObject(d)) throw new InputError(`spec.dataFrom[${i}] must be a mapping`, where);
@@ -174,7 +194,12 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
       const key = str(d.extract.key);
       if (!key) throw new InputError(`spec.dataFrom[${i}].extract.key is missing`, where);
       const store = resolveStore(d, detail);
-      if (store) addRef(store, key, str(d.extract.version), `${detail} (extract)`);
+      if (!store) return;
+      if (str(d.extract.metadataPolicy) === 'Fetch') {
+        sawGoogleStore = true;
+        return;
+      }
+      addRef(store, key, str(d.extract.version), `${detail} (extract)`);
     } else if (isObject(d.find)) {
       const store = resolveStore(d, detail);
       if (!store) return;
@@ -187,7 +212,10 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
         } catch (e) {
           throw new InputError(`spec.dataFrom[${i}].find.name.regexp: ${(e as Error).message}`, where);
         }
-        findPatterns.push({ store, pattern, detail: `${detail} (find /${nameSel}/)` });
+        const path = str(d.find.path);
+        // Found secrets land under their own names as keys, unless rewritten or templated.
+        const keyedByName = !templated && asArray(d.rewrite).length === 0;
+        findPatterns.push({ store, pattern, ...(path ? { path } : {}), keyedByName, detail: `${detail} (find /${nameSel}/${path ? ` under ${path}` : ''})` });
       } else {
         // Tag-based finds depend on labels in Secret Manager, which discovery does not read.
         opts.onProblem?.(`${where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`);
