@@ -13,6 +13,9 @@ export const CSI_DRIVERS: Readonly<Record<string, 'gke' | 'gcp'>> = {
   'secrets-store.csi.k8s.io': 'gcp',
 };
 
+/** `projects/P/locations/L/parameters/N/versions/V`: a Parameter Manager version. */
+const PARAMETER_VERSION = /^\/?projects\/[^/]+\/locations\/[^/]+\/parameters\/[^/]+\/versions\/[^/]+$/;
+
 export interface SpcEntry {
   /** The file this secret lands in, relative to the mount (`path`, or the older `fileName`). */
   readonly file: string;
@@ -63,10 +66,12 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     throw new InputError('spec.parameters.secrets must be a YAML string (use a block scalar: `secrets: |`)', where);
   }
   if (!Array.isArray(list)) throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
-  const entries: SpcEntry[] = list.map((item, i) => {
+  const entries: SpcEntry[] = list.flatMap((item, i) => {
     if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
     const resourceName = str(item.resourceName);
     if (!resourceName) throw new InputError(`spec.parameters.secrets[${i}].resourceName is missing`, where);
+    // The gcp provider also mounts Parameter Manager versions: not Secret Manager's, not Rotor's.
+    if (PARAMETER_VERSION.test(resourceName)) return [];
     let ref: SecretVersionRef;
     try {
       ref = parseSecretName(resourceName);
@@ -78,7 +83,7 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     }
     const file = str(item.path) ?? str(item.fileName);
     if (!file) throw new InputError(`spec.parameters.secrets[${i}] needs "path" or "fileName"`, where);
-    return { file, ref: { id: ref.id, version: ref.version }, resourceName };
+    return [{ file, ref: { id: ref.id, version: ref.version }, resourceName }];
   });
   const secretObjects: SyncedSecretObject[] = asArray(spec.secretObjects).flatMap((so, i) => {
     if (!isObject(so)) return [];
