@@ -55,7 +55,7 @@ async function main(): Promise<number> {
   const lines = [
     `server:               ${cp.server}`,
     `kubeconfig (admin):   ${cp.kubeconfigPath}`,
-    ...users.map((u) => `kubeconfig (${u}):${' '.repeat(Math.max(1, 14 - u.length))}${cp.kubeconfigPathFor(u)}`),
+    ...users.map((u) => `kubeconfig (${u}):${' '.repeat(Math.max(1, 8 - u.length))}${cp.kubeconfigPathFor(u)}`),
     `logs:                 ${cp.dir}/*.log`,
     '',
     `export KUBECONFIG=${cp.kubeconfigPath}`,

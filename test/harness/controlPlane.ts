@@ -480,28 +480,50 @@ export async function applyManifests(kc: KubeConfig, fileOrYaml: string): Promis
 }
 
 /**
- * Applies every CRD in infra/crds/ and waits until each is Established (served), so the next
- * request for that kind does not 404. Returns the CRD names.
+ * Applies every CRD in infra/crds/ and waits until each is usable: Established, every served
+ * version answering a list, and past the API server's create delay. Established alone is not
+ * enough: the first request for a new resource can get 429 (Retry-After) while the API server
+ * initialises its watch cache, and a create within 2 s of Established is held for 2 s (an HA
+ * safeguard in the CRD handler), which would add a stray 2 s to whatever a test measures first.
+ * Returns the CRD names.
  */
 export async function installCrds(kc: KubeConfig, options: { dir?: string; timeoutMs?: number } = {}): Promise<string[]> {
   const dir = options.dir ?? CRD_DIR;
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
   const names: string[] = [];
   for (const file of files) {
     for (const obj of await applyManifests(kc, join(dir, file))) names.push(obj.metadata?.name ?? '');
   }
   const api = kc.makeApiClient(ApiextensionsV1Api);
+  const objects = KubernetesObjectApi.makeApiClient(kc);
+  let lastEstablished = 0;
   await Promise.all(
-    names.map((name) =>
-      waitFor(
+    names.map(async (name) => {
+      const crd = await waitFor(
         async () => {
-          const crd = await api.readCustomResourceDefinition({ name });
-          return crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') || undefined;
+          const c = await api.readCustomResourceDefinition({ name });
+          const established = c.status?.conditions?.find((x) => x.type === 'Established' && x.status === 'True');
+          if (!established) return undefined;
+          lastEstablished = Math.max(lastEstablished, new Date(established.lastTransitionTime ?? 0).getTime());
+          return c;
         },
-        { timeoutMs: options.timeoutMs ?? 30_000, what: `CRD ${name} Established` },
-      ),
-    ),
+        { timeoutMs, what: `CRD ${name} Established` },
+      );
+      for (const version of crd.spec.versions.filter((v) => v.served)) {
+        await waitFor(
+          async () => {
+            await objects.list(`${crd.spec.group}/${version.name}`, crd.spec.names.kind, undefined, undefined, undefined, undefined, undefined, undefined, 1);
+            return true;
+          },
+          { timeoutMs, what: `${crd.spec.names.plural}.${crd.spec.group}/${version.name} to be served` },
+        );
+      }
+    }),
   );
+  // lastTransitionTime has whole seconds, truncated: waiting from it errs on the safe side.
+  const settle = lastEstablished + 2_100 - Date.now();
+  if (settle > 0) await new Promise((r) => setTimeout(r, settle));
   return names;
 }
 
