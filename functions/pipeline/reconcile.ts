@@ -24,6 +24,9 @@ import { RESOURCES, listAll } from '../cluster/resources';
 import { mapLimit } from './limit';
 import type { EventOutcome, WorkloadOutcome } from './outcome';
 
+/** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
+const MAX_CONFLICT_ATTEMPTS = 12;
+
 export interface ReconcileConfig {
   readonly clusters: readonly KubeApi[];
   readonly projects: ProjectMap;
@@ -115,8 +118,10 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
       try {
         return await handleWorkload(current, env);
       } catch (e) {
-        if (isConflict(e) && attempt < 4) {
-          // Someone else wrote the workload since we listed it: re-read, re-discover, re-decide.
+        if (isConflict(e) && attempt < MAX_CONFLICT_ATTEMPTS) {
+          // Someone else wrote the workload since we listed it (often another delivery of a
+          // secret rotated in the same batch): back off a little, re-read, re-discover, re-decide.
+          await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
           const fresh = await getWorkload(api, wd.ref, wd.object);
           const again = indexOf({ ...inventory, workloads: [fresh] }).dependentsOf(ctx.secret)[0];
           if (!again) return outcome(wd, 'none', 'unchanged', 'after a concurrent change the workload no longer depends on the secret');
