@@ -22,13 +22,11 @@
 // its MD5, so an unchanged build does not redeploy the functions.
 // Progress and sizes go to stderr; the zip's path is the last stdout line.
 import { build } from 'esbuild';
-import { createRequire } from 'node:module';
 import { deflateRawSync } from 'node:zlib';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
-const require = createRequire(join(root, 'package.json'));
 
 function usage(message) {
   console.error(`package: ${message}\nusage: node scripts/package.mjs [--outdir DIR] [--no-minify]`);
@@ -61,7 +59,8 @@ const EXTERNAL_DEPENDENCIES = ['@google-cloud/functions-framework'];
 const NEVER_INSTALLED = ['pg-native'];
 
 function installedVersion(name) {
-  const pkg = JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8'));
+  // By path: packages with an `exports` map (functions-framework has one) do not export package.json.
+  const pkg = JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8'));
   return pkg.version;
 }
 
@@ -198,7 +197,8 @@ for (const [file, info] of Object.entries(result.metafile.inputs)) {
 }
 const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
 console.error(`[package] bundled ${relative(root, entry)} in ${Date.now() - started} ms${minify ? '' : ' (not minified)'}`);
-console.error(`[package] ${relative(root, join(fnDir, 'index.js')) || join(fnDir, 'index.js')}: ${kib(bundleBytes)}; zip: ${kib(zipped.length)} (${files.map((f) => f.name).join(', ')})`);
+const shown = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
+console.error(`[package] ${shown(join(fnDir, 'index.js'))}: ${kib(bundleBytes)}; ${shown(zipPath)}: ${kib(zipped.length)} (${files.map((f) => f.name).join(', ')})`);
 console.error(`[package] largest inputs (before minification): ${top.map(([k, v]) => `${k} ${kib(v)}`).join(', ')}`);
 console.error(`[package] runtime dependencies: ${Object.entries(fnPkg.dependencies).map(([k, v]) => `${k}@${v}`).join(', ')}`);
 console.log(zipPath);

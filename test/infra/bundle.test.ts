@@ -1,0 +1,241 @@
+// The deployable: `npm run package` (scripts/package.mjs) must produce a zip that Cloud Functions can
+// run as is. The zip is unpacked into a directory outside the repository whose node_modules holds
+// only the dependencies its package.json declares, exactly what the Cloud Functions build installs;
+// a require() the bundle missed would fail there instead of in production. Then, in fresh Node
+// processes:
+//   - loading index.js registers onSecretEvent and rotateSecret with functions-framework, as
+//     CloudEvent functions (what Pub/Sub push and Eventarc deliveries need);
+//   - the framework's own launcher (what the nodejs22 runtime runs) starts serving each target.
+// Size and load times are measured and printed; they are not asserted (the machine may be busy).
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
+import { after, before, describe, it } from 'node:test';
+
+const ROOT = resolve(__dirname, '..', '..');
+const ENTRY_POINTS = ['onSecretEvent', 'rotateSecret'] as const;
+const FRAMEWORK = '@google-cloud/functions-framework';
+
+interface ZipEntry {
+  readonly name: string;
+  readonly data: Buffer;
+}
+
+/** Reads a zip (stored or deflated entries) from its central directory; enough for the package. */
+function readZip(buf: Buffer): ZipEntry[] {
+  let eocd = -1;
+  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 0xffff); i--) {
+    if (buf.readUInt32LE(i) === 0x06054b50) {
+      eocd = i;
+      break;
+    }
+  }
+  assert.ok(eocd >= 0, 'zip: no end-of-central-directory record');
+  const count = buf.readUInt16LE(eocd + 10);
+  let p = buf.readUInt32LE(eocd + 16);
+  const entries: ZipEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    assert.equal(buf.readUInt32LE(p), 0x02014b50, `zip: bad central directory entry ${i}`);
+    const method = buf.readUInt16LE(p + 10);
+    const compressed = buf.readUInt32LE(p + 20);
+    const size = buf.readUInt32LE(p + 24);
+    const nameLen = buf.readUInt16LE(p + 28);
+    const extraLen = buf.readUInt16LE(p + 30);
+    const commentLen = buf.readUInt16LE(p + 32);
+    const localOffset = buf.readUInt32LE(p + 42);
+    const name = buf.toString('utf8', p + 46, p + 46 + nameLen);
+    assert.equal(buf.readUInt32LE(localOffset), 0x04034b50, `zip: bad local header for ${name}`);
+    const dataStart = localOffset + 30 + buf.readUInt16LE(localOffset + 26) + buf.readUInt16LE(localOffset + 28);
+    const raw = buf.subarray(dataStart, dataStart + compressed);
+    assert.ok(method === 0 || method === 8, `zip: ${name} uses compression method ${method}`);
+    const data = method === 8 ? inflateRawSync(raw) : Buffer.from(raw);
+    assert.equal(data.length, size, `zip: ${name} inflates to ${data.length} bytes, header says ${size}`);
+    entries.push({ name, data });
+    p += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+interface FunctionPackageJson {
+  readonly main?: unknown;
+  readonly dependencies?: Record<string, string>;
+}
+
+function installedVersion(name: string): string {
+  const pkg: unknown = JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+  assert.ok(typeof pkg === 'object' && pkg !== null && typeof (pkg as { version?: unknown }).version === 'string');
+  return (pkg as { version: string }).version;
+}
+
+/** The environment the functions get from Terraform (terraform/modules/rotor/functions.tf), with safe values. */
+const DEPLOYED_ENV: Record<string, string> = {
+  ROTOR_PROJECT_MAP: 'my-proj=123456789012',
+  ROTOR_DEFAULT_PROJECT: 'my-proj',
+  ROTOR_LOG_LEVEL: 'ERROR',
+  ROTOR_DRY_RUN: 'true',
+  ROTOR_OUTCOME_TOPIC: 'projects/my-proj/topics/rotor-outcomes',
+  ROTOR_CLUSTERS: '',
+  ROTOR_NAMESPACES: '',
+  ROTOR_EXCLUDE_NAMESPACES: 'kube-system',
+};
+
+/** A child environment without the developer's Google credentials or project. */
+function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...DEPLOYED_ENV, ...extra };
+  return env;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  return new Promise((res) => {
+    const c = connect({ port, host: '127.0.0.1' });
+    c.once('connect', () => {
+      c.destroy();
+      res(true);
+    });
+    c.once('error', () => res(false));
+  });
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+describe('function bundle (npm run package)', () => {
+  let work = '';
+  let zipPath = '';
+  let app = '';
+  let entries: ZipEntry[] = [];
+
+  before(() => {
+    // Outside the repository on purpose: Node must not find the repo's node_modules by walking up.
+    work = mkdtempSync(join(tmpdir(), 'rotor-bundle-'));
+    const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--outdir', join(work, 'dist')], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    assert.equal(r.status, 0, `scripts/package.mjs failed (exit ${r.status})\n${r.stderr}\n${r.stdout}`);
+    process.stderr.write(r.stderr);
+    zipPath = r.stdout.trim().split('\n').pop() ?? '';
+    assert.ok(zipPath.endsWith('.zip'), `package.mjs should print the zip path last, printed: ${r.stdout}`);
+    entries = readZip(readFileSync(zipPath));
+
+    // Unpack, then install the declared dependencies the way the Cloud Functions build would, but
+    // offline: link each one to the copy the tests installed (same version, see the assertion below).
+    app = join(work, 'app');
+    for (const e of entries) {
+      mkdirSync(dirname(join(app, e.name)), { recursive: true });
+      writeFileSync(join(app, e.name), e.data);
+    }
+    const pkg = JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')) as FunctionPackageJson;
+    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+      const target = join(app, 'node_modules', dep);
+      mkdirSync(dirname(target), { recursive: true });
+      symlinkSync(join(ROOT, 'node_modules', dep), target, 'dir');
+    }
+  });
+
+  after(() => {
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('zips index.js and a package.json whose only dependency is functions-framework', (t) => {
+    const names = entries.map((e) => e.name).sort();
+    assert.ok(names.includes('index.js'), `zip holds ${names.join(', ')}`);
+    assert.ok(names.includes('package.json'), `zip holds ${names.join(', ')}`);
+    assert.ok(names.every((n) => !n.startsWith('node_modules/')), 'node_modules must not be shipped: the bundle has everything but the framework');
+    const pkg = JSON.parse(entries.find((e) => e.name === 'package.json')?.data.toString('utf8') ?? '{}') as FunctionPackageJson;
+    assert.equal(pkg.main, 'index.js');
+    // The framework must stay external (the runtime's launcher and the bundle must share its
+    // function registry) and be the exact version the tests exercised.
+    assert.deepEqual(pkg.dependencies, { [FRAMEWORK]: installedVersion(FRAMEWORK) });
+
+    const bundle = statSync(join(dirname(zipPath), 'function', 'index.js')).size;
+    const zip = statSync(zipPath).size;
+    t.diagnostic(`bundle index.js: ${(bundle / 1024).toFixed(1)} KiB; zip: ${(zip / 1024).toFixed(1)} KiB; entries: ${names.join(', ')}`);
+  });
+
+  it('is reproducible: packaging twice gives the same zip bytes', () => {
+    const again = spawnSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--outdir', join(work, 'dist2')], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(readFileSync(zipPath).equals(readFileSync(join(work, 'dist2', 'rotor-function.zip'))), 'two builds of the same tree differ: Terraform would redeploy on every apply');
+  });
+
+  it('loads in a fresh Node process and registers both entry points as CloudEvent functions', (t) => {
+    // Runs in the unpacked directory; the only package it can resolve is the declared framework.
+    const probe = `
+      const t0 = process.hrtime.bigint();
+      require('./index.js');
+      const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      // The registry module by path (the package's exports map hides it); Node resolves the
+      // symlink to the same file the framework itself loads, so it is the same registry.
+      const registry = require(${JSON.stringify(`./node_modules/${FRAMEWORK}/build/src/function_registry.js`)});
+      const { getFunction } = require('${FRAMEWORK}/testing');
+      const out = {};
+      for (const name of ${JSON.stringify(ENTRY_POINTS)}) {
+        const reg = registry.getRegisteredFunction(name);
+        out[name] = { handler: typeof getFunction(name), signatureType: reg ? reg.signatureType : null };
+      }
+      process.stdout.write(JSON.stringify({ loadMs, out }));
+    `;
+    const loads: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = spawnSync(process.execPath, ['-e', probe], { cwd: app, encoding: 'utf8', env: childEnv() });
+      assert.equal(r.status, 0, `loading the bundle failed (exit ${r.status})\n${r.stderr}`);
+      const result = JSON.parse(r.stdout) as { loadMs: number; out: Record<string, { handler: string; signatureType: string | null }> };
+      for (const name of ENTRY_POINTS) {
+        assert.deepEqual(result.out[name], { handler: 'function', signatureType: 'cloudevent' }, `${name} is not registered as a CloudEvent function: ${r.stdout}`);
+      }
+      loads.push(result.loadMs);
+    }
+    t.diagnostic(`require('./index.js') in a fresh process: median ${median(loads).toFixed(0)} ms (runs: ${loads.map((x) => x.toFixed(0)).join(', ')} ms)`);
+  });
+
+  for (const target of ENTRY_POINTS) {
+    it(`the functions-framework launcher serves ${target}`, async (t) => {
+      const port = await freePort();
+      const launcher = join(app, 'node_modules', FRAMEWORK, 'build', 'src', 'main.js');
+      const started = Date.now();
+      const child = spawn(process.execPath, [launcher, `--target=${target}`, `--port=${port}`, `--source=${app}`], {
+        cwd: app,
+        env: childEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+      try {
+        let serving = false;
+        while (!serving && Date.now() - started < 60_000 && child.exitCode === null) {
+          await new Promise((r) => setTimeout(r, 50));
+          serving = stdout.includes('Serving function...') && (await canConnect(port));
+        }
+        const readyMs = Date.now() - started;
+        assert.ok(serving, `framework did not start serving ${target} (exit ${child.exitCode})\n--- stdout\n${stdout}\n--- stderr\n${stderr}`);
+        assert.match(stdout, new RegExp(`Function: ${target}\\b`));
+        assert.match(stdout, /Signature type: cloudevent/);
+        t.diagnostic(`${target}: launcher start to listening on :${port} in ${readyMs} ms`);
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    });
+  }
+});
