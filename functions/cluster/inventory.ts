@@ -3,6 +3,7 @@
 // CRDs (Argo Rollouts, the CSI driver's, ESO's) that are not installed are skipped.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../core/kube';
+import { InputError } from '../errors';
 import type { Inventory } from '../core/inventory';
 import type { KubeApi } from './kubeApi';
 import { HttpKubeApi } from './kubeApi';
@@ -50,8 +51,15 @@ export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}):
 
 export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
   const kc = new KubeConfig();
-  kc.loadFromFile(path);
-  if (context) kc.setCurrentContext(context);
+  try {
+    kc.loadFromFile(path);
+  } catch (e) {
+    throw new InputError(`cannot read kubeconfig: ${(e as Error).message}`, path);
+  }
+  if (context) {
+    if (!kc.getContextObject(context)) throw new InputError(`kubeconfig has no context "${context}"`, path);
+    kc.setCurrentContext(context);
+  }
   return new HttpKubeApi(kc, name ?? context ?? kc.getCurrentContext());
 }
 
