@@ -81,13 +81,14 @@ locals {
     ROTOR_DEFAULT_PROJECT = var.project_id
     ROTOR_LOG_LEVEL       = var.log_level
     ROTOR_DRY_RUN         = tostring(var.dry_run)
-    ROTOR_OUTCOME_TOPIC   = google_pubsub_topic.outcomes.id
   }
 
   event_environment = merge(local.common_environment, {
     ROTOR_CLUSTERS           = join(",", concat(var.clusters, var.connect_gateway_memberships))
+    ROTOR_GKE_ENDPOINT       = var.gke_endpoint
     ROTOR_NAMESPACES         = join(",", var.namespaces)
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
+    ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
   }, var.event_function.environment_variables)
 
   rotation_environment = merge(local.common_environment, var.rotation_function.environment_variables)

@@ -19,8 +19,9 @@ resource "google_project_iam_custom_role" "cluster_access" {
   project     = each.value
   role_id     = "${replace(var.name_prefix, "-", "_")}_cluster_access"
   title       = "Rotor cluster access (${var.name_prefix})"
-  description = "Only container.clusters.get: what a Google identity needs before Kubernetes RBAC applies."
-  permissions = ["container.clusters.get"]
+  description = "container.clusters.get (and .connect for the DNS endpoint): what a Google identity needs before Kubernetes RBAC applies."
+  # The DNS-based endpoint additionally checks container.clusters.connect on every request.
+  permissions = var.gke_endpoint == "dns" ? ["container.clusters.connect", "container.clusters.get"] : ["container.clusters.get"]
 }
 
 resource "google_project_iam_member" "events_cluster_access" {

@@ -17,13 +17,6 @@ resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
   member  = google_service_account.events.member
 }
 
-resource "google_pubsub_topic_iam_member" "rotation_publishes_outcomes" {
-  project = var.project_id
-  topic   = google_pubsub_topic.outcomes.name
-  role    = "roles/pubsub.publisher"
-  member  = google_service_account.rotation.member
-}
-
 # The rotation protocol, as permissions on one secret:
 #   versions.access                read the current value (alternating strategies derive from it;
 #                                  tests log in with it)

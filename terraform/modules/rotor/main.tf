@@ -11,6 +11,18 @@ data "google_project" "this" {
   project_id = var.project_id
 }
 
+# Projects the clusters and memberships live in, when named by id (a number needs no lookup).
+data "google_project" "referenced" {
+  for_each = toset([
+    for p in distinct(concat(
+      [for c in var.clusters : split("/", c)[1]],
+      [for m in var.connect_gateway_memberships : split("/", m)[1]],
+    )) : p if p != var.project_id && !can(regex("^[0-9]+$", p))
+  ])
+
+  project_id = each.value
+}
+
 locals {
   # Notifications, service agents and Secret Manager resource names use the project NUMBER; users
   # and manifests use the ID. Both are known here, so the functions get the mapping for free.
@@ -24,8 +36,14 @@ locals {
 
   labels = merge({ "app" = "rotor", "rotor-instance" = var.name_prefix }, var.labels)
 
-  # ID=NUMBER pairs for ROTOR_PROJECT_MAP: this project plus whatever the caller adds.
-  project_map = merge({ (var.project_id) = local.project_number }, var.project_map)
+  # ID=NUMBER pairs for ROTOR_PROJECT_MAP: this project, the projects of the clusters and fleet
+  # memberships (Connect Gateway addresses memberships by number; with the mapping known, the
+  # function needs no Resource Manager permission to look it up), then whatever the caller adds.
+  project_map = merge(
+    { (var.project_id) = local.project_number },
+    { for id, p in data.google_project.referenced : id => p.number },
+    var.project_map,
+  )
 
   # Rotating secrets additionally notify the rotation topic, so SECRET_ROTATE reaches rotateSecret.
   rotating_secrets = { for id, s in var.secrets : id => s if s.rotation_period != null }

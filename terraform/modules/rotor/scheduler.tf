@@ -3,7 +3,7 @@
 # own schedule (secrets' rotation_period) needs no job: it sends SECRET_ROTATE by itself.
 #
 # Message contract (read by rotateSecret):
-#   data       JSON {"secrets": ["projects/PROJECT/secrets/NAME", ...]}
+#   data       JSON {"secrets": ["projects/PROJECT/secrets/NAME", ...], "action": "rotate" | "retire"}
 #   attributes rotor-source=scheduler, rotor-job=JOB; deliberately no eventType, which is how the
 #              rotation subscription tells them apart from Secret Manager notifications.
 # Cloud Scheduler publishes as its own service agent, which holds pubsub.topics.publish through
@@ -27,6 +27,7 @@ resource "google_cloud_scheduler_job" "rotation" {
         for s in each.value.secrets :
         startswith(s, "projects/") ? s : "projects/${var.project_id}/secrets/${s}"
       ]
+      action = each.value.action
     }))
     attributes = {
       "rotor-source" = "scheduler"

@@ -91,6 +91,17 @@ variable "connect_gateway_memberships" {
   }
 }
 
+variable "gke_endpoint" {
+  description = "How onSecretEvent reaches GKE control planes (ROTOR_GKE_ENDPOINT): \"ip\" (the cluster endpoint and its CA) or \"dns\" (the DNS-based endpoint, reachable without network peering; needs container.clusters.connect, which the custom cluster-access role then includes)."
+  type        = string
+  default     = "ip"
+
+  validation {
+    condition     = contains(["ip", "dns"], var.gke_endpoint)
+    error_message = "gke_endpoint must be \"ip\" or \"dns\"."
+  }
+}
+
 variable "create_cluster_access_role" {
   description = "Grant the event function a custom role holding only container.clusters.get in each cluster project (true), or the predefined roles/container.clusterViewer (false: no custom role to manage, a few more read permissions)."
   type        = bool
@@ -212,6 +223,9 @@ variable "rotation_schedules" {
     secrets     = list(string)
     description = optional(string, "")
     paused      = optional(bool, false)
+    # "rotate": rotate the named secrets; "retire": only disable their superseded versions whose
+    # grace period (ROTOR_DISABLE_AFTER) has passed.
+    action = optional(string, "rotate")
   }))
   default = {}
 
@@ -225,6 +239,11 @@ variable "rotation_schedules" {
     # of a six-field (seconds) expression or an empty string.
     condition     = alltrue([for _, j in var.rotation_schedules : length(regexall("\\S+", j.schedule)) == 5])
     error_message = "schedule must be a five-field unix-cron expression, e.g. \"0 3 * * 1\" (03:00 every Monday)."
+  }
+
+  validation {
+    condition     = alltrue([for _, j in var.rotation_schedules : contains(["rotate", "retire"], j.action)])
+    error_message = "A rotation schedule's action must be \"rotate\" or \"retire\"."
   }
 
   validation {

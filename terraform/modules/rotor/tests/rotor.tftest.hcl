@@ -127,8 +127,14 @@ run "functions_are_nodejs22_with_their_entry_points_and_identities" {
     error_message = "each function runs as its own service account"
   }
   assert {
-    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_PROJECT_MAP"] == "my-proj-123=123456789012"
-    error_message = "ROTOR_PROJECT_MAP must map the project id to its number"
+    # The mock gives every google_project the same number; what matters is that the cluster
+    # projects are looked up and mapped too.
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_PROJECT_MAP"] == "my-proj-123=123456789012,other-proj-9=123456789012"
+    error_message = "ROTOR_PROJECT_MAP must map the project ids (deployment and cluster projects) to their numbers"
+  }
+  assert {
+    condition     = !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), "ROTOR_OUTCOME_TOPIC")
+    error_message = "rotateSecret does not publish outcomes, so it gets neither the topic nor the grant"
   }
   assert {
     condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/prod,projects/other-proj-9/locations/europe-west1-b/clusters/edge"
@@ -193,8 +199,8 @@ run "secrets_notify_and_rotate" {
     error_message = "replica_locations selects user-managed replication"
   }
   assert {
-    condition     = jsondecode(base64decode(google_cloud_scheduler_job.rotation["weekly"].pubsub_target[0].data)).secrets == ["projects/my-proj-123/secrets/api-token"]
-    error_message = "scheduler messages name full secret resource names"
+    condition     = jsondecode(base64decode(google_cloud_scheduler_job.rotation["weekly"].pubsub_target[0].data)) == { secrets = ["projects/my-proj-123/secrets/api-token"], action = "rotate" }
+    error_message = "scheduler messages name full secret resource names and the action"
   }
   assert {
     condition     = !contains(keys(google_cloud_scheduler_job.rotation["weekly"].pubsub_target[0].attributes), "eventType")
@@ -243,6 +249,36 @@ run "eventarc_delivery" {
   }
 }
 
+run "dns_endpoint_adds_clusters_connect" {
+  command = apply
+
+  variables {
+    gke_endpoint = "dns"
+  }
+
+  assert {
+    condition     = alltrue([for r in google_project_iam_custom_role.cluster_access : r.permissions == toset(["container.clusters.connect", "container.clusters.get"])])
+    error_message = "the DNS endpoint needs container.clusters.connect"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GKE_ENDPOINT"] == "dns"
+    error_message = "ROTOR_GKE_ENDPOINT must follow gke_endpoint"
+  }
+}
+
+run "retire_schedule" {
+  command = apply
+
+  variables {
+    rotation_schedules = { "retire-nightly" = { schedule = "30 4 * * *", secrets = ["db-password"], action = "retire" } }
+  }
+
+  assert {
+    condition     = jsondecode(base64decode(google_cloud_scheduler_job.rotation["retire-nightly"].pubsub_target[0].data)).action == "retire"
+    error_message = "a retire schedule asks for retire"
+  }
+}
+
 run "connect_gateway_and_predefined_cluster_role" {
   command = apply
 
@@ -258,6 +294,10 @@ run "connect_gateway_and_predefined_cluster_role" {
   assert {
     condition     = toset([for m in google_project_iam_member.events_gateway : m.role]) == toset(["roles/gkehub.gatewayEditor", "roles/gkehub.viewer"])
     error_message = "Connect Gateway needs gatewayEditor and gkehub.viewer"
+  }
+  assert {
+    condition     = strcontains(google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_PROJECT_MAP"], "fleet-host-1=")
+    error_message = "membership projects are mapped to their numbers (Connect Gateway URLs need them)"
   }
 }
 
@@ -343,6 +383,22 @@ run "rejects_function_timeout_over_540s" {
     event_function = { timeout_seconds = 600 }
   }
   expect_failures = [var.event_function]
+}
+
+run "rejects_unknown_schedule_action" {
+  command = plan
+  variables {
+    rotation_schedules = { "x" = { schedule = "0 2 * * *", secrets = ["api-token"], action = "destroy" } }
+  }
+  expect_failures = [var.rotation_schedules]
+}
+
+run "rejects_unknown_gke_endpoint" {
+  command = plan
+  variables {
+    gke_endpoint = "private"
+  }
+  expect_failures = [var.gke_endpoint]
 }
 
 run "rejects_unknown_delivery" {
