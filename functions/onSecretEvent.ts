@@ -7,9 +7,8 @@
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
 import type { CloudEvent } from '@google-cloud/functions-framework';
-import type { ClusterSpec } from './cluster/access';
-import { connectCluster, googleTokenSource } from './cluster/access';
-import type { TokenSource } from './cluster/access';
+import { googleTokenSource } from './cluster/access';
+import { clusterPool } from './cluster/pool';
 import type { KubeApi } from './cluster/kubeApi';
 import type { RotorConfig } from './config';
 import { loadConfig } from './config';
@@ -31,29 +30,6 @@ export interface SecretEventEnvironment {
   readonly clusters: () => Promise<KubeApi[]>;
   readonly publisher?: OutcomePublisher;
   readonly now?: () => Date;
-}
-
-/** Connections are made once per function instance and reused across invocations. */
-export function clusterPool(specs: readonly ClusterSpec[], config: RotorConfig, tokens: TokenSource): () => Promise<KubeApi[]> {
-  let pool: Promise<KubeApi[]> | undefined;
-  return () => {
-    pool ??= Promise.all(
-      specs.map((spec) =>
-        connectCluster(spec, {
-          tokens,
-          endpoint: config.gkeEndpoint,
-          projects: config.projects,
-          ...(config.apis.gke ? { gkeApi: config.apis.gke } : {}),
-          ...(config.apis.connectGateway ? { connectGatewayApi: config.apis.connectGateway } : {}),
-          ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
-        }),
-      ),
-    ).catch((e: unknown) => {
-      pool = undefined; // try again on the next delivery
-      throw e;
-    });
-    return pool;
-  };
 }
 
 export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): SecretEventEnvironment {

@@ -9,6 +9,10 @@ import { InputError, TransientError } from '../errors';
 import type { Logger } from '../log';
 import { createLogger } from '../log';
 import { secretManagerFromEnv } from '../secretmanager/client';
+import { googleTokenSource } from '../cluster/access';
+import { loadConfig } from '../config';
+import { clusterPool } from '../cluster/pool';
+import { clusterPins } from './clusterPins';
 import type { SecretManager } from '../secretmanager/types';
 import type { BatchReport } from './batch';
 import { rotateAll } from './batch';
@@ -33,11 +37,17 @@ export interface RotateSecretEnvironment {
 /** Builds the production environment from process.env (once per instance: clients are reused). */
 export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): RotateSecretEnvironment {
   const settings = rotationSettingsFromEnv(env);
+  // With clusters configured, retirement also keeps every version a workload still uses.
+  const config = loadConfig(env);
+  const pinnedVersions = config.clusters.length > 0
+    ? clusterPins(clusterPool(config.clusters, config, googleTokenSource()), config.projects, config.namespaces)
+    : undefined;
   return {
     secretManager: secretManagerFromEnv(env),
     strategies: defaultStrategies({ cloudSql: settings.cloudSqlEndpoint ? { endpoint: settings.cloudSqlEndpoint } : {} }),
     settings,
     logger: createLogger({ base: { component: 'rotateSecret' } }),
+    ...(pinnedVersions ? { pinnedVersions } : {}),
   };
 }
 

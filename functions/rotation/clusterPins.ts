@@ -1,0 +1,57 @@
+// Which versions of a secret the clusters still use, so retirement never disables one under a
+// running pod ("only once dependents have moved"). A version is in use when a workload
+//   - pins it by number (a CSI resourceName or ESO remoteRef.version),
+//   - follows `latest` but Rotor last applied that version to it (rotor.dev/applied): it has
+//     not moved to anything newer yet,
+//   - mounts it through the CSI driver right now (SecretProviderClassPodStatus).
+import type { Inventory } from '../core/inventory';
+import { DependencyIndex, appliedVersions } from '../core/discovery';
+import type { KubeObject } from '../core/kube';
+import { mountedVersion } from '../core/readiness';
+import type { ProjectMap, SecretId } from '../core/secretName';
+import { formatSecretId, versionKind } from '../core/secretName';
+import type { KubeApi } from '../cluster/kubeApi';
+import { liveInventory } from '../cluster/inventory';
+import type { NamespaceFilter } from '../cluster/namespaces';
+import { RESOURCES, listAll } from '../cluster/resources';
+import type { PinnedVersions } from './retire';
+
+/** Pure: the version numbers `secret` is pinned at in one cluster's objects. */
+export function pinsFromInventory(inventory: Inventory, secret: SecretId, projects: ProjectMap, podStatuses: readonly KubeObject[]): Set<number> {
+  const pins = new Set<number>();
+  const index = new DependencyIndex(inventory, { projects });
+  const key = index.keyOf(secret);
+  const namespaces = new Set<string>();
+  const classes = new Set<string>();
+  for (const wd of index.dependentsOf(secret)) {
+    for (const d of wd.dependencies) {
+      if (versionKind(d.version) === 'number') pins.add(Number(d.version));
+      if (d.source.kind === 'csi' || d.source.kind === 'csi-sync') {
+        namespaces.add(d.source.namespace);
+        classes.add(`${d.source.namespace}/${d.source.spc}`);
+      }
+    }
+    const applied = appliedVersions(wd.object)[key] ?? appliedVersions(wd.object)[formatSecretId(secret)];
+    if (applied !== undefined && /^[0-9]+$/.test(applied)) pins.add(Number(applied));
+  }
+  for (const s of podStatuses) {
+    const ns = s.metadata?.namespace ?? 'default';
+    const spc = (s.status as { secretProviderClassName?: unknown } | undefined)?.secretProviderClassName;
+    if (typeof spc !== 'string' || !classes.has(`${ns}/${spc}`)) continue;
+    const v = mountedVersion(s, secret, projects);
+    if (v !== undefined) pins.add(v);
+  }
+  return pins;
+}
+
+/** The PinnedVersions hook over live clusters (one inventory and one pod-status list each). */
+export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: ProjectMap, namespaces: NamespaceFilter = {}): PinnedVersions {
+  return async (secret) => {
+    const pins = new Set<number>();
+    for (const api of await clusters()) {
+      const [inventory, statuses] = await Promise.all([liveInventory(api, namespaces), listAll(api, RESOURCES.spcPodStatuses)]);
+      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses?.items ?? [])) pins.add(v);
+    }
+    return pins;
+  };
+}
