@@ -49,6 +49,8 @@ if (suite === 'all' && !rest.includes('--no-lint')) {
 
 const env = {};
 if (selected.includes('integration') || selected.includes('e2e')) {
+  const pre = spawnSync('bash', [join(root, 'scripts/ensure-prereqs.sh'), ...selected], { cwd: root, stdio: 'inherit' });
+  if (pre.status !== 0) process.exit(pre.status ?? 1);
   if (process.env.KUBEBUILDER_ASSETS) {
     console.log(`\n▶ control plane: using prebuilt binaries in KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS}`);
   } else {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Checks the machine for what the integration and end-to-end suites run for real, and installs
+# what Debian packages can provide when it is missing (as root, e.g. in CI on a fresh machine):
+#   PostgreSQL (initdb, pg_ctl)  rotation backends      -> postgresql
+#   ip (iproute2)                pod network namespaces -> iproute2
+#   Java 17                      the Pub/Sub emulator   -> openjdk-17-jre-headless
+#   gcloud + pubsub-emulator     Pub/Sub                 (Google's package: must be on the machine)
+#   Go                           building the control plane (unless KUBEBUILDER_ASSETS is set)
+# Usage: scripts/ensure-prereqs.sh [suite...]   (unit needs nothing)
+set -uo pipefail
+say() { printf '[prereqs] %s\n' "$*" >&2; }
+
+need_pg=0 need_ip=0 need_java=0 need_gcloud=0 need_go=0
+for s in "$@"; do
+  case "$s" in
+    integration) need_pg=1; need_ip=1; need_go=1 ;;
+    e2e) need_ip=1; need_java=1; need_gcloud=1; need_go=1 ;;
+  esac
+done
+
+has_pg() { command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+missing=()
+[[ $need_pg = 1 ]] && ! has_pg && missing+=(postgresql)
+[[ $need_ip = 1 ]] && ! command -v ip >/dev/null 2>&1 && missing+=(iproute2)
+[[ $need_java = 1 ]] && ! command -v java >/dev/null 2>&1 && missing+=(openjdk-17-jre-headless)
+
+if [[ ${#missing[@]} -gt 0 ]]; then
+  if [[ $(id -u) = 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing ${missing[*]} from Debian"
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 \
+      || { say "could not install ${missing[*]}"; exit 1; }
+  else
+    say "missing: ${missing[*]} (install them, or run as root so this script can)"
+    exit 1
+  fi
+fi
+
+if [[ $need_gcloud = 1 ]]; then
+  if ! command -v gcloud >/dev/null 2>&1; then
+    say "the Google Cloud CLI (gcloud) with the Pub/Sub emulator component is required for the e2e suite"
+    exit 1
+  fi
+fi
+if [[ $need_go = 1 && -z "${KUBEBUILDER_ASSETS:-}" ]] && ! command -v go >/dev/null 2>&1; then
+  say "Go is required to build the local control plane (or set KUBEBUILDER_ASSETS to prebuilt binaries)"
+  exit 1
+fi
+exit 0
