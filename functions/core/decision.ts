@@ -5,7 +5,7 @@ import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions } from './discovery';
 import type { SecretEventType } from './event';
 import { podTemplate, workloadAnnotation } from './kube';
-import { formatSecretId, versionKind } from './secretName';
+import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
 export type Action = 'restart' | 'reload' | 'none' | 'wait';
@@ -45,7 +45,12 @@ export interface Decision {
   /** Dependencies the event moves (the others are pinned elsewhere). */
   readonly affected: readonly Dependency[];
   /** Set on restart / reload (and on coalesced no-ops): what to write into rotor.dev/applied. */
-  readonly record?: { readonly key: string; readonly version: string };
+  readonly record?: AppliedRecord;
+  /**
+   * Every entry to write into rotor.dev/applied (`record` is the first). Several when one
+   * SECRET_UPDATE moves several aliases the workload reads: each alias is recorded on its own.
+   */
+  readonly records?: readonly AppliedRecord[];
   /** True when nothing must run but `record` should still be written (a newer restart covered it). */
   readonly recordOnly?: boolean;
   /** Loud: dependents will break (a version they use was disabled or destroyed, the secret deleted). */
@@ -53,10 +58,21 @@ export interface Decision {
   readonly reloadEndpoint?: ReloadEndpoint;
 }
 
+/** One entry of rotor.dev/applied: the secret (`NAME`, or `NAME@ALIAS` for alias moves) → version acted on. */
+export interface AppliedRecord {
+  readonly key: string;
+  readonly version: string;
+}
+
 const STRENGTH: Record<'restart' | 'reload' | 'none', number> = { none: 0, reload: 1, restart: 2 };
+const ON_ROTATE_VALUES = ['restart', 'reload', 'none'];
 
 export interface DecideOptions {
-  /** Normalised identity of the event's secret (DependencyIndex.keyOf). */
+  /**
+   * Normalised identity of the event's secret (DependencyIndex.keyOf): the project id when the
+   * number is mapped. Keys rotor.dev/applied, so an event naming the project by number and a CLI
+   * run naming it by id record the same thing; also the name reasons and warnings show.
+   */
   readonly secretKey: string;
   readonly readiness?: ReadinessCheck;
 }
@@ -64,13 +80,13 @@ export interface DecideOptions {
 export function decide(wd: WorkloadDependencies, event: EventContext, opts: DecideOptions): Decision {
   const deps = wd.dependencies;
   const w = wd.object;
-  const secretName = formatSecretId(event.secret);
+  const secretName = opts.secretKey;
 
-  if (workloadAnnotation(w, annotations.IGNORE)?.toLowerCase() === 'true') {
+  if (workloadAnnotation(w, annotations.IGNORE)?.trim().toLowerCase() === 'true') {
     return { action: 'none', reason: `${annotations.IGNORE}: "true" on the workload`, affected: [] };
   }
 
-  const effect = eventEffect(event, deps);
+  const effect = eventEffect(event, deps, secretName);
   if (effect.kind === 'inert') {
     return {
       action: 'none',
@@ -79,29 +95,42 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
       ...(effect.warning ? { warning: effect.warning } : {}),
     };
   }
-  const { affected, target, recordKey } = effect;
-  if (affected.length === 0) {
+  if (effect.moves.length === 0) {
     return { action: 'none', reason: effect.unaffectedReason, affected: [] };
   }
-  const first = affected[0];
+  const everything = effect.moves.flatMap((m) => m.deps);
 
-  const override = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
+  const overrideRaw = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
+  const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
+  const ignoredOverride = overrideRaw && !override ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload or none)` : '';
   if (override === 'none') {
-    return { action: 'none', reason: `${annotations.ON_ROTATE}: none — the app re-reads ${describeVia(first)} itself`, affected };
+    return { action: 'none', reason: `${annotations.ON_ROTATE}: none — the app re-reads ${describeVia(everything[0])} itself`, affected: everything };
   }
 
-  // Idempotency: a redelivered or older event is a no-op.
-  const applied = appliedVersions(w)[recordKey];
-  if (applied !== undefined) {
-    const aliasRecord = recordKey.includes('@');
-    if (applied === target) {
-      return { action: 'none', reason: `version ${target} of ${secretName} already applied (${annotations.APPLIED})`, affected };
-    }
-    if (!aliasRecord && Number(applied) > Number(target)) {
-      return { action: 'none', reason: `version ${applied} of ${secretName} already applied; this event (version ${target}) is older`, affected };
-    }
+  // Idempotency: a redelivered or older event is a no-op. Each move (the new version, or one
+  // alias) is recorded on its own; moves already recorded at their version are done.
+  const applied = appliedVersions(w);
+  const pending = effect.moves.filter((m) => {
+    const done = applied[m.key];
+    if (done === undefined) return true;
+    if (done === m.version) return false;
+    // A newer version already applied makes this one stale; aliases may move back, so only numbers.
+    return m.alias !== undefined || !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version));
+  });
+  if (pending.length === 0) {
+    const m = effect.moves[0];
+    const done = applied[m.key];
+    const what = m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
+    const reason = done === m.version
+      ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
+      : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
+    return { action: 'none', reason, affected: everything };
   }
-  const record = { key: recordKey, version: target };
+  const affected = pending.flatMap((m) => m.deps);
+  const first = affected[0];
+  const records: AppliedRecord[] = pending.map((m) => ({ key: m.key, version: m.version }));
+  const record = records[0];
+  const target = pending[0].version;
 
   // Requirements per dependency: restart-only, or in place.
   const mustRestart = affected.find((d) => !d.inPlace);
@@ -136,18 +165,19 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     action = 'none';
     reason = `the app reads ${secretName} through the Secret Manager API (${annotations.SECRETS}) and declared no ${annotations.RELOAD_ENDPOINT}`;
   }
+  reason += ignoredOverride;
   if (action === 'none') return { action, reason, affected };
 
   // Live: act only once the new version is visible where the pods will read it.
   if (opts.readiness) {
     let newestReady: string | undefined;
-    for (const d of affected) {
-      const r = opts.readiness(d, action, target);
+    for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
+      const r = opts.readiness(d, action, version);
       if (!r) continue;
       if (!r.ready) {
         return { action: 'wait', reason: `${action} waits: ${r.detail}`, affected };
       }
-      if (r.since && (!newestReady || r.since > newestReady)) newestReady = r.since;
+      if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
     }
     // Several secrets rotated together: a restart that began after this version was visible
     // already gave the pods the new value, so this event only records itself.
@@ -160,23 +190,32 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
           reason: `already restarted at ${restartedAt}, after version ${target} became visible: the new pods read it`,
           affected,
           record,
+          records,
           recordOnly: true,
         };
       }
     }
   }
-  return { action, reason, affected, record, ...(action === 'reload' && endpoint ? { reloadEndpoint: endpoint } : {}) };
+  return { action, reason, affected, record, records, ...(action === 'reload' && endpoint ? { reloadEndpoint: endpoint } : {}) };
+}
+
+/** One thing the event changes: the dependencies that read it, and what to record once acted on. */
+interface Move {
+  readonly deps: Dependency[];
+  /** The rotor.dev/applied key: the secret, or `secret@alias`. */
+  readonly key: string;
+  readonly version: string;
+  readonly alias?: string;
 }
 
 type EventEffect =
   | { kind: 'inert'; reason: string; warning?: string }
-  | { kind: 'moves'; affected: Dependency[]; target: string; recordKey: string; unaffectedReason: string };
+  | { kind: 'moves'; moves: Move[]; unaffectedReason: string };
 
-/** Which dependencies the event changes, and to which version. */
-function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEffect {
+/** Which dependencies the event changes, and to which version. `name` is the secret's normalised name. */
+function eventEffect(event: EventContext, deps: readonly Dependency[], name: string): EventEffect {
   const v = event.version;
-  const name = formatSecretId(event.secret);
-  const uses = deps.map((d) => d.version);
+  const uses = [...new Set(deps.map((d) => d.version))];
   switch (event.type) {
     case 'SECRET_VERSION_ADD': {
       // Offline plans may ask about "the next version" without naming it.
@@ -184,17 +223,24 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
       const affected = deps.filter((d) => d.version === 'latest');
       return {
         kind: 'moves',
-        affected,
-        target,
-        recordKey: keyFor(event),
+        moves: affected.length > 0 ? [{ deps: affected, key: name, version: target }] : [],
         unaffectedReason: unaffectedByAdd(deps[0], target),
       };
     }
     case 'SECRET_UPDATE': {
+      // The Secret after the update: every alias a dependency reads that points somewhere now.
+      // Whether it moved is known from rotor.dev/applied (an alias recorded at its version did not).
       const aliases = event.aliases ?? {};
-      const affected = deps.filter((d) => versionKind(d.version) === 'alias' && aliases[d.version] !== undefined);
-      if (affected.length === 0) {
-        const d = deps[0];
+      const moves: Move[] = [];
+      for (const d of deps) {
+        const target = versionKind(d.version) === 'alias' ? aliases[d.version] : undefined;
+        if (target === undefined) continue;
+        const move = moves.find((m) => m.alias === d.version);
+        if (move) move.deps.push(d);
+        else moves.push({ deps: [d], key: `${name}@${d.version}`, version: target, alias: d.version });
+      }
+      if (moves.length === 0) {
+        const d = deps.find((x) => versionKind(x.version) === 'alias') ?? deps[0];
         return {
           kind: 'inert',
           reason: versionKind(d.version) === 'alias'
@@ -202,16 +248,7 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
             : `the update moves no alias this workload reads (${describeVia(d)} uses ${d.version === 'latest' ? 'latest' : `version ${d.version}`})`,
         };
       }
-      // Several aliases may move at once; act on the first, all point where the secret says.
-      const alias = affected[0].version;
-      const sameAlias = affected.filter((d) => d.version === alias);
-      return {
-        kind: 'moves',
-        affected: sameAlias,
-        target: aliases[alias],
-        recordKey: `${keyFor(event)}@${alias}`,
-        unaffectedReason: '',
-      };
+      return { kind: 'moves', moves, unaffectedReason: '' };
     }
     case 'SECRET_VERSION_DISABLE':
     case 'SECRET_VERSION_DESTROY':
@@ -233,7 +270,7 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
           warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest, which fails if version ${v} is the newest`,
         };
       }
-      return { kind: 'inert', reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')}` };
+      return { kind: 'inert', reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})` };
     }
     case 'SECRET_DELETE':
       return {
@@ -242,9 +279,9 @@ function eventEffect(event: EventContext, deps: readonly Dependency[]): EventEff
         warning: `${name} was deleted but ${describeVia(deps[0])} still reads it: pods will fail at their next start or refresh`,
       };
     case 'SECRET_VERSION_ENABLE':
-      return { kind: 'inert', reason: `enabling version ${v ?? '?'} changes no value the pods already read` };
+      return { kind: 'inert', reason: `enabling version ${v ?? '?'} changes no value the pods already read (${describeVia(deps[0])})` };
     case 'SECRET_CREATE':
-      return { kind: 'inert', reason: 'a new secret: no version changed under a running pod' };
+      return { kind: 'inert', reason: `a new secret: no version changed under a running pod (${describeVia(deps[0])})` };
     case 'SECRET_ROTATE':
       return { kind: 'inert', reason: 'SECRET_ROTATE is handled by rotateSecret; the version it adds arrives as SECRET_VERSION_ADD' };
     case 'TOPIC_CONFIGURED':
@@ -256,10 +293,6 @@ function unaffectedByAdd(d: Dependency, v: string): string {
   const kind = versionKind(d.version);
   if (kind === 'number') return `${describeVia(d)} is pinned to version ${d.version}; a new version ${v} does not change it`;
   return `${describeVia(d)} follows alias "${d.version}", which a new version does not move (SECRET_UPDATE reports alias moves)`;
-}
-
-function keyFor(event: EventContext): string {
-  return formatSecretId(event.secret);
 }
 
 /** "env DB_PASSWORD in app" — the short name of a dependency for reasons. */
@@ -280,7 +313,7 @@ export function describeVia(d: Dependency): string {
 }
 
 export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
-  const m = /^\s*([0-9]{1,5}|[a-z][a-z0-9-]{0,14})(\/.*)?\s*$/.exec(raw);
+  const m = /^([0-9]{1,5}|[a-z][a-z0-9-]{0,14})(\/.*)?$/.exec(raw.trim());
   if (!m) return undefined;
   if (/^[0-9]+$/.test(m[1]) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
   return { port: m[1], path: m[2] ?? '/' };
