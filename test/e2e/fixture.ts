@@ -1,0 +1,309 @@
+// The end-to-end rig shared by test/e2e/*.test.ts: everything real that can run here, wired as in
+// Google Cloud.
+//
+//   Secret Manager (SecretManagerState + notificationMessage: the exact message it publishes)
+//     └─publish─▶ Pub/Sub emulator topic ─push subscription─▶ Eventarc relay (binary CloudEvent)
+//                                                              └─▶ functions-framework: onSecretEvent
+//   onSecretEvent ──(rotor user, infra/k8s/rbac.yaml)──▶ local control plane (kube-apiserver, KCM)
+//                 ──outcome──▶ Pub/Sub emulator topic ─pull subscription─▶ the test
+//   simulated ESO, kubelet and CSI driver (test/harness/simulatedCluster.ts) play the cluster's
+//   other actors; reload pings reach a recording server in a network namespace through the API
+//   server's pod proxy.
+//
+// A test gets one `Rig` (one control plane, one emulator) and as many `Pipeline`s as configurations
+// it needs (each its own topic, subscription and function server, e.g. a short max wait).
+import { join } from 'node:path';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
+import type { ControlPlane } from '../harness/controlPlane';
+import { startEventarcRelay } from '../harness/eventarc';
+import type { EventarcRelay, PushBody } from '../harness/eventarc';
+import { startFunctionsServer } from '../harness/functionsServer';
+import type { FunctionsServer } from '../harness/functionsServer';
+import { createPodNetwork, podNetworkUnsupportedReason } from '../harness/podNetwork';
+import type { PodNetwork, PodServer } from '../harness/podNetwork';
+import { startPubsubEmulator } from '../harness/pubsubEmulator';
+import type { PubsubEmulator } from '../harness/pubsubEmulator';
+import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../harness/simulatedCluster';
+import type { SimulatedEso, SimulatedNode } from '../harness/simulatedCluster';
+import { notificationMessage } from '../../functions/core/event';
+import type { SecretEventType, SecretResource, SecretVersionResource } from '../../functions/core/event';
+import type { EventOutcome } from '../../functions/pipeline/outcome';
+
+export const PROJECT_ID = 'rotor-demo';
+export const PROJECT_NUMBER = '123456789012';
+const RBAC = join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml');
+
+export interface PipelineOptions {
+  /** Extra function environment (ROTOR_MAX_WAIT_SECONDS, ...). */
+  env?: Record<string, string>;
+  /**
+   * `eventarc` (default): push to the relay, which delivers the binary CloudEvent Eventarc sends.
+   * `push`: the subscription pushes straight to the functions-framework server, which converts the
+   * raw push body itself (its legacy Pub/Sub middleware), as a direct push subscription to a
+   * function URL does.
+   */
+  delivery?: 'eventarc' | 'push';
+  minimumBackoffSeconds?: number;
+  maximumBackoffSeconds?: number;
+}
+
+export interface Notification {
+  type: SecretEventType;
+  /** Bare secret name (project number added), or omitted for TOPIC_CONFIGURED. */
+  secret?: string;
+  version?: string;
+  data?: SecretResource | SecretVersionResource;
+}
+
+export interface Pipeline {
+  readonly name: string;
+  readonly topic: string;
+  readonly subscription: string;
+  readonly server: FunctionsServer;
+  readonly relay?: EventarcRelay;
+  /** Publishes the message Secret Manager would publish for `n`; returns the Pub/Sub message id. */
+  notify(n: Notification): Promise<string>;
+  /** Publishes an arbitrary message (poison tests). */
+  publishRaw(message: { data?: string; attributes?: Record<string, string> }): Promise<string>;
+  /** The push body the emulator delivered for `messageId` (as published when not relayed), to replay it as a duplicate. */
+  lastPushBody(messageId: string): PushBody | undefined;
+}
+
+export interface Rig {
+  readonly cp: ControlPlane;
+  readonly emulator: PubsubEmulator;
+  readonly sm: SecretManagerState;
+  readonly eso: SimulatedEso;
+  readonly node: SimulatedNode;
+  readonly podNetwork?: PodNetwork;
+  /** Why there is no pod network (reload pings cannot reach a pod), when there is none. */
+  readonly noPodNetworkReason?: string;
+  readonly outcomeTopic: string;
+  pipeline(name: string, options?: PipelineOptions): Promise<Pipeline>;
+  /** Starts the recording server every pod address answers on (needs the pod network). */
+  podServer(port: number): Promise<PodServer>;
+  apply(yaml: string): Promise<KubernetesObject[]>;
+  /** Every outcome published so far (pulled from the outcome topic). */
+  outcomes(): Promise<EventOutcome[]>;
+  /** The first outcome matching `match`, waiting for it. */
+  waitForOutcome(match: (o: EventOutcome) => boolean, what: string, timeoutMs?: number): Promise<EventOutcome>;
+  /** GET as admin; undefined on 404. */
+  get<T>(path: string): Promise<T | undefined>;
+  /** Every component's log tail plus the simulators' errors, for failure messages. */
+  diagnostics(): string;
+  stop(): Promise<void>;
+}
+
+export async function startRig(options: { namespaces: string[] }): Promise<Rig> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async (): Promise<void> => {
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+  };
+  try {
+    // The control plane and the emulator start side by side (both mostly wait on process start-up).
+    const [cp, emulator] = await Promise.all([
+      startControlPlane({ users: ['rotor'] }).then((c) => {
+        stops.push(() => c.stop());
+        return c;
+      }),
+      startPubsubEmulator().then((e) => {
+        stops.push(() => e.stop());
+        return e;
+      }),
+    ]);
+    const admin = cp.kubeConfig();
+    await installCrds(admin);
+    await applyManifests(admin, RBAC);
+    for (const ns of options.namespaces) {
+      const r = await cp.request('admin', 'POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+      if (r.status >= 300 && r.status !== 409) throw new Error(`creating namespace ${ns}: ${r.status} ${r.body}`);
+    }
+    const noPodNetworkReason = podNetworkUnsupportedReason();
+    let podNetwork: PodNetwork | undefined;
+    if (!noPodNetworkReason) {
+      podNetwork = await createPodNetwork();
+      const pn = podNetwork;
+      stops.push(() => pn.close());
+    }
+    const sm = new SecretManagerState(PROJECT_NUMBER);
+    const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
+    stops.push(() => eso.stop());
+    const node = startSimulatedNode(cp, sm, { namespaces: options.namespaces, ...(podNetwork ? { podNetwork } : {}), rotationPollMs: 700 });
+    stops.push(() => node.stop());
+
+    const outcomeTopic = await emulator.createTopic('rotor-outcomes');
+    await emulator.createPullSubscription('rotor-outcomes-audit', outcomeTopic);
+    const outcomes: EventOutcome[] = [];
+    const pullOutcomes = async (): Promise<EventOutcome[]> => {
+      for (const m of await emulator.pull('rotor-outcomes-audit', { min: 0, timeoutMs: 0 })) outcomes.push(JSON.parse(m.data) as EventOutcome);
+      return outcomes;
+    };
+
+    const pushBodies = new Map<string, PushBody>();
+    const servers: FunctionsServer[] = [];
+    const relays: EventarcRelay[] = [];
+
+    const rig: Rig = {
+      cp,
+      emulator,
+      sm,
+      eso,
+      node,
+      ...(podNetwork ? { podNetwork } : {}),
+      ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
+      outcomeTopic,
+      async pipeline(name, opts = {}) {
+        const server = await startFunctionsServer({
+          target: 'onSecretEvent',
+          env: {
+            ...emulator.env,
+            ROTOR_CLUSTERS: `kubeconfig:${cp.kubeconfigPathFor('rotor')}`,
+            ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
+            ROTOR_DEFAULT_PROJECT: PROJECT_ID,
+            ROTOR_OUTCOME_TOPIC: outcomeTopic,
+            ROTOR_RELOAD_BACKOFF_MS: '200',
+            ...opts.env,
+          },
+        });
+        stops.push(() => server.stop());
+        servers.push(server);
+        const topic = await emulator.createTopic(`secrets-${name}`);
+        let relay: EventarcRelay | undefined;
+        let endpoint: string;
+        if ((opts.delivery ?? 'eventarc') === 'eventarc') {
+          relay = await startEventarcRelay(server.url, topic);
+          const r = relay;
+          stops.push(() => r.close());
+          relays.push(r);
+          endpoint = relay.url;
+        } else {
+          // The framework takes the CloudEvent source from a `projects/P/topics/T` path.
+          endpoint = `${server.url}${topic}`;
+        }
+        const subscription = await emulator.createPushSubscription(`push-${name}`, topic, endpoint, {
+          minimumBackoffSeconds: opts.minimumBackoffSeconds ?? 1,
+          maximumBackoffSeconds: opts.maximumBackoffSeconds ?? 3,
+        });
+        const publish = async (message: { data?: string; attributes?: Record<string, string> }): Promise<string> => {
+          const id = await emulator.publish(topic, message);
+          pushBodies.set(id, {
+            message: { ...(message.data !== undefined ? { data: Buffer.from(message.data).toString('base64') } : {}), attributes: message.attributes ?? {}, messageId: id, publishTime: new Date().toISOString() },
+            subscription,
+          });
+          return id;
+        };
+        return {
+          name,
+          topic,
+          subscription,
+          server,
+          ...(relay ? { relay } : {}),
+          async notify(n) {
+            const m = notificationMessage({
+              type: n.type,
+              ...(n.secret ? { secret: `projects/${PROJECT_NUMBER}/secrets/${n.secret}` } : {}),
+              ...(n.version ? { version: n.version } : {}),
+              ...(n.data ? { data: n.data } : {}),
+            });
+            return publish({ ...(m.data !== undefined ? { data: Buffer.from(m.data, 'base64').toString('utf8') } : {}), attributes: m.attributes });
+          },
+          publishRaw: publish,
+          lastPushBody: (id) => relay?.deliveriesOf(id).at(-1)?.push ?? pushBodies.get(id),
+        };
+      },
+      async podServer(port) {
+        if (!podNetwork) throw new Error(`no pod network: ${noPodNetworkReason ?? 'unknown reason'}`);
+        return podNetwork.startServer({ port });
+      },
+      apply: (yaml) => applyManifests(admin, yaml),
+      outcomes: pullOutcomes,
+      async waitForOutcome(match, what, timeoutMs = 60_000) {
+        return waitFor(async () => (await pullOutcomes()).find(match), { timeoutMs, intervalMs: 250, what: `${what}\n${rig.diagnostics()}` });
+      },
+      async get<T>(path: string) {
+        const r = await cp.request('admin', 'GET', path);
+        if (r.status === 404) return undefined;
+        if (r.status >= 300) throw new Error(`GET ${path}: ${r.status} ${r.body.slice(0, 300)}`);
+        return JSON.parse(r.body) as T;
+      },
+      diagnostics() {
+        return [
+          ...servers.map((s) => s.logTail(30)),
+          ...relays.map((r) => `--- eventarc relay deliveries\n${r.deliveries.map((d) => `${d.messageId} ${d.eventType} → ${d.status}`).join('\n')}`),
+          emulator.logTail(10),
+          cp.logTail(10),
+          `--- simulators: ${[...eso.errors(), ...node.errors()].slice(-10).join('\n') || 'no errors'}`,
+        ].join('\n');
+      },
+      stop: stopAll,
+    };
+    return rig;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster reads the tests assert on
+
+export interface WorkloadView {
+  metadata: { annotations?: Record<string, string>; uid?: string; generation?: number };
+  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
+}
+
+export async function deployment(rig: Rig, ns: string, name: string): Promise<WorkloadView> {
+  const d = await rig.get<WorkloadView>(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
+  if (!d) throw new Error(`Deployment ${ns}/${name} not found`);
+  return d;
+}
+
+export function restartedAt(d: WorkloadView): string | undefined {
+  return d.spec.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'];
+}
+
+export function applied(d: WorkloadView): Record<string, string> {
+  const raw = d.metadata.annotations?.['rotor.dev/applied'];
+  return raw ? (JSON.parse(raw) as Record<string, string>) : {};
+}
+
+interface ReplicaSetView {
+  metadata: { name: string; creationTimestamp: string; ownerReferences?: Array<{ uid: string }> };
+  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
+}
+
+/** The ReplicaSets of a Deployment, oldest first: one per pod template it has rolled out. */
+export async function replicaSets(rig: Rig, ns: string, name: string): Promise<ReplicaSetView[]> {
+  const d = await deployment(rig, ns, name);
+  const list = (await rig.get<{ items: ReplicaSetView[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`))?.items ?? [];
+  return list
+    .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.uid === d.metadata.uid))
+    .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
+}
+
+/** Waits until the Deployment has `replicas` ready pods (the simulated kubelet started them). */
+export async function waitForReadyPods(rig: Rig, ns: string, selector: string, replicas: number): Promise<Array<{ metadata: { name: string }; status: { podIP: string } }>> {
+  return waitFor(
+    async () => {
+      const pods = (await rig.get<{ items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }> }>(
+        `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`,
+      ))?.items ?? [];
+      const ready = pods.filter((p) => !p.metadata.deletionTimestamp && p.status.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length === replicas ? (ready as Array<{ metadata: { name: string }; status: { podIP: string } }>) : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 200, what: `${replicas} ready pod(s) ${selector} in ${ns}\n${rig.diagnostics()}` },
+  );
+}
+
+/** The ExternalSecret's status once the simulated ESO synced it at least once. */
+export async function waitForEsoSynced(rig: Rig, ns: string, name: string): Promise<{ refreshTime: string }> {
+  return waitFor(
+    async () => (await rig.get<{ status?: { refreshTime?: string } }>(`/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${name}`))?.status as { refreshTime: string } | undefined,
+    { timeoutMs: 30_000, what: `ExternalSecret ${ns}/${name} synced\n${rig.diagnostics()}` },
+  );
+}
+
+export function outcomeFor(o: EventOutcome, ns: string, name: string): EventOutcome['workloads'][number] | undefined {
+  return o.workloads.find((w) => w.namespace === ns && w.name === name);
+}

@@ -1,0 +1,269 @@
+// End to end, on real components: Secret Manager's notification → Pub/Sub emulator → push →
+// Eventarc-style CloudEvent → functions-framework running onSecretEvent → local control plane.
+// The point of these tests is timing: Rotor must act only once the new version is where the pods
+// will read it, keep asking Pub/Sub for a redelivery until then, never redo finished work, and give
+// up (saying what never converged) after its bounded wait.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { postCloudEvent } from '../harness/eventarc';
+import { waitFor } from '../harness/controlPlane';
+import type { PodServer } from '../harness/podNetwork';
+import type { Pipeline, Rig } from './fixture';
+import { PROJECT_ID, applied, deployment, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
+
+const STORE = `
+apiVersion: external-secrets.io/v1
+kind: ClusterSecretStore
+metadata: {name: gcp}
+spec: {provider: {gcpsm: {projectID: rotor-demo}}}
+`;
+
+function externalSecret(ns: string, name: string, target: string, key: string, secret: string): string {
+  return `
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {kind: ClusterSecretStore, name: gcp}
+  target: {name: ${target}}
+  data:
+    - secretKey: ${key}
+      remoteRef: {key: ${secret}}
+`;
+}
+
+function envDeployment(ns: string, name: string, secretName: string, key: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: app
+          image: example.invalid/${name}:1
+          env:
+            - name: ${key}
+              valueFrom: {secretKeyRef: {name: ${secretName}, key: ${key}}}
+`;
+}
+
+function spc(ns: string, name: string, resource: string, file: string): string {
+  return `
+apiVersion: secrets-store.csi.x-k8s.io/v1
+kind: SecretProviderClass
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  provider: gke
+  parameters:
+    secrets: |
+      - resourceName: "${resource}"
+        path: "${file}"
+`;
+}
+
+function csiDeployment(ns: string, name: string, spcName: string, replicas: number, reloadEndpoint?: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${ns}
+  annotations: {${reloadEndpoint ? `rotor.dev/reload-endpoint: "${reloadEndpoint}"` : ''}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: app
+          image: example.invalid/${name}:1
+          ports: [{name: http, containerPort: 8080}]
+          volumeMounts: [{name: secrets, mountPath: /secrets, readOnly: true}]
+      volumes:
+        - name: secrets
+          csi:
+            driver: secrets-store-gke.csi.k8s.io
+            readOnly: true
+            volumeAttributes: {secretProviderClass: ${spcName}}
+`;
+}
+
+describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
+  let rig: Rig;
+  let pipeline: Pipeline;
+
+  before(async () => {
+    rig = await startRig({ namespaces: ['eso-app', 'csi-app', 'stuck-app'] });
+    pipeline = await rig.pipeline('main');
+    await rig.apply(STORE);
+  });
+
+  after(async () => {
+    await rig?.stop();
+  });
+
+  it('restarts an env consumer of an ESO-synced Secret exactly once, only after the forced sync wrote the new value', async () => {
+    const ns = 'eso-app';
+    const secret = 'e2e-db-password';
+    rig.sm.addVersion(secret);
+    await rig.apply(externalSecret(ns, 'db', 'db-credentials', 'DB_PASSWORD', secret));
+    await waitForEsoSynced(rig, ns, 'db');
+    await rig.apply(envDeployment(ns, 'api', 'db-credentials', 'DB_PASSWORD'));
+    await waitForReadyPods(rig, ns, 'app=api', 1);
+    assert.equal((await replicaSets(rig, ns, 'api')).length, 1);
+
+    // ESO is slow this time: the new version is in Secret Manager, not yet in the Kubernetes Secret.
+    rig.eso.pause();
+    const version = rig.sm.addVersion(secret);
+    const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+
+    // First delivery: Rotor forces a sync, does not restart into the old value, and asks for a retry.
+    const nack = await pipeline.relay!.waitForDelivery(id, { match: (d) => d.status >= 500, what: 'nacked (waiting)' });
+    assert.match(nack.response, /pending/);
+    const waiting = await rig.waitForOutcome((o) => o.event.messageId === id && outcomeFor(o, ns, 'api')?.result === 'waiting', 'a waiting outcome for api');
+    assert.equal(waiting.converged, false);
+    assert.match(outcomeFor(waiting, ns, 'api')!.reason, /restart waits: ExternalSecret eso-app\/db last synced at .*before the event/);
+    assert.match(outcomeFor(waiting, ns, 'api')!.detail ?? '', /forced a sync of ExternalSecret eso-app\/db/);
+    const es = await rig.get<{ metadata: { annotations?: Record<string, string> } }>(`/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/db`);
+    const forcedAt = es?.metadata.annotations?.['force-sync'];
+    assert.ok(forcedAt, 'Rotor annotated the ExternalSecret with force-sync');
+    assert.equal(restartedAt(await deployment(rig, ns, 'api')), undefined, 'no restart while the Secret still holds the old value');
+
+    // ESO catches up (it was asked to); the next redelivery restarts.
+    rig.eso.resume();
+    const ack = await pipeline.relay!.waitForDelivery(id, { timeoutMs: 90_000 });
+    const sync = rig.eso.syncs.find((s) => s.namespace === ns && s.name === 'db' && s.versions[secret] === version);
+    assert.ok(sync, `the simulated ESO synced version ${version}`);
+    assert.equal(sync.trigger, 'annotations', 'the sync was forced, not periodic');
+    assert.ok(sync.forceSync, 'the sync ran for a force-sync annotation');
+    assert.ok(Date.parse(sync.forceSync) >= Date.parse(forcedAt), 'the sync answered Rotor\'s force-sync');
+
+    const d = await deployment(rig, ns, 'api');
+    const at = restartedAt(d);
+    assert.ok(at, 'api was restarted');
+    assert.ok(Date.parse(at) > sync.secretWrittenAt, `restart (${at}) after the Secret held version ${version} (${new Date(sync.secretWrittenAt).toISOString()})`);
+    assert.equal(applied(d)[`projects/${PROJECT_ID}/secrets/${secret}`], version, JSON.stringify(applied(d)));
+    const rs = await waitFor(async () => {
+      const list = await replicaSets(rig, ns, 'api');
+      return list.length === 2 ? list : undefined;
+    }, { what: 'a second ReplicaSet for api' });
+    assert.equal(rs[1].spec.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'], at);
+    assert.ok(rs[1].metadata.creationTimestamp >= sync.refreshTime, 'the new ReplicaSet appeared after the ExternalSecret refresh');
+
+    const final = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the converged outcome');
+    assert.equal(outcomeFor(final, ns, 'api')?.result, 'restarted');
+    assert.match(outcomeFor(final, ns, 'api')!.reason, /env DB_PASSWORD .*only changes when the pod restarts/);
+    assert.ok(pipeline.relay!.deliveriesOf(id).length >= 2, 'Pub/Sub redelivered after the nack');
+    assert.equal(ack.status, 204);
+
+    // A duplicate delivery of the same message (Pub/Sub is at-least-once), sent as Eventarc would.
+    const dup = await postCloudEvent(pipeline.server.url, pipeline.lastPushBody(id)!, pipeline.topic);
+    assert.equal(dup.status, 204, dup.body);
+    const again = await deployment(rig, ns, 'api');
+    assert.equal(restartedAt(again), at, 'no second restart');
+    assert.equal((await replicaSets(rig, ns, 'api')).length, 2, 'exactly one restart');
+    const dupOutcome = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged && outcomeFor(o, ns, 'api')?.result === 'unchanged',
+      'the duplicate delivery\'s outcome',
+    );
+    assert.match(outcomeFor(dupOutcome, ns, 'api')!.reason, /already applied/);
+  });
+
+  it('pings the reload endpoint of CSI pods only after their SecretProviderClassPodStatus shows the new version; redelivery never redoes the restart it already did', async (t) => {
+    if (!rig.podNetwork) {
+      t.skip(`reload pings need a pod network: ${rig.noPodNetworkReason ?? ''}`);
+      return;
+    }
+    const ns = 'csi-app';
+    const secret = 'e2e-api-key';
+    const server: PodServer = await rig.podServer(8080);
+    rig.sm.addVersion(secret);
+    await rig.apply(spc(ns, 'api-key', `projects/rotor-demo/secrets/${secret}/versions/latest`, 'api-key'));
+    await rig.apply(csiDeployment(ns, 'web', 'api-key', 2, '8080/-/reload'));
+    // Reads the same file but declared no reload endpoint: restarted, which a new mount serves at once.
+    await rig.apply(csiDeployment(ns, 'worker', 'api-key', 1));
+    const webPods = await waitForReadyPods(rig, ns, 'app=web', 2);
+    await waitForReadyPods(rig, ns, 'app=worker', 1);
+    await waitFor(() => Promise.resolve(rig.node.mounts.filter((m) => m.namespace === ns && m.kind === 'mount').length === 3), { what: 'CSI mounts for 3 pods' });
+
+    // The driver has not rotated yet when the notification arrives.
+    rig.node.pauseRotation();
+    const version = rig.sm.addVersion(secret);
+    const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+    await pipeline.relay!.waitForDelivery(id, { match: (d) => d.status >= 500, what: 'nacked (waiting for the CSI driver)' });
+    const waiting = await rig.waitForOutcome((o) => o.event.messageId === id && outcomeFor(o, ns, 'web')?.result === 'waiting', 'web waiting');
+    assert.match(outcomeFor(waiting, ns, 'web')!.reason, /reload waits: the CSI driver has not mounted version 2 of SecretProviderClass csi-app\/api-key in 2 pod\(s\)/);
+    assert.equal(outcomeFor(waiting, ns, 'worker')?.result, 'restarted', 'what was ready was done on the first delivery');
+    assert.equal(server.requests.length, 0, 'no reload ping before the driver mounted the new version');
+    const workerRestart = restartedAt(await deployment(rig, ns, 'worker'));
+    assert.ok(workerRestart);
+
+    // A second delivery while still waiting: the finished restart is not redone.
+    await waitFor(() => Promise.resolve(pipeline.relay!.deliveriesOf(id).length >= 2), { timeoutMs: 30_000, what: `a redelivery of ${id}\n${rig.diagnostics()}` });
+    assert.equal(server.requests.length, 0);
+
+    rig.node.resumeRotation();
+    await pipeline.relay!.waitForDelivery(id, { timeoutMs: 90_000 });
+    const requests = await server.waitForRequests(2, 10_000);
+    assert.equal(requests.length, 2, 'one ping per ready pod');
+    const ips = new Set(webPods.map((p) => p.status.podIP));
+    for (const r of requests) {
+      assert.equal(r.method, 'POST');
+      assert.equal(r.url, '/-/reload');
+      assert.ok(ips.has(r.localAddress), `ping reached a web pod (${r.localAddress})`);
+      const podName = webPods.find((p) => p.status.podIP === r.localAddress)!.metadata.name;
+      const rotated = rig.node.mounts.find((m) => m.kind === 'rotation' && m.pod === podName && m.versions[secret] === version);
+      assert.ok(rotated, `the driver rotated ${podName}`);
+      assert.ok(r.at >= rotated.at, `ping to ${podName} after its pod status showed version ${version}`);
+    }
+    assert.equal(new Set(requests.map((r) => r.localAddress)).size, 2);
+
+    const web = await deployment(rig, ns, 'web');
+    assert.equal(restartedAt(web), undefined, 'web was reloaded, not restarted');
+    assert.equal(applied(web)[`projects/${PROJECT_ID}/secrets/${secret}`], version);
+    assert.equal(restartedAt(await deployment(rig, ns, 'worker')), workerRestart, 'worker restarted once, whatever the number of deliveries');
+    assert.equal((await replicaSets(rig, ns, 'worker')).length, 2);
+    const deliveries = pipeline.relay!.deliveriesOf(id);
+    assert.ok(deliveries.length >= 3);
+    const final = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the converged CSI outcome');
+    assert.equal(outcomeFor(final, ns, 'web')?.result, 'reloaded');
+    assert.equal(outcomeFor(final, ns, 'worker')?.result, 'unchanged');
+    assert.match(outcomeFor(final, ns, 'worker')!.reason, /already applied/);
+  });
+
+  it('gives up after ROTOR_MAX_WAIT_SECONDS with an outcome that says what never converged, and acks', async () => {
+    const ns = 'stuck-app';
+    const secret = 'e2e-cache-token';
+    const bounded = await rig.pipeline('bounded', { env: { ROTOR_MAX_WAIT_SECONDS: '4' } });
+    rig.sm.addVersion(secret);
+    await rig.apply(externalSecret(ns, 'cache', 'cache-credentials', 'TOKEN', secret));
+    await waitForEsoSynced(rig, ns, 'cache');
+    await rig.apply(envDeployment(ns, 'cache', 'cache-credentials', 'TOKEN'));
+    await waitForReadyPods(rig, ns, 'app=cache', 1);
+
+    // The provider is down for this ExternalSecret: no sync will ever bring the new version.
+    rig.eso.hold(`${ns}/cache`);
+    const version = rig.sm.addVersion(secret);
+    const id = await bounded.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+    const ack = await bounded.relay!.waitForDelivery(id, { timeoutMs: 60_000, what: 'acked after giving up' });
+    assert.equal(ack.status, 204);
+    const nacks = bounded.relay!.deliveriesOf(id).filter((d) => d.status >= 500);
+    assert.ok(nacks.length >= 1, 'it waited (and was redelivered) before giving up');
+
+    const outcome = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the gave-up outcome');
+    const w = outcomeFor(outcome, ns, 'cache');
+    assert.equal(w?.result, 'gave-up');
+    assert.match(w.reason, /never converged within 4s: restart waits: ExternalSecret stuck-app\/cache last synced at/);
+    assert.equal(outcome.pending, 0);
+    assert.equal(restartedAt(await deployment(rig, ns, 'cache')), undefined, 'never restarted into the old value');
+    await bounded.server.waitForLog((e) => e.severity === 'ERROR' && /gave up after/.test(e.message ?? ''), { what: 'an ERROR log for giving up' });
+    rig.eso.release(`${ns}/cache`);
+  });
+});
