@@ -1,0 +1,314 @@
+// npm run bench -- [--workloads N] [--namespaces M] [--events K]      (defaults 10000 / 500 / 20)
+//
+// The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
+// Deployments (replicas 0) across M namespaces in a realistic mix of the ways workloads consume
+// Secret Manager secrets (./bench/fleet.ts), then K secret events — each a new version of one of a
+// few rotated secrets, so each needs real restarts — handled by
+//   rotor     the live pipeline (reconcileEvent) as the least-privilege `rotor` user, and
+//   baseline  the naive per-namespace script (./bench/baseline.ts) as a `baseline` user,
+// each in its own process (its peak RSS is its own). Per event: wall time from the notification
+// (parsed from a real Eventarc CloudEvent) to the last action, API requests, patches; and checks:
+// both restarted every expected dependent, Rotor exactly those, a redelivery of the same event
+// patches nothing, and the rotor.dev/applied annotations on the server agree.
+//
+// Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
+// Numbers only: there are no timing assertions.
+import { fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
+import { RESOURCES, listAll } from '../functions/cluster/resources';
+import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
+import type { ControlPlane } from '../test/harness/controlPlane';
+import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
+import { buildFleet, HOT_SECRETS } from './bench/fleet';
+import type { EventResult, FromWorker, Role, ToWorker, WorkerStats } from './bench/protocol';
+
+const started = Date.now();
+const progress = (line: string): void => {
+  process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}\n`);
+};
+
+/** What the baseline script's user may do: read namespaces and the three kinds, patch Deployments. */
+const BASELINE_RBAC = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: { name: bench-baseline }
+rules:
+  - { apiGroups: [""], resources: [namespaces], verbs: [list] }
+  - { apiGroups: [apps], resources: [deployments], verbs: [list, patch] }
+  - { apiGroups: [secrets-store.csi.x-k8s.io], resources: [secretproviderclasses], verbs: [list] }
+  - { apiGroups: [external-secrets.io], resources: [externalsecrets], verbs: [list] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: { name: bench-baseline }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: bench-baseline }
+subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: baseline }]
+`;
+
+function positiveInt(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^[0-9]+$/.test(value) || Number(value) < 1) {
+    process.stderr.write(`${flag} "${value}" is not a whole number >= 1\n`);
+    process.exit(2);
+  }
+  return Number(value);
+}
+
+/** A contender's process: one message in flight at a time. */
+class Worker {
+  private readonly child: ChildProcess;
+  private readonly waiting: Array<{ resolve: (m: FromWorker) => void; reject: (e: Error) => void }> = [];
+  private readonly inbox: FromWorker[] = [];
+  private exitError?: Error;
+
+  constructor(readonly role: Role, kubeconfig: string) {
+    this.child = fork(join(__dirname, 'bench', 'worker.ts'), [role, kubeconfig], {
+      cwd: REPO_ROOT,
+      execArgv: ['--import', 'tsx'],
+      // The worker's stdout goes to our stderr: our stdout carries only the result line.
+      stdio: ['ignore', 2, 2, 'ipc'],
+    });
+    this.child.on('message', (m: FromWorker) => {
+      const w = this.waiting.shift();
+      if (w) w.resolve(m);
+      else this.inbox.push(m);
+    });
+    this.child.on('exit', (code, signal) => {
+      const error = new Error(`${role} worker exited (${code ?? signal ?? '?'})`);
+      this.exitError = error;
+      for (const w of this.waiting.splice(0)) w.reject(error);
+    });
+  }
+
+  next(): Promise<FromWorker> {
+    const m = this.inbox.shift();
+    if (m) return Promise.resolve(m);
+    if (this.exitError) return Promise.reject(this.exitError);
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  async ready(): Promise<void> {
+    const m = await this.next();
+    if (m.type !== 'ready') throw new Error(`${this.role} worker: expected ready, got ${m.type}`);
+  }
+
+  async event(id: number, notification: string): Promise<EventResult> {
+    const msg: ToWorker = { type: 'event', id, notification };
+    this.child.send(msg);
+    const m = await this.next();
+    if (m.type !== 'result') throw new Error(`${this.role} worker: expected a result, got ${m.type}`);
+    if (m.error) throw new Error(`${this.role} worker, event ${id}: ${m.error}`);
+    return m;
+  }
+
+  async finish(): Promise<WorkerStats> {
+    const msg: ToWorker = { type: 'done' };
+    this.child.send(msg);
+    const m = await this.next();
+    if (m.type !== 'stats') throw new Error(`${this.role} worker: expected stats, got ${m.type}`);
+    return m;
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function figures(results: readonly EventResult[], stats: WorkerStats): Record<string, number> {
+  const ms = results.map((r) => r.ms).sort((a, b) => a - b);
+  const mean = (f: (r: EventResult) => number): number => results.reduce((s, r) => s + f(r), 0) / Math.max(1, results.length);
+  return {
+    p50Ms: round(percentile(ms, 50)),
+    p95Ms: round(percentile(ms, 95)),
+    meanMs: round(mean((r) => r.ms)),
+    maxMs: round(ms[ms.length - 1] ?? 0),
+    requestsPerEvent: round(mean((r) => r.requests)),
+    actionsPerEvent: round(mean((r) => r.patches)),
+    restartsPerEvent: round(mean((r) => r.restarted.length)),
+    peakRssMb: stats.peakRssMb,
+    startRssMb: stats.startRssMb,
+  };
+}
+
+const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      workloads: { type: 'string' },
+      namespaces: { type: 'string' },
+      events: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write('Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K]   (defaults 10000 / 500 / 20)\n');
+    return;
+  }
+  const workloads = positiveInt(values.workloads, '--workloads', 10_000);
+  const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
+  const events = positiveInt(values.events, '--events', 20);
+
+  const fleet = buildFleet({ workloads, namespaces });
+  const hot = HOT_SECRETS.reduce((s, h) => s + (fleet.expected.get(h)?.size ?? 0), 0);
+  const decoys = HOT_SECRETS.reduce((s, h) => s + (fleet.decoys.get(h)?.size ?? 0), 0);
+  progress(`fleet: ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / workloads, 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`);
+
+  let cp: ControlPlane | undefined;
+  const workers: Worker[] = [];
+  try {
+    progress('starting the local control plane (etcd, kube-apiserver; no controller manager: replicas 0 and patches need none)');
+    const cpStart = Date.now();
+    cp = await startControlPlane({
+      users: ['rotor', 'baseline'],
+      controllerManager: false,
+      apiServerArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'],
+    });
+    const admin = kubeApiFromKubeconfig(cp.kubeconfigPath, undefined, 'admin');
+    const kc = cp.kubeConfig();
+    await installCrds(kc);
+    await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
+    await applyManifests(kc, BASELINE_RBAC);
+    const controlPlaneSeconds = (Date.now() - cpStart) / 1000;
+    progress(`control plane ready, CRDs and RBAC installed (${controlPlaneSeconds.toFixed(1)}s)`);
+
+    const seedStart = Date.now();
+    const seeded = await seed(admin, fleet, progress);
+    const seedSeconds = (Date.now() - seedStart) / 1000;
+    progress(`seeded ${seeded} objects in ${seedSeconds.toFixed(1)}s`);
+
+    const rotor = new Worker('rotor', cp.kubeconfigPathFor('rotor'));
+    workers.push(rotor);
+    const baseline = new Worker('baseline', cp.kubeconfigPathFor('baseline'));
+    workers.push(baseline);
+    await Promise.all([rotor.ready(), baseline.ready()]);
+
+    const rotorResults: EventResult[] = [];
+    const baselineResults: EventResult[] = [];
+    const checks = { rotorMismatchedEvents: 0, rotorNotConverged: 0, redeliveryPatches: 0, redeliveryRestarts: 0, baselineMissed: 0, baselineNeedless: 0, baselineUnexplained: 0 };
+    const lastVersion = new Map<string, string>();
+    let lastWrite = Date.now();
+    const measureStart = Date.now();
+    for (let i = 0; i < events; i++) {
+      const secret = HOT_SECRETS[i % HOT_SECRETS.length];
+      const version = String(2 + Math.floor(i / HOT_SECRETS.length));
+      lastVersion.set(secret, version);
+      // The version is added after everything before it; ESO syncs it in a later second (its
+      // refreshTime has second precision), and the notification arrives after that.
+      const eventTime = new Date(lastWrite + 1).toISOString();
+      const refreshMs = Math.ceil((lastWrite + 2) / 1000) * 1000;
+      const refreshTime = new Date(refreshMs).toISOString().replace(/\.\d+Z$/, 'Z');
+      while (Date.now() <= refreshMs) await sleep(refreshMs + 5 - Date.now());
+      await esoRefresh(admin, fleet, secret, refreshTime);
+      const messageId = String(9_000_000_000 + i);
+      const notification = cloudEvent(secret, version, eventTime, messageId);
+      const expected = fleet.expected.get(secret) ?? new Set<string>();
+
+      const r = await rotor.event(i, notification);
+      rotorResults.push(r);
+      const again = await rotor.event(i, notification); // Pub/Sub redelivers the same message
+      const b = await baseline.event(i, notification);
+      baselineResults.push(b);
+      lastWrite = Date.now();
+
+      const rotorSet = new Set(r.restarted);
+      const missing = diff(expected, rotorSet);
+      const extra = diff(rotorSet, expected);
+      if (missing.length || extra.length || r.recorded.length) {
+        checks.rotorMismatchedEvents++;
+        progress(`  ! rotor, event ${i}: missed ${missing.slice(0, 3).join(', ') || 'none'}, extra ${extra.slice(0, 3).join(', ') || 'none'}, recorded ${r.recorded.length}; others ${JSON.stringify(r.otherResults)}`);
+      }
+      if (!r.converged) checks.rotorNotConverged++;
+      checks.redeliveryPatches += again.patches;
+      checks.redeliveryRestarts += again.restarted.length;
+      const baselineSet = new Set(b.restarted);
+      const bMissing = diff(expected, baselineSet);
+      const bExtra = diff(baselineSet, expected);
+      checks.baselineMissed += bMissing.length;
+      checks.baselineNeedless += bExtra.length;
+      checks.baselineUnexplained += diff(bExtra, fleet.decoys.get(secret) ?? new Set<string>()).length;
+      progress(
+        `event ${i + 1}/${events}: ${secret} v${version}: rotor ${r.ms.toFixed(0)} ms, ${r.requests} requests, ${r.restarted.length}/${expected.size} restarts` +
+          ` (redelivery ${again.ms.toFixed(0)} ms, ${again.patches} patches) | baseline ${b.ms.toFixed(0)} ms, ${b.requests} requests, ${b.restarted.length} restarts`,
+      );
+    }
+    const measureSeconds = (Date.now() - measureStart) / 1000;
+    const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline.finish()]);
+
+    // What the server holds: rotor.dev/applied names the last version of each rotated secret on
+    // exactly its expected dependents.
+    const all = (await listAll(admin, RESOURCES.deployments, { limit: 2000 }))?.items ?? [];
+    let appliedMismatches = 0;
+    for (const d of all) {
+      const id = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
+      let applied: Record<string, string> = {};
+      try {
+        applied = JSON.parse(d.metadata?.annotations?.['rotor.dev/applied'] ?? '{}') as Record<string, string>;
+      } catch {
+        appliedMismatches++;
+      }
+      for (const [secret, version] of lastVersion) {
+        const recorded = Object.entries(applied).find(([k]) => k.endsWith(`/secrets/${secret}`))?.[1];
+        const want = fleet.expected.get(secret)?.has(id) ? version : undefined;
+        if (recorded !== want) appliedMismatches++;
+      }
+    }
+    admin.close();
+
+    const expectedPerEvent = rotorResults.length ? rotorResults.reduce((s, _r, i) => s + (fleet.expected.get(HOT_SECRETS[i % HOT_SECRETS.length])?.size ?? 0), 0) / rotorResults.length : 0;
+    const rotorFig = figures(rotorResults, rotorStats);
+    const baselineFig = figures(baselineResults, baselineStats);
+    const result = {
+      workloads,
+      namespaces,
+      events,
+      dependentsPercent: round((100 * hot) / workloads, 2),
+      expectedRestartsPerEvent: round(expectedPerEvent),
+      rotor: rotorFig,
+      baseline: baselineFig,
+      ratio: {
+        p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),
+        p95: round(baselineFig.p95Ms / Math.max(rotorFig.p95Ms, 0.001)),
+        requests: round(baselineFig.requestsPerEvent / Math.max(rotorFig.requestsPerEvent, 0.001)),
+      },
+      correctness: {
+        rotorRestartedExactlyExpected: checks.rotorMismatchedEvents === 0,
+        rotorConvergedEveryEvent: checks.rotorNotConverged === 0,
+        redeliveryPatches: checks.redeliveryPatches,
+        baselineRestartedEveryExpected: checks.baselineMissed === 0,
+        sameDependentsRestarted: checks.rotorMismatchedEvents === 0 && checks.baselineMissed === 0,
+        baselineNeedlessRestarts: checks.baselineNeedless,
+        baselineUnexplainedRestarts: checks.baselineUnexplained,
+        appliedAnnotationsMatch: appliedMismatches === 0,
+      },
+      seconds: {
+        controlPlane: round(controlPlaneSeconds),
+        seed: round(seedSeconds),
+        measure: round(measureSeconds),
+        total: round((Date.now() - started) / 1000),
+      },
+      seededObjects: seeded,
+    };
+    progress(`done in ${result.seconds.total}s`);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } finally {
+    for (const w of workers) w.kill();
+    await cp?.stop();
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench failed: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,37 @@
+// Messages between scripts/bench.ts and its worker processes (one for Rotor, one for the baseline).
+// Each contender runs in a process of its own so that its peak RSS is its own, not the seeder's.
+
+export type Role = 'rotor' | 'baseline';
+
+export type ToWorker =
+  | { readonly type: 'event'; readonly id: number; readonly notification: string }
+  | { readonly type: 'done' };
+
+export interface EventResult {
+  readonly type: 'result';
+  readonly id: number;
+  /** From receiving the notification (parse included) to the end of the last action. */
+  readonly ms: number;
+  /** KubeApi.requestCount() delta. */
+  readonly requests: number;
+  readonly patches: number;
+  /** `ns/name` of every Deployment restarted. */
+  readonly restarted: readonly string[];
+  /** Rotor only: workloads whose rotor.dev/applied was written without a restart. */
+  readonly recorded: readonly string[];
+  /** Rotor only: dependents left alone, by result (unchanged, waiting, failed...). */
+  readonly otherResults: Readonly<Record<string, number>>;
+  readonly converged: boolean;
+  readonly error?: string;
+}
+
+export interface WorkerStats {
+  readonly type: 'stats';
+  /** process.resourceUsage().maxRSS, in MiB. */
+  readonly peakRssMb: number;
+  /** RSS once the worker had loaded its code, before the first event. */
+  readonly startRssMb: number;
+  readonly logLines: number;
+}
+
+export type FromWorker = { readonly type: 'ready' } | EventResult | WorkerStats;
