@@ -134,7 +134,7 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
     inventories = [await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context)];
   } else {
-    inventories = [inventoryFrom(parsed.cluster, loadManifests(parsed.manifests))];
+    inventories = [inventoryFrom(parsed.cluster, loadManifests(parsed.manifests, { onSkip: (m) => problems.push(m) }))];
   }
   const { plan, decisions } = planOver(inventories, parsed.request, problems);
   if (parsed.strict && problems.length > 0) throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);
