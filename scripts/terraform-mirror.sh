@@ -70,8 +70,9 @@ go_parallel() {
 
 # Runs `go install` of MODULE@VERSION into DEST with a heartbeat on stderr: the provider build is
 # silent for tens of minutes otherwise. Full `go -v` output goes to a log file in the cache.
+# With a 5th argument, builds TARGET inside that module directory instead of `module@version`.
 go_build_logged() {
-  local what="$1" target="$2" dest="$3" ldflags="$4"
+  local what="$1" target="$2" dest="$3" ldflags="$4" moddir="${5:-}"
   local log="$TF_CACHE/logs/$what.log"
   local tmp
   tmp="$(mktemp -d "$TF_CACHE/build.XXXXXX")"
@@ -82,9 +83,15 @@ go_build_logged() {
   # GOFLAGS from the environment (e.g. -buildvcs=false) still apply; -mod=mod is not needed because
   # `go install module@version` builds from the module's own go.mod and go.sum.
   (
-    cd "$tmp"
-    GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -p=$p" \
-      go install -v -trimpath -ldflags "$ldflags" "$target"
+    if [[ -n "$moddir" ]]; then
+      cd "$moddir"
+      CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -p=$p" \
+        go build -v -trimpath -ldflags "$ldflags" -o "$tmp/$(basename "$dest")" "$target"
+    else
+      cd "$tmp"
+      GOBIN="$tmp" CGO_ENABLED=0 GOFLAGS="${GOFLAGS:-} -p=$p" \
+        go install -v -trimpath -ldflags "$ldflags" "$target"
+    fi
   ) >"$log" 2>&1 &
   local pid=$!
   while kill -0 "$pid" 2>/dev/null; do
@@ -110,6 +117,56 @@ go_build_logged() {
   say "built $what in $((SECONDS - started))s ($(du -h "$dest" | cut -f1))"
 }
 
+# Terraform cannot be built with `go install github.com/hashicorp/terraform@VERSION`: its go.mod
+# replaces its nested modules (internal/backend/remote-state/*, internal/legacy) with local
+# directories, and a module zip leaves nested modules out. So build it from a small wrapper module
+# that requires terraform at VERSION and pins each nested module to the proxy's pseudo-version of
+# the same commit (the one whose timestamp is the release's).
+build_terraform() {
+  local work="$TF_CACHE/build-terraform-$TERRAFORM_VERSION"
+  local json gomod time stamp
+  rm -rf "$work"
+  mkdir -p "$work"
+  say "resolving github.com/hashicorp/terraform@$TERRAFORM_VERSION"
+  json="$(cd "$work" && go mod download -json "github.com/hashicorp/terraform@$TERRAFORM_VERSION")"
+  gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$json")"
+  time="$(sed -n 's/.*"Time": *"\([^"]*\)".*/\1/p' "$(sed -n 's/^[[:space:]]*"Info": "\(.*\)",$/\1/p' <<<"$json")")"
+  [[ -n "$gomod" && -n "$time" ]] || { say "could not download github.com/hashicorp/terraform@$TERRAFORM_VERSION"; return 1; }
+  stamp="$(date -u -d "$time" +%Y%m%d%H%M%S)"
+  local proxy
+  proxy="$(go env GOPROXY)"
+  proxy="${proxy%%[,|]*}"
+  [[ "$proxy" == "off" || "$proxy" == "direct" || -z "$proxy" ]] && proxy="https://proxy.golang.org"
+  {
+    echo "module rotor.local/terraformbuild"
+    echo
+    sed -n 's/^go \(.*\)/go \1/p' "$gomod" | head -n 1
+    echo
+    echo "require github.com/hashicorp/terraform $TERRAFORM_VERSION"
+    echo
+    local nested version
+    for nested in $(sed -n 's#^replace \(github.com/hashicorp/terraform/[^ ]*\) => \./.*#\1#p' "$gomod"); do
+      version="$(curl -fsSL "$proxy/$nested/@v/list" | grep -- "-$stamp-" | head -n 1 || true)"
+      [[ -n "$version" ]] || { say "the module proxy has no version of $nested at $stamp"; return 1; }
+      echo "replace $nested => $nested $version"
+    done
+  } >"$work/go.mod"
+  cat >"$work/tools.go" <<'GO'
+//go:build tools
+
+package terraformbuild
+
+import _ "github.com/hashicorp/terraform"
+GO
+  say "resolving Terraform's dependencies"
+  (cd "$work" && GOFLAGS=-mod=mod go mod tidy -e) >"$TF_CACHE/logs/terraform-$TERRAFORM_VERSION-tidy.log" 2>&1 ||
+    { tail -n 20 "$TF_CACHE/logs/terraform-$TERRAFORM_VERSION-tidy.log" >&2; return 1; }
+  # version.dev=no: a release build (without it Terraform calls itself "X.Y.Z-dev").
+  go_build_logged "terraform-$TERRAFORM_VERSION" "github.com/hashicorp/terraform" "$terraform_bin" \
+    "-s -w -X github.com/hashicorp/terraform/version.dev=no" "$work"
+  rm -rf "$work"
+}
+
 # --- Terraform ------------------------------------------------------------------------------------
 terraform_bin=""
 if command -v terraform >/dev/null; then
@@ -122,8 +179,7 @@ else
     say "reusing $terraform_bin"
   else
     command -v go >/dev/null || { say "no terraform on PATH and no Go to build it"; exit 1; }
-    go_build_logged "terraform-$TERRAFORM_VERSION" "github.com/hashicorp/terraform@$TERRAFORM_VERSION" \
-      "$terraform_bin" "-s -w"
+    build_terraform
   fi
 fi
 ln -sfn "$terraform_bin" "$TF_CACHE/bin/terraform"
