@@ -8,6 +8,7 @@ import { decide } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
+import { isObject, str } from '../core/kube';
 import { isReadyPod, selectorOf } from '../core/pods';
 import { readinessCheck } from '../core/readiness';
 import type { ProjectMap } from '../core/secretName';
@@ -238,9 +239,19 @@ async function nudgeExternalSecrets(decision: Decision, env: WorkloadEnv, now: (
     // One nudge per ExternalSecret per delivery, however many workloads read its Secret.
     if (!es || env.nudged.has(key)) continue;
     env.nudged.add(key);
+    const eventTime = env.ctx.time ? Date.parse(env.ctx.time) : undefined;
+    const refreshTime = isObject(es.status) ? str(es.status.refreshTime) : undefined;
+    // Synced after the event already (it is waiting on something else): nothing to ask ESO for.
+    if (refreshTime && eventTime !== undefined && Date.parse(refreshTime) > eventTime) continue;
     const forcedAt = es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC];
-    // Forced after the event already: ESO has its request; forcing again would only churn.
-    if (forcedAt && env.ctx.time && Date.parse(forcedAt) > Date.parse(env.ctx.time)) continue;
+    if (forcedAt && eventTime !== undefined && Date.parse(forcedAt) > eventTime) {
+      // Forced after the event already. Until ESO answers, forcing again would only churn. But
+      // refreshTime has whole seconds: an answer within the event's own second (a refresh at or
+      // after the second we asked in) cannot prove it read the new version, and ESO will not sync
+      // again by itself before its refreshInterval, so ask once more; that sync lands later.
+      const answered = refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(Date.parse(forcedAt) / 1000) * 1000;
+      if (!answered) continue;
+    }
     await forceSync(env.api, es, now().toISOString(), { dryRun: env.cfg.dryRun });
     nudged.push(key);
   }

@@ -176,6 +176,35 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     assert.match(outcomeFor(dupOutcome, ns, 'api')!.reason, /already applied/);
   });
 
+  it('does not trust an ESO sync in the same second as the event (refreshTime has whole seconds): it forces another before restarting', async (t) => {
+    const ns = 'eso-app';
+    const secret = 'e2e-fast-token';
+    rig.sm.addVersion(secret);
+    await rig.apply(externalSecret(ns, 'fast', 'fast-credentials', 'TOKEN', secret));
+    await waitForEsoSynced(rig, ns, 'fast');
+    await rig.apply(envDeployment(ns, 'fast', 'fast-credentials', 'TOKEN'));
+    await waitForReadyPods(rig, ns, 'app=fast', 1);
+
+    // Publish just after a second starts: ESO answers Rotor's force-sync within that same second,
+    // so its refreshTime (truncated) cannot prove the sync read the new version.
+    await waitFor(() => Promise.resolve(Date.now() % 1000 < 50), { intervalMs: 5, what: 'the start of a second' });
+    const version = rig.sm.addVersion(secret);
+    const eventTime = Date.now();
+    const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+    await pipeline.relay!.waitForDelivery(id, { timeoutMs: 60_000, what: 'acked (restarted after a provably later sync)' });
+
+    const syncs = rig.eso.syncs.filter((s) => s.namespace === ns && s.name === 'fast' && s.trigger === 'annotations');
+    const sameSecond = syncs.filter((s) => Math.floor(Date.parse(s.refreshTime) / 1000) === Math.floor(eventTime / 1000));
+    if (sameSecond.length === 0) t.diagnostic('this run\'s first sync landed in a later second (slow machine): the same-second case was not exercised');
+    else assert.ok(syncs.length >= 2, 'Rotor forced a second sync after the same-second one');
+    const at = restartedAt(await deployment(rig, ns, 'fast'));
+    assert.ok(at, 'restarted');
+    const proving = syncs.find((s) => Date.parse(s.refreshTime) > eventTime);
+    assert.ok(proving, `a sync with refreshTime after the event (${syncs.map((s) => s.refreshTime).join(', ')})`);
+    assert.ok(Date.parse(at) > proving.secretWrittenAt, 'restart after the provably fresh sync');
+    assert.equal((await replicaSets(rig, ns, 'fast')).length, 2, 'exactly one restart');
+  });
+
   it('pings the reload endpoint of CSI pods only after their SecretProviderClassPodStatus shows the new version; redelivery never redoes the restart it already did', async (t) => {
     if (!rig.podNetwork) {
       t.skip(`reload pings need a pod network: ${rig.noPodNetworkReason ?? ''}`);
