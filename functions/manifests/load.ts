@@ -50,7 +50,12 @@ export function manifestFiles(paths: readonly string[]): ManifestFile[] {
         for (const name of readdirSync(dir).sort()) {
           if (name.startsWith('.')) continue;
           const full = join(dir, name);
-          const s = statSync(full);
+          let s;
+          try {
+            s = statSync(full);
+          } catch (e) {
+            throw new InputError(`${fsProblem(e)} (a broken symbolic link?)`, full);
+          }
           if (s.isDirectory()) walk(full);
           else if (MANIFEST_EXTENSIONS.has(extname(name).toLowerCase())) files.push({ path: full, explicit: false });
         }
