@@ -58,9 +58,19 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
   // refreshTime has second precision: only a refresh in a later second than the event provably
   // read the new version.
   if (ctx.eventTime && Date.parse(refreshTime) <= Date.parse(ctx.eventTime)) {
-    return { ready: false, detail: `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before the event (${ctx.eventTime})` };
+    const sameSecond = Math.floor(Date.parse(refreshTime) / 1000) === Math.floor(Date.parse(ctx.eventTime) / 1000);
+    return {
+      ready: false,
+      detail: sameSecond
+        ? `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, within the event's second (${ctx.eventTime}): not provably after it`
+        : `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before the event (${ctx.eventTime})`,
+    };
   }
-  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since: refreshTime };
+  // `since` is when the new value is known to be in the Secret: a whole-second refreshTime may
+  // stand for a sync up to a second later, and a restart within that second may have read the old
+  // value, so it must not count as having picked the new one up (restart coalescing).
+  const since = /\.\d+/.test(refreshTime) ? refreshTime : new Date(Date.parse(refreshTime) + 1000).toISOString();
+  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since };
 }
 
 /** The version number the driver mounted for `secret` in one SecretProviderClassPodStatus. */
