@@ -10,7 +10,7 @@ import type { Dependency } from './discovery';
 import type { KubeObject } from './kube';
 import { asArray, isObject, str } from './kube';
 import type { ProjectMap, SecretId } from './secretName';
-import { parseSecretName, secretKey } from './secretName';
+import { parseSecretName, secretKey, versionKind } from './secretName';
 
 export interface LiveState {
   /** ExternalSecrets by `namespace/name`, with status. */
@@ -91,6 +91,14 @@ export function mountedVersion(podStatus: KubeObject, secret: SecretId, projects
   return undefined;
 }
 
+/**
+ * Whether a mounted version serves the target: `latest` is served by the target or anything newer;
+ * an alias only by exactly the version it now points at (an alias can move back to an older one).
+ */
+function reached(mounted: number, want: number, dep: Dependency): boolean {
+  return versionKind(dep.version) === 'alias' ? mounted === want : mounted >= want;
+}
+
 function statusesFor(state: LiveState, namespace: string, spc: string): KubeObject[] {
   return state.spcPodStatuses.filter((s) => {
     const st = isObject(s.status) ? s.status : {};
@@ -107,7 +115,7 @@ function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, 
     const podName = pod.metadata?.name ?? '';
     const st = statuses.find((s) => isObject(s.status) && s.status.podName === podName);
     const v = st ? mountedVersion(st, dep.secret, ctx.projects) : undefined;
-    if (v === undefined || v < want) lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
+    if (v === undefined || !reached(v, want, dep)) lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
   }
   if (lagging.length > 0) {
     return {
@@ -122,7 +130,7 @@ function csiSyncReadiness(state: LiveState, dep: Dependency, namespace: string, 
   if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
   const want = Number(target);
   // The driver rewrites the synced Secret when it rotates a mount of the class.
-  const synced = statusesFor(state, namespace, spc).some((s) => (mountedVersion(s, dep.secret, ctx.projects) ?? 0) >= want);
+  const synced = statusesFor(state, namespace, spc).some((s) => reached(mountedVersion(s, dep.secret, ctx.projects) ?? 0, want, dep));
   return synced
     ? { ready: true, detail: `SecretProviderClass ${namespace}/${spc} mounted version ${want}, so its synced Secret holds it` }
     : { ready: false, detail: `no pod has mounted version ${want} of SecretProviderClass ${namespace}/${spc} yet, so its synced Secret still holds the old value` };
