@@ -229,6 +229,8 @@ function startProcess(dir: string, name: string, bin: string, args: string[]): C
   // Logs go to files, never to the test's stdout; they are shown when startup fails.
   const child = spawn(command[0], command.slice(1), { stdio: ['ignore', fd, fd], cwd: dir });
   closeSync(fd);
+  // Not keeping Node alive: a test file that forgets stop() still ends, and the exit hook kills these.
+  child.unref();
   const component: Component = { name, child, log, exited: Promise.resolve() };
   component.exited = new Promise((done) =>
     child.on('exit', (code) => {

@@ -25,6 +25,7 @@ import { spawn, execFile, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { deathSignalPrefix, onExit } from './cleanup';
@@ -350,12 +351,23 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
     void exitPromise.then(() => reject(new Error(`pod server in ${netns} exited before listening: ${stderr.trim()}`)));
   });
   const actualPort = await listening;
+  // From now on the server does not keep Node alive (a forgotten close() must not hang a test file;
+  // the exit hook and PDEATHSIG end it). Before this point it must: nothing else would keep the
+  // process running while it waits for `listening`.
+  child.unref();
+  for (const pipe of [child.stdin, child.stdout, child.stderr]) (pipe as Socket).unref();
 
   const control = (message: Record<string, unknown>): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       if (exited) return reject(new Error(`pod server in ${netns} is not running`));
       const id = nextId++;
+      // Also what keeps Node alive while the (unref'd) server answers.
+      const timer = setTimeout(() => {
+        acks.delete(id);
+        reject(new Error(`pod server in ${netns} did not acknowledge ${String(message.type)}`));
+      }, 10_000);
       acks.set(id, () => {
+        clearTimeout(timer);
         acks.delete(id);
         resolve();
       });
