@@ -247,6 +247,13 @@ function killAll(components: Component[]): void {
   }
 }
 
+/** Kills and waits for the exits; ref() first, or Node could finish before the exit events arrive. */
+async function killAndWait(components: Component[]): Promise<void> {
+  for (const c of components) c.child.ref();
+  killAll(components);
+  await Promise.all(components.map((c) => c.exited));
+}
+
 /** Starts etcd, kube-apiserver and (by default) kube-controller-manager; resolves when they are ready. */
 export async function startControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const binDir = options.binDir ?? (await locateBinaries());
@@ -422,8 +429,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         stopped = true;
         // SIGKILL, not a graceful stop: the cluster and its data are thrown away, and a graceful
         // API server shutdown costs seconds per test file.
-        killAll(components);
-        await Promise.all(components.map((c) => c.exited));
+        await killAndWait(components);
         rmSync(dir, { recursive: true, force: true });
         removeExitHook();
       },
@@ -431,8 +437,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
   } catch (err) {
     const logs = components.map((c) => `--- ${c.name} (exit ${c.exitCode ?? 'running'})\n${tail(c.log, 40)}`).join('\n');
     const portClash = /address already in use/.test(logs);
-    killAll(components);
-    await Promise.all(components.map((c) => c.exited));
+    await killAndWait(components);
     removeExitHook();
     rmSync(dir, { recursive: true, force: true });
     if (err instanceof StartupError) throw new StartupError(`${err.message}\n${logs}`, portClash);

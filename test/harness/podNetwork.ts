@@ -398,6 +398,8 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
     setDefaultResponse: (response) => control({ type: 'default', response }),
     async close() {
       if (exited) return;
+      // ref() again, or Node could finish before the exit event arrives.
+      child.ref();
       child.stdin.end();
       const timer = setTimeout(() => child.kill('SIGKILL'), 2000);
       await exitPromise;
