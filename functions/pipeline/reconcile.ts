@@ -8,7 +8,7 @@ import { decide } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
-import { isObject, str } from '../core/kube';
+import { isObject, str, workloadAnnotation } from '../core/kube';
 import { isReadyPod, selectorOf } from '../core/pods';
 import { readinessCheck } from '../core/readiness';
 import type { ProjectMap } from '../core/secretName';
@@ -175,10 +175,18 @@ async function readyPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<Kube
 async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<WorkloadOutcome> {
   const { api, ctx, cfg, log } = env;
   const now = cfg.now ?? (() => new Date());
-  const usesCsi = wd.dependencies.some((d) => d.source.kind === 'csi' || d.source.kind === 'csi-sync');
-  const wantsReload = Boolean(wd.object.metadata?.annotations?.[annotations.RELOAD_ENDPOINT] ?? undefined);
-  const readyPods = usesCsi || wantsReload ? await readyPodsOf(api, wd) : [];
-  const spcPodStatuses = usesCsi ? await env.podStatuses(wd.ref.namespace) : [];
+  // Live state costs requests, so read only what this workload's decision can use: ready pods
+  // only when it may reload (to ping them, and to check the driver mounted the new version in
+  // each); CSI pod statuses when it reads a CSI-synced Secret, or may reload a CSI mount. A restart
+  // needs neither: new pods mount the volume afresh. (Reading them for every CSI workload cost two
+  // lists per workload per event.)
+  const mayReload = Boolean(workloadAnnotation(wd.object, annotations.RELOAD_ENDPOINT));
+  const readsCsiSync = wd.dependencies.some((d) => d.source.kind === 'csi-sync');
+  const mountsCsi = wd.dependencies.some((d) => d.source.kind === 'csi');
+  const [readyPods, spcPodStatuses] = await Promise.all([
+    mayReload ? readyPodsOf(api, wd) : Promise.resolve([]),
+    readsCsiSync || (mountsCsi && mayReload) ? env.podStatuses(wd.ref.namespace) : Promise.resolve([]),
+  ]);
   const readiness = readinessCheck(
     { externalSecrets: env.externalSecrets, spcPodStatuses, readyPods },
     { ...(ctx.time ? { eventTime: ctx.time } : {}), projects: cfg.projects },
