@@ -15,6 +15,7 @@ import { loadConfig } from './config';
 import { parseNotification } from './core/event';
 import type { SecretEvent } from './core/event';
 import { eventContext } from './core/plan';
+import { formatSecretId } from './core/secretName';
 import { InputError, TransientError, errorMessage } from './errors';
 import type { Logger } from './log';
 import { createLogger } from './log';
@@ -59,12 +60,31 @@ export async function handleSecretEvent(body: unknown, env: SecretEventEnvironme
   }
   const log = env.logger.with({ eventType: event.type, ...(event.messageId ? { messageId: event.messageId } : {}) });
   const ctx = eventContext(event);
-  if (!ctx) {
-    log.info('TOPIC_CONFIGURED: the topic is wired to Secret Manager; nothing to do');
-    return undefined;
-  }
-  if (event.type === 'SECRET_ROTATE') {
-    log.info('SECRET_ROTATE is handled by rotateSecret; the version it adds will arrive as SECRET_VERSION_ADD', { secret: event.attributes.secretId });
+  // Events that need no cluster work still get an outcome: the audit trail shows every event.
+  const noWork = !ctx
+    ? 'TOPIC_CONFIGURED: the topic is wired to Secret Manager; nothing to do'
+    : event.type === 'SECRET_ROTATE'
+      ? 'SECRET_ROTATE is handled by rotateSecret; the version it adds will arrive as SECRET_VERSION_ADD'
+      : undefined;
+  if (!ctx || noWork) {
+    const secret = event.secret ? formatSecretId({ ...event.secret, project: env.config.projects.canonical(event.secret.project) }) : undefined;
+    log.info(noWork ?? '', secret ? { secret } : {});
+    await publish(env, {
+      event: {
+        type: event.type,
+        ...(secret ? { secret } : {}),
+        ...(event.messageId ? { messageId: event.messageId } : {}),
+        ...((event.eventTime ?? event.publishTime) ? { time: event.eventTime ?? event.publishTime } : {}),
+      },
+      dryRun: env.config.dryRun,
+      ...(noWork ? { note: noWork } : {}),
+      workloads: [],
+      clusterErrors: [],
+      warnings: [],
+      pending: 0,
+      converged: true,
+      durationMs: 0,
+    });
     return undefined;
   }
   const outcome = await reconcileEvent(ctx, event.messageId ? { messageId: event.messageId } : {}, {
@@ -87,17 +107,21 @@ export async function handleSecretEvent(body: unknown, env: SecretEventEnvironme
     else log.info(line, fields);
   }
   log.notice(summarize(outcome), { outcome: { converged: outcome.converged, pending: outcome.pending, durationMs: outcome.durationMs } });
-  if (env.publisher) {
-    try {
-      await env.publisher.publish(outcome);
-    } catch (e) {
-      throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
-    }
-  }
+  await publish(env, outcome);
   if (!outcome.converged) {
     throw new TransientError(`${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`);
   }
   return outcome;
+}
+
+/** Publishes to the outcome topic when one is configured; a failure is transient (redelivery). */
+async function publish(env: SecretEventEnvironment, outcome: EventOutcome): Promise<void> {
+  if (!env.publisher) return;
+  try {
+    await env.publisher.publish(outcome);
+  } catch (e) {
+    throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
+  }
 }
 
 function messageIdOf(body: unknown): string | undefined {

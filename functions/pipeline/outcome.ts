@@ -42,6 +42,8 @@ export interface EventOutcome {
     readonly time?: string;
   };
   readonly dryRun: boolean;
+  /** Why there was no cluster work at all (TOPIC_CONFIGURED, SECRET_ROTATE). */
+  readonly note?: string;
   readonly workloads: WorkloadOutcome[];
   /** Clusters that could not be reached or listed this time (retried). */
   readonly clusterErrors: Array<{ cluster: string; error: string }>;
@@ -57,5 +59,6 @@ export function summarize(o: EventOutcome): string {
   const counts = new Map<string, number>();
   for (const w of o.workloads) counts.set(w.result, (counts.get(w.result) ?? 0) + 1);
   const parts = [...counts.entries()].map(([r, n]) => `${n} ${r}`);
-  return `${o.event.type} ${o.event.secret ?? ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${parts.length ? parts.join(', ') : 'no dependent workloads'}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}`;
+  const what = parts.length ? parts.join(', ') : (o.note ?? 'no dependent workloads');
+  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}`;
 }
