@@ -2,6 +2,11 @@
 // functions framework: what is acked, what is retried, what is acted on, what is only warned about,
 // and the outcome message each handled event leaves on the outcome topic.
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
 import type { Pipeline, Rig } from './fixture';
@@ -170,6 +175,57 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     assert.deepEqual(outcome.workloads, []);
     assert.match(outcome.note ?? '', /handled by rotateSecret/);
     assert.equal(restartedAt(await deployment(rig, NS, 'signer-latest')), before);
+  });
+
+  it('retries a transient failure (the API server unreachable) until it succeeds, then acks', async () => {
+    // The function reaches the API server through a forwarder that starts out cutting every
+    // connection: a network outage between the function and the cluster.
+    let open = false;
+    const sockets = new Set<Socket>();
+    const forwarder = createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      if (!open) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(Number(new URL(rig.cp.server).port), '127.0.0.1');
+      client.pipe(upstream).pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((r) => forwarder.listen(0, '127.0.0.1', () => r()));
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-e2e-kc-'));
+    try {
+      const kubeconfig = join(dir, 'rotor.kubeconfig');
+      const port = (forwarder.address() as AddressInfo).port;
+      writeFileSync(kubeconfig, readFileSync(rig.cp.kubeconfigPathFor('rotor'), 'utf8').replace(rig.cp.server, `https://127.0.0.1:${port}`));
+      const flaky = await rig.pipeline('flaky', { env: { ROTOR_CLUSTERS: `kubeconfig:${kubeconfig}` }, maximumBackoffSeconds: 2 });
+      const secret = 'e2e-flaky-secret';
+      rig.sm.addVersion(secret);
+      await rig.apply(spc('flaky', secret, 'latest'));
+      await rig.apply(csiDeployment('flaky-consumer', 'flaky'));
+      await waitForReadyPods(rig, NS, 'app=flaky-consumer', 1);
+      const version = rig.sm.addVersion(secret);
+      const id = await flaky.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+
+      const nack = await flaky.relay!.waitForDelivery(id, { match: (d) => d.status >= 500, what: 'nacked while the cluster is unreachable' });
+      assert.match(nack.response, /pending/);
+      const failed = await rig.waitForOutcome((o) => o.event.messageId === id && !o.converged, 'an outcome naming the unreachable cluster');
+      assert.equal(failed.clusterErrors.length, 1);
+      assert.match(failed.clusterErrors[0].error, /API server unreachable/);
+      assert.equal(restartedAt(await deployment(rig, NS, 'flaky-consumer')), undefined);
+
+      open = true;
+      assert.equal((await flaky.relay!.waitForDelivery(id, { timeoutMs: 60_000 })).status, 204);
+      const done = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the outcome after the outage');
+      assert.equal(outcomeFor(done, NS, 'flaky-consumer')?.result, 'restarted');
+      assert.ok(restartedAt(await deployment(rig, NS, 'flaky-consumer')));
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => forwarder.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('also works when the subscription pushes straight to the function (the framework converts the push body)', async () => {
