@@ -124,10 +124,16 @@ export class DependencyIndex {
       if (eso.findPatterns.length > 0) esoFinds.push({ eso });
     }
 
-    inventory.workloads.forEach((w, index) => {
-      const ref = workloadRef(inventory.cluster, w);
+    // Argo Rollouts may run the pod template of a Deployment they reference (spec.workloadRef).
+    const deployments = new Map<string, KubeObject>();
+    for (const w of inventory.workloads) if (w.kind === 'Deployment') deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
+
+    inventory.workloads.forEach((object, index) => {
+      const ref = workloadRef(inventory.cluster, object);
       this.refs.push(ref);
-      this.objects.push(w);
+      this.objects.push(object);
+      // What the pods run: the object itself, or for a Rollout with workloadRef, its Deployment's template.
+      const w = withReferencedTemplate(object, ref, deployments, problem);
       for (const dep of scanWorkload(w, ref, spcs, synced, options, problem)) this.add(index, dep);
       // ESO find-by-name: the dependency exists for any secret whose name matches.
       const ns = ref.namespace;
@@ -196,6 +202,28 @@ export class DependencyIndex {
   keyOf(id: SecretId): string {
     return secretKey(id, this.projects);
   }
+}
+
+/**
+ * A Rollout with `spec.workloadRef` (kind Deployment) and no template of its own runs the
+ * referenced Deployment's pod template: scan that one. Other objects are returned as they are.
+ */
+function withReferencedTemplate(w: KubeObject, ref: WorkloadRef, deployments: ReadonlyMap<string, KubeObject>, problem: (m: string) => void): KubeObject {
+  if (ref.kind !== 'Rollout' || !isObject(w.spec) || isObject(w.spec.template) || !isObject(w.spec.workloadRef)) return w;
+  const target = w.spec.workloadRef;
+  const kind = str(target.kind) ?? '';
+  const name = str(target.name) ?? '';
+  if (kind !== 'Deployment') {
+    problem(`${describeObject(w)}: workloadRef ${kind} ${name} is not followed (only Deployment)`);
+    return w;
+  }
+  const deployment = deployments.get(`${ref.namespace}/${name}`);
+  const template = deployment ? podTemplate(deployment) : undefined;
+  if (!template) {
+    problem(`${describeObject(w)}: workloadRef Deployment ${ref.namespace}/${name} was not found`);
+    return w;
+  }
+  return { ...w, spec: { ...w.spec, template } };
 }
 
 export function workloadRef(cluster: string, w: KubeObject): WorkloadRef {
