@@ -467,6 +467,21 @@ describe('workload kinds', () => {
     assert.equal(idx.dependentsOf(target())[0].ref.cluster, 'test');
   });
 
+  it('an Argo Rollout with workloadRef runs, and depends through, the referenced Deployment\'s template', () => {
+    const template = workload('Deployment', 'pricing-template', pod);
+    const rollout: KubeObject = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'pricing', namespace: 'shop' }, spec: { replicas: 3, workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'pricing-template' } } };
+    const { idx } = index([cls, rollout, template]);
+    const found = idx.dependentsOf(target());
+    assert.deepEqual(found.map((w) => `${w.ref.kind}/${w.ref.name}`), ['Rollout/pricing', 'Deployment/pricing-template']);
+    assert.equal(found[0].object, rollout, 'the Rollout itself is what gets restarted');
+    const missing: KubeObject = { ...rollout, spec: { workloadRef: { kind: 'Deployment', name: 'nope' } } };
+    const other: KubeObject = { ...rollout, metadata: { name: 'rs', namespace: 'shop' }, spec: { workloadRef: { kind: 'ReplicaSet', name: 'x' } } };
+    assert.deepEqual(index([cls, missing, other]).problems, [
+      'Rollout shop/pricing: workloadRef Deployment shop/nope was not found',
+      'Rollout shop/rs: workloadRef ReplicaSet x is not followed (only Deployment)',
+    ]);
+  });
+
   it('ignores Pods, Jobs, ReplicaSets and look-alike kinds of other API groups', () => {
     const others = [workload('Pod', 'pod', pod), workload('Job', 'job', pod), workload('ReplicaSet', 'rs', pod), workload('Deployment', 'fake', pod, { apiVersion: 'example.com/v1' }), workload('Rollout', 'other-rollout', pod, { apiVersion: 'apps/v1' })];
     assert.equal(index([cls, ...others]).idx.dependentsOf(target()).length, 0);
