@@ -204,10 +204,13 @@ async function main(): Promise<void> {
       const secret = HOT_SECRETS[i % HOT_SECRETS.length];
       const version = String(2 + Math.floor(i / HOT_SECRETS.length));
       lastVersion.set(secret, version);
-      // The version is added after everything before it; ESO syncs it in a later second (its
-      // refreshTime has second precision), and the notification arrives after that.
-      const eventTime = new Date(lastWrite + 1).toISOString();
-      const refreshMs = Math.ceil((lastWrite + 2) / 1000) * 1000;
+      // The version is added after everything before it, in a later second than the last write
+      // (kubectl's restartedAt has whole seconds, so it may stand for any instant of its second);
+      // ESO syncs it in the second after (its refreshTime has whole seconds too), and the
+      // notification arrives after that.
+      const eventMs = Math.ceil((lastWrite + 1) / 1000) * 1000;
+      const eventTime = new Date(eventMs).toISOString();
+      const refreshMs = eventMs + 1000;
       const refreshTime = new Date(refreshMs).toISOString().replace(/\.\d+Z$/, 'Z');
       while (Date.now() <= refreshMs) await sleep(refreshMs + 5 - Date.now());
       await esoRefresh(admin, fleet, secret, refreshTime);
