@@ -1,11 +1,11 @@
 // SecretProviderClass (secrets-store.csi.x-k8s.io v1 / v1alpha1) as the Google providers read it:
 // `spec.parameters.secrets` is a YAML *string* holding a list of {resourceName, path | fileName}.
-import { parse as parseYaml } from 'yaml';
 import { InputError } from '../errors';
 import type { KubeObject } from './kube';
 import { asArray, describeObject, isObject, str } from './kube';
 import type { SecretVersionRef } from './secretName';
 import { parseSecretName } from './secretName';
+import { YamlSyntaxError, parseYaml } from './yaml';
 
 /** GKE add-on driver (provider `gke`) and the open-source driver (provider `gcp`). */
 export const CSI_DRIVERS: Readonly<Record<string, 'gke' | 'gcp'>> = {
@@ -37,6 +37,11 @@ export interface SpcInfo {
   readonly secretObjects: readonly SyncedSecretObject[];
 }
 
+/** A YAML scalar as the text a Go string field would receive. */
+function scalarText(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : undefined;
+}
+
 export function isSecretProviderClass(o: KubeObject): boolean {
   return o.kind === 'SecretProviderClass' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '');
 }
@@ -57,9 +62,10 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
   let list: unknown;
   if (typeof raw === 'string') {
     try {
-      list = parseYaml(raw) as unknown;
+      list = parseYaml(raw);
     } catch (e) {
-      throw new InputError(`spec.parameters.secrets does not parse as YAML: ${(e as Error).message.split('\n')[0]}`, where);
+      if (!(e instanceof YamlSyntaxError)) throw e;
+      throw new InputError(`spec.parameters.secrets does not parse as YAML: ${e.message}`, where);
     }
   } else {
     // Parameters are map[string]string in the CRD; a list here is a common hand-written mistake.
@@ -81,7 +87,9 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     if (ref.version === undefined) {
       throw new InputError(`spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`, where);
     }
-    const file = str(item.path) ?? str(item.fileName);
+    // As the provider reads it (yaml.v3 into string fields): `path: 123` is the file "123"; an
+    // empty path falls back to fileName.
+    const file = scalarText(item.path) || scalarText(item.fileName);
     if (!file) throw new InputError(`spec.parameters.secrets[${i}] needs "path" or "fileName"`, where);
     return [{ file, ref: { id: ref.id, version: ref.version }, resourceName }];
   });
