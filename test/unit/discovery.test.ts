@@ -152,6 +152,12 @@ describe('CSI volumes (GKE add-on and OSS driver)', () => {
     assert.equal(problems.length, 1);
   });
 
+  it('reads parameters as the provider does: numeric file names, an empty path falling back to fileName, merge keys', () => {
+    const cls = spc('odd', '- resourceName: projects/my-proj/secrets/db-password/versions/latest\n  path: 2024\n- resourceName: projects/my-proj/secrets/db-password/versions/3\n  path: ""\n  fileName: old\n');
+    const w = deployment('odd', { containers: [container('app', { volumeMounts: [mount('s', '/s')] })], volumes: [csiVolume('s', 'odd')] });
+    assert.deepEqual(depsOf([cls, w]).get('odd')!.map((d) => d.source.kind === 'csi' && d.source.file), ['2024', 'old']);
+  });
+
   it('skips Parameter Manager entries the gcp provider also mounts (not Secret Manager secrets)', () => {
     const cls = spc('mixed', [
       { resourceName: 'projects/my-proj/locations/global/parameters/app-config/versions/v1', path: 'config.yaml' },
