@@ -98,7 +98,17 @@ export function podTemplate(o: KubeObject): { metadata?: ObjectMeta; spec?: Reco
   return spec.template;
 }
 
-/** An annotation set on the workload, or failing that on its pod template. */
+/**
+ * An annotation set on the workload, or failing that on its pod template. Manifests are untrusted:
+ * an unquoted `true` or `8080` arrives as a boolean or number and is read as its text; anything
+ * else that is not a string counts as absent.
+ */
 export function workloadAnnotation(o: KubeObject, key: string): string | undefined {
-  return o.metadata?.annotations?.[key] ?? podTemplate(o)?.metadata?.annotations?.[key];
+  return annotationText(o.metadata?.annotations?.[key]) ?? annotationText(podTemplate(o)?.metadata?.annotations?.[key]);
+}
+
+function annotationText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
+  return undefined;
 }
