@@ -128,6 +128,15 @@ describe('none', () => {
     expectAction(decideFor(deployment('i2', env(), { annotations: { 'rotor.dev/ignore': 'false' } })), 'restart', /only changes/);
   });
 
+  it('annotations written unquoted (a boolean or a number in the manifest) are read as their text', () => {
+    const w = deployment('b', env(), { annotations: {} });
+    (w.metadata!.annotations as Record<string, unknown>)['rotor.dev/ignore'] = true;
+    expectAction(decideFor(w), 'none', /rotor.dev\/ignore/);
+    const p = deployment('p', csi(), { annotations: {} });
+    (p.metadata!.annotations as Record<string, unknown>)['rotor.dev/reload-endpoint'] = 8080;
+    assert.deepEqual(decideFor(p).reloadEndpoint, { port: '8080', path: '/' });
+  });
+
   it('rotor.dev/on-rotate: none, even for env', () => {
     const d = decideFor(deployment('n', env(), { annotations: { 'rotor.dev/on-rotate': 'none' } }));
     expectAction(d, 'none', /^rotor.dev\/on-rotate: none — the app re-reads env DB_PASSWORD \(key pw\) in app .* itself$/);
