@@ -45,7 +45,7 @@ export function str(v: unknown): string | undefined {
 }
 
 export function apiGroup(apiVersion: string | undefined): string {
-  if (!apiVersion) return '';
+  if (typeof apiVersion !== 'string') return '';
   const slash = apiVersion.indexOf('/');
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
