@@ -522,3 +522,57 @@ describe('appliedVersions (rotor.dev/applied)', () => {
     assert.deepEqual(appliedVersions(w('["7"]')), {});
   });
 });
+
+describe('robustness: malformed objects never crash discovery or decisions', () => {
+  it('any field replaced by a value of another type gives a plan or an InputError, never a TypeError', async () => {
+    const { decideAll } = await import('../../functions/core/plan');
+    const base: KubeObject[] = [
+      clusterStore,
+      dbCredentials,
+      externalSecret('finder', { secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp-store' }, dataFrom: [{ find: { name: { regexp: '^db' } } }, { extract: { key: 'db-password' } }] }),
+      spc('c', [{ resourceName: `${DB}/versions/latest`, path: 'p' }], { provider: 'gcp', secretObjects: [{ secretName: 's', data: [{ objectName: 'p', key: 'k' }] }] }),
+      deployment('w', {
+        initContainers: [container('i', { env: [envFromKey('A', 'db-credentials', 'DB_PASSWORD')] })],
+        containers: [container('app', { envFrom: [{ secretRef: { name: 'finder' } }], env: [envFromKey('B', 's', 'k')], volumeMounts: [mount('v', '/v', 'p'), mount('x', '/x'), mount('pr', '/pr')] })],
+        volumes: [csiVolume('v', 'c', 'secrets-store.csi.k8s.io'), secretVolume('x', 'db-credentials', [{ key: 'DB_PASSWORD', path: 'pw' }]), projectedVolume('pr', 'finder')],
+      }, { annotations: { 'rotor.dev/secrets': DB, 'rotor.dev/reload-endpoint': '8080/r', 'rotor.dev/applied': '{}' } }),
+      workload('Rollout', 'r', {}, {}),
+    ];
+    (base[5].spec as Record<string, unknown>).workloadRef = { kind: 'Deployment', name: 'w' };
+    delete (base[5].spec as Record<string, unknown>).template;
+    const weird: unknown[] = [null, 0, 7, true, false, "", "x", [], [1, "a"], {}, { name: 1 }, { kind: "Deployment" }, -1.5];
+    // Every path to a leaf or a container in the base objects.
+    const paths: Array<Array<string | number>> = [];
+    const walk = (v: unknown, path: Array<string | number>): void => {
+      paths.push(path);
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...path, i]));
+      else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...path, k]);
+    };
+    base.forEach((o, i) => walk(o, [i]));
+    let random = 7;
+    const next = (n: number): number => (random = (random * 1103515245 + 12345) % 2147483648) % n;
+    let plans = 0;
+    let inputErrors = 0;
+    for (const path of paths) {
+      for (let t = 0; t < 6; t++) {
+        const objects = JSON.parse(JSON.stringify(base)) as KubeObject[];
+        let parent: unknown = objects;
+        for (const p of path.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[p];
+        const last = path[path.length - 1];
+        if (last === undefined) continue;
+        (parent as Record<string | number, unknown>)[last] = weird[next(weird.length)];
+        try {
+          const index = new DependencyIndex(inventoryFrom('c', objects.filter((o) => o && typeof o === 'object')), { projects: new ProjectMap(), onProblem: () => undefined });
+          for (const type of ['SECRET_VERSION_ADD', 'SECRET_UPDATE', 'SECRET_VERSION_DISABLE'] as const) {
+            decideAll(index, { type, secret: target(), version: '3', aliases: { current: '4' } });
+          }
+          plans++;
+        } catch (e) {
+          assert.ok(e instanceof InputError, `path ${path.join('.')}: ${String(e)}\n${(e as Error).stack}`);
+          inputErrors++;
+        }
+      }
+    }
+    assert.ok(plans > 100 && inputErrors > 10, `${plans} plans, ${inputErrors} input errors`);
+  });
+});
