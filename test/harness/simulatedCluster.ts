@@ -198,6 +198,9 @@ export function startSimulatedEso(cp: ControlPlane, sm: SecretManagerState, opti
 
   const sync = async (es: Obj, key: string): Promise<void> => {
     const ns = es.metadata.namespace ?? 'default';
+    // Checked again here, with no await before Secret Manager is read: a pause (or hold) that came
+    // while this sync was queued must keep a version added after it out of the Secret.
+    if (paused || held.has(`${ns}/${es.metadata.name}`)) return;
     const spec = (es.spec ?? {}) as EsoSpec;
     const target = spec.target?.name ?? es.metadata.name;
     const data: Record<string, string> = {};
@@ -411,6 +414,8 @@ export function startSimulatedNode(
         const resolved = await resolveObjects(ns, status.secretProviderClassName);
         const fingerprint = (objects: Array<{ id: string; version: string }>): string => objects.map((o) => `${o.id}=${o.version}`).sort().join(',');
         if (!resolved || fingerprint(resolved.objects) === fingerprint(status.objects ?? [])) continue;
+        // Paused while this pass was resolving: whatever it resolved after the pause stays unmounted.
+        if (rotationPaused) return;
         // The driver rewrites the files, then records the versions it mounted; `at` is when that
         // record is visible through the API.
         await api(cp, 'PATCH', `${CSI}/namespaces/${ns}/secretproviderclasspodstatuses/${st.metadata.name}`, { status: { objects: resolved.objects } }, MERGE);
