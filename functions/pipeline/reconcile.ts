@@ -22,7 +22,7 @@ import { liveInventory } from '../cluster/inventory';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll } from '../cluster/resources';
-import { mapLimit } from './limit';
+import { mapLimit } from '../concurrency';
 import type { EventOutcome, WorkloadOutcome } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */

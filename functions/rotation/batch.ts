@@ -1,7 +1,7 @@
 // Rotating every secret a request names, a bounded number at a time, each one's outcome kept
 // apart: one secret's failure never stops the others, and the caller gets a result per secret.
 import type { SecretId } from '../core/secretName';
-import { mapBounded } from './pool';
+import { mapLimit as mapBounded } from '../concurrency';
 import type { RotateOptions, RotationDeps, RotationOutcome, RotationResult } from './protocol';
 import { rotateOne } from './protocol';
 

@@ -4,7 +4,7 @@
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { KubeApiError } from '../../functions/cluster/kubeApi';
 import { notificationMessage } from '../../functions/core/event';
-import { mapLimit } from '../../functions/pipeline/limit';
+import { mapLimit } from '../../functions/concurrency';
 import type { Fleet, SeedObject } from './fleet';
 import { PROJECT_ID, PROJECT_NUMBER } from './fleet';
 

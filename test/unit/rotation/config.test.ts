@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 import { readRotationConfig } from '../../../functions/rotation/config';
 import { parseDuration } from '../../../functions/rotation/duration';
 import { ALPHABETS, fitsAlphabet, randomString, resolveAlphabet } from '../../../functions/rotation/alphabet';
-import { mapBounded } from '../../../functions/rotation/pool';
+import { mapLimit as mapBounded } from '../../../functions/concurrency';
 import { scramSha256Verifier } from '../../../functions/rotation/strategies/scram';
 import { SecretValue } from '../../../functions/secretmanager/secretValue';
 import type { SecretMetadata } from '../../../functions/secretmanager/types';

@@ -1,3 +1,6 @@
+// Bounded concurrency, shared by the pipeline (workloads acted on in parallel per cluster) and
+// rotation (a scheduler message may name hundreds of secrets, each holding connections).
+
 /** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
