@@ -107,7 +107,8 @@ export class DependencyIndex {
       }
     }
     const stores = new StoreIndex(inventory.secretStores);
-    const esoFinds: Array<{ eso: EsoInfo }> = [];
+    /** ExternalSecrets with dataFrom find, by namespace. */
+    const esoFinds = new Map<string, EsoInfo[]>();
     for (const o of inventory.externalSecrets) {
       const eso = readExternalSecret(o, stores, {
         ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
@@ -121,7 +122,7 @@ export class DependencyIndex {
         detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${r.detail})`,
       }));
       addSynced(eso.namespace, eso.targetName, { origin: 'eso', owner: `${eso.namespace}/${eso.name}`, refs, eso });
-      if (eso.findPatterns.length > 0) esoFinds.push({ eso });
+      if (eso.findPatterns.length > 0) esoFinds.set(eso.namespace, [...(esoFinds.get(eso.namespace) ?? []), eso]);
     }
 
     // Argo Rollouts may run the pod template of a Deployment they reference (spec.workloadRef).
@@ -134,12 +135,12 @@ export class DependencyIndex {
       this.objects.push(object);
       // What the pods run: the object itself, or for a Rollout with workloadRef, its Deployment's template.
       const w = withReferencedTemplate(object, ref, deployments, problem);
-      for (const dep of scanWorkload(w, ref, spcs, synced, options, problem)) this.add(index, dep);
+      const pod = podParts(w);
+      for (const dep of scanWorkload(w, pod, ref, spcs, synced, options, problem)) this.add(index, dep);
       // ESO find-by-name: the dependency exists for any secret whose name matches.
       const ns = ref.namespace;
-      for (const { eso } of esoFinds) {
-        if (eso.namespace !== ns) continue;
-        const consumers = secretConsumers(w, eso.targetName);
+      for (const eso of esoFinds.get(ns) ?? []) {
+        const consumers = pod ? secretConsumers(pod, eso.targetName) : [];
         if (consumers.length === 0) continue;
         for (const f of eso.findPatterns) {
           this.finds.push({
@@ -241,10 +242,26 @@ interface Container {
   readonly raw: Record<string, unknown>;
 }
 
+/** The parts of a pod template discovery reads, extracted once per workload. */
+interface PodParts {
+  readonly spec: Record<string, unknown>;
+  /** Init containers first, then the app containers. */
+  readonly containers: readonly Container[];
+  readonly volumes: ReadonlyMap<string, Record<string, unknown>>;
+}
+
+function podParts(w: KubeObject): PodParts | undefined {
+  const spec = podTemplate(w)?.spec;
+  if (!spec) return undefined;
+  return { spec, containers: containersOf(spec), volumes: volumesOf(spec) };
+}
+
 function containersOf(spec: Record<string, unknown>): Container[] {
-  const list = (field: string, init: boolean): Container[] =>
-    asArray(spec[field]).flatMap((c) => (isObject(c) ? [{ name: str(c.name) ?? '', init, raw: c }] : []));
-  return [...list('initContainers', true), ...list('containers', false)];
+  const out: Container[] = [];
+  for (const [field, init] of [['initContainers', true], ['containers', false]] as const) {
+    for (const c of asArray(spec[field])) if (isObject(c)) out.push({ name: str(c.name) ?? '', init, raw: c });
+  }
+  return out;
 }
 
 /** How one container reads a Kubernetes Secret. */
@@ -295,12 +312,10 @@ function volumeKeys(vol: Record<string, unknown>, secretName: string, subPath: s
 }
 
 /** Every way the workload's containers read the Kubernetes Secret `secretName`. */
-function secretConsumers(w: KubeObject, secretName: string): SecretConsumer[] {
-  const spec = podTemplate(w)?.spec;
-  if (!spec) return [];
-  const volumes = volumesOf(spec);
+function secretConsumers(pod: PodParts, secretName: string): SecretConsumer[] {
+  const { volumes } = pod;
   const out: SecretConsumer[] = [];
-  for (const c of containersOf(spec)) {
+  for (const c of pod.containers) {
     for (const e of asArray(c.raw.env)) {
       if (!isObject(e) || !isObject(e.valueFrom) || !isObject(e.valueFrom.secretKeyRef)) continue;
       const ref = e.valueFrom.secretKeyRef;
@@ -333,9 +348,9 @@ function secretConsumers(w: KubeObject, secretName: string): SecretConsumer[] {
 }
 
 /** Names of every Kubernetes Secret the pod spec reads (env, envFrom, secret and projected volumes). */
-function referencedSecretNames(spec: Record<string, unknown>): Set<string> {
+function referencedSecretNames(pod: PodParts): Set<string> {
   const names = new Set<string>();
-  for (const c of containersOf(spec)) {
+  for (const c of pod.containers) {
     for (const e of asArray(c.raw.env)) {
       if (isObject(e) && isObject(e.valueFrom) && isObject(e.valueFrom.secretKeyRef)) {
         const n = str(e.valueFrom.secretKeyRef.name);
@@ -349,7 +364,7 @@ function referencedSecretNames(spec: Record<string, unknown>): Set<string> {
       }
     }
   }
-  for (const v of volumesOf(spec).values()) {
+  for (const v of pod.volumes.values()) {
     if (isObject(v.secret)) {
       const n = str(v.secret.secretName);
       if (n) names.add(n);
@@ -402,6 +417,7 @@ function dependencyFromConsumer(
 
 function scanWorkload(
   w: KubeObject,
+  pod: PodParts | undefined,
   ref: WorkloadRef,
   spcs: Map<string, SpcInfo>,
   synced: Map<string, SyncedSecret[]>,
@@ -410,14 +426,14 @@ function scanWorkload(
 ): Dependency[] {
   const deps: Dependency[] = [];
   const ns = ref.namespace;
-  const spec = podTemplate(w)?.spec;
-  if (spec) {
+  if (pod) {
     // Kubernetes Secrets written from Secret Manager, as the containers read them.
-    for (const secretName of referencedSecretNames(spec)) {
-      if (!synced.has(`${ns}/${secretName}`)) continue;
-      const consumers = secretConsumers(w, secretName);
+    for (const secretName of referencedSecretNames(pod)) {
+      const syncedAs = synced.get(`${ns}/${secretName}`);
+      if (!syncedAs) continue;
+      const consumers = secretConsumers(pod, secretName);
       if (consumers.length === 0) continue;
-      for (const s of synced.get(`${ns}/${secretName}`) ?? []) {
+      for (const s of syncedAs) {
         const source: DependencySource =
           s.origin === 'eso'
             ? { kind: 'eso', namespace: ns, externalSecret: s.eso?.name ?? '', secretName }
@@ -432,8 +448,8 @@ function scanWorkload(
       }
     }
     // CSI volumes mounted straight from Secret Manager.
-    const volumes = volumesOf(spec);
-    for (const c of containersOf(spec)) {
+    const { volumes } = pod;
+    for (const c of pod.containers) {
       for (const m of asArray(c.raw.volumeMounts)) {
         if (!isObject(m)) continue;
         const vol = volumes.get(str(m.name) ?? '');
