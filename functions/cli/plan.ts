@@ -9,7 +9,7 @@ import { inventoryFrom } from '../core/inventory';
 import type { Plan, PlannedDecision } from '../core/plan';
 import { buildPlan, decideAll } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
-import { loadManifests } from '../manifests/load';
+import { loadManifestsParallel } from '../manifests/parallel';
 import { renderMermaid } from '../render/mermaid';
 import { renderTable } from '../render/table';
 import { keyValues, oneOf, parse } from './args';
@@ -134,7 +134,7 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
     inventories = [await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context)];
   } else {
-    inventories = [inventoryFrom(parsed.cluster, loadManifests(parsed.manifests, { onSkip: (m) => problems.push(m) }))];
+    inventories = [inventoryFrom(parsed.cluster, await loadManifestsParallel(parsed.manifests, { onSkip: (m) => problems.push(m) }))];
   }
   const { plan, decisions } = planOver(inventories, parsed.request, problems);
   if (parsed.strict && problems.length > 0) throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);

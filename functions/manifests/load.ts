@@ -63,15 +63,28 @@ export function manifestFiles(paths: readonly string[]): ManifestFile[] {
 }
 
 export function loadManifests(paths: readonly string[], opts: LoadOptions = {}): KubeObject[] {
-  return manifestFiles(paths).flatMap((f) => {
-    let text: string;
-    try {
-      text = readFileSync(f.path, 'utf8');
-    } catch (e) {
-      throw new InputError(fsProblem(e), f.path);
-    }
-    return parseManifestText(text, f.path, f.explicit ? {} : opts);
+  return manifestFiles(paths).flatMap((f) => loadManifestFile(f, opts));
+}
+
+/** Reads and parses one file found by manifestFiles. */
+export function loadManifestFile(f: ManifestFile, opts: LoadOptions = {}): KubeObject[] {
+  let text: string;
+  try {
+    text = readFileSync(f.path, 'utf8');
+  } catch (e) {
+    throw new InputError(fsProblem(e), f.path);
+  }
+  return parseManifestText(text, f.path, f.explicit ? {} : opts);
+}
+
+/** The objects of a YAML file's parsed documents (empty documents skipped), named `file (document N)`. */
+export function objectsOfDocuments(docs: readonly unknown[], source: string, opts: LoadOptions = {}): KubeObject[] {
+  const out: KubeObject[] = [];
+  docs.forEach((value, i) => {
+    if (value === null || value === undefined) return; // an empty document (a trailing ---, a comment-only Helm doc)
+    collect(value, docs.length > 1 ? `${source} (document ${i + 1})` : source, out, opts);
   });
+  return out;
 }
 
 /**
@@ -79,7 +92,6 @@ export function loadManifests(paths: readonly string[], opts: LoadOptions = {}):
  * With `onSkip`, documents that are not Kubernetes objects are reported and skipped, not errors.
  */
 export function parseManifestText(text: string, source: string, opts: LoadOptions = {}): KubeObject[] {
-  const out: KubeObject[] = [];
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   if (extname(source).toLowerCase() === '.json') {
     let value: unknown;
@@ -88,6 +100,7 @@ export function parseManifestText(text: string, source: string, opts: LoadOption
     } catch (e) {
       throw new InputError(`invalid JSON: ${(e as Error).message}`, source);
     }
+    const out: KubeObject[] = [];
     collect(value, source, out, opts);
     return out;
   }
@@ -102,11 +115,7 @@ export function parseManifestText(text: string, source: string, opts: LoadOption
     }
     throw e;
   }
-  docs.forEach((value, i) => {
-    if (value === null || value === undefined) return; // an empty document (a trailing ---, a comment-only Helm doc)
-    collect(value, docs.length > 1 ? `${source} (document ${i + 1})` : source, out, opts);
-  });
-  return out;
+  return objectsOfDocuments(docs, source, opts);
 }
 
 /** Which document (1-based) of a multi-document YAML text holds 0-based `line`. */
