@@ -160,3 +160,57 @@ describe('manifestFiles and loadManifests', () => {
     throwsInput(() => loadManifests([join(root, 'broken')]), /broken\/sub\/bad.yaml: YAML syntax error at line \d+, column \d+/);
   });
 });
+
+describe('loadManifestsParallel', () => {
+  const tree = join(root, 'parallel');
+  // Enough files of different sizes to spread over threads, with merge keys, Lists and JSON.
+  for (let i = 0; i < 12; i++) {
+    const docs = Array.from({ length: 3 + i * 2 }, (_, k) => deploy(`app-${i}-${k}`, `ns-${i % 3}`)).join('---\n');
+    write(`parallel/team-${i}/apps.yaml`, `# Source: chart/templates/apps.yaml\n${docs}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base-${i}\n  labels: &l {team: t${i}}\ndata:\n  <<: *l\n`);
+  }
+  write('parallel/team-3/list.yaml', `apiVersion: v1\nkind: List\nitems:\n- ${deploy('listed').replace(/\n/g, '\n  ')}`);
+  write('parallel/team-4/export.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'agent' } }] }));
+  write('parallel/team-5/values.yaml', 'replicaCount: 2\n');
+  write('parallel/team-9/values.yaml', 'image: {tag: x}\n');
+
+  const describeAll = (objs: Array<{ kind?: string; metadata?: { name?: string; namespace?: string }; __source?: string; data?: unknown }>) =>
+    objs.map((o) => [o.kind, o.metadata?.namespace, o.metadata?.name, o.__source, JSON.stringify(o)]);
+
+  it('gives exactly what the sequential loader gives: objects, order, sources and notes', async () => {
+    const { loadManifestsParallel } = await import('../../functions/manifests/parallel');
+    const seqNotes: string[] = [];
+    const parNotes: string[] = [];
+    const sequential = loadManifests([tree], { onSkip: (m) => seqNotes.push(m) });
+    const parallel = await loadManifestsParallel([tree], { onSkip: (m) => parNotes.push(m), thresholdBytes: 0, maxWorkers: 2 });
+    assert.ok(sequential.length > 100);
+    assert.deepEqual(describeAll(parallel), describeAll(sequential));
+    assert.deepEqual(parNotes, seqNotes);
+    assert.equal(seqNotes.length, 2);
+  });
+
+  it('reports the same first error, whichever thread met it', async () => {
+    const { loadManifestsParallel } = await import('../../functions/manifests/parallel');
+    write('parallel-bad/a.yaml', deploy('a'));
+    write('parallel-bad/b.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [broken\n');
+    write('parallel-bad/c.yaml', `${deploy('c')}---\nkind: [also broken\n`);
+    write('parallel-bad/d.yaml', deploy('d'.repeat(5)));
+    const dir = join(root, 'parallel-bad');
+    let expected = '';
+    try {
+      loadManifests([dir]);
+    } catch (e) {
+      expected = (e as Error).message;
+    }
+    assert.match(expected, /parallel-bad\/b.yaml: YAML syntax error/);
+    await assert.rejects(loadManifestsParallel([dir], { thresholdBytes: 0, maxWorkers: 3 }), (e: unknown) => {
+      assert.ok(e instanceof InputError);
+      assert.equal(e.message, expected);
+      return true;
+    });
+  });
+
+  it('stays on one thread for small inputs', async () => {
+    const { loadManifestsParallel } = await import('../../functions/manifests/parallel');
+    assert.deepEqual(describeAll(await loadManifestsParallel([tree], { onSkip: () => undefined })), describeAll(loadManifests([tree], { onSkip: () => undefined })));
+  });
+});
