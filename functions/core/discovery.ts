@@ -259,7 +259,13 @@ function podParts(w: KubeObject): PodParts | undefined {
 function containersOf(spec: Record<string, unknown>): Container[] {
   const out: Container[] = [];
   for (const [field, init] of [['initContainers', true], ['containers', false]] as const) {
-    for (const c of asArray(spec[field])) if (isObject(c)) out.push({ name: str(c.name) ?? '', init, raw: c });
+    for (const c of asArray(spec[field])) {
+      if (!isObject(c)) continue;
+      // A native sidecar (an init container with restartPolicy Always) runs as long as the pod:
+      // it reads like an app container, not once at start.
+      const sidecar = init && str(c.restartPolicy) === 'Always';
+      out.push({ name: str(c.name) ?? '', init: init && !sidecar, raw: c });
+    }
   }
   return out;
 }
