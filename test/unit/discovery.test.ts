@@ -98,6 +98,18 @@ describe('CSI volumes (GKE add-on and OSS driver)', () => {
     assert.match(deps[0].detail, /in migrate \(init\)/);
   });
 
+  it('a native sidecar (init container with restartPolicy Always) reads like an app container', () => {
+    const w = deployment('proxied', {
+      initContainers: [container('proxy', { restartPolicy: 'Always', volumeMounts: [mount('s', '/secrets')], env: [envFromKey('PW', 'db-credentials', 'DB_PASSWORD')] })],
+      containers: [container('app')],
+      volumes: [csiVolume('s', 'db-gke')],
+    });
+    assert.deepEqual(depsOf([gkeClass, ...eso, w]).get('proxied')!.map(short), [
+      { via: 'env', container: 'proxy', version: 'latest', inPlace: false },
+      { via: 'csi', container: 'proxy', version: 'latest', inPlace: true },
+    ]);
+  });
+
   it('the same volume in an init container and the app: both dependencies', () => {
     const w = deployment('both', {
       initContainers: [container('wait-db', { volumeMounts: [mount('s', '/secrets')] })],
