@@ -196,7 +196,16 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
       }
     }
   }
-  return { action, reason, affected, record, records, ...(action === 'reload' && endpoint ? { reloadEndpoint: endpoint } : {}) };
+  const warning = action === 'restart' ? onDeleteWarning(wd) : undefined;
+  return {
+    action,
+    reason,
+    affected,
+    record,
+    records,
+    ...(action === 'reload' && endpoint ? { reloadEndpoint: endpoint } : {}),
+    ...(warning ? { warning } : {}),
+  };
 }
 
 /** One thing the event changes: the dependencies that read it, and what to record once acted on. */
@@ -317,6 +326,14 @@ export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
   if (!m) return undefined;
   if (/^[0-9]+$/.test(m[1]) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
   return { port: m[1], path: m[2] ?? '/' };
+}
+
+/** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */
+function onDeleteWarning(wd: WorkloadDependencies): string | undefined {
+  if (wd.ref.kind !== 'StatefulSet' && wd.ref.kind !== 'DaemonSet') return undefined;
+  const spec = wd.object.spec as { updateStrategy?: { type?: unknown } } | undefined;
+  if (spec?.updateStrategy?.type !== 'OnDelete') return undefined;
+  return `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name} uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`;
 }
 
 function podTemplateRestartedAt(wd: WorkloadDependencies): string | undefined {
