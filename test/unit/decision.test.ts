@@ -83,6 +83,19 @@ describe('restart: a dependency that only changes when the pod restarts', () => 
     expectAction(decideFor(deployment('vol', secretVol)), 'restart', /^volume c at \/etc\/creds in app \(Secret creds from ExternalSecret creds\) updates in place, but the app declared no rotor.dev\/reload-endpoint/);
   });
 
+  it('warns when a StatefulSet or DaemonSet with updateStrategy OnDelete will not roll', () => {
+    for (const kind of ['StatefulSet', 'DaemonSet']) {
+      const w = workload(kind, 'od', env());
+      (w.spec as Record<string, unknown>).updateStrategy = { type: 'OnDelete' };
+      const d = decideFor(w);
+      assert.equal(d.action, 'restart');
+      assert.equal(d.warning, `${kind} shop/od uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`);
+    }
+    const rolling = workload('StatefulSet', 'rolling', env());
+    (rolling.spec as Record<string, unknown>).updateStrategy = { type: 'RollingUpdate' };
+    assert.equal(decideFor(rolling).warning, undefined);
+  });
+
   it('every workload kind', () => {
     for (const kind of ['StatefulSet', 'DaemonSet', 'CronJob', 'Rollout']) {
       expectAction(decideFor(workload(kind, kind.toLowerCase(), env())), 'restart', /only changes when the pod restarts/);
