@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
 import type { Pipeline, Rig } from './fixture';
-import { PROJECT_ID, PROJECT_NUMBER, applied, deployment, outcomeFor, restartedAt, startRig, waitForReadyPods } from './fixture';
+import { PROJECT_ID, PROJECT_NUMBER, applied, deployment, offContractLines, outcomeFor, restartedAt, startRig, waitForReadyPods } from './fixture';
 
 const NS = 'events-app';
 const KEY = 'e2e-signing-key';
@@ -250,5 +250,6 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     const all = await rig.outcomes();
     assert.ok(all.length >= 8, `outcomes: ${all.length}`);
     for (const o of all) assert.ok(o.event.type && Array.isArray(o.workloads) && typeof o.converged === 'boolean');
+    for (const p of [events, direct]) assert.deepEqual(offContractLines(p.server).slice(0, 5), [], 'structured logs only');
   });
 });

@@ -304,6 +304,16 @@ export async function waitForEsoSynced(rig: Rig, ns: string, name: string): Prom
   );
 }
 
+/** Lines a function server wrote that break the log contract (one JSON object with severity and message). */
+export function offContractLines(server: FunctionsServer): string[] {
+  // The framework's start-up banner (printed outside NODE_ENV=production) is not Rotor's.
+  const banner = /^(Serving function\.\.\.|Function: |Signature type: |URL: )/;
+  return server.lines
+    .filter((l) => !banner.test(l.text))
+    .filter((l) => !(l.entry && typeof l.entry.severity === 'string' && typeof l.entry.message === 'string'))
+    .map((l) => `[${l.stream}] ${l.text}`);
+}
+
 export function outcomeFor(o: EventOutcome, ns: string, name: string): EventOutcome['workloads'][number] | undefined {
   return o.workloads.find((w) => w.namespace === ns && w.name === name);
 }

@@ -9,7 +9,7 @@ import { postCloudEvent } from '../harness/eventarc';
 import { waitFor } from '../harness/controlPlane';
 import type { PodServer } from '../harness/podNetwork';
 import type { Pipeline, Rig } from './fixture';
-import { PROJECT_ID, applied, deployment, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
+import { PROJECT_ID, applied, deployment, offContractLines, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
 
 const STORE = `
 apiVersion: external-secrets.io/v1
@@ -309,5 +309,12 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     assert.equal(restartedAt(await deployment(rig, ns, 'cache')), undefined, 'never restarted into the old value');
     await bounded.server.waitForLog((e) => e.severity === 'ERROR' && /gave up after/.test(e.message ?? ''), { what: 'an ERROR log for giving up' });
     rig.eso.release(`${ns}/cache`);
+  });
+
+  it('wrote only structured log lines, waits and retries included (one JSON object with severity and message a line)', () => {
+    const lines = offContractLines(pipeline.server);
+    assert.deepEqual(lines.slice(0, 5), [], `${lines.length} line(s) off the log contract`);
+    const retries = pipeline.server.entries().filter((e) => e.severity === 'NOTICE' && /^retry: .*Pub\/Sub will redeliver/.test(e.message ?? ''));
+    assert.ok(retries.length >= 3, 'each nack is one NOTICE line');
   });
 });

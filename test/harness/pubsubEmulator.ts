@@ -45,7 +45,7 @@ export interface PubsubEmulator {
   /** `127.0.0.1:PORT` — the value of PUBSUB_EMULATOR_HOST. */
   readonly host: string;
   readonly projectId: string;
-  /** PUBSUB_EMULATOR_HOST, PUBSUB_PROJECT_ID and GOOGLE_CLOUD_PROJECT, for child processes. */
+  /** PUBSUB_EMULATOR_HOST, PUBSUB_PROJECT_ID, GOOGLE_CLOUD_PROJECT, METADATA_SERVER_DETECTION: for child processes. */
   readonly env: Readonly<Record<string, string>>;
   /** `projects/PROJECT/topics/NAME` */
   topicPath(name: string): string;
@@ -191,9 +191,10 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
   return {
     host,
     projectId,
-    // GOOGLE_CLOUD_PROJECT too: without a project the client asks the GCE metadata server for one
-    // (a failed lookup and a MetadataLookupWarning on every cold start).
-    env: { PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId },
+    // GOOGLE_CLOUD_PROJECT and METADATA_SERVER_DETECTION=none too: off Google Cloud the client
+    // otherwise probes the GCE metadata server for a project and credentials it does not need with
+    // an emulator (a failed lookup, and a MetadataLookupWarning on stderr, on every cold start).
+    env: { PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
     topicPath,
     subscriptionPath,
     async createTopic(name) {
