@@ -98,10 +98,12 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** Plans one event over inventories (one per cluster). */
-export function planOver(inventories: readonly Inventory[], req: PlanRequest, problems: string[]): { plan: Plan; decisions: PlannedDecision[] } {
+export function planOver(inventories: readonly Inventory[], req: PlanRequest, problems: string[], opts: { strict?: boolean } = {}): { plan: Plan; decisions: PlannedDecision[] } {
   const decisions: PlannedDecision[] = [];
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
+      // Offline, a malformed class or ExternalSecret is bad input (exit 2); live, a note.
+      ...(opts.strict ? { strict: true } : {}),
       projects: req.projects,
       ...(req.defaultProject ? { defaultProject: req.defaultProject } : {}),
       onProblem: (m) => problems.push(m),
@@ -136,7 +138,7 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
   } else {
     inventories = [inventoryFrom(parsed.cluster, await loadManifestsParallel(parsed.manifests, { onSkip: (m) => problems.push(m) }))];
   }
-  const { plan, decisions } = planOver(inventories, parsed.request, problems);
+  const { plan, decisions } = planOver(inventories, parsed.request, problems, { strict: !parsed.kubeconfig || parsed.strict });
   if (parsed.strict && problems.length > 0) throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);
   io.stdout(renderPlan(plan, decisions, parsed.request.output));
   return 0;

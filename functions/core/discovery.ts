@@ -1,6 +1,7 @@
 // Discovery: which workloads depend on a Secret Manager secret, and through what. Pure: it reads
 // an Inventory and builds an index once (secret → dependent workloads), so answering for one
 // event, or twenty, costs a map lookup each.
+import { InputError } from '../errors';
 import * as annotations from './annotations';
 import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
@@ -51,6 +52,12 @@ export interface DiscoveryOptions {
    * Offline plans turn these into errors or warnings; live runs log them and go on.
    */
   readonly onProblem?: (message: string) => void;
+  /**
+   * A SecretProviderClass or ExternalSecret that does not parse: true throws its InputError (an
+   * offline plan exits 2 naming it); false (the default, for live clusters) reports it through
+   * onProblem and leaves it out, so that one broken object does not stop every rotation.
+   */
+  readonly strict?: boolean;
 }
 
 /** A Kubernetes Secret written from Secret Manager, and which secrets land under which keys. */
@@ -74,9 +81,20 @@ export class DependencyIndex {
     this.projects = options.projects ?? new ProjectMap();
     const problem = options.onProblem ?? (() => undefined);
 
+    /** Reads one object; lenient mode reports a malformed one and skips it. */
+    const read = <T>(what: () => T): T | undefined => {
+      try {
+        return what();
+      } catch (e) {
+        if (options.strict || !(e instanceof InputError)) throw e;
+        problem(`${e.message} (left out)`);
+        return undefined;
+      }
+    };
+
     const spcs = new Map<string, SpcInfo>();
     for (const o of inventory.secretProviderClasses) {
-      const info = readSecretProviderClass(o);
+      const info = read(() => readSecretProviderClass(o));
       if (info) spcs.set(`${info.namespace}/${info.name}`, info);
     }
     const synced = new Map<string, SyncedSecret[]>();
@@ -110,10 +128,12 @@ export class DependencyIndex {
     /** ExternalSecrets with dataFrom find, by namespace. */
     const esoFinds = new Map<string, EsoInfo[]>();
     for (const o of inventory.externalSecrets) {
-      const eso = readExternalSecret(o, stores, {
-        ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
-        onProblem: problem,
-      });
+      const eso = read(() =>
+        readExternalSecret(o, stores, {
+          ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
+          onProblem: problem,
+        }),
+      );
       if (!eso) continue;
       const refs = eso.references.map((r) => ({
         id: r.id,
