@@ -26,9 +26,10 @@ import {
 const DB = 'projects/my-proj/secrets/db-password';
 const target = (name = DB) => parseSecretName(name).id;
 
-function index(objects: KubeObject[], opts: { projects?: string; defaultProject?: string } = {}) {
+function index(objects: KubeObject[], opts: { projects?: string; defaultProject?: string; strict?: boolean } = {}) {
   const problems: string[] = [];
   const idx = new DependencyIndex(inventoryFrom('test', objects), {
+    ...(opts.strict ? { strict: true } : {}),
     projects: ProjectMap.parse(opts.projects),
     ...(opts.defaultProject ? { defaultProject: opts.defaultProject } : {}),
     onProblem: (m) => problems.push(m),
@@ -185,7 +186,7 @@ describe('SecretProviderClass parameters that do not parse are errors naming the
   const bad = (secrets: unknown, expect: RegExp) => {
     const cls = { ...spc('broken', []), __source: 'manifests/spc.yaml' } as KubeObject;
     (cls.spec as Record<string, unknown>).parameters = secrets === undefined ? {} : { secrets };
-    assert.throws(() => index([cls]), (e: unknown) => {
+    assert.throws(() => index([cls], { strict: true }), (e: unknown) => {
       assert.ok(e instanceof InputError);
       assert.match(e.message, /^manifests\/spc.yaml: SecretProviderClass shop\/broken: /);
       assert.match(e.message, expect);
@@ -201,6 +202,16 @@ describe('SecretProviderClass parameters that do not parse are errors naming the
   it('a bad resourceName', () => bad('- resourceName: projects/p/secret/s/versions/1\n  path: x', /secrets\[0\].resourceName: "projects\/p\/secret\/s\/versions\/1" is not a Secret Manager name: expected "secrets" at segment 3/));
   it('no version', () => bad('- resourceName: projects/p/secrets/s\n  path: x', /must end in \/versions\/V/));
   it('no path or fileName', () => bad('- resourceName: projects/p/secrets/s/versions/1', /secrets\[0\] needs "path" or "fileName"/));
+
+  it('on a live cluster (not strict), a broken class is reported and left out; the others still count', () => {
+    const broken = { ...spc('broken', '- resourceName: [oops'), __source: 'cluster/prod' } as KubeObject;
+    const good = spc('good', [{ resourceName: `${DB}/versions/latest`, path: 'p' }]);
+    const reader = (name: string, cls: string) => deployment(name, { containers: [container('app', { volumeMounts: [mount('s', '/s')] })], volumes: [csiVolume('s', cls)] });
+    const { idx, problems } = index([broken, good, reader('a', 'broken'), reader('b', 'good')]);
+    assert.deepEqual(idx.dependentsOf(target()).map((w) => w.ref.name), ['b']);
+    assert.match(problems[0], /^cluster\/prod: SecretProviderClass shop\/broken: spec.parameters.secrets does not parse as YAML: .* \(left out\)$/);
+    assert.equal(problems[1], 'Deployment shop/a: SecretProviderClass shop/broken (volume s) was not found');
+  });
 });
 
 describe('Kubernetes Secrets synced from Secret Manager, and how containers read them', () => {
@@ -415,12 +426,15 @@ describe('External Secrets Operator', () => {
     ];
     for (const [spec, expect] of cases) {
       const es = { ...externalSecret('broken', spec), __source: 'es.yaml' } as KubeObject;
-      assert.throws(() => index([clusterStore, es]), (e: unknown) => {
+      assert.throws(() => index([clusterStore, es], { strict: true }), (e: unknown) => {
         assert.ok(e instanceof InputError);
         assert.match(e.message, /^es.yaml: ExternalSecret shop\/broken: /);
         assert.match(e.message, expect);
         return true;
       });
+      // Not strict (a live cluster): reported and left out.
+      const { problems } = index([clusterStore, es]);
+      assert.match(problems[0], expect);
     }
   });
 });
@@ -574,7 +588,7 @@ describe('robustness: malformed objects never crash discovery or decisions', () 
         if (last === undefined) continue;
         (parent as Record<string | number, unknown>)[last] = weird[next(weird.length)];
         try {
-          const index = new DependencyIndex(inventoryFrom('c', objects.filter((o) => o && typeof o === 'object')), { projects: new ProjectMap(), onProblem: () => undefined });
+          const index = new DependencyIndex(inventoryFrom('c', objects.filter((o) => o && typeof o === 'object')), { projects: new ProjectMap(), onProblem: () => undefined, strict: t % 2 === 0 });
           for (const type of ['SECRET_VERSION_ADD', 'SECRET_UPDATE', 'SECRET_VERSION_DISABLE'] as const) {
             decideAll(index, { type, secret: target(), version: '3', aliases: { current: '4' } });
           }
