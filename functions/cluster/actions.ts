@@ -10,7 +10,7 @@ import * as annotations from '../core/annotations';
 import type { KubeObject, WorkloadRef } from '../core/kube';
 import { isObject } from '../core/kube';
 import { appliedVersions } from '../core/discovery';
-import type { ReloadEndpoint } from '../core/decision';
+import type { AppliedRecord, ReloadEndpoint } from '../core/decision';
 import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
 import { KubeApiError } from './kubeApi';
@@ -30,15 +30,18 @@ function workloadPath(ref: WorkloadRef, object: KubeObject): string {
   return resourcePath(res, version, ref.namespace, ref.name);
 }
 
-function appliedAnnotation(object: KubeObject, record: { key: string; version: string }): string {
-  return JSON.stringify({ ...appliedVersions(object), [record.key]: record.version });
+/** rotor.dev/applied after this action: what was there, plus every record of the decision. */
+function appliedAnnotation(object: KubeObject, records: readonly AppliedRecord[]): string {
+  const applied = appliedVersions(object);
+  for (const r of records) applied[r.key] = r.version;
+  return JSON.stringify(applied);
 }
 
 /** Patch body and content type that restart `ref` (pure: tested without a cluster). */
-export function restartPatch(ref: WorkloadRef, object: KubeObject, restartedAt: string, record: { key: string; version: string }): { contentType: string; body: unknown } {
+export function restartPatch(ref: WorkloadRef, object: KubeObject, restartedAt: string, records: readonly AppliedRecord[]): { contentType: string; body: unknown } {
   const metadata = {
     resourceVersion: object.metadata?.resourceVersion,
-    annotations: { [annotations.APPLIED]: appliedAnnotation(object, record) },
+    annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
   };
   const template = { metadata: { annotations: { [annotations.RESTARTED_AT]: restartedAt } } };
   switch (ref.kind) {
@@ -58,8 +61,8 @@ export function isPaused(object: KubeObject): boolean {
   return isObject(object.spec) && object.spec.paused === true;
 }
 
-export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: KubeObject, restartedAt: string, record: { key: string; version: string }, opts: WriteOptions): Promise<KubeObject> {
-  const patch = restartPatch(ref, object, restartedAt, record);
+export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: KubeObject, restartedAt: string, records: readonly AppliedRecord[], opts: WriteOptions): Promise<KubeObject> {
+  const patch = restartPatch(ref, object, restartedAt, records);
   return api.request<KubeObject>({
     method: 'PATCH',
     path: workloadPath(ref, object),
@@ -69,13 +72,13 @@ export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: Ku
   });
 }
 
-export async function recordApplied(api: KubeApi, ref: WorkloadRef, object: KubeObject, record: { key: string; version: string }, opts: WriteOptions): Promise<KubeObject> {
+export async function recordApplied(api: KubeApi, ref: WorkloadRef, object: KubeObject, records: readonly AppliedRecord[], opts: WriteOptions): Promise<KubeObject> {
   return api.request<KubeObject>({
     method: 'PATCH',
     path: workloadPath(ref, object),
     query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
     contentType: MERGE_PATCH,
-    body: { metadata: { resourceVersion: object.metadata?.resourceVersion, annotations: { [annotations.APPLIED]: appliedAnnotation(object, record) } } },
+    body: { metadata: { resourceVersion: object.metadata?.resourceVersion, annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) } } },
   });
 }
 

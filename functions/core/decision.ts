@@ -184,7 +184,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     if (action === 'restart') {
       const restartedAt = podTemplateRestartedAt(wd);
       const visibleSince = newestReady ?? event.time;
-      if (restartedAt && visibleSince && Date.parse(restartedAt) >= Date.parse(visibleSince)) {
+      if (restartedAt && visibleSince && Date.parse(restartedAt) >= latestInstant(visibleSince)) {
         return {
           action: 'none',
           reason: `already restarted at ${restartedAt}, after version ${target} became visible: the new pods read it`,
@@ -326,6 +326,15 @@ export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
   if (!m) return undefined;
   if (/^[0-9]+$/.test(m[1]) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
   return { port: m[1], path: m[2] ?? '/' };
+}
+
+/**
+ * The latest instant a timestamp can stand for: `10:00:05Z` (second precision, as controllers
+ * write) may mean any time up to 10:00:05.999, and coalescing must not assume the earliest.
+ */
+function latestInstant(ts: string): number {
+  const t = Date.parse(ts);
+  return /\.\d+/.test(ts) ? t : t + 999;
 }
 
 /** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */

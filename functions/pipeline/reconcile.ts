@@ -195,11 +195,13 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   const extra = decision.warning ? { warning: decision.warning } : {};
   if (decision.warning) log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
   const write = { dryRun: cfg.dryRun };
+  // Everything this action settles: one entry per secret version or moved alias.
+  const records = decision.records ?? (decision.record ? [decision.record] : []);
 
   switch (decision.action) {
     case 'none': {
-      if (decision.recordOnly && decision.record) {
-        await recordApplied(api, wd.ref, wd.object, decision.record, write);
+      if (decision.recordOnly && records.length > 0) {
+        await recordApplied(api, wd.ref, wd.object, records, write);
         return outcome(wd, 'none', cfg.dryRun ? 'dry-run' : 'recorded', decision.reason, extra);
       }
       return outcome(wd, 'none', 'unchanged', decision.reason, extra);
@@ -217,7 +219,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
       if (isPaused(wd.object)) {
         return outcome(wd, 'restart', 'skipped', `${wd.ref.kind} is paused: Rotor leaves it alone (${decision.reason})`, extra);
       }
-      await restartWorkload(api, wd.ref, wd.object, now().toISOString(), decision.record!, write);
+      await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
       return outcome(wd, 'restart', cfg.dryRun ? 'dry-run' : 'restarted', decision.reason, extra);
     }
     case 'reload': {
@@ -228,10 +230,10 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
         const cause = `reload failed on ${failed.map((f) => `${f.pod} (${f.error ?? 'error'})`).join(', ')}`;
         if (isPaused(wd.object)) return outcome(wd, 'reload', 'failed', `${cause}; the ${wd.ref.kind} is paused, so no restart either`, extra);
         log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${cause}; restarting instead`);
-        await restartWorkload(api, wd.ref, wd.object, now().toISOString(), decision.record!, write);
+        await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
         return outcome(wd, 'restart', 'restarted', `${cause}; restarted instead (${decision.reason})`, extra);
       }
-      await recordApplied(api, wd.ref, wd.object, decision.record!, write);
+      await recordApplied(api, wd.ref, wd.object, records, write);
       return outcome(wd, 'reload', 'reloaded', decision.reason, { ...extra, detail: results.length ? `reloaded ${results.length} pod(s): ${results.map((r) => r.pod).join(', ')}` : 'no ready pods to reload' });
     }
   }
