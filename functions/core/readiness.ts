@@ -66,11 +66,9 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
         : `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before the event (${ctx.eventTime})`,
     };
   }
-  // `since` is when the new value is known to be in the Secret: a whole-second refreshTime may
-  // stand for a sync up to a second later, and a restart within that second may have read the old
-  // value, so it must not count as having picked the new one up (restart coalescing).
-  const since = /\.\d+/.test(refreshTime) ? refreshTime : new Date(Date.parse(refreshTime) + 1000).toISOString();
-  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since };
+  // A whole-second refreshTime may stand for a sync up to a second later: decide() compares it as
+  // its latest instant when coalescing restarts.
+  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since: refreshTime };
 }
 
 /** The version number the driver mounted for `secret` in one SecretProviderClassPodStatus. */
