@@ -21,7 +21,6 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,6 +28,7 @@ import { ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, loadYaml, PatchStr
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { deathSignalPrefix, onExit } from './cleanup';
+import { freePort } from './freePort';
 
 const execFileP = promisify(execFile);
 
@@ -122,18 +122,6 @@ function binary(binDir: string, name: string): string {
   return path;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** A CA and a serving certificate for 127.0.0.1/localhost and the in-cluster names. EC keys: fast to make. */
 async function makeCertificates(dir: string): Promise<void> {

@@ -15,13 +15,13 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { build } from 'esbuild';
 import { deathSignalPrefix, onExit } from './cleanup';
 import { REPO_ROOT } from './controlPlane';
+import { freePort } from './freePort';
 
 export interface LogEntry {
   severity?: string;
@@ -93,18 +93,6 @@ export function functionsBundle(): Promise<string> {
   return bundlePromise;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Only what a process needs to run: the test's own ROTOR_* or GOOGLE_* settings must not leak in. */
 function baseEnv(): Record<string, string> {

@@ -5,11 +5,11 @@
 // root: then every server process runs as the `postgres` OS user (or `nobody`) via spawn's uid/gid.
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { freePort } from './freePort';
 
 export interface PostgresServer {
   readonly host: string;
@@ -57,17 +57,6 @@ function serverIdentity(): { uid: number; gid: number } | undefined {
   throw new Error('running as root and neither a "postgres" nor a "nobody" user exists: initdb refuses to run as root');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 function run(cmd: string, args: string[], ident: { uid: number; gid: number } | undefined, cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {

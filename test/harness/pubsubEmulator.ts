@@ -13,10 +13,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deathSignalPrefix, onExit } from './cleanup';
+import { freePort } from './freePort';
 
 export interface PushSubscriptionOptions {
   /** Seconds the push endpoint has to answer before the delivery counts as failed (10..600). */
@@ -79,18 +79,6 @@ export function locatePubsubEmulator(): string {
   );
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function tail(file: string, lines: number): string {
   try {

@@ -1,0 +1,16 @@
+// A free TCP port on loopback, for the servers the tests start. (The port is released before the
+// caller binds it; callers that race other processes retry on EADDRINUSE.)
+import { createServer } from 'node:net';
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
