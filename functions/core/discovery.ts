@@ -18,7 +18,7 @@ export type Via = 'env' | 'envFrom' | 'volume' | 'subPath' | 'csi' | 'init' | 'a
 
 /** Where the value comes from on its way into the pod. */
 export type DependencySource =
-  | { readonly kind: 'csi'; readonly namespace: string; readonly spc: string; readonly file: string; readonly driver: string }
+  | { readonly kind: 'csi'; readonly namespace: string; readonly spc: string; readonly file: string; readonly driver: string; readonly resourceName: string }
   | { readonly kind: 'eso'; readonly namespace: string; readonly externalSecret: string; readonly secretName: string }
   | { readonly kind: 'csi-sync'; readonly namespace: string; readonly spc: string; readonly secretName: string }
   | { readonly kind: 'api' };
@@ -510,7 +510,7 @@ function scanWorkload(
             detail: `CSI volume ${str(vol.name) ?? '?'} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
             version: e.ref.version,
             secret: e.ref.id,
-            source: { kind: 'csi', namespace: ns, spc: spcName, file: e.file, driver },
+            source: { kind: 'csi', namespace: ns, spc: spcName, file: e.file, driver, resourceName: e.resourceName },
             inPlace: via === 'csi',
           });
         }

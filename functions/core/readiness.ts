@@ -71,22 +71,49 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
   return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since: refreshTime };
 }
 
-/** The version number the driver mounted for `secret` in one SecretProviderClassPodStatus. */
-export function mountedVersion(podStatus: KubeObject, secret: SecretId, projects: ProjectMap): number | undefined {
+/** Every version of `secret` one SecretProviderClassPodStatus records as mounted, with the entry id. */
+export function mountedVersions(podStatus: KubeObject, secret: SecretId, projects: ProjectMap): Array<{ id?: string; version: number }> {
   const status = isObject(podStatus.status) ? podStatus.status : {};
   const want = secretKey(secret, projects);
+  const out: Array<{ id?: string; version: number }> = [];
   for (const o of asArray(status.objects)) {
     if (!isObject(o)) continue;
     const version = str(o.version);
     if (!version) continue;
     try {
       const ref = parseSecretName(version);
-      if (secretKey(ref.id, projects) === want && ref.version && /^[0-9]+$/.test(ref.version)) return Number(ref.version);
+      if (secretKey(ref.id, projects) !== want || !ref.version || !/^[0-9]+$/.test(ref.version)) continue;
+      const id = str(o.id);
+      out.push(id ? { id, version: Number(ref.version) } : { version: Number(ref.version) });
     } catch {
       // Not a Secret Manager version name (another provider's object): skip it.
     }
   }
-  return undefined;
+  return out;
+}
+
+/**
+ * The version the driver mounted for one entry of a class. The provider records each entry's
+ * `resourceName` as the object's id, so a class that mounts the same secret twice (say
+ * `versions/3` and `versions/latest`) is told apart by id; without an exact id, an id with the
+ * same version selector, then the first entry for the secret.
+ */
+export function mountedVersion(podStatus: KubeObject, secret: SecretId, projects: ProjectMap, entry: { resourceName?: string; selector?: string } = {}): number | undefined {
+  const all = mountedVersions(podStatus, secret, projects);
+  const exact = entry.resourceName !== undefined ? all.find((m) => m.id === entry.resourceName) : undefined;
+  if (exact) return exact.version;
+  if (entry.selector !== undefined) {
+    const sameSelector = all.find((m) => {
+      if (!m.id) return false;
+      try {
+        return parseSecretName(m.id).version === entry.selector;
+      } catch {
+        return false;
+      }
+    });
+    if (sameSelector) return sameSelector.version;
+  }
+  return all[0]?.version;
 }
 
 /**
@@ -112,7 +139,7 @@ function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, 
   for (const pod of state.readyPods) {
     const podName = pod.metadata?.name ?? '';
     const st = statuses.find((s) => isObject(s.status) && s.status.podName === podName);
-    const v = st ? mountedVersion(st, dep.secret, ctx.projects) : undefined;
+    const v = st ? mountedVersion(st, dep.secret, ctx.projects, { ...(dep.source.kind === 'csi' ? { resourceName: dep.source.resourceName } : {}), selector: dep.version }) : undefined;
     if (v === undefined || !reached(v, want, dep)) lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
   }
   if (lagging.length > 0) {
@@ -128,7 +155,7 @@ function csiSyncReadiness(state: LiveState, dep: Dependency, namespace: string, 
   if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
   const want = Number(target);
   // The driver rewrites the synced Secret when it rotates a mount of the class.
-  const synced = statusesFor(state, namespace, spc).some((s) => reached(mountedVersion(s, dep.secret, ctx.projects) ?? 0, want, dep));
+  const synced = statusesFor(state, namespace, spc).some((s) => reached(mountedVersion(s, dep.secret, ctx.projects, { selector: dep.version }) ?? 0, want, dep));
   return synced
     ? { ready: true, detail: `SecretProviderClass ${namespace}/${spc} mounted version ${want}, so its synced Secret holds it` }
     : { ready: false, detail: `no pod has mounted version ${want} of SecretProviderClass ${namespace}/${spc} yet, so its synced Secret still holds the old value` };

@@ -7,7 +7,7 @@
 import type { Inventory } from '../core/inventory';
 import { DependencyIndex, appliedVersions } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
-import { mountedVersion } from '../core/readiness';
+import { mountedVersions } from '../core/readiness';
 import type { ProjectMap, SecretId } from '../core/secretName';
 import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
@@ -38,8 +38,8 @@ export function pinsFromInventory(inventory: Inventory, secret: SecretId, projec
     const ns = s.metadata?.namespace ?? 'default';
     const spc = (s.status as { secretProviderClassName?: unknown } | undefined)?.secretProviderClassName;
     if (typeof spc !== 'string' || !classes.has(`${ns}/${spc}`)) continue;
-    const v = mountedVersion(s, secret, projects);
-    if (v !== undefined) pins.add(v);
+    // Every mounted version counts: a class may mount the same secret at several versions.
+    for (const m of mountedVersions(s, secret, projects)) pins.add(m.version);
   }
   return pins;
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Dependency } from '../../functions/core/discovery';
 import type { KubeObject } from '../../functions/core/kube';
-import { readinessCheck } from '../../functions/core/readiness';
+import { mountedVersions, readinessCheck } from '../../functions/core/readiness';
 import { ProjectMap } from '../../functions/core/secretName';
 
 const projects = ProjectMap.parse('my-proj=123456789012');
@@ -27,7 +27,7 @@ function csiDep(version: string): Dependency {
     detail: 'CSI file pw',
     version,
     secret,
-    source: { kind: 'csi', namespace: 'shop', spc: 'db', file: 'pw', driver: 'secrets-store-gke.csi.k8s.io' },
+    source: { kind: 'csi', namespace: 'shop', spc: 'db', file: 'pw', driver: 'secrets-store-gke.csi.k8s.io', resourceName: `projects/my-proj/secrets/db-password/versions/${version}` },
     inPlace: true,
   };
 }
@@ -76,5 +76,24 @@ describe('readiness', () => {
     assert.equal(back?.ready, false);
     assert.match(back.detail, /web-1 \(version 5\)/);
     assert.equal(check(csiDep('current'), 'reload', '5')?.ready, true);
+  });
+
+  it('CSI: a class mounting the same secret twice is read by entry id (the provider records resourceName as id)', () => {
+    const twice: KubeObject = {
+      apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+      kind: 'SecretProviderClassPodStatus',
+      metadata: { name: 'web-1-shop-db', namespace: 'shop' },
+      status: {
+        podName: 'web-1',
+        secretProviderClassName: 'db',
+        objects: [
+          { id: 'projects/my-proj/secrets/db-password/versions/3', version: 'projects/123456789012/secrets/db-password/versions/3' },
+          { id: 'projects/my-proj/secrets/db-password/versions/latest', version: 'projects/123456789012/secrets/db-password/versions/8' },
+        ],
+      },
+    };
+    const check = readinessCheck({ externalSecrets: new Map<string, KubeObject>(), spcPodStatuses: [twice], readyPods: [pod] }, { projects });
+    assert.equal(check(csiDep('latest'), 'reload', '8')?.ready, true, 'the latest entry mounts 8');
+    assert.deepEqual(mountedVersions(twice, secret, projects).map((m) => m.version), [3, 8]);
   });
 });
