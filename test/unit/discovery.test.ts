@@ -65,7 +65,7 @@ describe('CSI volumes (GKE add-on and OSS driver)', () => {
     const deps = depsOf([gkeClass, w]).get('web')!;
     assert.deepEqual(deps.map(short), [{ via: 'csi', container: 'app', version: 'latest', inPlace: true }]);
     assert.match(deps[0].detail, /CSI volume secrets \(secrets-store-gke.csi.k8s.io, SecretProviderClass db-gke\) file db-password.txt at \/var\/secrets in app, projects\/my-proj\/secrets\/db-password\/versions\/latest/);
-    assert.deepEqual(deps[0].source, { kind: 'csi', namespace: 'shop', spc: 'db-gke', file: 'db-password.txt', driver: 'secrets-store-gke.csi.k8s.io' });
+    assert.deepEqual(deps[0].source, { kind: 'csi', namespace: 'shop', spc: 'db-gke', file: 'db-password.txt', driver: 'secrets-store-gke.csi.k8s.io', resourceName: 'projects/my-proj/secrets/db-password/versions/latest' });
   });
 
   it('OSS driver with provider gcp and fileName, SecretProviderClass v1alpha1', () => {
