@@ -1,29 +1,47 @@
-// One set of cluster connections per function instance, reused across invocations. A failed
-// connect is forgotten, so the next delivery tries again.
+// One set of cluster connections per function instance, reused across invocations. Each cluster
+// connects on its own: one that cannot be reached (deleted, missing IAM, a typo) must not stop
+// Rotor from acting on the others. A failed connect stands in the list as an API that fails every
+// request with the connect error (so the reconcile reports it as that cluster's error and retries),
+// and is tried again on the next delivery.
 import type { RotorConfig } from '../config';
+import { TransientError, errorMessage } from '../errors';
 import type { ClusterSpec, TokenSource } from './access';
 import { connectCluster } from './access';
-import type { KubeApi } from './kubeApi';
+import type { KubeApi, KubeRequest } from './kubeApi';
 
-export function clusterPool(specs: readonly ClusterSpec[], config: RotorConfig, tokens: TokenSource): () => Promise<KubeApi[]> {
-  let pool: Promise<KubeApi[]> | undefined;
-  return () => {
-    pool ??= Promise.all(
-      specs.map((spec) =>
-        connectCluster(spec, {
-          tokens,
-          endpoint: config.gkeEndpoint,
-          projects: config.projects,
-          ...(config.apis.gke ? { gkeApi: config.apis.gke } : {}),
-          ...(config.apis.connectGateway ? { connectGatewayApi: config.apis.connectGateway } : {}),
-          ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
-        }),
-      ),
-    ).catch((e: unknown) => {
-      pool = undefined; // try again on the next delivery
-      throw e;
-    });
-    return pool;
-  };
+/** A cluster that could not be connected: every request fails with why. */
+export class UnreachableCluster implements KubeApi {
+  constructor(readonly cluster: string, private readonly cause: unknown) {}
+  request<T>(_req: KubeRequest): Promise<T> {
+    return Promise.reject(new TransientError(`cannot connect to ${this.cluster}: ${errorMessage(this.cause)}`, { cause: this.cause }));
+  }
+  requestCount(): number {
+    return 0;
+  }
+  close(): void {}
 }
 
+export function clusterPool(specs: readonly ClusterSpec[], config: RotorConfig, tokens: TokenSource): () => Promise<KubeApi[]> {
+  const connected = new Map<string, KubeApi>();
+  return () =>
+    Promise.all(
+      specs.map(async (spec) => {
+        const cached = connected.get(spec.raw);
+        if (cached) return cached;
+        try {
+          const api = await connectCluster(spec, {
+            tokens,
+            endpoint: config.gkeEndpoint,
+            projects: config.projects,
+            ...(config.apis.gke ? { gkeApi: config.apis.gke } : {}),
+            ...(config.apis.connectGateway ? { connectGatewayApi: config.apis.connectGateway } : {}),
+            ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
+          });
+          connected.set(spec.raw, api);
+          return api;
+        } catch (e) {
+          return new UnreachableCluster(spec.raw, e);
+        }
+      }),
+    );
+}
