@@ -1,5 +1,5 @@
 output "service_accounts" {
-  description = "Rotor's identities; bind `events` in each cluster with the kubernetes_rbac output."
+  description = "Rotor's identities; the kubernetes_rbac output binds `events` and `rotation` in each cluster."
   value       = module.rotor.service_accounts
 }
 

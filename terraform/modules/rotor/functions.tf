@@ -13,12 +13,13 @@ resource "google_service_account" "events" {
   depends_on = [google_project_service.apis]
 }
 
-# rotateSecret: adds and disables versions of the managed secrets only.
+# rotateSecret: adds and disables versions of the managed secrets only; in the clusters it may only
+# list (to keep the versions workloads still use), never change anything.
 resource "google_service_account" "rotation" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-rotation"
   display_name = "Rotor rotateSecret"
-  description  = "Runs rotateSecret: rotates the managed secrets and nothing else."
+  description  = "Runs rotateSecret: rotates the managed secrets; lists GKE workloads read-only (Kubernetes RBAC) to keep versions in use."
 
   depends_on = [google_project_service.apis]
 }
@@ -83,15 +84,25 @@ locals {
     ROTOR_DRY_RUN         = tostring(var.dry_run)
   }
 
-  event_environment = merge(local.common_environment, {
-    ROTOR_CLUSTERS           = join(",", concat(var.clusters, var.connect_gateway_memberships))
-    ROTOR_GKE_ENDPOINT       = var.gke_endpoint
+  # The clusters, and how to reach them: both functions read them (gke.tf grants both access).
+  cluster_environment = {
+    ROTOR_CLUSTERS     = join(",", concat(var.clusters, var.connect_gateway_memberships))
+    ROTOR_GKE_ENDPOINT = var.gke_endpoint
+  }
+
+  event_environment = merge(local.common_environment, local.cluster_environment, {
     ROTOR_NAMESPACES         = join(",", var.namespaces)
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
   }, var.event_function.environment_variables)
 
-  rotation_environment = merge(local.common_environment, var.rotation_function.environment_variables)
+  # rotateSecret lists the clusters' workloads before it disables a superseded version, and keeps
+  # every version one of them still uses (functions/rotation/clusterPins.ts). It deliberately gets
+  # no namespace lists: they say where onSecretEvent may ACT, while a version pinned by a workload
+  # in an excluded namespace must stay enabled all the same (disabling it would break that
+  # workload's next mount or restart). Without clusters, retirement keeps every version unless
+  # ROTOR_RETIRE_WITHOUT_CLUSTERS=true is set in rotation_function.environment_variables.
+  rotation_environment = merge(local.common_environment, local.cluster_environment, var.rotation_function.environment_variables)
 
   functions = {
     events = {

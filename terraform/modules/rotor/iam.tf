@@ -8,7 +8,8 @@
 # rotateSecret (google_service_account.rotation):
 #   - a custom "rotator" role on each managed secret only (not project-wide);
 #   - read-only access to the secrets a strategy logs in with (rotation_read_secrets);
-#   - optionally, updating Cloud SQL users.
+#   - optionally, updating Cloud SQL users;
+#   - read-only cluster access (gke.tf): which versions workloads still use, before retiring any.
 
 resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
   project = var.project_id

@@ -30,7 +30,7 @@ output "functions" {
 }
 
 output "service_accounts" {
-  description = "Emails of the identities: events (onSecretEvent, the one to bind in Kubernetes RBAC), rotation (rotateSecret), invoker (Pub/Sub deliveries)."
+  description = "Emails of the identities: events (onSecretEvent) and rotation (rotateSecret), both bound in Kubernetes RBAC by the kubernetes_rbac output, and invoker (Pub/Sub deliveries)."
   value = {
     events   = google_service_account.events.email
     rotation = google_service_account.rotation.email
@@ -44,7 +44,7 @@ output "secrets" {
 }
 
 output "kubernetes_rbac" {
-  description = "ClusterRole and ClusterRoleBinding for onSecretEvent's service account. Apply to each cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
+  description = "Kubernetes RBAC for both functions: ClusterRole `rotor` bound to onSecretEvent's service account, then the read-only ClusterRole `rotor-pins` bound to rotateSecret's. Apply to each cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
   value       = local.kubernetes_rbac
 }
 

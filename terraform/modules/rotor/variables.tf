@@ -59,7 +59,7 @@ variable "enable_apis" {
 # --- What Rotor acts on -------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "GKE clusters onSecretEvent acts on, as projects/PROJECT/locations/LOCATION/clusters/NAME."
+  description = "GKE clusters onSecretEvent acts on, and whose workloads rotateSecret checks (read-only) before disabling a superseded version, as projects/PROJECT/locations/LOCATION/clusters/NAME."
   type        = list(string)
   default     = []
 
@@ -92,7 +92,7 @@ variable "connect_gateway_memberships" {
 }
 
 variable "gke_endpoint" {
-  description = "How onSecretEvent reaches GKE control planes (ROTOR_GKE_ENDPOINT): \"ip\" (the cluster endpoint and its CA) or \"dns\" (the DNS-based endpoint, reachable without network peering; needs container.clusters.connect, which the custom cluster-access role then includes)."
+  description = "How both functions reach GKE control planes (ROTOR_GKE_ENDPOINT): \"ip\" (the cluster endpoint and its CA) or \"dns\" (the DNS-based endpoint, reachable without network peering; needs container.clusters.connect, which the custom cluster-access role then includes)."
   type        = string
   default     = "ip"
 
@@ -103,13 +103,13 @@ variable "gke_endpoint" {
 }
 
 variable "create_cluster_access_role" {
-  description = "Grant the event function a custom role holding only container.clusters.get in each cluster project (true), or the predefined roles/container.clusterViewer (false: no custom role to manage, a few more read permissions)."
+  description = "Grant both functions a custom role holding only container.clusters.get in each cluster project (true), or the predefined roles/container.clusterViewer (false: no custom role to manage, a few more read permissions)."
   type        = bool
   default     = true
 }
 
 variable "namespaces" {
-  description = "Only act on workloads in these namespaces (empty: all namespaces not excluded)."
+  description = "onSecretEvent only acts on workloads in these namespaces (empty: all namespaces not excluded). Not applied to rotateSecret: a version a workload in any namespace still uses stays enabled."
   type        = list(string)
   default     = []
 
@@ -120,7 +120,7 @@ variable "namespaces" {
 }
 
 variable "exclude_namespaces" {
-  description = "Never act on workloads in these namespaces."
+  description = "onSecretEvent never acts on workloads in these namespaces. Not applied to rotateSecret (see namespaces)."
   type        = list(string)
   default     = ["kube-system", "kube-public", "kube-node-lease", "gke-managed-system"]
 
@@ -475,7 +475,13 @@ variable "message_retention" {
 }
 
 variable "kubernetes_rbac_file" {
-  description = "The Kubernetes RBAC manifest whose ClusterRole the kubernetes_rbac output carries. null: infra/k8s/rbac.yaml of the Rotor checkout this module sits in."
+  description = "The Kubernetes RBAC manifest whose ClusterRole (onSecretEvent's `rotor`) the kubernetes_rbac output carries. null: infra/k8s/rbac.yaml of the Rotor checkout this module sits in."
+  type        = string
+  default     = null
+}
+
+variable "kubernetes_rotation_rbac_file" {
+  description = "The Kubernetes RBAC manifest whose read-only ClusterRole (rotateSecret's `rotor-pins`) the kubernetes_rbac output carries. null: infra/k8s/rbac-rotation.yaml of the Rotor checkout this module sits in."
   type        = string
   default     = null
 }
