@@ -141,6 +141,24 @@ run "functions_are_nodejs22_with_their_entry_points_and_identities" {
     error_message = "ROTOR_CLUSTERS must list the clusters"
   }
   assert {
+    condition     = lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, "ROTOR_CLUSTERS", null) == "projects/my-proj-123/locations/europe-west1/clusters/prod,projects/other-proj-9/locations/europe-west1-b/clusters/edge"
+    error_message = "rotateSecret must get ROTOR_CLUSTERS too: retirement keeps the versions workloads still use, which it can only see in the clusters"
+  }
+  assert {
+    condition = alltrue([
+      for k in ["ROTOR_GKE_ENDPOINT", "ROTOR_PROJECT_MAP"] :
+      lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, k, null) == google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables[k]
+    ])
+    error_message = "rotateSecret must reach the clusters and map projects exactly as onSecretEvent does"
+  }
+  assert {
+    condition = alltrue([
+      for k in ["ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES"] :
+      !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), k)
+    ])
+    error_message = "rotateSecret gets no namespace lists: a version used in an excluded namespace must not be disabled either"
+  }
+  assert {
     condition     = startswith(google_storage_bucket_object.source.name, "rotor-function-") && endswith(google_storage_bucket_object.source.name, ".zip")
     error_message = "the source object must be content-addressed"
   }
@@ -172,6 +190,20 @@ run "least_privilege" {
   assert {
     condition     = length(google_project_iam_custom_role.cluster_access) == 2 && alltrue([for r in google_project_iam_custom_role.cluster_access : r.permissions == toset(["container.clusters.get"])])
     error_message = "one cluster-access role holding only container.clusters.get per cluster project"
+  }
+  assert {
+    condition = (
+      toset(keys(google_project_iam_member.rotation_cluster_access)) == toset(["my-proj-123", "other-proj-9"]) &&
+      alltrue([
+        for p, m in google_project_iam_member.rotation_cluster_access :
+        m.member == google_service_account.rotation.member && m.role == google_project_iam_custom_role.cluster_access[p].name && m.project == p
+      ])
+    )
+    error_message = "rotateSecret's identity gets the same cluster-access role, in each cluster project"
+  }
+  assert {
+    condition     = length(google_project_iam_member.rotation_gateway) == 0
+    error_message = "no Connect Gateway grant without memberships"
   }
   assert {
     condition     = google_pubsub_topic_iam_member.events_publishes_outcomes.topic == google_pubsub_topic.outcomes.name
@@ -225,6 +257,114 @@ run "kubernetes_rbac_binds_the_event_identity" {
   }
 }
 
+run "kubernetes_rbac_binds_rotor_pins_to_the_rotation_identity" {
+  command = apply
+
+  assert {
+    condition     = length(split("\n---\n", output.kubernetes_rbac)) == 4
+    error_message = "the RBAC output holds two ClusterRoles and two bindings"
+  }
+  assert {
+    condition = [
+      for d in split("\n---\n", output.kubernetes_rbac) : yamldecode(d).subjects
+      if try(yamldecode(d).kind == "ClusterRoleBinding" && yamldecode(d).roleRef.name == "rotor-pins", false)
+      ] == [[{
+        apiGroup = "rbac.authorization.k8s.io"
+        kind     = "User"
+        name     = google_service_account.rotation.email
+    }]]
+    error_message = "exactly one binding of rotor-pins, to rotateSecret's service-account email and nobody else"
+  }
+  assert {
+    condition = [
+      for d in split("\n---\n", output.kubernetes_rbac) : yamldecode(d).subjects[*].name
+      if try(yamldecode(d).kind == "ClusterRoleBinding" && yamldecode(d).roleRef.name == "rotor", false)
+    ] == [[google_service_account.events.email]]
+    error_message = "the read-write role `rotor` stays bound to onSecretEvent's identity only"
+  }
+  assert {
+    condition = length([
+      for d in split("\n---\n", output.kubernetes_rbac) : d
+      if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
+    ]) == 1
+    error_message = "the RBAC output must hold the ClusterRole rotor-pins from infra/k8s/rbac-rotation.yaml"
+  }
+  assert {
+    condition = alltrue(flatten([
+      for d in split("\n---\n", output.kubernetes_rbac) : [for r in yamldecode(d).rules : r.verbs == ["list"]]
+      if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
+    ]))
+    error_message = "rotor-pins may only list: no get, watch, or patch"
+  }
+  assert {
+    condition = !contains(flatten([
+      for d in split("\n---\n", output.kubernetes_rbac) : yamldecode(d).rules[*].verbs
+      if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
+    ]), "patch")
+    error_message = "rotor-pins must have no patch verb"
+  }
+  assert {
+    condition = toset(flatten([
+      for d in split("\n---\n", output.kubernetes_rbac) : [for r in yamldecode(d).rules : [for g in r.apiGroups : [for res in r.resources : "${res}.${g}"]]]
+      if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
+      ])) == toset([
+      "deployments.apps", "statefulsets.apps", "daemonsets.apps",
+      "cronjobs.batch",
+      "rollouts.argoproj.io",
+      "secretproviderclasses.secrets-store.csi.x-k8s.io", "secretproviderclasspodstatuses.secrets-store.csi.x-k8s.io",
+      "externalsecrets.external-secrets.io", "secretstores.external-secrets.io", "clustersecretstores.external-secrets.io",
+    ])
+    error_message = "rotor-pins names exactly the kinds clusterPins lists: no Secrets, no pods, nothing of the core group"
+  }
+  assert {
+    condition = alltrue([
+      for d in split("\n---\n", output.kubernetes_rbac) :
+      !strcontains(d, "- secrets") && !strcontains(d, "\"secrets\"") && !strcontains(d, "\"*\"")
+      if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
+    ])
+    error_message = "rotor-pins must never name Kubernetes Secrets, nor use wildcards"
+  }
+}
+
+run "no_clusters_no_cluster_access" {
+  command = apply
+
+  variables {
+    clusters = []
+  }
+
+  assert {
+    condition     = lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, "ROTOR_CLUSTERS", null) == ""
+    error_message = "without clusters, rotateSecret gets an empty ROTOR_CLUSTERS (retirement then keeps every version unless ROTOR_RETIRE_WITHOUT_CLUSTERS=true)"
+  }
+  assert {
+    condition     = length(google_project_iam_member.rotation_cluster_access) == 0 && length(google_project_iam_member.events_cluster_access) == 0
+    error_message = "no cluster grants without clusters"
+  }
+  assert {
+    condition     = !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), "ROTOR_RETIRE_WITHOUT_CLUSTERS")
+    error_message = "the module never opts into retiring without clusters on its own"
+  }
+}
+
+run "retire_without_clusters_is_an_explicit_opt_in" {
+  command = apply
+
+  variables {
+    clusters          = []
+    rotation_function = { environment_variables = { ROTOR_RETIRE_WITHOUT_CLUSTERS = "true" } }
+  }
+
+  assert {
+    condition     = lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, "ROTOR_RETIRE_WITHOUT_CLUSTERS", null) == "true"
+    error_message = "rotation_function.environment_variables reach rotateSecret"
+  }
+  assert {
+    condition     = !contains(keys(google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables), "ROTOR_RETIRE_WITHOUT_CLUSTERS")
+    error_message = "the rotation opt-in is not given to onSecretEvent"
+  }
+}
+
 run "eventarc_delivery" {
   command = apply
 
@@ -264,6 +404,14 @@ run "dns_endpoint_adds_clusters_connect" {
     condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GKE_ENDPOINT"] == "dns"
     error_message = "ROTOR_GKE_ENDPOINT must follow gke_endpoint"
   }
+  assert {
+    condition     = lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, "ROTOR_GKE_ENDPOINT", null) == "dns"
+    error_message = "rotateSecret must reach the clusters through the DNS endpoint too"
+  }
+  assert {
+    condition     = alltrue([for p, m in google_project_iam_member.rotation_cluster_access : m.role == google_project_iam_custom_role.cluster_access[p].name])
+    error_message = "rotateSecret's identity gets the role that includes container.clusters.connect"
+  }
 }
 
 run "retire_schedule" {
@@ -294,6 +442,21 @@ run "connect_gateway_and_predefined_cluster_role" {
   assert {
     condition     = toset([for m in google_project_iam_member.events_gateway : m.role]) == toset(["roles/gkehub.gatewayEditor", "roles/gkehub.viewer"])
     error_message = "Connect Gateway needs gatewayEditor and gkehub.viewer"
+  }
+  assert {
+    condition = (
+      toset([for m in google_project_iam_member.rotation_gateway : m.role]) == toset(["roles/gkehub.gatewayReader", "roles/gkehub.viewer"]) &&
+      alltrue([for m in google_project_iam_member.rotation_gateway : m.member == google_service_account.rotation.member && m.project == "fleet-host-1"])
+    )
+    error_message = "rotateSecret only lists through Connect Gateway: gatewayReader and gkehub.viewer, never gatewayEditor"
+  }
+  assert {
+    condition     = alltrue([for m in google_project_iam_member.rotation_cluster_access : m.role == "roles/container.clusterViewer"])
+    error_message = "without the custom role, rotateSecret gets clusterViewer as well"
+  }
+  assert {
+    condition     = strcontains(lookup(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables, "ROTOR_CLUSTERS", ""), "projects/fleet-host-1/locations/global/memberships/onprem")
+    error_message = "rotateSecret must see the Connect Gateway memberships too"
   }
   assert {
     condition     = strcontains(google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_PROJECT_MAP"], "fleet-host-1=")
