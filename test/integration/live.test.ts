@@ -10,11 +10,11 @@ import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } fr
 import type { ControlPlane } from '../harness/controlPlane';
 import { createPodNetwork, podNetworkUnsupportedReason } from '../harness/podNetwork';
 import type { PodNetwork, PodServer } from '../harness/podNetwork';
+import { RecordingApi } from '../harness/recordingApi';
 import type { EventContext } from '../../functions/core/decision';
 import type { KubeObject } from '../../functions/core/kube';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
-import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
 import { HttpKubeApi } from '../../functions/cluster/kubeApi';
 import { listAll } from '../../functions/cluster/resources';
 import type { Resource } from '../../functions/cluster/resources';
@@ -29,31 +29,6 @@ import { notificationMessage } from '../../functions/core/event';
 
 const NS = 'shop';
 const SECRET = 'projects/my-proj/secrets/db-password';
-
-/** A KubeApi that records every request it forwards (and can run a hook before one). */
-class RecordingApi implements KubeApi {
-  readonly log: KubeRequest[] = [];
-  beforeRequest?: (req: KubeRequest) => Promise<void>;
-  constructor(private readonly inner: KubeApi) {}
-  get cluster(): string {
-    return this.inner.cluster;
-  }
-  async request<T>(req: KubeRequest): Promise<T> {
-    const hook = this.beforeRequest;
-    if (hook) await hook(req);
-    this.log.push(req);
-    return this.inner.request<T>(req);
-  }
-  requestCount(): number {
-    return this.inner.requestCount();
-  }
-  close(): void {
-    this.inner.close();
-  }
-  patches(): KubeRequest[] {
-    return this.log.filter((r) => r.method === 'PATCH');
-  }
-}
 
 function csiDeployment(name: string, opts: { spc: string; subPath?: string; annotations?: Record<string, string>; paused?: boolean; namespace?: string }): object {
   return {
