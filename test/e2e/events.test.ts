@@ -89,12 +89,25 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     const error2 = await events.server.waitForLog((e) => e.severity === 'ERROR' && e.messageId === bogus, { from, what: 'an ERROR for the unknown event type' });
     assert.match(error2.message ?? '', /"SECRET_TELEPORTED" is not a Secret Manager event type/);
 
-    // Had either been nacked, the emulator would redeliver within its maximum backoff (2 s).
-    const marker = await events.notify({ type: 'TOPIC_CONFIGURED' });
-    await events.relay!.waitForDelivery(marker);
-    await new Promise((r) => setTimeout(r, 3000));
-    assert.equal(events.relay!.deliveriesOf(poison).length, 1, 'delivered once');
-    assert.equal(events.relay!.deliveriesOf(bogus).length, 1, 'delivered once');
+    // "Never redelivered" needs a proof that does not depend on how long we wait (a fixed window
+    // passes vacuously when a slow machine stretches the emulator's schedule). A probe on the same
+    // subscription, published after both were answered, is nacked once by the relay: Pub/Sub
+    // redelivers a nacked message after the subscription's backoff, counted from its nack, and a
+    // first redelivery has the same backoff for every message. Had the poison or the bogus message
+    // been nacked, their redelivery was due no later than the probe's, so once the probe has come
+    // back and been acked, the emulator's own clock has passed the point where theirs would show.
+    const probeId = `probe-${Date.now()}`;
+    events.relay!.nackNext((push) => push.message.attributes?.rotorTestProbe === probeId);
+    const probe = await events.publishRaw({ attributes: { eventType: 'TOPIC_CONFIGURED', rotorTestProbe: probeId } });
+    const redelivered = await events.relay!.waitForDelivery(probe, { what: 'acked on redelivery after the relay nacked it' });
+    assert.deepEqual(
+      events.relay!.deliveriesOf(probe).map((d) => `${d.status}${d.injected ? ' (relay)' : ''}`),
+      ['503 (relay)', '204'],
+      'the probe was nacked once, then redelivered and acked',
+    );
+    assert.ok(redelivered.at > Math.max(...[poison, bogus].map((id) => events.relay!.deliveriesOf(id)[0].at)));
+    assert.equal(events.relay!.deliveriesOf(poison).length, 1, 'the poison message was delivered once');
+    assert.equal(events.relay!.deliveriesOf(bogus).length, 1, 'the unknown event type was delivered once');
   });
 
   it('acks TOPIC_CONFIGURED and records it on the outcome topic', async () => {

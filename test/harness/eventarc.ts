@@ -18,7 +18,9 @@
 // POSTs the raw push body to it, the relay forwards it to the functions-framework server as the
 // CloudEvent above, and answers the emulator with the function's status, so the emulator sees the
 // same ack (2xx) or nack (non-2xx → redelivery with backoff) Eventarc would. Every delivery is
-// recorded (message id, event type, status) so tests can count deliveries and retries.
+// recorded (message id, event type, status) so tests can count deliveries and retries. A test can
+// also make the relay nack one delivery itself (`nackNext`), without reaching the function: a
+// controlled redelivery to compare others against.
 //
 // `postCloudEvent` sends one such CloudEvent directly (no Pub/Sub), as a test of the function alone.
 import { createServer } from 'node:http';
@@ -66,8 +68,10 @@ export function eventarcRequest(push: PushBody, topic: string): CloudEventReques
 export interface DeliveryRecord {
   messageId: string;
   eventType: string;
-  /** The function's HTTP status, or 0 when it could not be reached. */
+  /** The function's HTTP status, 0 when it could not be reached, or the status `nackNext` answered with. */
   status: number;
+  /** Nacked by the relay itself (`nackNext`): the function never saw this delivery. */
+  injected?: boolean;
   at: number;
   /** The function's response body (the error text on 500 outside production). */
   response: string;
@@ -84,6 +88,12 @@ export interface EventarcRelay {
   deliveriesOf(messageId: string): DeliveryRecord[];
   /** Resolves once `messageId` has had a delivery matching `match` (default: acked, 2xx). */
   waitForDelivery(messageId: string, options?: { match?: (d: DeliveryRecord) => boolean; timeoutMs?: number; what?: string }): Promise<DeliveryRecord>;
+  /**
+   * The next delivery whose push body matches is answered with `status` (default 503) by the relay
+   * itself, without calling the function, as Eventarc answers when the function fails: Pub/Sub
+   * redelivers it with the subscription's backoff. Register before publishing; matches once.
+   */
+  nackNext(match: (push: PushBody) => boolean, status?: number): void;
   close(): Promise<void>;
 }
 
@@ -111,6 +121,12 @@ export async function postCloudEvent(url: string, push: PushBody, topic: string,
 export async function startEventarcRelay(targetUrl: string, topic: string, onDelivery?: (d: DeliveryRecord) => void): Promise<EventarcRelay> {
   const deliveries: DeliveryRecord[] = [];
   const waiters = new Set<() => void>();
+  const faults: Array<{ match: (push: PushBody) => boolean; status: number }> = [];
+  const record = (d: DeliveryRecord): void => {
+    deliveries.push(d);
+    onDelivery?.(d);
+    for (const w of waiters) w();
+  };
   const server = createServer((req, res) => {
     void (async () => {
       const raw = await readBody(req);
@@ -123,6 +139,13 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
       }
       const messageId = push.message?.messageId ?? push.message?.message_id ?? '';
       const eventType = push.message?.attributes?.eventType ?? '';
+      const fault = faults.findIndex((f) => f.match(push));
+      if (fault >= 0) {
+        const { status } = faults.splice(fault, 1)[0];
+        record({ messageId, eventType, status, at: Date.now(), response: 'nacked by the relay (nackNext)', push, injected: true });
+        res.writeHead(status).end();
+        return;
+      }
       const ce = eventarcRequest(push, topic);
       let status = 0;
       let response: string;
@@ -133,10 +156,7 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
       } catch (e) {
         response = (e as Error).message;
       }
-      const record: DeliveryRecord = { messageId, eventType, status, at: Date.now(), response: response.slice(0, 2000), push };
-      deliveries.push(record);
-      onDelivery?.(record);
-      for (const w of waiters) w();
+      record({ messageId, eventType, status, at: Date.now(), response: response.slice(0, 2000), push });
       // Eventarc's answer to Pub/Sub: ack on success, nack otherwise (503 when unreachable).
       res.writeHead(status === 0 ? 503 : isAck(status) ? 204 : status).end();
     })();
@@ -173,6 +193,10 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
         waiters.add(check);
         check();
       });
+    },
+    nackNext(match, status = 503) {
+      if (isAck(status)) throw new Error(`nackNext: ${status} is an ack`);
+      faults.push({ match, status });
     },
     close: () =>
       new Promise<void>((resolve) => {
