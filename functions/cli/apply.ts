@@ -120,7 +120,9 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         ...(defaultProject ? { defaultProject } : {}),
         namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
         dryRun: values['dry-run'] ?? false,
-        maxWaitMs: Math.max(waitSeconds, 1) * 1000 + 60_000,
+        // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
+        // (an old notification file would otherwise be given up on at once).
+        maxWaitMs: Number.POSITIVE_INFINITY,
         concurrency: 8,
         reload: { retries: 3, backoffMs: 500 },
         logger,
@@ -130,7 +132,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       await new Promise((r) => setTimeout(r, 5000));
     }
     io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
-    return outcome.converged && !outcome.workloads.some((w) => w.result === 'failed') ? 0 : 1;
+    return outcome.converged && !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up') ? 0 : 1;
   } finally {
     for (const c of clusters) c.close();
   }

@@ -31,8 +31,13 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
       case '-h':
       case '--help':
       case 'help':
+        // Asked for help: usage on stdout, exit 0. No command at all is bad usage: stderr, exit 2.
+        if (command === undefined) {
+          io.stderr(USAGE);
+          return 2;
+        }
         io.stdout(USAGE);
-        return command === undefined ? 2 : 0;
+        return 0;
       default:
         throw new InputError(`unknown command "${command}" (plan, apply, rotate)`);
     }

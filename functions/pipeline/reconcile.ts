@@ -17,7 +17,7 @@ import { TransientError, errorMessage } from '../errors';
 import type { Logger } from '../log';
 import { forceSync, getWorkload, isPaused, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
-import { KubeApiError, isConflict } from '../cluster/kubeApi';
+import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
@@ -115,25 +115,35 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
   let transient = 0;
   const outcomes = await mapLimit(dependents, cfg.concurrency, async (wd) => {
     let current = wd;
+    // The action decided before a failure, so a failed outcome says what was being attempted.
+    const attempted: { action: Decision['action'] } = { action: 'none' };
     for (let attempt = 1; ; attempt++) {
       try {
-        return await handleWorkload(current, env);
-      } catch (e) {
-        if (isConflict(e) && attempt < MAX_CONFLICT_ATTEMPTS) {
+        try {
+          return await handleWorkload(current, env, attempted);
+        } catch (e) {
+          if (!isConflict(e) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
           // Someone else wrote the workload since we listed it (often another delivery of a
           // secret rotated in the same batch): back off a little, re-read, re-discover, re-decide.
           await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
-          const fresh = await getWorkload(api, wd.ref, wd.object);
+          let fresh: KubeObject;
+          try {
+            fresh = await getWorkload(api, wd.ref, wd.object);
+          } catch (g) {
+            if (isNotFound(g)) return outcome(wd, 'none', 'unchanged', 'the workload was deleted while Rotor acted on it');
+            throw g;
+          }
           const again = indexOf({ ...inventory, workloads: [fresh] }).dependentsOf(ctx.secret)[0];
           if (!again) return outcome(wd, 'none', 'unchanged', 'after a concurrent change the workload no longer depends on the secret');
           current = again;
-          continue;
         }
+      } catch (e) {
+        // Every failure is this workload's outcome; none may abort the others mid-flight.
         const transientError = e instanceof TransientError || (e instanceof KubeApiError && e.transient);
         if (transientError) transient++;
         const message = errorMessage(e);
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
-        return outcome(wd, 'restart', 'failed', transientError ? `transient failure, will retry: ${message}` : message);
+        return outcome(wd, attempted.action, 'failed', transientError ? `transient failure, will retry: ${message}` : message);
       }
     }
   });
@@ -172,7 +182,7 @@ async function readyPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<Kube
   return (pods?.items ?? []).filter(isReadyPod);
 }
 
-async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<WorkloadOutcome> {
+async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv, attempted: { action: Decision['action'] }): Promise<WorkloadOutcome> {
   const { api, ctx, cfg, log } = env;
   const now = cfg.now ?? (() => new Date());
   // Live state costs requests, so read only what this workload's decision can use: ready pods
@@ -192,6 +202,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     { ...(ctx.time ? { eventTime: ctx.time } : {}), projects: cfg.projects },
   );
   const decision = decide(wd, ctx, { secretKey: env.secretKey, readiness });
+  attempted.action = decision.action;
   const extra = decision.warning ? { warning: decision.warning } : {};
   if (decision.warning) log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
   const write = { dryRun: cfg.dryRun };
@@ -208,7 +219,15 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     }
     case 'wait': {
       const synced = await nudgeExternalSecrets(decision, env, now);
-      const age = ctx.time ? now().getTime() - Date.parse(ctx.time) : 0;
+      if (cfg.dryRun) {
+        // Nothing was really asked of ESO, so waiting would never end: report what would happen.
+        return outcome(wd, 'wait', 'dry-run', `would wait, then act: ${decision.reason}`, { ...extra, ...(synced.length ? { detail: `would force a sync of ExternalSecret ${synced.join(', ')}` } : {}) });
+      }
+      // The wait is measured from when Rotor started waiting: the event, or the sync it forced
+      // later (a first delivery may come long after the event: a backlog, an outage, a replayed
+      // dead letter), never from before Rotor could have asked.
+      const started = Math.max(ctx.time ? Date.parse(ctx.time) : now().getTime(), synced.length ? now().getTime() : 0, lastForcedSync(decision, env));
+      const age = now().getTime() - started;
       if (age > cfg.maxWaitMs) {
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(age / 1000)}s: ${decision.reason}`);
         return outcome(wd, 'wait', 'gave-up', `never converged within ${Math.round(cfg.maxWaitMs / 1000)}s: ${decision.reason}`, extra);
@@ -237,6 +256,18 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
       return outcome(wd, 'reload', 'reloaded', decision.reason, { ...extra, detail: results.length ? `reloaded ${results.length} pod(s): ${results.map((r) => r.pod).join(', ')}` : 'no ready pods to reload' });
     }
   }
+}
+
+/** When Rotor last forced a sync of an ExternalSecret this decision waits on (ms; 0 if never). */
+function lastForcedSync(decision: Decision, env: WorkloadEnv): number {
+  let latest = 0;
+  for (const d of decision.affected) {
+    if (d.source.kind !== 'eso') continue;
+    const forcedAt = env.externalSecrets.get(`${d.source.namespace}/${d.source.externalSecret}`)?.metadata?.annotations?.[annotations.ESO_FORCE_SYNC];
+    const t = forcedAt ? Date.parse(forcedAt) : NaN;
+    if (!Number.isNaN(t) && t > latest) latest = t;
+  }
+  return latest;
 }
 
 /** Forces an ESO sync for each ExternalSecret the decision waits on, once per event. */

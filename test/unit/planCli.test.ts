@@ -84,9 +84,11 @@ describe('rotor plan: outputs', () => {
     assert.match(help.stdout, /^Usage: rotor plan --secret NAME/);
     const none = await rotor([]);
     assert.equal(none.code, 2);
-    assert.match(none.stdout, /^Usage: rotor <command>/);
+    assert.match(none.stderr, /^Usage: rotor <command>/, 'bad usage: the message goes to stderr');
+    assert.equal(none.stdout, '');
     const top = await rotor(['--help']);
     assert.equal(top.code, 0);
+    assert.match(top.stdout, /^Usage: rotor <command>/);
   });
 
   it('paths after --manifests, short names with --project or ROTOR_DEFAULT_PROJECT, ROTOR_PROJECT_MAP', async () => {

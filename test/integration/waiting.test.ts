@@ -1,0 +1,95 @@
+// How long Rotor waits for ESO, measured from when it could first ask: a first delivery long after
+// the event (a backlog, an outage, a replayed dead letter) still forces a sync and waits; a sync
+// forced long ago and never answered is given up on; a dry run reports instead of waiting forever.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../harness/controlPlane';
+import type { ControlPlane } from '../harness/controlPlane';
+import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
+import type { KubeApi } from '../../functions/cluster/kubeApi';
+import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
+import { memoryLogger } from '../../functions/log';
+import { reconcileEvent } from '../../functions/pipeline/reconcile';
+import type { ReconcileConfig } from '../../functions/pipeline/reconcile';
+
+const NS = 'shop';
+const MINUTE = 60_000;
+
+describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 300_000 }, () => {
+  let cp: ControlPlane;
+  let api: KubeApi;
+  const config = (overrides: Partial<ReconcileConfig> = {}): ReconcileConfig => ({
+    clusters: [api],
+    projects: new ProjectMap(),
+    dryRun: false,
+    maxWaitMs: 30 * MINUTE,
+    concurrency: 2,
+    reload: { retries: 0, backoffMs: 0 },
+    logger: memoryLogger(),
+    ...overrides,
+  });
+  const admin = async (method: string, path: string, body?: object, contentType?: string): Promise<Record<string, unknown>> => {
+    const r = await cp.request('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
+    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
+    return JSON.parse(r.body) as Record<string, unknown>;
+  };
+  const event = (version: string, agoMs: number) => ({
+    type: 'SECRET_VERSION_ADD' as const,
+    secret: parseSecretName('projects/my-proj/secrets/db-password').id,
+    version,
+    time: new Date(Date.now() - agoMs).toISOString(),
+  });
+
+  before(async () => {
+    cp = await startControlPlane({ users: ['rotor'] });
+    const kc = cp.kubeConfig();
+    await installCrds(kc);
+    await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
+    await admin('POST', '/api/v1/namespaces', { metadata: { name: NS } });
+    await admin('POST', '/apis/external-secrets.io/v1/clustersecretstores', { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'my-proj' } } } });
+    await admin('POST', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets`, {
+      apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'db' },
+      spec: { secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' }, target: { name: 'db' }, data: [{ secretKey: 'password', remoteRef: { key: 'db-password' } }] },
+    });
+    await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' },
+      spec: { replicas: 0, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }] } } },
+    });
+    api = kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local');
+  });
+
+  after(async () => {
+    api?.close();
+    await cp?.stop();
+  });
+
+  it('a dry run reports what it would wait for and does, without waiting (nothing pending)', async () => {
+    const outcome = await reconcileEvent(event('5', 1000), {}, config({ dryRun: true }));
+    const w = outcome.workloads.find((x) => x.name === 'api');
+    assert.equal(w?.result, 'dry-run', w?.reason);
+    assert.match(w.reason, /would wait, then act: restart waits: ExternalSecret shop\/db has not synced yet/);
+    assert.match(w.detail ?? '', /would force a sync of ExternalSecret shop\/db/);
+    assert.equal(outcome.pending, 0);
+    const es = await admin('GET', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`);
+    assert.equal((es.metadata as { annotations?: Record<string, string> }).annotations?.['force-sync'], undefined, 'a dry run writes nothing');
+  });
+
+  it('a first delivery 45 minutes after the event still forces a sync and waits', async () => {
+    const outcome = await reconcileEvent(event('6', 45 * MINUTE), {}, config());
+    const w = outcome.workloads.find((x) => x.name === 'api');
+    assert.equal(w?.result, 'waiting', w?.reason);
+    assert.match(w.detail ?? '', /forced a sync of ExternalSecret shop\/db/);
+    assert.equal(outcome.converged, false);
+  });
+
+  it('a sync forced longer ago than the limit and never answered is given up on, and says so', async () => {
+    // Rotor forced the sync 31 minutes ago (after the event, 40 minutes ago); ESO never answered.
+    await admin('PATCH', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`, { metadata: { annotations: { 'force-sync': new Date(Date.now() - 31 * MINUTE).toISOString() } } }, 'application/merge-patch+json');
+    const outcome = await reconcileEvent(event('7', 40 * MINUTE), {}, config());
+    const w = outcome.workloads.find((x) => x.name === 'api');
+    assert.equal(w?.result, 'gave-up', w?.reason);
+    assert.match(w.reason, /never converged within 1800s: restart waits/);
+    assert.equal(outcome.converged, true, 'acked: redelivering cannot help');
+  });
+});
