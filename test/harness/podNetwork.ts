@@ -20,7 +20,8 @@
 //
 // Needs CAP_NET_ADMIN (root here, and in CI). Without it, run the whole test process under
 // `unshare -rnm` (a user + network + mount namespace where the test is root of its own network);
-// the API server then runs in that namespace too and this helper works unchanged.
+// the API server then runs in that namespace too and this helper works unchanged. Tests that need
+// a pod network skip without one (`podNetworkSkipReason`), except under CI, where they fail.
 import { spawn, execFile, spawnSync } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, rmSync, existsSync } from 'node:fs';
@@ -95,6 +96,26 @@ export function podNetworkUnsupportedReason(): string | undefined {
     return 'CAP_NET_ADMIN is needed (run as root, or under `unshare -rnm`)';
   }
   return undefined;
+}
+
+/**
+ * What a test that needs a pod network passes as its `skip` option: why it cannot run here, or
+ * undefined when it can. Always undefined when the CI environment variable is set: CI runs as root
+ * and can create network namespaces, so there a missing capability must fail the test (through
+ * `podNetworkRequiredError`, which `createPodNetwork` throws) instead of skipping it unnoticed.
+ */
+export function podNetworkSkipReason(): string | undefined {
+  const reason = podNetworkUnsupportedReason();
+  return reason && !process.env.CI ? `needs a pod network: ${reason}` : undefined;
+}
+
+/** The failure for a test that needs a pod network when it cannot have one. */
+export function podNetworkRequiredError(reason: string): Error {
+  if (!process.env.CI) return new Error(`cannot create a pod network: ${reason}`);
+  return new Error(
+    `cannot create a pod network: ${reason}. CI is set (CI=${process.env.CI}), so tests that need one fail instead of ` +
+      'skipping: CI runs as root and must be able to create network namespaces (unset CI to skip them locally)',
+  );
 }
 
 async function ip(...args: string[]): Promise<void> {
@@ -220,7 +241,7 @@ async function reserveSlot(): Promise<number> {
  */
 export async function createPodNetwork(): Promise<PodNetwork> {
   const reason = podNetworkUnsupportedReason();
-  if (reason) throw new Error(`cannot create a pod network: ${reason}`);
+  if (reason) throw podNetworkRequiredError(reason);
   const slot = await reserveSlot();
   const name = `rotor-pn-${slot}`;
   const prefix = slotPrefix(slot);
