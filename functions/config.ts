@@ -1,5 +1,6 @@
 // Configuration of the functions, from environment variables (documented in the README).
 import { InputError } from './errors';
+import { envBool, envDefaultProject } from './envValues';
 import type { ClusterSpec } from './cluster/access';
 import { parseClusterList } from './cluster/access';
 import type { NamespaceFilter } from './cluster/namespaces';
@@ -21,12 +22,6 @@ export interface RotorConfig {
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
 }
 
-function bool(v: string | undefined, name: string): boolean {
-  if (v === undefined || v === '') return false;
-  if (/^(1|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|false|no|off)$/i.test(v)) return false;
-  throw new InputError(`${name}="${v}" is not a boolean (true/false)`);
-}
 
 function int(v: string | undefined, name: string, fallback: number, min: number): number {
   if (v === undefined || v === '') return fallback;
@@ -37,7 +32,7 @@ function int(v: string | undefined, name: string, fallback: number, min: number)
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
   const endpoint = env.ROTOR_GKE_ENDPOINT ?? 'ip';
   if (endpoint !== 'ip' && endpoint !== 'dns') throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
-  const defaultProject = env.ROTOR_DEFAULT_PROJECT ?? env.GOOGLE_CLOUD_PROJECT ?? env.GCLOUD_PROJECT;
+  const defaultProject = envDefaultProject(env);
   let outcomeTopic = env.ROTOR_OUTCOME_TOPIC || undefined;
   if (outcomeTopic && !outcomeTopic.startsWith('projects/')) {
     if (!defaultProject) throw new InputError(`ROTOR_OUTCOME_TOPIC="${outcomeTopic}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`);
@@ -49,7 +44,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     clusters: parseClusterList(env.ROTOR_CLUSTERS),
     gkeEndpoint: endpoint,
     namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
-    dryRun: bool(env.ROTOR_DRY_RUN, 'ROTOR_DRY_RUN'),
+    dryRun: envBool(env.ROTOR_DRY_RUN, 'ROTOR_DRY_RUN'),
     projects: ProjectMap.parse(env.ROTOR_PROJECT_MAP),
     ...(defaultProject ? { defaultProject } : {}),
     ...(outcomeTopic ? { outcomeTopic } : {}),

@@ -44,7 +44,10 @@ export function pinsFromInventory(inventory: Inventory, secret: SecretId, projec
   return pins;
 }
 
-/** The PinnedVersions hook over live clusters (one inventory and one pod-status list each). */
+/**
+ * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). No
+ * namespace filter by default: a version pinned in a namespace Rotor may not act on is still in use.
+ */
 export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: ProjectMap, namespaces: NamespaceFilter = {}): PinnedVersions {
   return async (secret) => {
     const pins = new Set<number>();

@@ -12,6 +12,9 @@ import { readInProgress } from './rotationState';
 /** Version numbers that some consumer still reads and that must therefore stay enabled. */
 export type PinnedVersions = (secret: SecretMetadata, versions: readonly SecretVersionInfo[]) => Promise<ReadonlySet<number>>;
 
+/** Fail safe when no cluster is configured: every version counts as in use, nothing is disabled. */
+export const keepEveryVersion: PinnedVersions = (_secret, versions) => Promise.resolve(new Set(versions.map((v) => v.version)));
+
 /** Default: a version named by any alias other than `previous`/`pending` is pinned. */
 export const aliasPins: PinnedVersions = (secret) => {
   const pinned = new Set<number>();

@@ -13,6 +13,9 @@ import { googleTokenSource } from '../cluster/access';
 import { loadConfig } from '../config';
 import { clusterPool } from '../cluster/pool';
 import { clusterPins } from './clusterPins';
+import { envBool } from '../envValues';
+import { nackError } from '../nack';
+import { keepEveryVersion } from './retire';
 import type { SecretManager } from '../secretmanager/types';
 import type { BatchReport } from './batch';
 import { rotateAll } from './batch';
@@ -39,9 +42,13 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Rotate
   const settings = rotationSettingsFromEnv(env);
   // With clusters configured, retirement also keeps every version a workload still uses.
   const config = loadConfig(env);
-  const pinnedVersions = config.clusters.length > 0
-    ? clusterPins(clusterPool(config.clusters, config, googleTokenSource()), config.projects, config.namespaces)
-    : undefined;
+  // Without a view of the clusters Rotor cannot know which versions workloads still pin, so it
+  // keeps them all unless told retirement may go ahead on aliases alone.
+  const pinnedVersions: PinnedVersions | undefined = config.clusters.length > 0
+    ? clusterPins(clusterPool(config.clusters, config, googleTokenSource()), config.projects)
+    : envBool(env.ROTOR_RETIRE_WITHOUT_CLUSTERS, 'ROTOR_RETIRE_WITHOUT_CLUSTERS')
+      ? undefined
+      : keepEveryVersion;
   return {
     secretManager: secretManagerFromEnv(env),
     strategies: defaultStrategies({ cloudSql: settings.cloudSqlEndpoint ? { endpoint: settings.cloudSqlEndpoint } : {} }),
@@ -54,8 +61,12 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Rotate
 export function createRotateSecretHandler(environment: () => RotateSecretEnvironment): (event: CloudEvent<unknown>) => Promise<void> {
   let cached: RotateSecretEnvironment | undefined;
   return async (event) => {
-    cached ??= environment();
-    await handleRotationTrigger(event, cached);
+    try {
+      cached ??= environment();
+      await handleRotationTrigger(event, cached);
+    } catch (e) {
+      throw nackError(e, 'rotateSecret');
+    }
   };
 }
 

@@ -1,5 +1,6 @@
 // Deployment-wide rotation settings, from environment variables (documented in docs/rotation.md).
 import { InputError } from '../errors';
+import { envBool, envDefaultProject } from '../envValues';
 import type { RotationDefaults } from './config';
 import { parseDuration } from './duration';
 
@@ -31,13 +32,13 @@ export function rotationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): R
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) {
     throw new InputError(`"${env.ROTOR_ROTATION_CONCURRENCY}" must be a whole number from 1 to 100`, 'ROTOR_ROTATION_CONCURRENCY');
   }
-  const defaultProject = env.ROTOR_DEFAULT_PROJECT || env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || undefined;
+  const defaultProject = envDefaultProject(env);
   return {
     defaults: { graceMs, minIntervalMs },
     lockTtlMs,
     concurrency,
     ...(defaultProject ? { defaultProject } : {}),
-    dryRun: /^(1|true|yes)$/i.test(env.ROTOR_DRY_RUN ?? ''),
+    dryRun: envBool(env.ROTOR_DRY_RUN, 'ROTOR_DRY_RUN'),
     ...(env.ROTOR_CLOUDSQL_ENDPOINT ? { cloudSqlEndpoint: env.ROTOR_CLOUDSQL_ENDPOINT } : {}),
   };
 }
