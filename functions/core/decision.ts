@@ -86,7 +86,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     return { action: 'none', reason: `${annotations.IGNORE}: "true" on the workload`, affected: [] };
   }
 
-  const effect = eventEffect(event, deps, secretName);
+  const effect = eventEffect(event, deps, secretName, appliedVersions(w));
   if (effect.kind === 'inert') {
     return {
       action: 'none',
@@ -222,7 +222,7 @@ type EventEffect =
   | { kind: 'moves'; moves: Move[]; unaffectedReason: string };
 
 /** Which dependencies the event changes, and to which version. `name` is the secret's normalised name. */
-function eventEffect(event: EventContext, deps: readonly Dependency[], name: string): EventEffect {
+function eventEffect(event: EventContext, deps: readonly Dependency[], name: string, applied: Readonly<Record<string, string>>): EventEffect {
   const v = event.version;
   const uses = [...new Set(deps.map((d) => d.version))];
   switch (event.type) {
@@ -271,12 +271,27 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
           warning: `version ${v} of ${name} was ${verb} but ${describeVia(pinned)} still pins it: pods will fail to read it at their next start or refresh`,
         };
       }
-      const latest = deps.find((d) => d.version === 'latest');
-      if (latest) {
+      // An alias consumer is at risk when Rotor last moved it to exactly this version.
+      const onAlias = deps.find((d) => versionKind(d.version) === 'alias' && applied[`${name}@${d.version}`] === v);
+      if (onAlias) {
         return {
           kind: 'inert',
-          reason: `${describeVia(latest)} uses latest; version ${v} was ${verb}`,
-          warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest, which fails if version ${v} is the newest`,
+          reason: `${describeVia(onAlias)} follows alias "${onAlias.version}", last applied at version ${v}, which was ${verb}`,
+          warning: `version ${v} of ${name} was ${verb} but alias "${onAlias.version}", which ${describeVia(onAlias)} reads, pointed at it when Rotor last acted: move the alias, or pods fail at their next start or refresh`,
+        };
+      }
+      // A `latest` consumer is at risk only if version v is still the newest. Rotor's own retirement
+      // disables superseded versions every rotation, so warn only when Rotor knows this workload is
+      // on exactly that version; otherwise say it calmly.
+      const latest = deps.find((d) => d.version === 'latest');
+      if (latest) {
+        const onIt = applied[name] === v;
+        return {
+          kind: 'inert',
+          reason: onIt
+            ? `${describeVia(latest)} uses latest and was last moved to version ${v}, which was ${verb}`
+            : `${describeVia(latest)} uses latest; version ${v} was ${verb} (a problem only if it is the newest version)`,
+          ...(onIt ? { warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest and Rotor last moved it to version ${v}: if no newer version exists, reads fail at the next start or refresh` } : {}),
         };
       }
       return { kind: 'inert', reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})` };

@@ -302,16 +302,25 @@ describe('SECRET_UPDATE: alias moves', () => {
 
 describe('disable, destroy, delete and the inert events', () => {
   for (const [type, verb] of [['SECRET_VERSION_DISABLE', 'disabled'], ['SECRET_VERSION_DESTROY', 'destroyed'], ['SECRET_VERSION_DESTROY_SCHEDULED', 'scheduled for destruction']] as const) {
-    it(`${type}: loud when a dependency pins the version, or follows latest`, () => {
+    it(`${type}: loud when a dependency pins the version, or Rotor last moved it there; calm otherwise`, () => {
       const pinned = decideFor(deployment('p', csi('pinned')), event(type, { version: '3' }));
       expectAction(pinned, 'none', new RegExp(`^CSI file pw in app pins version 3, which was ${verb}$`));
       assert.equal(pinned.warning, `version 3 of ${DB} was ${verb} but CSI file pw in app still pins it: pods will fail to read it at their next start or refresh`);
+      // latest: Rotor's own retirement disables superseded versions after every rotation; that
+      // is no alarm unless Rotor knows the workload is on exactly that version.
       const latest = decideFor(deployment('l', env()), event(type, { version: '3' }));
-      assert.equal(latest.action, 'none');
-      assert.match(latest.warning!, new RegExp(`^version 3 of ${DB} was ${verb}; env DB_PASSWORD .* uses latest, which fails if version 3 is the newest$`));
+      expectAction(latest, 'none', new RegExp(`^env DB_PASSWORD .* uses latest; version 3 was ${verb} \\(a problem only if it is the newest version\\)$`));
+      assert.equal(latest.warning, undefined);
+      const movedPast = decideFor(deployment('l2', env(), { annotations: { 'rotor.dev/applied': JSON.stringify({ [DB]: '4' }) } }), event(type, { version: '3' }));
+      assert.equal(movedPast.warning, undefined);
+      const onIt = decideFor(deployment('l3', env(), { annotations: { 'rotor.dev/applied': JSON.stringify({ [DB]: '3' }) } }), event(type, { version: '3' }));
+      assert.match(onIt.warning!, new RegExp(`^version 3 of ${DB} was ${verb}; env DB_PASSWORD .* uses latest and Rotor last moved it to version 3: if no newer version exists, reads fail`));
+      // An alias consumer: warned when the alias pointed at the version when Rotor last acted.
       const other = decideFor(deployment('o', csi('current')), event(type, { version: '3' }));
       expectAction(other, 'none', new RegExp(`^version 3 was ${verb}; the workload uses current \\(CSI file pw in app\\)$`));
       assert.equal(other.warning, undefined);
+      const onAlias = decideFor(deployment('o2', csi('current'), { annotations: { 'rotor.dev/applied': JSON.stringify({ [`${DB}@current`]: '3' }) } }), event(type, { version: '3' }));
+      assert.match(onAlias.warning!, new RegExp(`^version 3 of ${DB} was ${verb} but alias "current", which CSI file pw in app reads, pointed at it when Rotor last acted`));
     });
   }
 
@@ -414,7 +423,9 @@ describe('live readiness: wait, and coalesced restarts', () => {
 
 describe('decideAll and buildPlan', () => {
   it('one decision per dependent workload, the plan naming the secret by id', () => {
-    const objects = [...world, deployment('api', env()), deployment('web', csi(), { annotations: EP }), deployment('static', {})];
+    // Rotor last moved both to version 7, so disabling 7 is a loud warning for each.
+    const on7 = { 'rotor.dev/applied': JSON.stringify({ [DB]: '7' }) };
+    const objects = [...world, deployment('api', env(), { annotations: on7 }), deployment('web', csi(), { annotations: { ...EP, ...on7 } }), deployment('static', {})];
     const index = new DependencyIndex(inventoryFrom('prod', objects), { projects });
     const decisions = decideAll(index, event('SECRET_VERSION_DISABLE', { version: '7' }));
     const plan = buildPlan(event('SECRET_VERSION_DISABLE', { version: '7' }), decisions, projects, ['a problem']);
