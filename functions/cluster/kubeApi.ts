@@ -147,7 +147,9 @@ export class HttpKubeApi implements KubeApi {
     try {
       parsed = JSON.parse(body) as StatusBody;
     } catch {
-      parsed = { message: body.slice(0, 300) };
+      // A non-JSON error body on a raw request is the pod's own answer (a reload endpoint behind
+      // the pod proxy): it may echo application data, so only its status is kept.
+      parsed = { message: req.raw ? 'the pod answered with an error (body not logged)' : body.slice(0, 300) };
     }
     throw new KubeApiError(status, parsed.reason ?? httpReason(status), parsed.message ?? '', req.method, url.pathname);
   }

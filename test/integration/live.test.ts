@@ -426,6 +426,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
         const w = find(outcome, 'web');
         assert.equal(w.result, 'restarted', w.reason);
         assert.match(w.reason, /reload failed on web-1 .*500.*restarted instead/);
+        assert.doesNotMatch(w.reason, /boom/, 'the pod\'s own response body is never logged or published');
         assert.ok(server!.requests.length >= 2 + 2 * 3, 'each pod was tried 1 + 2 retries times');
         await waitFor(async () => (await replicaSetsOf('web')).length === rsBefore + 1 || undefined, { what: 'a new ReplicaSet for web' });
       } finally {
