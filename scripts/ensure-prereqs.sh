@@ -35,9 +35,14 @@ if [[ ${#missing[@]} -gt 0 ]]; then
   fi
 fi
 
-if [[ $need_gcloud = 1 ]]; then
+if [[ $need_gcloud = 1 && -z "${ROTOR_PUBSUB_EMULATOR:-}" ]]; then
   if ! command -v gcloud >/dev/null 2>&1; then
-    say "the Google Cloud CLI (gcloud) with the Pub/Sub emulator component is required for the e2e suite"
+    say "the Google Cloud CLI (gcloud) with the Pub/Sub emulator component is required for the e2e suite (or set ROTOR_PUBSUB_EMULATOR to the emulator's launcher)"
+    exit 1
+  fi
+  sdk_root=$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null)
+  if [[ ! -x "$sdk_root/platform/pubsub-emulator/bin/cloud-pubsub-emulator" ]]; then
+    say "gcloud is installed but its Pub/Sub emulator component is not ($sdk_root/platform/pubsub-emulator): install the component, or set ROTOR_PUBSUB_EMULATOR"
     exit 1
   fi
 fi

@@ -75,7 +75,7 @@ export function locatePubsubEmulator(): string {
   }
   throw new Error(
     'the Pub/Sub emulator is not installed: run `gcloud components install pubsub-emulator beta` ' +
-      '(or apt-get install google-cloud-cli-pubsub-emulator), or set ROTOR_PUBSUB_EMULATOR to its launcher script',
+      'or set ROTOR_PUBSUB_EMULATOR to its launcher script',
   );
 }
 
