@@ -277,6 +277,11 @@ describe('function bundle (npm run package)', () => {
         }
         // Handled, not merely acked as malformed: the framework's push conversion must produce
         // something the intake parses.
+        // The child's log lines reach this process through a pipe, possibly after the response:
+        // wait (bounded) for the line about the event before judging.
+        for (const deadline = Date.now() + 10_000; !/SECRET_VERSION_ADD/.test(stdout) && Date.now() < deadline; ) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
         assert.doesNotMatch(stdout + stderr, /malformed/i, `${target} could not parse a push delivery\n${stdout}\n${stderr}`);
         assert.match(stdout, /SECRET_VERSION_ADD/, `${target} logged nothing about the delivered event\n${stdout}\n${stderr}`);
       } finally {
