@@ -25,6 +25,7 @@
 // `postCloudEvent` sends one such CloudEvent directly (no Pub/Sub), as a test of the function alone.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Arrivals } from './arrivals';
 
 export const MESSAGE_PUBLISHED = 'google.cloud.pubsub.topic.v1.messagePublished';
 
@@ -120,12 +121,12 @@ export async function postCloudEvent(url: string, push: PushBody, topic: string,
  */
 export async function startEventarcRelay(targetUrl: string, topic: string, onDelivery?: (d: DeliveryRecord) => void): Promise<EventarcRelay> {
   const deliveries: DeliveryRecord[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = new Arrivals();
   const faults: Array<{ match: (push: PushBody) => boolean; status: number }> = [];
   const record = (d: DeliveryRecord): void => {
     deliveries.push(d);
     onDelivery?.(d);
-    for (const w of waiters) w();
+    arrivals.notify();
   };
   const server = createServer((req, res) => {
     void (async () => {
@@ -173,26 +174,14 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
     waitForDelivery(messageId, opts = {}) {
       const match = opts.match ?? ((d: DeliveryRecord) => isAck(d.status));
       const timeoutMs = opts.timeoutMs ?? 60_000;
-      return new Promise<DeliveryRecord>((resolve, reject) => {
-        const check = (): void => {
-          const found = deliveries.find((d) => d.messageId === messageId && match(d));
-          if (found) {
-            done();
-            resolve(found);
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
+      return arrivals.until(
+        () => deliveries.find((d) => d.messageId === messageId && match(d)),
+        timeoutMs,
+        () => {
           const seen = deliveries.filter((d) => d.messageId === messageId).map((d) => `${d.status}${d.response ? ` (${d.response.slice(0, 200)})` : ''}`);
-          reject(new Error(`message ${messageId}: no delivery ${opts.what ?? 'acked'} within ${timeoutMs} ms; deliveries so far: ${seen.join(', ') || 'none'}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+          return new Error(`message ${messageId}: no delivery ${opts.what ?? 'acked'} within ${timeoutMs} ms; deliveries so far: ${seen.join(', ') || 'none'}`);
+        },
+      );
     },
     nackNext(match, status = 503) {
       if (isAck(status)) throw new Error(`nackNext: ${status} is an ack`);

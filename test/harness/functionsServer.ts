@@ -22,6 +22,7 @@ import { build } from 'esbuild';
 import { deathSignalPrefix, onExit } from './cleanup';
 import { REPO_ROOT } from './controlPlane';
 import { freePort } from './freePort';
+import { Arrivals } from './arrivals';
 
 export interface LogEntry {
   severity?: string;
@@ -135,7 +136,7 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
     env: { ...baseEnv(), ...options.env },
   });
   const lines: LogLine[] = [];
-  const waiters = new Set<() => void>();
+  const arrivals = new Arrivals();
   const collect = (stream: 'stdout' | 'stderr', input: Readable): void => {
     createInterface({ input }).on('line', (text) => {
       let entry: LogEntry | undefined;
@@ -148,7 +149,7 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
         }
       }
       lines.push({ stream, text, at: Date.now(), ...(entry ? { entry } : {}) });
-      for (const w of waiters) w();
+      arrivals.notify();
     });
   };
   collect('stdout', child.stdout);
@@ -159,7 +160,7 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
     child.on('exit', (code) => {
       exited = true;
       exitCode = code;
-      for (const w of waiters) w();
+      arrivals.notify();
       resolve();
     }),
   );
@@ -200,28 +201,12 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
     entries,
     waitForLog(match, opts = {}) {
       const timeoutMs = opts.timeoutMs ?? 30_000;
-      return new Promise<LogEntry>((resolve, reject) => {
-        const check = (): void => {
-          const found = entries().slice(opts.from ?? 0).find(match);
-          if (found) {
-            done();
-            resolve(found);
-          } else if (exited) {
-            done();
-            reject(new Error(`functions-framework exited (${exitCode}) before logging ${opts.what ?? 'the expected entry'}:\n${logTail()}`));
-          }
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new Error(`no log entry ${opts.what ?? 'matching'} within ${timeoutMs} ms:\n${logTail()}`));
-        }, timeoutMs);
-        const done = (): void => {
-          clearTimeout(timer);
-          waiters.delete(check);
-        };
-        waiters.add(check);
-        check();
-      });
+      return arrivals.until(
+        () => entries().slice(opts.from ?? 0).find(match),
+        timeoutMs,
+        () => new Error(`no log entry ${opts.what ?? 'matching'} within ${timeoutMs} ms:\n${logTail()}`),
+        () => (exited ? new Error(`functions-framework exited (${exitCode}) before logging ${opts.what ?? 'the expected entry'}:\n${logTail()}`) : undefined),
+      );
     },
     logTail,
     async stop() {

@@ -30,6 +30,7 @@ import type { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { deathSignalPrefix, onExit } from './cleanup';
+import { Arrivals } from './arrivals';
 
 const execFileP = promisify(execFile);
 
@@ -345,7 +346,7 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
   });
   const requests: RecordedRequest[] = [];
   const acks = new Map<number, () => void>();
-  const waiters = new Set<() => void>();
+  const arrivals = new Arrivals();
   let stderr = '';
   let nextId = 1;
   let exited = false;
@@ -366,7 +367,7 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
       else {
         const { type: _type, ...request } = m;
         requests.push(request);
-        for (const w of waiters) w();
+        arrivals.notify();
       }
     });
     void exitPromise.then(() => reject(new Error(`pod server in ${netns} exited before listening: ${stderr.trim()}`)));
@@ -399,21 +400,11 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
     port: actualPort,
     requests,
     waitForRequests(count, timeoutMs = 10_000) {
-      return new Promise<RecordedRequest[]>((resolve, reject) => {
-        const check = (): void => {
-          if (requests.length >= count) {
-            waiters.delete(check);
-            clearTimeout(timer);
-            resolve(requests.slice());
-          }
-        };
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`pod server in ${netns}: ${requests.length} of ${count} requests after ${timeoutMs}ms`));
-        }, timeoutMs);
-        waiters.add(check);
-        check();
-      });
+      return arrivals.until(
+        () => (requests.length >= count ? requests.slice() : undefined),
+        timeoutMs,
+        () => new Error(`pod server in ${netns}: ${requests.length} of ${count} requests after ${timeoutMs}ms`),
+      );
     },
     queueResponses: (...responses) => control({ type: 'queue', responses }),
     setDefaultResponse: (response) => control({ type: 'default', response }),
