@@ -87,6 +87,11 @@ export interface ControlPlane {
    * clients make awkward (pods/proxy, status patches with a chosen content type).
    */
   request(user: string, method: string, path: string, options?: { body?: string | object; contentType?: string }): Promise<HttpResult>;
+  /**
+   * Test setup as `admin`: a request that must succeed (it throws with the API server's answer
+   * otherwise), its JSON body returned.
+   */
+  admin<T = Record<string, unknown>>(method: string, path: string, body?: object, contentType?: string): Promise<T>;
   /** The last lines of every component's log, for failure messages. */
   logTail(lines?: number): string;
   /** Kills every process and removes the temp dir. Safe to call twice. */
@@ -387,6 +392,16 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       kc.loadFromFile(path);
       return kc;
     };
+    const requestAs: ControlPlane['request'] = (user, method, path, requestOptions = {}) => {
+      const { body, contentType } = requestOptions;
+      return send(`${server}${path}`, {
+        method,
+        ca: caPem,
+        token: tokenFor(user),
+        body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
+        contentType,
+      });
+    };
     return {
       server,
       dir,
@@ -401,15 +416,11 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         return path;
       },
       tokenFor,
-      request(user, method, path, requestOptions = {}) {
-        const { body, contentType } = requestOptions;
-        return send(`${server}${path}`, {
-          method,
-          ca: caPem,
-          token: tokenFor(user),
-          body: body === undefined || typeof body === 'string' ? body : JSON.stringify(body),
-          contentType,
-        });
+      request: requestAs,
+      async admin<T>(method: string, path: string, body?: object, contentType?: string): Promise<T> {
+        const r = await requestAs('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
+        if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
+        return JSON.parse(r.body) as T;
       },
       logTail: (lines = 30) => components.map((c) => `--- ${c.name} (${c.log})\n${tail(c.log, lines)}`).join('\n'),
       async stop() {

@@ -102,11 +102,7 @@ describe('live cluster: discovery and actions as the least-privileged rotor user
     ...overrides,
   });
 
-  const admin = async (method: string, path: string, body?: object, contentType?: string): Promise<KubeObject> => {
-    const r = await cp.request('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-    return JSON.parse(r.body) as KubeObject;
-  };
+  const admin = (method: string, path: string, body?: object, contentType?: string): Promise<KubeObject> => cp.admin<KubeObject>(method, path, body, contentType);
   const getDeployment = (name: string, ns = NS): Promise<KubeObject> => admin('GET', `/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
   const replicaSetsOf = async (name: string): Promise<KubeObject[]> => {
     const d = await getDeployment(name);

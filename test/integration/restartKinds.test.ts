@@ -148,11 +148,7 @@ describe('live cluster: restarting StatefulSets, DaemonSets, CronJobs and Argo R
     ...overrides,
   });
 
-  const admin = async (method: string, path: string, body?: object): Promise<KubeObject> => {
-    const r = await cp.request('admin', method, path, body ? { body } : {});
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-    return JSON.parse(r.body) as KubeObject;
-  };
+  const admin = (method: string, path: string, body?: object): Promise<KubeObject> => cp.admin<KubeObject>(method, path, body);
 
   /** The ControllerRevisions the StatefulSet/DaemonSet controller keeps for `owner`, oldest first. */
   const revisionsOf = async (owner: KubeObject): Promise<Array<KubeObject & { revision: number; data: { spec: { template: PodTemplate } } }>> => {

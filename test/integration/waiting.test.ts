@@ -29,11 +29,7 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     logger: memoryLogger(),
     ...overrides,
   });
-  const admin = async (method: string, path: string, body?: object, contentType?: string): Promise<Record<string, unknown>> => {
-    const r = await cp.request('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
-    return JSON.parse(r.body) as Record<string, unknown>;
-  };
+  const admin = (method: string, path: string, body?: object, contentType?: string): Promise<Record<string, unknown>> => cp.admin(method, path, body, contentType);
   const event = (version: string, agoMs: number) => ({
     type: 'SECRET_VERSION_ADD' as const,
     secret: parseSecretName('projects/my-proj/secrets/db-password').id,

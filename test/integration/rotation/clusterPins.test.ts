@@ -37,8 +37,7 @@ describe('cluster pins as the rotation identity (infra/k8s/rbac-rotation.yaml)',
   let cp: ControlPlane;
   let api: KubeApi;
   const admin = async (method: string, path: string, body?: object): Promise<void> => {
-    const r = await cp.request('admin', method, path, body ? { body } : {});
-    assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${r.body}`);
+    await cp.admin(method, path, body);
   };
 
   before(async () => {
