@@ -10,49 +10,15 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
 import type { Pipeline, Rig } from './fixture';
-import { PROJECT_ID, PROJECT_NUMBER, applied, deployment, offContractLines, outcomeFor, restartedAt, startRig, waitForReadyPods } from './fixture';
+import { PROJECT_ID, PROJECT_NUMBER, applied, csiDeployment, spc, deployment, offContractLines, outcomeFor, restartedAt, startRig, waitForReadyPods } from './fixture';
 
 const NS = 'events-app';
 const KEY = 'e2e-signing-key';
 const KEY_ID = `projects/${PROJECT_ID}/secrets/${KEY}`;
 
-function spc(name: string, secret: string, version: string): string {
-  return `
-apiVersion: secrets-store.csi.x-k8s.io/v1
-kind: SecretProviderClass
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  provider: gke
-  parameters:
-    secrets: |
-      - resourceName: "projects/${PROJECT_ID}/secrets/${secret}/versions/${version}"
-        path: "key"
-`;
-}
-
-function csiDeployment(name: string, spcName: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${NS}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      containers:
-        - name: app
-          image: example.invalid/${name}:1
-          volumeMounts: [{name: key, mountPath: /key, readOnly: true}]
-      volumes:
-        - name: key
-          csi:
-            driver: secrets-store-gke.csi.k8s.io
-            readOnly: true
-            volumeAttributes: {secretProviderClass: ${spcName}}
-`;
-}
+/** This file's CSI consumers: one key file from `secret` at `version`. */
+const keySpc = (name: string, secret: string, version: string): string => spc(NS, name, `projects/${PROJECT_ID}/secrets/${secret}/versions/${version}`, 'key');
+const keyConsumer = (name: string, spcName: string): string => csiDeployment(NS, name, spcName, 1);
 
 describe('every notification type, end to end', { timeout: 600_000 }, () => {
   let rig: Rig;
@@ -64,8 +30,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     rig.sm.addVersion(KEY);
     rig.sm.addVersion(KEY);
     rig.sm.setAlias(KEY, 'current', '1');
-    await rig.apply([spc('key-v1', KEY, '1'), spc('key-latest', KEY, 'latest'), spc('key-current', KEY, 'current')].join('\n---\n'));
-    await rig.apply([csiDeployment('signer-pinned', 'key-v1'), csiDeployment('signer-latest', 'key-latest'), csiDeployment('signer-current', 'key-current')].join('\n---\n'));
+    await rig.apply([keySpc('key-v1', KEY, '1'), keySpc('key-latest', KEY, 'latest'), keySpc('key-current', KEY, 'current')].join('\n---\n'));
+    await rig.apply([keyConsumer('signer-pinned', 'key-v1'), keyConsumer('signer-latest', 'key-latest'), keyConsumer('signer-current', 'key-current')].join('\n---\n'));
     for (const name of ['signer-pinned', 'signer-latest', 'signer-current']) await waitForReadyPods(rig, NS, `app=${name}`, 1);
   });
 
@@ -216,8 +182,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       const flaky = await rig.pipeline('flaky', { env: { ROTOR_CLUSTERS: `kubeconfig:${kubeconfig}` }, maximumBackoffSeconds: 2 });
       const secret = 'e2e-flaky-secret';
       rig.sm.addVersion(secret);
-      await rig.apply(spc('flaky', secret, 'latest'));
-      await rig.apply(csiDeployment('flaky-consumer', 'flaky'));
+      await rig.apply(keySpc('flaky', secret, 'latest'));
+      await rig.apply(keyConsumer('flaky-consumer', 'flaky'));
       await waitForReadyPods(rig, NS, 'app=flaky-consumer', 1);
       const version = rig.sm.addVersion(secret);
       const id = await flaky.notify({ type: 'SECRET_VERSION_ADD', secret, version });
@@ -245,8 +211,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     const direct = await rig.pipeline('direct', { delivery: 'push' });
     const secret = 'e2e-direct-secret';
     rig.sm.addVersion(secret);
-    await rig.apply(spc('direct', secret, 'latest'));
-    await rig.apply(csiDeployment('direct-consumer', 'direct'));
+    await rig.apply(keySpc('direct', secret, 'latest'));
+    await rig.apply(keyConsumer('direct-consumer', 'direct'));
     await waitForReadyPods(rig, NS, 'app=direct-consumer', 1);
     const version = rig.sm.addVersion(secret);
     const id = await direct.notify({ type: 'SECRET_VERSION_ADD', secret, version });

@@ -317,3 +317,69 @@ export function offContractLines(server: FunctionsServer): string[] {
 export function outcomeFor(o: EventOutcome, ns: string, name: string): EventOutcome['workloads'][number] | undefined {
   return o.workloads.find((w) => w.namespace === ns && w.name === name);
 }
+
+// Manifest builders shared by the end-to-end tests (YAML, applied with rig.apply).
+/** A Deployment whose container reads one key of a Kubernetes Secret as an env var. */
+export function envDeployment(ns: string, name: string, secretName: string, key: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: app
+          image: example.invalid/${name}:1
+          env:
+            - name: ${key}
+              valueFrom: {secretKeyRef: {name: ${secretName}, key: ${key}}}
+`;
+}
+
+/** A SecretProviderClass (GKE add-on) mounting one Secret Manager resource as `file`. */
+export function spc(ns: string, name: string, resource: string, file: string): string {
+  return `
+apiVersion: secrets-store.csi.x-k8s.io/v1
+kind: SecretProviderClass
+metadata: {name: ${name}, namespace: ${ns}}
+spec:
+  provider: gke
+  parameters:
+    secrets: |
+      - resourceName: "${resource}"
+        path: "${file}"
+`;
+}
+
+/** A Deployment mounting a SecretProviderClass, optionally with a reload endpoint. */
+export function csiDeployment(ns: string, name: string, spcName: string, replicas: number, reloadEndpoint?: string): string {
+  return `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+  namespace: ${ns}
+  annotations: {${reloadEndpoint ? `rotor.dev/reload-endpoint: "${reloadEndpoint}"` : ''}}
+spec:
+  replicas: ${replicas}
+  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+      containers:
+        - name: app
+          image: example.invalid/${name}:1
+          ports: [{name: http, containerPort: 8080}]
+          volumeMounts: [{name: secrets, mountPath: /secrets, readOnly: true}]
+      volumes:
+        - name: secrets
+          csi:
+            driver: secrets-store-gke.csi.k8s.io
+            readOnly: true
+            volumeAttributes: {secretProviderClass: ${spcName}}
+`;
+}

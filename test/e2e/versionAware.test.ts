@@ -10,7 +10,7 @@ import { waitFor } from '../harness/controlPlane';
 import { podNetworkRequiredError } from '../harness/podNetwork';
 import type { PodServer } from '../harness/podNetwork';
 import type { Pipeline, Rig } from './fixture';
-import { PROJECT_ID, applied, deployment, offContractLines, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
+import { PROJECT_ID, applied, csiDeployment, envDeployment, spc, deployment, offContractLines, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
 
 const STORE = `
 apiVersion: external-secrets.io/v1
@@ -34,67 +34,6 @@ spec:
 `;
 }
 
-function envDeployment(ns: string, name: string, secretName: string, key: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      containers:
-        - name: app
-          image: example.invalid/${name}:1
-          env:
-            - name: ${key}
-              valueFrom: {secretKeyRef: {name: ${secretName}, key: ${key}}}
-`;
-}
-
-function spc(ns: string, name: string, resource: string, file: string): string {
-  return `
-apiVersion: secrets-store.csi.x-k8s.io/v1
-kind: SecretProviderClass
-metadata: {name: ${name}, namespace: ${ns}}
-spec:
-  provider: gke
-  parameters:
-    secrets: |
-      - resourceName: "${resource}"
-        path: "${file}"
-`;
-}
-
-function csiDeployment(ns: string, name: string, spcName: string, replicas: number, reloadEndpoint?: string): string {
-  return `
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: ${name}
-  namespace: ${ns}
-  annotations: {${reloadEndpoint ? `rotor.dev/reload-endpoint: "${reloadEndpoint}"` : ''}}
-spec:
-  replicas: ${replicas}
-  selector: {matchLabels: {app: ${name}}}
-  template:
-    metadata: {labels: {app: ${name}}}
-    spec:
-      containers:
-        - name: app
-          image: example.invalid/${name}:1
-          ports: [{name: http, containerPort: 8080}]
-          volumeMounts: [{name: secrets, mountPath: /secrets, readOnly: true}]
-      volumes:
-        - name: secrets
-          csi:
-            driver: secrets-store-gke.csi.k8s.io
-            readOnly: true
-            volumeAttributes: {secretProviderClass: ${spcName}}
-`;
-}
 
 describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
   let rig: Rig;
