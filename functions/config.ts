@@ -22,20 +22,24 @@ export interface RotorConfig {
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
 }
 
-
 function int(v: string | undefined, name: string, fallback: number, min: number): number {
   if (v === undefined || v === '') return fallback;
-  if (!/^[0-9]+$/.test(v) || Number(v) < min) throw new InputError(`${name}="${v}" is not a whole number >= ${min}`);
+  if (!/^[0-9]+$/.test(v) || Number(v) < min)
+    throw new InputError(`${name}="${v}" is not a whole number >= ${min}`);
   return Number(v);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
   const endpoint = env.ROTOR_GKE_ENDPOINT ?? 'ip';
-  if (endpoint !== 'ip' && endpoint !== 'dns') throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
+  if (endpoint !== 'ip' && endpoint !== 'dns')
+    throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
   const defaultProject = envDefaultProject(env);
   let outcomeTopic = env.ROTOR_OUTCOME_TOPIC || undefined;
   if (outcomeTopic && !outcomeTopic.startsWith('projects/')) {
-    if (!defaultProject) throw new InputError(`ROTOR_OUTCOME_TOPIC="${outcomeTopic}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`);
+    if (!defaultProject)
+      throw new InputError(
+        `ROTOR_OUTCOME_TOPIC="${outcomeTopic}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`,
+      );
     outcomeTopic = `projects/${defaultProject}/topics/${outcomeTopic}`;
   }
   const allow = parseNamespaceList(env.ROTOR_NAMESPACES);

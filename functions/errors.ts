@@ -4,7 +4,10 @@
 /** Input that can never succeed: a malformed message, manifest, flag or name. Ack, never retry. */
 export class InputError extends Error {
   override readonly name = 'InputError';
-  constructor(message: string, readonly where?: string) {
+  constructor(
+    message: string,
+    readonly where?: string,
+  ) {
     super(where ? `${where}: ${message}` : message);
   }
 }

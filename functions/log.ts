@@ -19,7 +19,9 @@ export type LogSink = (line: string) => void;
 
 const ORDER: Severity[] = ['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR'];
 
-export function createLogger(options: { sink?: LogSink; minSeverity?: Severity; base?: LogFields } = {}): Logger {
+export function createLogger(
+  options: { sink?: LogSink; minSeverity?: Severity; base?: LogFields } = {},
+): Logger {
   const sink = options.sink ?? ((line: string) => process.stdout.write(line + '\n'));
   const min = ORDER.indexOf(options.minSeverity ?? envSeverity() ?? 'INFO');
   const base = options.base ?? {};
@@ -38,7 +40,9 @@ export function createLogger(options: { sink?: LogSink; minSeverity?: Severity; 
 }
 
 /** A logger that keeps entries in memory: for tests and for the CLI's quiet mode. */
-export function memoryLogger(): Logger & { entries: Array<{ severity: Severity; message: string } & LogFields> } {
+export function memoryLogger(): Logger & {
+  entries: Array<{ severity: Severity; message: string } & LogFields>;
+} {
   const entries: Array<{ severity: Severity; message: string } & LogFields> = [];
   const logger = createLogger({
     minSeverity: 'DEBUG',

@@ -23,4 +23,3 @@ export function nackError(e: unknown, component: string): Error {
   out.stack = JSON.stringify(entry);
   return out;
 }
-

@@ -37,7 +37,8 @@ export interface SecretEventEnvironment {
 export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): SecretEventEnvironment {
   const config = loadConfig(env);
   const logger = createLogger({ base: { component: 'onSecretEvent' } });
-  if (config.clusters.length === 0) logger.warn('ROTOR_CLUSTERS is empty: events are parsed and logged, but no cluster is acted on');
+  if (config.clusters.length === 0)
+    logger.warn('ROTOR_CLUSTERS is empty: events are parsed and logged, but no cluster is acted on');
   return {
     config,
     logger,
@@ -47,7 +48,10 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Secret
 }
 
 /** Handles one delivery; returns the outcome (undefined when the message needed no work). */
-export async function handleSecretEvent(body: unknown, env: SecretEventEnvironment): Promise<EventOutcome | undefined> {
+export async function handleSecretEvent(
+  body: unknown,
+  env: SecretEventEnvironment,
+): Promise<EventOutcome | undefined> {
   let event: SecretEvent;
   try {
     event = parseNotification(body);
@@ -59,7 +63,10 @@ export async function handleSecretEvent(body: unknown, env: SecretEventEnvironme
     }
     throw e;
   }
-  const log = env.logger.with({ eventType: event.type, ...(event.messageId ? { messageId: event.messageId } : {}) });
+  const log = env.logger.with({
+    eventType: event.type,
+    ...(event.messageId ? { messageId: event.messageId } : {}),
+  });
   const ctx = eventContext(event);
   // Events that need no cluster work still get an outcome: the audit trail shows every event.
   const noWork = !ctx
@@ -68,7 +75,9 @@ export async function handleSecretEvent(body: unknown, env: SecretEventEnvironme
       ? 'SECRET_ROTATE is handled by rotateSecret; the version it adds will arrive as SECRET_VERSION_ADD'
       : undefined;
   if (!ctx || noWork) {
-    const secret = event.secret ? formatSecretId({ ...event.secret, project: env.config.projects.canonical(event.secret.project) }) : undefined;
+    const secret = event.secret
+      ? formatSecretId({ ...event.secret, project: env.config.projects.canonical(event.secret.project) })
+      : undefined;
     log.info(noWork ?? '', secret ? { secret } : {});
     await publish(env, {
       event: {
@@ -107,10 +116,14 @@ export async function handleSecretEvent(body: unknown, env: SecretEventEnvironme
     else if (w.warning) log.warn(line, fields);
     else log.info(line, fields);
   }
-  log.notice(summarize(outcome), { outcome: { converged: outcome.converged, pending: outcome.pending, durationMs: outcome.durationMs } });
+  log.notice(summarize(outcome), {
+    outcome: { converged: outcome.converged, pending: outcome.pending, durationMs: outcome.durationMs },
+  });
   await publish(env, outcome);
   if (!outcome.converged) {
-    throw new TransientError(`${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`);
+    throw new TransientError(
+      `${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`,
+    );
   }
   return outcome;
 }
@@ -126,12 +139,18 @@ async function publish(env: SecretEventEnvironment, outcome: EventOutcome): Prom
 }
 
 function messageIdOf(body: unknown): string | undefined {
-  const b = body as { id?: unknown; data?: { message?: { messageId?: unknown } }; message?: { messageId?: unknown } } | null;
+  const b = body as {
+    id?: unknown;
+    data?: { message?: { messageId?: unknown } };
+    message?: { messageId?: unknown };
+  } | null;
   const id = b?.data?.message?.messageId ?? b?.message?.messageId ?? b?.id;
   return typeof id === 'string' ? id : undefined;
 }
 
-export function createSecretEventHandler(environment: () => SecretEventEnvironment): (event: CloudEvent<unknown>) => Promise<void> {
+export function createSecretEventHandler(
+  environment: () => SecretEventEnvironment,
+): (event: CloudEvent<unknown>) => Promise<void> {
   let env: SecretEventEnvironment | undefined;
   return async (cloudEvent) => {
     try {
@@ -143,4 +162,6 @@ export function createSecretEventHandler(environment: () => SecretEventEnvironme
   };
 }
 
-export const onSecretEvent: (event: CloudEvent<unknown>) => Promise<void> = createSecretEventHandler(() => environmentFromEnv());
+export const onSecretEvent: (event: CloudEvent<unknown>) => Promise<void> = createSecretEventHandler(() =>
+  environmentFromEnv(),
+);

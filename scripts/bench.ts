@@ -66,7 +66,10 @@ class Worker {
   private readonly inbox: FromWorker[] = [];
   private exitError?: Error;
 
-  constructor(readonly role: Role, kubeconfig: string) {
+  constructor(
+    readonly role: Role,
+    kubeconfig: string,
+  ) {
     this.child = fork(join(__dirname, 'bench', 'worker.ts'), [role, kubeconfig], {
       cwd: REPO_ROOT,
       execArgv: ['--import', 'tsx'],
@@ -91,11 +94,16 @@ class Worker {
     if (m) return Promise.resolve(m);
     if (this.exitError) return Promise.reject(this.exitError);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.role} worker: no answer in ${WORKER_TIMEOUT_MS / 1000}s`)), WORKER_TIMEOUT_MS);
-      const done = <T>(f: (v: T) => void) => (v: T): void => {
-        clearTimeout(timer);
-        f(v);
-      };
+      const timer = setTimeout(
+        () => reject(new Error(`${this.role} worker: no answer in ${WORKER_TIMEOUT_MS / 1000}s`)),
+        WORKER_TIMEOUT_MS,
+      );
+      const done =
+        <T>(f: (v: T) => void) =>
+        (v: T): void => {
+          clearTimeout(timer);
+          f(v);
+        };
       this.waiting.push({ resolve: done(resolve), reject: done(reject) });
     });
   }
@@ -136,7 +144,8 @@ const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 
 
 function figures(results: readonly EventResult[], stats: WorkerStats): Record<string, number> {
   const ms = results.map((r) => r.ms).sort((a, b) => a - b);
-  const mean = (f: (r: EventResult) => number): number => results.reduce((s, r) => s + f(r), 0) / Math.max(1, results.length);
+  const mean = (f: (r: EventResult) => number): number =>
+    results.reduce((s, r) => s + f(r), 0) / Math.max(1, results.length);
   return {
     p50Ms: round(percentile(ms, 50)),
     p95Ms: round(percentile(ms, 95)),
@@ -163,7 +172,9 @@ async function main(): Promise<void> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K]   (defaults 10000 / 500 / 20)\n');
+    process.stdout.write(
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K]   (defaults 10000 / 500 / 20)\n',
+    );
     return;
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
@@ -173,12 +184,16 @@ async function main(): Promise<void> {
   const fleet = buildFleet({ workloads, namespaces });
   const hot = HOT_SECRETS.reduce((s, h) => s + (fleet.expected.get(h)?.size ?? 0), 0);
   const decoys = HOT_SECRETS.reduce((s, h) => s + (fleet.decoys.get(h)?.size ?? 0), 0);
-  progress(`fleet: ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / workloads, 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`);
+  progress(
+    `fleet: ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / workloads, 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`,
+  );
 
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
   try {
-    progress('starting the local control plane (etcd, kube-apiserver; no controller manager: replicas 0 and patches need none)');
+    progress(
+      'starting the local control plane (etcd, kube-apiserver; no controller manager: replicas 0 and patches need none)',
+    );
     const cpStart = Date.now();
     cp = await startControlPlane({
       users: ['rotor', 'baseline'],
@@ -207,7 +222,14 @@ async function main(): Promise<void> {
     const rotorResults: EventResult[] = [];
     const redeliveryResults: EventResult[] = [];
     const baselineResults: EventResult[] = [];
-    const checks = { rotorMismatchedEvents: 0, rotorNotConverged: 0, redeliveryPatches: 0, baselineMissed: 0, baselineNeedless: 0, baselineUnexplained: 0 };
+    const checks = {
+      rotorMismatchedEvents: 0,
+      rotorNotConverged: 0,
+      redeliveryPatches: 0,
+      baselineMissed: 0,
+      baselineNeedless: 0,
+      baselineUnexplained: 0,
+    };
     const lastVersion = new Map<string, string>();
     let lastWrite = Date.now();
     const measureStart = Date.now();
@@ -242,7 +264,9 @@ async function main(): Promise<void> {
       const extra = diff(rotorSet, expected);
       if (missing.length || extra.length || r.recorded.length) {
         checks.rotorMismatchedEvents++;
-        progress(`  ! rotor, event ${i}: missed ${missing.slice(0, 3).join(', ') || 'none'}, extra ${extra.slice(0, 3).join(', ') || 'none'}, recorded ${r.recorded.length}; others ${JSON.stringify(r.otherResults)}`);
+        progress(
+          `  ! rotor, event ${i}: missed ${missing.slice(0, 3).join(', ') || 'none'}, extra ${extra.slice(0, 3).join(', ') || 'none'}, recorded ${r.recorded.length}; others ${JSON.stringify(r.otherResults)}`,
+        );
       }
       if (!r.converged) checks.rotorNotConverged++;
       checks.redeliveryPatches += again.patches;
@@ -268,7 +292,10 @@ async function main(): Promise<void> {
       const id = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;
       let applied: Record<string, string> = {};
       try {
-        applied = JSON.parse(d.metadata?.annotations?.['rotor.dev/applied'] ?? '{}') as Record<string, string>;
+        applied = JSON.parse(d.metadata?.annotations?.['rotor.dev/applied'] ?? '{}') as Record<
+          string,
+          string
+        >;
       } catch {
         appliedMismatches++;
       }
@@ -280,7 +307,12 @@ async function main(): Promise<void> {
     }
     admin.close();
 
-    const expectedPerEvent = rotorResults.length ? rotorResults.reduce((s, _r, i) => s + (fleet.expected.get(HOT_SECRETS[i % HOT_SECRETS.length])?.size ?? 0), 0) / rotorResults.length : 0;
+    const expectedPerEvent = rotorResults.length
+      ? rotorResults.reduce(
+          (s, _r, i) => s + (fleet.expected.get(HOT_SECRETS[i % HOT_SECRETS.length])?.size ?? 0),
+          0,
+        ) / rotorResults.length
+      : 0;
     const rotorFig = figures(rotorResults, rotorStats);
     const baselineFig = figures(baselineResults, baselineStats);
     const redeliveryMs = redeliveryResults.map((r) => r.ms).sort((a, b) => a - b);
@@ -296,7 +328,9 @@ async function main(): Promise<void> {
       rotorRedelivery: {
         p50Ms: round(percentile(redeliveryMs, 50)),
         p95Ms: round(percentile(redeliveryMs, 95)),
-        requestsPerEvent: round(redeliveryResults.reduce((s, r) => s + r.requests, 0) / Math.max(1, redeliveryResults.length)),
+        requestsPerEvent: round(
+          redeliveryResults.reduce((s, r) => s + r.requests, 0) / Math.max(1, redeliveryResults.length),
+        ),
         patches: checks.redeliveryPatches,
       },
       ratio: {

@@ -42,7 +42,10 @@ async function main(): Promise<number> {
     process.stderr.write(`${USAGE}\n`);
     return 2;
   }
-  const users = values.users.split(',').map((u) => u.trim()).filter(Boolean);
+  const users = values.users
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   const cp = await startControlPlane({ users, controllerManager: !values['no-controller-manager'] });
   // The harness removes the processes and the temp dir on Ctrl-C; this only says so.
   onExit(() => process.stderr.write('\n[control-plane] stopped, temp dir removed\n'));
@@ -55,7 +58,9 @@ async function main(): Promise<number> {
   const lines = [
     `server:               ${cp.server}`,
     `kubeconfig (admin):   ${cp.kubeconfigPath}`,
-    ...users.map((u) => `kubeconfig (${u}):${' '.repeat(Math.max(1, 8 - u.length))}${cp.kubeconfigPathFor(u)}`),
+    ...users.map(
+      (u) => `kubeconfig (${u}):${' '.repeat(Math.max(1, 8 - u.length))}${cp.kubeconfigPathFor(u)}`,
+    ),
     `logs:                 ${cp.dir}/*.log`,
     '',
     `export KUBECONFIG=${cp.kubeconfigPath}`,

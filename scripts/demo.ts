@@ -12,7 +12,13 @@
 import { podNetworkUnsupportedReason, createPodNetwork } from '../test/harness/podNetwork';
 import type { PodNetwork, PodServer } from '../test/harness/podNetwork';
 import { onExit } from '../test/harness/cleanup';
-import { applyManifests, installCrds, locateBinaries, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
+import {
+  applyManifests,
+  installCrds,
+  locateBinaries,
+  REPO_ROOT,
+  startControlPlane,
+} from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { startEventarcRelay } from '../test/harness/eventarc';
 import type { DeliveryRecord, EventarcRelay } from '../test/harness/eventarc';
@@ -91,11 +97,15 @@ spec:
     spc('db-password-v1', '1', 'db-password.txt'),
     spc('api-token', 'api-token', 'token'),
     // env from the ESO-synced Secret: restart, after ESO holds the new value.
-    deployment('api', 1, `
+    deployment(
+      'api',
+      1,
+      `
       containers:
         - name: app
           image: example.invalid/api:1
-          env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: DB_PASSWORD}}}]`),
+          env: [{name: DB_PASSWORD, valueFrom: {secretKeyRef: {name: db-credentials, key: DB_PASSWORD}}}]`,
+    ),
     // CSI volume and a reload endpoint: reload, after the driver mounted the new version.
     deployment(
       'web',
@@ -104,9 +114,20 @@ spec:
       reloadPing ? 'rotor.dev/reload-endpoint: "8080/-/reload"' : 'rotor.dev/on-rotate: none',
     ),
     // The same file through subPath: never updated in place, so restart.
-    deployment('reports', 1, csiPod('db-password-latest', '{name: secrets, mountPath: /etc/db-password.txt, subPath: db-password.txt, readOnly: true}')),
+    deployment(
+      'reports',
+      1,
+      csiPod(
+        'db-password-latest',
+        '{name: secrets, mountPath: /etc/db-password.txt, subPath: db-password.txt, readOnly: true}',
+      ),
+    ),
     // Pinned to version 1: a new version changes nothing.
-    deployment('legacy-batch', 1, csiPod('db-password-v1', '{name: secrets, mountPath: /secrets, readOnly: true}')),
+    deployment(
+      'legacy-batch',
+      1,
+      csiPod('db-password-v1', '{name: secrets, mountPath: /secrets, readOnly: true}'),
+    ),
     // Another secret altogether.
     deployment('frontend', 1, csiPod('api-token', '{name: secrets, mountPath: /secrets, readOnly: true}')),
   ]
@@ -127,7 +148,12 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, diagnostics: () => string): Promise<void> {
+async function waitUntil(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+  diagnostics: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${diagnostics()}`);
@@ -139,7 +165,10 @@ async function main(): Promise<void> {
   const stops: Array<() => Promise<void>> = [];
   let state: 'running' | 'done' | 'failed' = 'running';
   onExit(() => {
-    if (state === 'running') process.stderr.write('\n▶ interrupted: every process, temp dir and network namespace the demo started has been removed\n');
+    if (state === 'running')
+      process.stderr.write(
+        '\n▶ interrupted: every process, temp dir and network namespace the demo started has been removed\n',
+      );
   });
   let cp: ControlPlane | undefined;
   let emulator: PubsubEmulator | undefined;
@@ -149,10 +178,14 @@ async function main(): Promise<void> {
   let node: SimulatedNode | undefined;
   let podNetwork: PodNetwork | undefined;
   let podServer: PodServer | undefined;
-  const diagnostics = (): string => [server?.logTail(20), emulator?.logTail(10), cp?.logTail(10)].filter(Boolean).join('\n');
+  const diagnostics = (): string =>
+    [server?.logTail(20), emulator?.logTail(10), cp?.logTail(10)].filter(Boolean).join('\n');
   try {
-    progress('control plane: building or reusing kube-apiserver, kube-controller-manager and etcd (the first build takes 10-15 minutes)');
-    const binDir = process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN || (await locateBinaries());
+    progress(
+      'control plane: building or reusing kube-apiserver, kube-controller-manager and etcd (the first build takes 10-15 minutes)',
+    );
+    const binDir =
+      process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN || (await locateBinaries());
     progress('starting the control plane and the Pub/Sub emulator');
     [cp, emulator] = await Promise.all([
       startControlPlane({ users: ['rotor'], binDir, quiet: true }).then((c) => {
@@ -177,7 +210,9 @@ async function main(): Promise<void> {
       stops.push(() => pn.close());
       podServer = await podNetwork.startServer({ port: 8080 });
     } else {
-      progress(`no reload ping in this run: ${noNetns}. The API server's pod proxy refuses loopback pod IPs, so the pods' server needs an address in a network namespace; "web" is set to rotor.dev/on-rotate: none instead`);
+      progress(
+        `no reload ping in this run: ${noNetns}. The API server's pod proxy refuses loopback pod IPs, so the pods' server needs an address in a network namespace; "web" is set to rotor.dev/on-rotate: none instead`,
+      );
     }
 
     // Secret Manager: db-password version 1 exists; the simulated cluster actors read from it.
@@ -187,7 +222,11 @@ async function main(): Promise<void> {
     eso = startSimulatedEso(cp, sm, { delayMs: 1000 });
     const e = eso;
     stops.push(() => e.stop());
-    node = startSimulatedNode(cp, sm, { namespaces: [NS], ...(podNetwork ? { podNetwork } : {}), rotationPollMs: 2000 });
+    node = startSimulatedNode(cp, sm, {
+      namespaces: [NS],
+      ...(podNetwork ? { podNetwork } : {}),
+      rotationPollMs: 2000,
+    });
     const n = node;
     stops.push(() => n.stop());
 
@@ -211,7 +250,10 @@ async function main(): Promise<void> {
     relay = await startEventarcRelay(server.url, topic);
     const rl = relay;
     stops.push(() => rl.close());
-    await emulator.createPushSubscription('eventarc-onSecretEvent', topic, relay.url, { minimumBackoffSeconds: 1, maximumBackoffSeconds: 4 });
+    await emulator.createPushSubscription('eventarc-onSecretEvent', topic, relay.url, {
+      minimumBackoffSeconds: 1,
+      maximumBackoffSeconds: 4,
+    });
 
     progress('applying sample workloads in namespace shop and waiting for their pods');
     await applyManifests(admin, manifests(Boolean(podServer)));
@@ -222,14 +264,28 @@ async function main(): Promise<void> {
     // does); the CSI driver's next rotation poll comes a little after Rotor's first look.
     node.pauseRotation();
     const version = sm.addVersion(SECRET);
-    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: `projects/${PROJECT_NUMBER}/secrets/${SECRET}`, version });
+    const message = notificationMessage({
+      type: 'SECRET_VERSION_ADD',
+      secret: `projects/${PROJECT_NUMBER}/secrets/${SECRET}`,
+      version,
+    });
     const publishedAt = Date.now();
-    const messageId = await emulator.publish(topic, { data: Buffer.from(message.data ?? '', 'base64'), attributes: message.attributes });
-    progress(`published SECRET_VERSION_ADD ${message.attributes.secretId} version ${version}; waiting for Rotor`);
+    const messageId = await emulator.publish(topic, {
+      data: Buffer.from(message.data ?? '', 'base64'),
+      attributes: message.attributes,
+    });
+    progress(
+      `published SECRET_VERSION_ADD ${message.attributes.secretId} version ${version}; waiting for Rotor`,
+    );
     const deliveries = (): DeliveryRecord[] => rl.deliveriesOf(messageId);
     await waitUntil(() => deliveries().length >= 1, 30_000, 'the first delivery', diagnostics);
     setTimeout(() => n.resumeRotation(), 1500).unref();
-    await waitUntil(() => deliveries().some((d) => d.status >= 200 && d.status < 300), DEADLINE_MS, 'Rotor to ack the notification', diagnostics);
+    await waitUntil(
+      () => deliveries().some((d) => d.status >= 200 && d.status < 300),
+      DEADLINE_MS,
+      'Rotor to ack the notification',
+      diagnostics,
+    );
     const ackedAt = Date.now();
 
     // The outcomes, one per delivery, from the outcome topic.
@@ -248,7 +304,9 @@ async function main(): Promise<void> {
     );
     pulled.sort((a, b) => a.at - b.at);
     state = 'done';
-    const deployments = JSON.parse((await cp.request('admin', 'GET', `/apis/apps/v1/namespaces/${NS}/deployments`)).body) as { items: Array<{ metadata: { name: string } }> };
+    const deployments = JSON.parse(
+      (await cp.request('admin', 'GET', `/apis/apps/v1/namespaces/${NS}/deployments`)).body,
+    ) as { items: Array<{ metadata: { name: string } }> };
     printAccount({
       secretId: message.attributes.secretId,
       version,
@@ -287,7 +345,15 @@ interface Account {
   all: string[];
 }
 
-const RANK: Record<string, number> = { restarted: 0, reloaded: 1, recorded: 2, failed: 3, 'gave-up': 3, skipped: 4, unchanged: 5 };
+const RANK: Record<string, number> = {
+  restarted: 0,
+  reloaded: 1,
+  recorded: 2,
+  failed: 3,
+  'gave-up': 3,
+  skipped: 4,
+  unchanged: 5,
+};
 
 const LABEL: Record<string, string> = {
   restarted: 'RESTARTED',
@@ -306,12 +372,20 @@ function printAccount(a: Account): void {
   const out: string[] = [];
   out.push('');
   out.push(`Rotor demo: Secret Manager published SECRET_VERSION_ADD for ${a.secretId}, version ${a.version}`);
-  out.push(`  Pub/Sub emulator topic ${a.topic.split('/').pop() ?? ''} → push → Eventarc CloudEvent → functions framework (onSecretEvent)`);
+  out.push(
+    `  Pub/Sub emulator topic ${a.topic.split('/').pop() ?? ''} → push → Eventarc CloudEvent → functions framework (onSecretEvent)`,
+  );
   out.push('');
-  out.push('Deliveries (Pub/Sub redelivers with backoff while Rotor waits for the new version to be visible):');
+  out.push(
+    'Deliveries (Pub/Sub redelivers with backoff while Rotor waits for the new version to be visible):',
+  );
   a.deliveries.forEach((d, i) => {
     const o = a.pulled[i]?.outcome;
-    const did = o ? o.workloads.filter((w) => w.result === 'restarted' || w.result === 'reloaded').map((w) => `${w.result} ${w.name}`) : [];
+    const did = o
+      ? o.workloads
+          .filter((w) => w.result === 'restarted' || w.result === 'reloaded')
+          .map((w) => `${w.result} ${w.name}`)
+      : [];
     const waiting = o ? o.workloads.filter((w) => w.result === 'waiting').map((w) => w.name) : [];
     const parts = [...did, ...(waiting.length ? [`waiting: ${waiting.join(', ')}`] : [])];
     const status = d.status >= 200 && d.status < 300 ? `${d.status} ack  ` : `${d.status} retry`;
@@ -320,16 +394,27 @@ function printAccount(a: Account): void {
   const sync = a.eso.syncs.find((s) => s.trigger === 'annotations' && s.versions[SECRET] === a.version);
   const rotations = a.node.mounts.filter((m) => m.kind === 'rotation' && m.versions[SECRET] === a.version);
   const meanwhile: string[] = [];
-  if (sync) meanwhile.push(`ESO synced Secret db-credentials at ${t(sync.secretWrittenAt)} (a sync Rotor forced)`);
-  if (rotations.length) meanwhile.push(`the CSI driver's rotation mounted version ${a.version} at ${t(Math.max(...rotations.map((r) => r.at)))}`);
+  if (sync)
+    meanwhile.push(`ESO synced Secret db-credentials at ${t(sync.secretWrittenAt)} (a sync Rotor forced)`);
+  if (rotations.length)
+    meanwhile.push(
+      `the CSI driver's rotation mounted version ${a.version} at ${t(Math.max(...rotations.map((r) => r.at)))}`,
+    );
   if (meanwhile.length) out.push(`  meanwhile: ${meanwhile.join('; ')}`);
   out.push('');
   out.push(`What happened to each workload in namespace ${NS}, and why:`);
   const names = new Set(a.pulled.flatMap((p) => p.outcome.workloads.map((w) => w.name)));
   const rows: Array<{ rank: number; lines: string[] }> = [];
   for (const name of names) {
-    const history = a.pulled.map((p, i) => ({ at: a.deliveries[i]?.at ?? p.at, w: p.outcome.workloads.find((w) => w.name === name) })).filter((h): h is { at: number; w: WorkloadOutcome } => Boolean(h.w));
-    const acted = history.find((h) => h.w.result !== 'waiting' && h.w.result !== 'unchanged') ?? history[history.length - 1];
+    const history = a.pulled
+      .map((p, i) => ({
+        at: a.deliveries[i]?.at ?? p.at,
+        w: p.outcome.workloads.find((w) => w.name === name),
+      }))
+      .filter((h): h is { at: number; w: WorkloadOutcome } => Boolean(h.w));
+    const acted =
+      history.find((h) => h.w.result !== 'waiting' && h.w.result !== 'unchanged') ??
+      history[history.length - 1];
     const waited = history.find((h) => h.w.result === 'waiting');
     let when = '';
     if (acted.w.result === 'reloaded') {
@@ -342,15 +427,23 @@ function printAccount(a: Account): void {
     const time = acted.w.result === 'unchanged' ? '' : t(acted.at);
     rows.push({
       rank: RANK[acted.w.result] ?? 9,
-      lines: [`  ${pad(label, 10)}  ${pad(name, 12)}  ${pad(time, 7)}  ${when}`.trimEnd(), `${' '.repeat(16)}${acted.w.reason}`],
+      lines: [
+        `  ${pad(label, 10)}  ${pad(name, 12)}  ${pad(time, 7)}  ${when}`.trimEnd(),
+        `${' '.repeat(16)}${acted.w.reason}`,
+      ],
     });
   }
   for (const name of a.all.filter((n) => !names.has(n))) {
-    rows.push({ rank: 8, lines: [`  ${pad('LEFT ALONE', 10)}  ${name}`, `${' '.repeat(16)}does not read ${SECRET}`] });
+    rows.push({
+      rank: 8,
+      lines: [`  ${pad('LEFT ALONE', 10)}  ${name}`, `${' '.repeat(16)}does not read ${SECRET}`],
+    });
   }
   for (const r of rows.sort((x, y) => x.rank - y.rank)) out.push(...r.lines);
   out.push('');
-  out.push(`${a.pulled.length} outcome messages (one per delivery) on ${a.outcomeTopic}; the last says converged: ${String(a.pulled.at(-1)?.outcome.converged)}.`);
+  out.push(
+    `${a.pulled.length} outcome messages (one per delivery) on ${a.outcomeTopic}; the last says converged: ${String(a.pulled.at(-1)?.outcome.converged)}.`,
+  );
   out.push(`From publish to ack: ${((a.ackedAt - a.publishedAt) / 1000).toFixed(1)}s.`);
   process.stdout.write(out.join('\n') + '\n');
 }

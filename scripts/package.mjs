@@ -49,7 +49,9 @@ for (let i = 0; i < args.length; i++) {
 
 const entry = join(root, 'functions', 'index.ts');
 if (!existsSync(entry)) {
-  console.error(`package: ${relative(root, entry)} does not exist: it registers the onSecretEvent and rotateSecret entry points`);
+  console.error(
+    `package: ${relative(root, entry)} does not exist: it registers the onSecretEvent and rotateSecret entry points`,
+  );
   process.exit(1);
 }
 
@@ -163,7 +165,7 @@ function zip(files) {
     central.writeUInt16LE(0, 32); // comment
     central.writeUInt16LE(0, 34); // disk
     central.writeUInt16LE(0, 36); // internal attributes
-    central.writeUInt32LE(((0o100644 << 16) >>> 0), 38); // regular file, rw-r--r--
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
     central.writeUInt32LE(offset, 42);
     centrals.push(central, nameBuf);
 
@@ -196,9 +198,19 @@ for (const [file, info] of Object.entries(result.metafile.inputs)) {
   byPackage.set(key, (byPackage.get(key) ?? 0) + info.bytes);
 }
 const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8);
-console.error(`[package] bundled ${relative(root, entry)} in ${Date.now() - started} ms${minify ? '' : ' (not minified)'}`);
+console.error(
+  `[package] bundled ${relative(root, entry)} in ${Date.now() - started} ms${minify ? '' : ' (not minified)'}`,
+);
 const shown = (p) => (relative(root, p).startsWith('..') ? p : relative(root, p));
-console.error(`[package] ${shown(join(fnDir, 'index.js'))}: ${kib(bundleBytes)}; ${shown(zipPath)}: ${kib(zipped.length)} (${files.map((f) => f.name).join(', ')})`);
-console.error(`[package] largest inputs (before minification): ${top.map(([k, v]) => `${k} ${kib(v)}`).join(', ')}`);
-console.error(`[package] runtime dependencies: ${Object.entries(fnPkg.dependencies).map(([k, v]) => `${k}@${v}`).join(', ')}`);
+console.error(
+  `[package] ${shown(join(fnDir, 'index.js'))}: ${kib(bundleBytes)}; ${shown(zipPath)}: ${kib(zipped.length)} (${files.map((f) => f.name).join(', ')})`,
+);
+console.error(
+  `[package] largest inputs (before minification): ${top.map(([k, v]) => `${k} ${kib(v)}`).join(', ')}`,
+);
+console.error(
+  `[package] runtime dependencies: ${Object.entries(fnPkg.dependencies)
+    .map(([k, v]) => `${k}@${v}`)
+    .join(', ')}`,
+);
 console.log(zipPath);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one test entry point behind `npm test` and its parts.
 //   node scripts/test.mjs all|unit|integration|e2e|infra [--no-lint] [files...]
-// `all` = lint + type check + every suite, in one node:test run so the closing summary counts
+// `all` = format check + lint + type check + every suite, in one node:test run so the closing summary counts
 // everything. Suites that need heavy local parts (the Kubernetes control plane, the Terraform
 // provider mirror) build or reuse them first, with progress lines, before any test starts.
 import { spawnSync } from 'node:child_process';
@@ -10,7 +10,12 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const [suite = 'all', ...rest] = process.argv.slice(2);
-const suites = { unit: ['test/unit'], integration: ['test/integration'], e2e: ['test/e2e'], infra: ['test/infra'] };
+const suites = {
+  unit: ['test/unit'],
+  integration: ['test/integration'],
+  e2e: ['test/e2e'],
+  infra: ['test/infra'],
+};
 const selected = suite === 'all' ? Object.keys(suites) : [suite];
 if (!selected.every((s) => s in suites)) {
   console.error(`unknown suite "${suite}": use all, ${Object.keys(suites).join(', ')}`);
@@ -43,19 +48,28 @@ function testFiles(dir) {
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const explicitFiles = rest.filter((a) => !a.startsWith('--'));
 if (suite === 'all' && !rest.includes('--no-lint')) {
+  step('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
   step('lint (eslint)', bin('eslint'), ['.']);
   step('type check (tsc --noEmit, strict)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 }
 
 const env = {};
 if (selected.includes('integration') || selected.includes('e2e')) {
-  const pre = spawnSync('bash', [join(root, 'scripts/ensure-prereqs.sh'), ...selected], { cwd: root, stdio: 'inherit' });
+  const pre = spawnSync('bash', [join(root, 'scripts/ensure-prereqs.sh'), ...selected], {
+    cwd: root,
+    stdio: 'inherit',
+  });
   if (pre.status !== 0) process.exit(pre.status ?? 1);
   if (process.env.KUBEBUILDER_ASSETS) {
-    console.log(`\n▶ control plane: using prebuilt binaries in KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS}`);
+    console.log(
+      `\n▶ control plane: using prebuilt binaries in KUBEBUILDER_ASSETS=${process.env.KUBEBUILDER_ASSETS}`,
+    );
   } else {
     console.log('\n▶ control plane: building or reusing kube-apiserver, kube-controller-manager and etcd');
-    const r = spawnSync('bash', [join(root, 'infra/local/build-control-plane.sh')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    const r = spawnSync('bash', [join(root, 'infra/local/build-control-plane.sh')], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     if (r.status !== 0) process.exit(r.status ?? 1);
     env.ROTOR_CONTROL_PLANE_BIN = r.stdout.toString().trim().split('\n').pop();
     console.log(`✔ control plane binaries in ${env.ROTOR_CONTROL_PLANE_BIN}`);
@@ -63,12 +77,16 @@ if (selected.includes('integration') || selected.includes('e2e')) {
 }
 if (selected.includes('infra') && existsSync(join(root, 'scripts/terraform-mirror.sh'))) {
   console.log('\n▶ terraform: building or reusing the local provider mirror');
-  const r = spawnSync('bash', [join(root, 'scripts/terraform-mirror.sh')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const r = spawnSync('bash', [join(root, 'scripts/terraform-mirror.sh')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
   env.ROTOR_TF_CLI_CONFIG = r.stdout.toString().trim().split('\n').pop();
 }
 
-const files = explicitFiles.length > 0 ? explicitFiles : selected.flatMap((s) => suites[s].flatMap(testFiles));
+const files =
+  explicitFiles.length > 0 ? explicitFiles : selected.flatMap((s) => suites[s].flatMap(testFiles));
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
@@ -76,7 +94,13 @@ if (files.length === 0) {
 console.log(`\n▶ tests: ${files.length} files (${selected.join(', ')})`);
 // One file at a time: integration files each start their own control plane, and the machine has 2 cores.
 // Nothing is printed after the runner's own summary: CI reads its closing lines.
-const run = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
-  cwd: root, stdio: 'inherit', env: { ...process.env, ...env },
-});
+const run = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+  },
+);
 process.exit(run.status ?? 1);

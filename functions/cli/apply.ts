@@ -31,30 +31,36 @@ export const APPLY_USAGE = `Usage: rotor apply (--secret NAME --version V [--eve
 `;
 
 export async function runApply(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(args, {
-    secret: { type: 'string' },
-    version: { type: 'string' },
-    event: { type: 'string' },
-    alias: { type: 'string' },
-    notification: { type: 'string' },
-    kubeconfig: { type: 'string' },
-    context: { type: 'string' },
-    cluster: { type: 'string', multiple: true },
-    'dry-run': { type: 'boolean' },
-    namespaces: { type: 'string' },
-    'exclude-namespaces': { type: 'string' },
-    'project-map': { type: 'string' },
-    project: { type: 'string' },
-    wait: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    help: { type: 'boolean', short: 'h' },
-  }, 'apply');
+  const { values } = parse(
+    args,
+    {
+      secret: { type: 'string' },
+      version: { type: 'string' },
+      event: { type: 'string' },
+      alias: { type: 'string' },
+      notification: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      cluster: { type: 'string', multiple: true },
+      'dry-run': { type: 'boolean' },
+      namespaces: { type: 'string' },
+      'exclude-namespaces': { type: 'string' },
+      'project-map': { type: 'string' },
+      project: { type: 'string' },
+      wait: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'apply',
+  );
   if (values.help) {
     io.stdout(APPLY_USAGE);
     return 0;
   }
   const output = oneOf(values.output, ['table', 'json'] as const, '--output', 'table');
-  const projects = ProjectMap.parse([io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','));
+  const projects = ProjectMap.parse(
+    [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
+  );
   const defaultProject = values.project ?? io.env.ROTOR_DEFAULT_PROJECT;
 
   let ctx: EventContext;
@@ -83,11 +89,15 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   } else {
     if (!values.secret) throw new InputError('give --secret NAME --version V, or --notification FILE');
     const type = values.event ?? 'SECRET_VERSION_ADD';
-    if (!isSecretEventType(type) || type === 'TOPIC_CONFIGURED') throw new InputError(`--event "${type}" is not a Secret Manager event type`);
+    if (!isSecretEventType(type) || type === 'TOPIC_CONFIGURED')
+      throw new InputError(`--event "${type}" is not a Secret Manager event type`);
     const ref = parseSecretArg(values.secret, defaultProject);
-    if (ref.version !== undefined) throw new InputError(`--secret "${values.secret}" names a version: pass --version separately`);
-    if (type === 'SECRET_VERSION_ADD' && values.version === undefined) throw new InputError('--version is required: acting needs the version number to record');
-    if (values.version !== undefined && !/^[0-9]+$/.test(values.version)) throw new InputError(`--version "${values.version}" is not a version number`);
+    if (ref.version !== undefined)
+      throw new InputError(`--secret "${values.secret}" names a version: pass --version separately`);
+    if (type === 'SECRET_VERSION_ADD' && values.version === undefined)
+      throw new InputError('--version is required: acting needs the version number to record');
+    if (values.version !== undefined && !/^[0-9]+$/.test(values.version))
+      throw new InputError(`--version "${values.version}" is not a version number`);
     const aliases = keyValues(values.alias, '--alias');
     ctx = {
       type,
@@ -99,13 +109,19 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   }
 
   const specs: ClusterSpec[] = (values.cluster ?? []).map(parseClusterSpec);
-  if (values.kubeconfig) specs.push(parseClusterSpec(`kubeconfig:${values.kubeconfig}${values.context ? `#${values.context}` : ''}`));
+  if (values.kubeconfig)
+    specs.push(
+      parseClusterSpec(`kubeconfig:${values.kubeconfig}${values.context ? `#${values.context}` : ''}`),
+    );
   if (specs.length === 0) throw new InputError('give --kubeconfig FILE or --cluster SPEC');
   const waitSeconds = values.wait === undefined ? 0 : Number(values.wait);
-  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
 
   const needsGoogle = specs.some((s) => s.kind !== 'kubeconfig');
-  const tokens = needsGoogle ? googleTokenSource() : () => Promise.reject(new Error('no Google credentials needed'));
+  const tokens = needsGoogle
+    ? googleTokenSource()
+    : () => Promise.reject(new Error('no Google credentials needed'));
   const clusters: KubeApi[] = await Promise.all(specs.map((s) => connectCluster(s, { tokens, projects })));
   const allow = parseNamespaceList(values.namespaces);
   const deny = parseNamespaceList(values['exclude-namespaces']);
@@ -132,14 +148,21 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       await new Promise((r) => setTimeout(r, 5000));
     }
     io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
-    return outcome.converged && !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up') ? 0 : 1;
+    return outcome.converged &&
+      !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
+      ? 0
+      : 1;
   } finally {
     for (const c of clusters) c.close();
   }
 }
 
 export function renderOutcome(o: EventOutcome): string {
-  const rows = o.workloads.map((w) => [w.result.toUpperCase(), `${w.kind}/${w.namespace}/${w.name}`, `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`]);
+  const rows = o.workloads.map((w) => [
+    w.result.toUpperCase(),
+    `${w.kind}/${w.namespace}/${w.name}`,
+    `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`,
+  ]);
   const widths = [0, 1].map((i) => Math.max(i === 0 ? 6 : 8, ...rows.map((r) => r[i].length)));
   const lines = [summarize(o) + (o.dryRun ? ' (dry run)' : '')];
   if (rows.length) {

@@ -41,40 +41,53 @@ export interface PlanRequest {
 }
 
 export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
-  const { values, positionals } = parse(args, {
-    secret: { type: 'string' },
-    version: { type: 'string' },
-    event: { type: 'string' },
-    alias: { type: 'string' },
-    manifests: { type: 'string', multiple: true },
-    kubeconfig: { type: 'string' },
-    context: { type: 'string' },
-    'project-map': { type: 'string' },
-    project: { type: 'string' },
-    cluster: { type: 'string' },
-    output: { type: 'string', short: 'o' },
-    strict: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  }, 'plan');
+  const { values, positionals } = parse(
+    args,
+    {
+      secret: { type: 'string' },
+      version: { type: 'string' },
+      event: { type: 'string' },
+      alias: { type: 'string' },
+      manifests: { type: 'string', multiple: true },
+      kubeconfig: { type: 'string' },
+      context: { type: 'string' },
+      'project-map': { type: 'string' },
+      project: { type: 'string' },
+      cluster: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      strict: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    'plan',
+  );
   if (values.help) return { help: true as const };
   if (!values.secret) throw new InputError('--secret is required');
   const eventType = values.event ?? 'SECRET_VERSION_ADD';
   if (!isSecretEventType(eventType) || eventType === 'TOPIC_CONFIGURED') {
-    throw new InputError(`--event "${eventType}" is not a Secret Manager event type (one of ${SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED').join(', ')})`);
+    throw new InputError(
+      `--event "${eventType}" is not a Secret Manager event type (one of ${SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED').join(', ')})`,
+    );
   }
   const defaultProject = values.project ?? env.ROTOR_DEFAULT_PROJECT;
   const ref = parseSecretArg(values.secret, defaultProject);
-  if (ref.version !== undefined) throw new InputError(`--secret "${values.secret}" names a version: pass the secret and --version separately`);
+  if (ref.version !== undefined)
+    throw new InputError(
+      `--secret "${values.secret}" names a version: pass the secret and --version separately`,
+    );
   if (values.version !== undefined && !/^[0-9]+$/.test(values.version)) {
     throw new InputError(`--version "${values.version}" is not a version number`);
   }
   const aliases = keyValues(values.alias, '--alias');
-  for (const [a, v] of Object.entries(aliases)) if (!/^[0-9]+$/.test(v)) throw new InputError(`--alias ${a}=${v}: the version must be a number`);
+  for (const [a, v] of Object.entries(aliases))
+    if (!/^[0-9]+$/.test(v)) throw new InputError(`--alias ${a}=${v}: the version must be a number`);
   const projects = ProjectMap.parse([env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','));
   const manifests = [...(values.manifests ?? []), ...positionals];
-  if (manifests.length > 0 && values.kubeconfig) throw new InputError('give either --manifests or --kubeconfig, not both');
-  if (manifests.length === 0 && !values.kubeconfig) throw new InputError('give --manifests PATH... (offline) or --kubeconfig FILE (live)');
-  if (positionals.length > 0 && (values.manifests ?? []).length === 0) throw new InputError(`unexpected argument "${positionals[0]}"`);
+  if (manifests.length > 0 && values.kubeconfig)
+    throw new InputError('give either --manifests or --kubeconfig, not both');
+  if (manifests.length === 0 && !values.kubeconfig)
+    throw new InputError('give --manifests PATH... (offline) or --kubeconfig FILE (live)');
+  if (positionals.length > 0 && (values.manifests ?? []).length === 0)
+    throw new InputError(`unexpected argument "${positionals[0]}"`);
   const event: EventContext = {
     type: eventType,
     secret: ref.id,
@@ -98,7 +111,12 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
 }
 
 /** Plans one event over inventories (one per cluster). */
-export function planOver(inventories: readonly Inventory[], req: PlanRequest, problems: string[], opts: { strict?: boolean } = {}): { plan: Plan; decisions: PlannedDecision[] } {
+export function planOver(
+  inventories: readonly Inventory[],
+  req: PlanRequest,
+  problems: string[],
+  opts: { strict?: boolean } = {},
+): { plan: Plan; decisions: PlannedDecision[] } {
   const decisions: PlannedDecision[] = [];
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
@@ -136,10 +154,18 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
     inventories = [await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context)];
   } else {
-    inventories = [inventoryFrom(parsed.cluster, await loadManifestsParallel(parsed.manifests, { onSkip: (m) => problems.push(m) }))];
+    inventories = [
+      inventoryFrom(
+        parsed.cluster,
+        await loadManifestsParallel(parsed.manifests, { onSkip: (m) => problems.push(m) }),
+      ),
+    ];
   }
-  const { plan, decisions } = planOver(inventories, parsed.request, problems, { strict: !parsed.kubeconfig || parsed.strict });
-  if (parsed.strict && problems.length > 0) throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);
+  const { plan, decisions } = planOver(inventories, parsed.request, problems, {
+    strict: !parsed.kubeconfig || parsed.strict,
+  });
+  if (parsed.strict && problems.length > 0)
+    throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);
   io.stdout(renderPlan(plan, decisions, parsed.request.output));
   return 0;
 }

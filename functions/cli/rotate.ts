@@ -38,10 +38,14 @@ function parseArgs(args: string[]): RotateArgs | 'help' {
   const out: RotateArgs = { names: [], force: false, retireOnly: false, dryRun: false, output: 'table' };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith('--') && arg.includes('=')
+        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
+        : [arg, undefined];
     const value = (): string => {
       const v = inline ?? args[++i];
-      if (v === undefined || (inline === undefined && v.startsWith('--'))) throw new InputError(`${flag} needs a value`);
+      if (v === undefined || (inline === undefined && v.startsWith('--')))
+        throw new InputError(`${flag} needs a value`);
       return v;
     };
     switch (flag) {
@@ -65,7 +69,8 @@ function parseArgs(args: string[]): RotateArgs | 'help' {
         break;
       case '--concurrency': {
         const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 100) throw new InputError('--concurrency must be a whole number from 1 to 100');
+        if (!Number.isInteger(n) || n < 1 || n > 100)
+          throw new InputError('--concurrency must be a whole number from 1 to 100');
         out.concurrency = n;
         break;
       }
@@ -106,7 +111,8 @@ export async function runRotate(
     secrets = [];
     for (const n of parsed.names) {
       const ref = parseSecretArg(n, project);
-      if (ref.version !== undefined) throw new InputError(`"${n}" names a version; rotation works on a secret`);
+      if (ref.version !== undefined)
+        throw new InputError(`"${n}" names a version; rotation works on a secret`);
       if (!seen.has(formatSecretId(ref.id))) {
         seen.add(formatSecretId(ref.id));
         secrets.push(ref.id);
@@ -126,8 +132,21 @@ export async function runRotate(
   try {
     report = await rotateAll(
       secrets,
-      { secretManager: env.secretManager, strategies: env.strategies, logger: env.logger, defaults: env.settings.defaults, lockTtlMs: env.settings.lockTtlMs, ...(env.pinnedVersions ? { pinnedVersions: env.pinnedVersions } : {}), ...(env.now ? { now: env.now } : {}) },
-      { trigger, force: parsed.force, retireOnly: parsed.retireOnly, dryRun: parsed.dryRun || env.settings.dryRun },
+      {
+        secretManager: env.secretManager,
+        strategies: env.strategies,
+        logger: env.logger,
+        defaults: env.settings.defaults,
+        lockTtlMs: env.settings.lockTtlMs,
+        ...(env.pinnedVersions ? { pinnedVersions: env.pinnedVersions } : {}),
+        ...(env.now ? { now: env.now } : {}),
+      },
+      {
+        trigger,
+        force: parsed.force,
+        retireOnly: parsed.retireOnly,
+        dryRun: parsed.dryRun || env.settings.dryRun,
+      },
       parsed.concurrency ?? env.settings.concurrency,
     );
   } catch (err) {
@@ -149,12 +168,20 @@ export async function runRotate(
   if (!report.failed) return 0;
   // A secret that cannot rotate until someone changes its configuration (no strategy, missing
   // role, bad annotation) is bad input: 2. Anything a retry may fix, or a refused value: 1.
-  const inputOnly = report.results.every((r) => r.outcome !== 'abandoned' && (r.outcome !== 'failed' || r.retry === false));
+  const inputOnly = report.results.every(
+    (r) => r.outcome !== 'abandoned' && (r.outcome !== 'failed' || r.retry === false),
+  );
   return inputOnly ? 2 : 1;
 }
 
 function cliEnvironment(env: NodeJS.ProcessEnv): RotateSecretEnvironment {
   const base = environmentFromEnv(env);
   // Logs go to stderr on the CLI, so stdout stays the result (table or JSON).
-  return { ...base, logger: createLogger({ sink: (line) => process.stderr.write(line + '\n'), minSeverity: env.ROTOR_LOG_LEVEL ? undefined : 'WARNING' }) };
+  return {
+    ...base,
+    logger: createLogger({
+      sink: (line) => process.stderr.write(line + '\n'),
+      minSeverity: env.ROTOR_LOG_LEVEL ? undefined : 'WARNING',
+    }),
+  };
 }

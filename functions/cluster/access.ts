@@ -13,11 +13,26 @@ import type { KubeApi } from './kubeApi';
 import { HttpKubeApi } from './kubeApi';
 
 export type ClusterSpec =
-  | { readonly kind: 'gke'; readonly raw: string; readonly project: string; readonly location: string; readonly name: string }
-  | { readonly kind: 'membership'; readonly raw: string; readonly project: string; readonly location: string; readonly name: string }
+  | {
+      readonly kind: 'gke';
+      readonly raw: string;
+      readonly project: string;
+      readonly location: string;
+      readonly name: string;
+    }
+  | {
+      readonly kind: 'membership';
+      readonly raw: string;
+      readonly project: string;
+      readonly location: string;
+      readonly name: string;
+    }
   | { readonly kind: 'kubeconfig'; readonly raw: string; readonly path: string; readonly context?: string };
 
-export const GOOGLE_SCOPES = ['https://www.googleapis.com/auth/cloud-platform', 'https://www.googleapis.com/auth/userinfo.email'];
+export const GOOGLE_SCOPES = [
+  'https://www.googleapis.com/auth/cloud-platform',
+  'https://www.googleapis.com/auth/userinfo.email',
+];
 
 export function parseClusterSpec(raw: string): ClusterSpec {
   const s = raw.trim();
@@ -26,17 +41,31 @@ export function parseClusterSpec(raw: string): ClusterSpec {
     const hash = rest.lastIndexOf('#');
     const path = hash >= 0 ? rest.slice(0, hash) : rest;
     if (!path) throw new InputError(`cluster "${raw}": kubeconfig: needs a path`);
-    return hash >= 0 ? { kind: 'kubeconfig', raw: s, path, context: rest.slice(hash + 1) } : { kind: 'kubeconfig', raw: s, path };
+    return hash >= 0
+      ? { kind: 'kubeconfig', raw: s, path, context: rest.slice(hash + 1) }
+      : { kind: 'kubeconfig', raw: s, path };
   }
   const m = /^projects\/([^/]+)\/locations\/([^/]+)\/(clusters|memberships)\/([^/]+)$/.exec(s);
   if (!m) {
-    throw new InputError(`cluster "${raw}" is not projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M or kubeconfig:PATH[#CONTEXT]`);
+    throw new InputError(
+      `cluster "${raw}" is not projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M or kubeconfig:PATH[#CONTEXT]`,
+    );
   }
-  return { kind: m[3] === 'clusters' ? 'gke' : 'membership', raw: s, project: m[1], location: m[2], name: m[4] };
+  return {
+    kind: m[3] === 'clusters' ? 'gke' : 'membership',
+    raw: s,
+    project: m[1],
+    location: m[2],
+    name: m[4],
+  };
 }
 
 export function parseClusterList(raw: string | undefined): ClusterSpec[] {
-  return (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean).map(parseClusterSpec);
+  return (raw ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(parseClusterSpec);
 }
 
 /** An OAuth access token for Google APIs and GKE. */
@@ -108,7 +137,8 @@ export async function connectCluster(spec: ClusterSpec, opts: AccessOptions): Pr
         throw new InputError(`cannot read kubeconfig: ${(e as Error).message}`, spec.path);
       }
       if (spec.context) {
-        if (!kc.getContextObject(spec.context)) throw new InputError(`kubeconfig has no context "${spec.context}"`, spec.path);
+        if (!kc.getContextObject(spec.context))
+          throw new InputError(`kubeconfig has no context "${spec.context}"`, spec.path);
         kc.setCurrentContext(spec.context);
       }
       return new HttpKubeApi(kc, spec.raw);
@@ -116,22 +146,42 @@ export async function connectCluster(spec: ClusterSpec, opts: AccessOptions): Pr
     case 'gke': {
       const base = (opts.gkeApi ?? 'https://container.googleapis.com').replace(/\/$/, '');
       const token = await opts.tokens();
-      const cluster = await getJson<GkeCluster>(`${base}/v1/projects/${spec.project}/locations/${spec.location}/clusters/${spec.name}`, token, `GKE cluster ${spec.raw}`);
+      const cluster = await getJson<GkeCluster>(
+        `${base}/v1/projects/${spec.project}/locations/${spec.location}/clusters/${spec.name}`,
+        token,
+        `GKE cluster ${spec.raw}`,
+      );
       if (opts.endpoint === 'dns') {
         const dns = cluster.controlPlaneEndpointsConfig?.dnsEndpointConfig?.endpoint;
-        if (!dns) throw new Error(`GKE cluster ${spec.raw} has no DNS endpoint enabled (enable it, or use ROTOR_GKE_ENDPOINT=ip)`);
+        if (!dns)
+          throw new Error(
+            `GKE cluster ${spec.raw} has no DNS endpoint enabled (enable it, or use ROTOR_GKE_ENDPOINT=ip)`,
+          );
         // The DNS endpoint is served with a publicly trusted certificate: no cluster CA.
-        return new HttpKubeApi(kubeConfigFor(spec.raw, `https://${dns}`), spec.raw, { bearerToken: opts.tokens });
+        return new HttpKubeApi(kubeConfigFor(spec.raw, `https://${dns}`), spec.raw, {
+          bearerToken: opts.tokens,
+        });
       }
       if (!cluster.endpoint) throw new Error(`GKE cluster ${spec.raw} reports no endpoint`);
-      return new HttpKubeApi(kubeConfigFor(spec.raw, `https://${cluster.endpoint}`, cluster.masterAuth?.clusterCaCertificate), spec.raw, { bearerToken: opts.tokens });
+      return new HttpKubeApi(
+        kubeConfigFor(spec.raw, `https://${cluster.endpoint}`, cluster.masterAuth?.clusterCaCertificate),
+        spec.raw,
+        { bearerToken: opts.tokens },
+      );
     }
     case 'membership': {
       // Connect Gateway addresses memberships by project NUMBER.
       let number = opts.projects?.numberOf(spec.project);
       if (!number) {
-        const rm = (opts.resourceManagerApi ?? 'https://cloudresourcemanager.googleapis.com').replace(/\/$/, '');
-        const project = await getJson<{ projectNumber?: string }>(`${rm}/v1/projects/${spec.project}`, await opts.tokens(), `project ${spec.project}`);
+        const rm = (opts.resourceManagerApi ?? 'https://cloudresourcemanager.googleapis.com').replace(
+          /\/$/,
+          '',
+        );
+        const project = await getJson<{ projectNumber?: string }>(
+          `${rm}/v1/projects/${spec.project}`,
+          await opts.tokens(),
+          `project ${spec.project}`,
+        );
         number = project.projectNumber;
         if (!number) throw new Error(`project ${spec.project}: Resource Manager returned no projectNumber`);
       }

@@ -38,7 +38,12 @@ function appliedAnnotation(object: KubeObject, records: readonly AppliedRecord[]
 }
 
 /** Patch body and content type that restart `ref` (pure: tested without a cluster). */
-export function restartPatch(ref: WorkloadRef, object: KubeObject, restartedAt: string, records: readonly AppliedRecord[]): { contentType: string; body: unknown } {
+export function restartPatch(
+  ref: WorkloadRef,
+  object: KubeObject,
+  restartedAt: string,
+  records: readonly AppliedRecord[],
+): { contentType: string; body: unknown } {
   const metadata = {
     resourceVersion: object.metadata?.resourceVersion,
     annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
@@ -50,7 +55,10 @@ export function restartPatch(ref: WorkloadRef, object: KubeObject, restartedAt: 
     case 'DaemonSet':
       return { contentType: STRATEGIC_MERGE, body: { metadata, spec: { template } } };
     case 'CronJob':
-      return { contentType: STRATEGIC_MERGE, body: { metadata, spec: { jobTemplate: { spec: { template } } } } };
+      return {
+        contentType: STRATEGIC_MERGE,
+        body: { metadata, spec: { jobTemplate: { spec: { template } } } },
+      };
     case 'Rollout':
       // Custom resources take no strategic merge patches; Argo restarts pods created before restartAt.
       return { contentType: MERGE_PATCH, body: { metadata, spec: { restartAt: restartedAt } } };
@@ -61,7 +69,14 @@ export function isPaused(object: KubeObject): boolean {
   return isObject(object.spec) && object.spec.paused === true;
 }
 
-export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: KubeObject, restartedAt: string, records: readonly AppliedRecord[], opts: WriteOptions): Promise<KubeObject> {
+export async function restartWorkload(
+  api: KubeApi,
+  ref: WorkloadRef,
+  object: KubeObject,
+  restartedAt: string,
+  records: readonly AppliedRecord[],
+  opts: WriteOptions,
+): Promise<KubeObject> {
   const patch = restartPatch(ref, object, restartedAt, records);
   return api.request<KubeObject>({
     method: 'PATCH',
@@ -72,13 +87,24 @@ export async function restartWorkload(api: KubeApi, ref: WorkloadRef, object: Ku
   });
 }
 
-export async function recordApplied(api: KubeApi, ref: WorkloadRef, object: KubeObject, records: readonly AppliedRecord[], opts: WriteOptions): Promise<KubeObject> {
+export async function recordApplied(
+  api: KubeApi,
+  ref: WorkloadRef,
+  object: KubeObject,
+  records: readonly AppliedRecord[],
+  opts: WriteOptions,
+): Promise<KubeObject> {
   return api.request<KubeObject>({
     method: 'PATCH',
     path: workloadPath(ref, object),
     query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
     contentType: MERGE_PATCH,
-    body: { metadata: { resourceVersion: object.metadata?.resourceVersion, annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) } } },
+    body: {
+      metadata: {
+        resourceVersion: object.metadata?.resourceVersion,
+        annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
+      },
+    },
   });
 }
 
@@ -101,18 +127,32 @@ export interface ReloadOptions {
 }
 
 /** POSTs the reload endpoint of every given pod through the API server's pod proxy. */
-export async function reloadPods(api: KubeApi, namespace: string, pods: readonly KubeObject[], endpoint: ReloadEndpoint, opts: ReloadOptions): Promise<PodReloadResult[]> {
+export async function reloadPods(
+  api: KubeApi,
+  namespace: string,
+  pods: readonly KubeObject[],
+  endpoint: ReloadEndpoint,
+  opts: ReloadOptions,
+): Promise<PodReloadResult[]> {
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   return Promise.all(
     pods.map(async (pod): Promise<PodReloadResult> => {
       const name = pod.metadata?.name ?? '';
       const port = resolvePort(pod, endpoint.port);
-      if (port === undefined) return { pod: name, ok: false, attempts: 0, error: `no container port named "${endpoint.port}"` };
+      if (port === undefined)
+        return { pod: name, ok: false, attempts: 0, error: `no container port named "${endpoint.port}"` };
       const path = `${resourcePath(RESOURCES.pods, 'v1', namespace, `${name}:${port}`)}/proxy${endpoint.path.startsWith('/') ? '' : '/'}${endpoint.path}`;
       let lastError = '';
       for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
         try {
-          await api.request<string>({ method: 'POST', path, raw: true, body: '', contentType: 'text/plain', timeoutMs: 10_000 });
+          await api.request<string>({
+            method: 'POST',
+            path,
+            raw: true,
+            body: '',
+            contentType: 'text/plain',
+            timeoutMs: 10_000,
+          });
           return { pod: name, ok: true, attempts: attempt };
         } catch (e) {
           lastError = (e as Error).message;
@@ -126,11 +166,21 @@ export async function reloadPods(api: KubeApi, namespace: string, pods: readonly
 }
 
 /** Asks ESO to sync an ExternalSecret now (its documented force-sync annotation). */
-export async function forceSync(api: KubeApi, externalSecret: KubeObject, at: string, opts: WriteOptions): Promise<void> {
+export async function forceSync(
+  api: KubeApi,
+  externalSecret: KubeObject,
+  at: string,
+  opts: WriteOptions,
+): Promise<void> {
   const version = (externalSecret.apiVersion ?? '').split('/')[1] ?? 'v1';
   await api.request({
     method: 'PATCH',
-    path: resourcePath(RESOURCES.externalSecrets, version, externalSecret.metadata?.namespace, externalSecret.metadata?.name),
+    path: resourcePath(
+      RESOURCES.externalSecrets,
+      version,
+      externalSecret.metadata?.namespace,
+      externalSecret.metadata?.name,
+    ),
     query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
     contentType: MERGE_PATCH,
     body: { metadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } },

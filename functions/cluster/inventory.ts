@@ -33,10 +33,22 @@ export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}):
       absent.push(`${res.plural}.${res.group}`);
       return [];
     }
-    return res.namespaced ? got.items.filter((o) => inNamespace(o.metadata?.namespace ?? 'default')) : got.items;
+    return res.namespaced
+      ? got.items.filter((o) => inNamespace(o.metadata?.namespace ?? 'default'))
+      : got.items;
   };
   // Independent lists run concurrently; each is one request per page.
-  const [deployments, statefulsets, daemonsets, cronjobs, rollouts, spcs, externalSecrets, secretStores, clusterSecretStores] = await Promise.all([
+  const [
+    deployments,
+    statefulsets,
+    daemonsets,
+    cronjobs,
+    rollouts,
+    spcs,
+    externalSecrets,
+    secretStores,
+    clusterSecretStores,
+  ] = await Promise.all([
     list(RESOURCES.deployments),
     list(RESOURCES.statefulsets),
     list(RESOURCES.daemonsets),

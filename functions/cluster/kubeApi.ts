@@ -110,7 +110,8 @@ export class HttpKubeApi implements KubeApi {
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
     }
     const url = new URL(this.server.pathname.replace(/\/$/, '') + req.path, this.server);
-    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    for (const [k, v] of Object.entries(req.query ?? {}))
+      if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: 'application/json' };
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
@@ -130,12 +131,21 @@ export class HttpKubeApi implements KubeApi {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', reject);
         },
       );
       r.on('timeout', () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-      r.on('error', (e) => reject(new TransientError(`${req.method} ${req.path} on ${this.cluster}: API server unreachable: ${e.message}`, { cause: e })));
+      r.on('error', (e) =>
+        reject(
+          new TransientError(
+            `${req.method} ${req.path} on ${this.cluster}: API server unreachable: ${e.message}`,
+            { cause: e },
+          ),
+        ),
+      );
       if (payload) r.write(payload);
       r.end();
     });
@@ -151,7 +161,13 @@ export class HttpKubeApi implements KubeApi {
       // the pod proxy): it may echo application data, so only its status is kept.
       parsed = { message: req.raw ? 'the pod answered with an error (body not logged)' : body.slice(0, 300) };
     }
-    throw new KubeApiError(status, parsed.reason ?? httpReason(status), parsed.message ?? '', req.method, url.pathname);
+    throw new KubeApiError(
+      status,
+      parsed.reason ?? httpReason(status),
+      parsed.message ?? '',
+      req.method,
+      url.pathname,
+    );
   }
 }
 

@@ -11,9 +11,16 @@ import type { KubeApi, KubeRequest } from './kubeApi';
 
 /** A cluster that could not be connected: every request fails with why. */
 export class UnreachableCluster implements KubeApi {
-  constructor(readonly cluster: string, private readonly cause: unknown) {}
+  constructor(
+    readonly cluster: string,
+    private readonly cause: unknown,
+  ) {}
   request<T>(_req: KubeRequest): Promise<T> {
-    return Promise.reject(new TransientError(`cannot connect to ${this.cluster}: ${errorMessage(this.cause)}`, { cause: this.cause }));
+    return Promise.reject(
+      new TransientError(`cannot connect to ${this.cluster}: ${errorMessage(this.cause)}`, {
+        cause: this.cause,
+      }),
+    );
   }
   requestCount(): number {
     return 0;
@@ -21,7 +28,11 @@ export class UnreachableCluster implements KubeApi {
   close(): void {}
 }
 
-export function clusterPool(specs: readonly ClusterSpec[], config: RotorConfig, tokens: TokenSource): () => Promise<KubeApi[]> {
+export function clusterPool(
+  specs: readonly ClusterSpec[],
+  config: RotorConfig,
+  tokens: TokenSource,
+): () => Promise<KubeApi[]> {
   const connected = new Map<string, KubeApi>();
   return () =>
     Promise.all(

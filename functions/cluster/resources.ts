@@ -14,8 +14,20 @@ export interface Resource {
   readonly optional: boolean;
 }
 
-const r = (group: string, versions: string[], plural: string, kind: string, optional: boolean, namespaced = true): Resource => ({
-  group, versions, plural, kind, namespaced, optional,
+const r = (
+  group: string,
+  versions: string[],
+  plural: string,
+  kind: string,
+  optional: boolean,
+  namespaced = true,
+): Resource => ({
+  group,
+  versions,
+  plural,
+  kind,
+  namespaced,
+  optional,
 });
 
 export const RESOURCES = {
@@ -24,11 +36,30 @@ export const RESOURCES = {
   daemonsets: r('apps', ['v1'], 'daemonsets', 'DaemonSet', false),
   cronjobs: r('batch', ['v1'], 'cronjobs', 'CronJob', false),
   rollouts: r('argoproj.io', ['v1alpha1'], 'rollouts', 'Rollout', true),
-  secretProviderClasses: r('secrets-store.csi.x-k8s.io', ['v1', 'v1alpha1'], 'secretproviderclasses', 'SecretProviderClass', true),
-  spcPodStatuses: r('secrets-store.csi.x-k8s.io', ['v1', 'v1alpha1'], 'secretproviderclasspodstatuses', 'SecretProviderClassPodStatus', true),
+  secretProviderClasses: r(
+    'secrets-store.csi.x-k8s.io',
+    ['v1', 'v1alpha1'],
+    'secretproviderclasses',
+    'SecretProviderClass',
+    true,
+  ),
+  spcPodStatuses: r(
+    'secrets-store.csi.x-k8s.io',
+    ['v1', 'v1alpha1'],
+    'secretproviderclasspodstatuses',
+    'SecretProviderClassPodStatus',
+    true,
+  ),
   externalSecrets: r('external-secrets.io', ['v1', 'v1beta1'], 'externalsecrets', 'ExternalSecret', true),
   secretStores: r('external-secrets.io', ['v1', 'v1beta1'], 'secretstores', 'SecretStore', true),
-  clusterSecretStores: r('external-secrets.io', ['v1', 'v1beta1'], 'clustersecretstores', 'ClusterSecretStore', true, false),
+  clusterSecretStores: r(
+    'external-secrets.io',
+    ['v1', 'v1beta1'],
+    'clustersecretstores',
+    'ClusterSecretStore',
+    true,
+    false,
+  ),
   pods: r('', ['v1'], 'pods', 'Pod', false),
 } as const;
 
@@ -64,7 +95,11 @@ export interface ListOptions {
  * Lists every object of a resource (cluster-wide unless a namespace is given), page by page.
  * Returns undefined when an optional CRD is not installed.
  */
-export async function listAll(api: KubeApi, res: Resource, opts: ListOptions = {}): Promise<{ items: KubeObject[]; version: string } | undefined> {
+export async function listAll(
+  api: KubeApi,
+  res: Resource,
+  opts: ListOptions = {},
+): Promise<{ items: KubeObject[]; version: string } | undefined> {
   let lastNotFound: unknown;
   for (const version of res.versions) {
     const items: KubeObject[] = [];
@@ -103,5 +138,7 @@ export async function listAll(api: KubeApi, res: Resource, opts: ListOptions = {
     }
   }
   if (res.optional) return undefined;
-  throw lastNotFound instanceof KubeApiError ? lastNotFound : new Error(`${res.plural}.${res.group} is not served`);
+  throw lastNotFound instanceof KubeApiError
+    ? lastNotFound
+    : new Error(`${res.plural}.${res.group} is not served`);
 }

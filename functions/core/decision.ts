@@ -31,7 +31,11 @@ export interface Readiness {
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */
-export type ReadinessCheck = (dep: Dependency, action: 'restart' | 'reload', targetVersion: string) => Readiness | undefined;
+export type ReadinessCheck = (
+  dep: Dependency,
+  action: 'restart' | 'reload',
+  targetVersion: string,
+) => Readiness | undefined;
 
 export interface ReloadEndpoint {
   /** A container port number or name. */
@@ -102,9 +106,16 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
 
   const overrideRaw = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
   const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
-  const ignoredOverride = overrideRaw && !override ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload or none)` : '';
+  const ignoredOverride =
+    overrideRaw && !override
+      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload or none)`
+      : '';
   if (override === 'none') {
-    return { action: 'none', reason: `${annotations.ON_ROTATE}: none — the app re-reads ${describeVia(everything[0])} itself`, affected: everything };
+    return {
+      action: 'none',
+      reason: `${annotations.ON_ROTATE}: none — the app re-reads ${describeVia(everything[0])} itself`,
+      affected: everything,
+    };
   }
 
   // Idempotency: a redelivered or older event is a no-op. Each move (the new version, or one
@@ -115,15 +126,20 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     if (done === undefined) return true;
     if (done === m.version) return false;
     // A newer version already applied makes this one stale; aliases may move back, so only numbers.
-    return m.alias !== undefined || !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version));
+    return (
+      m.alias !== undefined ||
+      !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version))
+    );
   });
   if (pending.length === 0) {
     const m = effect.moves[0];
     const done = applied[m.key];
-    const what = m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
-    const reason = done === m.version
-      ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
-      : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
+    const what =
+      m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
+    const reason =
+      done === m.version
+        ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
+        : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
     return { action: 'none', reason, affected: everything };
   }
   const affected = pending.flatMap((m) => m.deps);
@@ -222,7 +238,12 @@ type EventEffect =
   | { kind: 'moves'; moves: Move[]; unaffectedReason: string };
 
 /** Which dependencies the event changes, and to which version. `name` is the secret's normalised name. */
-function eventEffect(event: EventContext, deps: readonly Dependency[], name: string, applied: Readonly<Record<string, string>>): EventEffect {
+function eventEffect(
+  event: EventContext,
+  deps: readonly Dependency[],
+  name: string,
+  applied: Readonly<Record<string, string>>,
+): EventEffect {
   const v = event.version;
   const uses = [...new Set(deps.map((d) => d.version))];
   switch (event.type) {
@@ -252,9 +273,10 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
         const d = deps.find((x) => versionKind(x.version) === 'alias') ?? deps[0];
         return {
           kind: 'inert',
-          reason: versionKind(d.version) === 'alias'
-            ? `alias "${d.version}" is not among the secret's aliases after the update (${describeVia(d)})`
-            : `the update moves no alias this workload reads (${describeVia(d)} uses ${d.version === 'latest' ? 'latest' : `version ${d.version}`})`,
+          reason:
+            versionKind(d.version) === 'alias'
+              ? `alias "${d.version}" is not among the secret's aliases after the update (${describeVia(d)})`
+              : `the update moves no alias this workload reads (${describeVia(d)} uses ${d.version === 'latest' ? 'latest' : `version ${d.version}`})`,
         };
       }
       return { kind: 'moves', moves, unaffectedReason: '' };
@@ -262,7 +284,12 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
     case 'SECRET_VERSION_DISABLE':
     case 'SECRET_VERSION_DESTROY':
     case 'SECRET_VERSION_DESTROY_SCHEDULED': {
-      const verb = event.type === 'SECRET_VERSION_DISABLE' ? 'disabled' : event.type === 'SECRET_VERSION_DESTROY' ? 'destroyed' : 'scheduled for destruction';
+      const verb =
+        event.type === 'SECRET_VERSION_DISABLE'
+          ? 'disabled'
+          : event.type === 'SECRET_VERSION_DESTROY'
+            ? 'destroyed'
+            : 'scheduled for destruction';
       const pinned = deps.find((d) => d.version === v);
       if (pinned) {
         return {
@@ -272,7 +299,9 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
         };
       }
       // An alias consumer is at risk when Rotor last moved it to exactly this version.
-      const onAlias = deps.find((d) => versionKind(d.version) === 'alias' && applied[`${name}@${d.version}`] === v);
+      const onAlias = deps.find(
+        (d) => versionKind(d.version) === 'alias' && applied[`${name}@${d.version}`] === v,
+      );
       if (onAlias) {
         return {
           kind: 'inert',
@@ -291,10 +320,17 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
           reason: onIt
             ? `${describeVia(latest)} uses latest and was last moved to version ${v}, which was ${verb}`
             : `${describeVia(latest)} uses latest; version ${v} was ${verb} (a problem only if it is the newest version)`,
-          ...(onIt ? { warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest and Rotor last moved it to version ${v}: if no newer version exists, reads fail at the next start or refresh` } : {}),
+          ...(onIt
+            ? {
+                warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest and Rotor last moved it to version ${v}: if no newer version exists, reads fail at the next start or refresh`,
+              }
+            : {}),
         };
       }
-      return { kind: 'inert', reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})` };
+      return {
+        kind: 'inert',
+        reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})`,
+      };
     }
     case 'SECRET_DELETE':
       return {
@@ -303,11 +339,20 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
         warning: `${name} was deleted but ${describeVia(deps[0])} still reads it: pods will fail at their next start or refresh`,
       };
     case 'SECRET_VERSION_ENABLE':
-      return { kind: 'inert', reason: `enabling version ${v ?? '?'} changes no value the pods already read (${describeVia(deps[0])})` };
+      return {
+        kind: 'inert',
+        reason: `enabling version ${v ?? '?'} changes no value the pods already read (${describeVia(deps[0])})`,
+      };
     case 'SECRET_CREATE':
-      return { kind: 'inert', reason: `a new secret: no version changed under a running pod (${describeVia(deps[0])})` };
+      return {
+        kind: 'inert',
+        reason: `a new secret: no version changed under a running pod (${describeVia(deps[0])})`,
+      };
     case 'SECRET_ROTATE':
-      return { kind: 'inert', reason: 'SECRET_ROTATE is handled by rotateSecret; the version it adds arrives as SECRET_VERSION_ADD' };
+      return {
+        kind: 'inert',
+        reason: 'SECRET_ROTATE is handled by rotateSecret; the version it adds arrives as SECRET_VERSION_ADD',
+      };
     case 'TOPIC_CONFIGURED':
       return { kind: 'inert', reason: 'test message sent when the topic was configured' };
   }
@@ -315,7 +360,8 @@ function eventEffect(event: EventContext, deps: readonly Dependency[], name: str
 
 function unaffectedByAdd(d: Dependency, v: string): string {
   const kind = versionKind(d.version);
-  if (kind === 'number') return `${describeVia(d)} is pinned to version ${d.version}; a new version ${v} does not change it`;
+  if (kind === 'number')
+    return `${describeVia(d)} is pinned to version ${d.version}; a new version ${v} does not change it`;
   return `${describeVia(d)} follows alias "${d.version}", which a new version does not move (SECRET_UPDATE reports alias moves)`;
 }
 
@@ -328,7 +374,10 @@ export function describeVia(d: Dependency): string {
     case 'eso':
     case 'csi-sync': {
       const what = d.detail.split(' in ')[0] ?? d.via;
-      const by = d.source.kind === 'eso' ? `ExternalSecret ${d.source.externalSecret}` : `SecretProviderClass ${d.source.spc} sync`;
+      const by =
+        d.source.kind === 'eso'
+          ? `ExternalSecret ${d.source.externalSecret}`
+          : `SecretProviderClass ${d.source.spc} sync`;
       return `${d.via === 'init' ? 'init container ' : ''}${what}${where} (Secret ${d.source.secretName} from ${by})`;
     }
     case 'api':
@@ -369,6 +418,9 @@ function podTemplateRestartedAt(wd: WorkloadDependencies): string | undefined {
 }
 
 /** Strongest action first: restart > reload > none. */
-export function strongest(a: 'restart' | 'reload' | 'none', b: 'restart' | 'reload' | 'none'): 'restart' | 'reload' | 'none' {
+export function strongest(
+  a: 'restart' | 'reload' | 'none',
+  b: 'restart' | 'reload' | 'none',
+): 'restart' | 'reload' | 'none' {
   return STRENGTH[a] >= STRENGTH[b] ? a : b;
 }

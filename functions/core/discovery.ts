@@ -18,9 +18,26 @@ export type Via = 'env' | 'envFrom' | 'volume' | 'subPath' | 'csi' | 'init' | 'a
 
 /** Where the value comes from on its way into the pod. */
 export type DependencySource =
-  | { readonly kind: 'csi'; readonly namespace: string; readonly spc: string; readonly file: string; readonly driver: string; readonly resourceName: string }
-  | { readonly kind: 'eso'; readonly namespace: string; readonly externalSecret: string; readonly secretName: string }
-  | { readonly kind: 'csi-sync'; readonly namespace: string; readonly spc: string; readonly secretName: string }
+  | {
+      readonly kind: 'csi';
+      readonly namespace: string;
+      readonly spc: string;
+      readonly file: string;
+      readonly driver: string;
+      readonly resourceName: string;
+    }
+  | {
+      readonly kind: 'eso';
+      readonly namespace: string;
+      readonly externalSecret: string;
+      readonly secretName: string;
+    }
+  | {
+      readonly kind: 'csi-sync';
+      readonly namespace: string;
+      readonly spc: string;
+      readonly secretName: string;
+    }
   | { readonly kind: 'api' };
 
 export interface Dependency {
@@ -73,11 +90,18 @@ export class DependencyIndex {
   private readonly projects: ProjectMap;
   private readonly byKey = new Map<string, Map<number, Dependency[]>>();
   /** ESO `find` selectors, checked against the target at lookup time. */
-  private readonly finds: Array<{ workload: number; find: FindPattern; make: (id: SecretId) => Dependency[] }> = [];
+  private readonly finds: Array<{
+    workload: number;
+    find: FindPattern;
+    make: (id: SecretId) => Dependency[];
+  }> = [];
   private readonly refs: WorkloadRef[] = [];
   private readonly objects: KubeObject[] = [];
 
-  constructor(readonly inventory: Inventory, private readonly options: DiscoveryOptions = {}) {
+  constructor(
+    readonly inventory: Inventory,
+    private readonly options: DiscoveryOptions = {},
+  ) {
     this.projects = options.projects ?? new ProjectMap();
     const problem = options.onProblem ?? (() => undefined);
 
@@ -107,7 +131,9 @@ export class DependencyIndex {
     for (const spc of spcs.values()) {
       if (spc.secretObjects.length === 0) continue;
       if (spc.provider === 'gke') {
-        problem(`SecretProviderClass ${spc.namespace}/${spc.name}: secretObjects sync is a feature of the open-source driver (provider gcp); the GKE add-on ignores it`);
+        problem(
+          `SecretProviderClass ${spc.namespace}/${spc.name}: secretObjects sync is a feature of the open-source driver (provider gcp); the GKE add-on ignores it`,
+        );
         continue;
       }
       for (const so of spc.secretObjects) {
@@ -121,7 +147,12 @@ export class DependencyIndex {
               detail: `synced by SecretProviderClass ${spc.namespace}/${spc.name} (secretObjects, ${e.file})`,
             })),
         );
-        addSynced(spc.namespace, so.secretName, { origin: 'csi-sync', owner: `${spc.namespace}/${spc.name}`, refs, spc });
+        addSynced(spc.namespace, so.secretName, {
+          origin: 'csi-sync',
+          owner: `${spc.namespace}/${spc.name}`,
+          refs,
+          spc,
+        });
       }
     }
     const stores = new StoreIndex(inventory.secretStores);
@@ -141,13 +172,21 @@ export class DependencyIndex {
         ...(r.secretKey ? { key: r.secretKey } : {}),
         detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${r.detail})`,
       }));
-      addSynced(eso.namespace, eso.targetName, { origin: 'eso', owner: `${eso.namespace}/${eso.name}`, refs, eso });
-      if (eso.findPatterns.length > 0) esoFinds.set(eso.namespace, [...(esoFinds.get(eso.namespace) ?? []), eso]);
+      addSynced(eso.namespace, eso.targetName, {
+        origin: 'eso',
+        owner: `${eso.namespace}/${eso.name}`,
+        refs,
+        eso,
+      });
+      if (eso.findPatterns.length > 0)
+        esoFinds.set(eso.namespace, [...(esoFinds.get(eso.namespace) ?? []), eso]);
     }
 
     // Argo Rollouts may run the pod template of a Deployment they reference (spec.workloadRef).
     const deployments = new Map<string, KubeObject>();
-    for (const w of inventory.workloads) if (w.kind === 'Deployment') deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
+    for (const w of inventory.workloads)
+      if (w.kind === 'Deployment')
+        deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
 
     inventory.workloads.forEach((object, index) => {
       const ref = workloadRef(inventory.cluster, object);
@@ -171,12 +210,17 @@ export class DependencyIndex {
                 // Keyed by name: a read of some keys sees only the secrets named like them.
                 .filter((c) => !f.keyedByName || seesKey(c.keys, id.secret))
                 .map((c) =>
-                dependencyFromConsumer(c, {
-                  id,
-                  version: 'latest',
-                  detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
-                }, { kind: 'eso', namespace: ns, externalSecret: eso.name, secretName: eso.targetName }, eso.targetName),
-              ),
+                  dependencyFromConsumer(
+                    c,
+                    {
+                      id,
+                      version: 'latest',
+                      detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
+                    },
+                    { kind: 'eso', namespace: ns, externalSecret: eso.name, secretName: eso.targetName },
+                    eso.targetName,
+                  ),
+                ),
           });
         }
       }
@@ -192,7 +236,8 @@ export class DependencyIndex {
     }
     const list = perWorkload.get(workload);
     if (!list) perWorkload.set(workload, [dep]);
-    else if (!list.some((d) => d.via === dep.via && d.container === dep.container && d.detail === dep.detail)) list.push(dep);
+    else if (!list.some((d) => d.via === dep.via && d.container === dep.container && d.detail === dep.detail))
+      list.push(dep);
   }
 
   /** Every workload that depends on `target`, with each dependency; in inventory order. */
@@ -229,8 +274,19 @@ export class DependencyIndex {
  * A Rollout with `spec.workloadRef` (kind Deployment) and no template of its own runs the
  * referenced Deployment's pod template: scan that one. Other objects are returned as they are.
  */
-function withReferencedTemplate(w: KubeObject, ref: WorkloadRef, deployments: ReadonlyMap<string, KubeObject>, problem: (m: string) => void): KubeObject {
-  if (ref.kind !== 'Rollout' || !isObject(w.spec) || isObject(w.spec.template) || !isObject(w.spec.workloadRef)) return w;
+function withReferencedTemplate(
+  w: KubeObject,
+  ref: WorkloadRef,
+  deployments: ReadonlyMap<string, KubeObject>,
+  problem: (m: string) => void,
+): KubeObject {
+  if (
+    ref.kind !== 'Rollout' ||
+    !isObject(w.spec) ||
+    isObject(w.spec.template) ||
+    !isObject(w.spec.workloadRef)
+  )
+    return w;
   const target = w.spec.workloadRef;
   const kind = str(target.kind) ?? '';
   const name = str(target.name) ?? '';
@@ -278,7 +334,10 @@ function podParts(w: KubeObject): PodParts | undefined {
 
 function containersOf(spec: Record<string, unknown>): Container[] {
   const out: Container[] = [];
-  for (const [field, init] of [['initContainers', true], ['containers', false]] as const) {
+  for (const [field, init] of [
+    ['initContainers', true],
+    ['containers', false],
+  ] as const) {
     for (const c of asArray(spec[field])) {
       if (!isObject(c)) continue;
       // A native sidecar (an init container with restartPolicy Always) runs as long as the pod:
@@ -312,13 +371,19 @@ function seesKey(keys: readonly string[] | undefined, key: string | undefined): 
  * The keys of `secretName` a mount of `vol` exposes: a secret volume (or a projected source) maps
  * keys to files, all of them or the `items` listed; a `subPath` picks one file (or directory).
  */
-function volumeKeys(vol: Record<string, unknown>, secretName: string, subPath: string | undefined): readonly string[] | undefined {
+function volumeKeys(
+  vol: Record<string, unknown>,
+  secretName: string,
+  subPath: string | undefined,
+): readonly string[] | undefined {
   const sources: Array<Record<string, unknown>> = [];
   if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) sources.push(vol.secret);
   if (isObject(vol.projected)) {
-    for (const s of asArray(vol.projected.sources)) if (isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName) sources.push(s.secret);
+    for (const s of asArray(vol.projected.sources))
+      if (isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName) sources.push(s.secret);
   }
-  const under = (path: string): boolean => subPath === undefined || path === subPath || path.startsWith(subPath.replace(/\/?$/, '/'));
+  const under = (path: string): boolean =>
+    subPath === undefined || path === subPath || path.startsWith(subPath.replace(/\/?$/, '/'));
   const keys: string[] = [];
   for (const src of sources) {
     const items = asArray(src.items).filter(isObject);
@@ -347,7 +412,12 @@ function secretConsumers(pod: PodParts, secretName: string): SecretConsumer[] {
       const ref = e.valueFrom.secretKeyRef;
       if (str(ref.name) !== secretName) continue;
       const key = str(ref.key);
-      out.push({ container: c, kind: 'env', ...(key ? { keys: [key] } : {}), what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})` });
+      out.push({
+        container: c,
+        kind: 'env',
+        ...(key ? { keys: [key] } : {}),
+        what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})`,
+      });
     }
     for (const e of asArray(c.raw.envFrom)) {
       if (!isObject(e) || !isObject(e.secretRef) || str(e.secretRef.name) !== secretName) continue;
@@ -409,14 +479,17 @@ function referencedSecretNames(pod: PodParts): Set<string> {
 
 function volumesOf(spec: Record<string, unknown>): Map<string, Record<string, unknown>> {
   const volumes = new Map<string, Record<string, unknown>>();
-  for (const v of asArray(spec.volumes)) if (isObject(v) && typeof v.name === 'string') volumes.set(v.name, v);
+  for (const v of asArray(spec.volumes))
+    if (isObject(v) && typeof v.name === 'string') volumes.set(v.name, v);
   return volumes;
 }
 
 function volumeReadsSecret(vol: Record<string, unknown>, secretName: string): boolean {
   if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) return true;
   if (isObject(vol.projected)) {
-    return asArray(vol.projected.sources).some((s) => isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName);
+    return asArray(vol.projected.sources).some(
+      (s) => isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName,
+    );
   }
   return false;
 }
@@ -427,7 +500,13 @@ function dependencyFromConsumer(
   source: DependencySource,
   secretName: string,
 ): Dependency {
-  const via: Via = c.container.init ? 'init' : c.kind === 'volume' ? (c.subPath ? 'subPath' : 'volume') : c.kind;
+  const via: Via = c.container.init
+    ? 'init'
+    : c.kind === 'volume'
+      ? c.subPath
+        ? 'subPath'
+        : 'volume'
+      : c.kind;
   const inPlace = via === 'volume';
   const container = c.container.init ? `${c.container.name} (init)` : c.container.name;
   return {
@@ -491,11 +570,15 @@ function scanWorkload(
         }
         const spc = spcs.get(`${ns}/${spcName}`);
         if (!spc) {
-          problem(`${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${str(vol.name) ?? '?'}) was not found`);
+          problem(
+            `${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${str(vol.name) ?? '?'}) was not found`,
+          );
           continue;
         }
         if (spc.provider !== provider) {
-          problem(`${describeObject(w)}: volume ${str(vol.name) ?? '?'} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`);
+          problem(
+            `${describeObject(w)}: volume ${str(vol.name) ?? '?'} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,
+          );
         }
         const subPath = str(m.subPath) ?? str(m.subPathExpr);
         const mountPath = str(m.mountPath) ?? '?';
@@ -510,7 +593,14 @@ function scanWorkload(
             detail: `CSI volume ${str(vol.name) ?? '?'} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
             version: e.ref.version,
             secret: e.ref.id,
-            source: { kind: 'csi', namespace: ns, spc: spcName, file: e.file, driver, resourceName: e.resourceName },
+            source: {
+              kind: 'csi',
+              namespace: ns,
+              spc: spcName,
+              file: e.file,
+              driver,
+              resourceName: e.resourceName,
+            },
             inPlace: via === 'csi',
           });
         }
@@ -520,7 +610,10 @@ function scanWorkload(
   // Apps that call the Secret Manager API themselves declare what they read.
   const declared = workloadAnnotation(w, annotations.SECRETS);
   if (declared) {
-    for (const item of declared.split(',').map((s) => s.trim()).filter(Boolean)) {
+    for (const item of declared
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)) {
       try {
         const r = parseSecretArg(item, options.defaultProject);
         deps.push({
@@ -547,9 +640,10 @@ export function appliedVersions(w: KubeObject): Record<string, string> {
   try {
     const parsed = JSON.parse(raw) as unknown;
     if (!isObject(parsed)) return {};
-    return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    return Object.fromEntries(
+      Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
   } catch {
     return {};
   }
 }
-

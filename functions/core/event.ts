@@ -118,24 +118,32 @@ function decodeBody(input: unknown): Json {
 
 function extractMessage(body: Json): PubsubMessageLike {
   // CloudEvent envelope: the Pub/Sub push body sits in `data`.
-  if ('specversion' in body || ('type' in body && 'source' in body && ('data' in body || 'data_base64' in body))) {
+  if (
+    'specversion' in body ||
+    ('type' in body && 'source' in body && ('data' in body || 'data_base64' in body))
+  ) {
     const type = body.type;
     if (typeof type === 'string' && type !== 'google.cloud.pubsub.topic.v1.messagePublished') {
       throw new InputError(`CloudEvent type "${type}" is not google.cloud.pubsub.topic.v1.messagePublished`);
     }
     // Structured-mode CloudEvents carry binary data as `data_base64`.
-    let data = body.data ?? (typeof body.data_base64 === 'string' ? Buffer.from(body.data_base64, 'base64') : undefined);
+    let data =
+      body.data ??
+      (typeof body.data_base64 === 'string' ? Buffer.from(body.data_base64, 'base64') : undefined);
     if (Buffer.isBuffer(data)) data = decodeBody(data);
     if (typeof data === 'string') {
       // Binary-mode deliveries may leave data as a JSON string (or base64 of it).
       data = decodeBody(looksBase64(data) ? Buffer.from(data, 'base64').toString('utf8') : data);
     }
-    if (!isObject(data)) throw new InputError(`CloudEvent.data must be an object with "message", got ${describe(data)}`);
+    if (!isObject(data))
+      throw new InputError(`CloudEvent.data must be an object with "message", got ${describe(data)}`);
     return normaliseMessage(data.message, 'CloudEvent.data.message');
   }
   if ('message' in body) return normaliseMessage(body.message, 'message');
   if ('attributes' in body || 'data' in body) return normaliseMessage(body, 'the message');
-  throw new InputError('notification has neither "message" (Pub/Sub push / CloudEvent data) nor "attributes" (Pub/Sub message)');
+  throw new InputError(
+    'notification has neither "message" (Pub/Sub push / CloudEvent data) nor "attributes" (Pub/Sub message)',
+  );
 }
 
 function normaliseMessage(raw: unknown, where: string): PubsubMessageLike {
@@ -144,7 +152,8 @@ function normaliseMessage(raw: unknown, where: string): PubsubMessageLike {
   if (!isObject(attributes)) throw new InputError(`${where}.attributes must be an object of strings`);
   const attrs: Record<string, string> = {};
   for (const [k, v] of Object.entries(attributes)) {
-    if (typeof v !== 'string') throw new InputError(`${where}.attributes.${k} must be a string, got ${describe(v)}`);
+    if (typeof v !== 'string')
+      throw new InputError(`${where}.attributes.${k} must be a string, got ${describe(v)}`);
     attrs[k] = v;
   }
   const data = raw.data;
@@ -175,16 +184,25 @@ function stringField(obj: Json, keys: string[], where: string): string | undefin
 function parseMessage(message: PubsubMessageLike): SecretEvent {
   const attributes = message.attributes ?? {};
   const rawType = attributes.eventType;
-  if (!rawType) throw new InputError('attributes.eventType is missing (expected one of ' + SECRET_EVENT_TYPES.join(', ') + ')');
+  if (!rawType)
+    throw new InputError(
+      'attributes.eventType is missing (expected one of ' + SECRET_EVENT_TYPES.join(', ') + ')',
+    );
   if (!isSecretEventType(rawType)) {
-    throw new InputError(`attributes.eventType "${rawType}" is not a Secret Manager event type (expected one of ${SECRET_EVENT_TYPES.join(', ')})`);
+    throw new InputError(
+      `attributes.eventType "${rawType}" is not a Secret Manager event type (expected one of ${SECRET_EVENT_TYPES.join(', ')})`,
+    );
   }
   const common = {
     type: rawType,
     attributes,
     ...(message.messageId !== undefined ? { messageId: message.messageId } : {}),
-    ...(message.publishTime !== undefined ? { publishTime: checkTime(message.publishTime, 'publishTime') } : {}),
-    ...(attributes.timestamp !== undefined ? { eventTime: checkTime(attributes.timestamp, 'attributes.timestamp') } : {}),
+    ...(message.publishTime !== undefined
+      ? { publishTime: checkTime(message.publishTime, 'publishTime') }
+      : {}),
+    ...(attributes.timestamp !== undefined
+      ? { eventTime: checkTime(attributes.timestamp, 'attributes.timestamp') }
+      : {}),
     ...(attributes.dataFormat !== undefined ? { dataFormat: attributes.dataFormat } : {}),
     ...(attributes.deleteType !== undefined ? { deleteType: attributes.deleteType } : {}),
   };
@@ -192,7 +210,9 @@ function parseMessage(message: PubsubMessageLike): SecretEvent {
   if (rawType === 'TOPIC_CONFIGURED') return common;
 
   if (attributes.dataFormat !== undefined && attributes.dataFormat !== 'JSON_API_V1') {
-    throw new InputError(`attributes.dataFormat "${attributes.dataFormat}" is not supported (expected JSON_API_V1)`);
+    throw new InputError(
+      `attributes.dataFormat "${attributes.dataFormat}" is not supported (expected JSON_API_V1)`,
+    );
   }
   const secretIdAttr = attributes.secretId;
   if (!secretIdAttr) throw new InputError(`attributes.secretId is missing on ${rawType}`);
@@ -220,7 +240,12 @@ function parseMessage(message: PubsubMessageLike): SecretEvent {
   };
 }
 
-function versionFrom(versionId: string | undefined, resource: Json | undefined, secretIdAttr: string, type: string): string {
+function versionFrom(
+  versionId: string | undefined,
+  resource: Json | undefined,
+  secretIdAttr: string,
+  type: string,
+): string {
   // `versionId` is the full version name; accept a bare number too.
   const candidate = versionId ?? (typeof resource?.name === 'string' ? resource.name : undefined);
   if (!candidate) throw new InputError(`attributes.versionId is missing on ${type}`);
@@ -245,7 +270,10 @@ function decodeData(data: string): Json {
   } catch (e) {
     throw new InputError(`message.data is not base64 of JSON: ${(e as Error).message}`);
   }
-  if (!isObject(parsed)) throw new InputError(`message.data must decode to a JSON object (Secret or SecretVersion), got ${describe(parsed)}`);
+  if (!isObject(parsed))
+    throw new InputError(
+      `message.data must decode to a JSON object (Secret or SecretVersion), got ${describe(parsed)}`,
+    );
   return parsed;
 }
 
@@ -263,17 +291,21 @@ function pickSecret(r: Json): SecretResource {
     // proto3 JSON encodes int64 as strings; tolerate numbers too.
     out.versionAliases = Object.fromEntries(
       Object.entries(aliases).map(([k, v]) => {
-        if (typeof v !== 'string' && typeof v !== 'number') throw new InputError(`message.data.versionAliases.${k} must be a version number`);
+        if (typeof v !== 'string' && typeof v !== 'number')
+          throw new InputError(`message.data.versionAliases.${k} must be a version number`);
         return [k, String(v)];
       }),
     );
   }
   if (Array.isArray(r.topics)) {
-    out.topics = r.topics.filter(isObject).flatMap((t) => (typeof t.name === 'string' ? [{ name: t.name }] : []));
+    out.topics = r.topics
+      .filter(isObject)
+      .flatMap((t) => (typeof t.name === 'string' ? [{ name: t.name }] : []));
   }
   if (isObject(r.rotation)) {
     const rotation: SecretResource['rotation'] = {};
-    if (typeof r.rotation.nextRotationTime === 'string') rotation.nextRotationTime = r.rotation.nextRotationTime;
+    if (typeof r.rotation.nextRotationTime === 'string')
+      rotation.nextRotationTime = r.rotation.nextRotationTime;
     if (typeof r.rotation.rotationPeriod === 'string') rotation.rotationPeriod = r.rotation.rotationPeriod;
     out.rotation = rotation;
   }
@@ -306,7 +338,8 @@ function stringMap(v: unknown, field: string): Record<string, string> | undefine
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 function checkTime(v: string, field: string): string {
-  if (!RFC3339.test(v) || Number.isNaN(Date.parse(v))) throw new InputError(`${field} "${v}" is not an RFC 3339 timestamp`);
+  if (!RFC3339.test(v) || Number.isNaN(Date.parse(v)))
+    throw new InputError(`${field} "${v}" is not an RFC 3339 timestamp`);
   return v;
 }
 
@@ -337,6 +370,8 @@ export function notificationMessage(args: {
     timestamp: args.timestamp ?? new Date().toISOString(),
   };
   if (args.version !== undefined) attributes.versionId = `${args.secret}/versions/${args.version}`;
-  const data = args.data ?? (args.version !== undefined ? { name: attributes.versionId, state: 'ENABLED' } : { name: args.secret });
+  const data =
+    args.data ??
+    (args.version !== undefined ? { name: attributes.versionId, state: 'ENABLED' } : { name: args.secret });
   return { attributes, data: Buffer.from(JSON.stringify(data)).toString('base64') };
 }

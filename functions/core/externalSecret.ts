@@ -83,7 +83,11 @@ export class StoreIndex {
 
   constructor(objects: Iterable<KubeObject>) {
     for (const o of objects) {
-      const key = StoreIndex.key(o.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore', o.metadata?.name ?? '', o.metadata?.namespace ?? 'default');
+      const key = StoreIndex.key(
+        o.kind === 'ClusterSecretStore' ? 'ClusterSecretStore' : 'SecretStore',
+        o.metadata?.name ?? '',
+        o.metadata?.namespace ?? 'default',
+      );
       const store = readStore(o);
       if (store) this.stores.set(key, store);
       else this.foreign.add(key);
@@ -110,7 +114,11 @@ export interface EsoReadOptions {
 }
 
 /** Reads an ExternalSecret; undefined when none of its stores is a Google Secret Manager store. */
-export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoReadOptions = {}): EsoInfo | undefined {
+export function readExternalSecret(
+  o: KubeObject,
+  stores: StoreIndex,
+  opts: EsoReadOptions = {},
+): EsoInfo | undefined {
   const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
   const namespace = o.metadata?.namespace ?? 'default';
   const name = o.metadata?.name ?? '';
@@ -144,7 +152,13 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
   const findPatterns: FindPattern[] = [];
   let sawGoogleStore = false;
 
-  const addRef = (store: GcpStore, key: string, version: string | undefined, detail: string, secretKey?: string): void => {
+  const addRef = (
+    store: GcpStore,
+    key: string,
+    version: string | undefined,
+    detail: string,
+    secretKey?: string,
+  ): void => {
     const keyPart = secretKey && !templated ? { secretKey } : {};
     sawGoogleStore = true;
     // A key may be a full resource name; otherwise it is a bare name in the store's project.
@@ -159,10 +173,14 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
     }
     const project = store.project ?? opts.defaultProject;
     if (!project) {
-      opts.onProblem?.(`${where}: ${detail}: ${store.kind} "${store.name}" names no gcpsm.projectID and no default project is configured`);
+      opts.onProblem?.(
+        `${where}: ${detail}: ${store.kind} "${store.name}" names no gcpsm.projectID and no default project is configured`,
+      );
       return;
     }
-    const full = store.location ? `projects/${project}/locations/${store.location}/secrets/${key}` : `projects/${project}/secrets/${key}`;
+    const full = store.location
+      ? `projects/${project}/locations/${store.location}/secrets/${key}`
+      : `projects/${project}/secrets/${key}`;
     try {
       const ref = parseSecretName(full);
       references.push({ id: ref.id, version: version ?? 'latest', detail, ...keyPart });
@@ -215,10 +233,18 @@ export function readExternalSecret(o: KubeObject, stores: StoreIndex, opts: EsoR
         const path = str(d.find.path);
         // Found secrets land under their own names as keys, unless rewritten or templated.
         const keyedByName = !templated && asArray(d.rewrite).length === 0;
-        findPatterns.push({ store, pattern, ...(path ? { path } : {}), keyedByName, detail: `${detail} (find /${nameSel}/${path ? ` under ${path}` : ''})` });
+        findPatterns.push({
+          store,
+          pattern,
+          ...(path ? { path } : {}),
+          keyedByName,
+          detail: `${detail} (find /${nameSel}/${path ? ` under ${path}` : ''})`,
+        });
       } else {
         // Tag-based finds depend on labels in Secret Manager, which discovery does not read.
-        opts.onProblem?.(`${where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`);
+        opts.onProblem?.(
+          `${where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`,
+        );
       }
     }
   });

@@ -17,7 +17,9 @@ export interface Inventory {
 }
 
 export function isSpcPodStatus(o: KubeObject): boolean {
-  return o.kind === 'SecretProviderClassPodStatus' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '');
+  return (
+    o.kind === 'SecretProviderClassPodStatus' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '')
+  );
 }
 
 /** Sorts a bag of objects into an Inventory; objects of other kinds are ignored. */

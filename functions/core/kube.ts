@@ -85,7 +85,9 @@ export function describeObject(o: KubeObject): string {
 }
 
 /** The pod template of a workload (CronJob: its job template's). */
-export function podTemplate(o: KubeObject): { metadata?: ObjectMeta; spec?: Record<string, unknown> } | undefined {
+export function podTemplate(
+  o: KubeObject,
+): { metadata?: ObjectMeta; spec?: Record<string, unknown> } | undefined {
   const spec = o.spec;
   if (!isObject(spec)) return undefined;
   if (o.kind === 'CronJob') {
@@ -104,7 +106,10 @@ export function podTemplate(o: KubeObject): { metadata?: ObjectMeta; spec?: Reco
  * else that is not a string counts as absent.
  */
 export function workloadAnnotation(o: KubeObject, key: string): string | undefined {
-  return annotationText(o.metadata?.annotations?.[key]) ?? annotationText(podTemplate(o)?.metadata?.annotations?.[key]);
+  return (
+    annotationText(o.metadata?.annotations?.[key]) ??
+    annotationText(podTemplate(o)?.metadata?.annotations?.[key])
+  );
 }
 
 function annotationText(v: unknown): string | undefined {

@@ -45,11 +45,18 @@ export interface PlanOptions {
 }
 
 /** Decides for every workload of one cluster that depends on the event's secret. */
-export function decideAll(index: DependencyIndex, event: EventContext, opts: { readiness?: ReadinessCheck } = {}): PlannedDecision[] {
+export function decideAll(
+  index: DependencyIndex,
+  event: EventContext,
+  opts: { readiness?: ReadinessCheck } = {},
+): PlannedDecision[] {
   const secretKey = index.keyOf(event.secret);
   return index.dependentsOf(event.secret).map((workload) => ({
     workload,
-    decision: decide(workload, event, { secretKey, ...(opts.readiness ? { readiness: opts.readiness } : {}) }),
+    decision: decide(workload, event, {
+      secretKey,
+      ...(opts.readiness ? { readiness: opts.readiness } : {}),
+    }),
   }));
 }
 
@@ -62,12 +69,21 @@ export function plannedWorkload(p: PlannedDecision): PlannedWorkload {
     name: ref.name,
     action: p.decision.action,
     reason: p.decision.reason,
-    dependencies: p.workload.dependencies.map((d) => ({ via: d.via, container: d.container, detail: d.detail })),
+    dependencies: p.workload.dependencies.map((d) => ({
+      via: d.via,
+      container: d.container,
+      detail: d.detail,
+    })),
     ...(p.decision.warning ? { warning: p.decision.warning } : {}),
   };
 }
 
-export function buildPlan(event: EventContext, decisions: PlannedDecision[], projects: ProjectMap, problems: string[] = []): Plan {
+export function buildPlan(
+  event: EventContext,
+  decisions: PlannedDecision[],
+  projects: ProjectMap,
+  problems: string[] = [],
+): Plan {
   const secret = formatSecretId({ ...event.secret, project: projects.canonical(event.secret.project) });
   return {
     secret,

@@ -50,15 +50,20 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
   if (!es) return { ready: false, detail: `ExternalSecret ${namespace}/${name} not found` };
   const status = isObject(es.status) ? es.status : {};
   const refreshTime = str(status.refreshTime);
-  const readyCond = asArray(status.conditions).find((c) => isObject(c) && c.type === 'Ready') as Record<string, unknown> | undefined;
+  const readyCond = asArray(status.conditions).find((c) => isObject(c) && c.type === 'Ready') as
+    Record<string, unknown> | undefined;
   if (readyCond && readyCond.status !== 'True') {
-    return { ready: false, detail: `ExternalSecret ${namespace}/${name} is not Ready (${str(readyCond.reason) ?? ''}: ${str(readyCond.message) ?? ''})` };
+    return {
+      ready: false,
+      detail: `ExternalSecret ${namespace}/${name} is not Ready (${str(readyCond.reason) ?? ''}: ${str(readyCond.message) ?? ''})`,
+    };
   }
   if (!refreshTime) return { ready: false, detail: `ExternalSecret ${namespace}/${name} has not synced yet` };
   // refreshTime has second precision: only a refresh in a later second than the event provably
   // read the new version.
   if (ctx.eventTime && Date.parse(refreshTime) <= Date.parse(ctx.eventTime)) {
-    const sameSecond = Math.floor(Date.parse(refreshTime) / 1000) === Math.floor(Date.parse(ctx.eventTime) / 1000);
+    const sameSecond =
+      Math.floor(Date.parse(refreshTime) / 1000) === Math.floor(Date.parse(ctx.eventTime) / 1000);
     return {
       ready: false,
       detail: sameSecond
@@ -68,11 +73,19 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
   }
   // A whole-second refreshTime may stand for a sync up to a second later: decide() compares it as
   // its latest instant when coalescing restarts.
-  return { ready: true, detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`, since: refreshTime };
+  return {
+    ready: true,
+    detail: `ExternalSecret ${namespace}/${name} synced at ${refreshTime}`,
+    since: refreshTime,
+  };
 }
 
 /** Every version of `secret` one SecretProviderClassPodStatus records as mounted, with the entry id. */
-export function mountedVersions(podStatus: KubeObject, secret: SecretId, projects: ProjectMap): Array<{ id?: string; version: number }> {
+export function mountedVersions(
+  podStatus: KubeObject,
+  secret: SecretId,
+  projects: ProjectMap,
+): Array<{ id?: string; version: number }> {
   const status = isObject(podStatus.status) ? podStatus.status : {};
   const want = secretKey(secret, projects);
   const out: Array<{ id?: string; version: number }> = [];
@@ -98,7 +111,12 @@ export function mountedVersions(podStatus: KubeObject, secret: SecretId, project
  * `versions/3` and `versions/latest`) is told apart by id; without an exact id, an id with the
  * same version selector, then the first entry for the secret.
  */
-export function mountedVersion(podStatus: KubeObject, secret: SecretId, projects: ProjectMap, entry: { resourceName?: string; selector?: string } = {}): number | undefined {
+export function mountedVersion(
+  podStatus: KubeObject,
+  secret: SecretId,
+  projects: ProjectMap,
+  entry: { resourceName?: string; selector?: string } = {},
+): number | undefined {
   const all = mountedVersions(podStatus, secret, projects);
   const exact = entry.resourceName !== undefined ? all.find((m) => m.id === entry.resourceName) : undefined;
   if (exact) return exact.version;
@@ -131,7 +149,14 @@ function statusesFor(state: LiveState, namespace: string, spc: string): KubeObje
   });
 }
 
-function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, spc: string, target: string, ctx: ReadinessContext): Readiness {
+function csiPodsReadiness(
+  state: LiveState,
+  dep: Dependency,
+  namespace: string,
+  spc: string,
+  target: string,
+  ctx: ReadinessContext,
+): Readiness {
   if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
   const want = Number(target);
   const statuses = statusesFor(state, namespace, spc);
@@ -139,8 +164,14 @@ function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, 
   for (const pod of state.readyPods) {
     const podName = pod.metadata?.name ?? '';
     const st = statuses.find((s) => isObject(s.status) && s.status.podName === podName);
-    const v = st ? mountedVersion(st, dep.secret, ctx.projects, { ...(dep.source.kind === 'csi' ? { resourceName: dep.source.resourceName } : {}), selector: dep.version }) : undefined;
-    if (v === undefined || !reached(v, want, dep)) lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
+    const v = st
+      ? mountedVersion(st, dep.secret, ctx.projects, {
+          ...(dep.source.kind === 'csi' ? { resourceName: dep.source.resourceName } : {}),
+          selector: dep.version,
+        })
+      : undefined;
+    if (v === undefined || !reached(v, want, dep))
+      lagging.push(`${podName} (${v === undefined ? 'no mount status' : `version ${v}`})`);
   }
   if (lagging.length > 0) {
     return {
@@ -151,12 +182,27 @@ function csiPodsReadiness(state: LiveState, dep: Dependency, namespace: string, 
   return { ready: true, detail: `every ready pod mounts version ${want}` };
 }
 
-function csiSyncReadiness(state: LiveState, dep: Dependency, namespace: string, spc: string, target: string, ctx: ReadinessContext): Readiness {
+function csiSyncReadiness(
+  state: LiveState,
+  dep: Dependency,
+  namespace: string,
+  spc: string,
+  target: string,
+  ctx: ReadinessContext,
+): Readiness {
   if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
   const want = Number(target);
   // The driver rewrites the synced Secret when it rotates a mount of the class.
-  const synced = statusesFor(state, namespace, spc).some((s) => reached(mountedVersion(s, dep.secret, ctx.projects, { selector: dep.version }) ?? 0, want, dep));
+  const synced = statusesFor(state, namespace, spc).some((s) =>
+    reached(mountedVersion(s, dep.secret, ctx.projects, { selector: dep.version }) ?? 0, want, dep),
+  );
   return synced
-    ? { ready: true, detail: `SecretProviderClass ${namespace}/${spc} mounted version ${want}, so its synced Secret holds it` }
-    : { ready: false, detail: `no pod has mounted version ${want} of SecretProviderClass ${namespace}/${spc} yet, so its synced Secret still holds the old value` };
+    ? {
+        ready: true,
+        detail: `SecretProviderClass ${namespace}/${spc} mounted version ${want}, so its synced Secret holds it`,
+      }
+    : {
+        ready: false,
+        detail: `no pod has mounted version ${want} of SecretProviderClass ${namespace}/${spc} yet, so its synced Secret still holds the old value`,
+      };
 }

@@ -35,7 +35,9 @@ export function parseSecretName(name: string): SecretVersionRef {
   let i = 0;
   const expect = (word: string): void => {
     if (parts[i] !== word) {
-      throw new InputError(`"${name}" is not a Secret Manager name: expected "${word}" at segment ${i + 1}, found "${parts[i] ?? ''}" (want projects/P/[locations/L/]secrets/S[/versions/V])`);
+      throw new InputError(
+        `"${name}" is not a Secret Manager name: expected "${word}" at segment ${i + 1}, found "${parts[i] ?? ''}" (want projects/P/[locations/L/]secrets/S[/versions/V])`,
+      );
     }
     i++;
   };
@@ -50,14 +52,17 @@ export function parseSecretName(name: string): SecretVersionRef {
   }
   expect('secrets');
   const secret = parts[i++] ?? '';
-  if (!SECRET.test(secret)) throw new InputError(`"${name}": invalid secret name "${secret}" (letters, digits, _ and - only)`);
+  if (!SECRET.test(secret))
+    throw new InputError(`"${name}": invalid secret name "${secret}" (letters, digits, _ and - only)`);
   let version: string | undefined;
   if (i < parts.length) {
     expect('versions');
     version = parts[i++] ?? '';
-    if (!VERSION.test(version)) throw new InputError(`"${name}": invalid version "${version}" (latest, a number or an alias)`);
+    if (!VERSION.test(version))
+      throw new InputError(`"${name}": invalid version "${version}" (latest, a number or an alias)`);
   }
-  if (i !== parts.length) throw new InputError(`"${name}": unexpected trailing segments "${parts.slice(i).join('/')}"`);
+  if (i !== parts.length)
+    throw new InputError(`"${name}": unexpected trailing segments "${parts.slice(i).join('/')}"`);
   return { id: location ? { project, location, secret } : { project, secret }, version };
 }
 
@@ -69,10 +74,14 @@ export function parseSecretName(name: string): SecretVersionRef {
 export function parseSecretArg(value: string, defaultProject?: string): SecretVersionRef {
   if (value.startsWith('projects/')) return parseSecretName(value);
   if (value.includes('/') && !/^[^/]+\/versions\/[^/]+$/.test(value)) {
-    throw new InputError(`secret "${value}" is neither a short name (NAME or NAME/versions/V) nor a full name (projects/P/[locations/L/]secrets/S): regional secrets need their full name`);
+    throw new InputError(
+      `secret "${value}" is neither a short name (NAME or NAME/versions/V) nor a full name (projects/P/[locations/L/]secrets/S): regional secrets need their full name`,
+    );
   }
   if (!defaultProject) {
-    throw new InputError(`secret "${value}" is a short name: give projects/P/secrets/${value} or a default project`);
+    throw new InputError(
+      `secret "${value}" is a short name: give projects/P/secrets/${value} or a default project`,
+    );
   }
   return parseSecretName(`projects/${defaultProject}/secrets/${value}`);
 }
@@ -107,8 +116,10 @@ export class ProjectMap {
   }
 
   add(id: string, number: string): void {
-    if (!/^[0-9]+$/.test(number)) throw new InputError(`project map: "${number}" is not a project number (for ${id})`);
-    if (/^[0-9]+$/.test(id)) throw new InputError(`project map: "${id}" looks like a number, expected a project id`);
+    if (!/^[0-9]+$/.test(number))
+      throw new InputError(`project map: "${number}" is not a project number (for ${id})`);
+    if (/^[0-9]+$/.test(id))
+      throw new InputError(`project map: "${id}" looks like a number, expected a project id`);
     this.numberToId.set(number, id);
     this.idToNumber.set(id, number);
   }

@@ -69,9 +69,13 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     }
   } else {
     // Parameters are map[string]string in the CRD; a list here is a common hand-written mistake.
-    throw new InputError('spec.parameters.secrets must be a YAML string (use a block scalar: `secrets: |`)', where);
+    throw new InputError(
+      'spec.parameters.secrets must be a YAML string (use a block scalar: `secrets: |`)',
+      where,
+    );
   }
-  if (!Array.isArray(list)) throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
+  if (!Array.isArray(list))
+    throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
   const entries: SpcEntry[] = list.flatMap((item, i) => {
     if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
     const resourceName = str(item.resourceName);
@@ -85,7 +89,10 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
       throw new InputError(`spec.parameters.secrets[${i}].resourceName: ${(e as Error).message}`, where);
     }
     if (ref.version === undefined) {
-      throw new InputError(`spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`, where);
+      throw new InputError(
+        `spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`,
+        where,
+      );
     }
     // As the provider reads it (yaml.v3 into string fields): `path: 123` is the file "123"; an
     // empty path falls back to fileName.

@@ -5,13 +5,20 @@
 import { CORE_SCHEMA, Type, YAMLException, load, loadAll } from 'js-yaml';
 
 // js-yaml merges the keys of any mapping key resolved to this tag.
-const MERGE = new Type('tag:yaml.org,2002:merge', { kind: 'scalar', resolve: (data: unknown) => data === '<<' || data === null });
+const MERGE = new Type('tag:yaml.org,2002:merge', {
+  kind: 'scalar',
+  resolve: (data: unknown) => data === '<<' || data === null,
+});
 const SCHEMA = CORE_SCHEMA.extend({ implicit: [MERGE] });
 
 /** A YAML syntax error: what is wrong and where (1-based line and column, when known). */
 export class YamlSyntaxError extends Error {
   override readonly name = 'YamlSyntaxError';
-  constructor(readonly reason: string, readonly line?: number, readonly column?: number) {
+  constructor(
+    readonly reason: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
     super(`${reason}${line !== undefined ? ` at line ${line}, column ${column ?? 1}` : ''}`);
   }
 }
@@ -19,7 +26,11 @@ export class YamlSyntaxError extends Error {
 function rethrow(e: unknown): never {
   if (e instanceof YAMLException) {
     const mark = e.mark as { line?: number; column?: number } | undefined;
-    throw new YamlSyntaxError(e.reason, mark?.line !== undefined ? mark.line + 1 : undefined, mark?.column !== undefined ? mark.column + 1 : undefined);
+    throw new YamlSyntaxError(
+      e.reason,
+      mark?.line !== undefined ? mark.line + 1 : undefined,
+      mark?.column !== undefined ? mark.column + 1 : undefined,
+    );
   }
   throw e;
 }

@@ -51,7 +51,8 @@ export function manifestFiles(paths: readonly string[]): ManifestFile[] {
             throw new InputError(`${fsProblem(e)} (a broken symbolic link?)`, full);
           }
           if (s.isDirectory()) walk(full);
-          else if (MANIFEST_EXTENSIONS.has(extname(name).toLowerCase())) files.push({ path: full, explicit: false });
+          else if (MANIFEST_EXTENSIONS.has(extname(name).toLowerCase()))
+            files.push({ path: full, explicit: false });
         }
       };
       walk(p);
@@ -78,7 +79,11 @@ export function loadManifestFile(f: ManifestFile, opts: LoadOptions = {}): KubeO
 }
 
 /** The objects of a YAML file's parsed documents (empty documents skipped), named `file (document N)`. */
-export function objectsOfDocuments(docs: readonly unknown[], source: string, opts: LoadOptions = {}): KubeObject[] {
+export function objectsOfDocuments(
+  docs: readonly unknown[],
+  source: string,
+  opts: LoadOptions = {},
+): KubeObject[] {
   const out: KubeObject[] = [];
   docs.forEach((value, i) => {
     if (value === null || value === undefined) return; // an empty document (a trailing ---, a comment-only Helm doc)
@@ -111,7 +116,10 @@ export function parseManifestText(text: string, source: string, opts: LoadOption
     if (e instanceof YamlSyntaxError) {
       const doc = e.line !== undefined ? documentAt(body, e.line - 1) : undefined;
       const where = e.line !== undefined ? ` at line ${e.line}, column ${e.column ?? 1}` : '';
-      throw new InputError(`YAML syntax error${where}${doc && doc > 1 ? ` (document ${doc})` : ''}: ${e.reason}`, source);
+      throw new InputError(
+        `YAML syntax error${where}${doc && doc > 1 ? ` (document ${doc})` : ''}: ${e.reason}`,
+        source,
+      );
     }
     throw e;
   }
@@ -143,7 +151,11 @@ function readByRotor(o: KubeObject): boolean {
 function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOptions): void {
   const notAnObject = (problem: string): void => {
     if (opts.onSkip) opts.onSkip(`${where}: skipped, not a Kubernetes object (${problem})`);
-    else throw new InputError(`expected a Kubernetes object (a mapping with apiVersion and kind), ${problem}`, where);
+    else
+      throw new InputError(
+        `expected a Kubernetes object (a mapping with apiVersion and kind), ${problem}`,
+        where,
+      );
   };
   if (!isObject(value)) return notAnObject(`found ${Array.isArray(value) ? 'a list' : typeof value}`);
   const kind = value.kind;
@@ -157,7 +169,10 @@ function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOpt
     return;
   }
   const metadata = value.metadata;
-  const named = isObject(metadata) && ((typeof metadata.name === 'string' && metadata.name.length > 0) || typeof metadata.generateName === 'string');
+  const named =
+    isObject(metadata) &&
+    ((typeof metadata.name === 'string' && metadata.name.length > 0) ||
+      typeof metadata.generateName === 'string');
   if (!named && readByRotor(value)) throw new InputError(`${kind} has no metadata.name`, where);
   Object.defineProperty(value, '__source', { value: where, enumerable: false });
   out.push(value);

@@ -19,7 +19,8 @@ export interface ParallelLoadOptions extends LoadOptions {
 }
 
 /** What a worker sends back per file: the documents as JSON, or that it failed (parse it here). */
-type WorkerResult = { readonly file: string; readonly json: string } | { readonly file: string; readonly failed: true };
+type WorkerResult =
+  { readonly file: string; readonly json: string } | { readonly file: string; readonly failed: true };
 
 // The worker parses with the same js-yaml schema as core/yaml.ts (core types + merge keys). It is
 // plain JavaScript evaluated in the thread, so it runs the same from TypeScript sources and builds.
@@ -42,21 +43,31 @@ parentPort.postMessage(workerData.files.map((file) => {
 
 function runWorker(files: readonly string[]): Promise<WorkerResult[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { files, jsYaml: require.resolve('js-yaml') } });
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      execArgv: [],
+      workerData: { files, jsYaml: require.resolve('js-yaml') },
+    });
     worker.once('message', (m: WorkerResult[]) => resolve(m));
     worker.once('error', reject);
-    worker.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`manifest worker exited ${code}`))));
+    worker.once('exit', (code) =>
+      code === 0 ? undefined : reject(new Error(`manifest worker exited ${code}`)),
+    );
   });
 }
 
 /** loadManifests, with YAML parsing spread over worker threads when the input is large. */
-export async function loadManifestsParallel(paths: readonly string[], opts: ParallelLoadOptions = {}): Promise<KubeObject[]> {
+export async function loadManifestsParallel(
+  paths: readonly string[],
+  opts: ParallelLoadOptions = {},
+): Promise<KubeObject[]> {
   const files = manifestFiles(paths);
   const yamlFiles = files.filter((f) => extname(f.path).toLowerCase() !== '.json');
   const sizes = new Map(yamlFiles.map((f) => [f.path, sizeOf(f.path)]));
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
   const workers = Math.min(opts.maxWorkers ?? 3, availableParallelism() - 1, yamlFiles.length - 1);
-  if (total < (opts.thresholdBytes ?? 4_000_000) || workers < 1) return files.flatMap((f) => loadManifestFile(f, opts));
+  if (total < (opts.thresholdBytes ?? 4_000_000) || workers < 1)
+    return files.flatMap((f) => loadManifestFile(f, opts));
 
   // Greedy split by size into workers + 1 shares; the main thread keeps the first.
   const shares: ManifestFile[][] = Array.from({ length: workers + 1 }, () => []);
@@ -70,7 +81,10 @@ export async function loadManifestsParallel(paths: readonly string[], opts: Para
 
   // Per file: its objects or its error, and its notes, replayed in file order at the end so that
   // notes and the first error are the ones a sequential load gives.
-  const outcome = new Map<string, { objects: KubeObject[]; notes: string[] } | { error: unknown; notes: string[] }>();
+  const outcome = new Map<
+    string,
+    { objects: KubeObject[]; notes: string[] } | { error: unknown; notes: string[] }
+  >();
   const attempt = (f: ManifestFile, parse: (o: LoadOptions) => KubeObject[]): void => {
     const notes: string[] = [];
     const o: LoadOptions = opts.onSkip ? { onSkip: (m) => notes.push(m) } : {};
@@ -80,13 +94,18 @@ export async function loadManifestsParallel(paths: readonly string[], opts: Para
       outcome.set(f.path, { error, notes });
     }
   };
-  for (const f of [...shares[0], ...files.filter((x) => !sizes.has(x.path))]) attempt(f, (o) => loadManifestFile(f, o));
+  for (const f of [...shares[0], ...files.filter((x) => !sizes.has(x.path))])
+    attempt(f, (o) => loadManifestFile(f, o));
   for (const [i, done] of (await Promise.all(pending)).entries()) {
     const results = new Map((done ?? []).map((r) => [r.file, r]));
     for (const f of shares[i + 1]) {
       const r = results.get(f.path);
       // A worker that failed, or a file it could not parse: parse it here, for the exact error.
-      attempt(f, (o) => (r && 'json' in r ? objectsOfDocuments(JSON.parse(r.json) as unknown[], f.path, o) : loadManifestFile(f, o)));
+      attempt(f, (o) =>
+        r && 'json' in r
+          ? objectsOfDocuments(JSON.parse(r.json) as unknown[], f.path, o)
+          : loadManifestFile(f, o),
+      );
     }
   }
   const objects: KubeObject[] = [];

@@ -15,7 +15,14 @@ import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
 import { TransientError, errorMessage } from '../errors';
 import type { Logger } from '../log';
-import { forceSync, getWorkload, isPaused, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
+import {
+  forceSync,
+  getWorkload,
+  isPaused,
+  recordApplied,
+  reloadPods,
+  restartWorkload,
+} from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
 import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
@@ -46,7 +53,11 @@ export interface EventInfo {
   readonly messageId?: string;
 }
 
-export async function reconcileEvent(ctx: EventContext, info: EventInfo, cfg: ReconcileConfig): Promise<EventOutcome> {
+export async function reconcileEvent(
+  ctx: EventContext,
+  info: EventInfo,
+  cfg: ReconcileConfig,
+): Promise<EventOutcome> {
   const started = Date.now();
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
@@ -86,7 +97,11 @@ export async function reconcileEvent(ctx: EventContext, info: EventInfo, cfg: Re
   };
 }
 
-async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileConfig): Promise<{ outcomes: WorkloadOutcome[]; transient: number }> {
+async function reconcileCluster(
+  api: KubeApi,
+  ctx: EventContext,
+  cfg: ReconcileConfig,
+): Promise<{ outcomes: WorkloadOutcome[]; transient: number }> {
   const inventory = await liveInventory(api, cfg.namespaces ?? {});
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
@@ -99,7 +114,12 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
   const index = indexOf(inventory);
   const dependents = index.dependentsOf(ctx.secret);
   for (const p of problems) log.warn(p);
-  const externalSecrets = new Map(inventory.externalSecrets.map((o) => [`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`, o]));
+  const externalSecrets = new Map(
+    inventory.externalSecrets.map((o) => [
+      `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`,
+      o,
+    ]),
+  );
   // SecretProviderClassPodStatuses, listed once per namespace that needs them.
   const statusCache = new Map<string, Promise<KubeObject[]>>();
   const podStatuses = (namespace: string): Promise<KubeObject[]> => {
@@ -110,7 +130,16 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
     }
     return p;
   };
-  const env: WorkloadEnv = { api, ctx, cfg, externalSecrets, podStatuses, secretKey: index.keyOf(ctx.secret), log, nudged: new Set() };
+  const env: WorkloadEnv = {
+    api,
+    ctx,
+    cfg,
+    externalSecrets,
+    podStatuses,
+    secretKey: index.keyOf(ctx.secret),
+    log,
+    nudged: new Set(),
+  };
 
   let transient = 0;
   const outcomes = await mapLimit(dependents, cfg.concurrency, async (wd) => {
@@ -130,11 +159,18 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
           try {
             fresh = await getWorkload(api, wd.ref, wd.object);
           } catch (g) {
-            if (isNotFound(g)) return outcome(wd, 'none', 'unchanged', 'the workload was deleted while Rotor acted on it');
+            if (isNotFound(g))
+              return outcome(wd, 'none', 'unchanged', 'the workload was deleted while Rotor acted on it');
             throw g;
           }
           const again = indexOf({ ...inventory, workloads: [fresh] }).dependentsOf(ctx.secret)[0];
-          if (!again) return outcome(wd, 'none', 'unchanged', 'after a concurrent change the workload no longer depends on the secret');
+          if (!again)
+            return outcome(
+              wd,
+              'none',
+              'unchanged',
+              'after a concurrent change the workload no longer depends on the secret',
+            );
           current = again;
         }
       } catch (e) {
@@ -143,7 +179,12 @@ async function reconcileCluster(api: KubeApi, ctx: EventContext, cfg: ReconcileC
         if (transientError) transient++;
         const message = errorMessage(e);
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
-        return outcome(wd, attempted.action, 'failed', transientError ? `transient failure, will retry: ${message}` : message);
+        return outcome(
+          wd,
+          attempted.action,
+          'failed',
+          transientError ? `transient failure, will retry: ${message}` : message,
+        );
       }
     }
   });
@@ -161,7 +202,13 @@ interface WorkloadEnv {
   readonly nudged: Set<string>;
 }
 
-function outcome(wd: WorkloadDependencies, action: Decision['action'], result: WorkloadOutcome['result'], reason: string, extra: { warning?: string; detail?: string } = {}): WorkloadOutcome {
+function outcome(
+  wd: WorkloadDependencies,
+  action: Decision['action'],
+  result: WorkloadOutcome['result'],
+  reason: string,
+  extra: { warning?: string; detail?: string } = {},
+): WorkloadOutcome {
   return {
     cluster: wd.ref.cluster,
     kind: wd.ref.kind,
@@ -182,7 +229,11 @@ async function readyPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<Kube
   return (pods?.items ?? []).filter(isReadyPod);
 }
 
-async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv, attempted: { action: Decision['action'] }): Promise<WorkloadOutcome> {
+async function handleWorkload(
+  wd: WorkloadDependencies,
+  env: WorkloadEnv,
+  attempted: { action: Decision['action'] },
+): Promise<WorkloadOutcome> {
   const { api, ctx, cfg, log } = env;
   const now = cfg.now ?? (() => new Date());
   // Live state costs requests, so read only what this workload's decision can use: ready pods
@@ -221,39 +272,85 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv, attemp
       const synced = await nudgeExternalSecrets(decision, env, now);
       if (cfg.dryRun) {
         // Nothing was really asked of ESO, so waiting would never end: report what would happen.
-        return outcome(wd, 'wait', 'dry-run', `would wait, then act: ${decision.reason}`, { ...extra, ...(synced.length ? { detail: `would force a sync of ExternalSecret ${synced.join(', ')}` } : {}) });
+        return outcome(wd, 'wait', 'dry-run', `would wait, then act: ${decision.reason}`, {
+          ...extra,
+          ...(synced.length ? { detail: `would force a sync of ExternalSecret ${synced.join(', ')}` } : {}),
+        });
       }
       // The wait is measured from when Rotor started waiting: the event, or the sync it forced
       // later (a first delivery may come long after the event: a backlog, an outage, a replayed
       // dead letter), never from before Rotor could have asked.
-      const started = Math.max(ctx.time ? Date.parse(ctx.time) : now().getTime(), synced.length ? now().getTime() : 0, lastForcedSync(decision, env));
+      const started = Math.max(
+        ctx.time ? Date.parse(ctx.time) : now().getTime(),
+        synced.length ? now().getTime() : 0,
+        lastForcedSync(decision, env),
+      );
       const age = now().getTime() - started;
       if (age > cfg.maxWaitMs) {
-        log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(age / 1000)}s: ${decision.reason}`);
-        return outcome(wd, 'wait', 'gave-up', `never converged within ${Math.round(cfg.maxWaitMs / 1000)}s: ${decision.reason}`, extra);
+        log.error(
+          `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(age / 1000)}s: ${decision.reason}`,
+        );
+        return outcome(
+          wd,
+          'wait',
+          'gave-up',
+          `never converged within ${Math.round(cfg.maxWaitMs / 1000)}s: ${decision.reason}`,
+          extra,
+        );
       }
-      return outcome(wd, 'wait', 'waiting', decision.reason, { ...extra, ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}) });
+      return outcome(wd, 'wait', 'waiting', decision.reason, {
+        ...extra,
+        ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}),
+      });
     }
     case 'restart': {
       if (isPaused(wd.object)) {
-        return outcome(wd, 'restart', 'skipped', `${wd.ref.kind} is paused: Rotor leaves it alone (${decision.reason})`, extra);
+        return outcome(
+          wd,
+          'restart',
+          'skipped',
+          `${wd.ref.kind} is paused: Rotor leaves it alone (${decision.reason})`,
+          extra,
+        );
       }
       await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
       return outcome(wd, 'restart', cfg.dryRun ? 'dry-run' : 'restarted', decision.reason, extra);
     }
     case 'reload': {
-      if (cfg.dryRun) return outcome(wd, 'reload', 'dry-run', decision.reason, { ...extra, detail: `would POST to ${readyPods.length} ready pod(s)` });
-      const results = await reloadPods(api, wd.ref.namespace, readyPods, decision.reloadEndpoint!, cfg.reload);
+      if (cfg.dryRun)
+        return outcome(wd, 'reload', 'dry-run', decision.reason, {
+          ...extra,
+          detail: `would POST to ${readyPods.length} ready pod(s)`,
+        });
+      const results = await reloadPods(
+        api,
+        wd.ref.namespace,
+        readyPods,
+        decision.reloadEndpoint!,
+        cfg.reload,
+      );
       const failed = results.filter((r) => !r.ok);
       if (failed.length > 0) {
         const cause = `reload failed on ${failed.map((f) => `${f.pod} (${f.error ?? 'error'})`).join(', ')}`;
-        if (isPaused(wd.object)) return outcome(wd, 'reload', 'failed', `${cause}; the ${wd.ref.kind} is paused, so no restart either`, extra);
+        if (isPaused(wd.object))
+          return outcome(
+            wd,
+            'reload',
+            'failed',
+            `${cause}; the ${wd.ref.kind} is paused, so no restart either`,
+            extra,
+          );
         log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${cause}; restarting instead`);
         await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
         return outcome(wd, 'restart', 'restarted', `${cause}; restarted instead (${decision.reason})`, extra);
       }
       await recordApplied(api, wd.ref, wd.object, records, write);
-      return outcome(wd, 'reload', 'reloaded', decision.reason, { ...extra, detail: results.length ? `reloaded ${results.length} pod(s): ${results.map((r) => r.pod).join(', ')}` : 'no ready pods to reload' });
+      return outcome(wd, 'reload', 'reloaded', decision.reason, {
+        ...extra,
+        detail: results.length
+          ? `reloaded ${results.length} pod(s): ${results.map((r) => r.pod).join(', ')}`
+          : 'no ready pods to reload',
+      });
     }
   }
 }
@@ -263,7 +360,8 @@ function lastForcedSync(decision: Decision, env: WorkloadEnv): number {
   let latest = 0;
   for (const d of decision.affected) {
     if (d.source.kind !== 'eso') continue;
-    const forcedAt = env.externalSecrets.get(`${d.source.namespace}/${d.source.externalSecret}`)?.metadata?.annotations?.[annotations.ESO_FORCE_SYNC];
+    const forcedAt = env.externalSecrets.get(`${d.source.namespace}/${d.source.externalSecret}`)?.metadata
+      ?.annotations?.[annotations.ESO_FORCE_SYNC];
     const t = forcedAt ? Date.parse(forcedAt) : NaN;
     if (!Number.isNaN(t) && t > latest) latest = t;
   }
@@ -271,7 +369,11 @@ function lastForcedSync(decision: Decision, env: WorkloadEnv): number {
 }
 
 /** Forces an ESO sync for each ExternalSecret the decision waits on, once per event. */
-async function nudgeExternalSecrets(decision: Decision, env: WorkloadEnv, now: () => Date): Promise<string[]> {
+async function nudgeExternalSecrets(
+  decision: Decision,
+  env: WorkloadEnv,
+  now: () => Date,
+): Promise<string[]> {
   const nudged: string[] = [];
   for (const d of decision.affected) {
     if (d.source.kind !== 'eso') continue;
@@ -290,7 +392,9 @@ async function nudgeExternalSecrets(decision: Decision, env: WorkloadEnv, now: (
       // refreshTime has whole seconds: an answer within the event's own second (a refresh at or
       // after the second we asked in) cannot prove it read the new version, and ESO will not sync
       // again by itself before its refreshInterval, so ask once more; that sync lands later.
-      const answered = refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(Date.parse(forcedAt) / 1000) * 1000;
+      const answered =
+        refreshTime !== undefined &&
+        Date.parse(refreshTime) >= Math.floor(Date.parse(forcedAt) / 1000) * 1000;
       if (!answered) continue;
     }
     await forceSync(env.api, es, now().toISOString(), { dryRun: env.cfg.dryRun });

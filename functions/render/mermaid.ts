@@ -12,24 +12,42 @@ export function renderMermaid(plan: Plan, decisions: readonly PlannedDecision[])
     if (!nid) {
       nid = `n${nodes.size}`;
       const text = label.replace(/"/g, '#quot;');
-      const decl = shape === 'round' ? `(["${text}"])` : shape === 'hex' ? `{{"${text}"}}` : shape === 'stadium' ? `(("${text}"))` : `["${text}"]`;
+      const decl =
+        shape === 'round'
+          ? `(["${text}"])`
+          : shape === 'hex'
+            ? `{{"${text}"}}`
+            : shape === 'stadium'
+              ? `(("${text}"))`
+              : `["${text}"]`;
       nodes.set(key, nid);
       declarations.push(`  ${nid}${decl}`);
     }
     return nid;
   };
   const declarations: string[] = [];
-  const secret = id(`secret:${plan.secret}`, `${plan.secret}${plan.version ? `<br/>version ${plan.version}` : ''}`, 'round');
+  const secret = id(
+    `secret:${plan.secret}`,
+    `${plan.secret}${plan.version ? `<br/>version ${plan.version}` : ''}`,
+    'round',
+  );
   // Several clusters: objects of the same name in two clusters are two nodes, labelled with their cluster.
   const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
   const inCluster = (cluster: string): string => (multiCluster ? `${cluster}: ` : '');
   for (const [i, w] of plan.workloads.entries()) {
-    const workload = id(`w:${w.cluster}/${w.kind}/${w.namespace}/${w.name}`, `${inCluster(w.cluster)}${w.kind} ${w.namespace}/${w.name}`);
+    const workload = id(
+      `w:${w.cluster}/${w.kind}/${w.namespace}/${w.name}`,
+      `${inCluster(w.cluster)}${w.kind} ${w.namespace}/${w.name}`,
+    );
     for (const d of decisions[i]?.workload.dependencies ?? []) {
       const chain = intermediaries(d.source);
       let from = secret;
       for (const step of chain) {
-        const n = id(`${w.cluster}/${step.kind}:${step.name}`, `${inCluster(w.cluster)}${step.kind} ${step.name}`, 'hex');
+        const n = id(
+          `${w.cluster}/${step.kind}:${step.name}`,
+          `${inCluster(w.cluster)}${step.kind} ${step.name}`,
+          'hex',
+        );
         edges.add(`  ${from} --> ${n}`);
         from = n;
       }

@@ -12,7 +12,12 @@ export function renderTable(plan: Plan): string {
   } else {
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
     const rows = [...plan.workloads]
-      .sort((a, b) => ACTION_ORDER[a.action] - ACTION_ORDER[b.action] || a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name))
+      .sort(
+        (a, b) =>
+          ACTION_ORDER[a.action] - ACTION_ORDER[b.action] ||
+          a.namespace.localeCompare(b.namespace) ||
+          a.name.localeCompare(b.name),
+      )
       .map((w) => [
         w.action.toUpperCase(),
         `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
@@ -22,15 +27,22 @@ export function renderTable(plan: Plan): string {
     const header = ['ACTION', 'WORKLOAD', 'VIA', 'REASON'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     widths[3] = 0; // the reason column is last: no padding
-    const fmt = (r: string[]): string => r.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c)).join('  ').trimEnd();
+    const fmt = (r: string[]): string =>
+      r
+        .map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c))
+        .join('  ')
+        .trimEnd();
     lines.push(fmt(header), ...rows.map(fmt));
     const counts = Object.keys(ACTION_ORDER)
       .map((a) => [a, plan.workloads.filter((w) => w.action === a).length] as const)
       .filter(([, n]) => n > 0)
       .map(([a, n]) => `${n} ${a}`);
-    lines.push(`${plan.workloads.length} dependent workload${plan.workloads.length === 1 ? '' : 's'}: ${counts.join(', ')}`);
+    lines.push(
+      `${plan.workloads.length} dependent workload${plan.workloads.length === 1 ? '' : 's'}: ${counts.join(', ')}`,
+    );
   }
-  for (const w of plan.workloads) if (w.warning) lines.push(`WARNING ${w.kind}/${w.namespace}/${w.name}: ${w.warning}`);
+  for (const w of plan.workloads)
+    if (w.warning) lines.push(`WARNING ${w.kind}/${w.namespace}/${w.name}: ${w.warning}`);
   for (const p of plan.problems ?? []) lines.push(`note: ${p}`);
   return lines.join('\n') + '\n';
 }

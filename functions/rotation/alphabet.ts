@@ -28,7 +28,11 @@ export function resolveAlphabet(spec: string, where: string): string {
     return chars;
   }
   const named = ALPHABETS[spec];
-  if (!named) throw new InputError(`unknown alphabet "${spec}" (${Object.keys(ALPHABETS).join(', ')}, or chars:...)`, where);
+  if (!named)
+    throw new InputError(
+      `unknown alphabet "${spec}" (${Object.keys(ALPHABETS).join(', ')}, or chars:...)`,
+      where,
+    );
   return named;
 }
 

@@ -14,7 +14,12 @@ export interface BatchReport {
   readonly failed: boolean;
 }
 
-export async function rotateAll(secrets: readonly SecretId[], deps: RotationDeps, options: RotateOptions, concurrency: number): Promise<BatchReport> {
+export async function rotateAll(
+  secrets: readonly SecretId[],
+  deps: RotationDeps,
+  options: RotateOptions,
+  concurrency: number,
+): Promise<BatchReport> {
   const results = await mapBounded(secrets, concurrency, (id) => rotateOne(id, deps, options));
   const counts: Partial<Record<RotationOutcome, number>> = {};
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;

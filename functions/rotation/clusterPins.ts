@@ -17,7 +17,12 @@ import { RESOURCES, listAll } from '../cluster/resources';
 import type { PinnedVersions } from './retire';
 
 /** Pure: the version numbers `secret` is pinned at in one cluster's objects. */
-export function pinsFromInventory(inventory: Inventory, secret: SecretId, projects: ProjectMap, podStatuses: readonly KubeObject[]): Set<number> {
+export function pinsFromInventory(
+  inventory: Inventory,
+  secret: SecretId,
+  projects: ProjectMap,
+  podStatuses: readonly KubeObject[],
+): Set<number> {
   const pins = new Set<number>();
   const index = new DependencyIndex(inventory, { projects });
   const key = index.keyOf(secret);
@@ -48,11 +53,18 @@ export function pinsFromInventory(inventory: Inventory, secret: SecretId, projec
  * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). No
  * namespace filter by default: a version pinned in a namespace Rotor may not act on is still in use.
  */
-export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: ProjectMap, namespaces: NamespaceFilter = {}): PinnedVersions {
+export function clusterPins(
+  clusters: () => Promise<KubeApi[]>,
+  projects: ProjectMap,
+  namespaces: NamespaceFilter = {},
+): PinnedVersions {
   return async (secret) => {
     const pins = new Set<number>();
     for (const api of await clusters()) {
-      const [inventory, statuses] = await Promise.all([liveInventory(api, namespaces), listAll(api, RESOURCES.spcPodStatuses)]);
+      const [inventory, statuses] = await Promise.all([
+        liveInventory(api, namespaces),
+        listAll(api, RESOURCES.spcPodStatuses),
+      ]);
       for (const v of pinsFromInventory(inventory, secret.id, projects, statuses?.items ?? [])) pins.add(v);
     }
     return pins;

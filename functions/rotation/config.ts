@@ -49,7 +49,10 @@ export function readRotationConfig(secret: SecretMetadata, defaults: RotationDef
   const where = secret.name;
   const strategy = strategyOf(secret);
   if (strategy === undefined) {
-    throw new InputError(`no "${STRATEGY_KEY}" label or annotation: say how to rotate it (${STRATEGY_NAMES.join(', ')})`, where);
+    throw new InputError(
+      `no "${STRATEGY_KEY}" label or annotation: say how to rotate it (${STRATEGY_NAMES.join(', ')})`,
+      where,
+    );
   }
   if (!isStrategyName(strategy)) {
     throw new InputError(`${STRATEGY_KEY} "${strategy}" is not one of ${STRATEGY_NAMES.join(', ')}`, where);
@@ -58,13 +61,25 @@ export function readRotationConfig(secret: SecretMetadata, defaults: RotationDef
   const lengthRaw = a[CONFIG_ANNOTATIONS.length];
   const length = lengthRaw === undefined ? DEFAULT_LENGTH : Number(lengthRaw);
   if (!Number.isInteger(length) || length < 8 || length > 4096) {
-    throw new InputError(`${CONFIG_ANNOTATIONS.length} "${lengthRaw}" must be a whole number from 8 to 4096`, where);
+    throw new InputError(
+      `${CONFIG_ANNOTATIONS.length} "${lengthRaw}" must be a whole number from 8 to 4096`,
+      where,
+    );
   }
-  const alphabet = resolveAlphabet(a[CONFIG_ANNOTATIONS.alphabet] ?? DEFAULT_ALPHABET, `${where} ${CONFIG_ANNOTATIONS.alphabet}`);
+  const alphabet = resolveAlphabet(
+    a[CONFIG_ANNOTATIONS.alphabet] ?? DEFAULT_ALPHABET,
+    `${where} ${CONFIG_ANNOTATIONS.alphabet}`,
+  );
   const graceRaw = a[CONFIG_ANNOTATIONS.grace];
-  const graceMs = graceRaw === undefined ? defaults.graceMs : parseDuration(graceRaw, `${where} ${CONFIG_ANNOTATIONS.grace}`, true);
+  const graceMs =
+    graceRaw === undefined
+      ? defaults.graceMs
+      : parseDuration(graceRaw, `${where} ${CONFIG_ANNOTATIONS.grace}`, true);
   const intervalRaw = a[CONFIG_ANNOTATIONS.minInterval];
-  const minIntervalMs = intervalRaw === undefined ? defaults.minIntervalMs : (parseDuration(intervalRaw, `${where} ${CONFIG_ANNOTATIONS.minInterval}`) ?? 0);
+  const minIntervalMs =
+    intervalRaw === undefined
+      ? defaults.minIntervalMs
+      : (parseDuration(intervalRaw, `${where} ${CONFIG_ANNOTATIONS.minInterval}`) ?? 0);
 
   const base = { strategy, length, alphabet, graceMs, minIntervalMs };
   switch (strategy) {
@@ -81,33 +96,51 @@ export function readRotationConfig(secret: SecretMetadata, defaults: RotationDef
 
 function adminSecretOf(secret: SecretMetadata): SecretId {
   const raw = secret.annotations[CONFIG_ANNOTATIONS.adminSecret];
-  if (!raw) throw new InputError(`${CONFIG_ANNOTATIONS.adminSecret} is required: name the secret holding the admin credential`, secret.name);
+  if (!raw)
+    throw new InputError(
+      `${CONFIG_ANNOTATIONS.adminSecret} is required: name the secret holding the admin credential`,
+      secret.name,
+    );
   // A short name lives next to the rotated secret: same project, same location.
   const ref = raw.startsWith('projects/')
     ? parseSecretArg(raw)
     : secret.id.location
       ? parseSecretArg(`projects/${secret.id.project}/locations/${secret.id.location}/secrets/${raw}`)
       : parseSecretArg(raw, secret.id.project);
-  if (ref.version !== undefined) throw new InputError(`${CONFIG_ANNOTATIONS.adminSecret} must name a secret, not a version`, secret.name);
+  if (ref.version !== undefined)
+    throw new InputError(`${CONFIG_ANNOTATIONS.adminSecret} must name a secret, not a version`, secret.name);
   return ref.id;
 }
 
 function usersOf(secret: SecretMetadata): readonly [string, string] {
   const raw = secret.annotations[CONFIG_ANNOTATIONS.users] ?? '';
-  const users = raw.split(',').map((u) => u.trim()).filter(Boolean);
+  const users = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
   if (users.length !== 2 || users[0] === users[1]) {
-    throw new InputError(`${CONFIG_ANNOTATIONS.users} must name two different roles, like "app_a,app_b" (got "${raw}")`, secret.name);
+    throw new InputError(
+      `${CONFIG_ANNOTATIONS.users} must name two different roles, like "app_a,app_b" (got "${raw}")`,
+      secret.name,
+    );
   }
   return [users[0], users[1]];
 }
 
 function instanceOf(secret: SecretMetadata): { project: string; instance: string } {
   const raw = secret.annotations[CONFIG_ANNOTATIONS.cloudSqlInstance];
-  if (!raw) throw new InputError(`${CONFIG_ANNOTATIONS.cloudSqlInstance} is required (PROJECT:INSTANCE or INSTANCE)`, secret.name);
+  if (!raw)
+    throw new InputError(
+      `${CONFIG_ANNOTATIONS.cloudSqlInstance} is required (PROJECT:INSTANCE or INSTANCE)`,
+      secret.name,
+    );
   const full = /^projects\/([^/]+)\/instances\/([^/]+)$/.exec(raw);
   if (full) return { project: full[1], instance: full[2] };
   const colon = /^([^:]+):(?:[a-z0-9-]+:)?([a-z0-9-]+)$/.exec(raw);
   if (colon) return { project: colon[1], instance: colon[2] };
   if (/^[a-z][a-z0-9-]*$/.test(raw)) return { project: secret.id.project, instance: raw };
-  throw new InputError(`${CONFIG_ANNOTATIONS.cloudSqlInstance} "${raw}" is not PROJECT:INSTANCE, PROJECT:REGION:INSTANCE or INSTANCE`, secret.name);
+  throw new InputError(
+    `${CONFIG_ANNOTATIONS.cloudSqlInstance} "${raw}" is not PROJECT:INSTANCE, PROJECT:REGION:INSTANCE or INSTANCE`,
+    secret.name,
+  );
 }

@@ -10,7 +10,10 @@ export function parseDuration(value: string, where: string, allowNever = false):
   if (allowNever && (v === 'never' || v === 'off')) return null;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(v);
   if (!m) {
-    throw new InputError(`"${value}" is not a duration (like 90s, 10m, 24h, 7d${allowNever ? ', or never' : ''})`, where);
+    throw new InputError(
+      `"${value}" is not a duration (like 90s, 10m, 24h, 7d${allowNever ? ', or never' : ''})`,
+      where,
+    );
   }
   return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 's']);
 }

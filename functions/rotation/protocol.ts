@@ -27,7 +27,14 @@ import { ALIASES, STATE_ANNOTATIONS } from './names';
 import type { PinnedVersions } from './retire';
 import { aliasPins, planRetirement, retire } from './retire';
 import type { InProgress, LastRotation } from './rotationState';
-import { isLive, newRotationId, readInProgress, readLastRotation, withFinished, withInProgress } from './rotationState';
+import {
+  isLive,
+  newRotationId,
+  readInProgress,
+  readLastRotation,
+  withFinished,
+  withInProgress,
+} from './rotationState';
 import type { PreparedRotation, StrategyRegistry } from './strategies';
 
 export type RotationOutcome =
@@ -93,17 +100,28 @@ export interface RotateOptions {
 /** Another invocation changed the secret between our read and our write. */
 class LostRace extends Error {}
 
-export async function rotateOne(id: SecretId, deps: RotationDeps, options: RotateOptions = {}): Promise<RotationResult> {
+export async function rotateOne(
+  id: SecretId,
+  deps: RotationDeps,
+  options: RotateOptions = {},
+): Promise<RotationResult> {
   const name = formatSecretId(id);
   const logger = deps.logger.with({ secret: name, ...(options.trigger ? { trigger: options.trigger } : {}) });
   try {
     const result = await new Rotation(id, deps, options, logger).run();
-    if (result.outcome === 'abandoned') logger.error(`rotation ${result.outcome}: ${result.reason}`, resultFields(result));
+    if (result.outcome === 'abandoned')
+      logger.error(`rotation ${result.outcome}: ${result.reason}`, resultFields(result));
     else logger.info(`rotation ${result.outcome}: ${result.reason}`, resultFields(result));
     return result;
   } catch (err) {
     const retry = isRetryable(err);
-    const result: RotationResult = { secret: name, outcome: 'failed', disabled: [], reason: errorMessage(err), retry };
+    const result: RotationResult = {
+      secret: name,
+      outcome: 'failed',
+      disabled: [],
+      reason: errorMessage(err),
+      retry,
+    };
     if (retry) logger.warn(`rotation failed (will retry): ${result.reason}`, { retry });
     else logger.error(`rotation failed: ${result.reason}`, { retry });
     return result;
@@ -119,7 +137,13 @@ export function isRetryable(err: unknown): boolean {
 }
 
 function resultFields(r: RotationResult): Record<string, unknown> {
-  return { outcome: r.outcome, strategy: r.strategy, version: r.version, previous: r.previous, disabled: r.disabled };
+  return {
+    outcome: r.outcome,
+    strategy: r.strategy,
+    version: r.version,
+    previous: r.previous,
+    disabled: r.disabled,
+  };
 }
 
 class Rotation {
@@ -141,7 +165,11 @@ class Rotation {
     return this.deps.now?.() ?? new Date();
   }
 
-  private result(outcome: RotationOutcome, reason: string, extra: Partial<RotationResult> = {}): RotationResult {
+  private result(
+    outcome: RotationOutcome,
+    reason: string,
+    extra: Partial<RotationResult> = {},
+  ): RotationResult {
     return { secret: this.name, outcome, disabled: [], reason, ...extra };
   }
 
@@ -152,7 +180,11 @@ class Rotation {
 
     if (this.options.retireOnly) {
       const disabled = await this.retire(secret, versions, config);
-      return this.result('retired', disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable', { strategy: config.strategy, disabled });
+      return this.result(
+        'retired',
+        disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable',
+        { strategy: config.strategy, disabled },
+      );
     }
 
     const state = readInProgress(secret.annotations);
@@ -160,35 +192,70 @@ class Rotation {
       if (state.trigger !== undefined && state.trigger === this.options.trigger) {
         // Our own trigger, redelivered while the claim it made is still live: the invocation
         // holding it may have died. Ask for redelivery later, when the claim has expired.
-        throw new TransientError(`rotation ${state.id} for this trigger is at step "${state.step}", claimed until ${state.expires}; retry after that`);
+        throw new TransientError(
+          `rotation ${state.id} for this trigger is at step "${state.step}", claimed until ${state.expires}; retry after that`,
+        );
       }
-      return this.result('skipped', `rotation ${state.id} is in progress (step "${state.step}"), claimed until ${state.expires}`, { strategy: config.strategy });
+      return this.result(
+        'skipped',
+        `rotation ${state.id} is in progress (step "${state.step}"), claimed until ${state.expires}`,
+        { strategy: config.strategy },
+      );
     }
     if (!state && !this.options.force) {
       const last = readLastRotation(secret.annotations);
       const trigger = this.options.trigger;
-      if (last && trigger !== undefined && (last.trigger === trigger || (last as { resumedBy?: string }).resumedBy === trigger)) {
-        return this.result('skipped', `this trigger already rotated it (version ${last.version})`, { strategy: config.strategy, version: last.version });
-      }
-      const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
-      if (last && since < config.minIntervalMs) {
-        return this.result('skipped', `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`, {
+      if (
+        last &&
+        trigger !== undefined &&
+        (last.trigger === trigger || (last as { resumedBy?: string }).resumedBy === trigger)
+      ) {
+        return this.result('skipped', `this trigger already rotated it (version ${last.version})`, {
           strategy: config.strategy,
           version: last.version,
         });
+      }
+      const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
+      if (last && since < config.minIntervalMs) {
+        return this.result(
+          'skipped',
+          `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`,
+          {
+            strategy: config.strategy,
+            version: last.version,
+          },
+        );
       }
     }
 
     // The version in use: the one a resumed rotation started from, else `current`, else the
     // newest enabled version (a secret Rotor has not rotated yet).
-    const fromVersion = state?.from || secret.versionAliases[ALIASES.current] || versions.find((v) => v.state === 'ENABLED')?.version || 0;
-    const current = fromVersion ? (await this.sm.accessVersion(this.id, String(fromVersion))).value : undefined;
+    const fromVersion =
+      state?.from ||
+      secret.versionAliases[ALIASES.current] ||
+      versions.find((v) => v.state === 'ENABLED')?.version ||
+      0;
+    const current = fromVersion
+      ? (await this.sm.accessVersion(this.id, String(fromVersion))).value
+      : undefined;
     const strategy = this.deps.strategies[config.strategy];
     // Preflight before any write: a backend that is down leaves the secret untouched.
-    const prepared = await strategy.prepare({ secret, config, secretManager: this.sm, logger: this.logger, current });
+    const prepared = await strategy.prepare({
+      secret,
+      config,
+      secretManager: this.sm,
+      logger: this.logger,
+      current,
+    });
     try {
       if (this.options.dryRun) {
-        const plan = await planRetirement(secret, versions, config.graceMs, this.now(), this.deps.pinnedVersions ?? aliasPins);
+        const plan = await planRetirement(
+          secret,
+          versions,
+          config.graceMs,
+          this.now(),
+          this.deps.pinnedVersions ?? aliasPins,
+        );
         return this.result(
           'dry-run',
           `would ${state ? `resume rotation ${state.id} from step "${state.step}"` : 'rotate'} with ${config.strategy} (backend preflight passed)` +
@@ -216,16 +283,25 @@ class Rotation {
   ): Promise<RotationResult> {
     let secret = initial;
     const expires = (): string => new Date(this.now().getTime() + this.deps.lockTtlMs).toISOString();
-    const write = async (progress: InProgress, aliases?: Record<string, number>, what = 'record progress'): Promise<void> => {
+    const write = async (
+      progress: InProgress,
+      aliases?: Record<string, number>,
+      what = 'record progress',
+    ): Promise<void> => {
       try {
         secret = await this.sm.updateSecret(
           this.id,
-          { annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }), ...(aliases ? { versionAliases: aliases } : {}) },
+          {
+            annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }),
+            ...(aliases ? { versionAliases: aliases } : {}),
+          },
           secret.etag,
         );
       } catch (err) {
         if (err instanceof SecretManagerError && err.kind === 'conflict') {
-          throw new LostRace(`another invocation changed the secret first (${what}); leaving the rotation to it`);
+          throw new LostRace(
+            `another invocation changed the secret first (${what}); leaving the rotation to it`,
+          );
         }
         throw err;
       }
@@ -249,7 +325,12 @@ class Rotation {
           expires: '',
         };
     await write(progress, undefined, 'claim');
-    if (state) this.logger.notice('resuming interrupted rotation', { rotation: state.id, step: state.step, pending: state.pending });
+    if (state)
+      this.logger.notice('resuming interrupted rotation', {
+        rotation: state.id,
+        step: state.step,
+        pending: state.pending,
+      });
     await after('claim');
 
     // 2. The pending version: recorded, adopted from a crashed attempt, or added now.
@@ -304,29 +385,44 @@ class Rotation {
       previous: progress.from,
       finished: this.now().toISOString(),
       ...(progress.trigger !== undefined ? { trigger: progress.trigger } : {}),
-      ...(state && this.options.trigger !== undefined && this.options.trigger !== progress.trigger ? { resumedBy: this.options.trigger } : {}),
+      ...(state && this.options.trigger !== undefined && this.options.trigger !== progress.trigger
+        ? { resumedBy: this.options.trigger }
+        : {}),
     };
     try {
-      secret = await this.sm.updateSecret(this.id, { versionAliases: aliases, annotations: withFinished(secret.annotations, last) }, secret.etag);
+      secret = await this.sm.updateSecret(
+        this.id,
+        { versionAliases: aliases, annotations: withFinished(secret.annotations, last) },
+        secret.etag,
+      );
     } catch (err) {
-      if (err instanceof SecretManagerError && err.kind === 'conflict') throw new LostRace('another invocation changed the secret first (finish); leaving the rotation to it');
+      if (err instanceof SecretManagerError && err.kind === 'conflict')
+        throw new LostRace(
+          'another invocation changed the secret first (finish); leaving the rotation to it',
+        );
       throw err;
     }
     await after('finish');
 
     // 6. Retire what the grace period and the pins allow.
     const disabled = await this.retire(secret, await this.sm.listVersions(this.id), config);
-    return this.result(state ? 'resumed' : 'rotated', `version ${pending} is current${progress.from ? ` (was ${progress.from})` : ''}`, {
-      strategy: config.strategy,
-      version: pending,
-      ...(progress.from ? { previous: progress.from } : {}),
-      disabled,
-    });
+    return this.result(
+      state ? 'resumed' : 'rotated',
+      `version ${pending} is current${progress.from ? ` (was ${progress.from})` : ''}`,
+      {
+        strategy: config.strategy,
+        version: pending,
+        ...(progress.from ? { previous: progress.from } : {}),
+        disabled,
+      },
+    );
   }
 
   /** A version above `base` that a crashed attempt added but never marked pending. */
   private async adoptOrphan(base: number, prepared: PreparedRotation): Promise<number | undefined> {
-    const candidates = (await this.sm.listVersions(this.id)).filter((v) => v.version > base && v.state === 'ENABLED');
+    const candidates = (await this.sm.listVersions(this.id)).filter(
+      (v) => v.version > base && v.state === 'ENABLED',
+    );
     for (const v of candidates) {
       const value = (await this.sm.accessVersion(this.id, String(v.version))).value;
       if (prepared.adoptable(value)) {
@@ -365,12 +461,26 @@ class Rotation {
     return this.result(
       'abandoned',
       `the backend refused the new value (${cause.message}); version ${pending} disabled${restored ? `, value in use re-added as version ${restored}` : ''}`,
-      { strategy: config.strategy, retry: false, ...(restored ?? progress.from ? { version: restored ?? progress.from } : {}) },
+      {
+        strategy: config.strategy,
+        retry: false,
+        ...((restored ?? progress.from) ? { version: restored ?? progress.from } : {}),
+      },
     );
   }
 
-  private async retire(secret: SecretMetadata, versions: SecretVersionInfo[], config: SecretRotationConfig): Promise<number[]> {
-    const plan = await planRetirement(secret, versions, config.graceMs, this.now(), this.deps.pinnedVersions ?? aliasPins);
+  private async retire(
+    secret: SecretMetadata,
+    versions: SecretVersionInfo[],
+    config: SecretRotationConfig,
+  ): Promise<number[]> {
+    const plan = await planRetirement(
+      secret,
+      versions,
+      config.graceMs,
+      this.now(),
+      this.deps.pinnedVersions ?? aliasPins,
+    );
     return retire(this.sm, secret, plan, this.logger);
   }
 }

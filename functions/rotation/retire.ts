@@ -10,10 +10,14 @@ import { ALIASES } from './names';
 import { readInProgress } from './rotationState';
 
 /** Version numbers that some consumer still reads and that must therefore stay enabled. */
-export type PinnedVersions = (secret: SecretMetadata, versions: readonly SecretVersionInfo[]) => Promise<ReadonlySet<number>>;
+export type PinnedVersions = (
+  secret: SecretMetadata,
+  versions: readonly SecretVersionInfo[],
+) => Promise<ReadonlySet<number>>;
 
 /** Fail safe when no cluster is configured: every version counts as in use, nothing is disabled. */
-export const keepEveryVersion: PinnedVersions = (_secret, versions) => Promise.resolve(new Set(versions.map((v) => v.version)));
+export const keepEveryVersion: PinnedVersions = (_secret, versions) =>
+  Promise.resolve(new Set(versions.map((v) => v.version)));
 
 /** Default: a version named by any alias other than `previous`/`pending` is pinned. */
 export const aliasPins: PinnedVersions = (secret) => {
@@ -45,14 +49,21 @@ export async function planRetirement(
   const inProgress = readInProgress(secret.annotations);
   // Alias pins always count, whatever the injected source says: an alias may serve consumers the
   // cluster side cannot see (other clusters, VMs, people).
-  const pinned = new Set([...(await aliasPins(secret, versions)), ...(await pinnedVersions(secret, versions))]);
+  const pinned = new Set([
+    ...(await aliasPins(secret, versions)),
+    ...(await pinnedVersions(secret, versions)),
+  ]);
   const disable: SecretVersionInfo[] = [];
   const kept: Array<{ version: number; why: string }> = [];
   for (let i = 0; i < byNumber.length; i++) {
     const v = byNumber[i];
     if (v.state !== 'ENABLED' || v.version >= current) continue;
     if (v.version === latest) kept.push({ version: v.version, why: 'it is latest' });
-    else if (v.version === secret.versionAliases[ALIASES.pending] || v.version === inProgress?.pending || v.version === inProgress?.from) {
+    else if (
+      v.version === secret.versionAliases[ALIASES.pending] ||
+      v.version === inProgress?.pending ||
+      v.version === inProgress?.from
+    ) {
       kept.push({ version: v.version, why: 'a rotation in progress uses it' });
     } else if (pinned.has(v.version)) kept.push({ version: v.version, why: 'a consumer pins it' });
     else {
@@ -67,7 +78,12 @@ export async function planRetirement(
 }
 
 /** Disables what the plan says; a version changed meanwhile (etag) is left for the next run. */
-export async function retire(sm: SecretManager, secret: SecretMetadata, plan: RetirePlan, logger: Logger): Promise<number[]> {
+export async function retire(
+  sm: SecretManager,
+  secret: SecretMetadata,
+  plan: RetirePlan,
+  logger: Logger,
+): Promise<number[]> {
   const done: number[] = [];
   for (const v of plan.disable) {
     try {
@@ -76,7 +92,10 @@ export async function retire(sm: SecretManager, secret: SecretMetadata, plan: Re
       logger.info('disabled superseded version', { secret: secret.name, version: v.version });
     } catch (err) {
       if (err instanceof SecretManagerError && err.kind === 'conflict') {
-        logger.warn('version changed while retiring it; left for the next run', { secret: secret.name, version: v.version });
+        logger.warn('version changed while retiring it; left for the next run', {
+          secret: secret.name,
+          version: v.version,
+        });
         continue;
       }
       throw err;

@@ -44,21 +44,26 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Rotate
   const config = loadConfig(env);
   // Without a view of the clusters Rotor cannot know which versions workloads still pin, so it
   // keeps them all unless told retirement may go ahead on aliases alone.
-  const pinnedVersions: PinnedVersions | undefined = config.clusters.length > 0
-    ? clusterPins(clusterPool(config.clusters, config, googleTokenSource()), config.projects)
-    : envBool(env.ROTOR_RETIRE_WITHOUT_CLUSTERS, 'ROTOR_RETIRE_WITHOUT_CLUSTERS')
-      ? undefined
-      : keepEveryVersion;
+  const pinnedVersions: PinnedVersions | undefined =
+    config.clusters.length > 0
+      ? clusterPins(clusterPool(config.clusters, config, googleTokenSource()), config.projects)
+      : envBool(env.ROTOR_RETIRE_WITHOUT_CLUSTERS, 'ROTOR_RETIRE_WITHOUT_CLUSTERS')
+        ? undefined
+        : keepEveryVersion;
   return {
     secretManager: secretManagerFromEnv(env),
-    strategies: defaultStrategies({ cloudSql: settings.cloudSqlEndpoint ? { endpoint: settings.cloudSqlEndpoint } : {} }),
+    strategies: defaultStrategies({
+      cloudSql: settings.cloudSqlEndpoint ? { endpoint: settings.cloudSqlEndpoint } : {},
+    }),
     settings,
     logger: createLogger({ base: { component: 'rotateSecret' } }),
     ...(pinnedVersions ? { pinnedVersions } : {}),
   };
 }
 
-export function createRotateSecretHandler(environment: () => RotateSecretEnvironment): (event: CloudEvent<unknown>) => Promise<void> {
+export function createRotateSecretHandler(
+  environment: () => RotateSecretEnvironment,
+): (event: CloudEvent<unknown>) => Promise<void> {
   let cached: RotateSecretEnvironment | undefined;
   return async (event) => {
     try {
@@ -71,13 +76,19 @@ export function createRotateSecretHandler(environment: () => RotateSecretEnviron
 }
 
 /** Processes one trigger; exported for the CLI and tests. Returns the report, or undefined if ignored. */
-export async function handleRotationTrigger(body: unknown, env: RotateSecretEnvironment): Promise<BatchReport | undefined> {
+export async function handleRotationTrigger(
+  body: unknown,
+  env: RotateSecretEnvironment,
+): Promise<BatchReport | undefined> {
   const { settings } = env;
-  const eventId = typeof body === 'object' && body !== null && 'id' in body ? String((body).id) : undefined;
+  const eventId = typeof body === 'object' && body !== null && 'id' in body ? String(body.id) : undefined;
   const logger = env.logger.with(eventId ? { event: eventId } : {});
   let trigger;
   try {
-    trigger = parseRotationTrigger(body, settings.defaultProject ? { defaultProject: settings.defaultProject } : {});
+    trigger = parseRotationTrigger(
+      body,
+      settings.defaultProject ? { defaultProject: settings.defaultProject } : {},
+    );
   } catch (err) {
     if (err instanceof InputError) {
       logger.error(`rotation trigger rejected: ${err.message}`);
@@ -109,20 +120,38 @@ export async function handleRotationTrigger(body: unknown, env: RotateSecretEnvi
   const report = await rotateAll(
     request.secrets,
     deps,
-    { ...(request.trigger ? { trigger: request.trigger } : {}), force: request.force, retireOnly: request.retireOnly, dryRun: settings.dryRun },
+    {
+      ...(request.trigger ? { trigger: request.trigger } : {}),
+      force: request.force,
+      retireOnly: request.retireOnly,
+      dryRun: settings.dryRun,
+    },
     settings.concurrency,
   );
-  const summary = `rotation summary: ${Object.entries(report.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`;
-  const fields = { counts: report.counts, results: report.results.map((r) => ({ secret: r.secret, outcome: r.outcome, version: r.version, reason: r.reason })) };
+  const summary = `rotation summary: ${Object.entries(report.counts)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ')}`;
+  const fields = {
+    counts: report.counts,
+    results: report.results.map((r) => ({
+      secret: r.secret,
+      outcome: r.outcome,
+      version: r.version,
+      reason: r.reason,
+    })),
+  };
   if (report.failed) logger.error(summary, fields);
   else logger.notice(summary, fields);
   if (report.retry) {
     const failed = report.results.filter((r) => r.outcome === 'failed' && r.retry).map((r) => r.secret);
-    throw new TransientError(`${failed.length} secret(s) need a retry: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`);
+    throw new TransientError(
+      `${failed.length} secret(s) need a retry: ${failed.slice(0, 5).join(', ')}${failed.length > 5 ? ', ...' : ''}`,
+    );
   }
   return report;
 }
 
 /** Registered by functions/index.ts as `functions.cloudEvent('rotateSecret', rotateSecret)`. */
-export const rotateSecret: (event: CloudEvent<unknown>) => Promise<void> = createRotateSecretHandler(() => environmentFromEnv());
-
+export const rotateSecret: (event: CloudEvent<unknown>) => Promise<void> = createRotateSecretHandler(() =>
+  environmentFromEnv(),
+);

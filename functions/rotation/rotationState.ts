@@ -45,7 +45,13 @@ export function newRotationId(): string {
 
 export function readInProgress(annotations: Readonly<Record<string, string>>): InProgress | undefined {
   const parsed = parseJson(annotations[STATE_ANNOTATIONS.inProgress]);
-  if (!parsed || typeof parsed.id !== 'string' || typeof parsed.step !== 'string' || typeof parsed.expires !== 'string') return undefined;
+  if (
+    !parsed ||
+    typeof parsed.id !== 'string' ||
+    typeof parsed.step !== 'string' ||
+    typeof parsed.expires !== 'string'
+  )
+    return undefined;
   return parsed as unknown as InProgress;
 }
 
@@ -55,11 +61,17 @@ export function readLastRotation(annotations: Readonly<Record<string, string>>):
   return parsed as unknown as LastRotation;
 }
 
-export function withInProgress(annotations: Readonly<Record<string, string>>, state: InProgress): Record<string, string> {
+export function withInProgress(
+  annotations: Readonly<Record<string, string>>,
+  state: InProgress,
+): Record<string, string> {
   return { ...annotations, [STATE_ANNOTATIONS.inProgress]: JSON.stringify(state) };
 }
 
-export function withFinished(annotations: Readonly<Record<string, string>>, last: LastRotation): Record<string, string> {
+export function withFinished(
+  annotations: Readonly<Record<string, string>>,
+  last: LastRotation,
+): Record<string, string> {
   const next: Record<string, string> = { ...annotations, [STATE_ANNOTATIONS.last]: JSON.stringify(last) };
   delete next[STATE_ANNOTATIONS.inProgress];
   return next;
@@ -73,7 +85,9 @@ function parseJson(raw: string | undefined): Record<string, unknown> | undefined
   if (!raw) return undefined;
   try {
     const v = JSON.parse(raw) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     // A hand-edited, unparseable annotation is treated as absent rather than wedging rotation.
     return undefined;

@@ -24,7 +24,9 @@ export interface RotationRequest {
   readonly retireOnly: boolean;
 }
 
-export type RotationTrigger = { readonly kind: 'rotate'; readonly request: RotationRequest } | { readonly kind: 'ignore'; readonly reason: string };
+export type RotationTrigger =
+  | { readonly kind: 'rotate'; readonly request: RotationRequest }
+  | { readonly kind: 'ignore'; readonly reason: string };
 
 interface PubsubMessage {
   readonly data?: string;
@@ -34,15 +36,25 @@ interface PubsubMessage {
 
 type Json = Record<string, unknown>;
 
-export function parseRotationTrigger(body: unknown, options: { defaultProject?: string } = {}): RotationTrigger {
+export function parseRotationTrigger(
+  body: unknown,
+  options: { defaultProject?: string } = {},
+): RotationTrigger {
   const message = extractMessage(body);
   if (message.attributes.eventType !== undefined) {
     // A Secret Manager notification: the core parser owns that format.
     const event = parseNotification(body);
-    if (event.type !== 'SECRET_ROTATE' || !event.secret) return { kind: 'ignore', reason: `${event.type} is not a rotation trigger` };
+    if (event.type !== 'SECRET_ROTATE' || !event.secret)
+      return { kind: 'ignore', reason: `${event.type} is not a rotation trigger` };
     return {
       kind: 'rotate',
-      request: { source: 'secret-rotate', secrets: [event.secret], ...(event.messageId ? { trigger: event.messageId } : {}), force: false, retireOnly: false },
+      request: {
+        source: 'secret-rotate',
+        secrets: [event.secret],
+        ...(event.messageId ? { trigger: event.messageId } : {}),
+        force: false,
+        retireOnly: false,
+      },
     };
   }
   return { kind: 'rotate', request: parseSchedulerMessage(message, options.defaultProject) };
@@ -65,23 +77,30 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
     else {
       const o = parsed as Json;
       for (const key of Object.keys(o)) {
-        if (!['secrets', 'secret', 'project', 'action', 'force'].includes(key)) throw new InputError(`scheduler message: unknown field "${key}" (secrets, project, action, force)`);
+        if (!['secrets', 'secret', 'project', 'action', 'force'].includes(key))
+          throw new InputError(`scheduler message: unknown field "${key}" (secrets, project, action, force)`);
       }
       if (o.secret !== undefined) names.push(...stringList([o.secret], 'secret'));
       if (o.secrets !== undefined) {
-        if (!Array.isArray(o.secrets)) throw new InputError('scheduler message: "secrets" must be a list of names');
+        if (!Array.isArray(o.secrets))
+          throw new InputError('scheduler message: "secrets" must be a list of names');
         names.push(...stringList(o.secrets, 'secrets'));
       }
       if (o.project !== undefined) {
-        if (typeof o.project !== 'string' || !o.project) throw new InputError('scheduler message: "project" must be a project id');
+        if (typeof o.project !== 'string' || !o.project)
+          throw new InputError('scheduler message: "project" must be a project id');
         project = o.project;
       }
       if (o.action !== undefined) {
-        if (o.action !== 'rotate' && o.action !== 'retire') throw new InputError(`scheduler message: "action" must be "rotate" or "retire", not ${JSON.stringify(o.action)}`);
+        if (o.action !== 'rotate' && o.action !== 'retire')
+          throw new InputError(
+            `scheduler message: "action" must be "rotate" or "retire", not ${JSON.stringify(o.action)}`,
+          );
         action = o.action;
       }
       if (o.force !== undefined) {
-        if (typeof o.force !== 'boolean') throw new InputError('scheduler message: "force" must be true or false');
+        if (typeof o.force !== 'boolean')
+          throw new InputError('scheduler message: "force" must be true or false');
         force = o.force;
       }
     }
@@ -93,25 +112,39 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
     const v = message.attributes[key];
     if (v) names.push(...v.split(/[\s,]+/).filter(Boolean));
   }
-  if (names.length === 0) throw new InputError('scheduler message names no secret: send {"secrets": ["projects/P/secrets/S", ...]}');
-  if (names.length > MAX_SECRETS_PER_MESSAGE) throw new InputError(`scheduler message names ${names.length} secrets; at most ${MAX_SECRETS_PER_MESSAGE} per message`);
+  if (names.length === 0)
+    throw new InputError(
+      'scheduler message names no secret: send {"secrets": ["projects/P/secrets/S", ...]}',
+    );
+  if (names.length > MAX_SECRETS_PER_MESSAGE)
+    throw new InputError(
+      `scheduler message names ${names.length} secrets; at most ${MAX_SECRETS_PER_MESSAGE} per message`,
+    );
   const seen = new Set<string>();
   const secrets: SecretId[] = [];
   for (const n of names) {
     const ref = parseSecretArg(n, project);
-    if (ref.version !== undefined) throw new InputError(`scheduler message: "${n}" names a version; name the secret`);
+    if (ref.version !== undefined)
+      throw new InputError(`scheduler message: "${n}" names a version; name the secret`);
     const key = formatSecretId(ref.id);
     if (!seen.has(key)) {
       seen.add(key);
       secrets.push(ref.id);
     }
   }
-  return { source: 'scheduler', secrets, ...(message.messageId ? { trigger: message.messageId } : {}), force, retireOnly: action === 'retire' };
+  return {
+    source: 'scheduler',
+    secrets,
+    ...(message.messageId ? { trigger: message.messageId } : {}),
+    force,
+    retireOnly: action === 'retire',
+  };
 }
 
 function stringList(values: unknown[], where: string): string[] {
   return values.map((v) => {
-    if (typeof v !== 'string' || !v) throw new InputError(`scheduler message: ${where} must hold secret names (strings)`);
+    if (typeof v !== 'string' || !v)
+      throw new InputError(`scheduler message: ${where} must hold secret names (strings)`);
     return v;
   });
 }
@@ -132,7 +165,10 @@ function extractMessage(input: unknown): PubsubMessage {
   if ('specversion' in body || ('type' in body && 'source' in body)) {
     const data = body.data;
     msg = isObject(data) ? data.message : undefined;
-    if (msg === undefined) throw new InputError('CloudEvent has no data.message (expected google.cloud.pubsub.topic.v1.messagePublished)');
+    if (msg === undefined)
+      throw new InputError(
+        'CloudEvent has no data.message (expected google.cloud.pubsub.topic.v1.messagePublished)',
+      );
   } else if ('message' in body) msg = body.message;
   else msg = body;
   if (!isObject(msg)) throw new InputError('Pub/Sub message must be an object');
@@ -141,7 +177,8 @@ function extractMessage(input: unknown): PubsubMessage {
     if (!isObject(msg.attributes)) throw new InputError('message.attributes must be an object of strings');
     for (const [k, v] of Object.entries(msg.attributes)) if (typeof v === 'string') attrs[k] = v;
   }
-  if (msg.data !== undefined && msg.data !== null && typeof msg.data !== 'string') throw new InputError('message.data must be a base64 string');
+  if (msg.data !== undefined && msg.data !== null && typeof msg.data !== 'string')
+    throw new InputError('message.data must be a base64 string');
   const id = msg.messageId ?? msg.message_id;
   return {
     attributes: attrs,

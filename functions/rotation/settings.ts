@@ -24,13 +24,27 @@ export const DEFAULTS = {
 } as const;
 
 export function rotationSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RotationSettings {
-  const graceMs = parseDuration(env.ROTOR_DISABLE_AFTER ?? DEFAULTS.disableAfter, 'ROTOR_DISABLE_AFTER', true);
-  const minIntervalMs = parseDuration(env.ROTOR_MIN_ROTATION_INTERVAL ?? DEFAULTS.minInterval, 'ROTOR_MIN_ROTATION_INTERVAL') ?? 0;
-  const lockTtlMs = parseDuration(env.ROTOR_ROTATION_LOCK_TTL ?? DEFAULTS.lockTtl, 'ROTOR_ROTATION_LOCK_TTL') ?? 0;
-  if (lockTtlMs < 60_000) throw new InputError('must be at least 60s: a claim must outlive the slowest step', 'ROTOR_ROTATION_LOCK_TTL');
+  const graceMs = parseDuration(
+    env.ROTOR_DISABLE_AFTER ?? DEFAULTS.disableAfter,
+    'ROTOR_DISABLE_AFTER',
+    true,
+  );
+  const minIntervalMs =
+    parseDuration(env.ROTOR_MIN_ROTATION_INTERVAL ?? DEFAULTS.minInterval, 'ROTOR_MIN_ROTATION_INTERVAL') ??
+    0;
+  const lockTtlMs =
+    parseDuration(env.ROTOR_ROTATION_LOCK_TTL ?? DEFAULTS.lockTtl, 'ROTOR_ROTATION_LOCK_TTL') ?? 0;
+  if (lockTtlMs < 60_000)
+    throw new InputError(
+      'must be at least 60s: a claim must outlive the slowest step',
+      'ROTOR_ROTATION_LOCK_TTL',
+    );
   const concurrency = Number(env.ROTOR_ROTATION_CONCURRENCY ?? DEFAULTS.concurrency);
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 100) {
-    throw new InputError(`"${env.ROTOR_ROTATION_CONCURRENCY}" must be a whole number from 1 to 100`, 'ROTOR_ROTATION_CONCURRENCY');
+    throw new InputError(
+      `"${env.ROTOR_ROTATION_CONCURRENCY}" must be a whole number from 1 to 100`,
+      'ROTOR_ROTATION_CONCURRENCY',
+    );
   }
   const defaultProject = envDefaultProject(env);
   return {

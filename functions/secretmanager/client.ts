@@ -69,7 +69,9 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
     },
 
     async createSecret(id, init: NewSecret = {}) {
-      const parent = id.location ? `projects/${id.project}/locations/${id.location}` : `projects/${id.project}`;
+      const parent = id.location
+        ? `projects/${id.project}/locations/${id.location}`
+        : `projects/${id.project}`;
       const secret: ISecret = { labels: init.labels ?? {}, annotations: init.annotations ?? {} };
       // Global secrets need a replication policy; regional ones must not have one.
       if (!id.location) secret.replication = { automatic: {} };
@@ -92,7 +94,9 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
         paths.push('annotations');
       }
       if (patch.versionAliases) {
-        secret.versionAliases = Object.fromEntries(Object.entries(patch.versionAliases).map(([k, v]) => [k, String(v)]));
+        secret.versionAliases = Object.fromEntries(
+          Object.entries(patch.versionAliases).map(([k, v]) => [k, String(v)]),
+        );
         paths.push('version_aliases');
       }
       if (etag !== undefined) secret.etag = etag;
@@ -112,7 +116,10 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
         // Explicit paging: the client's auto-pagination warns on stderr in async mode.
         let pageToken = '';
         do {
-          const [versions, , response] = await clientFor(id).listSecretVersions({ parent, pageSize: 250, pageToken }, { autoPaginate: false });
+          const [versions, , response] = await clientFor(id).listSecretVersions(
+            { parent, pageSize: 250, pageToken },
+            { autoPaginate: false },
+          );
           for (const v of versions) out.push(toVersion(id, v));
           pageToken = response?.nextPageToken ?? '';
         } while (pageToken);
@@ -131,7 +138,8 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
       const name = formatSecretVersion(id, version);
       const [res] = await call(`access ${name}`, () => clientFor(id).accessSecretVersion({ name }));
       const data = res.payload?.data;
-      const bytes = typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data ?? new Uint8Array());
+      const bytes =
+        typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data ?? new Uint8Array());
       return { version: versionNumber(res.name ?? name), value: SecretValue.fromBytes(bytes) };
     },
 
@@ -145,13 +153,21 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
 
     async enableVersion(id, version, etag) {
       const name = formatSecretVersion(id, String(version));
-      const [v] = await call(`enable ${name}`, () => clientFor(id).enableSecretVersion({ name, ...(etag ? { etag } : {}) }), etag !== undefined);
+      const [v] = await call(
+        `enable ${name}`,
+        () => clientFor(id).enableSecretVersion({ name, ...(etag ? { etag } : {}) }),
+        etag !== undefined,
+      );
       return toVersion(id, v);
     },
 
     async disableVersion(id, version, etag) {
       const name = formatSecretVersion(id, String(version));
-      const [v] = await call(`disable ${name}`, () => clientFor(id).disableSecretVersion({ name, ...(etag ? { etag } : {}) }), etag !== undefined);
+      const [v] = await call(
+        `disable ${name}`,
+        () => clientFor(id).disableSecretVersion({ name, ...(etag ? { etag } : {}) }),
+        etag !== undefined,
+      );
       return toVersion(id, v);
     },
 
@@ -162,13 +178,26 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
   };
 }
 
-function clientOptions(endpoint: string | undefined, location: string | undefined): ConstructorParameters<typeof SecretManagerServiceClient>[0] {
+function clientOptions(
+  endpoint: string | undefined,
+  location: string | undefined,
+): ConstructorParameters<typeof SecretManagerServiceClient>[0] {
   if (endpoint) {
     const m = /^(.*):(\d+)$/.exec(endpoint);
-    if (!m) throw new SecretManagerError('invalid-argument', `Secret Manager endpoint "${endpoint}" is not host:port`);
+    if (!m)
+      throw new SecretManagerError(
+        'invalid-argument',
+        `Secret Manager endpoint "${endpoint}" is not host:port`,
+      );
     // An emulator has no project to discover: naming one keeps the auth library from probing
     // the GCE metadata server (slow, and a warning on stderr) on first use.
-    return { apiEndpoint: m[1], port: Number(m[2]), sslCreds: grpc.credentials.createInsecure(), projectId: 'emulator', clientOptions: { universeDomain: 'googleapis.com' } };
+    return {
+      apiEndpoint: m[1],
+      port: Number(m[2]),
+      sslCreds: grpc.credentials.createInsecure(),
+      projectId: 'emulator',
+      clientOptions: { universeDomain: 'googleapis.com' },
+    };
   }
   return location ? { apiEndpoint: `secretmanager.${location}.rep.googleapis.com` } : {};
 }
@@ -179,7 +208,9 @@ function toMetadata(id: SecretId, s: ISecret): SecretMetadata {
   const rotation = s.rotation
     ? {
         ...(s.rotation.nextRotationTime ? { nextRotationTime: toDate(s.rotation.nextRotationTime) } : {}),
-        ...(s.rotation.rotationPeriod ? { rotationPeriodSeconds: durationSeconds(s.rotation.rotationPeriod) } : {}),
+        ...(s.rotation.rotationPeriod
+          ? { rotationPeriodSeconds: durationSeconds(s.rotation.rotationPeriod) }
+          : {}),
       }
     : undefined;
   return {

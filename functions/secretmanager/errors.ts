@@ -68,7 +68,9 @@ export function classifyError(err: unknown, what: string, withEtag = false): Sec
     case GRPC.ABORTED:
       return new SecretManagerError('conflict', message, code, { cause: err });
     case GRPC.FAILED_PRECONDITION:
-      return new SecretManagerError(withEtag ? 'conflict' : 'failed-precondition', message, code, { cause: err });
+      return new SecretManagerError(withEtag ? 'conflict' : 'failed-precondition', message, code, {
+        cause: err,
+      });
     case GRPC.INVALID_ARGUMENT:
     case GRPC.OUT_OF_RANGE:
       return new SecretManagerError('invalid-argument', message, code, { cause: err });
@@ -82,7 +84,7 @@ export function classifyError(err: unknown, what: string, withEtag = false): Sec
 
 function grpcCode(err: unknown): number | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const c = (err).code;
+    const c = err.code;
     if (typeof c === 'number') return c;
   }
   return undefined;

@@ -46,11 +46,18 @@ export async function naiveRestart(api: KubeApi, secretName: string): Promise<Ba
   for (const nsObject of namespaces.items ?? []) {
     const ns = nsObject.metadata?.name ?? '';
     const deployments = await listIn(api, `/apis/apps/v1/namespaces/${ns}/deployments`);
-    const classes = await listIn(api, `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${ns}/secretproviderclasses`);
-    const externalSecrets = await listIn(api, `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets`);
+    const classes = await listIn(
+      api,
+      `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${ns}/secretproviderclasses`,
+    );
+    const externalSecrets = await listIn(
+      api,
+      `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets`,
+    );
     // grep: which classes and synced Secrets carry the secret?
     const needles = new Set<string>([secretName]);
-    for (const c of classes) if (JSON.stringify(c).includes(`/secrets/${secretName}/`)) needles.add(c.metadata?.name ?? '');
+    for (const c of classes)
+      if (JSON.stringify(c).includes(`/secrets/${secretName}/`)) needles.add(c.metadata?.name ?? '');
     for (const es of externalSecrets) {
       if (!JSON.stringify(es).includes(`"key":"${secretName}"`)) continue;
       const spec = (es.spec ?? {}) as { target?: { name?: string } };
@@ -58,14 +65,23 @@ export async function naiveRestart(api: KubeApi, secretName: string): Promise<Ba
     }
     for (const d of deployments) {
       const text = JSON.stringify(d);
-      if (![...needles].some((n) => text.includes(`"${n}"`) || (n === secretName && text.includes(`/secrets/${n}"`)))) continue;
+      if (
+        ![...needles].some(
+          (n) => text.includes(`"${n}"`) || (n === secretName && text.includes(`/secrets/${n}"`)),
+        )
+      )
+        continue;
       const name = d.metadata?.name ?? '';
       await api.request({
         method: 'PATCH',
         path: `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
         query: { fieldManager: 'kubectl-rollout' },
         contentType: 'application/strategic-merge-patch+json',
-        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt() } } } } },
+        body: {
+          spec: {
+            template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restartedAt() } } },
+          },
+        },
       });
       patches++;
       restarted.push(`${ns}/${name}`);

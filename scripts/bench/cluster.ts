@@ -42,7 +42,9 @@ export async function seed(api: KubeApi, fleet: Fleet, progress: (line: string) 
     });
     total += phase.objects.length;
     const s = (Date.now() - t0) / 1000;
-    progress(`seeded ${phase.objects.length} ${phase.name} in ${s.toFixed(1)}s (${Math.round(phase.objects.length / Math.max(s, 0.001))}/s)`);
+    progress(
+      `seeded ${phase.objects.length} ${phase.name} in ${s.toFixed(1)}s (${Math.round(phase.objects.length / Math.max(s, 0.001))}/s)`,
+    );
   }
   return total;
 }
@@ -50,7 +52,12 @@ export async function seed(api: KubeApi, fleet: Fleet, progress: (line: string) 
 /** The Eventarc CloudEvent Secret Manager's notification reaches onSecretEvent in. */
 export function cloudEvent(secret: string, version: string, eventTime: string, messageId: string): string {
   const publishTime = new Date(Date.parse(eventTime) + 25).toISOString();
-  const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: `projects/${PROJECT_NUMBER}/secrets/${secret}`, version, timestamp: eventTime });
+  const message = notificationMessage({
+    type: 'SECRET_VERSION_ADD',
+    secret: `projects/${PROJECT_NUMBER}/secrets/${secret}`,
+    version,
+    timestamp: eventTime,
+  });
   return JSON.stringify({
     specversion: '1.0',
     id: messageId,
@@ -58,7 +65,10 @@ export function cloudEvent(secret: string, version: string, eventTime: string, m
     type: 'google.cloud.pubsub.topic.v1.messagePublished',
     datacontenttype: 'application/json',
     time: publishTime,
-    data: { message: { ...message, messageId, publishTime }, subscription: `projects/${PROJECT_ID}/subscriptions/eventarc-rotor` },
+    data: {
+      message: { ...message, messageId, publishTime },
+      subscription: `projects/${PROJECT_ID}/subscriptions/eventarc-rotor`,
+    },
   });
 }
 
@@ -72,10 +82,17 @@ export async function esoRefresh(admin: KubeApi, fleet: Fleet, secret: string, a
       body: {
         status: {
           refreshTime: at,
-          conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced', lastTransitionTime: at }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'SecretSynced',
+              message: 'secret synced',
+              lastTransitionTime: at,
+            },
+          ],
         },
       },
     }),
   );
 }
-

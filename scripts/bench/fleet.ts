@@ -20,19 +20,63 @@ export const HOT_SECRETS = ['db-password', 'api-token', 'payments-key', 'session
 const GKE_DRIVER = 'secrets-store-gke.csi.k8s.io';
 const OSS_DRIVER = 'secrets-store.csi.k8s.io';
 
-export type HotMode = 'env-eso' | 'envFrom-eso' | 'volume-eso' | 'subPath-eso' | 'init-eso' | 'csi-gke' | 'csi-oss' | 'subPath-csi' | 'annotation';
-export type DecoyMode = 'pinned-csi' | 'pinned-eso' | 'other-project-eso' | 'other-key-env' | 'plain-same-name' | 'on-rotate-none' | 'api-reader';
-export type ColdMode = 'env-eso' | 'envFrom-eso' | 'volume-eso' | 'csi-gke' | 'csi-oss' | 'annotation' | 'plain-secret' | 'no-secrets';
+export type HotMode =
+  | 'env-eso'
+  | 'envFrom-eso'
+  | 'volume-eso'
+  | 'subPath-eso'
+  | 'init-eso'
+  | 'csi-gke'
+  | 'csi-oss'
+  | 'subPath-csi'
+  | 'annotation';
+export type DecoyMode =
+  | 'pinned-csi'
+  | 'pinned-eso'
+  | 'other-project-eso'
+  | 'other-key-env'
+  | 'plain-same-name'
+  | 'on-rotate-none'
+  | 'api-reader';
+export type ColdMode =
+  | 'env-eso'
+  | 'envFrom-eso'
+  | 'volume-eso'
+  | 'csi-gke'
+  | 'csi-oss'
+  | 'annotation'
+  | 'plain-secret'
+  | 'no-secrets';
 
 const HOT_MODES: ReadonlyArray<readonly [HotMode, number]> = [
-  ['env-eso', 4], ['envFrom-eso', 2], ['volume-eso', 1], ['subPath-eso', 1], ['init-eso', 1],
-  ['csi-gke', 3], ['csi-oss', 2], ['subPath-csi', 1], ['annotation', 1],
+  ['env-eso', 4],
+  ['envFrom-eso', 2],
+  ['volume-eso', 1],
+  ['subPath-eso', 1],
+  ['init-eso', 1],
+  ['csi-gke', 3],
+  ['csi-oss', 2],
+  ['subPath-csi', 1],
+  ['annotation', 1],
 ];
 const DECOY_MODES: ReadonlyArray<readonly [DecoyMode, number]> = [
-  ['pinned-csi', 2], ['pinned-eso', 2], ['other-project-eso', 2], ['other-key-env', 3], ['plain-same-name', 1], ['on-rotate-none', 1], ['api-reader', 1],
+  ['pinned-csi', 2],
+  ['pinned-eso', 2],
+  ['other-project-eso', 2],
+  ['other-key-env', 3],
+  ['plain-same-name', 1],
+  ['on-rotate-none', 1],
+  ['api-reader', 1],
 ];
 const COLD_MODES: ReadonlyArray<readonly [ColdMode, number]> = [
-  ['env-eso', 18], ['envFrom-eso', 8], ['volume-eso', 6], ['csi-gke', 12], ['csi-oss', 8], ['annotation', 4], ['plain-secret', 14], ['no-secrets', 30],
+  ['env-eso', 18],
+  ['envFrom-eso', 8],
+  ['volume-eso', 6],
+  ['csi-gke', 12],
+  ['csi-oss', 8],
+  ['annotation', 4],
+  ['plain-secret', 14],
+  ['no-secrets', 30],
 ];
 
 export interface FleetOptions {
@@ -125,13 +169,23 @@ export function buildFleet(opts: FleetOptions): Fleet {
   }));
   const eso = 'external-secrets.io';
   const stores: SeedObject[] = [
-    { path: `/apis/${eso}/v1/clustersecretstores`, body: store('ClusterSecretStore', 'gcp-prod', PROJECT_ID) },
-    { path: `/apis/${eso}/v1/clustersecretstores`, body: store('ClusterSecretStore', 'gcp-billing', OTHER_PROJECT_ID) },
+    {
+      path: `/apis/${eso}/v1/clustersecretstores`,
+      body: store('ClusterSecretStore', 'gcp-prod', PROJECT_ID),
+    },
+    {
+      path: `/apis/${eso}/v1/clustersecretstores`,
+      body: store('ClusterSecretStore', 'gcp-billing', OTHER_PROJECT_ID),
+    },
   ];
   // Every fifth namespace has its own SecretStore (namespaced, same project) instead of the cluster one.
   const ownStore = (nsIndex: number): boolean => nsIndex % 5 === 0;
   namespaces.forEach((ns, i) => {
-    if (ownStore(i)) stores.push({ path: `/apis/${eso}/v1/namespaces/${ns}/secretstores`, body: store('SecretStore', 'gcp', PROJECT_ID, ns) });
+    if (ownStore(i))
+      stores.push({
+        path: `/apis/${eso}/v1/namespaces/${ns}/secretstores`,
+        body: store('SecretStore', 'gcp', PROJECT_ID, ns),
+      });
   });
 
   const refs: SeedObject[] = [];
@@ -148,7 +202,9 @@ export function buildFleet(opts: FleetOptions): Fleet {
     const ns = namespaces[nsIndex];
     const name = `svc-${String(Math.floor(w / opts.namespaces)).padStart(3, '0')}`;
     const id = `${ns}/${name}`;
-    const storeRef = ownStore(nsIndex) ? { kind: 'SecretStore', name: 'gcp' } : { kind: 'ClusterSecretStore', name: 'gcp-prod' };
+    const storeRef = ownStore(nsIndex)
+      ? { kind: 'SecretStore', name: 'gcp' }
+      : { kind: 'ClusterSecretStore', name: 'gcp-prod' };
     const cold = `${ns}-${name}-config`;
     const shape: PodShape = {
       app: {
@@ -166,7 +222,13 @@ export function buildFleet(opts: FleetOptions): Fleet {
       volumes: [],
       annotations: {},
     };
-    const es = (esName: string, target: string, data: Array<{ secretKey: string; key: string; version?: string }>, useStore = storeRef, dataFrom?: string): void => {
+    const es = (
+      esName: string,
+      target: string,
+      data: Array<{ secretKey: string; key: string; version?: string }>,
+      useStore = storeRef,
+      dataFrom?: string,
+    ): void => {
       refs.push({
         path: `/apis/${eso}/v1/namespaces/${ns}/externalsecrets`,
         body: {
@@ -177,15 +239,29 @@ export function buildFleet(opts: FleetOptions): Fleet {
             refreshInterval: '1h',
             secretStoreRef: useStore,
             target: { name: target, creationPolicy: 'Owner' },
-            ...(data.length ? { data: data.map((d) => ({ secretKey: d.secretKey, remoteRef: { key: d.key, ...(d.version ? { version: d.version } : {}) } })) } : {}),
+            ...(data.length
+              ? {
+                  data: data.map((d) => ({
+                    secretKey: d.secretKey,
+                    remoteRef: { key: d.key, ...(d.version ? { version: d.version } : {}) },
+                  })),
+                }
+              : {}),
             ...(dataFrom ? { dataFrom: [{ extract: { key: dataFrom } }] } : {}),
           },
         },
       });
     };
-    const spc = (spcName: string, provider: 'gke' | 'gcp', entries: Array<{ secret: string; version: string; project?: string }>): void => {
+    const spc = (
+      spcName: string,
+      provider: 'gke' | 'gcp',
+      entries: Array<{ secret: string; version: string; project?: string }>,
+    ): void => {
       const yaml = entries
-        .map((e) => `- resourceName: "projects/${e.project ?? PROJECT_ID}/secrets/${e.secret}/versions/${e.version}"\n  path: "${e.secret}"\n`)
+        .map(
+          (e) =>
+            `- resourceName: "projects/${e.project ?? PROJECT_ID}/secrets/${e.secret}/versions/${e.version}"\n  path: "${e.secret}"\n`,
+        )
         .join('');
       refs.push({
         path: `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${ns}/secretproviderclasses`,
@@ -198,15 +274,28 @@ export function buildFleet(opts: FleetOptions): Fleet {
       });
     };
     const csiVolume = (driver: string, spcName: string, subPath?: string): void => {
-      shape.volumes.push({ name: 'secrets', csi: { driver, readOnly: true, volumeAttributes: { secretProviderClass: spcName } } });
-      (shape.app.volumeMounts ??= []).push({ name: 'secrets', mountPath: subPath ? `/etc/secrets/${subPath}` : '/etc/secrets', readOnly: true, ...(subPath ? { subPath } : {}) });
+      shape.volumes.push({
+        name: 'secrets',
+        csi: { driver, readOnly: true, volumeAttributes: { secretProviderClass: spcName } },
+      });
+      (shape.app.volumeMounts ??= []).push({
+        name: 'secrets',
+        mountPath: subPath ? `/etc/secrets/${subPath}` : '/etc/secrets',
+        readOnly: true,
+        ...(subPath ? { subPath } : {}),
+      });
     };
     const envFromSecret = (target: string, key: string, varName = key): void => {
       (shape.app.env ??= []).push({ name: varName, valueFrom: { secretKeyRef: { name: target, key } } });
     };
     const secretVolume = (target: string, subPath?: string): void => {
       shape.volumes.push({ name: 'creds', secret: { secretName: target } });
-      (shape.app.volumeMounts ??= []).push({ name: 'creds', mountPath: subPath ? `/etc/creds/${subPath}` : '/etc/creds', readOnly: true, ...(subPath ? { subPath } : {}) });
+      (shape.app.volumeMounts ??= []).push({
+        name: 'creds',
+        mountPath: subPath ? `/etc/creds/${subPath}` : '/etc/creds',
+        readOnly: true,
+        ...(subPath ? { subPath } : {}),
+      });
     };
     const syncedFor = (secret: string, esName: string): void => {
       externalSecretsOf.get(secret)?.push({ namespace: ns, name: esName });
@@ -223,7 +312,10 @@ export function buildFleet(opts: FleetOptions): Fleet {
       const target = `${name}-secrets`;
       switch (m) {
         case 'env-eso':
-          es(target, target, [{ secretKey: key, key: hot }, { secretKey: 'CONFIG', key: cold }]);
+          es(target, target, [
+            { secretKey: key, key: hot },
+            { secretKey: 'CONFIG', key: cold },
+          ]);
           syncedFor(hot, target);
           envFromSecret(target, key);
           envFromSecret(target, 'CONFIG', 'APP_CONFIG');
@@ -235,15 +327,25 @@ export function buildFleet(opts: FleetOptions): Fleet {
           break;
         case 'volume-eso':
         case 'subPath-eso':
-          es(target, target, [{ secretKey: key, key: hot }, { secretKey: 'CONFIG', key: cold }]);
+          es(target, target, [
+            { secretKey: key, key: hot },
+            { secretKey: 'CONFIG', key: cold },
+          ]);
           syncedFor(hot, target);
           secretVolume(target, m === 'subPath-eso' ? key : undefined);
           break;
         case 'init-eso':
           // A migration job in an init container reads the password once; the app reads its config.
-          es(target, target, [{ secretKey: key, key: hot }, { secretKey: 'CONFIG', key: cold }]);
+          es(target, target, [
+            { secretKey: key, key: hot },
+            { secretKey: 'CONFIG', key: cold },
+          ]);
           syncedFor(hot, target);
-          shape.init = { name: 'migrate', image: `registry.acme.dev/${ns}/${name}-migrate:1`, env: [{ name: key, valueFrom: { secretKeyRef: { name: target, key } } }] };
+          shape.init = {
+            name: 'migrate',
+            image: `registry.acme.dev/${ns}/${name}-migrate:1`,
+            env: [{ name: key, valueFrom: { secretKeyRef: { name: target, key } } }],
+          };
           envFromSecret(target, 'CONFIG', 'APP_CONFIG');
           break;
         case 'csi-gke':
@@ -251,13 +353,17 @@ export function buildFleet(opts: FleetOptions): Fleet {
         case 'subPath-csi': {
           const spcName = `${name}-spc`;
           const gke = m !== 'csi-oss';
-          spc(spcName, gke ? 'gke' : 'gcp', [{ secret: cold, version: 'latest' }, { secret: hot, version: 'latest' }]);
+          spc(spcName, gke ? 'gke' : 'gcp', [
+            { secret: cold, version: 'latest' },
+            { secret: hot, version: 'latest' },
+          ]);
           csiVolume(gke ? GKE_DRIVER : OSS_DRIVER, spcName, m === 'subPath-csi' ? hot : undefined);
           break;
         }
         case 'annotation':
           // Reads the secret through the Secret Manager API once, at start: a restart picks up the new version.
-          shape.annotations['rotor.dev/secrets'] = w % 2 === 0 ? hot : `projects/${PROJECT_ID}/secrets/${hot}`;
+          shape.annotations['rotor.dev/secrets'] =
+            w % 2 === 0 ? hot : `projects/${PROJECT_ID}/secrets/${hot}`;
           shape.annotations['rotor.dev/on-rotate'] = 'restart';
           break;
       }
@@ -283,13 +389,19 @@ export function buildFleet(opts: FleetOptions): Fleet {
           break;
         case 'other-project-eso':
           // Same secret name, billing project: a different secret.
-          es(target, target, [{ secretKey: key, key: hot }], { kind: 'ClusterSecretStore', name: 'gcp-billing' });
+          es(target, target, [{ secretKey: key, key: hot }], {
+            kind: 'ClusterSecretStore',
+            name: 'gcp-billing',
+          });
           envFromSecret(target, key);
           decoys.get(hot)?.add(id);
           break;
         case 'other-key-env':
           // A shared Secret carries the hot secret under one key; this app reads only another key.
-          es(target, target, [{ secretKey: key, key: hot }, { secretKey: 'CONFIG', key: cold }]);
+          es(target, target, [
+            { secretKey: key, key: hot },
+            { secretKey: 'CONFIG', key: cold },
+          ]);
           syncedFor(hot, target);
           envFromSecret(target, 'CONFIG', 'APP_CONFIG');
           decoys.get(hot)?.add(id);
@@ -319,7 +431,10 @@ export function buildFleet(opts: FleetOptions): Fleet {
       const target = `${name}-secrets`;
       switch (m) {
         case 'env-eso':
-          es(target, target, [{ secretKey: 'CONFIG', key: cold }, { secretKey: 'TOKEN', key: `${ns}-${name}-token` }]);
+          es(target, target, [
+            { secretKey: 'CONFIG', key: cold },
+            { secretKey: 'TOKEN', key: `${ns}-${name}-token` },
+          ]);
           envFromSecret(target, 'CONFIG', 'APP_CONFIG');
           envFromSecret(target, 'TOKEN', 'APP_TOKEN');
           break;
@@ -335,7 +450,10 @@ export function buildFleet(opts: FleetOptions): Fleet {
         case 'csi-oss': {
           const spcName = `${name}-spc`;
           const gke = m === 'csi-gke';
-          spc(spcName, gke ? 'gke' : 'gcp', [{ secret: cold, version: 'latest' }, { secret: `${ns}-${name}-cert`, version: w % 4 === 0 ? '3' : 'latest' }]);
+          spc(spcName, gke ? 'gke' : 'gcp', [
+            { secret: cold, version: 'latest' },
+            { secret: `${ns}-${name}-cert`, version: w % 4 === 0 ? '3' : 'latest' },
+          ]);
           csiVolume(gke ? GKE_DRIVER : OSS_DRIVER, spcName);
           break;
         }
@@ -350,7 +468,10 @@ export function buildFleet(opts: FleetOptions): Fleet {
       }
     }
     modes[mode] = (modes[mode] ?? 0) + 1;
-    deployments.push({ path: `/apis/apps/v1/namespaces/${ns}/deployments`, body: deployment(ns, name, shape) });
+    deployments.push({
+      path: `/apis/apps/v1/namespaces/${ns}/deployments`,
+      body: deployment(ns, name, shape),
+    });
   }
 
   return {
@@ -368,12 +489,30 @@ export function buildFleet(opts: FleetOptions): Fleet {
   };
 }
 
-function store(kind: 'SecretStore' | 'ClusterSecretStore', name: string, project: string, namespace?: string): KubeObject {
+function store(
+  kind: 'SecretStore' | 'ClusterSecretStore',
+  name: string,
+  project: string,
+  namespace?: string,
+): KubeObject {
   return {
     apiVersion: 'external-secrets.io/v1',
     kind,
     metadata: { name, ...(namespace ? { namespace } : {}) },
-    spec: { provider: { gcpsm: { projectID: project, auth: { workloadIdentity: { clusterLocation: 'europe-west1', clusterName: 'prod', serviceAccountRef: { name: 'external-secrets' } } } } } },
+    spec: {
+      provider: {
+        gcpsm: {
+          projectID: project,
+          auth: {
+            workloadIdentity: {
+              clusterLocation: 'europe-west1',
+              clusterName: 'prod',
+              serviceAccountRef: { name: 'external-secrets' },
+            },
+          },
+        },
+      },
+    },
   };
 }
 
@@ -382,7 +521,12 @@ function deployment(ns: string, name: string, shape: PodShape): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: ns, labels, ...(Object.keys(shape.annotations).length ? { annotations: shape.annotations } : {}) },
+    metadata: {
+      name,
+      namespace: ns,
+      labels,
+      ...(Object.keys(shape.annotations).length ? { annotations: shape.annotations } : {}),
+    },
     spec: {
       replicas: 0,
       selector: { matchLabels: { app: name } },

@@ -4,8 +4,7 @@
 export type Role = 'rotor' | 'baseline';
 
 export type ToWorker =
-  | { readonly type: 'event'; readonly id: number; readonly notification: string }
-  | { readonly type: 'done' };
+  { readonly type: 'event'; readonly id: number; readonly notification: string } | { readonly type: 'done' };
 
 export interface EventResult {
   readonly type: 'result';

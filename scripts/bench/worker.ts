@@ -42,7 +42,8 @@ function send(msg: FromWorker): void {
 
 function main(): void {
   const [role, kubeconfig] = process.argv.slice(2) as [Role, string];
-  if ((role !== 'rotor' && role !== 'baseline') || !kubeconfig) throw new Error('usage: worker.ts rotor|baseline KUBECONFIG');
+  if ((role !== 'rotor' && role !== 'baseline') || !kubeconfig)
+    throw new Error('usage: worker.ts rotor|baseline KUBECONFIG');
   const api = new CountingApi(kubeApiFromKubeconfig(kubeconfig, undefined, 'bench'));
   let logLines = 0;
   const logger = createLogger({
@@ -95,9 +96,21 @@ function main(): void {
         else otherResults[w.result] = (otherResults[w.result] ?? 0) + 1;
       }
       const errors = outcome.clusterErrors.map((e) => e.error).join('; ');
-      return done({ restarted, recorded, otherResults, converged: outcome.converged, ...(errors ? { error: errors } : {}) });
+      return done({
+        restarted,
+        recorded,
+        otherResults,
+        converged: outcome.converged,
+        ...(errors ? { error: errors } : {}),
+      });
     } catch (e) {
-      return done({ restarted: [], recorded: [], otherResults: {}, converged: false, error: (e as Error).message });
+      return done({
+        restarted: [],
+        recorded: [],
+        otherResults: {},
+        converged: false,
+        error: (e as Error).message,
+      });
     }
   };
 

@@ -87,7 +87,11 @@ export interface Rig {
   /** Every outcome published so far (pulled from the outcome topic). */
   outcomes(): Promise<EventOutcome[]>;
   /** The first outcome matching `match`, waiting for it. */
-  waitForOutcome(match: (o: EventOutcome) => boolean, what: string, timeoutMs?: number): Promise<EventOutcome>;
+  waitForOutcome(
+    match: (o: EventOutcome) => boolean,
+    what: string,
+    timeoutMs?: number,
+  ): Promise<EventOutcome>;
   /** GET as admin; undefined on 404. */
   get<T>(path: string): Promise<T | undefined>;
   /** Every component's log tail plus the simulators' errors, for failure messages. */
@@ -117,7 +121,8 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
     await applyManifests(admin, RBAC);
     for (const ns of options.namespaces) {
       const r = await cp.request('admin', 'POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
-      if (r.status >= 300 && r.status !== 409) throw new Error(`creating namespace ${ns}: ${r.status} ${r.body}`);
+      if (r.status >= 300 && r.status !== 409)
+        throw new Error(`creating namespace ${ns}: ${r.status} ${r.body}`);
     }
     const noPodNetworkReason = podNetworkUnsupportedReason();
     let podNetwork: PodNetwork | undefined;
@@ -129,14 +134,19 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
     const sm = new SecretManagerState(PROJECT_NUMBER);
     const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
     stops.push(() => eso.stop());
-    const node = startSimulatedNode(cp, sm, { namespaces: options.namespaces, ...(podNetwork ? { podNetwork } : {}), rotationPollMs: 700 });
+    const node = startSimulatedNode(cp, sm, {
+      namespaces: options.namespaces,
+      ...(podNetwork ? { podNetwork } : {}),
+      rotationPollMs: 700,
+    });
     stops.push(() => node.stop());
 
     const outcomeTopic = await emulator.createTopic('rotor-outcomes');
     await emulator.createPullSubscription('rotor-outcomes-audit', outcomeTopic);
     const outcomes: EventOutcome[] = [];
     const pullOutcomes = async (): Promise<EventOutcome[]> => {
-      for (const m of await emulator.pull('rotor-outcomes-audit', { min: 0, timeoutMs: 0 })) outcomes.push(JSON.parse(m.data) as EventOutcome);
+      for (const m of await emulator.pull('rotor-outcomes-audit', { min: 0, timeoutMs: 0 }))
+        outcomes.push(JSON.parse(m.data) as EventOutcome);
       return outcomes;
     };
 
@@ -185,10 +195,18 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
           minimumBackoffSeconds: opts.minimumBackoffSeconds ?? 1,
           maximumBackoffSeconds: opts.maximumBackoffSeconds ?? 3,
         });
-        const publish = async (message: { data?: string; attributes?: Record<string, string> }): Promise<string> => {
+        const publish = async (message: {
+          data?: string;
+          attributes?: Record<string, string>;
+        }): Promise<string> => {
           const id = await emulator.publish(topic, message);
           pushBodies.set(id, {
-            message: { ...(message.data !== undefined ? { data: Buffer.from(message.data).toString('base64') } : {}), attributes: message.attributes ?? {}, messageId: id, publishTime: new Date().toISOString() },
+            message: {
+              ...(message.data !== undefined ? { data: Buffer.from(message.data).toString('base64') } : {}),
+              attributes: message.attributes ?? {},
+              messageId: id,
+              publishTime: new Date().toISOString(),
+            },
             subscription,
           });
           return id;
@@ -206,7 +224,10 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
               ...(n.version ? { version: n.version } : {}),
               ...(n.data ? { data: n.data } : {}),
             });
-            return publish({ ...(m.data !== undefined ? { data: Buffer.from(m.data, 'base64').toString('utf8') } : {}), attributes: m.attributes });
+            return publish({
+              ...(m.data !== undefined ? { data: Buffer.from(m.data, 'base64').toString('utf8') } : {}),
+              attributes: m.attributes,
+            });
           },
           publishRaw: publish,
           lastPushBody: (id) => relay?.deliveriesOf(id).at(-1)?.push ?? pushBodies.get(id),
@@ -219,7 +240,11 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
       apply: (yaml) => applyManifests(admin, yaml),
       outcomes: pullOutcomes,
       async waitForOutcome(match, what, timeoutMs = 60_000) {
-        return waitFor(async () => (await pullOutcomes()).find(match), { timeoutMs, intervalMs: 250, what: `${what}\n${rig.diagnostics()}` });
+        return waitFor(async () => (await pullOutcomes()).find(match), {
+          timeoutMs,
+          intervalMs: 250,
+          what: `${what}\n${rig.diagnostics()}`,
+        });
       },
       async get<T>(path: string) {
         const r = await cp.request('admin', 'GET', path);
@@ -230,7 +255,10 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
       diagnostics() {
         return [
           ...servers.map((s) => s.logTail(30)),
-          ...relays.map((r) => `--- eventarc relay deliveries\n${r.deliveries.map((d) => `${d.messageId} ${d.eventType} → ${d.status}`).join('\n')}`),
+          ...relays.map(
+            (r) =>
+              `--- eventarc relay deliveries\n${r.deliveries.map((d) => `${d.messageId} ${d.eventType} → ${d.status}`).join('\n')}`,
+          ),
           emulator.logTail(10),
           cp.logTail(10),
           `--- simulators: ${[...eso.errors(), ...node.errors()].slice(-10).join('\n') || 'no errors'}`,
@@ -276,30 +304,58 @@ interface ReplicaSetView {
 /** The ReplicaSets of a Deployment, oldest first: one per pod template it has rolled out. */
 export async function replicaSets(rig: Rig, ns: string, name: string): Promise<ReplicaSetView[]> {
   const d = await deployment(rig, ns, name);
-  const list = (await rig.get<{ items: ReplicaSetView[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`))?.items ?? [];
+  const list =
+    (await rig.get<{ items: ReplicaSetView[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`))?.items ?? [];
   return list
     .filter((rs) => rs.metadata.ownerReferences?.some((o) => o.uid === d.metadata.uid))
     .sort((a, b) => a.metadata.creationTimestamp.localeCompare(b.metadata.creationTimestamp));
 }
 
 /** Waits until the Deployment has `replicas` ready pods (the simulated kubelet started them). */
-export async function waitForReadyPods(rig: Rig, ns: string, selector: string, replicas: number): Promise<Array<{ metadata: { name: string }; status: { podIP: string } }>> {
+export async function waitForReadyPods(
+  rig: Rig,
+  ns: string,
+  selector: string,
+  replicas: number,
+): Promise<Array<{ metadata: { name: string }; status: { podIP: string } }>> {
   return waitFor(
     async () => {
-      const pods = (await rig.get<{ items: Array<{ metadata: { name: string; deletionTimestamp?: string }; status: { podIP?: string; conditions?: Array<{ type: string; status: string }> } }> }>(
-        `/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`,
-      ))?.items ?? [];
-      const ready = pods.filter((p) => !p.metadata.deletionTimestamp && p.status.podIP && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
-      return ready.length === replicas ? (ready as Array<{ metadata: { name: string }; status: { podIP: string } }>) : undefined;
+      const pods =
+        (
+          await rig.get<{
+            items: Array<{
+              metadata: { name: string; deletionTimestamp?: string };
+              status: { podIP?: string; conditions?: Array<{ type: string; status: string }> };
+            }>;
+          }>(`/api/v1/namespaces/${ns}/pods?labelSelector=${encodeURIComponent(selector)}`)
+        )?.items ?? [];
+      const ready = pods.filter(
+        (p) =>
+          !p.metadata.deletionTimestamp &&
+          p.status.podIP &&
+          p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return ready.length === replicas
+        ? (ready as Array<{ metadata: { name: string }; status: { podIP: string } }>)
+        : undefined;
     },
-    { timeoutMs: 60_000, intervalMs: 200, what: `${replicas} ready pod(s) ${selector} in ${ns}\n${rig.diagnostics()}` },
+    {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: `${replicas} ready pod(s) ${selector} in ${ns}\n${rig.diagnostics()}`,
+    },
   );
 }
 
 /** The ExternalSecret's status once the simulated ESO synced it at least once. */
 export async function waitForEsoSynced(rig: Rig, ns: string, name: string): Promise<{ refreshTime: string }> {
   return waitFor(
-    async () => (await rig.get<{ status?: { refreshTime?: string } }>(`/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${name}`))?.status as { refreshTime: string } | undefined,
+    async () =>
+      (
+        await rig.get<{ status?: { refreshTime?: string } }>(
+          `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${name}`,
+        )
+      )?.status as { refreshTime: string } | undefined,
     { timeoutMs: 30_000, what: `ExternalSecret ${ns}/${name} synced\n${rig.diagnostics()}` },
   );
 }
@@ -314,7 +370,11 @@ export function offContractLines(server: FunctionsServer): string[] {
     .map((l) => `[${l.stream}] ${l.text}`);
 }
 
-export function outcomeFor(o: EventOutcome, ns: string, name: string): EventOutcome['workloads'][number] | undefined {
+export function outcomeFor(
+  o: EventOutcome,
+  ns: string,
+  name: string,
+): EventOutcome['workloads'][number] | undefined {
   return o.workloads.find((w) => w.namespace === ns && w.name === name);
 }
 
@@ -356,7 +416,13 @@ spec:
 }
 
 /** A Deployment mounting a SecretProviderClass, optionally with a reload endpoint. */
-export function csiDeployment(ns: string, name: string, spcName: string, replicas: number, reloadEndpoint?: string): string {
+export function csiDeployment(
+  ns: string,
+  name: string,
+  spcName: string,
+  replicas: number,
+  reloadEndpoint?: string,
+): string {
   return `
 apiVersion: apps/v1
 kind: Deployment

@@ -10,7 +10,21 @@ import { waitFor } from '../harness/controlPlane';
 import { podNetworkRequiredError } from '../harness/podNetwork';
 import type { PodServer } from '../harness/podNetwork';
 import type { Pipeline, Rig } from './fixture';
-import { PROJECT_ID, applied, csiDeployment, envDeployment, spc, deployment, offContractLines, outcomeFor, replicaSets, restartedAt, startRig, waitForEsoSynced, waitForReadyPods } from './fixture';
+import {
+  PROJECT_ID,
+  applied,
+  csiDeployment,
+  envDeployment,
+  spc,
+  deployment,
+  offContractLines,
+  outcomeFor,
+  replicaSets,
+  restartedAt,
+  startRig,
+  waitForEsoSynced,
+  waitForReadyPods,
+} from './fixture';
 
 const STORE = `
 apiVersion: external-secrets.io/v1
@@ -33,7 +47,6 @@ spec:
       remoteRef: {key: ${secret}}
 `;
 }
-
 
 describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
   let rig: Rig;
@@ -71,41 +84,73 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
 
     // First delivery: Rotor forces a sync, does not restart into the old value, and asks for a retry.
-    const nack = await pipeline.relay!.waitForDelivery(id, { match: (d) => d.status >= 500, what: 'nacked (waiting)' });
+    const nack = await pipeline.relay!.waitForDelivery(id, {
+      match: (d) => d.status >= 500,
+      what: 'nacked (waiting)',
+    });
     assert.match(nack.response, /pending/);
-    const waiting = await rig.waitForOutcome((o) => o.event.messageId === id && outcomeFor(o, ns, 'api')?.result === 'waiting', 'a waiting outcome for api');
+    const waiting = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && outcomeFor(o, ns, 'api')?.result === 'waiting',
+      'a waiting outcome for api',
+    );
     assert.equal(waiting.converged, false);
-    assert.match(outcomeFor(waiting, ns, 'api')!.reason, /restart waits: ExternalSecret eso-app\/db last synced at .*(before the event|within the event's second)/);
+    assert.match(
+      outcomeFor(waiting, ns, 'api')!.reason,
+      /restart waits: ExternalSecret eso-app\/db last synced at .*(before the event|within the event's second)/,
+    );
     assert.match(outcomeFor(waiting, ns, 'api')!.detail ?? '', /forced a sync of ExternalSecret eso-app\/db/);
-    const es = await rig.get<{ metadata: { annotations?: Record<string, string> } }>(`/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/db`);
+    const es = await rig.get<{ metadata: { annotations?: Record<string, string> } }>(
+      `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/db`,
+    );
     const forcedAt = es?.metadata.annotations?.['force-sync'];
     assert.ok(forcedAt, 'Rotor annotated the ExternalSecret with force-sync');
-    assert.equal(restartedAt(await deployment(rig, ns, 'api')), undefined, 'no restart while the Secret still holds the old value');
+    assert.equal(
+      restartedAt(await deployment(rig, ns, 'api')),
+      undefined,
+      'no restart while the Secret still holds the old value',
+    );
 
     // ESO catches up (it was asked to); the next redelivery restarts.
     rig.eso.resume();
     const ack = await pipeline.relay!.waitForDelivery(id, { timeoutMs: 90_000 });
-    const sync = rig.eso.syncs.find((s) => s.namespace === ns && s.name === 'db' && s.versions[secret] === version);
+    const sync = rig.eso.syncs.find(
+      (s) => s.namespace === ns && s.name === 'db' && s.versions[secret] === version,
+    );
     assert.ok(sync, `the simulated ESO synced version ${version}`);
     assert.equal(sync.trigger, 'annotations', 'the sync was forced, not periodic');
     assert.ok(sync.forceSync, 'the sync ran for a force-sync annotation');
-    assert.ok(Date.parse(sync.forceSync) >= Date.parse(forcedAt), 'the sync answered Rotor\'s force-sync');
+    assert.ok(Date.parse(sync.forceSync) >= Date.parse(forcedAt), "the sync answered Rotor's force-sync");
 
     const d = await deployment(rig, ns, 'api');
     const at = restartedAt(d);
     assert.ok(at, 'api was restarted');
-    assert.ok(Date.parse(at) > sync.secretWrittenAt, `restart (${at}) after the Secret held version ${version} (${new Date(sync.secretWrittenAt).toISOString()})`);
+    assert.ok(
+      Date.parse(at) > sync.secretWrittenAt,
+      `restart (${at}) after the Secret held version ${version} (${new Date(sync.secretWrittenAt).toISOString()})`,
+    );
     assert.equal(applied(d)[`projects/${PROJECT_ID}/secrets/${secret}`], version, JSON.stringify(applied(d)));
-    const rs = await waitFor(async () => {
-      const list = await replicaSets(rig, ns, 'api');
-      return list.length === 2 ? list : undefined;
-    }, { what: 'a second ReplicaSet for api' });
+    const rs = await waitFor(
+      async () => {
+        const list = await replicaSets(rig, ns, 'api');
+        return list.length === 2 ? list : undefined;
+      },
+      { what: 'a second ReplicaSet for api' },
+    );
     assert.equal(rs[1].spec.template.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'], at);
-    assert.ok(rs[1].metadata.creationTimestamp >= sync.refreshTime, 'the new ReplicaSet appeared after the ExternalSecret refresh');
+    assert.ok(
+      rs[1].metadata.creationTimestamp >= sync.refreshTime,
+      'the new ReplicaSet appeared after the ExternalSecret refresh',
+    );
 
-    const final = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the converged outcome');
+    const final = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged,
+      'the converged outcome',
+    );
     assert.equal(outcomeFor(final, ns, 'api')?.result, 'restarted');
-    assert.match(outcomeFor(final, ns, 'api')!.reason, /env DB_PASSWORD .*only changes when the pod restarts/);
+    assert.match(
+      outcomeFor(final, ns, 'api')!.reason,
+      /env DB_PASSWORD .*only changes when the pod restarts/,
+    );
     assert.ok(pipeline.relay!.deliveriesOf(id).length >= 2, 'Pub/Sub redelivered after the nack');
     assert.equal(ack.status, 204);
 
@@ -117,7 +162,7 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     assert.equal((await replicaSets(rig, ns, 'api')).length, 2, 'exactly one restart');
     const dupOutcome = await rig.waitForOutcome(
       (o) => o.event.messageId === id && o.converged && outcomeFor(o, ns, 'api')?.result === 'unchanged',
-      'the duplicate delivery\'s outcome',
+      "the duplicate delivery's outcome",
     );
     assert.match(outcomeFor(dupOutcome, ns, 'api')!.reason, /already applied/);
   });
@@ -133,20 +178,36 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
 
     // Publish just after a second starts: ESO answers Rotor's force-sync within that same second,
     // so its refreshTime (truncated) cannot prove the sync read the new version.
-    await waitFor(() => Promise.resolve(Date.now() % 1000 < 50), { intervalMs: 5, what: 'the start of a second' });
+    await waitFor(() => Promise.resolve(Date.now() % 1000 < 50), {
+      intervalMs: 5,
+      what: 'the start of a second',
+    });
     const version = rig.sm.addVersion(secret);
     const eventTime = Date.now();
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
-    await pipeline.relay!.waitForDelivery(id, { timeoutMs: 60_000, what: 'acked (restarted after a provably later sync)' });
+    await pipeline.relay!.waitForDelivery(id, {
+      timeoutMs: 60_000,
+      what: 'acked (restarted after a provably later sync)',
+    });
 
-    const syncs = rig.eso.syncs.filter((s) => s.namespace === ns && s.name === 'fast' && s.trigger === 'annotations');
-    const sameSecond = syncs.filter((s) => Math.floor(Date.parse(s.refreshTime) / 1000) === Math.floor(eventTime / 1000));
-    if (sameSecond.length === 0) t.diagnostic('this run\'s first sync landed in a later second (slow machine): the same-second case was not exercised');
+    const syncs = rig.eso.syncs.filter(
+      (s) => s.namespace === ns && s.name === 'fast' && s.trigger === 'annotations',
+    );
+    const sameSecond = syncs.filter(
+      (s) => Math.floor(Date.parse(s.refreshTime) / 1000) === Math.floor(eventTime / 1000),
+    );
+    if (sameSecond.length === 0)
+      t.diagnostic(
+        "this run's first sync landed in a later second (slow machine): the same-second case was not exercised",
+      );
     else assert.ok(syncs.length >= 2, 'Rotor forced a second sync after the same-second one');
     const at = restartedAt(await deployment(rig, ns, 'fast'));
     assert.ok(at, 'restarted');
     const proving = syncs.find((s) => Date.parse(s.refreshTime) > eventTime);
-    assert.ok(proving, `a sync with refreshTime after the event (${syncs.map((s) => s.refreshTime).join(', ')})`);
+    assert.ok(
+      proving,
+      `a sync with refreshTime after the event (${syncs.map((s) => s.refreshTime).join(', ')})`,
+    );
     assert.ok(Date.parse(at) > proving.secretWrittenAt, 'restart after the provably fresh sync');
     assert.equal((await replicaSets(rig, ns, 'fast')).length, 2, 'exactly one restart');
   });
@@ -154,7 +215,8 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
   it('pings the reload endpoint of CSI pods only after their SecretProviderClassPodStatus shows the new version; redelivery never redoes the restart it already did', async (t) => {
     if (!rig.podNetwork) {
       // Under CI a missing pod network is a failure, not a skip (CI runs as root: it can make one).
-      if (process.env.CI) throw podNetworkRequiredError(rig.noPodNetworkReason ?? 'the rig has no pod network');
+      if (process.env.CI)
+        throw podNetworkRequiredError(rig.noPodNetworkReason ?? 'the rig has no pod network');
       t.skip(`reload pings need a pod network: ${rig.noPodNetworkReason ?? ''}`);
       return;
     }
@@ -168,22 +230,42 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     await rig.apply(csiDeployment(ns, 'worker', 'api-key', 1));
     const webPods = await waitForReadyPods(rig, ns, 'app=web', 2);
     await waitForReadyPods(rig, ns, 'app=worker', 1);
-    await waitFor(() => Promise.resolve(rig.node.mounts.filter((m) => m.namespace === ns && m.kind === 'mount').length === 3), { what: 'CSI mounts for 3 pods' });
+    await waitFor(
+      () =>
+        Promise.resolve(rig.node.mounts.filter((m) => m.namespace === ns && m.kind === 'mount').length === 3),
+      { what: 'CSI mounts for 3 pods' },
+    );
 
     // The driver has not rotated yet when the notification arrives.
     rig.node.pauseRotation();
     const version = rig.sm.addVersion(secret);
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
-    await pipeline.relay!.waitForDelivery(id, { match: (d) => d.status >= 500, what: 'nacked (waiting for the CSI driver)' });
-    const waiting = await rig.waitForOutcome((o) => o.event.messageId === id && outcomeFor(o, ns, 'web')?.result === 'waiting', 'web waiting');
-    assert.match(outcomeFor(waiting, ns, 'web')!.reason, /reload waits: the CSI driver has not mounted version 2 of SecretProviderClass csi-app\/api-key in 2 pod\(s\)/);
-    assert.equal(outcomeFor(waiting, ns, 'worker')?.result, 'restarted', 'what was ready was done on the first delivery');
+    await pipeline.relay!.waitForDelivery(id, {
+      match: (d) => d.status >= 500,
+      what: 'nacked (waiting for the CSI driver)',
+    });
+    const waiting = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && outcomeFor(o, ns, 'web')?.result === 'waiting',
+      'web waiting',
+    );
+    assert.match(
+      outcomeFor(waiting, ns, 'web')!.reason,
+      /reload waits: the CSI driver has not mounted version 2 of SecretProviderClass csi-app\/api-key in 2 pod\(s\)/,
+    );
+    assert.equal(
+      outcomeFor(waiting, ns, 'worker')?.result,
+      'restarted',
+      'what was ready was done on the first delivery',
+    );
     assert.equal(server.requests.length, 0, 'no reload ping before the driver mounted the new version');
     const workerRestart = restartedAt(await deployment(rig, ns, 'worker'));
     assert.ok(workerRestart);
 
     // A second delivery while still waiting: the finished restart is not redone.
-    await waitFor(() => Promise.resolve(pipeline.relay!.deliveriesOf(id).length >= 2), { timeoutMs: 30_000, what: `a redelivery of ${id}\n${rig.diagnostics()}` });
+    await waitFor(() => Promise.resolve(pipeline.relay!.deliveriesOf(id).length >= 2), {
+      timeoutMs: 30_000,
+      what: `a redelivery of ${id}\n${rig.diagnostics()}`,
+    });
     assert.equal(server.requests.length, 0);
 
     rig.node.resumeRotation();
@@ -196,7 +278,9 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
       assert.equal(r.url, '/-/reload');
       assert.ok(ips.has(r.localAddress), `ping reached a web pod (${r.localAddress})`);
       const podName = webPods.find((p) => p.status.podIP === r.localAddress)!.metadata.name;
-      const rotated = rig.node.mounts.find((m) => m.kind === 'rotation' && m.pod === podName && m.versions[secret] === version);
+      const rotated = rig.node.mounts.find(
+        (m) => m.kind === 'rotation' && m.pod === podName && m.versions[secret] === version,
+      );
       assert.ok(rotated, `the driver rotated ${podName}`);
       assert.ok(r.at >= rotated.at, `ping to ${podName} after its pod status showed version ${version}`);
     }
@@ -205,11 +289,18 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     const web = await deployment(rig, ns, 'web');
     assert.equal(restartedAt(web), undefined, 'web was reloaded, not restarted');
     assert.equal(applied(web)[`projects/${PROJECT_ID}/secrets/${secret}`], version);
-    assert.equal(restartedAt(await deployment(rig, ns, 'worker')), workerRestart, 'worker restarted once, whatever the number of deliveries');
+    assert.equal(
+      restartedAt(await deployment(rig, ns, 'worker')),
+      workerRestart,
+      'worker restarted once, whatever the number of deliveries',
+    );
     assert.equal((await replicaSets(rig, ns, 'worker')).length, 2);
     const deliveries = pipeline.relay!.deliveriesOf(id);
     assert.ok(deliveries.length >= 3);
-    const final = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the converged CSI outcome');
+    const final = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged,
+      'the converged CSI outcome',
+    );
     assert.equal(outcomeFor(final, ns, 'web')?.result, 'reloaded');
     assert.equal(outcomeFor(final, ns, 'worker')?.result, 'unchanged');
     assert.match(outcomeFor(final, ns, 'worker')!.reason, /already applied/);
@@ -218,7 +309,10 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     const pings = server.requests.length;
     const dup = await postCloudEvent(pipeline.server.url, pipeline.lastPushBody(id)!, pipeline.topic);
     assert.equal(dup.status, 204, dup.body);
-    const dupOutcome = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged && outcomeFor(o, ns, 'web')?.result === 'unchanged', 'the duplicate\'s outcome');
+    const dupOutcome = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged && outcomeFor(o, ns, 'web')?.result === 'unchanged',
+      "the duplicate's outcome",
+    );
     assert.match(outcomeFor(dupOutcome, ns, 'web')!.reason, /already applied/);
     assert.equal(server.requests.length, pings, 'no second reload ping');
     assert.equal(restartedAt(await deployment(rig, ns, 'web')), undefined);
@@ -238,25 +332,42 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     rig.eso.hold(`${ns}/cache`);
     const version = rig.sm.addVersion(secret);
     const id = await bounded.notify({ type: 'SECRET_VERSION_ADD', secret, version });
-    const ack = await bounded.relay!.waitForDelivery(id, { timeoutMs: 60_000, what: 'acked after giving up' });
+    const ack = await bounded.relay!.waitForDelivery(id, {
+      timeoutMs: 60_000,
+      what: 'acked after giving up',
+    });
     assert.equal(ack.status, 204);
     const nacks = bounded.relay!.deliveriesOf(id).filter((d) => d.status >= 500);
     assert.ok(nacks.length >= 1, 'it waited (and was redelivered) before giving up');
 
-    const outcome = await rig.waitForOutcome((o) => o.event.messageId === id && o.converged, 'the gave-up outcome');
+    const outcome = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged,
+      'the gave-up outcome',
+    );
     const w = outcomeFor(outcome, ns, 'cache');
     assert.equal(w?.result, 'gave-up');
-    assert.match(w.reason, /never converged within 4s: restart waits: ExternalSecret stuck-app\/cache last synced at/);
+    assert.match(
+      w.reason,
+      /never converged within 4s: restart waits: ExternalSecret stuck-app\/cache last synced at/,
+    );
     assert.equal(outcome.pending, 0);
-    assert.equal(restartedAt(await deployment(rig, ns, 'cache')), undefined, 'never restarted into the old value');
-    await bounded.server.waitForLog((e) => e.severity === 'ERROR' && /gave up after/.test(e.message ?? ''), { what: 'an ERROR log for giving up' });
+    assert.equal(
+      restartedAt(await deployment(rig, ns, 'cache')),
+      undefined,
+      'never restarted into the old value',
+    );
+    await bounded.server.waitForLog((e) => e.severity === 'ERROR' && /gave up after/.test(e.message ?? ''), {
+      what: 'an ERROR log for giving up',
+    });
     rig.eso.release(`${ns}/cache`);
   });
 
   it('wrote only structured log lines, waits and retries included (one JSON object with severity and message a line)', () => {
     const lines = offContractLines(pipeline.server);
     assert.deepEqual(lines.slice(0, 5), [], `${lines.length} line(s) off the log contract`);
-    const retries = pipeline.server.entries().filter((e) => e.severity === 'NOTICE' && /^retry: .*Pub\/Sub will redeliver/.test(e.message ?? ''));
+    const retries = pipeline.server
+      .entries()
+      .filter((e) => e.severity === 'NOTICE' && /^retry: .*Pub\/Sub will redeliver/.test(e.message ?? ''));
     assert.ok(retries.length >= 3, 'each nack is one NOTICE line');
   });
 });

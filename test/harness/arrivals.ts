@@ -14,7 +14,12 @@ export class Arrivals {
    * Rejects with `failFast()` as soon as it returns an error (the producer died), or with
    * `onTimeout()` after `timeoutMs`.
    */
-  until<T>(probe: () => T | undefined, timeoutMs: number, onTimeout: () => Error, failFast?: () => Error | undefined): Promise<T> {
+  until<T>(
+    probe: () => T | undefined,
+    timeoutMs: number,
+    onTimeout: () => Error,
+    failFast?: () => Error | undefined,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -18,13 +18,28 @@
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { ApiextensionsV1Api, KubeConfig, KubernetesObjectApi, loadYaml, PatchStrategy } from '@kubernetes/client-node';
+import {
+  ApiextensionsV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadYaml,
+  PatchStrategy,
+} from '@kubernetes/client-node';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { deathSignalPrefix, onExit } from './cleanup';
@@ -86,12 +101,22 @@ export interface ControlPlane {
    * A raw HTTPS request to the API server as `admin` or a provisioned user: for paths the typed
    * clients make awkward (pods/proxy, status patches with a chosen content type).
    */
-  request(user: string, method: string, path: string, options?: { body?: string | object; contentType?: string }): Promise<HttpResult>;
+  request(
+    user: string,
+    method: string,
+    path: string,
+    options?: { body?: string | object; contentType?: string },
+  ): Promise<HttpResult>;
   /**
    * Test setup as `admin`: a request that must succeed (it throws with the API server's answer
    * otherwise), its JSON body returned.
    */
-  admin<T = Record<string, unknown>>(method: string, path: string, body?: object, contentType?: string): Promise<T>;
+  admin<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: object,
+    contentType?: string,
+  ): Promise<T>;
   /** The last lines of every component's log, for failure messages. */
   logTail(lines?: number): string;
   /** Kills every process and removes the temp dir. Safe to call twice. */
@@ -127,20 +152,43 @@ function binary(binDir: string, name: string): string {
   return path;
 }
 
-
 /** A CA and a serving certificate for 127.0.0.1/localhost and the in-cluster names. EC keys: fast to make. */
 async function makeCertificates(dir: string): Promise<void> {
   const ca = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650'];
   await execFileP('openssl', [
-    'req', '-x509', ...ca, '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=rotor-local-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...ca,
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    join(dir, 'ca.crt'),
+    '-subj',
+    '/CN=rotor-local-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   // OpenSSL 3's `req -x509 -CA` signs with the CA in one step.
   await execFileP('openssl', [
-    'req', '-x509', ...ca, '-keyout', join(dir, 'apiserver.key'), '-out', join(dir, 'apiserver.crt'),
-    '-CA', join(dir, 'ca.crt'), '-CAkey', join(dir, 'ca.key'), '-subj', '/CN=kube-apiserver',
-    '-addext', 'basicConstraints=critical,CA:FALSE',
-    '-addext', 'extendedKeyUsage=serverAuth',
+    'req',
+    '-x509',
+    ...ca,
+    '-keyout',
+    join(dir, 'apiserver.key'),
+    '-out',
+    join(dir, 'apiserver.crt'),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-subj',
+    '/CN=kube-apiserver',
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
     '-addext',
     'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc',
   ]);
@@ -164,29 +212,47 @@ function kubeconfigDoc(server: string, caPem: string, user: string, token: strin
   return {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'rotor-local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
+    clusters: [
+      {
+        name: 'rotor-local',
+        cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') },
+      },
+    ],
     users: [{ name: user, user: { token } }],
-    contexts: [{ name: `${user}@rotor-local`, context: { cluster: 'rotor-local', user, namespace: 'default' } }],
+    contexts: [
+      { name: `${user}@rotor-local`, context: { cluster: 'rotor-local', user, namespace: 'default' } },
+    ],
     'current-context': `${user}@rotor-local`,
   };
 }
 
 function send(
   url: string,
-  options: { method?: string; ca?: string; token?: string; body?: string; contentType?: string; timeoutMs?: number },
+  options: {
+    method?: string;
+    ca?: string;
+    token?: string;
+    body?: string;
+    contentType?: string;
+    timeoutMs?: number;
+  },
 ): Promise<HttpResult> {
   return new Promise((resolveSend, reject) => {
     const request = url.startsWith('https:') ? httpsRequest : httpRequest;
     const headers: Record<string, string> = {};
     if (options.token) headers.authorization = `Bearer ${options.token}`;
     if (options.body !== undefined) headers['content-type'] = options.contentType ?? 'application/json';
-    const req = request(url, { method: options.method ?? 'GET', ca: options.ca, headers, timeout: options.timeoutMs ?? 30_000 }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => {
-        body += chunk.toString();
-      });
-      res.on('end', () => resolveSend({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
+    const req = request(
+      url,
+      { method: options.method ?? 'GET', ca: options.ca, headers, timeout: options.timeoutMs ?? 30_000 },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => resolveSend({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`timeout: ${options.method ?? 'GET'} ${url}`)));
     req.on('error', reject);
     req.end(options.body);
@@ -195,14 +261,20 @@ function send(
 
 function tail(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '(no log)';
   }
 }
 
 class StartupError extends Error {
-  constructor(message: string, readonly portClash: boolean) {
+  constructor(
+    message: string,
+    readonly portClash: boolean,
+  ) {
     super(message);
   }
 }
@@ -278,7 +350,9 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
   };
   const removeExitHook = onExit(cleanupSync);
 
-  const users: ControlPlaneUser[] = (options.users ?? ['rotor']).map((u) => (typeof u === 'string' ? { name: u } : u));
+  const users: ControlPlaneUser[] = (options.users ?? ['rotor']).map((u) =>
+    typeof u === 'string' ? { name: u } : u,
+  );
   const tokens = new Map<string, string>([[ADMIN, randomBytes(24).toString('hex')]]);
   for (const u of users) {
     if (tokens.has(u.name)) throw new Error(`duplicate control plane user ${u.name}`);
@@ -296,7 +370,10 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       join(dir, 'tokens.csv'),
       [
         `${tokens.get(ADMIN)},${ADMIN},uid-${ADMIN},"system:masters"`,
-        ...users.map((u) => `${tokens.get(u.name)},${u.name},uid-${u.name}${u.groups?.length ? `,"${u.groups.join(',')}"` : ''}`),
+        ...users.map(
+          (u) =>
+            `${tokens.get(u.name)},${u.name},uid-${u.name}${u.groups?.length ? `,"${u.groups.join(',')}"` : ''}`,
+        ),
       ].join('\n') + '\n',
     );
     const kubeconfigPaths = new Map<string, string>();
@@ -311,24 +388,36 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
     const peerUrl = `http://127.0.0.1:${etcdPeerPort}`;
     components.push(
       startProcess(dir, 'etcd', etcdBin, [
-        '--name=rotor', `--data-dir=${join(dir, 'etcd-data')}`,
-        `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-        `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+        '--name=rotor',
+        `--data-dir=${join(dir, 'etcd-data')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
         `--initial-cluster=rotor=${peerUrl}`,
-        '--unsafe-no-fsync', '--log-level=warn',
+        '--unsafe-no-fsync',
+        '--log-level=warn',
       ]),
     );
     const deadline = started + timeoutMs;
-    await waitReady(components, deadline, 'etcd', async () => (await send(`${etcdUrl}/health`, { timeoutMs: 2000 })).status === 200);
+    await waitReady(
+      components,
+      deadline,
+      'etcd',
+      async () => (await send(`${etcdUrl}/health`, { timeoutMs: 2000 })).status === 200,
+    );
 
     components.push(
       startProcess(dir, 'kube-apiserver', apiserverBin, [
         `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1', `--secure-port=${apiPort}`,
+        '--bind-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
         // Without it the API server advertises the host's first interface; the endpoint reconciler
         // is off because it would publish a loopback address the Endpoints validation rejects.
-        '--advertise-address=127.0.0.1', '--endpoint-reconciler-type=none',
-        `--tls-cert-file=${join(dir, 'apiserver.crt')}`, `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
+        '--advertise-address=127.0.0.1',
+        '--endpoint-reconciler-type=none',
+        `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
+        `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
         '--authorization-mode=RBAC',
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
@@ -368,7 +457,11 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       // The service-account controller creating `default` in `default` means the controllers and
       // their informers are running, so a Deployment created now gets its ReplicaSet promptly.
       await waitReady(components, deadline, 'kube-controller-manager', async () => {
-        const r = await send(`${server}/api/v1/namespaces/default/serviceaccounts/default`, { ca: caPem, token: adminToken, timeoutMs: 2000 });
+        const r = await send(`${server}/api/v1/namespaces/default/serviceaccounts/default`, {
+          ca: caPem,
+          token: adminToken,
+          timeoutMs: 2000,
+        });
         return r.status === 200;
       });
     }
@@ -418,11 +511,15 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       tokenFor,
       request: requestAs,
       async admin<T>(method: string, path: string, body?: object, contentType?: string): Promise<T> {
-        const r = await requestAs('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
+        const r = await requestAs('admin', method, path, {
+          ...(body ? { body } : {}),
+          ...(contentType ? { contentType } : {}),
+        });
         if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body}`);
         return JSON.parse(r.body) as T;
       },
-      logTail: (lines = 30) => components.map((c) => `--- ${c.name} (${c.log})\n${tail(c.log, lines)}`).join('\n'),
+      logTail: (lines = 30) =>
+        components.map((c) => `--- ${c.name} (${c.log})\n${tail(c.log, lines)}`).join('\n'),
       async stop() {
         if (stopped) return;
         stopped = true;
@@ -434,7 +531,9 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       },
     };
   } catch (err) {
-    const logs = components.map((c) => `--- ${c.name} (exit ${c.exitCode ?? 'running'})\n${tail(c.log, 40)}`).join('\n');
+    const logs = components
+      .map((c) => `--- ${c.name} (exit ${c.exitCode ?? 'running'})\n${tail(c.log, 40)}`)
+      .join('\n');
     const portClash = /address already in use/.test(logs);
     await killAndWait(components);
     removeExitHook();
@@ -445,10 +544,19 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
 }
 
 /** Polls `probe` until it is true; fails fast if any started component exits. */
-async function waitReady(components: Component[], deadline: number, what: string, probe: () => Promise<boolean>): Promise<void> {
+async function waitReady(
+  components: Component[],
+  deadline: number,
+  what: string,
+  probe: () => Promise<boolean>,
+): Promise<void> {
   for (;;) {
     const dead = components.find((c) => c.child.exitCode !== null || c.child.signalCode !== null);
-    if (dead) throw new StartupError(`${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${what}`, false);
+    if (dead)
+      throw new StartupError(
+        `${dead.name} exited (code ${dead.child.exitCode ?? dead.child.signalCode}) while waiting for ${what}`,
+        false,
+      );
     try {
       if (await probe()) return;
     } catch {
@@ -471,7 +579,8 @@ export function parseManifests(text: string): KubernetesObject[] {
  * order, and returns what the server stored. Creates or updates: safe to run twice.
  */
 export async function applyManifests(kc: KubeConfig, fileOrYaml: string): Promise<KubernetesObject[]> {
-  const text = !fileOrYaml.includes('\n') && existsSync(fileOrYaml) ? readFileSync(fileOrYaml, 'utf8') : fileOrYaml;
+  const text =
+    !fileOrYaml.includes('\n') && existsSync(fileOrYaml) ? readFileSync(fileOrYaml, 'utf8') : fileOrYaml;
   const client = KubernetesObjectApi.makeApiClient(kc);
   const applied: KubernetesObject[] = [];
   for (const obj of parseManifests(text)) {
@@ -480,7 +589,9 @@ export async function applyManifests(kc: KubeConfig, fileOrYaml: string): Promis
     // name differs (a CRD's `x-kubernetes-preserve-unknown-fields` becomes nothing, and the API
     // server then prunes every unknown field). loadYaml converts wire format to the typed model.
     const typed = loadYaml<KubernetesObject>(stringify(obj));
-    applied.push(await client.patch(typed, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply));
+    applied.push(
+      await client.patch(typed, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply),
+    );
   }
   return applied;
 }
@@ -493,10 +604,15 @@ export async function applyManifests(kc: KubeConfig, fileOrYaml: string): Promis
  * safeguard in the CRD handler), which would add a stray 2 s to whatever a test measures first.
  * Returns the CRD names.
  */
-export async function installCrds(kc: KubeConfig, options: { dir?: string; timeoutMs?: number } = {}): Promise<string[]> {
+export async function installCrds(
+  kc: KubeConfig,
+  options: { dir?: string; timeoutMs?: number } = {},
+): Promise<string[]> {
   const dir = options.dir ?? CRD_DIR;
   const timeoutMs = options.timeoutMs ?? 30_000;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   const names: string[] = [];
   for (const file of files) {
     for (const obj of await applyManifests(kc, join(dir, file))) names.push(obj.metadata?.name ?? '');
@@ -509,9 +625,14 @@ export async function installCrds(kc: KubeConfig, options: { dir?: string; timeo
       const crd = await waitFor(
         async () => {
           const c = await api.readCustomResourceDefinition({ name });
-          const established = c.status?.conditions?.find((x) => x.type === 'Established' && x.status === 'True');
+          const established = c.status?.conditions?.find(
+            (x) => x.type === 'Established' && x.status === 'True',
+          );
           if (!established) return undefined;
-          lastEstablished = Math.max(lastEstablished, new Date(established.lastTransitionTime ?? 0).getTime());
+          lastEstablished = Math.max(
+            lastEstablished,
+            new Date(established.lastTransitionTime ?? 0).getTime(),
+          );
           return c;
         },
         { timeoutMs, what: `CRD ${name} Established` },
@@ -519,7 +640,17 @@ export async function installCrds(kc: KubeConfig, options: { dir?: string; timeo
       for (const version of crd.spec.versions.filter((v) => v.served)) {
         await waitFor(
           async () => {
-            await objects.list(`${crd.spec.group}/${version.name}`, crd.spec.names.kind, undefined, undefined, undefined, undefined, undefined, undefined, 1);
+            await objects.list(
+              `${crd.spec.group}/${version.name}`,
+              crd.spec.names.kind,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              undefined,
+              1,
+            );
             return true;
           },
           { timeoutMs, what: `${crd.spec.names.plural}.${crd.spec.group}/${version.name} to be served` },

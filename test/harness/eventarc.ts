@@ -88,7 +88,10 @@ export interface EventarcRelay {
   /** Deliveries of one message. */
   deliveriesOf(messageId: string): DeliveryRecord[];
   /** Resolves once `messageId` has had a delivery matching `match` (default: acked, 2xx). */
-  waitForDelivery(messageId: string, options?: { match?: (d: DeliveryRecord) => boolean; timeoutMs?: number; what?: string }): Promise<DeliveryRecord>;
+  waitForDelivery(
+    messageId: string,
+    options?: { match?: (d: DeliveryRecord) => boolean; timeoutMs?: number; what?: string },
+  ): Promise<DeliveryRecord>;
   /**
    * The next delivery whose push body matches is answered with `status` (default 503) by the relay
    * itself, without calling the function, as Eventarc answers when the function fails: Pub/Sub
@@ -109,9 +112,19 @@ function isAck(status: number): boolean {
 }
 
 /** Sends one Eventarc-style CloudEvent to `url`; returns the function's status and body. */
-export async function postCloudEvent(url: string, push: PushBody, topic: string, timeoutMs = 120_000): Promise<{ status: number; body: string }> {
+export async function postCloudEvent(
+  url: string,
+  push: PushBody,
+  topic: string,
+  timeoutMs = 120_000,
+): Promise<{ status: number; body: string }> {
   const req = eventarcRequest(push, topic);
-  const r = await fetch(url, { method: 'POST', headers: req.headers, body: req.body, signal: AbortSignal.timeout(timeoutMs) });
+  const r = await fetch(url, {
+    method: 'POST',
+    headers: req.headers,
+    body: req.body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   return { status: r.status, body: await r.text() };
 }
 
@@ -119,7 +132,11 @@ export async function postCloudEvent(url: string, push: PushBody, topic: string,
  * A relay from a Pub/Sub push subscription to a CloudEvent function, as Eventarc delivers. `topic` is
  * `projects/P/topics/T` (the CloudEvent source); `onDelivery` sees every delivery as it completes.
  */
-export async function startEventarcRelay(targetUrl: string, topic: string, onDelivery?: (d: DeliveryRecord) => void): Promise<EventarcRelay> {
+export async function startEventarcRelay(
+  targetUrl: string,
+  topic: string,
+  onDelivery?: (d: DeliveryRecord) => void,
+): Promise<EventarcRelay> {
   const deliveries: DeliveryRecord[] = [];
   const arrivals = new Arrivals();
   const faults: Array<{ match: (push: PushBody) => boolean; status: number }> = [];
@@ -143,7 +160,15 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
       const fault = faults.findIndex((f) => f.match(push));
       if (fault >= 0) {
         const { status } = faults.splice(fault, 1)[0];
-        record({ messageId, eventType, status, at: Date.now(), response: 'nacked by the relay (nackNext)', push, injected: true });
+        record({
+          messageId,
+          eventType,
+          status,
+          at: Date.now(),
+          response: 'nacked by the relay (nackNext)',
+          push,
+          injected: true,
+        });
         res.writeHead(status).end();
         return;
       }
@@ -151,7 +176,12 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
       let status = 0;
       let response: string;
       try {
-        const r = await fetch(targetUrl, { method: 'POST', headers: ce.headers, body: ce.body, signal: AbortSignal.timeout(600_000) });
+        const r = await fetch(targetUrl, {
+          method: 'POST',
+          headers: ce.headers,
+          body: ce.body,
+          signal: AbortSignal.timeout(600_000),
+        });
         status = r.status;
         response = await r.text();
       } catch (e) {
@@ -178,8 +208,12 @@ export async function startEventarcRelay(targetUrl: string, topic: string, onDel
         () => deliveries.find((d) => d.messageId === messageId && match(d)),
         timeoutMs,
         () => {
-          const seen = deliveries.filter((d) => d.messageId === messageId).map((d) => `${d.status}${d.response ? ` (${d.response.slice(0, 200)})` : ''}`);
-          return new Error(`message ${messageId}: no delivery ${opts.what ?? 'acked'} within ${timeoutMs} ms; deliveries so far: ${seen.join(', ') || 'none'}`);
+          const seen = deliveries
+            .filter((d) => d.messageId === messageId)
+            .map((d) => `${d.status}${d.response ? ` (${d.response.slice(0, 200)})` : ''}`);
+          return new Error(
+            `message ${messageId}: no delivery ${opts.what ?? 'acked'} within ${timeoutMs} ms; deliveries so far: ${seen.join(', ') || 'none'}`,
+          );
         },
       );
     },

@@ -48,7 +48,10 @@ export interface FunctionsServer {
   /** The structured (JSON) log entries so far. */
   entries(): LogEntry[];
   /** Resolves with the first entry (from index `from` on) matching `match`; rejects after `timeoutMs` with the log tail. */
-  waitForLog(match: (e: LogEntry) => boolean, options?: { timeoutMs?: number; from?: number; what?: string }): Promise<LogEntry>;
+  waitForLog(
+    match: (e: LogEntry) => boolean,
+    options?: { timeoutMs?: number; from?: number; what?: string },
+  ): Promise<LogEntry>;
   logTail(lines?: number): string;
   stop(): Promise<void>;
 }
@@ -62,7 +65,15 @@ export interface FunctionsServerOptions {
   startTimeoutMs?: number;
 }
 
-const FRAMEWORK_MAIN = join(REPO_ROOT, 'node_modules', '@google-cloud', 'functions-framework', 'build', 'src', 'main.js');
+const FRAMEWORK_MAIN = join(
+  REPO_ROOT,
+  'node_modules',
+  '@google-cloud',
+  'functions-framework',
+  'build',
+  'src',
+  'main.js',
+);
 const BUNDLE_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'rotor-functions');
 
 let bundlePromise: Promise<string> | undefined;
@@ -93,7 +104,6 @@ export function functionsBundle(): Promise<string> {
   })();
   return bundlePromise;
 }
-
 
 /** Only what a process needs to run: the test's own ROTOR_* or GOOGLE_* settings must not leak in. */
 function baseEnv(): Record<string, string> {
@@ -169,7 +179,11 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
   };
   const removeExitHook = onExit(killSync);
   const logTail = (n = 40): string =>
-    `--- functions-framework ${options.target} (port ${port})\n` + lines.slice(-n).map((l) => (l.stream === 'stderr' ? `[stderr] ${l.text}` : l.text)).join('\n');
+    `--- functions-framework ${options.target} (port ${port})\n` +
+    lines
+      .slice(-n)
+      .map((l) => (l.stream === 'stderr' ? `[stderr] ${l.text}` : l.text))
+      .join('\n');
 
   const timeoutMs = options.startTimeoutMs ?? 60_000;
   const started = Date.now();
@@ -178,10 +192,15 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
       if (exited) {
         const tailText = logTail();
         if (/EADDRINUSE/.test(tailText)) throw new PortClash(tailText);
-        throw new Error(`functions-framework (${options.target}) exited with ${exitCode} while starting:\n${tailText}`);
+        throw new Error(
+          `functions-framework (${options.target}) exited with ${exitCode} while starting:\n${tailText}`,
+        );
       }
       if (lines.some((l) => l.text.startsWith('Serving function'))) break;
-      if (Date.now() - started > timeoutMs) throw new Error(`functions-framework (${options.target}) not serving within ${timeoutMs} ms:\n${logTail()}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(
+          `functions-framework (${options.target}) not serving within ${timeoutMs} ms:\n${logTail()}`,
+        );
       await new Promise((r) => setTimeout(r, 50));
     }
   } catch (err) {
@@ -202,10 +221,18 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
     waitForLog(match, opts = {}) {
       const timeoutMs = opts.timeoutMs ?? 30_000;
       return arrivals.until(
-        () => entries().slice(opts.from ?? 0).find(match),
+        () =>
+          entries()
+            .slice(opts.from ?? 0)
+            .find(match),
         timeoutMs,
         () => new Error(`no log entry ${opts.what ?? 'matching'} within ${timeoutMs} ms:\n${logTail()}`),
-        () => (exited ? new Error(`functions-framework exited (${exitCode}) before logging ${opts.what ?? 'the expected entry'}:\n${logTail()}`) : undefined),
+        () =>
+          exited
+            ? new Error(
+                `functions-framework exited (${exitCode}) before logging ${opts.what ?? 'the expected entry'}:\n${logTail()}`,
+              )
+            : undefined,
       );
     },
     logTail,

@@ -335,11 +335,22 @@ type ServerMessage =
   | { type: 'error'; message: string }
   | ({ type: 'request' } & RecordedRequest);
 
-async function startPodServer(netns: string, port: number, defaultResponse?: PodResponse): Promise<PodServer> {
+async function startPodServer(
+  netns: string,
+  port: number,
+  defaultResponse?: PodResponse,
+): Promise<PodServer> {
   const command = [
     ...deathSignalPrefix(),
-    'ip', 'netns', 'exec', netns,
-    process.execPath, '-e', SERVER_SOURCE, String(port), JSON.stringify(defaultResponse ?? { status: 200, body: 'ok\n' }),
+    'ip',
+    'netns',
+    'exec',
+    netns,
+    process.execPath,
+    '-e',
+    SERVER_SOURCE,
+    String(port),
+    JSON.stringify(defaultResponse ?? { status: 200, body: 'ok\n' }),
   ];
   const child: ChildProcessByStdio<Writable, Readable, Readable> = spawn(command[0], command.slice(1), {
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -353,10 +364,12 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const exitPromise = new Promise<void>((resolve) => child.on('exit', () => {
-    exited = true;
-    resolve();
-  }));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.on('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
 
   const listening = new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout }).on('line', (line) => {
@@ -370,7 +383,9 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
         arrivals.notify();
       }
     });
-    void exitPromise.then(() => reject(new Error(`pod server in ${netns} exited before listening: ${stderr.trim()}`)));
+    void exitPromise.then(() =>
+      reject(new Error(`pod server in ${netns} exited before listening: ${stderr.trim()}`)),
+    );
   });
   const actualPort = await listening;
   // From now on the server does not keep Node alive (a forgotten close() must not hang a test file;
@@ -403,7 +418,8 @@ async function startPodServer(netns: string, port: number, defaultResponse?: Pod
       return arrivals.until(
         () => (requests.length >= count ? requests.slice() : undefined),
         timeoutMs,
-        () => new Error(`pod server in ${netns}: ${requests.length} of ${count} requests after ${timeoutMs}ms`),
+        () =>
+          new Error(`pod server in ${netns}: ${requests.length} of ${count} requests after ${timeoutMs}ms`),
       );
     },
     queueResponses: (...responses) => control({ type: 'queue', responses }),

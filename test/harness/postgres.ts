@@ -4,7 +4,16 @@
 // /usr/lib/postgresql/<major>/bin). initdb and postgres refuse to run as root, and CI runs as
 // root: then every server process runs as the `postgres` OS user (or `nobody`) via spawn's uid/gid.
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -37,28 +46,40 @@ export function findPostgresBin(): string {
   }
   const base = '/usr/lib/postgresql';
   if (existsSync(base)) {
-    const majors = readdirSync(base).filter((d) => /^\d+$/.test(d)).sort((a, b) => Number(b) - Number(a));
+    const majors = readdirSync(base)
+      .filter((d) => /^\d+$/.test(d))
+      .sort((a, b) => Number(b) - Number(a));
     for (const m of majors) {
       const dir = join(base, m, 'bin');
       if (existsSync(join(dir, 'initdb'))) return dir;
     }
   }
-  throw new Error('PostgreSQL not found: need initdb and pg_ctl on PATH or in /usr/lib/postgresql/<major>/bin (apt-get install postgresql)');
+  throw new Error(
+    'PostgreSQL not found: need initdb and pg_ctl on PATH or in /usr/lib/postgresql/<major>/bin (apt-get install postgresql)',
+  );
 }
 
 /** uid/gid to run the server as: ourselves unless root, then `postgres` or `nobody`. */
 function serverIdentity(): { uid: number; gid: number } | undefined {
   if (typeof process.getuid !== 'function' || process.getuid() !== 0) return undefined;
-  const passwd = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':'));
+  const passwd = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .map((l) => l.split(':'));
   for (const name of ['postgres', 'nobody']) {
     const entry = passwd.find((f) => f[0] === name);
     if (entry) return { uid: Number(entry[2]), gid: Number(entry[3]) };
   }
-  throw new Error('running as root and neither a "postgres" nor a "nobody" user exists: initdb refuses to run as root');
+  throw new Error(
+    'running as root and neither a "postgres" nor a "nobody" user exists: initdb refuses to run as root',
+  );
 }
 
-
-function run(cmd: string, args: string[], ident: { uid: number; gid: number } | undefined, cwd: string): Promise<string> {
+function run(
+  cmd: string,
+  args: string[],
+  ident: { uid: number; gid: number } | undefined,
+  cwd: string,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd,
@@ -70,7 +91,9 @@ function run(cmd: string, args: string[], ident: { uid: number; gid: number } | 
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`)),
+    );
   });
 }
 
@@ -87,7 +110,25 @@ export async function startPostgres(): Promise<PostgresServer> {
     chownSync(pwfile, ident.uid, ident.gid);
   }
   chmodSync(dir, 0o700);
-  await run(join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--pwfile', pwfile, '-A', 'scram-sha-256', '--no-sync', '-E', 'UTF8', '--no-instructions'], ident, dir);
+  await run(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '-A',
+      'scram-sha-256',
+      '--no-sync',
+      '-E',
+      'UTF8',
+      '--no-instructions',
+    ],
+    ident,
+    dir,
+  );
   rmSync(pwfile);
 
   let port = 0;
@@ -98,7 +139,12 @@ export async function startPostgres(): Promise<PostgresServer> {
       if (port === 0 || attempt > 0) port = await freePort();
       const opts = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
       try {
-        await run(pgctl, ['start', '-D', dataDir, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', opts], ident, dir);
+        await run(
+          pgctl,
+          ['start', '-D', dataDir, '-w', '-t', '60', '-l', join(dir, 'server.log'), '-o', opts],
+          ident,
+          dir,
+        );
         return;
       } catch (err) {
         if (attempt >= 2) throw err;
@@ -112,7 +158,14 @@ export async function startPostgres(): Promise<PostgresServer> {
   await start();
 
   const connect = async (user: string, password: string, database = 'postgres'): Promise<Client> => {
-    const client = new Client({ host: '127.0.0.1', port, user, password, database, connectionTimeoutMillis: 5000 });
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user,
+      password,
+      database,
+      connectionTimeoutMillis: 5000,
+    });
     // A refused login must surface as a rejected promise, not as an unhandled 'error' event.
     client.on('error', () => undefined);
     await client.connect();

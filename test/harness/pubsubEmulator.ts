@@ -52,8 +52,17 @@ export interface PubsubEmulator {
   subscriptionPath(name: string): string;
   createTopic(name: string): Promise<string>;
   /** A push subscription delivering to `endpoint` (http URL), as Pub/Sub push does: POST of `{message, subscription}`. */
-  createPushSubscription(name: string, topic: string, endpoint: string, options?: PushSubscriptionOptions): Promise<string>;
-  createPullSubscription(name: string, topic: string, options?: { ackDeadlineSeconds?: number }): Promise<string>;
+  createPushSubscription(
+    name: string,
+    topic: string,
+    endpoint: string,
+    options?: PushSubscriptionOptions,
+  ): Promise<string>;
+  createPullSubscription(
+    name: string,
+    topic: string,
+    options?: { ackDeadlineSeconds?: number },
+  ): Promise<string>;
   /** Publishes one message; returns its message id. */
   publish(topic: string, message: PublishedMessage): Promise<string>;
   /** Pulls (and acks) what is available, waiting up to `timeoutMs` for at least `min` messages. */
@@ -66,8 +75,16 @@ export interface PubsubEmulator {
 export function locatePubsubEmulator(): string {
   const fromEnv = process.env.ROTOR_PUBSUB_EMULATOR;
   if (fromEnv) return fromEnv;
-  const roots = ['/usr/lib/google-cloud-sdk', '/usr/share/google-cloud-sdk', '/google-cloud-sdk', '/opt/google-cloud-sdk'];
-  const info = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], { encoding: 'utf8', timeout: 30_000 });
+  const roots = [
+    '/usr/lib/google-cloud-sdk',
+    '/usr/share/google-cloud-sdk',
+    '/google-cloud-sdk',
+    '/opt/google-cloud-sdk',
+  ];
+  const info = spawnSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   if (info.status === 0 && info.stdout.trim()) roots.unshift(info.stdout.trim());
   for (const root of roots) {
     const launcher = join(root, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator');
@@ -79,16 +96,20 @@ export function locatePubsubEmulator(): string {
   );
 }
 
-
 function tail(file: string, lines: number): string {
   try {
-    return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .slice(-lines - 1)
+      .join('\n');
   } catch {
     return '(no log)';
   }
 }
 
-export async function startPubsubEmulator(options: { projectId?: string; startTimeoutMs?: number } = {}): Promise<PubsubEmulator> {
+export async function startPubsubEmulator(
+  options: { projectId?: string; startTimeoutMs?: number } = {},
+): Promise<PubsubEmulator> {
   const launcher = locatePubsubEmulator();
   const projectId = options.projectId ?? 'rotor-local';
   for (let attempt = 1; ; attempt++) {
@@ -118,7 +139,8 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
       ...process.env,
       // A small, quick-starting JVM: the emulator holds a handful of messages; C1 only saves a
       // second of start-up on two shared cores.
-      JAVA_OPTS: `${process.env.JAVA_OPTS ?? ''} -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC`.trim(),
+      JAVA_OPTS:
+        `${process.env.JAVA_OPTS ?? ''} -Xms32m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC`.trim(),
     },
   });
   closeSync(fd);
@@ -150,7 +172,8 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
       } catch {
         // not listening yet
       }
-      if (Date.now() - started > timeoutMs) throw new Error(`the Pub/Sub emulator was not ready within ${timeoutMs} ms:\n${tail(log, 30)}`);
+      if (Date.now() - started > timeoutMs)
+        throw new Error(`the Pub/Sub emulator was not ready within ${timeoutMs} ms:\n${tail(log, 30)}`);
       await new Promise((r) => setTimeout(r, 150));
     }
   } catch (err) {
@@ -172,8 +195,10 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
     if (!r.ok) throw new Error(`Pub/Sub emulator ${method} ${path}: ${r.status} ${text.trim()}`);
     return (text ? JSON.parse(text) : {}) as T;
   };
-  const topicPath = (name: string): string => (name.startsWith('projects/') ? name : `projects/${projectId}/topics/${name}`);
-  const subscriptionPath = (name: string): string => (name.startsWith('projects/') ? name : `projects/${projectId}/subscriptions/${name}`);
+  const topicPath = (name: string): string =>
+    name.startsWith('projects/') ? name : `projects/${projectId}/topics/${name}`;
+  const subscriptionPath = (name: string): string =>
+    name.startsWith('projects/') ? name : `projects/${projectId}/subscriptions/${name}`;
   let stopped = false;
 
   return {
@@ -182,7 +207,12 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
     // GOOGLE_CLOUD_PROJECT and METADATA_SERVER_DETECTION=none too: off Google Cloud the client
     // otherwise probes the GCE metadata server for a project and credentials it does not need with
     // an emulator (a failed lookup, and a MetadataLookupWarning on stderr, on every cold start).
-    env: { PUBSUB_EMULATOR_HOST: host, PUBSUB_PROJECT_ID: projectId, GOOGLE_CLOUD_PROJECT: projectId, METADATA_SERVER_DETECTION: 'none' },
+    env: {
+      PUBSUB_EMULATOR_HOST: host,
+      PUBSUB_PROJECT_ID: projectId,
+      GOOGLE_CLOUD_PROJECT: projectId,
+      METADATA_SERVER_DETECTION: 'none',
+    },
     topicPath,
     subscriptionPath,
     async createTopic(name) {
@@ -223,11 +253,17 @@ async function startOnce(launcher: string, projectId: string, timeoutMs: number)
       const out: PulledMessage[] = [];
       const sub = subscriptionPath(subscription);
       for (;;) {
-        const r = await call<{ receivedMessages?: Array<{ ackId: string; message: { messageId: string; publishTime: string; data?: string; attributes?: Record<string, string> } }> }>(
-          'POST',
-          `${sub}:pull`,
-          { maxMessages: 100, returnImmediately: true },
-        );
+        const r = await call<{
+          receivedMessages?: Array<{
+            ackId: string;
+            message: {
+              messageId: string;
+              publishTime: string;
+              data?: string;
+              attributes?: Record<string, string>;
+            };
+          }>;
+        }>('POST', `${sub}:pull`, { maxMessages: 100, returnImmediately: true });
         const got = r.receivedMessages ?? [];
         if (got.length > 0) {
           await call('POST', `${sub}:acknowledge`, { ackIds: got.map((m) => m.ackId) });

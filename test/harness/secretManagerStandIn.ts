@@ -82,7 +82,15 @@ export interface SecretManagerStandIn {
   /** Runs before every call of `method` (after faults): to interleave concurrent callers. */
   before(method: StandInMethod, hook: (() => Promise<void>) | undefined): void;
   /** Direct read of stored state, bypassing the API (test assertions only). */
-  peek(secretName: string): { versions: Array<{ number: number; state: State; data?: string }>; aliases: Record<string, number>; annotations: Record<string, string>; labels: Record<string, string>; etag: string } | undefined;
+  peek(secretName: string):
+    | {
+        versions: Array<{ number: number; state: State; data?: string }>;
+        aliases: Record<string, number>;
+        annotations: Record<string, string>;
+        labels: Record<string, string>;
+        etag: string;
+      }
+    | undefined;
   close(): Promise<void>;
 }
 
@@ -104,7 +112,9 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
   const definition = protoLoader.fromJSON(
     // The client's bundled descriptor set: the service exactly as the client compiled it.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require('@google-cloud/secret-manager/build/protos/protos.json') as Parameters<typeof protoLoader.fromJSON>[0],
+    require('@google-cloud/secret-manager/build/protos/protos.json') as Parameters<
+      typeof protoLoader.fromJSON
+    >[0],
     { keepCase: false, longs: String, enums: String, defaults: false, oneofs: true },
   );
   const service = definition[SERVICE] as grpc.ServiceDefinition;
@@ -121,7 +131,8 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
       const secretId = str(req.secretId);
       if (!SECRET_ID.test(secretId)) throw invalid(`secret_id "${secretId}" is invalid`);
       const name = `${parent}/secrets/${secretId}`;
-      if (secrets.has(name)) throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
+      if (secrets.has(name))
+        throw new RpcError(grpc.status.ALREADY_EXISTS, `Secret [${name}] already exists.`);
       const body = obj(req.secret);
       const regional = parentMatch[1] !== undefined;
       if (!regional && !body.replication) throw invalid('Secret.replication is required for global secrets');
@@ -195,7 +206,8 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
       const payload = obj(req.payload);
       const data = payload.data;
       if (!Buffer.isBuffer(data) || data.length === 0) throw invalid('payload.data is required');
-      if (data.length > MAX_PAYLOAD) throw invalid(`payload is ${data.length} bytes; the limit is ${MAX_PAYLOAD}`);
+      if (data.length > MAX_PAYLOAD)
+        throw invalid(`payload is ${data.length} bytes; the limit is ${MAX_PAYLOAD}`);
       const last = record.versions[record.versions.length - 1];
       const version: VersionRecord = {
         number: (last?.number ?? 0) + 1,
@@ -222,7 +234,10 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
     AccessSecretVersion(req) {
       const [record, version] = findVersion(str(req.name));
       if (version.state !== 'ENABLED' || !version.data) {
-        throw new RpcError(grpc.status.FAILED_PRECONDITION, `${versionName(record, version)} is in ${version.state} state.`);
+        throw new RpcError(
+          grpc.status.FAILED_PRECONDITION,
+          `${versionName(record, version)} is in ${version.state} state.`,
+        );
       }
       return { name: versionName(record, version), payload: { data: version.data } };
     },
@@ -284,7 +299,11 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
       const number = Number(value);
       const version = record.versions.find((v) => v.number === number);
       if (!version) throw invalid(`alias "${alias}" names version ${String(value)}, which does not exist`);
-      if (version.state === 'DESTROYED') throw new RpcError(grpc.status.FAILED_PRECONDITION, `alias "${alias}" names destroyed version ${number}`);
+      if (version.state === 'DESTROYED')
+        throw new RpcError(
+          grpc.status.FAILED_PRECONDITION,
+          `alias "${alias}" names destroyed version ${number}`,
+        );
       out.set(alias, number);
     }
     if (out.size > 50) throw invalid('at most 50 aliases');
@@ -296,7 +315,10 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
   for (const [rpc, def] of Object.entries(service)) {
     const method = rpc as StandInMethod;
     const handler = handlers[method];
-    impl[def.originalName ?? rpc] = (call: grpc.ServerUnaryCall<Msg, Msg>, callback: grpc.sendUnaryData<Msg>) => {
+    impl[def.originalName ?? rpc] = (
+      call: grpc.ServerUnaryCall<Msg, Msg>,
+      callback: grpc.sendUnaryData<Msg>,
+    ) => {
       calls.set(method, (calls.get(method) ?? 0) + 1);
       void (async () => {
         const fault = faults.find((f) => f.method === method && f.times > 0);
@@ -320,7 +342,9 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
   }
   server.addService(service, impl);
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    );
   });
 
   return {
@@ -337,7 +361,11 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
       const r = secrets.get(secretName);
       if (!r) return undefined;
       return {
-        versions: r.versions.map((v) => ({ number: v.number, state: v.state, ...(v.data ? { data: v.data.toString('utf8') } : {}) })),
+        versions: r.versions.map((v) => ({
+          number: v.number,
+          state: v.state,
+          ...(v.data ? { data: v.data.toString('utf8') } : {}),
+        })),
         aliases: Object.fromEntries(r.aliases),
         annotations: { ...r.annotations },
         labels: { ...r.labels },
@@ -389,7 +417,10 @@ function page<T>(items: T[], req: Msg, toMsg: (t: T) => Msg, field: string): Msg
 
 function checkEtag(given: string, current: string, name: string): void {
   if (given && given !== current) {
-    throw new RpcError(grpc.status.FAILED_PRECONDITION, `The etag provided for ${name} does not match the current etag.`);
+    throw new RpcError(
+      grpc.status.FAILED_PRECONDITION,
+      `The etag provided for ${name} does not match the current etag.`,
+    );
   }
 }
 

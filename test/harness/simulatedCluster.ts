@@ -59,7 +59,8 @@ export class SecretManagerState {
   /** `latest`, a number or an alias → a version number (undefined when unknown). */
   resolve(secret: string, selector = 'latest'): string | undefined {
     if (selector === 'latest') return this.latest(secret);
-    if (/^[0-9]+$/.test(selector)) return Number(selector) <= (this.versions.get(secret) ?? 0) ? selector : undefined;
+    if (/^[0-9]+$/.test(selector))
+      return Number(selector) <= (this.versions.get(secret) ?? 0) ? selector : undefined;
     return this.aliases.get(secret)?.get(selector);
   }
 
@@ -100,8 +101,17 @@ interface Obj {
   data?: Record<string, string>;
 }
 
-async function api<T>(cp: ControlPlane, method: string, path: string, body?: object, contentType?: string): Promise<T | undefined> {
-  const r = await cp.request('admin', method, path, { ...(body ? { body } : {}), ...(contentType ? { contentType } : {}) });
+async function api<T>(
+  cp: ControlPlane,
+  method: string,
+  path: string,
+  body?: object,
+  contentType?: string,
+): Promise<T | undefined> {
+  const r = await cp.request('admin', method, path, {
+    ...(body ? { body } : {}),
+    ...(contentType ? { contentType } : {}),
+  });
   if (r.status === 404) return undefined;
   if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.body.slice(0, 300)}`);
   return (r.body ? JSON.parse(r.body) : {}) as T;
@@ -185,11 +195,17 @@ interface EsoSpec {
 
 /** The trigger ESO keeps in status.syncedResourceVersion: generation plus a hash of the metadata. */
 function syncKey(o: Obj): string {
-  const annotations = Object.entries(o.metadata.annotations ?? {}).filter(([k]) => !k.startsWith('kubectl.kubernetes.io/')).sort();
+  const annotations = Object.entries(o.metadata.annotations ?? {})
+    .filter(([k]) => !k.startsWith('kubectl.kubernetes.io/'))
+    .sort();
   return `${o.metadata.generation ?? 0}-${JSON.stringify(annotations)}`;
 }
 
-export function startSimulatedEso(cp: ControlPlane, sm: SecretManagerState, options: { delayMs?: number; pollMs?: number } = {}): SimulatedEso {
+export function startSimulatedEso(
+  cp: ControlPlane,
+  sm: SecretManagerState,
+  options: { delayMs?: number; pollMs?: number } = {},
+): SimulatedEso {
   const syncs: EsoSync[] = [];
   const delayMs = options.delayMs ?? 300;
   let paused = false;
@@ -215,9 +231,20 @@ export function startSimulatedEso(cp: ControlPlane, sm: SecretManagerState, opti
     }
     const path = `/api/v1/namespaces/${ns}/secrets/${target}`;
     const existing = await api<Obj>(cp, 'GET', path);
-    const owner = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', name: es.metadata.name, uid: es.metadata.uid, controller: true };
+    const owner = {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      name: es.metadata.name,
+      uid: es.metadata.uid,
+      controller: true,
+    };
     if (existing) await api(cp, 'PATCH', path, { data }, MERGE);
-    else await api(cp, 'POST', `/api/v1/namespaces/${ns}/secrets`, { metadata: { name: target, ownerReferences: [owner] }, type: 'Opaque', data });
+    else
+      await api(cp, 'POST', `/api/v1/namespaces/${ns}/secrets`, {
+        metadata: { name: target, ownerReferences: [owner] },
+        type: 'Opaque',
+        data,
+      });
     const secretWrittenAt = Date.now();
     const refreshTime = wholeSeconds(new Date());
     await api(
@@ -229,7 +256,15 @@ export function startSimulatedEso(cp: ControlPlane, sm: SecretManagerState, opti
           refreshTime,
           syncedResourceVersion: key,
           binding: { name: target },
-          conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced', message: 'secret synced', lastTransitionTime: refreshTime }],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'SecretSynced',
+              message: 'secret synced',
+              lastTransitionTime: refreshTime,
+            },
+          ],
         },
       },
       MERGE,
@@ -258,8 +293,13 @@ export function startSimulatedEso(cp: ControlPlane, sm: SecretManagerState, opti
         .then(async () => {
           if (paused || held.has(id)) return;
           // Re-read: sync what the object says now.
-          const fresh = await api<Obj>(cp, 'GET', `${ESO}/namespaces/${es.metadata.namespace}/externalsecrets/${es.metadata.name}`);
-          if (fresh && fresh.status?.syncedResourceVersion !== syncKey(fresh)) await sync(fresh, syncKey(fresh));
+          const fresh = await api<Obj>(
+            cp,
+            'GET',
+            `${ESO}/namespaces/${es.metadata.namespace}/externalsecrets/${es.metadata.name}`,
+          );
+          if (fresh && fresh.status?.syncedResourceVersion !== syncKey(fresh))
+            await sync(fresh, syncKey(fresh));
         })
         .catch((e: unknown) => l.errors.push((e as Error).message))
         .finally(() => inFlight.delete(id));
@@ -330,7 +370,12 @@ export function startSimulatedNode(
   let rotationPaused = false;
   let fakeHost = 10;
 
-  const resolveObjects = async (ns: string, spcName: string): Promise<{ objects: Array<{ id: string; version: string }>; versions: Record<string, string> } | undefined> => {
+  const resolveObjects = async (
+    ns: string,
+    spcName: string,
+  ): Promise<
+    { objects: Array<{ id: string; version: string }>; versions: Record<string, string> } | undefined
+  > => {
     const spc = await api<Obj>(cp, 'GET', `${CSI}/namespaces/${ns}/secretproviderclasses/${spcName}`);
     const raw = (spc?.spec?.parameters as { secrets?: string } | undefined)?.secrets;
     if (!raw) return undefined;
@@ -365,7 +410,9 @@ export function startSimulatedNode(
         metadata: {
           name: `${pod.metadata.name}-${ns}-${spcName}`,
           labels: { 'internal.secrets-store.csi.k8s.io/node-name': 'sim-node' },
-          ownerReferences: [{ apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid }],
+          ownerReferences: [
+            { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid },
+          ],
         },
         status: {
           podName: pod.metadata.name,
@@ -375,7 +422,14 @@ export function startSimulatedNode(
           objects: resolved.objects,
         },
       });
-      mounts.push({ namespace: ns, pod: pod.metadata.name, spc: spcName, versions: resolved.versions, at: Date.now(), kind: 'mount' });
+      mounts.push({
+        namespace: ns,
+        pod: pod.metadata.name,
+        spc: spcName,
+        versions: resolved.versions,
+        at: Date.now(),
+        kind: 'mount',
+      });
     }
     await api(
       cp,
@@ -388,7 +442,11 @@ export function startSimulatedNode(
           podIPs: [{ ip }],
           hostIP: options.podNetwork?.hostIp ?? '203.0.113.1',
           startTime: now,
-          conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({ type, status: 'True', lastTransitionTime: now })),
+          conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
+            type,
+            status: 'True',
+            lastTransitionTime: now,
+          })),
         },
       },
       MERGE,
@@ -399,7 +457,12 @@ export function startSimulatedNode(
   const kubelet = loop(options.pollMs ?? 150, async () => {
     for (const ns of options.namespaces) {
       for (const pod of await list(cp, `/api/v1/namespaces/${ns}/pods`)) {
-        if (pod.metadata.deletionTimestamp || podIps.has(`${ns}/${pod.metadata.name}`) || (pod.status as { podIP?: string } | undefined)?.podIP) continue;
+        if (
+          pod.metadata.deletionTimestamp ||
+          podIps.has(`${ns}/${pod.metadata.name}`) ||
+          (pod.status as { podIP?: string } | undefined)?.podIP
+        )
+          continue;
         await startPod(pod);
       }
     }
@@ -409,17 +472,38 @@ export function startSimulatedNode(
     if (rotationPaused) return;
     for (const ns of options.namespaces) {
       for (const st of await list(cp, `${CSI}/namespaces/${ns}/secretproviderclasspodstatuses`)) {
-        const status = (st.status ?? {}) as { podName?: string; secretProviderClassName?: string; objects?: Array<{ id: string; version: string }> };
+        const status = (st.status ?? {}) as {
+          podName?: string;
+          secretProviderClassName?: string;
+          objects?: Array<{ id: string; version: string }>;
+        };
         if (!status.secretProviderClassName || !status.podName) continue;
         const resolved = await resolveObjects(ns, status.secretProviderClassName);
-        const fingerprint = (objects: Array<{ id: string; version: string }>): string => objects.map((o) => `${o.id}=${o.version}`).sort().join(',');
+        const fingerprint = (objects: Array<{ id: string; version: string }>): string =>
+          objects
+            .map((o) => `${o.id}=${o.version}`)
+            .sort()
+            .join(',');
         if (!resolved || fingerprint(resolved.objects) === fingerprint(status.objects ?? [])) continue;
         // Paused while this pass was resolving: whatever it resolved after the pause stays unmounted.
         if (rotationPaused) return;
         // The driver rewrites the files, then records the versions it mounted; `at` is when that
         // record is visible through the API.
-        await api(cp, 'PATCH', `${CSI}/namespaces/${ns}/secretproviderclasspodstatuses/${st.metadata.name}`, { status: { objects: resolved.objects } }, MERGE);
-        mounts.push({ namespace: ns, pod: status.podName, spc: status.secretProviderClassName, versions: resolved.versions, at: Date.now(), kind: 'rotation' });
+        await api(
+          cp,
+          'PATCH',
+          `${CSI}/namespaces/${ns}/secretproviderclasspodstatuses/${st.metadata.name}`,
+          { status: { objects: resolved.objects } },
+          MERGE,
+        );
+        mounts.push({
+          namespace: ns,
+          pod: status.podName,
+          spc: status.secretProviderClassName,
+          versions: resolved.versions,
+          at: Date.now(),
+          kind: 'rotation',
+        });
       }
     }
   });

@@ -20,11 +20,21 @@ import type { CliIo } from '../../functions/cli/io';
 const NS = 'shop';
 
 function listen(server: http.Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    ),
+  );
 }
 
 function capture(env: NodeJS.ProcessEnv = {}): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', env, stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+  const io = {
+    out: '',
+    err: '',
+    env,
+    stdout: (s: string) => void (io.out += s),
+    stderr: (s: string) => void (io.err += s),
+  };
   return io;
 }
 
@@ -58,19 +68,29 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     const server = http.createServer((req, res) => {
       seen.push({ path: req.url ?? '', auth: req.headers.authorization });
       if (req.headers.authorization !== `Bearer ${token}`) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 401, status: 'UNAUTHENTICATED' } }));
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 401, status: 'UNAUTHENTICATED' } }));
         return;
       }
       if (req.url === '/v1/projects/my-proj/locations/europe-west1/clusters/prod') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({
-          name: 'prod',
-          endpoint: apiserver.host,
-          masterAuth: { clusterCaCertificate: Buffer.from(cp.caPem).toString('base64') },
-          controlPlaneEndpointsConfig: { dnsEndpointConfig: { endpoint: `localhost:${apiserver.port}`, allowExternalTraffic: true } },
-        }));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            name: 'prod',
+            endpoint: apiserver.host,
+            masterAuth: { clusterCaCertificate: Buffer.from(cp.caPem).toString('base64') },
+            controlPlaneEndpointsConfig: {
+              dnsEndpointConfig: { endpoint: `localhost:${apiserver.port}`, allowExternalTraffic: true },
+            },
+          }),
+        );
         return;
       }
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 404, message: `cluster ${req.url} not found`, status: 'NOT_FOUND' } }));
+      res.writeHead(404, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          error: { code: 404, message: `cluster ${req.url} not found`, status: 'NOT_FOUND' },
+        }),
+      );
     });
     servers.push(server);
     return listen(server);
@@ -83,7 +103,10 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
 
   it('connects to a GKE cluster by name: endpoint and CA from clusters.get, a bearer token per request', async () => {
     const gke = await fakeGkeApi();
-    const api = await connectCluster(parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/prod'), { tokens: () => Promise.resolve(token), gkeApi: gke });
+    const api = await connectCluster(
+      parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/prod'),
+      { tokens: () => Promise.resolve(token), gkeApi: gke },
+    );
     try {
       const inv = await liveInventory(api);
       assert.equal(inv.cluster, 'projects/my-proj/locations/europe-west1/clusters/prod');
@@ -95,14 +118,20 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
       api.close();
     }
     await assert.rejects(
-      connectCluster(parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/missing'), { tokens: () => Promise.resolve(token), gkeApi: gke }),
+      connectCluster(parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/missing'), {
+        tokens: () => Promise.resolve(token),
+        gkeApi: gke,
+      }),
       /HTTP 404/,
     );
   });
 
   it('uses the DNS endpoint when asked: publicly trusted TLS, so the cluster CA is not used', async () => {
     const gke = await fakeGkeApi();
-    const api = await connectCluster(parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/prod'), { tokens: () => Promise.resolve(token), gkeApi: gke, endpoint: 'dns' });
+    const api = await connectCluster(
+      parseClusterSpec('projects/my-proj/locations/europe-west1/clusters/prod'),
+      { tokens: () => Promise.resolve(token), gkeApi: gke, endpoint: 'dns' },
+    );
     try {
       // The local API server's certificate is not publicly trusted: reaching `localhost` without
       // the cluster CA must fail TLS verification, which proves the DNS path skipped the CA.
@@ -125,7 +154,14 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
         return;
       }
       const upstream = https.request(
-        { host: apiserver.hostname, port: apiserver.port, path: url.slice(prefix.length), method: req.method, headers: { ...req.headers, host: apiserver.host }, ca },
+        {
+          host: apiserver.hostname,
+          port: apiserver.port,
+          path: url.slice(prefix.length),
+          method: req.method,
+          headers: { ...req.headers, host: apiserver.host },
+          ca,
+        },
         (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
           up.pipe(res);
@@ -139,7 +175,9 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     // Project id → number through the Resource Manager API when the map does not know it.
     const rm = http.createServer((req, res) => {
       if (req.url === '/v1/projects/my-proj' && req.headers.authorization === `Bearer ${token}`) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ projectId: 'my-proj', projectNumber: '123456789012' }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ projectId: 'my-proj', projectNumber: '123456789012' }));
       } else {
         res.writeHead(404).end('{}');
       }
@@ -147,8 +185,15 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     servers.push(rm);
     const rmUrl = await listen(rm);
     const spec = parseClusterSpec('projects/my-proj/locations/global/memberships/private-1');
-    for (const opts of [{ resourceManagerApi: rmUrl }, { projects: new ProjectMap([['my-proj', '123456789012']]) }]) {
-      const api = await connectCluster(spec, { tokens: () => Promise.resolve(token), connectGatewayApi: gatewayUrl, ...opts });
+    for (const opts of [
+      { resourceManagerApi: rmUrl },
+      { projects: new ProjectMap([['my-proj', '123456789012']]) },
+    ]) {
+      const api = await connectCluster(spec, {
+        tokens: () => Promise.resolve(token),
+        connectGatewayApi: gatewayUrl,
+        ...opts,
+      });
       try {
         const inv = await liveInventory(api);
         assert.ok(inv.workloads.some((w) => w.metadata?.name === 'web'));
@@ -156,17 +201,43 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
         api.close();
       }
     }
-    assert.ok(gatewaySeen.every((u) => u.startsWith(prefix)), gatewaySeen.join('\n'));
+    assert.ok(
+      gatewaySeen.every((u) => u.startsWith(prefix)),
+      gatewaySeen.join('\n'),
+    );
   });
 
   it('rotor plan --kubeconfig: the live plan equals the offline plan of the same manifests', async () => {
-    const args = ['--secret', 'projects/my-proj/secrets/db-password', '--version', '7', '--project-map', 'my-proj=123456789012', '--output', 'json'];
+    const args = [
+      '--secret',
+      'projects/my-proj/secrets/db-password',
+      '--version',
+      '7',
+      '--project-map',
+      'my-proj=123456789012',
+      '--output',
+      'json',
+    ];
     const live = capture();
-    assert.equal(await main(['plan', ...args, '--kubeconfig', cp.kubeconfigPathFor('rotor')], live), 0, live.err);
+    assert.equal(
+      await main(['plan', ...args, '--kubeconfig', cp.kubeconfigPathFor('rotor')], live),
+      0,
+      live.err,
+    );
     const offline = capture();
-    assert.equal(await main(['plan', ...args, '--manifests', join(REPO_ROOT, 'infra', 'examples'), '--cluster', 'X'], offline), 0, offline.err);
-    type P = { workloads: Array<{ kind: string; namespace: string; name: string; action: string; reason: string }> };
-    const strip = (p: P) => p.workloads.map((w) => `${w.kind}/${w.namespace}/${w.name} ${w.action}: ${w.reason}`).sort();
+    assert.equal(
+      await main(
+        ['plan', ...args, '--manifests', join(REPO_ROOT, 'infra', 'examples'), '--cluster', 'X'],
+        offline,
+      ),
+      0,
+      offline.err,
+    );
+    type P = {
+      workloads: Array<{ kind: string; namespace: string; name: string; action: string; reason: string }>;
+    };
+    const strip = (p: P) =>
+      p.workloads.map((w) => `${w.kind}/${w.namespace}/${w.name} ${w.action}: ${w.reason}`).sort();
     const livePlan = JSON.parse(live.out) as P;
     assert.ok(livePlan.workloads.length >= 10);
     assert.deepEqual(strip(livePlan), strip(JSON.parse(offline.out) as P));
@@ -176,10 +247,24 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
   });
 
   it('rotor apply --kubeconfig acts and reports per workload; a second apply is a no-op', async () => {
-    const args = ['apply', '--kubeconfig', cp.kubeconfigPathFor('rotor'), '--secret', 'projects/my-proj/secrets/db-password', '--version', '7', '--project-map', 'my-proj=123456789012', '--output', 'json'];
+    const args = [
+      'apply',
+      '--kubeconfig',
+      cp.kubeconfigPathFor('rotor'),
+      '--secret',
+      'projects/my-proj/secrets/db-password',
+      '--version',
+      '7',
+      '--project-map',
+      'my-proj=123456789012',
+      '--output',
+      'json',
+    ];
     const first = capture();
     const code = await main(args, first);
-    const outcome = JSON.parse(first.out) as { workloads: Array<{ name: string; result: string; reason: string }> };
+    const outcome = JSON.parse(first.out) as {
+      workloads: Array<{ name: string; result: string; reason: string }>;
+    };
     const byName = new Map(outcome.workloads.map((w) => [w.name, w]));
     assert.equal(byName.get('legacy')?.result, 'restarted', byName.get('legacy')?.reason);
     assert.equal(byName.get('orders-db-client')?.result, 'waiting', 'env from ESO waits for the sync');
@@ -190,7 +275,19 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     const again = JSON.parse(second.out) as { workloads: Array<{ name: string; result: string }> };
     assert.equal(again.workloads.find((w) => w.name === 'legacy')?.result, 'unchanged');
     const bad = capture();
-    assert.equal(await main(['apply', '--kubeconfig', cp.kubeconfigPathFor('rotor'), '--secret', 'projects/my-proj/secrets/db-password'], bad), 2);
+    assert.equal(
+      await main(
+        [
+          'apply',
+          '--kubeconfig',
+          cp.kubeconfigPathFor('rotor'),
+          '--secret',
+          'projects/my-proj/secrets/db-password',
+        ],
+        bad,
+      ),
+      2,
+    );
     assert.match(bad.err, /--version is required/);
   });
 });

@@ -5,7 +5,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
-import { AppsV1Api, BatchV1Api, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import type { V1Deployment } from '@kubernetes/client-node';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
@@ -21,7 +28,10 @@ function deployment(name: string, replicas: number): V1Deployment {
     spec: {
       replicas,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+      },
     },
   };
 }
@@ -59,17 +69,24 @@ describe('local control plane', { timeout: 240_000 }, () => {
     const rs = await waitFor(
       async () => {
         const list = await apps.listNamespacedReplicaSet({ namespace: NS });
-        return list.items.find((r) => r.metadata?.ownerReferences?.some((o) => o.kind === 'Deployment' && o.uid === created.metadata?.uid));
+        return list.items.find((r) =>
+          r.metadata?.ownerReferences?.some(
+            (o) => o.kind === 'Deployment' && o.uid === created.metadata?.uid,
+          ),
+        );
       },
       { timeoutMs: 30_000, what: 'a ReplicaSet for Deployment web' },
     );
     assert.equal(rs.spec?.replicas, 0);
     assert.equal(rs.spec?.template?.metadata?.labels?.app, 'web');
     // The controller also reports back on the Deployment: its status is observed, not just stored.
-    const observed = await waitFor(async () => {
-      const d = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
-      return (d.status?.observedGeneration ?? 0) >= 1 ? d : undefined;
-    }, { what: 'Deployment web observed' });
+    const observed = await waitFor(
+      async () => {
+        const d = await apps.readNamespacedDeployment({ name: 'web', namespace: NS });
+        return (d.status?.observedGeneration ?? 0) >= 1 ? d : undefined;
+      },
+      { what: 'Deployment web observed' },
+    );
     assert.equal(observed.status?.observedGeneration, observed.metadata?.generation);
   });
 
@@ -79,14 +96,19 @@ describe('local control plane', { timeout: 240_000 }, () => {
       namespace: NS,
       body: { metadata: { name: 'db-password' }, stringData: { password: 'not-for-rotor' } },
     });
-    await admin.makeApiClient(AppsV1Api).createNamespacedDeployment({ namespace: NS, body: deployment('api', 0) });
+    await admin
+      .makeApiClient(AppsV1Api)
+      .createNamespacedDeployment({ namespace: NS, body: deployment('api', 0) });
 
     const rotor = cp.kubeConfigFor('rotor');
     const apps = rotor.makeApiClient(AppsV1Api);
     const core = rotor.makeApiClient(CoreV1Api);
 
     const all = await apps.listDeploymentForAllNamespaces();
-    assert.ok(all.items.some((d) => d.metadata?.name === 'api' && d.metadata.namespace === NS), 'rotor lists deployments cluster-wide');
+    assert.ok(
+      all.items.some((d) => d.metadata?.name === 'api' && d.metadata.namespace === NS),
+      'rotor lists deployments cluster-wide',
+    );
     assert.equal(await statusOf(apps.listStatefulSetForAllNamespaces()), 200);
     assert.equal(await statusOf(apps.listDaemonSetForAllNamespaces()), 200);
     assert.equal(await statusOf(rotor.makeApiClient(BatchV1Api).listCronJobForAllNamespaces()), 200);
@@ -99,11 +121,20 @@ describe('local control plane', { timeout: 240_000 }, () => {
       {
         name: 'api',
         namespace: NS,
-        body: { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2030-01-01T00:00:00Z' } } } } },
+        body: {
+          spec: {
+            template: {
+              metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2030-01-01T00:00:00Z' } },
+            },
+          },
+        },
       },
       setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
     );
-    assert.equal(patched.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'], '2030-01-01T00:00:00Z');
+    assert.equal(
+      patched.spec?.template?.metadata?.annotations?.['kubectl.kubernetes.io/restartedAt'],
+      '2030-01-01T00:00:00Z',
+    );
 
     // ...and nothing about Secrets is: not one, not a list, not a watch.
     assert.equal(await statusOf(core.readNamespacedSecret({ name: 'db-password', namespace: NS })), 403);
@@ -115,7 +146,10 @@ describe('local control plane', { timeout: 240_000 }, () => {
 
     // Least privilege in the other direction too: no deletes, no creates of workloads.
     assert.equal(await statusOf(apps.deleteNamespacedDeployment({ name: 'api', namespace: NS })), 403);
-    assert.equal(await statusOf(apps.createNamespacedDeployment({ namespace: NS, body: deployment('rogue', 0) })), 403);
+    assert.equal(
+      await statusOf(apps.createNamespacedDeployment({ namespace: NS, body: deployment('rogue', 0) })),
+      403,
+    );
     assert.equal(await statusOf(core.listNamespace()), 403);
   });
 
@@ -126,10 +160,22 @@ describe('local control plane', { timeout: 240_000 }, () => {
 
     // ClusterSecretStore is cluster-scoped; v1 objects read back through v1beta1 too.
     await admin.createClusterCustomObject({
-      group: eso, version: 'v1', plural: 'clustersecretstores',
-      body: { apiVersion: `${eso}/v1`, kind: 'ClusterSecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'my-proj' } } } },
+      group: eso,
+      version: 'v1',
+      plural: 'clustersecretstores',
+      body: {
+        apiVersion: `${eso}/v1`,
+        kind: 'ClusterSecretStore',
+        metadata: { name: 'gcp' },
+        spec: { provider: { gcpsm: { projectID: 'my-proj' } } },
+      },
     });
-    const viaBeta = (await rotor.getClusterCustomObject({ group: eso, version: 'v1beta1', plural: 'clustersecretstores', name: 'gcp' })) as {
+    const viaBeta = (await rotor.getClusterCustomObject({
+      group: eso,
+      version: 'v1beta1',
+      plural: 'clustersecretstores',
+      name: 'gcp',
+    })) as {
       apiVersion: string;
       spec: { provider: { gcpsm: { projectID: string } } };
     };
@@ -139,81 +185,167 @@ describe('local control plane', { timeout: 240_000 }, () => {
     // ExternalSecret: status is a subresource, so a main-resource write ignores status and the
     // /status endpoint sets it; rotor may patch the force-sync annotation.
     await admin.createNamespacedCustomObject({
-      group: eso, version: 'v1', namespace: NS, plural: 'externalsecrets',
+      group: eso,
+      version: 'v1',
+      namespace: NS,
+      plural: 'externalsecrets',
       body: {
-        apiVersion: `${eso}/v1`, kind: 'ExternalSecret', metadata: { name: 'db' },
-        spec: { secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' }, target: { name: 'db-password' }, data: [{ secretKey: 'password', remoteRef: { key: 'db-password' } }] },
+        apiVersion: `${eso}/v1`,
+        kind: 'ExternalSecret',
+        metadata: { name: 'db' },
+        spec: {
+          secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' },
+          target: { name: 'db-password' },
+          data: [{ secretKey: 'password', remoteRef: { key: 'db-password' } }],
+        },
         status: { refreshTime: 'ignored-on-create' },
       },
     });
-    const statusWrite = await cp.request('admin', 'PATCH', `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db/status`, {
-      contentType: 'application/merge-patch+json',
-      body: { status: { syncedResourceVersion: '1-abc' } },
-    });
+    const statusWrite = await cp.request(
+      'admin',
+      'PATCH',
+      `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db/status`,
+      {
+        contentType: 'application/merge-patch+json',
+        body: { status: { syncedResourceVersion: '1-abc' } },
+      },
+    );
     assert.equal(statusWrite.status, 200, statusWrite.body);
-    const forceSync = await cp.request('rotor', 'PATCH', `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db`, {
-      contentType: 'application/merge-patch+json',
-      body: { metadata: { annotations: { 'force-sync': '1' } } },
-    });
+    const forceSync = await cp.request(
+      'rotor',
+      'PATCH',
+      `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db`,
+      {
+        contentType: 'application/merge-patch+json',
+        body: { metadata: { annotations: { 'force-sync': '1' } } },
+      },
+    );
     assert.equal(forceSync.status, 200, forceSync.body);
-    const es = JSON.parse(forceSync.body) as { metadata: { annotations: Record<string, string> }; status: Record<string, string> };
+    const es = JSON.parse(forceSync.body) as {
+      metadata: { annotations: Record<string, string> };
+      status: Record<string, string>;
+    };
     assert.equal(es.metadata.annotations['force-sync'], '1');
     assert.deepEqual(es.status, { syncedResourceVersion: '1-abc' });
     // ...but rotor may not write status (the operator's job).
-    const rotorStatus = await cp.request('rotor', 'PATCH', `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db/status`, {
-      contentType: 'application/merge-patch+json',
-      body: { status: { syncedResourceVersion: 'forged' } },
-    });
+    const rotorStatus = await cp.request(
+      'rotor',
+      'PATCH',
+      `/apis/${eso}/v1/namespaces/${NS}/externalsecrets/db/status`,
+      {
+        contentType: 'application/merge-patch+json',
+        body: { status: { syncedResourceVersion: 'forged' } },
+      },
+    );
     assert.equal(rotorStatus.status, 403);
 
     // SecretProviderClass: parameters are strings (the `secrets` YAML rides in one), served as v1 and v1alpha1.
     await admin.createNamespacedCustomObject({
-      group: 'secrets-store.csi.x-k8s.io', version: 'v1alpha1', namespace: NS, plural: 'secretproviderclasses',
+      group: 'secrets-store.csi.x-k8s.io',
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'secretproviderclasses',
       body: {
-        apiVersion: 'secrets-store.csi.x-k8s.io/v1alpha1', kind: 'SecretProviderClass', metadata: { name: 'app-secrets' },
-        spec: { provider: 'gcp', parameters: { secrets: '- resourceName: projects/p/secrets/s/versions/latest\n  path: s.txt\n' } },
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1alpha1',
+        kind: 'SecretProviderClass',
+        metadata: { name: 'app-secrets' },
+        spec: {
+          provider: 'gcp',
+          parameters: { secrets: '- resourceName: projects/p/secrets/s/versions/latest\n  path: s.txt\n' },
+        },
       },
     });
-    const spcs = (await rotor.listCustomObjectForAllNamespaces({ group: 'secrets-store.csi.x-k8s.io', version: 'v1', plural: 'secretproviderclasses' })) as {
+    const spcs = (await rotor.listCustomObjectForAllNamespaces({
+      group: 'secrets-store.csi.x-k8s.io',
+      version: 'v1',
+      plural: 'secretproviderclasses',
+    })) as {
       items: Array<{ spec: { parameters: { secrets: string } } }>;
     };
     assert.equal(spcs.items.length, 1);
     assert.match(spcs.items[0].spec.parameters.secrets, /resourceName: projects\/p\/secrets\/s/);
-    const badSpc = await cp.request('admin', 'POST', `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`, {
-      body: { apiVersion: 'secrets-store.csi.x-k8s.io/v1', kind: 'SecretProviderClass', metadata: { name: 'bad' }, spec: { parameters: { secrets: [] } } },
-    });
+    const badSpc = await cp.request(
+      'admin',
+      'POST',
+      `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`,
+      {
+        body: {
+          apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+          kind: 'SecretProviderClass',
+          metadata: { name: 'bad' },
+          spec: { parameters: { secrets: [] } },
+        },
+      },
+    );
     assert.equal(badSpc.status, 422, 'a non-string parameter is rejected as by the real CRD');
 
     // SecretProviderClassPodStatus: no status subresource, the driver writes status on create.
     await admin.createNamespacedCustomObject({
-      group: 'secrets-store.csi.x-k8s.io', version: 'v1', namespace: NS, plural: 'secretproviderclasspodstatuses',
+      group: 'secrets-store.csi.x-k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'secretproviderclasspodstatuses',
       body: {
-        apiVersion: 'secrets-store.csi.x-k8s.io/v1', kind: 'SecretProviderClassPodStatus', metadata: { name: 'api-1-shop-app-secrets' },
-        status: { podName: 'api-1', secretProviderClassName: 'app-secrets', mounted: true, objects: [{ id: 'projects/p/secrets/s/versions/latest', version: 'projects/p/secrets/s/versions/7' }] },
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClassPodStatus',
+        metadata: { name: 'api-1-shop-app-secrets' },
+        status: {
+          podName: 'api-1',
+          secretProviderClassName: 'app-secrets',
+          mounted: true,
+          objects: [
+            { id: 'projects/p/secrets/s/versions/latest', version: 'projects/p/secrets/s/versions/7' },
+          ],
+        },
       },
     });
     const podStatus = (await rotor.getNamespacedCustomObject({
-      group: 'secrets-store.csi.x-k8s.io', version: 'v1', namespace: NS, plural: 'secretproviderclasspodstatuses', name: 'api-1-shop-app-secrets',
+      group: 'secrets-store.csi.x-k8s.io',
+      version: 'v1',
+      namespace: NS,
+      plural: 'secretproviderclasspodstatuses',
+      name: 'api-1-shop-app-secrets',
     })) as { status: { objects: Array<{ version: string }> } };
     assert.equal(podStatus.status.objects[0]?.version, 'projects/p/secrets/s/versions/7');
 
     // Argo Rollout: scale subresource maps spec.replicas; rotor may restart it via spec.restartAt.
     await admin.createNamespacedCustomObject({
-      group: 'argoproj.io', version: 'v1alpha1', namespace: NS, plural: 'rollouts',
-      body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'canary' }, spec: { replicas: 3, template: { spec: { containers: [{ name: 'app', image: 'x' }] } } } },
+      group: 'argoproj.io',
+      version: 'v1alpha1',
+      namespace: NS,
+      plural: 'rollouts',
+      body: {
+        apiVersion: 'argoproj.io/v1alpha1',
+        kind: 'Rollout',
+        metadata: { name: 'canary' },
+        spec: { replicas: 3, template: { spec: { containers: [{ name: 'app', image: 'x' }] } } },
+      },
     });
-    const scale = await cp.request('admin', 'GET', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/canary/scale`);
+    const scale = await cp.request(
+      'admin',
+      'GET',
+      `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/canary/scale`,
+    );
     assert.equal(scale.status, 200, scale.body);
     assert.equal((JSON.parse(scale.body) as { spec: { replicas: number } }).spec.replicas, 3);
-    const restart = await cp.request('rotor', 'PATCH', `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/canary`, {
-      contentType: 'application/merge-patch+json',
-      body: { spec: { restartAt: '2030-01-01T00:00:00Z' } },
-    });
+    const restart = await cp.request(
+      'rotor',
+      'PATCH',
+      `/apis/argoproj.io/v1alpha1/namespaces/${NS}/rollouts/canary`,
+      {
+        contentType: 'application/merge-patch+json',
+        body: { spec: { restartAt: '2030-01-01T00:00:00Z' } },
+      },
+    );
     assert.equal(restart.status, 200, restart.body);
 
     // Short names and categories, as kubectl users type them.
     const discovery = await cp.request('rotor', 'GET', `/apis/${eso}/v1`);
-    const resources = (JSON.parse(discovery.body) as { resources: Array<{ name: string; shortNames?: string[]; namespaced: boolean }> }).resources;
+    const resources = (
+      JSON.parse(discovery.body) as {
+        resources: Array<{ name: string; shortNames?: string[]; namespaced: boolean }>;
+      }
+    ).resources;
     const byName = new Map(resources.map((r) => [r.name, r]));
     assert.deepEqual(byName.get('externalsecrets')?.shortNames, ['es']);
     assert.deepEqual(byName.get('secretstores')?.shortNames, ['ss']);
@@ -237,12 +369,22 @@ describe('local control plane', { timeout: 240_000 }, () => {
     /** A Pod that looks running and ready at `ip`, the way a kubelet would report it. */
     async function fakePod(name: string, ip: string): Promise<void> {
       const created = await cp.request('admin', 'POST', `/api/v1/namespaces/${NS}/pods`, {
-        body: { metadata: { name, labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] } },
+        body: {
+          metadata: { name, labels: { app: 'api' } },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        },
       });
       assert.equal(created.status, 201, created.body);
       const status = await cp.request('admin', 'PATCH', `/api/v1/namespaces/${NS}/pods/${name}/status`, {
         contentType: 'application/merge-patch+json',
-        body: { status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], conditions: [{ type: 'Ready', status: 'True' }] } },
+        body: {
+          status: {
+            phase: 'Running',
+            podIP: ip,
+            podIPs: [{ ip }],
+            conditions: [{ type: 'Ready', status: 'True' }],
+          },
+        },
       });
       assert.equal(status.status, 200, status.body);
     }
@@ -253,15 +395,24 @@ describe('local control plane', { timeout: 240_000 }, () => {
       await fakePod('api-1', net.podIp);
       await fakePod('api-2', secondIp);
 
-      const first = await cp.request('rotor', 'POST', `/api/v1/namespaces/${NS}/pods/api-1:8080/proxy/-/reload?reason=rotation`, {
-        body: '{"secret":"db-password"}',
-      });
+      const first = await cp.request(
+        'rotor',
+        'POST',
+        `/api/v1/namespaces/${NS}/pods/api-1:8080/proxy/-/reload?reason=rotation`,
+        {
+          body: '{"secret":"db-password"}',
+        },
+      );
       assert.equal(first.status, 200, first.body);
       assert.equal(first.body, 'ok\n');
 
       // The pod's answer comes back unchanged, errors included: what a reload ping's retry decides on.
       await server.queueResponses({ status: 503, body: 'reloading' });
-      const second = await cp.request('rotor', 'POST', `/api/v1/namespaces/${NS}/pods/api-2:8080/proxy/-/reload`);
+      const second = await cp.request(
+        'rotor',
+        'POST',
+        `/api/v1/namespaces/${NS}/pods/api-2:8080/proxy/-/reload`,
+      );
       assert.equal(second.status, 503);
       assert.equal(second.body, 'reloading');
 
@@ -283,7 +434,11 @@ describe('local control plane', { timeout: 240_000 }, () => {
     });
 
     it('takes exactly pods/proxy create: other users and other verbs are forbidden', async () => {
-      const stranger = await cp.request('nobody', 'POST', `/api/v1/namespaces/${NS}/pods/api-1:8080/proxy/-/reload`);
+      const stranger = await cp.request(
+        'nobody',
+        'POST',
+        `/api/v1/namespaces/${NS}/pods/api-1:8080/proxy/-/reload`,
+      );
       assert.equal(stranger.status, 403);
       const r = await cp.request('admin', 'GET', `/apis/rbac.authorization.k8s.io/v1/clusterroles/rotor`);
       const role = JSON.parse(r.body) as { rules: Array<{ resources: string[]; verbs: string[] }> };

@@ -29,7 +29,12 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     logger: memoryLogger(),
     ...overrides,
   });
-  const admin = (method: string, path: string, body?: object, contentType?: string): Promise<Record<string, unknown>> => cp.admin(method, path, body, contentType);
+  const admin = (
+    method: string,
+    path: string,
+    body?: object,
+    contentType?: string,
+  ): Promise<Record<string, unknown>> => cp.admin(method, path, body, contentType);
   const event = (version: string, agoMs: number) => ({
     type: 'SECRET_VERSION_ADD' as const,
     secret: parseSecretName('projects/my-proj/secrets/db-password').id,
@@ -43,14 +48,42 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     await installCrds(kc);
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
     await admin('POST', '/api/v1/namespaces', { metadata: { name: NS } });
-    await admin('POST', '/apis/external-secrets.io/v1/clustersecretstores', { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'gcp' }, spec: { provider: { gcpsm: { projectID: 'my-proj' } } } });
+    await admin('POST', '/apis/external-secrets.io/v1/clustersecretstores', {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ClusterSecretStore',
+      metadata: { name: 'gcp' },
+      spec: { provider: { gcpsm: { projectID: 'my-proj' } } },
+    });
     await admin('POST', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets`, {
-      apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'db' },
-      spec: { secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' }, target: { name: 'db' }, data: [{ secretKey: 'password', remoteRef: { key: 'db-password' } }] },
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: { name: 'db' },
+      spec: {
+        secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' },
+        target: { name: 'db' },
+        data: [{ secretKey: 'password', remoteRef: { key: 'db-password' } }],
+      },
     });
     await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, {
-      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api' },
-      spec: { replicas: 0, selector: { matchLabels: { app: 'api' } }, template: { metadata: { labels: { app: 'api' } }, spec: { containers: [{ name: 'app', image: 'example.invalid/app:1', env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'api' },
+      spec: {
+        replicas: 0,
+        selector: { matchLabels: { app: 'api' } },
+        template: {
+          metadata: { labels: { app: 'api' } },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'example.invalid/app:1',
+                env: [{ name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }],
+              },
+            ],
+          },
+        },
+      },
     });
     api = kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local');
   });
@@ -68,7 +101,11 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     assert.match(w.detail ?? '', /would force a sync of ExternalSecret shop\/db/);
     assert.equal(outcome.pending, 0);
     const es = await admin('GET', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`);
-    assert.equal((es.metadata as { annotations?: Record<string, string> }).annotations?.['force-sync'], undefined, 'a dry run writes nothing');
+    assert.equal(
+      (es.metadata as { annotations?: Record<string, string> }).annotations?.['force-sync'],
+      undefined,
+      'a dry run writes nothing',
+    );
   });
 
   it('a first delivery 45 minutes after the event still forces a sync and waits', async () => {
@@ -81,7 +118,12 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
 
   it('a sync forced longer ago than the limit and never answered is given up on, and says so', async () => {
     // Rotor forced the sync 31 minutes ago (after the event, 40 minutes ago); ESO never answered.
-    await admin('PATCH', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`, { metadata: { annotations: { 'force-sync': new Date(Date.now() - 31 * MINUTE).toISOString() } } }, 'application/merge-patch+json');
+    await admin(
+      'PATCH',
+      `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`,
+      { metadata: { annotations: { 'force-sync': new Date(Date.now() - 31 * MINUTE).toISOString() } } },
+      'application/merge-patch+json',
+    );
     const outcome = await reconcileEvent(event('7', 40 * MINUTE), {}, config());
     const w = outcome.workloads.find((x) => x.name === 'api');
     assert.equal(w?.result, 'gave-up', w?.reason);

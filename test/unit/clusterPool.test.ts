@@ -23,12 +23,20 @@ describe('cluster pool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'rotor-pool-'));
     const good = join(dir, 'kubeconfig');
     writeFileSync(good, KUBECONFIG);
-    const specs = [parseClusterSpec(`kubeconfig:${join(dir, 'missing')}`), parseClusterSpec(`kubeconfig:${good}`)];
-    const pool = clusterPool(specs, loadConfig({}), () => Promise.reject(new Error('no Google credentials in this test')));
+    const specs = [
+      parseClusterSpec(`kubeconfig:${join(dir, 'missing')}`),
+      parseClusterSpec(`kubeconfig:${good}`),
+    ];
+    const pool = clusterPool(specs, loadConfig({}), () =>
+      Promise.reject(new Error('no Google credentials in this test')),
+    );
     const first = await pool();
     assert.ok(first[0] instanceof UnreachableCluster);
     assert.ok(first[1] instanceof HttpKubeApi);
-    await assert.rejects(first[0].request({ method: 'GET', path: '/api' }), (e: unknown) => e instanceof TransientError && /missing/.test(e.message));
+    await assert.rejects(
+      first[0].request({ method: 'GET', path: '/api' }),
+      (e: unknown) => e instanceof TransientError && /missing/.test(e.message),
+    );
     // The good connection is reused; the failed one is attempted again (the file appears now).
     writeFileSync(join(dir, 'missing'), KUBECONFIG);
     const second = await pool();

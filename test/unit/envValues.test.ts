@@ -17,13 +17,26 @@ describe('environment values', () => {
     }
     assert.equal(envBool('', 'X'), false);
     assert.throws(() => loadConfig({ ROTOR_DRY_RUN: 'ture' }), /ROTOR_DRY_RUN="ture" is not a boolean/);
-    assert.throws(() => rotationSettingsFromEnv({ ROTOR_DRY_RUN: 'ture' }), /ROTOR_DRY_RUN="ture" is not a boolean/);
+    assert.throws(
+      () => rotationSettingsFromEnv({ ROTOR_DRY_RUN: 'ture' }),
+      /ROTOR_DRY_RUN="ture" is not a boolean/,
+    );
   });
 
   it('the default project: ROTOR_DEFAULT_PROJECT, else the runtime project; empty counts as unset', () => {
-    assert.equal(envDefaultProject({ ROTOR_DEFAULT_PROJECT: '', GOOGLE_CLOUD_PROJECT: 'runtime' }), 'runtime');
-    assert.equal(loadConfig({ ROTOR_DEFAULT_PROJECT: '', GOOGLE_CLOUD_PROJECT: 'runtime' }).defaultProject, 'runtime');
-    assert.equal(rotationSettingsFromEnv({ ROTOR_DEFAULT_PROJECT: 'mine', GOOGLE_CLOUD_PROJECT: 'runtime' }).defaultProject, 'mine');
+    assert.equal(
+      envDefaultProject({ ROTOR_DEFAULT_PROJECT: '', GOOGLE_CLOUD_PROJECT: 'runtime' }),
+      'runtime',
+    );
+    assert.equal(
+      loadConfig({ ROTOR_DEFAULT_PROJECT: '', GOOGLE_CLOUD_PROJECT: 'runtime' }).defaultProject,
+      'runtime',
+    );
+    assert.equal(
+      rotationSettingsFromEnv({ ROTOR_DEFAULT_PROJECT: 'mine', GOOGLE_CLOUD_PROJECT: 'runtime' })
+        .defaultProject,
+      'mine',
+    );
   });
 
   it('rotateSecret without clusters keeps every version unless retirement on aliases alone is allowed', async () => {
@@ -31,7 +44,10 @@ describe('environment values', () => {
     const safe = environmentFromEnv(base);
     assert.equal(safe.pinnedVersions, keepEveryVersion);
     const versions = [{ version: 1 }, { version: 2 }] as unknown as Parameters<typeof keepEveryVersion>[1];
-    assert.deepEqual([...(await keepEveryVersion({} as Parameters<typeof keepEveryVersion>[0], versions))], [1, 2]);
+    assert.deepEqual(
+      [...(await keepEveryVersion({} as Parameters<typeof keepEveryVersion>[0], versions))],
+      [1, 2],
+    );
     const optedIn = environmentFromEnv({ ...base, ROTOR_RETIRE_WITHOUT_CLUSTERS: 'true' });
     assert.equal(optedIn.pinnedVersions, undefined);
     await safe.secretManager.close();
@@ -39,9 +55,15 @@ describe('environment values', () => {
   });
 
   it('a nack is one JSON log line: NOTICE for transient trouble, ERROR with the trace otherwise', () => {
-    const retry = JSON.parse(nackError(new TransientError('waiting'), 'rotateSecret').stack ?? '') as Record<string, unknown>;
+    const retry = JSON.parse(nackError(new TransientError('waiting'), 'rotateSecret').stack ?? '') as Record<
+      string,
+      unknown
+    >;
     assert.deepEqual(retry, { severity: 'NOTICE', message: 'retry: waiting', component: 'rotateSecret' });
-    const bug = JSON.parse(nackError(new Error('boom'), 'onSecretEvent').stack ?? '') as Record<string, unknown>;
+    const bug = JSON.parse(nackError(new Error('boom'), 'onSecretEvent').stack ?? '') as Record<
+      string,
+      unknown
+    >;
     assert.equal(bug.severity, 'ERROR');
     assert.match(String(bug.stack_trace), /boom/);
   });

@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InputError } from '../../functions/errors';
 import type { SecretEventType } from '../../functions/core/event';
-import { SECRET_EVENT_TYPES, isVersionEvent, notificationMessage, parseNotification } from '../../functions/core/event';
+import {
+  SECRET_EVENT_TYPES,
+  isVersionEvent,
+  notificationMessage,
+  parseNotification,
+} from '../../functions/core/event';
 import { eventContext } from '../../functions/core/plan';
 
 const SECRET = 'projects/123456789012/secrets/db-password';
@@ -42,11 +47,20 @@ function secretResource(secret: string, aliases?: Record<string, string>): Recor
 }
 
 /** The Pub/Sub message Secret Manager publishes for `type`. */
-interface Message { data?: string; attributes: Record<string, string>; messageId: string; publishTime: string }
+interface Message {
+  data?: string;
+  attributes: Record<string, string>;
+  messageId: string;
+  publishTime: string;
+}
 
-function smMessage(type: SecretEventType, opts: { secret?: string; version?: string; data?: unknown; extra?: Record<string, string> } = {}): Message {
+function smMessage(
+  type: SecretEventType,
+  opts: { secret?: string; version?: string; data?: unknown; extra?: Record<string, string> } = {},
+): Message {
   const secret = opts.secret ?? SECRET;
-  if (type === 'TOPIC_CONFIGURED') return { attributes: { eventType: type }, messageId: '111', publishTime: '2024-05-01T10:00:01.5Z' };
+  if (type === 'TOPIC_CONFIGURED')
+    return { attributes: { eventType: type }, messageId: '111', publishTime: '2024-05-01T10:00:01.5Z' };
   const attributes: Record<string, string> = {
     eventType: type,
     secretId: secret,
@@ -55,7 +69,9 @@ function smMessage(type: SecretEventType, opts: { secret?: string; version?: str
     ...(opts.version !== undefined ? { versionId: `${secret}/versions/${opts.version}` } : {}),
     ...opts.extra,
   };
-  const data = opts.data ?? (opts.version !== undefined ? versionResource(secret, opts.version) : secretResource(secret));
+  const data =
+    opts.data ??
+    (opts.version !== undefined ? versionResource(secret, opts.version) : secretResource(secret));
   return { data: b64(data), attributes, messageId: '9876543210', publishTime: '2024-05-01T10:00:01.234Z' };
 }
 
@@ -81,7 +97,12 @@ function throwsInput(fn: () => unknown, ...patterns: RegExp[]): void {
 }
 
 describe('parseNotification: every event type', () => {
-  const cases: Array<{ type: SecretEventType; version?: string; data?: unknown; extra?: Record<string, string> }> = [
+  const cases: Array<{
+    type: SecretEventType;
+    version?: string;
+    data?: unknown;
+    extra?: Record<string, string>;
+  }> = [
     { type: 'SECRET_CREATE' },
     { type: 'SECRET_UPDATE', data: secretResource(SECRET, { current: '7', previous: '6' }) },
     { type: 'SECRET_DELETE', extra: { deleteType: 'REQUESTED' } },
@@ -89,7 +110,11 @@ describe('parseNotification: every event type', () => {
     { type: 'SECRET_VERSION_ENABLE', version: '5' },
     { type: 'SECRET_VERSION_DISABLE', version: '2', data: versionResource(SECRET, '2', 'DISABLED') },
     { type: 'SECRET_VERSION_DESTROY', version: '1', data: versionResource(SECRET, '1', 'DESTROYED') },
-    { type: 'SECRET_VERSION_DESTROY_SCHEDULED', version: '2', data: versionResource(SECRET, '2', 'DISABLED') },
+    {
+      type: 'SECRET_VERSION_DESTROY_SCHEDULED',
+      version: '2',
+      data: versionResource(SECRET, '2', 'DISABLED'),
+    },
     { type: 'SECRET_ROTATE' },
     { type: 'TOPIC_CONFIGURED' },
   ];
@@ -126,7 +151,11 @@ describe('parseNotification: every event type', () => {
   }
 
   it('reads the version state of disable / destroy events', () => {
-    const disabled = parseNotification(cloudEvent(smMessage('SECRET_VERSION_DISABLE', { version: '2', data: versionResource(SECRET, '2', 'DISABLED') })));
+    const disabled = parseNotification(
+      cloudEvent(
+        smMessage('SECRET_VERSION_DISABLE', { version: '2', data: versionResource(SECRET, '2', 'DISABLED') }),
+      ),
+    );
     assert.deepEqual(disabled.versionResource, {
       name: `${SECRET}/versions/2`,
       state: 'DISABLED',
@@ -134,7 +163,9 @@ describe('parseNotification: every event type', () => {
       scheduledDestroyTime: '2024-06-01T00:00:00Z',
       etag: '"16183e0f6a8b1c"',
     });
-    const destroyed = parseNotification(smMessage('SECRET_VERSION_DESTROY', { version: '1', data: versionResource(SECRET, '1', 'DESTROYED') }));
+    const destroyed = parseNotification(
+      smMessage('SECRET_VERSION_DESTROY', { version: '1', data: versionResource(SECRET, '1', 'DESTROYED') }),
+    );
     assert.equal(destroyed.versionResource?.state, 'DESTROYED');
     assert.equal(destroyed.versionResource?.destroyTime, '2024-05-02T10:00:00Z');
   });
@@ -155,11 +186,16 @@ describe('parseNotification: every event type', () => {
   });
 
   it('keeps deleteType on SECRET_DELETE', () => {
-    assert.equal(parseNotification(smMessage('SECRET_DELETE', { extra: { deleteType: 'EXPIRATION' } })).deleteType, 'EXPIRATION');
+    assert.equal(
+      parseNotification(smMessage('SECRET_DELETE', { extra: { deleteType: 'EXPIRATION' } })).deleteType,
+      'EXPIRATION',
+    );
   });
 
   it('parses regional secrets and their versions', () => {
-    const ev = parseNotification(cloudEvent(smMessage('SECRET_VERSION_ADD', { secret: REGIONAL, version: '3' })));
+    const ev = parseNotification(
+      cloudEvent(smMessage('SECRET_VERSION_ADD', { secret: REGIONAL, version: '3' })),
+    );
     assert.deepEqual(ev.secret, { project: '123456789012', location: 'europe-west1', secret: 'db-password' });
     assert.equal(ev.version, '3');
   });
@@ -173,12 +209,24 @@ describe('parseNotification: every event type', () => {
 
 describe('parseNotification: input forms', () => {
   const message = smMessage('SECRET_VERSION_ADD', { version: '7' });
-  const expected = { type: 'SECRET_VERSION_ADD', version: '7', messageId: '9876543210', publishTime: '2024-05-01T10:00:01.234Z' };
-  const pick = (ev: ReturnType<typeof parseNotification>) => ({ type: ev.type, version: ev.version, messageId: ev.messageId, publishTime: ev.publishTime });
+  const expected = {
+    type: 'SECRET_VERSION_ADD',
+    version: '7',
+    messageId: '9876543210',
+    publishTime: '2024-05-01T10:00:01.234Z',
+  };
+  const pick = (ev: ReturnType<typeof parseNotification>) => ({
+    type: ev.type,
+    version: ev.version,
+    messageId: ev.messageId,
+    publishTime: ev.publishTime,
+  });
 
   it('a CloudEvent object', () => assert.deepEqual(pick(parseNotification(cloudEvent(message))), expected));
-  it('a CloudEvent as a JSON string', () => assert.deepEqual(pick(parseNotification(JSON.stringify(cloudEvent(message)))), expected));
-  it('a CloudEvent as a Buffer', () => assert.deepEqual(pick(parseNotification(Buffer.from(JSON.stringify(cloudEvent(message))))), expected));
+  it('a CloudEvent as a JSON string', () =>
+    assert.deepEqual(pick(parseNotification(JSON.stringify(cloudEvent(message)))), expected));
+  it('a CloudEvent as a Buffer', () =>
+    assert.deepEqual(pick(parseNotification(Buffer.from(JSON.stringify(cloudEvent(message))))), expected));
   it('a CloudEvent whose data is a JSON string', () => {
     const ce = { ...cloudEvent(message), data: JSON.stringify({ message, subscription: 's' }) };
     assert.deepEqual(pick(parseNotification(ce)), expected);
@@ -193,32 +241,51 @@ describe('parseNotification: input forms', () => {
   });
   it('a structured-mode CloudEvent with data_base64', () => {
     const { data: _data, ...rest } = cloudEvent(message);
-    assert.deepEqual(pick(parseNotification({ ...rest, data_base64: b64({ message, subscription: 's' }) })), expected);
+    assert.deepEqual(
+      pick(parseNotification({ ...rest, data_base64: b64({ message, subscription: 's' }) })),
+      expected,
+    );
   });
   it("a CloudEvent's data alone ({message, subscription})", () => {
-    assert.deepEqual(pick(parseNotification({ message, subscription: 'projects/p/subscriptions/s' })), expected);
+    assert.deepEqual(
+      pick(parseNotification({ message, subscription: 'projects/p/subscriptions/s' })),
+      expected,
+    );
   });
   it('a raw Pub/Sub push body (JSON string, both key spellings as Pub/Sub sends them)', () => {
-    const push = { message: { ...message, message_id: message.messageId, publish_time: message.publishTime }, subscription: 'projects/p/subscriptions/push' };
+    const push = {
+      message: { ...message, message_id: message.messageId, publish_time: message.publishTime },
+      subscription: 'projects/p/subscriptions/push',
+    };
     assert.deepEqual(pick(parseNotification(JSON.stringify(push))), expected);
   });
   it('snake_case message_id / publish_time only', () => {
     const { messageId, publishTime, ...rest } = message;
-    assert.deepEqual(pick(parseNotification({ message: { ...rest, message_id: messageId, publish_time: publishTime } })), expected);
+    assert.deepEqual(
+      pick(parseNotification({ message: { ...rest, message_id: messageId, publish_time: publishTime } })),
+      expected,
+    );
   });
   it('a bare Pub/Sub message', () => assert.deepEqual(pick(parseNotification(message)), expected));
-  it('a numeric messageId', () => assert.equal(parseNotification({ ...message, messageId: 42 }).messageId, '42'));
+  it('a numeric messageId', () =>
+    assert.equal(parseNotification({ ...message, messageId: 42 }).messageId, '42'));
   it('URL-safe base64 data', () => {
     const data = versionResource(SECRET, '7');
     const urlSafe = Buffer.from(JSON.stringify(data)).toString('base64url');
-    assert.equal(parseNotification({ ...message, data: urlSafe }).versionResource?.name, `${SECRET}/versions/7`);
+    assert.equal(
+      parseNotification({ ...message, data: urlSafe }).versionResource?.name,
+      `${SECRET}/versions/7`,
+    );
   });
   it('a version taken from the data when versionId is absent', () => {
     const { versionId: _v, ...attributes } = message.attributes;
     assert.equal(parseNotification({ ...message, attributes }).version, '7');
   });
   it('a bare version number in versionId', () => {
-    assert.equal(parseNotification({ ...message, attributes: { ...message.attributes, versionId: '7' } }).version, '7');
+    assert.equal(
+      parseNotification({ ...message, attributes: { ...message.attributes, versionId: '7' } }).version,
+      '7',
+    );
   });
   it('a version event with no data at all', () => {
     const { data: _d, ...rest } = message;
@@ -228,7 +295,13 @@ describe('parseNotification: input forms', () => {
   });
   it('TOPIC_CONFIGURED in every envelope, with empty or absent data', () => {
     const bare = { attributes: { eventType: 'TOPIC_CONFIGURED' } };
-    for (const input of [bare, { ...bare, data: '' }, { message: bare }, cloudEvent(bare), JSON.stringify(cloudEvent({ ...bare, data: null }))]) {
+    for (const input of [
+      bare,
+      { ...bare, data: '' },
+      { message: bare },
+      cloudEvent(bare),
+      JSON.stringify(cloudEvent({ ...bare, data: null })),
+    ]) {
       const ev = parseNotification(input);
       assert.equal(ev.type, 'TOPIC_CONFIGURED');
       assert.equal(ev.secret, undefined);
@@ -236,20 +309,34 @@ describe('parseNotification: input forms', () => {
     }
   });
   it('timestamps with nanoseconds or an offset', () => {
-    for (const t of ['2024-05-01T10:00:00.123456789Z', '2024-05-01T03:00:00.5-07:00', '2024-05-01T10:00:00Z']) {
-      assert.equal(parseNotification({ ...message, attributes: { ...message.attributes, timestamp: t }, publishTime: t }).eventTime, t);
+    for (const t of [
+      '2024-05-01T10:00:00.123456789Z',
+      '2024-05-01T03:00:00.5-07:00',
+      '2024-05-01T10:00:00Z',
+    ]) {
+      assert.equal(
+        parseNotification({ ...message, attributes: { ...message.attributes, timestamp: t }, publishTime: t })
+          .eventTime,
+        t,
+      );
     }
   });
   it('the decision inputs: event time from the timestamp attribute, else the publish time', () => {
     assert.equal(eventContext(parseNotification(message))?.time, '2024-05-01T10:00:00.987654Z');
     const { timestamp: _t, ...attributes } = message.attributes;
-    assert.equal(eventContext(parseNotification({ ...message, attributes }))?.time, '2024-05-01T10:00:01.234Z');
+    assert.equal(
+      eventContext(parseNotification({ ...message, attributes }))?.time,
+      '2024-05-01T10:00:01.234Z',
+    );
   });
 });
 
 describe('parseNotification: malformed input names the field and what was expected', () => {
   const ok = smMessage('SECRET_VERSION_ADD', { version: '7' });
-  const withAttrs = (attrs: Record<string, unknown>) => ({ ...ok, attributes: { ...ok.attributes, ...attrs } });
+  const withAttrs = (attrs: Record<string, unknown>) => ({
+    ...ok,
+    attributes: { ...ok.attributes, ...attrs },
+  });
   const without = (key: string) => {
     const attributes: Record<string, string> = { ...ok.attributes };
     delete attributes[key];
@@ -262,46 +349,128 @@ describe('parseNotification: malformed input names the field and what was expect
     throwsInput(() => parseNotification('[1,2]'), /notification must be a JSON object, got an array/);
     throwsInput(() => parseNotification(42), /notification must be a JSON object, got number/);
     throwsInput(() => parseNotification(null), /notification must be a JSON object, got null/);
-    throwsInput(() => parseNotification({ hello: 'world' }), /neither "message" \(Pub\/Sub push \/ CloudEvent data\) nor "attributes" \(Pub\/Sub message\)/);
-    throwsInput(() => parseNotification({ ...cloudEvent(ok), type: 'google.cloud.storage.object.v1.finalized' }), /CloudEvent type "google.cloud.storage.object.v1.finalized" is not google.cloud.pubsub.topic.v1.messagePublished/);
-    throwsInput(() => parseNotification({ ...cloudEvent(ok), data: [1] }), /CloudEvent.data must be an object with "message", got an array/);
-    throwsInput(() => parseNotification({ ...cloudEvent(ok), data: { subscription: 's' } }), /CloudEvent.data.message must be an object, got undefined/);
-    throwsInput(() => parseNotification({ message: 'hello' }), /message must be an object, got the string "hello"/);
-    throwsInput(() => parseNotification({ message: { ...ok, attributes: ['eventType'] } }), /message.attributes must be an object of strings/);
-    throwsInput(() => parseNotification({ message: { ...ok, attributes: { eventType: 7 } } }), /message.attributes.eventType must be a string, got number/);
-    throwsInput(() => parseNotification({ message: { ...ok, data: { name: 'x' } } }), /message.data must be a base64 string, got object/);
-    throwsInput(() => parseNotification({ message: { ...ok, messageId: { id: 1 } } }), /message.messageId must be a string, got object/);
-    throwsInput(() => parseNotification({ ...ok, publishTime: 'yesterday' }), /publishTime "yesterday" is not an RFC 3339 timestamp/);
+    throwsInput(
+      () => parseNotification({ hello: 'world' }),
+      /neither "message" \(Pub\/Sub push \/ CloudEvent data\) nor "attributes" \(Pub\/Sub message\)/,
+    );
+    throwsInput(
+      () => parseNotification({ ...cloudEvent(ok), type: 'google.cloud.storage.object.v1.finalized' }),
+      /CloudEvent type "google.cloud.storage.object.v1.finalized" is not google.cloud.pubsub.topic.v1.messagePublished/,
+    );
+    throwsInput(
+      () => parseNotification({ ...cloudEvent(ok), data: [1] }),
+      /CloudEvent.data must be an object with "message", got an array/,
+    );
+    throwsInput(
+      () => parseNotification({ ...cloudEvent(ok), data: { subscription: 's' } }),
+      /CloudEvent.data.message must be an object, got undefined/,
+    );
+    throwsInput(
+      () => parseNotification({ message: 'hello' }),
+      /message must be an object, got the string "hello"/,
+    );
+    throwsInput(
+      () => parseNotification({ message: { ...ok, attributes: ['eventType'] } }),
+      /message.attributes must be an object of strings/,
+    );
+    throwsInput(
+      () => parseNotification({ message: { ...ok, attributes: { eventType: 7 } } }),
+      /message.attributes.eventType must be a string, got number/,
+    );
+    throwsInput(
+      () => parseNotification({ message: { ...ok, data: { name: 'x' } } }),
+      /message.data must be a base64 string, got object/,
+    );
+    throwsInput(
+      () => parseNotification({ message: { ...ok, messageId: { id: 1 } } }),
+      /message.messageId must be a string, got object/,
+    );
+    throwsInput(
+      () => parseNotification({ ...ok, publishTime: 'yesterday' }),
+      /publishTime "yesterday" is not an RFC 3339 timestamp/,
+    );
   });
 
   it('attribute problems', () => {
-    throwsInput(() => parseNotification(without('eventType')), /attributes.eventType is missing \(expected one of SECRET_CREATE, .*TOPIC_CONFIGURED\)/);
-    throwsInput(() => parseNotification(withAttrs({ eventType: 'SECRET_VERSION_ADDED' })), /attributes.eventType "SECRET_VERSION_ADDED" is not a Secret Manager event type \(expected one of SECRET_CREATE/);
-    throwsInput(() => parseNotification(withAttrs({ dataFormat: 'PROTOBUF' })), /attributes.dataFormat "PROTOBUF" is not supported \(expected JSON_API_V1\)/);
-    throwsInput(() => parseNotification(without('secretId')), /attributes.secretId is missing on SECRET_VERSION_ADD/);
-    throwsInput(() => parseNotification(withAttrs({ secretId: 'db-password' })), /"db-password" is not a Secret Manager name: expected "projects" at segment 1/);
-    throwsInput(() => parseNotification(withAttrs({ secretId: `${SECRET}/versions/7` })), /attributes.secretId ".*\/versions\/7" must name a secret, not a version/);
-    throwsInput(() => parseNotification(withAttrs({ timestamp: 'not a time' })), /attributes.timestamp "not a time" is not an RFC 3339 timestamp/);
-    throwsInput(() => parseNotification(withAttrs({ timestamp: '1' })), /attributes.timestamp "1" is not an RFC 3339 timestamp/);
+    throwsInput(
+      () => parseNotification(without('eventType')),
+      /attributes.eventType is missing \(expected one of SECRET_CREATE, .*TOPIC_CONFIGURED\)/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ eventType: 'SECRET_VERSION_ADDED' })),
+      /attributes.eventType "SECRET_VERSION_ADDED" is not a Secret Manager event type \(expected one of SECRET_CREATE/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ dataFormat: 'PROTOBUF' })),
+      /attributes.dataFormat "PROTOBUF" is not supported \(expected JSON_API_V1\)/,
+    );
+    throwsInput(
+      () => parseNotification(without('secretId')),
+      /attributes.secretId is missing on SECRET_VERSION_ADD/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ secretId: 'db-password' })),
+      /"db-password" is not a Secret Manager name: expected "projects" at segment 1/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ secretId: `${SECRET}/versions/7` })),
+      /attributes.secretId ".*\/versions\/7" must name a secret, not a version/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ timestamp: 'not a time' })),
+      /attributes.timestamp "not a time" is not an RFC 3339 timestamp/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ timestamp: '1' })),
+      /attributes.timestamp "1" is not an RFC 3339 timestamp/,
+    );
   });
 
   it('version problems', () => {
     const noVersion = { attributes: { ...without('versionId').attributes } };
     throwsInput(() => parseNotification(noVersion), /attributes.versionId is missing on SECRET_VERSION_ADD/);
-    throwsInput(() => parseNotification(withAttrs({ versionId: `${SECRET}/versions/latest` })), /attributes.versionId ".*\/versions\/latest" must name a numbered version/);
-    throwsInput(() => parseNotification(withAttrs({ versionId: 'projects/123456789012/secrets/other/versions/7' })), /attributes.versionId ".*other\/versions\/7" does not belong to secretId ".*db-password"/);
-    throwsInput(() => parseNotification(withAttrs({ versionId: `${SECRET}/versions/7/x` })), /unexpected trailing segments "x"/);
+    throwsInput(
+      () => parseNotification(withAttrs({ versionId: `${SECRET}/versions/latest` })),
+      /attributes.versionId ".*\/versions\/latest" must name a numbered version/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ versionId: 'projects/123456789012/secrets/other/versions/7' })),
+      /attributes.versionId ".*other\/versions\/7" does not belong to secretId ".*db-password"/,
+    );
+    throwsInput(
+      () => parseNotification(withAttrs({ versionId: `${SECRET}/versions/7/x` })),
+      /unexpected trailing segments "x"/,
+    );
   });
 
   it('data problems', () => {
     throwsInput(() => parseNotification({ ...ok, data: 'not base64!' }), /message.data is not base64/);
-    throwsInput(() => parseNotification({ ...ok, data: Buffer.from('plain text').toString('base64') }), /message.data is not base64 of JSON/);
-    throwsInput(() => parseNotification({ ...ok, data: b64([1, 2]) }), /message.data must decode to a JSON object \(Secret or SecretVersion\), got an array/);
+    throwsInput(
+      () => parseNotification({ ...ok, data: Buffer.from('plain text').toString('base64') }),
+      /message.data is not base64 of JSON/,
+    );
+    throwsInput(
+      () => parseNotification({ ...ok, data: b64([1, 2]) }),
+      /message.data must decode to a JSON object \(Secret or SecretVersion\), got an array/,
+    );
     const update = smMessage('SECRET_UPDATE');
-    throwsInput(() => parseNotification({ ...update, data: b64({ name: SECRET, versionAliases: ['current'] }) }), /message.data.versionAliases must be an object/);
-    throwsInput(() => parseNotification({ ...update, data: b64({ name: SECRET, versionAliases: { current: { v: 1 } } }) }), /message.data.versionAliases.current must be a version number/);
-    throwsInput(() => parseNotification({ ...update, data: b64({ name: SECRET, labels: { team: 1 } }) }), /message.data.labels.team must be a string/);
-    throwsInput(() => parseNotification({ ...update, data: b64({ name: SECRET, annotations: 'x' }) }), /message.data.annotations must be an object of strings/);
+    throwsInput(
+      () => parseNotification({ ...update, data: b64({ name: SECRET, versionAliases: ['current'] }) }),
+      /message.data.versionAliases must be an object/,
+    );
+    throwsInput(
+      () =>
+        parseNotification({ ...update, data: b64({ name: SECRET, versionAliases: { current: { v: 1 } } }) }),
+      /message.data.versionAliases.current must be a version number/,
+    );
+    throwsInput(
+      () => parseNotification({ ...update, data: b64({ name: SECRET, labels: { team: 1 } }) }),
+      /message.data.labels.team must be a string/,
+    );
+    throwsInput(
+      () => parseNotification({ ...update, data: b64({ name: SECRET, annotations: 'x' }) }),
+      /message.data.annotations must be an object of strings/,
+    );
   });
 });
 
@@ -309,7 +478,12 @@ describe('notificationMessage (the builder tests, the demo and the CLI use)', ()
   for (const type of SECRET_EVENT_TYPES) {
     it(`round-trips ${type}`, () => {
       const version = isVersionEvent(type) ? '4' : undefined;
-      const msg = notificationMessage({ type, secret: SECRET, ...(version ? { version } : {}), timestamp: '2024-05-01T00:00:00Z' });
+      const msg = notificationMessage({
+        type,
+        secret: SECRET,
+        ...(version ? { version } : {}),
+        timestamp: '2024-05-01T00:00:00Z',
+      });
       const ev = parseNotification({ message: msg, subscription: 's' });
       assert.equal(ev.type, type);
       if (type === 'TOPIC_CONFIGURED') {
@@ -324,13 +498,24 @@ describe('notificationMessage (the builder tests, the demo and the CLI use)', ()
   }
 
   it('builds regional version names and carries given data', () => {
-    const msg = notificationMessage({ type: 'SECRET_UPDATE', secret: REGIONAL, data: { name: REGIONAL, versionAliases: { current: '3' } } });
+    const msg = notificationMessage({
+      type: 'SECRET_UPDATE',
+      secret: REGIONAL,
+      data: { name: REGIONAL, versionAliases: { current: '3' } },
+    });
     const ev = parseNotification(msg);
     assert.deepEqual(ev.secretResource?.versionAliases, { current: '3' });
-    assert.equal(notificationMessage({ type: 'SECRET_VERSION_ADD', secret: REGIONAL, version: '3' }).attributes.versionId, `${REGIONAL}/versions/3`);
+    assert.equal(
+      notificationMessage({ type: 'SECRET_VERSION_ADD', secret: REGIONAL, version: '3' }).attributes
+        .versionId,
+      `${REGIONAL}/versions/3`,
+    );
   });
 
   it('refuses to build a secret event without a secret', () => {
-    throwsInput(() => notificationMessage({ type: 'SECRET_VERSION_ADD', version: '1' }), /a SECRET_VERSION_ADD notification needs a secret/);
+    throwsInput(
+      () => notificationMessage({ type: 'SECRET_VERSION_ADD', version: '1' }),
+      /a SECRET_VERSION_ADD notification needs a secret/,
+    );
   });
 });

@@ -17,13 +17,31 @@ import { main } from '../../functions/cli/main';
 import type { Plan } from '../../functions/core/plan';
 
 const GOLDEN = join(__dirname, 'golden');
-const ARGS = ['plan', '--secret', 'projects/my-proj/secrets/db-password', '--version', '7', '--manifests', 'infra/examples', '--project-map', 'my-proj=123456789012'];
+const ARGS = [
+  'plan',
+  '--secret',
+  'projects/my-proj/secrets/db-password',
+  '--version',
+  '7',
+  '--manifests',
+  'infra/examples',
+  '--project-map',
+  'my-proj=123456789012',
+];
 const update = process.env.UPDATE_GOLDEN === '1';
 
 async function plan(output: string): Promise<string> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env: {} };
+  const io: CliIo = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    env: {},
+  };
   const code = await main([...ARGS, '--output', output], io);
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
@@ -33,7 +51,11 @@ async function plan(output: string): Promise<string> {
 function golden(file: string, actual: string): void {
   const path = join(GOLDEN, file);
   if (update) writeFileSync(path, actual);
-  assert.equal(actual, readFileSync(path, 'utf8'), `${file} differs; if the change is intended: UPDATE_GOLDEN=1 node scripts/test.mjs unit test/unit/golden.test.ts`);
+  assert.equal(
+    actual,
+    readFileSync(path, 'utf8'),
+    `${file} differs; if the change is intended: UPDATE_GOLDEN=1 node scripts/test.mjs unit test/unit/golden.test.ts`,
+  );
 }
 
 /** What shared/DESIGN.md prescribes for each sample workload when db-password gets version 7. */
@@ -67,7 +89,12 @@ describe('golden: rotor plan on infra/examples', () => {
     const out = await plan('json');
     golden('examples-plan.json', out);
     const parsed = JSON.parse(out) as Plan;
-    const got = Object.fromEntries(parsed.workloads.map((w) => [`${w.kind}/${w.name}`, { action: w.action, via: [...new Set(w.dependencies.map((d) => d.via))] }]));
+    const got = Object.fromEntries(
+      parsed.workloads.map((w) => [
+        `${w.kind}/${w.name}`,
+        { action: w.action, via: [...new Set(w.dependencies.map((d) => d.via))] },
+      ]),
+    );
     assert.deepEqual(got, PRESCRIBED);
     for (const w of NOT_DEPENDENT) assert.ok(!(w in got), `${w} must not be listed`);
     assert.equal(parsed.problems, undefined, 'the samples resolve completely');

@@ -29,26 +29,44 @@ const API: Record<string, string> = {
 };
 
 /** A workload of `kind` whose pod template has `pod` (CronJob: under jobTemplate). */
-export function workload(kind: string, name: string, pod: PodSpecParts, opts: WorkloadOptions = {}): KubeObject {
+export function workload(
+  kind: string,
+  name: string,
+  pod: PodSpecParts,
+  opts: WorkloadOptions = {},
+): KubeObject {
   const template = {
-    metadata: { labels: { app: name }, ...(opts.templateAnnotations ? { annotations: opts.templateAnnotations } : {}) },
+    metadata: {
+      labels: { app: name },
+      ...(opts.templateAnnotations ? { annotations: opts.templateAnnotations } : {}),
+    },
     spec: { ...pod, containers: pod.containers ?? [{ name: 'app', image: 'example/app:1' }] },
   };
   const spec: Obj =
     kind === 'CronJob'
-      ? { schedule: '0 3 * * *', jobTemplate: { spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } } } } }
+      ? {
+          schedule: '0 3 * * *',
+          jobTemplate: {
+            spec: { template: { ...template, spec: { ...template.spec, restartPolicy: 'OnFailure' } } },
+          },
+        }
       : kind === 'Pod'
         ? template.spec
         : { selector: { matchLabels: { app: name } }, template };
   return {
     apiVersion: opts.apiVersion ?? API[kind] ?? 'apps/v1',
     kind,
-    metadata: { name, namespace: opts.namespace ?? 'shop', ...(opts.annotations ? { annotations: opts.annotations } : {}) },
+    metadata: {
+      name,
+      namespace: opts.namespace ?? 'shop',
+      ...(opts.annotations ? { annotations: opts.annotations } : {}),
+    },
     spec,
   };
 }
 
-export const deployment = (name: string, pod: PodSpecParts, opts: WorkloadOptions = {}): KubeObject => workload('Deployment', name, pod, opts);
+export const deployment = (name: string, pod: PodSpecParts, opts: WorkloadOptions = {}): KubeObject =>
+  workload('Deployment', name, pod, opts);
 
 export function container(name: string, parts: Obj = {}): Obj {
   return { name, image: `example/${name}:1`, ...parts };
@@ -62,11 +80,19 @@ export function csiVolume(name: string, spc: string, driver = 'secrets-store-gke
   return { name, csi: { driver, readOnly: true, volumeAttributes: { secretProviderClass: spc } } };
 }
 
-export function secretVolume(name: string, secretName: string, items?: Array<{ key: string; path: string }>): Obj {
+export function secretVolume(
+  name: string,
+  secretName: string,
+  items?: Array<{ key: string; path: string }>,
+): Obj {
   return { name, secret: { secretName, ...(items ? { items } : {}) } };
 }
 
-export function projectedVolume(name: string, secretName: string, items?: Array<{ key: string; path: string }>): Obj {
+export function projectedVolume(
+  name: string,
+  secretName: string,
+  items?: Array<{ key: string; path: string }>,
+): Obj {
   return {
     name,
     projected: {
@@ -92,7 +118,10 @@ export function spc(
     typeof entries === 'string'
       ? entries
       : entries
-          .map((e) => `- resourceName: "${e.resourceName}"\n  ${e.path !== undefined ? `path: "${e.path}"` : `fileName: "${e.fileName ?? ''}"`}\n`)
+          .map(
+            (e) =>
+              `- resourceName: "${e.resourceName}"\n  ${e.path !== undefined ? `path: "${e.path}"` : `fileName: "${e.fileName ?? ''}"`}\n`,
+          )
           .join('');
   return {
     apiVersion: opts.apiVersion ?? 'secrets-store.csi.x-k8s.io/v1',
@@ -106,7 +135,12 @@ export function spc(
   };
 }
 
-export function store(kind: 'SecretStore' | 'ClusterSecretStore', name: string, gcpsm: Obj | undefined, opts: { namespace?: string; apiVersion?: string; provider?: Obj } = {}): KubeObject {
+export function store(
+  kind: 'SecretStore' | 'ClusterSecretStore',
+  name: string,
+  gcpsm: Obj | undefined,
+  opts: { namespace?: string; apiVersion?: string; provider?: Obj } = {},
+): KubeObject {
   return {
     apiVersion: opts.apiVersion ?? 'external-secrets.io/v1',
     kind,
@@ -115,7 +149,11 @@ export function store(kind: 'SecretStore' | 'ClusterSecretStore', name: string, 
   };
 }
 
-export function externalSecret(name: string, spec: Obj, opts: { namespace?: string; apiVersion?: string } = {}): KubeObject {
+export function externalSecret(
+  name: string,
+  spec: Obj,
+  opts: { namespace?: string; apiVersion?: string } = {},
+): KubeObject {
   return {
     apiVersion: opts.apiVersion ?? 'external-secrets.io/v1',
     kind: 'ExternalSecret',

@@ -12,12 +12,24 @@ const EXAMPLES = 'infra/examples';
 const SECRET = 'projects/my-proj/secrets/db-password';
 const MAP = 'my-proj=123456789012';
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 async function rotor(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env };
+  const io: CliIo = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    env,
+  };
   const code = await main(args, io);
   return { code, stdout, stderr };
 }
@@ -41,7 +53,16 @@ async function rejects(args: string[], ...patterns: RegExp[]): Promise<void> {
   assert.match(r.stderr, /^rotor plan: /);
 }
 
-const plan = (...extra: string[]) => ['plan', '--secret', SECRET, '--version', '7', '--project-map', MAP, ...extra];
+const plan = (...extra: string[]) => [
+  'plan',
+  '--secret',
+  SECRET,
+  '--version',
+  '7',
+  '--project-map',
+  MAP,
+  ...extra,
+];
 
 describe('rotor plan: outputs', () => {
   it('table (the default)', async () => {
@@ -57,17 +78,32 @@ describe('rotor plan: outputs', () => {
   it('json: the contract of shared/DESIGN.md', async () => {
     const r = await rotor(plan('--manifests', EXAMPLES, '--output', 'json'));
     assert.equal(r.code, 0, r.stderr);
-    const out = JSON.parse(r.stdout) as { secret: string; version: string; event: string; workloads: Array<Record<string, unknown>> };
+    const out = JSON.parse(r.stdout) as {
+      secret: string;
+      version: string;
+      event: string;
+      workloads: Array<Record<string, unknown>>;
+    };
     assert.deepEqual(Object.keys(out), ['secret', 'version', 'event', 'workloads']);
     assert.equal(out.secret, SECRET);
     assert.equal(out.version, '7');
     assert.equal(out.event, 'SECRET_VERSION_ADD');
     for (const w of out.workloads) {
-      assert.deepEqual(Object.keys(w), ['cluster', 'kind', 'namespace', 'name', 'action', 'reason', 'dependencies']);
+      assert.deepEqual(Object.keys(w), [
+        'cluster',
+        'kind',
+        'namespace',
+        'name',
+        'action',
+        'reason',
+        'dependencies',
+      ]);
       assert.ok(['restart', 'reload', 'none', 'wait'].includes(w.action as string));
       for (const d of w.dependencies as Array<Record<string, unknown>>) {
         assert.deepEqual(Object.keys(d), ['via', 'container', 'detail']);
-        assert.ok(['env', 'envFrom', 'volume', 'subPath', 'csi', 'init', 'annotation'].includes(d.via as string));
+        assert.ok(
+          ['env', 'envFrom', 'volume', 'subPath', 'csi', 'init', 'annotation'].includes(d.via as string),
+        );
       }
     }
   });
@@ -92,35 +128,82 @@ describe('rotor plan: outputs', () => {
   });
 
   it('paths after --manifests, short names with --project or ROTOR_DEFAULT_PROJECT, ROTOR_PROJECT_MAP', async () => {
-    const spread = await rotor(['plan', '--secret', 'db-password', '--project', 'my-proj', '--version', '7', '--manifests', `${EXAMPLES}/10-secret-stores.yaml`, `${EXAMPLES}/20-external-secrets.yaml`, `${EXAMPLES}/40-workloads.yaml`, '-o', 'json'], { ROTOR_PROJECT_MAP: MAP });
+    const spread = await rotor(
+      [
+        'plan',
+        '--secret',
+        'db-password',
+        '--project',
+        'my-proj',
+        '--version',
+        '7',
+        '--manifests',
+        `${EXAMPLES}/10-secret-stores.yaml`,
+        `${EXAMPLES}/20-external-secrets.yaml`,
+        `${EXAMPLES}/40-workloads.yaml`,
+        '-o',
+        'json',
+      ],
+      { ROTOR_PROJECT_MAP: MAP },
+    );
     assert.equal(spread.code, 0, spread.stderr);
-    const viaEnv = await rotor(['plan', '--secret', 'db-password', '--version', '7', '--manifests', EXAMPLES, '-o', 'json'], { ROTOR_DEFAULT_PROJECT: 'my-proj', ROTOR_PROJECT_MAP: MAP });
+    const viaEnv = await rotor(
+      ['plan', '--secret', 'db-password', '--version', '7', '--manifests', EXAMPLES, '-o', 'json'],
+      { ROTOR_DEFAULT_PROJECT: 'my-proj', ROTOR_PROJECT_MAP: MAP },
+    );
     assert.equal(viaEnv.code, 0, viaEnv.stderr);
     const full = await rotor(plan('--manifests', EXAMPLES, '-o', 'json'));
     assert.deepEqual(JSON.parse(viaEnv.stdout), JSON.parse(full.stdout));
     // Without the SecretProviderClasses, CSI volumes are unresolved: reported, not fatal.
     const partial = JSON.parse(spread.stdout) as { problems?: string[] };
-    assert.ok(partial.problems?.some((p) => /SecretProviderClass shop\/db-password-gke \(volume secrets\) was not found/.test(p)));
+    assert.ok(
+      partial.problems?.some((p) =>
+        /SecretProviderClass shop\/db-password-gke \(volume secrets\) was not found/.test(p),
+      ),
+    );
   });
 
   it('a secret named by project number is reported by id when mapped', async () => {
-    const r = await rotor(['plan', '--secret', 'projects/123456789012/secrets/db-password', '--version', '7', '--project-map', MAP, '--manifests', EXAMPLES, '-o', 'json']);
+    const r = await rotor([
+      'plan',
+      '--secret',
+      'projects/123456789012/secrets/db-password',
+      '--version',
+      '7',
+      '--project-map',
+      MAP,
+      '--manifests',
+      EXAMPLES,
+      '-o',
+      'json',
+    ]);
     const byId = await rotor(plan('--manifests', EXAMPLES, '-o', 'json'));
     assert.deepEqual(JSON.parse(r.stdout), JSON.parse(byId.stdout));
   });
 
   it('--strict turns unresolved references into exit 2', async () => {
-    await rejects(['plan', '--secret', SECRET, '--strict', '--manifests', `${EXAMPLES}/40-workloads.yaml`], /unresolved references:\n {2}Deployment shop\/web: SecretProviderClass shop\/db-password-gke \(volume secrets\) was not found/);
+    await rejects(
+      ['plan', '--secret', SECRET, '--strict', '--manifests', `${EXAMPLES}/40-workloads.yaml`],
+      /unresolved references:\n {2}Deployment shop\/web: SecretProviderClass shop\/db-password-gke \(volume secrets\) was not found/,
+    );
   });
 
   it('SECRET_UPDATE with --alias', async () => {
-    const r = await rotor(plan('--event', 'SECRET_UPDATE', '--alias', 'current=8', '--manifests', EXAMPLES, '-o', 'json'));
+    const r = await rotor(
+      plan('--event', 'SECRET_UPDATE', '--alias', 'current=8', '--manifests', EXAMPLES, '-o', 'json'),
+    );
     const out = JSON.parse(r.stdout) as { workloads: Array<{ name: string; action: string }> };
-    assert.deepEqual(out.workloads.filter((w) => w.action !== 'none').map((w) => [w.name, w.action]), [['alias-follower', 'reload']]);
+    assert.deepEqual(
+      out.workloads.filter((w) => w.action !== 'none').map((w) => [w.name, w.action]),
+      [['alias-follower', 'reload']],
+    );
   });
 
   it('a directory with non-Kubernetes YAML is planned, with a note', async () => {
-    write('gitops/app.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: sdk, namespace: shop, annotations: {rotor.dev/secrets: "projects/my-proj/secrets/db-password"}}\nspec: {template: {spec: {containers: [{name: app, image: x}]}}}\n');
+    write(
+      'gitops/app.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: sdk, namespace: shop, annotations: {rotor.dev/secrets: "projects/my-proj/secrets/db-password"}}\nspec: {template: {spec: {containers: [{name: app, image: x}]}}}\n',
+    );
     write('gitops/values.yaml', 'replicaCount: 3\n');
     const r = await rotor(['plan', '--secret', SECRET, '--manifests', join(root, 'gitops')]);
     assert.equal(r.code, 0, r.stderr);
@@ -131,57 +214,127 @@ describe('rotor plan: outputs', () => {
 
 describe('rotor plan: bad input exits 2 naming the problem', () => {
   it('a YAML syntax error names the file and position', async () => {
-    const f = write('bad/syntax.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [unclosed\n');
+    const f = write(
+      'bad/syntax.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [unclosed\n',
+    );
     await rejects(plan('--manifests', f), new RegExp(`${f}: YAML syntax error at line \\d+, column \\d+`));
   });
 
   it('a SecretProviderClass whose parameters.secrets does not parse names the file and the object', async () => {
-    const f = write('bad/spc.yaml', 'apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata:\n  name: broken\n  namespace: shop\nspec:\n  provider: gke\n  parameters:\n    secrets: |\n      - resourceName: "projects/p/secrets/s/versions/latest\n        path: [x\n');
-    await rejects(plan('--manifests', f), new RegExp(`${f}: SecretProviderClass shop/broken: spec.parameters.secrets does not parse as YAML`));
+    const f = write(
+      'bad/spc.yaml',
+      'apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata:\n  name: broken\n  namespace: shop\nspec:\n  provider: gke\n  parameters:\n    secrets: |\n      - resourceName: "projects/p/secrets/s/versions/latest\n        path: [x\n',
+    );
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(`${f}: SecretProviderClass shop/broken: spec.parameters.secrets does not parse as YAML`),
+    );
   });
 
   it('a bad secret name inside a manifest names the file, the object and the entry', async () => {
-    const f = write('bad/spc-name.yaml', 'apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: typo, namespace: shop}\nspec:\n  provider: gcp\n  parameters:\n    secrets: |\n      - resourceName: "projects/p/secret/s/versions/latest"\n        fileName: s\n');
-    await rejects(plan('--manifests', f), new RegExp(`${f}: SecretProviderClass shop/typo: spec.parameters.secrets\\[0\\].resourceName: "projects/p/secret/s/versions/latest" is not a Secret Manager name: expected "secrets" at segment 3, found "secret"`));
-    const es = write('bad/es.yaml', 'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: es, namespace: shop}\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: gcp}\n  data:\n  - secretKey: pw\n    remoteRef: {key: "db password"}\n---\napiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: gcp}\nspec: {provider: {gcpsm: {projectID: p}}}\n');
-    await rejects(plan('--manifests', es), new RegExp(`${es} \\(document 1\\): ExternalSecret shop/es: data\\[0\\] \\(key pw\\): remoteRef.key "db password"`));
+    const f = write(
+      'bad/spc-name.yaml',
+      'apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: typo, namespace: shop}\nspec:\n  provider: gcp\n  parameters:\n    secrets: |\n      - resourceName: "projects/p/secret/s/versions/latest"\n        fileName: s\n',
+    );
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(
+        `${f}: SecretProviderClass shop/typo: spec.parameters.secrets\\[0\\].resourceName: "projects/p/secret/s/versions/latest" is not a Secret Manager name: expected "secrets" at segment 3, found "secret"`,
+      ),
+    );
+    const es = write(
+      'bad/es.yaml',
+      'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: es, namespace: shop}\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: gcp}\n  data:\n  - secretKey: pw\n    remoteRef: {key: "db password"}\n---\napiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: gcp}\nspec: {provider: {gcpsm: {projectID: p}}}\n',
+    );
+    await rejects(
+      plan('--manifests', es),
+      new RegExp(
+        `${es} \\(document 1\\): ExternalSecret shop/es: data\\[0\\] \\(key pw\\): remoteRef.key "db password"`,
+      ),
+    );
   });
 
   it('a bad --secret', async () => {
-    await rejects(['plan', '--secret', 'projects/my-proj/secret/db', '--manifests', EXAMPLES], /"projects\/my-proj\/secret\/db" is not a Secret Manager name: expected "secrets" at segment 3, found "secret"/);
-    await rejects(['plan', '--secret', 'db-password', '--manifests', EXAMPLES], /secret "db-password" is a short name: give projects\/P\/secrets\/db-password or a default project/);
-    await rejects(['plan', '--secret', `${SECRET}/versions/7`, '--manifests', EXAMPLES], /--secret ".*\/versions\/7" names a version: pass the secret and --version separately/);
+    await rejects(
+      ['plan', '--secret', 'projects/my-proj/secret/db', '--manifests', EXAMPLES],
+      /"projects\/my-proj\/secret\/db" is not a Secret Manager name: expected "secrets" at segment 3, found "secret"/,
+    );
+    await rejects(
+      ['plan', '--secret', 'db-password', '--manifests', EXAMPLES],
+      /secret "db-password" is a short name: give projects\/P\/secrets\/db-password or a default project/,
+    );
+    await rejects(
+      ['plan', '--secret', `${SECRET}/versions/7`, '--manifests', EXAMPLES],
+      /--secret ".*\/versions\/7" names a version: pass the secret and --version separately/,
+    );
     await rejects(['plan', '--manifests', EXAMPLES], /--secret is required/);
   });
 
   it('an unknown event type', async () => {
-    await rejects(plan('--event', 'SECRET_ROTATED', '--manifests', EXAMPLES), /--event "SECRET_ROTATED" is not a Secret Manager event type \(one of SECRET_CREATE, .*SECRET_ROTATE\)/);
-    await rejects(plan('--event', 'TOPIC_CONFIGURED', '--manifests', EXAMPLES), /--event "TOPIC_CONFIGURED" is not a Secret Manager event type/);
+    await rejects(
+      plan('--event', 'SECRET_ROTATED', '--manifests', EXAMPLES),
+      /--event "SECRET_ROTATED" is not a Secret Manager event type \(one of SECRET_CREATE, .*SECRET_ROTATE\)/,
+    );
+    await rejects(
+      plan('--event', 'TOPIC_CONFIGURED', '--manifests', EXAMPLES),
+      /--event "TOPIC_CONFIGURED" is not a Secret Manager event type/,
+    );
   });
 
   it('a missing path', async () => {
-    await rejects(plan('--manifests', 'infra/nope'), /^rotor plan: infra\/nope: no such file or directory\n$/);
+    await rejects(
+      plan('--manifests', 'infra/nope'),
+      /^rotor plan: infra\/nope: no such file or directory\n$/,
+    );
   });
 
   it('a broken symbolic link in a directory', async () => {
     mkdirSync(join(root, 'links'), { recursive: true });
     symlinkSync(join(root, 'links/missing.yaml'), join(root, 'links/dangling.yaml'));
-    await rejects(plan('--manifests', join(root, 'links')), /links\/dangling.yaml: no such file or directory \(a broken symbolic link\?\)/);
+    await rejects(
+      plan('--manifests', join(root, 'links')),
+      /links\/dangling.yaml: no such file or directory \(a broken symbolic link\?\)/,
+    );
   });
 
   it('an unknown output format', async () => {
-    await rejects(plan('--manifests', EXAMPLES, '--output', 'yaml'), /--output "yaml" is not one of table, json, mermaid/);
+    await rejects(
+      plan('--manifests', EXAMPLES, '--output', 'yaml'),
+      /--output "yaml" is not one of table, json, mermaid/,
+    );
   });
 
   it('bad flag values and combinations', async () => {
-    await rejects(plan('--manifests', EXAMPLES, '--version', 'latest'), /--version "latest" is not a version number/);
-    await rejects(plan('--manifests', EXAMPLES, '--alias', 'current'), /--alias: "current" is not NAME=VALUE/);
-    await rejects(plan('--manifests', EXAMPLES, '--alias', 'current=latest'), /--alias current=latest: the version must be a number/);
-    await rejects(['plan', '--secret', SECRET, '--project-map', 'my-proj:123', '--manifests', EXAMPLES], /project map: "my-proj:123" is not ID=NUMBER/);
-    await rejects(['plan', '--secret', SECRET, '--manifests', EXAMPLES, '--kubeconfig', '/tmp/kc'], /give either --manifests or --kubeconfig, not both/);
-    await rejects(['plan', '--secret', SECRET], /give --manifests PATH\.\.\. \(offline\) or --kubeconfig FILE \(live\)/);
+    await rejects(
+      plan('--manifests', EXAMPLES, '--version', 'latest'),
+      /--version "latest" is not a version number/,
+    );
+    await rejects(
+      plan('--manifests', EXAMPLES, '--alias', 'current'),
+      /--alias: "current" is not NAME=VALUE/,
+    );
+    await rejects(
+      plan('--manifests', EXAMPLES, '--alias', 'current=latest'),
+      /--alias current=latest: the version must be a number/,
+    );
+    await rejects(
+      ['plan', '--secret', SECRET, '--project-map', 'my-proj:123', '--manifests', EXAMPLES],
+      /project map: "my-proj:123" is not ID=NUMBER/,
+    );
+    await rejects(
+      ['plan', '--secret', SECRET, '--manifests', EXAMPLES, '--kubeconfig', '/tmp/kc'],
+      /give either --manifests or --kubeconfig, not both/,
+    );
+    await rejects(
+      ['plan', '--secret', SECRET],
+      /give --manifests PATH\.\.\. \(offline\) or --kubeconfig FILE \(live\)/,
+    );
     await rejects(['plan', '--secret', SECRET, 'infra/examples'], /unexpected argument "infra\/examples"/);
-    await rejects(plan('--manifests', EXAMPLES, '--frobnicate'), /Unknown option '--frobnicate'.*\(see rotor plan --help\)/);
+    await rejects(
+      plan('--manifests', EXAMPLES, '--frobnicate'),
+      /Unknown option '--frobnicate'.*\(see rotor plan --help\)/,
+    );
   });
 
   it('an unknown command', async () => {

@@ -27,7 +27,14 @@ function csiDep(version: string): Dependency {
     detail: 'CSI file pw',
     version,
     secret,
-    source: { kind: 'csi', namespace: 'shop', spc: 'db', file: 'pw', driver: 'secrets-store-gke.csi.k8s.io', resourceName: `projects/my-proj/secrets/db-password/versions/${version}` },
+    source: {
+      kind: 'csi',
+      namespace: 'shop',
+      spc: 'db',
+      file: 'pw',
+      driver: 'secrets-store-gke.csi.k8s.io',
+      resourceName: `projects/my-proj/secrets/db-password/versions/${version}`,
+    },
     inPlace: true,
   };
 }
@@ -42,32 +49,51 @@ function externalSecret(refreshTime: string): Map<string, KubeObject> {
   return new Map([['shop/db', es]]);
 }
 
-const pod: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-1', namespace: 'shop' }, status: { podIP: '198.18.0.2' } };
+const pod: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'web-1', namespace: 'shop' },
+  status: { podIP: '198.18.0.2' },
+};
 function podStatus(version: string): KubeObject {
   return {
     apiVersion: 'secrets-store.csi.x-k8s.io/v1',
     kind: 'SecretProviderClassPodStatus',
     metadata: { name: 'web-1-shop-db', namespace: 'shop' },
-    status: { podName: 'web-1', secretProviderClassName: 'db', objects: [{ id: 'x', version: `projects/123456789012/secrets/db-password/versions/${version}` }] },
+    status: {
+      podName: 'web-1',
+      secretProviderClassName: 'db',
+      objects: [{ id: 'x', version: `projects/123456789012/secrets/db-password/versions/${version}` }],
+    },
   };
 }
 
 describe('readiness', () => {
-  it('ESO: a refresh within the event\'s second is not proof of a sync after it', () => {
+  it("ESO: a refresh within the event's second is not proof of a sync after it", () => {
     const eventTime = '2024-05-01T10:00:00.300Z';
-    const sameSecond = readinessCheck({ externalSecrets: externalSecret('2024-05-01T10:00:00Z'), spcPodStatuses: [], readyPods: [] }, { eventTime, projects });
+    const sameSecond = readinessCheck(
+      { externalSecrets: externalSecret('2024-05-01T10:00:00Z'), spcPodStatuses: [], readyPods: [] },
+      { eventTime, projects },
+    );
     const r1 = sameSecond(esoDep, 'restart', '7');
     assert.equal(r1?.ready, false);
     assert.match(r1.detail, /within the event's second .*not provably after it/);
 
-    const later = readinessCheck({ externalSecrets: externalSecret('2024-05-01T10:00:01Z'), spcPodStatuses: [], readyPods: [] }, { eventTime, projects });
+    const later = readinessCheck(
+      { externalSecrets: externalSecret('2024-05-01T10:00:01Z'), spcPodStatuses: [], readyPods: [] },
+      { eventTime, projects },
+    );
     const r2 = later(esoDep, 'restart', '7');
     assert.equal(r2?.ready, true);
     assert.equal(r2.since, '2024-05-01T10:00:01Z');
   });
 
   it('CSI: latest is served by the target or newer; an alias only by exactly its target', () => {
-    const state = { externalSecrets: new Map<string, KubeObject>(), spcPodStatuses: [podStatus('5')], readyPods: [pod] };
+    const state = {
+      externalSecrets: new Map<string, KubeObject>(),
+      spcPodStatuses: [podStatus('5')],
+      readyPods: [pod],
+    };
     const check = readinessCheck(state, { projects });
     assert.equal(check(csiDep('latest'), 'reload', '4')?.ready, true);
     assert.equal(check(csiDep('latest'), 'reload', '6')?.ready, false);
@@ -87,13 +113,25 @@ describe('readiness', () => {
         podName: 'web-1',
         secretProviderClassName: 'db',
         objects: [
-          { id: 'projects/my-proj/secrets/db-password/versions/3', version: 'projects/123456789012/secrets/db-password/versions/3' },
-          { id: 'projects/my-proj/secrets/db-password/versions/latest', version: 'projects/123456789012/secrets/db-password/versions/8' },
+          {
+            id: 'projects/my-proj/secrets/db-password/versions/3',
+            version: 'projects/123456789012/secrets/db-password/versions/3',
+          },
+          {
+            id: 'projects/my-proj/secrets/db-password/versions/latest',
+            version: 'projects/123456789012/secrets/db-password/versions/8',
+          },
         ],
       },
     };
-    const check = readinessCheck({ externalSecrets: new Map<string, KubeObject>(), spcPodStatuses: [twice], readyPods: [pod] }, { projects });
+    const check = readinessCheck(
+      { externalSecrets: new Map<string, KubeObject>(), spcPodStatuses: [twice], readyPods: [pod] },
+      { projects },
+    );
     assert.equal(check(csiDep('latest'), 'reload', '8')?.ready, true, 'the latest entry mounts 8');
-    assert.deepEqual(mountedVersions(twice, secret, projects).map((m) => m.version), [3, 8]);
+    assert.deepEqual(
+      mountedVersions(twice, secret, projects).map((m) => m.version),
+      [3, 8],
+    );
   });
 });

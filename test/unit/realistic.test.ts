@@ -15,16 +15,37 @@ const MAP = 'acme-prod=482913574061,acme-data=773190448812';
 async function plan(...args: string[]): Promise<{ plan: Plan; actions: Record<string, string> }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (s) => { stdout += s; }, stderr: (s) => { stderr += s; }, env: {} };
-  const code = await main(['plan', '--manifests', FIXTURES, '--project-map', MAP, '--output', 'json', ...args], io);
+  const io: CliIo = {
+    stdout: (s) => {
+      stdout += s;
+    },
+    stderr: (s) => {
+      stderr += s;
+    },
+    env: {},
+  };
+  const code = await main(
+    ['plan', '--manifests', FIXTURES, '--project-map', MAP, '--output', 'json', ...args],
+    io,
+  );
   assert.equal(code, 0, stderr);
   const parsed = JSON.parse(stdout) as Plan;
-  return { plan: parsed, actions: Object.fromEntries(parsed.workloads.map((w) => [`${w.kind}/${w.namespace}/${w.name}`, w.action])) };
+  return {
+    plan: parsed,
+    actions: Object.fromEntries(
+      parsed.workloads.map((w) => [`${w.kind}/${w.namespace}/${w.name}`, w.action]),
+    ),
+  };
 }
 
 describe('realistic manifests', () => {
   it('SECRET_VERSION_ADD of the global secret: every dependent with its prescribed action, nothing else', async () => {
-    const { plan: p, actions } = await plan('--secret', 'projects/482913574061/secrets/payments-db-password', '--version', '42');
+    const { plan: p, actions } = await plan(
+      '--secret',
+      'projects/482913574061/secrets/payments-db-password',
+      '--version',
+      '42',
+    );
     assert.equal(p.secret, 'projects/acme-prod/secrets/payments-db-password');
     assert.deepEqual(actions, {
       // GKE add-on (provider gke, path), resource names by project number
@@ -55,17 +76,44 @@ describe('realistic manifests', () => {
   });
 
   it('reasons name the dependency that drove them', async () => {
-    const { plan: p } = await plan('--secret', 'projects/acme-prod/secrets/payments-db-password', '--version', '42');
+    const { plan: p } = await plan(
+      '--secret',
+      'projects/acme-prod/secrets/payments-db-password',
+      '--version',
+      '42',
+    );
     const reason = (name: string) => p.workloads.find((w) => w.name === name)!.reason;
-    assert.equal(reason('payments-worker'), 'CSI file db-password mounted with subPath in worker only changes when the pod restarts');
-    assert.equal(reason('payments-reconcile'), 'init container CSI file db-password in migrate only changes when the pod restarts');
-    assert.equal(reason('checkout'), 'env DATABASE_URL (key DATABASE_URL) in checkout (Secret checkout-db from ExternalSecret checkout-db) only changes when the pod restarts');
-    assert.equal(reason('payments-api'), 'CSI file db-password in api updates in place; the app re-reads it on POST admin/-/reload');
-    assert.equal(reason('ledger'), 'CSI file db-password in ledger is pinned to version 12; a new version 42 does not change it');
+    assert.equal(
+      reason('payments-worker'),
+      'CSI file db-password mounted with subPath in worker only changes when the pod restarts',
+    );
+    assert.equal(
+      reason('payments-reconcile'),
+      'init container CSI file db-password in migrate only changes when the pod restarts',
+    );
+    assert.equal(
+      reason('checkout'),
+      'env DATABASE_URL (key DATABASE_URL) in checkout (Secret checkout-db from ExternalSecret checkout-db) only changes when the pod restarts',
+    );
+    assert.equal(
+      reason('payments-api'),
+      'CSI file db-password in api updates in place; the app re-reads it on POST admin/-/reload',
+    );
+    assert.equal(
+      reason('ledger'),
+      'CSI file db-password in ledger is pinned to version 12; a new version 42 does not change it',
+    );
   });
 
   it('SECRET_UPDATE moving the aliases: only their consumers act', async () => {
-    const { actions } = await plan('--secret', 'projects/acme-prod/secrets/payments-db-password', '--event', 'SECRET_UPDATE', '--alias', 'canary=43,stable=41');
+    const { actions } = await plan(
+      '--secret',
+      'projects/acme-prod/secrets/payments-db-password',
+      '--event',
+      'SECRET_UPDATE',
+      '--alias',
+      'canary=43,stable=41',
+    );
     const acting = Object.fromEntries(Object.entries(actions).filter(([, a]) => a !== 'none'));
     assert.deepEqual(acting, {
       'Deployment/checkout/checkout-canary': 'restart',
@@ -74,15 +122,30 @@ describe('realistic manifests', () => {
   });
 
   it('SECRET_VERSION_DISABLE of the pinned version warns its consumer', async () => {
-    const { plan: p } = await plan('--secret', 'projects/acme-prod/secrets/payments-db-password', '--event', 'SECRET_VERSION_DISABLE', '--version', '12');
+    const { plan: p } = await plan(
+      '--secret',
+      'projects/acme-prod/secrets/payments-db-password',
+      '--event',
+      'SECRET_VERSION_DISABLE',
+      '--version',
+      '12',
+    );
     const ledger = p.workloads.find((w) => w.name === 'ledger')!;
     assert.equal(ledger.action, 'none');
-    assert.match(ledger.warning!, /version 12 of projects\/acme-prod\/secrets\/payments-db-password was disabled but CSI file db-password in ledger still pins it/);
+    assert.match(
+      ledger.warning!,
+      /version 12 of projects\/acme-prod\/secrets\/payments-db-password was disabled but CSI file db-password in ledger still pins it/,
+    );
     assert.ok(p.workloads.every((w) => w.action === 'none'));
   });
 
   it('the regional secret of the same name is another secret', async () => {
-    const { actions } = await plan('--secret', 'projects/482913574061/locations/europe-west4/secrets/payments-db-password', '--version', '5');
+    const { actions } = await plan(
+      '--secret',
+      'projects/482913574061/locations/europe-west4/secrets/payments-db-password',
+      '--version',
+      '5',
+    );
     assert.deepEqual(actions, {
       'Deployment/payments/eu-reporting': 'restart', // CSI, no endpoint
       'Deployment/analytics/etl': 'none', // the regional store, pinned to version 3
@@ -90,7 +153,12 @@ describe('realistic manifests', () => {
   });
 
   it('the same name in the data project is another secret', async () => {
-    const { actions } = await plan('--secret', 'projects/773190448812/secrets/payments-db-password', '--version', '8');
+    const { actions } = await plan(
+      '--secret',
+      'projects/773190448812/secrets/payments-db-password',
+      '--version',
+      '8',
+    );
     assert.deepEqual(actions, { 'Deployment/analytics/etl': 'restart' });
   });
 

@@ -16,17 +16,33 @@ const DB = 'projects/my-proj/secrets/db-password';
 const projects = new ProjectMap();
 const objects: KubeObject[] = [
   store('ClusterSecretStore', 'gcp', { projectID: 'my-proj' }),
-  externalSecret('creds', { secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' }, data: [{ secretKey: 'pw', remoteRef: { key: 'db-password' } }] }),
+  externalSecret('creds', {
+    secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp' },
+    data: [{ secretKey: 'pw', remoteRef: { key: 'db-password' } }],
+  }),
   spc('db', [{ resourceName: `${DB}/versions/latest`, path: 'pw' }]),
   spc('pinned', [{ resourceName: `${DB}/versions/2`, path: 'pw' }]),
-  deployment('zeta', { containers: [container('app', { volumeMounts: [mount('s', '/s')] })], volumes: [csiVolume('s', 'pinned')] }),
+  deployment('zeta', {
+    containers: [container('app', { volumeMounts: [mount('s', '/s')] })],
+    volumes: [csiVolume('s', 'pinned')],
+  }),
   deployment('api', { containers: [container('app', { env: [envFromKey('PW', 'creds', 'pw')] })] }),
-  deployment('web', { containers: [container('app', { volumeMounts: [mount('s', '/s')] })], volumes: [csiVolume('s', 'db')] }, { annotations: { 'rotor.dev/reload-endpoint': '8080/reload' } }),
+  deployment(
+    'web',
+    { containers: [container('app', { volumeMounts: [mount('s', '/s')] })], volumes: [csiVolume('s', 'db')] },
+    { annotations: { 'rotor.dev/reload-endpoint': '8080/reload' } },
+  ),
   deployment('sdk', {}, { annotations: { 'rotor.dev/secrets': DB, 'rotor.dev/reload-endpoint': '9000' } }),
 ];
 
-function planFor(objs: KubeObject[], event: EventContext, clusters = ['prod']): { plan: Plan; decisions: PlannedDecision[] } {
-  const decisions = clusters.flatMap((c) => decideAll(new DependencyIndex(inventoryFrom(c, objs), { projects }), event));
+function planFor(
+  objs: KubeObject[],
+  event: EventContext,
+  clusters = ['prod'],
+): { plan: Plan; decisions: PlannedDecision[] } {
+  const decisions = clusters.flatMap((c) =>
+    decideAll(new DependencyIndex(inventoryFrom(c, objs), { projects }), event),
+  );
   return { plan: buildPlan(event, decisions, projects), decisions };
 }
 const ADD: EventContext = { type: 'SECRET_VERSION_ADD', secret: parseSecretName(DB).id, version: '7' };
@@ -34,31 +50,45 @@ const ADD: EventContext = { type: 'SECRET_VERSION_ADD', secret: parseSecretName(
 describe('renderTable', () => {
   it('one aligned row per workload, strongest actions first, then by namespace and name, and a summary', () => {
     const out = renderTable(planFor(objects, ADD).plan);
-    assert.equal(out, [
-      `SECRET_VERSION_ADD ${DB} version 7`,
-      'ACTION   WORKLOAD              VIA         REASON',
-      'RESTART  Deployment/shop/api   env         env PW (key pw) in app (Secret creds from ExternalSecret creds) only changes when the pod restarts',
-      'RELOAD   Deployment/shop/sdk   annotation  the app reads projects/my-proj/secrets/db-password through the Secret Manager API and refreshes its cache on POST 9000/',
-      'RELOAD   Deployment/shop/web   csi         CSI file pw in app updates in place; the app re-reads it on POST 8080/reload',
-      'NONE     Deployment/shop/zeta  csi         CSI file pw in app is pinned to version 2; a new version 7 does not change it',
-      '4 dependent workloads: 1 restart, 2 reload, 1 none',
-      '',
-    ].join('\n'));
+    assert.equal(
+      out,
+      [
+        `SECRET_VERSION_ADD ${DB} version 7`,
+        'ACTION   WORKLOAD              VIA         REASON',
+        'RESTART  Deployment/shop/api   env         env PW (key pw) in app (Secret creds from ExternalSecret creds) only changes when the pod restarts',
+        'RELOAD   Deployment/shop/sdk   annotation  the app reads projects/my-proj/secrets/db-password through the Secret Manager API and refreshes its cache on POST 9000/',
+        'RELOAD   Deployment/shop/web   csi         CSI file pw in app updates in place; the app re-reads it on POST 8080/reload',
+        'NONE     Deployment/shop/zeta  csi         CSI file pw in app is pinned to version 2; a new version 7 does not change it',
+        '4 dependent workloads: 1 restart, 2 reload, 1 none',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('says so when nothing depends on the secret, and prints problems as notes', () => {
-    const plan = buildPlan({ ...ADD, version: undefined, secret: parseSecretName('projects/my-proj/secrets/unused').id }, [], projects, ['Deployment shop/x: SecretProviderClass shop/y (volume v) was not found']);
-    assert.equal(renderTable(plan), [
-      'SECRET_VERSION_ADD projects/my-proj/secrets/unused',
-      'No workload depends on this secret.',
-      'note: Deployment shop/x: SecretProviderClass shop/y (volume v) was not found',
-      '',
-    ].join('\n'));
+    const plan = buildPlan(
+      { ...ADD, version: undefined, secret: parseSecretName('projects/my-proj/secrets/unused').id },
+      [],
+      projects,
+      ['Deployment shop/x: SecretProviderClass shop/y (volume v) was not found'],
+    );
+    assert.equal(
+      renderTable(plan),
+      [
+        'SECRET_VERSION_ADD projects/my-proj/secrets/unused',
+        'No workload depends on this secret.',
+        'note: Deployment shop/x: SecretProviderClass shop/y (volume v) was not found',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('prints warnings after the rows', () => {
     const out = renderTable(planFor(objects, { ...ADD, type: 'SECRET_VERSION_DISABLE', version: '2' }).plan);
-    assert.match(out, /\nWARNING Deployment\/shop\/zeta: version 2 of projects\/my-proj\/secrets\/db-password was disabled but CSI file pw in app still pins it/);
+    assert.match(
+      out,
+      /\nWARNING Deployment\/shop\/zeta: version 2 of projects\/my-proj\/secrets\/db-password was disabled but CSI file pw in app still pins it/,
+    );
     assert.match(out, /4 dependent workloads: 4 none\n/);
   });
 
@@ -69,7 +99,8 @@ describe('renderTable', () => {
   });
 
   it('has no trailing spaces', () => {
-    for (const line of renderTable(planFor(objects, ADD).plan).split('\n')) assert.equal(line, line.trimEnd());
+    for (const line of renderTable(planFor(objects, ADD).plan).split('\n'))
+      assert.equal(line, line.trimEnd());
   });
 });
 
@@ -99,12 +130,17 @@ describe('renderMermaid', () => {
     assert.ok(lines.includes(`  n0 -- annotation --> ${sdk}`));
     // Each workload points at its action node, styled by class.
     const actionOf = (w: string): string => lines.find((l) => l.startsWith(`  ${w} --> `))!.split(' --> ')[1];
-    assert.match(lines.find((l) => l.startsWith(`  ${actionOf(api)}((`))!, /\(\("RESTART"\)\)/);
+    assert.match(
+      lines.find((l) => l.startsWith(`  ${actionOf(api)}((`))!,
+      /\(\("RESTART"\)\)/,
+    );
     assert.ok(lines.includes(`  class ${actionOf(api)} restart`));
     assert.ok(lines.includes(`  class ${actionOf(web)} reload`));
     assert.ok(out.endsWith('  classDef wait fill:#fff3cd,stroke:#856404\n'));
     // Every declared edge connects declared nodes.
-    const declared = new Set(lines.filter((l) => /^ {2}n\d+[[({]/.test(l)).map((l) => l.trim().split(/[[({]/)[0]));
+    const declared = new Set(
+      lines.filter((l) => /^ {2}n\d+[[({]/.test(l)).map((l) => l.trim().split(/[[({]/)[0]),
+    );
     for (const e of lines.filter((l) => l.includes('-->'))) {
       for (const n of e.match(/n\d+/g) ?? []) assert.ok(declared.has(n), `${n} in "${e}" is declared`);
     }

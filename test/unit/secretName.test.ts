@@ -38,39 +38,72 @@ describe('parseSecretName', () => {
   });
 
   it('parses a regional secret, keeping the location in the identity', () => {
-    assert.deepEqual(parseSecretName('projects/my-proj/locations/europe-west1/secrets/db-password/versions/latest'), {
-      id: { project: 'my-proj', location: 'europe-west1', secret: 'db-password' },
-      version: 'latest',
-    });
+    assert.deepEqual(
+      parseSecretName('projects/my-proj/locations/europe-west1/secrets/db-password/versions/latest'),
+      {
+        id: { project: 'my-proj', location: 'europe-west1', secret: 'db-password' },
+        version: 'latest',
+      },
+    );
   });
 
   it('accepts domain-scoped project ids and a leading slash', () => {
-    assert.equal(parseSecretName('projects/example.com:legacy-proj/secrets/s').id.project, 'example.com:legacy-proj');
+    assert.equal(
+      parseSecretName('projects/example.com:legacy-proj/secrets/s').id.project,
+      'example.com:legacy-proj',
+    );
     assert.equal(parseSecretName('/projects/p/secrets/s').id.secret, 's');
   });
 
   it('names the segment that is wrong', () => {
     throwsInput(() => parseSecretName(''), /secret name is empty/);
-    throwsInput(() => parseSecretName('project/p/secrets/s'), /expected "projects" at segment 1, found "project"/);
-    throwsInput(() => parseSecretName('projects/p/secret/s'), /expected "secrets" at segment 3, found "secret"/);
-    throwsInput(() => parseSecretName('projects/p/locations/eu/secret/s'), /expected "secrets" at segment 5, found "secret"/);
-    throwsInput(() => parseSecretName('projects/p/secrets/s/version/1'), /expected "versions" at segment 5, found "version"/);
-    throwsInput(() => parseSecretName('projects/p/secrets/s/versions/1/extra'), /unexpected trailing segments "extra"/);
+    throwsInput(
+      () => parseSecretName('project/p/secrets/s'),
+      /expected "projects" at segment 1, found "project"/,
+    );
+    throwsInput(
+      () => parseSecretName('projects/p/secret/s'),
+      /expected "secrets" at segment 3, found "secret"/,
+    );
+    throwsInput(
+      () => parseSecretName('projects/p/locations/eu/secret/s'),
+      /expected "secrets" at segment 5, found "secret"/,
+    );
+    throwsInput(
+      () => parseSecretName('projects/p/secrets/s/version/1'),
+      /expected "versions" at segment 5, found "version"/,
+    );
+    throwsInput(
+      () => parseSecretName('projects/p/secrets/s/versions/1/extra'),
+      /unexpected trailing segments "extra"/,
+    );
     throwsInput(() => parseSecretName('projects/p/secrets/s/'), /expected "versions" at segment 5, found ""/);
   });
 
   it('rejects invalid projects, locations, names and versions with the offending value', () => {
     throwsInput(() => parseSecretName('projects/My_Proj/secrets/s'), /invalid project "My_Proj"/);
     throwsInput(() => parseSecretName('projects//secrets/s'), /invalid project ""/);
-    throwsInput(() => parseSecretName('projects/p/locations/Europe West/secrets/s'), /invalid location "Europe West"/);
-    throwsInput(() => parseSecretName('projects/p/secrets/db.password'), /invalid secret name "db.password" \(letters, digits, _ and - only\)/);
+    throwsInput(
+      () => parseSecretName('projects/p/locations/Europe West/secrets/s'),
+      /invalid location "Europe West"/,
+    );
+    throwsInput(
+      () => parseSecretName('projects/p/secrets/db.password'),
+      /invalid secret name "db.password" \(letters, digits, _ and - only\)/,
+    );
     throwsInput(() => parseSecretName(`projects/p/secrets/${'a'.repeat(256)}`), /invalid secret name/);
-    throwsInput(() => parseSecretName('projects/p/secrets/s/versions/-1'), /invalid version "-1" \(latest, a number or an alias\)/);
+    throwsInput(
+      () => parseSecretName('projects/p/secrets/s/versions/-1'),
+      /invalid version "-1" \(latest, a number or an alias\)/,
+    );
     throwsInput(() => parseSecretName('projects/p/secrets/s/versions/'), /invalid version ""/);
   });
 
   it('rejects non-Secret Manager resources such as Parameter Manager names', () => {
-    throwsInput(() => parseSecretName('projects/p/locations/global/parameters/cfg/versions/v1'), /expected "secrets" at segment 5, found "parameters"/);
+    throwsInput(
+      () => parseSecretName('projects/p/locations/global/parameters/cfg/versions/v1'),
+      /expected "secrets" at segment 5, found "parameters"/,
+    );
   });
 });
 
@@ -80,26 +113,41 @@ describe('parseSecretArg', () => {
   });
 
   it('resolves short names against the default project', () => {
-    assert.deepEqual(parseSecretArg('db-password', 'my-proj'), { id: { project: 'my-proj', secret: 'db-password' }, version: undefined });
+    assert.deepEqual(parseSecretArg('db-password', 'my-proj'), {
+      id: { project: 'my-proj', secret: 'db-password' },
+      version: undefined,
+    });
   });
 
   it('accepts a short name with a version', () => {
-    assert.deepEqual(parseSecretArg('db-password/versions/3', 'my-proj'), { id: { project: 'my-proj', secret: 'db-password' }, version: '3' });
+    assert.deepEqual(parseSecretArg('db-password/versions/3', 'my-proj'), {
+      id: { project: 'my-proj', secret: 'db-password' },
+      version: '3',
+    });
   });
 
   it('explains what to type when a short name has no default project', () => {
-    throwsInput(() => parseSecretArg('db-password'), /secret "db-password" is a short name: give projects\/P\/secrets\/db-password or a default project/);
+    throwsInput(
+      () => parseSecretArg('db-password'),
+      /secret "db-password" is a short name: give projects\/P\/secrets\/db-password or a default project/,
+    );
   });
 
   it('rejects a short name with a location: regional secrets need their full name', () => {
-    throwsInput(() => parseSecretArg('europe-west1/db-password', 'my-proj'), /"europe-west1\/db-password".*full name/);
+    throwsInput(
+      () => parseSecretArg('europe-west1/db-password', 'my-proj'),
+      /"europe-west1\/db-password".*full name/,
+    );
   });
 });
 
 describe('formatting and version kinds', () => {
   it('formats global and regional names', () => {
     assert.equal(formatSecretId({ project: 'p', secret: 's' }), 'projects/p/secrets/s');
-    assert.equal(formatSecretId({ project: 'p', location: 'us-central1', secret: 's' }), 'projects/p/locations/us-central1/secrets/s');
+    assert.equal(
+      formatSecretId({ project: 'p', location: 'us-central1', secret: 's' }),
+      'projects/p/locations/us-central1/secrets/s',
+    );
     assert.equal(formatSecretVersion({ project: 'p', secret: 's' }, '3'), 'projects/p/secrets/s/versions/3');
   });
 
@@ -124,7 +172,10 @@ describe('formatting and version kinds', () => {
 describe('ProjectMap and secret identity', () => {
   it('parses ID=NUMBER lists, ignoring blanks and spaces', () => {
     const map = ProjectMap.parse(' my-proj=123456789012, ,other=42 ');
-    assert.deepEqual(map.entries(), [['my-proj', '123456789012'], ['other', '42']]);
+    assert.deepEqual(map.entries(), [
+      ['my-proj', '123456789012'],
+      ['other', '42'],
+    ]);
     assert.equal(map.canonical('123456789012'), 'my-proj');
     assert.equal(map.canonical('my-proj'), 'my-proj');
     assert.equal(map.canonical('999'), '999');
@@ -157,10 +208,16 @@ describe('ProjectMap and secret identity', () => {
     const us = parseSecretName('projects/my-proj/locations/us-central1/secrets/db').id;
     assert.equal(sameSecret(global, eu, map), false);
     assert.equal(sameSecret(eu, us, map), false);
-    assert.equal(sameSecret(eu, parseSecretName('projects/my-proj/locations/europe-west1/secrets/db').id, map), true);
+    assert.equal(
+      sameSecret(eu, parseSecretName('projects/my-proj/locations/europe-west1/secrets/db').id, map),
+      true,
+    );
   });
 
   it('distinguishes secrets whose names differ only in case', () => {
-    assert.equal(sameSecret({ project: 'p', secret: 'DB' }, { project: 'p', secret: 'db' }, new ProjectMap()), false);
+    assert.equal(
+      sameSecret({ project: 'p', secret: 'DB' }, { project: 'p', secret: 'db' }, new ProjectMap()),
+      false,
+    );
   });
 });

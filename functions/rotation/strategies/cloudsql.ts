@@ -15,7 +15,12 @@ const SCOPE = 'https://www.googleapis.com/auth/sqlservice.admin';
 
 /** What Rotor needs of an authorised HTTP client: google-auth-library's GoogleAuth and AuthClient fit. */
 export interface AuthorizedHttp {
-  request<T>(opts: { url: string; method: 'GET' | 'PUT' | 'POST'; data?: unknown; params?: Record<string, string> }): Promise<{ data: T; status: number }>;
+  request<T>(opts: {
+    url: string;
+    method: 'GET' | 'PUT' | 'POST';
+    data?: unknown;
+    params?: Record<string, string>;
+  }): Promise<{ data: T; status: number }>;
 }
 
 export interface CloudSqlOptions {
@@ -43,7 +48,11 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
       const where = ctx.secret.name;
       const target = ctx.config.cloudSqlInstance;
       if (!target) throw new InputError('no Cloud SQL instance configured', where);
-      if (!ctx.current) throw new InputError('has no version to rotate from: add one with {"username","password"[,"host","port","dbname"]}', where);
+      if (!ctx.current)
+        throw new InputError(
+          'has no version to rotate from: add one with {"username","password"[,"host","port","dbname"]}',
+          where,
+        );
       const current = parseDbCredential(ctx.current, `${where} (current version)`);
       http ??= new GoogleAuth({ scopes: [SCOPE] });
       const api = http;
@@ -51,7 +60,11 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
       const what = `Cloud SQL ${target.project}:${target.instance}`;
 
       // Preflight: the API answers, we are allowed, and the user exists.
-      const users = await call<{ items?: Array<{ name?: string; host?: string }> }>(api, { url: `${instanceUrl}/users`, method: 'GET' }, `${what} users.list`);
+      const users = await call<{ items?: Array<{ name?: string; host?: string }> }>(
+        api,
+        { url: `${instanceUrl}/users`, method: 'GET' },
+        `${what} users.list`,
+      );
       const user = (users.items ?? []).find((u) => u.name === current.username);
       if (!user) throw new InputError(`user "${current.username}" does not exist on ${what}`, where);
 
@@ -71,7 +84,16 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
           const params: Record<string, string> = { name: cred.username };
           // MySQL users are keyed by (name, host); PostgreSQL users have no host.
           if (user.host) params.host = user.host;
-          const op = await call<Operation>(api, { url: `${instanceUrl}/users`, method: 'PUT', params, data: { name: cred.username, password: cred.password } }, `${what} users.update`);
+          const op = await call<Operation>(
+            api,
+            {
+              url: `${instanceUrl}/users`,
+              method: 'PUT',
+              params,
+              data: { name: cred.username, password: cred.password },
+            },
+            `${what} users.update`,
+          );
           await waitFor(api, base, target.project, op, what, pollMs, timeoutMs);
         },
         async test(pending) {
@@ -79,10 +101,18 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
           if (!cred.host) return;
           let client;
           try {
-            client = await connectAs(endpointOf(cred, undefined, where), cred.username, cred.password, `${where} test`);
+            client = await connectAs(
+              endpointOf(cred, undefined, where),
+              cred.username,
+              cred.password,
+              `${where} test`,
+            );
             await client.query('SELECT 1');
           } catch (err) {
-            throw new TransientError(`${where}: the pending credential for "${cred.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+            throw new TransientError(
+              `${where}: the pending credential for "${cred.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`,
+              { cause: err },
+            );
           } finally {
             await client?.end().catch(() => undefined);
           }
@@ -93,23 +123,48 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
   };
 }
 
-async function waitFor(api: AuthorizedHttp, base: string, project: string, first: Operation, what: string, pollMs: number, timeoutMs: number): Promise<void> {
+async function waitFor(
+  api: AuthorizedHttp,
+  base: string,
+  project: string,
+  first: Operation,
+  what: string,
+  pollMs: number,
+  timeoutMs: number,
+): Promise<void> {
   let op = first;
   const deadline = Date.now() + timeoutMs;
   while (op.status !== 'DONE') {
     if (!op.name) throw new TransientError(`${what}: operation has no name to poll`);
-    if (Date.now() > deadline) throw new TransientError(`${what}: operation ${op.name} not done after ${Math.round(timeoutMs / 1000)}s`);
+    if (Date.now() > deadline)
+      throw new TransientError(
+        `${what}: operation ${op.name} not done after ${Math.round(timeoutMs / 1000)}s`,
+      );
     await new Promise((r) => setTimeout(r, pollMs));
-    op = await call<Operation>(api, { url: `${base}/v1/projects/${encodeURIComponent(project)}/operations/${encodeURIComponent(op.name)}`, method: 'GET' }, `${what} operations.get`);
+    op = await call<Operation>(
+      api,
+      {
+        url: `${base}/v1/projects/${encodeURIComponent(project)}/operations/${encodeURIComponent(op.name)}`,
+        method: 'GET',
+      },
+      `${what} operations.get`,
+    );
   }
   const errors = op.error?.errors ?? [];
   if (errors.length > 0) {
     // A finished operation with errors is the backend refusing (e.g. password policy): permanent.
-    throw new InputError(`operation ${op.name ?? ''} failed: ${errors.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ')}`, what);
+    throw new InputError(
+      `operation ${op.name ?? ''} failed: ${errors.map((e) => `${e.code ?? ''} ${e.message ?? ''}`.trim()).join('; ')}`,
+      what,
+    );
   }
 }
 
-async function call<T>(api: AuthorizedHttp, opts: Parameters<AuthorizedHttp['request']>[0], what: string): Promise<T> {
+async function call<T>(
+  api: AuthorizedHttp,
+  opts: Parameters<AuthorizedHttp['request']>[0],
+  what: string,
+): Promise<T> {
   try {
     const res = await api.request<T>(opts);
     return res.data;
@@ -120,7 +175,8 @@ async function call<T>(api: AuthorizedHttp, opts: Parameters<AuthorizedHttp['req
     // only the status and the API's own message are kept.
     const apiMessage = apiErrorMessage(err);
     const text = `${what}: HTTP ${status ?? 'error'}${apiMessage ? `: ${apiMessage}` : status ? '' : `: ${redactBody(detail)}`}`;
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429) throw new InputError(text);
+    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
+      throw new InputError(text);
     throw new TransientError(text, { cause: status === undefined ? undefined : err });
   }
 }

@@ -22,13 +22,17 @@ export function parseDbCredential(value: SecretValue, where: string): DbCredenti
     parsed = JSON.parse(value.reveal());
   } catch {
     // The parser's message can quote the input: say only that it is not JSON.
-    throw new InputError('value is not JSON: a database secret holds {"username","password","host","port","dbname"}', where);
+    throw new InputError(
+      'value is not JSON: a database secret holds {"username","password","host","port","dbname"}',
+      where,
+    );
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new InputError('value must be a JSON object with username and password', where);
   }
   const o = parsed as Record<string, unknown>;
-  if (typeof o.username !== 'string' || o.username === '') throw new InputError('value has no "username"', where);
+  if (typeof o.username !== 'string' || o.username === '')
+    throw new InputError('value has no "username"', where);
   if (typeof o.password !== 'string') throw new InputError('value has no "password"', where);
   if (o.port !== undefined && (typeof o.port !== 'number' || !Number.isInteger(o.port))) {
     const port = Number(o.port);
@@ -36,7 +40,8 @@ export function parseDbCredential(value: SecretValue, where: string): DbCredenti
     o.port = port;
   }
   for (const k of ['host', 'dbname', 'engine'] as const) {
-    if (o[k] !== undefined && typeof o[k] !== 'string') throw new InputError(`"${k}" must be a string`, where);
+    if (o[k] !== undefined && typeof o[k] !== 'string')
+      throw new InputError(`"${k}" must be a string`, where);
   }
   return o as DbCredential;
 }

@@ -16,7 +16,11 @@ export interface PgEndpoint {
 const CONNECT_TIMEOUT_MS = 10_000;
 const STATEMENT_TIMEOUT_MS = 15_000;
 
-export function endpointOf(cred: DbCredential, fallback?: Partial<PgEndpoint>, where = 'database credential'): PgEndpoint {
+export function endpointOf(
+  cred: DbCredential,
+  fallback?: Partial<PgEndpoint>,
+  where = 'database credential',
+): PgEndpoint {
   const host = cred.host ?? fallback?.host;
   if (!host) throw new InputError('no "host" in the credential', where);
   return {
@@ -28,7 +32,12 @@ export function endpointOf(cred: DbCredential, fallback?: Partial<PgEndpoint>, w
 }
 
 /** Connects as `user`; the caller must end() the client. */
-export async function connectAs(endpoint: PgEndpoint, user: string, password: string, what: string): Promise<Client> {
+export async function connectAs(
+  endpoint: PgEndpoint,
+  user: string,
+  password: string,
+  what: string,
+): Promise<Client> {
   const client = new Client({
     host: endpoint.host,
     port: endpoint.port,
@@ -46,12 +55,15 @@ export async function connectAs(endpoint: PgEndpoint, user: string, password: st
     return client;
   } catch (err) {
     await client.end().catch(() => undefined);
-    throw classifyPgError(err, `${what}: cannot log in to ${endpoint.host}:${endpoint.port}/${endpoint.dbname} as "${user}"`);
+    throw classifyPgError(
+      err,
+      `${what}: cannot log in to ${endpoint.host}:${endpoint.port}/${endpoint.dbname} as "${user}"`,
+    );
   }
 }
 
 export function classifyPgError(err: unknown, what: string): Error {
-  const code = typeof err === 'object' && err !== null && 'code' in err ? String((err).code) : '';
+  const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : '';
   const detail = err instanceof Error ? err.message : String(err);
   // 28xxx: authentication/authorization; 42704: undefined object (role); 42501: privilege.
   if (/^28/.test(code) || code === '42704' || code === '42501' || code === '3D000') {

@@ -31,7 +31,10 @@ export const postgresAlternatingStrategy: RotationStrategy = {
 async function preparePostgres(ctx: StrategyContext, alternating: boolean): Promise<PreparedRotation> {
   const where = ctx.secret.name;
   if (!ctx.current) {
-    throw new InputError('has no version to rotate from: add one with {"username","password","host","port","dbname"}', where);
+    throw new InputError(
+      'has no version to rotate from: add one with {"username","password","host","port","dbname"}',
+      where,
+    );
   }
   const current = parseDbCredential(ctx.current, `${where} (current version)`);
   const adminId = ctx.config.adminSecret;
@@ -39,7 +42,10 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   const adminValue = await ctx.secretManager.accessVersion(adminId, 'latest').catch((err: unknown) => {
     throw err instanceof Error && 'transient' in err && (err as { transient: boolean }).transient
       ? new TransientError(`admin secret: ${err.message}`, { cause: err })
-      : new InputError(`cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`, where);
+      : new InputError(
+          `cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`,
+          where,
+        );
   });
   const admin = parseDbCredential(adminValue.value, `${where} admin secret`);
   const currentEndpoint = endpointOf(current, undefined, `${where} (current version)`);
@@ -55,10 +61,17 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   const client = await connectAs(adminEndpoint, admin.username, admin.password, `${where} admin preflight`);
   try {
     const wanted = roles ? [...roles] : [current.username];
-    const res = await client.query<{ rolname: string }>('SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])', [wanted]);
+    const res = await client.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])',
+      [wanted],
+    );
     const found = new Set(res.rows.map((r) => r.rolname));
     const missing = wanted.filter((r) => !found.has(r));
-    if (missing.length > 0) throw new InputError(`role(s) ${missing.map((m) => `"${m}"`).join(', ')} do not exist on ${adminEndpoint.host}:${adminEndpoint.port}`, where);
+    if (missing.length > 0)
+      throw new InputError(
+        `role(s) ${missing.map((m) => `"${m}"`).join(', ')} do not exist on ${adminEndpoint.host}:${adminEndpoint.port}`,
+        where,
+      );
   } catch (err) {
     throw err instanceof InputError ? err : classifyPgError(err, `${where} admin preflight`);
   } finally {
@@ -67,27 +80,38 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
 
   const { length, alphabet } = ctx.config;
   return {
-    create: () => dbCredentialValue({ ...current, username: pendingUser, password: randomString(length, alphabet) }),
+    create: () =>
+      dbCredentialValue({ ...current, username: pendingUser, password: randomString(length, alphabet) }),
     adoptable: (value) => {
       try {
         const c = parseDbCredential(value, where);
-        return c.username === pendingUser && sameEndpoint(c, current) && fitsAlphabet(c.password, length, alphabet);
+        return (
+          c.username === pendingUser && sameEndpoint(c, current) && fitsAlphabet(c.password, length, alphabet)
+        );
       } catch {
         return false;
       }
     },
-    set: (pending) => setPassword(adminEndpoint, admin, parseDbCredential(pending, `${where} pending`), where),
+    set: (pending) =>
+      setPassword(adminEndpoint, admin, parseDbCredential(pending, `${where} pending`), where),
     test: (pending) => testLogin(currentEndpoint, parseDbCredential(pending, `${where} pending`), where),
     close: () => Promise.resolve(),
   };
 }
 
-async function setPassword(endpoint: PgEndpoint, admin: DbCredential, pending: DbCredential, where: string): Promise<void> {
+async function setPassword(
+  endpoint: PgEndpoint,
+  admin: DbCredential,
+  pending: DbCredential,
+  where: string,
+): Promise<void> {
   const client = await connectAs(endpoint, admin.username, admin.password, `${where} set`);
   try {
     // ALTER ROLE takes no bind parameters; both parts are escaped, and the password travels as a
     // SCRAM verifier so the statement text holds no password.
-    await client.query(`ALTER ROLE ${escapeIdentifier(pending.username)} WITH PASSWORD ${escapeLiteral(scramSha256Verifier(pending.password))}`);
+    await client.query(
+      `ALTER ROLE ${escapeIdentifier(pending.username)} WITH PASSWORD ${escapeLiteral(scramSha256Verifier(pending.password))}`,
+    );
   } catch (err) {
     throw classifyPgError(err, `${where} set password of "${pending.username}"`);
   } finally {
@@ -103,7 +127,10 @@ async function testLogin(fallback: PgEndpoint, pending: DbCredential, where: str
     await client.query('SELECT 1');
   } catch (err) {
     // A login that fails right after set is not a configuration problem: retry later.
-    throw new TransientError(`${where}: the pending credential for "${pending.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new TransientError(
+      `${where}: the pending credential for "${pending.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   } finally {
     await client?.end().catch(() => undefined);
   }

@@ -14,7 +14,12 @@ export const randomStrategy: RotationStrategy = {
       set: () => Promise.resolve(),
       test: (pending) => {
         if (!fitsAlphabet(pending.reveal(), length, alphabet)) {
-          return Promise.reject(new InputError(`pending value is not ${length} characters of the configured alphabet`, ctx.secret.name));
+          return Promise.reject(
+            new InputError(
+              `pending value is not ${length} characters of the configured alphabet`,
+              ctx.secret.name,
+            ),
+          );
         }
         return Promise.resolve();
       },

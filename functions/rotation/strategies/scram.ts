@@ -6,7 +6,11 @@ import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 
 const ITERATIONS = 4096;
 
-export function scramSha256Verifier(password: string, salt: Buffer = randomBytes(16), iterations = ITERATIONS): string {
+export function scramSha256Verifier(
+  password: string,
+  salt: Buffer = randomBytes(16),
+  iterations = ITERATIONS,
+): string {
   // SASLprep is the identity for printable ASCII, which is all Rotor generates; other input is
   // NFKC-normalised as the closest cheap approximation.
   const normalised = /^[\x20-\x7e]*$/.test(password) ? password : password.normalize('NFKC');

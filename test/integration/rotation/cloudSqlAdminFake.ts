@@ -21,7 +21,12 @@ interface Op {
   error?: string;
 }
 
-export async function startCloudSqlAdminFake(pg: PostgresServer, project: string, instance: string, token: string): Promise<CloudSqlAdminFake> {
+export async function startCloudSqlAdminFake(
+  pg: PostgresServer,
+  project: string,
+  instance: string,
+  token: string,
+): Promise<CloudSqlAdminFake> {
   const requests: string[] = [];
   const ops = new Map<string, Op>();
   let nextId = 1;
@@ -33,15 +38,21 @@ export async function startCloudSqlAdminFake(pg: PostgresServer, project: string
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.headers.authorization !== `Bearer ${token}`) return send(401, { error: { code: 401, message: 'missing or wrong token' } });
+    if (req.headers.authorization !== `Bearer ${token}`)
+      return send(401, { error: { code: 401, message: 'missing or wrong token' } });
     let raw = '';
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
       void (async () => {
         const base = `/v1/projects/${project}`;
         if (req.method === 'GET' && url.pathname === `${base}/instances/${instance}/users`) {
-          const rows = await pg.query("SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolname NOT LIKE 'pg\\_%'");
-          return send(200, { kind: 'sql#usersList', items: rows.map((r) => ({ kind: 'sql#user', name: r.rolname, instance, project })) });
+          const rows = await pg.query(
+            "SELECT rolname FROM pg_roles WHERE rolcanlogin AND rolname NOT LIKE 'pg\\_%'",
+          );
+          return send(200, {
+            kind: 'sql#usersList',
+            items: rows.map((r) => ({ kind: 'sql#user', name: r.rolname, instance, project })),
+          });
         }
         if (req.method === 'PUT' && url.pathname === `${base}/instances/${instance}/users`) {
           const name = url.searchParams.get('name') ?? '';
@@ -52,10 +63,19 @@ export async function startCloudSqlAdminFake(pg: PostgresServer, project: string
             reject = undefined;
           } else {
             if (!body.password) return send(400, { error: { code: 400, message: 'password required' } });
-            await pg.query(`ALTER ROLE ${escapeIdentifier(name)} WITH PASSWORD ${escapeLiteral(body.password)}`);
+            await pg.query(
+              `ALTER ROLE ${escapeIdentifier(name)} WITH PASSWORD ${escapeLiteral(body.password)}`,
+            );
             ops.set(id, { polls: 2 });
           }
-          return send(200, { kind: 'sql#operation', name: id, status: 'PENDING', operationType: 'UPDATE_USER', targetProject: project, targetId: instance });
+          return send(200, {
+            kind: 'sql#operation',
+            name: id,
+            status: 'PENDING',
+            operationType: 'UPDATE_USER',
+            targetProject: project,
+            targetId: instance,
+          });
         }
         const opMatch = new RegExp(`^${base}/operations/([^/]+)$`).exec(url.pathname);
         if (req.method === 'GET' && opMatch) {
@@ -67,7 +87,14 @@ export async function startCloudSqlAdminFake(pg: PostgresServer, project: string
             kind: 'sql#operation',
             name: opMatch[1],
             status: 'DONE',
-            ...(op.error ? { error: { kind: 'sql#operationErrors', errors: [{ kind: 'sql#operationError', code: 'INVALID_PASSWORD', message: op.error }] } } : {}),
+            ...(op.error
+              ? {
+                  error: {
+                    kind: 'sql#operationErrors',
+                    errors: [{ kind: 'sql#operationError', code: 'INVALID_PASSWORD', message: op.error }],
+                  },
+                }
+              : {}),
           });
         }
         return send(404, { error: { code: 404, message: `no such endpoint ${req.method} ${url.pathname}` } });

@@ -29,7 +29,9 @@ describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () =>
     // The real google-auth-library client, holding a ready access token (no metadata server here).
     const auth = new OAuth2Client();
     auth.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 });
-    w = await startWorld(defaultStrategies({ cloudSql: { endpoint: fake.url, http: auth, pollIntervalMs: 20 } }));
+    w = await startWorld(
+      defaultStrategies({ cloudSql: { endpoint: fake.url, http: auth, pollIntervalMs: 20 } }),
+    );
   });
   after(async () => {
     w.assertNoValueLogged();
@@ -44,14 +46,23 @@ describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () =>
       'cloudsql-app',
       { 'rotor-strategy': 'cloudsql' },
       { 'rotor-cloudsql-instance': 'sql-proj:europe-west1:main-db' },
-      JSON.stringify({ username: 'sql_app', password: 'sql-password-0', host: pg.host, port: pg.port, dbname: 'postgres' }),
+      JSON.stringify({
+        username: 'sql_app',
+        password: 'sql-password-0',
+        host: pg.host,
+        port: pg.port,
+        dbname: 'postgres',
+      }),
     );
     const r = await rotateOne(id, w.deps(), { trigger: 'q1' });
     assert.equal(r.outcome, 'rotated', r.reason);
     assert.ok(await pg.canLogin('sql_app', currentPassword(id)));
     assert.ok(!(await pg.canLogin('sql_app', 'sql-password-0')));
     assert.ok(fake.requests.includes('PUT /v1/projects/sql-proj/instances/main-db/users'));
-    assert.ok(fake.requests.filter((q) => q.startsWith('GET /v1/projects/sql-proj/operations/')).length >= 2, 'polled the operation');
+    assert.ok(
+      fake.requests.filter((q) => q.startsWith('GET /v1/projects/sql-proj/operations/')).length >= 2,
+      'polled the operation',
+    );
   });
 
   it('an operation that fails withdraws the pending version', async () => {
@@ -60,7 +71,13 @@ describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () =>
       'cloudsql-policy',
       { 'rotor-strategy': 'cloudsql' },
       { 'rotor-cloudsql-instance': 'sql-proj:main-db' },
-      JSON.stringify({ username: 'sql_policy', password: 'policy-password-0', host: pg.host, port: pg.port, dbname: 'postgres' }),
+      JSON.stringify({
+        username: 'sql_policy',
+        password: 'policy-password-0',
+        host: pg.host,
+        port: pg.port,
+        dbname: 'postgres',
+      }),
     );
     fake.rejectNextUpdate('password does not meet the instance password policy');
     const r = await rotateOne(id, w.deps(), { trigger: 'q2' });
@@ -83,9 +100,23 @@ describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () =>
     assert.match(r.reason, /does not exist/);
     assert.equal(w.versions(id).length, 1);
 
-    const other = await startWorld(defaultStrategies({ cloudSql: { endpoint: fake.url, http: new OAuth2Client({ credentials: { access_token: 'wrong', expiry_date: Date.now() + 3_600_000 } }) } }));
+    const other = await startWorld(
+      defaultStrategies({
+        cloudSql: {
+          endpoint: fake.url,
+          http: new OAuth2Client({
+            credentials: { access_token: 'wrong', expiry_date: Date.now() + 3_600_000 },
+          }),
+        },
+      }),
+    );
     try {
-      const id2 = await other.secret('cloudsql-noauth', { 'rotor-strategy': 'cloudsql' }, { 'rotor-cloudsql-instance': 'sql-proj:main-db' }, JSON.stringify({ username: 'sql_app', password: 'x-password-0' }));
+      const id2 = await other.secret(
+        'cloudsql-noauth',
+        { 'rotor-strategy': 'cloudsql' },
+        { 'rotor-cloudsql-instance': 'sql-proj:main-db' },
+        JSON.stringify({ username: 'sql_app', password: 'x-password-0' }),
+      );
       const r2 = await rotateOne(id2, other.deps(), { trigger: 'q4' });
       assert.equal(r2.outcome, 'failed');
       assert.match(r2.reason, /401/);

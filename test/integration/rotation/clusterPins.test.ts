@@ -18,15 +18,27 @@ function csiDeployment(name: string, spc: string, applied?: string): object {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, ...(applied ? { annotations: { 'rotor.dev/applied': JSON.stringify({ 'projects/my-proj/secrets/db': applied }) } } : {}) },
+    metadata: {
+      name,
+      ...(applied
+        ? { annotations: { 'rotor.dev/applied': JSON.stringify({ 'projects/my-proj/secrets/db': applied }) } }
+        : {}),
+    },
     spec: {
       replicas: 0,
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'app', image: 'example.invalid/app:1', volumeMounts: [{ name: 's', mountPath: '/s' }] }],
-          volumes: [{ name: 's', csi: { driver: 'secrets-store-gke.csi.k8s.io', volumeAttributes: { secretProviderClass: spc } } }],
+          containers: [
+            { name: 'app', image: 'example.invalid/app:1', volumeMounts: [{ name: 's', mountPath: '/s' }] },
+          ],
+          volumes: [
+            {
+              name: 's',
+              csi: { driver: 'secrets-store-gke.csi.k8s.io', volumeAttributes: { secretProviderClass: spc } },
+            },
+          ],
         },
       },
     },
@@ -50,18 +62,44 @@ describe('cluster pins as the rotation identity (infra/k8s/rbac-rotation.yaml)',
       apiVersion: 'secrets-store.csi.x-k8s.io/v1',
       kind: 'SecretProviderClass',
       metadata: { name },
-      spec: { provider: 'gke', parameters: { secrets: `- resourceName: projects/my-proj/secrets/db/versions/${version}\n  path: db\n` } },
+      spec: {
+        provider: 'gke',
+        parameters: {
+          secrets: `- resourceName: projects/my-proj/secrets/db/versions/${version}\n  path: db\n`,
+        },
+      },
     });
-    await admin('POST', `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`, spc('pinned', '3'));
-    await admin('POST', `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`, spc('latest', 'latest'));
+    await admin(
+      'POST',
+      `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`,
+      spc('pinned', '3'),
+    );
+    await admin(
+      'POST',
+      `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`,
+      spc('latest', 'latest'),
+    );
     await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, csiDeployment('old', 'pinned'));
     await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, csiDeployment('moved', 'latest', '9'));
-    await admin('POST', `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasspodstatuses`, {
-      apiVersion: 'secrets-store.csi.x-k8s.io/v1',
-      kind: 'SecretProviderClassPodStatus',
-      metadata: { name: `moved-1-${NS}-latest` },
-      status: { podName: 'moved-1', secretProviderClassName: 'latest', objects: [{ id: 'projects/my-proj/secrets/db/versions/latest', version: 'projects/42/secrets/db/versions/8' }] },
-    });
+    await admin(
+      'POST',
+      `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasspodstatuses`,
+      {
+        apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+        kind: 'SecretProviderClassPodStatus',
+        metadata: { name: `moved-1-${NS}-latest` },
+        status: {
+          podName: 'moved-1',
+          secretProviderClassName: 'latest',
+          objects: [
+            {
+              id: 'projects/my-proj/secrets/db/versions/latest',
+              version: 'projects/42/secrets/db/versions/8',
+            },
+          ],
+        },
+      },
+    );
     api = kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor-rotation'), undefined, 'local');
   });
 
@@ -74,11 +112,19 @@ describe('cluster pins as the rotation identity (infra/k8s/rbac-rotation.yaml)',
     const pins = clusterPins(() => Promise.resolve([api]), new ProjectMap([['my-proj', '42']]));
     const secret = { id: parseSecretName('projects/my-proj/secrets/db').id } as SecretMetadata;
     const found = await pins(secret, []);
-    assert.deepEqual([...found].sort((a, b) => a - b), [3, 8, 9]);
+    assert.deepEqual(
+      [...found].sort((a, b) => a - b),
+      [3, 8, 9],
+    );
   });
 
   it('may not patch workloads or read Secrets', async () => {
-    const patch = await cp.request('rotor-rotation', 'PATCH', `/apis/apps/v1/namespaces/${NS}/deployments/old`, { body: { metadata: { labels: { x: 'y' } } }, contentType: 'application/merge-patch+json' });
+    const patch = await cp.request(
+      'rotor-rotation',
+      'PATCH',
+      `/apis/apps/v1/namespaces/${NS}/deployments/old`,
+      { body: { metadata: { labels: { x: 'y' } } }, contentType: 'application/merge-patch+json' },
+    );
     assert.equal(patch.status, 403);
     const secrets = await cp.request('rotor-rotation', 'GET', `/api/v1/namespaces/${NS}/secrets`);
     assert.equal(secrets.status, 403);

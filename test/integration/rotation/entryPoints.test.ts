@@ -5,7 +5,10 @@ import assert from 'node:assert/strict';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { notificationMessage } from '../../../functions/core/event';
 import { runRotate } from '../../../functions/cli/rotate';
-import { createRotateSecretHandler, environmentFromEnv } from '../../../functions/rotation/rotateSecretFunction';
+import {
+  createRotateSecretHandler,
+  environmentFromEnv,
+} from '../../../functions/rotation/rotateSecretFunction';
 import { rotationSettingsFromEnv } from '../../../functions/rotation/settings';
 import { defaultStrategies } from '../../../functions/rotation/strategies';
 import type { World } from './fixtures';
@@ -24,10 +27,16 @@ describe('rotation entry points', () => {
   it('rotateSecret: a SECRET_ROTATE CloudEvent rotates the secret, configured from the environment', async () => {
     const id = await w.secret('fn-rotate', { 'rotor-strategy': 'random' }, {}, 'initial-value-0000');
     const handler = createRotateSecretHandler(() => ({
-      ...environmentFromEnv({ ROTOR_SECRET_MANAGER_ENDPOINT: w.standIn.endpoint, ROTOR_ROTATION_CONCURRENCY: '2' }),
+      ...environmentFromEnv({
+        ROTOR_SECRET_MANAGER_ENDPOINT: w.standIn.endpoint,
+        ROTOR_ROTATION_CONCURRENCY: '2',
+      }),
       logger: w.logs,
     }));
-    const message = { ...notificationMessage({ type: 'SECRET_ROTATE', secret: 'projects/test-proj/secrets/fn-rotate' }), messageId: 'rot-1' };
+    const message = {
+      ...notificationMessage({ type: 'SECRET_ROTATE', secret: 'projects/test-proj/secrets/fn-rotate' }),
+      messageId: 'rot-1',
+    };
     const event = {
       specversion: '1.0',
       id: 'e1',
@@ -38,10 +47,22 @@ describe('rotation entry points', () => {
     await handler(event);
     assert.equal(w.aliases(id).current, 2);
     // Not a rotation trigger: acked without doing anything.
-    const add = { ...event, data: { message: notificationMessage({ type: 'SECRET_VERSION_ADD', secret: 'projects/test-proj/secrets/fn-rotate', version: '2' }) } } as unknown as CloudEvent<unknown>;
+    const add = {
+      ...event,
+      data: {
+        message: notificationMessage({
+          type: 'SECRET_VERSION_ADD',
+          secret: 'projects/test-proj/secrets/fn-rotate',
+          version: '2',
+        }),
+      },
+    } as unknown as CloudEvent<unknown>;
     await handler(add);
     // Malformed: logged and acked, never thrown.
-    await handler({ ...event, data: { message: { data: Buffer.from('{"secrets": 5}').toString('base64') } } });
+    await handler({
+      ...event,
+      data: { message: { data: Buffer.from('{"secrets": 5}').toString('base64') } },
+    });
     assert.equal(w.versions(id).length, 2);
     assert.ok(w.logs.entries.some((e) => e.severity === 'ERROR' && /rejected/.test(e.message)));
   });
@@ -52,13 +73,17 @@ describe('rotation entry points', () => {
     const run = async (args: string[]): Promise<{ code: number; out: string; err: string }> => {
       let out = '';
       let err = '';
-      const code = await runRotate(args, { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {} }, () => ({
-        secretManager: w.sm,
-        strategies: defaultStrategies(),
-        logger: w.logs,
-        now: w.clock.now,
-        settings: { ...rotationSettingsFromEnv({}), lockTtlMs: LOCK_TTL_MS },
-      }));
+      const code = await runRotate(
+        args,
+        { stdout: (s) => (out += s), stderr: (s) => (err += s), env: {} },
+        () => ({
+          secretManager: w.sm,
+          strategies: defaultStrategies(),
+          logger: w.logs,
+          now: w.clock.now,
+          settings: { ...rotationSettingsFromEnv({}), lockTtlMs: LOCK_TTL_MS },
+        }),
+      );
       return { code, out, err };
     };
     const ok = await run(['--secret', 'cli-secret', '--project', 'test-proj', '--output', 'json']);

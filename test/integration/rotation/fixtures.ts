@@ -31,7 +31,12 @@ export interface World {
   logs: ReturnType<typeof memoryLogger>;
   deps(overrides?: Partial<RotationDeps> & { crashAfter?: ProtocolStep }): RotationDeps;
   /** Creates a secret with labels/annotations and optional first value; returns its id. */
-  secret(name: string, labels: Record<string, string>, annotations: Record<string, string>, first?: string): Promise<SecretId>;
+  secret(
+    name: string,
+    labels: Record<string, string>,
+    annotations: Record<string, string>,
+    first?: string,
+  ): Promise<SecretId>;
   versions(id: SecretId): Array<{ number: number; state: string; data?: string }>;
   aliases(id: SecretId): Record<string, number>;
   annotations(id: SecretId): Record<string, string>;
@@ -98,7 +103,9 @@ export async function startWorld(strategies?: StrategyRegistry): Promise<World> 
           } catch {
             /* a plain value */
           }
-          for (const n of needles) if (n.length >= 8 && text.includes(n)) throw new Error(`a secret value of ${name} appears in the logs`);
+          for (const n of needles)
+            if (n.length >= 8 && text.includes(n))
+              throw new Error(`a secret value of ${name} appears in the logs`);
         }
       }
     },

@@ -19,7 +19,13 @@ interface Cred {
 describe('postgres strategies (real PostgreSQL)', () => {
   let w: World;
   let pg: PostgresServer;
-  const cred = (username: string, password: string): Cred => ({ username, password, host: pg.host, port: pg.port, dbname: 'postgres' });
+  const cred = (username: string, password: string): Cred => ({
+    username,
+    password,
+    host: pg.host,
+    port: pg.port,
+    dbname: 'postgres',
+  });
   const currentCred = (id: SecretId): Cred => {
     const v = w.versions(id).find((x) => x.number === w.aliases(id).current);
     return JSON.parse(v?.data ?? '{}') as Cred;
@@ -42,7 +48,12 @@ describe('postgres strategies (real PostgreSQL)', () => {
 
   it('single user: the new password logs in, the old one no longer does', async () => {
     await pg.query("CREATE ROLE app_single LOGIN PASSWORD 'old-password-1'");
-    const id = await w.secret('db-single', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_single', 'old-password-1')));
+    const id = await w.secret(
+      'db-single',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-admin' },
+      JSON.stringify(cred('app_single', 'old-password-1')),
+    );
     const r = await rotateOne(id, w.deps(), { trigger: 's1' });
     assert.equal(r.outcome, 'rotated', r.reason);
     const now = currentCred(id);
@@ -77,14 +88,22 @@ describe('postgres strategies (real PostgreSQL)', () => {
     const a2 = currentCred(id);
     assert.equal(a2.username, 'app_a');
     assert.ok(await pg.canLogin('app_a', a2.password));
-    assert.ok(!(await pg.canLogin('app_a', 'a-password-0')), 'the role used two rotations ago has a new password');
+    assert.ok(
+      !(await pg.canLogin('app_a', 'a-password-0')),
+      'the role used two rotations ago has a new password',
+    );
     assert.ok(await pg.canLogin('app_b', b1.password), 'previous (app_b) still works');
     assert.deepEqual(w.aliases(id), { current: 3, previous: 2 });
   });
 
   it('backend down: no new version, no claim left, and it rotates once the server is back', async () => {
     await pg.query("CREATE ROLE app_down LOGIN PASSWORD 'down-password-0'");
-    const id = await w.secret('db-down', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_down', 'down-password-0')));
+    const id = await w.secret(
+      'db-down',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-admin' },
+      JSON.stringify(cred('app_down', 'down-password-0')),
+    );
     const adds = w.standIn.calls.get('AddSecretVersion') ?? 0;
     await pg.stop();
     try {
@@ -104,12 +123,20 @@ describe('postgres strategies (real PostgreSQL)', () => {
 
   it('a backend that refuses the change leaves no half-rotated state', async () => {
     await pg.query("CREATE ROLE app_refused LOGIN PASSWORD 'refused-password-0'");
-    const id = await w.secret('db-refused', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-weak-admin' }, JSON.stringify(cred('app_refused', 'refused-password-0')));
+    const id = await w.secret(
+      'db-refused',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-weak-admin' },
+      JSON.stringify(cred('app_refused', 'refused-password-0')),
+    );
     const r = await rotateOne(id, w.deps(), { trigger: 'f1' });
     assert.equal(r.outcome, 'abandoned', r.reason);
     assert.equal(r.retry, false);
     // The refused value is disabled; `latest` and `current` hold the password the database has.
-    assert.deepEqual(w.versions(id).map((v) => v.state), ['ENABLED', 'DISABLED', 'ENABLED']);
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'DISABLED', 'ENABLED'],
+    );
     assert.equal(w.aliases(id).current, 3);
     assert.equal(w.aliases(id).pending, undefined);
     assert.equal(w.annotations(id)['rotor-rotation'], undefined);
@@ -121,7 +148,12 @@ describe('postgres strategies (real PostgreSQL)', () => {
     it(`single user: crash after "${step}", rerun completes exactly once and the database agrees`, async () => {
       const role = `app_crash_${step.replace('-', '_')}`;
       await pg.query(`CREATE ROLE ${role} LOGIN PASSWORD 'crash-password-0'`);
-      const id = await w.secret(`db-crash-${step}`, { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred(role, 'crash-password-0')));
+      const id = await w.secret(
+        `db-crash-${step}`,
+        { 'rotor-strategy': 'postgres' },
+        { 'rotor-admin-secret': 'pg-admin' },
+        JSON.stringify(cred(role, 'crash-password-0')),
+      );
       const crashed = await rotateOne(id, w.deps({ crashAfter: step }), { trigger: `c-${step}` });
       assert.equal(crashed.outcome, 'failed');
       w.clock.advance(LOCK_TTL_MS + 1000);
@@ -136,9 +168,21 @@ describe('postgres strategies (real PostgreSQL)', () => {
 
   it('two concurrent triggers change the password once', async () => {
     await pg.query("CREATE ROLE app_race LOGIN PASSWORD 'race-password-0'");
-    const id = await w.secret('db-race', { 'rotor-strategy': 'postgres' }, { 'rotor-admin-secret': 'pg-admin' }, JSON.stringify(cred('app_race', 'race-password-0')));
-    const results = await Promise.all([rotateOne(id, w.deps(), { trigger: 'r-a' }), rotateOne(id, w.deps(), { trigger: 'r-b' })]);
-    assert.deepEqual(results.map((r) => r.outcome).sort(), ['rotated', 'skipped'], results.map((r) => r.reason).join(' | '));
+    const id = await w.secret(
+      'db-race',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-admin' },
+      JSON.stringify(cred('app_race', 'race-password-0')),
+    );
+    const results = await Promise.all([
+      rotateOne(id, w.deps(), { trigger: 'r-a' }),
+      rotateOne(id, w.deps(), { trigger: 'r-b' }),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.outcome).sort(),
+      ['rotated', 'skipped'],
+      results.map((r) => r.reason).join(' | '),
+    );
     assert.equal(w.versions(id).length, 2);
     assert.ok(await pg.canLogin('app_race', currentCred(id).password));
   });

@@ -23,7 +23,12 @@ describe('rotation protocol (random strategy)', () => {
   });
 
   it('rotates: adds one version, moves current/previous, clears pending and the claim', async () => {
-    const id = await w.secret('plain', RANDOM, { 'rotor-length': '40', 'rotor-alphabet': 'hex' }, 'initial-value-0000');
+    const id = await w.secret(
+      'plain',
+      RANDOM,
+      { 'rotor-length': '40', 'rotor-alphabet': 'hex' },
+      'initial-value-0000',
+    );
     const r = await rotateOne(id, w.deps(), { trigger: 't-plain' });
     assert.equal(r.outcome, 'rotated', r.reason);
     assert.equal(r.version, 2);
@@ -31,7 +36,10 @@ describe('rotation protocol (random strategy)', () => {
     assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
     assert.match(w.versions(id)[1].data!, /^[0-9a-f]{40}$/);
     assert.equal(w.annotations(id)['rotor-rotation'], undefined);
-    assert.equal((JSON.parse(w.annotations(id)['rotor-last-rotation'] ?? '{}') as { version: number }).version, 2);
+    assert.equal(
+      (JSON.parse(w.annotations(id)['rotor-last-rotation'] ?? '{}') as { version: number }).version,
+      2,
+    );
   });
 
   for (const step of PROTOCOL_STEPS) {
@@ -67,7 +75,10 @@ describe('rotation protocol (random strategy)', () => {
     const id = await w.secret('race', RANDOM, {}, 'initial-value-0000');
     for (let round = 0; round < 5; round++) {
       w.clock.advance(10 * 60_000);
-      const results = await Promise.all([rotateOne(id, w.deps(), { trigger: `a${round}` }), rotateOne(id, w.deps(), { trigger: `b${round}` })]);
+      const results = await Promise.all([
+        rotateOne(id, w.deps(), { trigger: `a${round}` }),
+        rotateOne(id, w.deps(), { trigger: `b${round}` }),
+      ]);
       const outcomes = results.map((r) => r.outcome).sort();
       assert.deepEqual(outcomes, ['rotated', 'skipped'], results.map((r) => r.reason).join(' | '));
     }
@@ -86,20 +97,33 @@ describe('rotation protocol (random strategy)', () => {
   });
 
   it('disables superseded versions after the grace period, keeping pinned ones', async () => {
-    const id = await w.secret('retire', RANDOM, { 'rotor-disable-after': '1h', 'rotor-min-interval': '0' }, 'initial-value-0000');
+    const id = await w.secret(
+      'retire',
+      RANDOM,
+      { 'rotor-disable-after': '1h', 'rotor-min-interval': '0' },
+      'initial-value-0000',
+    );
     await w.sm.updateSecret(id, { versionAliases: { current: 1, canary: 1 } });
     await rotateOne(id, w.deps(), { trigger: 'r1' }); // v2; v1 pinned by "canary"
     await rotateOne(id, w.deps(), { trigger: 'r2' }); // v3; v2 is previous, within grace
-    assert.deepEqual(w.versions(id).map((v) => v.state), ['ENABLED', 'ENABLED', 'ENABLED']);
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'ENABLED', 'ENABLED'],
+    );
     w.clock.advance(2 * 60 * 60_000);
     const retired = await rotateOne(id, w.deps(), { retireOnly: true });
     assert.equal(retired.outcome, 'retired');
     assert.deepEqual(retired.disabled, [2]);
-    assert.deepEqual(w.versions(id).map((v) => v.state), ['ENABLED', 'DISABLED', 'ENABLED']);
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'DISABLED', 'ENABLED'],
+    );
     // A cluster-side pin keeps a version no alias names.
     await rotateOne(id, w.deps(), { trigger: 'r3' }); // v4; v3 previous
     w.clock.advance(2 * 60 * 60_000);
-    const pinned = await rotateOne(id, w.deps({ pinnedVersions: () => Promise.resolve(new Set([3])) }), { retireOnly: true });
+    const pinned = await rotateOne(id, w.deps({ pinnedVersions: () => Promise.resolve(new Set([3])) }), {
+      retireOnly: true,
+    });
     assert.deepEqual(pinned.disabled, []);
     assert.equal(w.versions(id)[2].state, 'ENABLED');
   });
@@ -140,14 +164,24 @@ describe('rotation protocol (random strategy)', () => {
       id: 'sched-1',
       source: '//pubsub.googleapis.com/projects/test-proj/topics/rotor-rotate',
       type: 'google.cloud.pubsub.topic.v1.messagePublished',
-      data: { message: { data: Buffer.from(JSON.stringify({ project: 'test-proj', secrets: names })).toString('base64'), messageId: 'sched-msg-1' } },
+      data: {
+        message: {
+          data: Buffer.from(JSON.stringify({ project: 'test-proj', secrets: names })).toString('base64'),
+          messageId: 'sched-msg-1',
+        },
+      },
     } as unknown as CloudEvent<unknown>;
     const env = {
       secretManager: w.sm,
       strategies: defaultStrategies(),
       logger: w.logs,
       now: w.clock.now,
-      settings: { defaults: { graceMs: null, minIntervalMs: 300_000 }, lockTtlMs: LOCK_TTL_MS, concurrency: 6, dryRun: false },
+      settings: {
+        defaults: { graceMs: null, minIntervalMs: 300_000 },
+        lockTtlMs: LOCK_TTL_MS,
+        concurrency: 6,
+        dryRun: false,
+      },
     };
     const report = await handleRotationTrigger(event, env);
     w.standIn.before('AddSecretVersion', undefined);
@@ -165,7 +199,10 @@ describe('rotation protocol (random strategy)', () => {
     assert.equal(again?.counts.skipped, 100);
     // A transient Secret Manager failure on one secret: the others finish, the handler throws for redelivery.
     w.standIn.fail('GetSecret', 14, 1);
-    const event2 = { ...event, data: { message: { ...(event.data as { message: object }).message, messageId: 'sched-msg-2' } } } as unknown as CloudEvent<unknown>;
+    const event2 = {
+      ...event,
+      data: { message: { ...(event.data as { message: object }).message, messageId: 'sched-msg-2' } },
+    } as unknown as CloudEvent<unknown>;
     w.clock.advance(10 * 60_000);
     await assert.rejects(handleRotationTrigger(event2, env), TransientError);
   });

@@ -25,7 +25,10 @@ describe('Secret Manager stand-in via @google-cloud/secret-manager', () => {
     assert.equal((await w.sm.getVersion(id, 'latest')).version, 2);
     await assert.rejects(w.sm.accessVersion(id, 'latest'), kind('failed-precondition'));
     await w.sm.enableVersion(id, 2);
-    assert.deepEqual((await w.sm.listVersions(id)).map((v) => v.version), [2, 1]);
+    assert.deepEqual(
+      (await w.sm.listVersions(id)).map((v) => v.version),
+      [2, 1],
+    );
     await assert.rejects(w.sm.accessVersion(id, '9'), kind('not-found'));
   });
 
@@ -59,7 +62,10 @@ describe('Secret Manager stand-in via @google-cloud/secret-manager', () => {
     await assert.rejects(w.sm.updateSecret(id, { versionAliases: { latest: 1 } }), kind('invalid-argument'));
     await assert.rejects(w.sm.updateSecret(id, { versionAliases: { x: 5 } }), kind('invalid-argument'));
     await assert.rejects(w.sm.updateSecret(id, { labels: { 'Bad.Key': 'v' } }), kind('invalid-argument'));
-    await assert.rejects(w.sm.updateSecret(id, { annotations: { 'rotor.dev/x': 'v' } }), kind('invalid-argument'));
+    await assert.rejects(
+      w.sm.updateSecret(id, { annotations: { 'rotor.dev/x': 'v' } }),
+      kind('invalid-argument'),
+    );
     await assert.rejects(w.sm.createSecret(id), kind('already-exists'));
   });
 

@@ -15,7 +15,10 @@ function spc(name: string, version: string): KubeObject {
     apiVersion: 'secrets-store.csi.x-k8s.io/v1',
     kind: 'SecretProviderClass',
     metadata: { name, namespace: 'ns' },
-    spec: { provider: 'gke', parameters: { secrets: `- resourceName: projects/42/secrets/db/versions/${version}\n  path: db\n` } },
+    spec: {
+      provider: 'gke',
+      parameters: { secrets: `- resourceName: projects/42/secrets/db/versions/${version}\n  path: db\n` },
+    },
   };
 }
 
@@ -23,26 +26,47 @@ function deployment(name: string, spcName: string, applied?: Record<string, stri
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name, namespace: 'ns', ...(applied ? { annotations: { 'rotor.dev/applied': JSON.stringify(applied) } } : {}) },
+    metadata: {
+      name,
+      namespace: 'ns',
+      ...(applied ? { annotations: { 'rotor.dev/applied': JSON.stringify(applied) } } : {}),
+    },
     spec: {
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
         spec: {
           containers: [{ name: 'c', image: 'i', volumeMounts: [{ name: 'v', mountPath: '/s' }] }],
-          volumes: [{ name: 'v', csi: { driver: 'secrets-store-gke.csi.k8s.io', volumeAttributes: { secretProviderClass: spcName } } }],
+          volumes: [
+            {
+              name: 'v',
+              csi: {
+                driver: 'secrets-store-gke.csi.k8s.io',
+                volumeAttributes: { secretProviderClass: spcName },
+              },
+            },
+          ],
         },
       },
     },
   };
 }
 
-function podStatus(pod: string, spcName: string, version: number, secret = 'projects/42/secrets/db'): KubeObject {
+function podStatus(
+  pod: string,
+  spcName: string,
+  version: number,
+  secret = 'projects/42/secrets/db',
+): KubeObject {
   return {
     apiVersion: 'secrets-store.csi.x-k8s.io/v1',
     kind: 'SecretProviderClassPodStatus',
     metadata: { name: `${pod}-ns-${spcName}`, namespace: 'ns' },
-    status: { podName: pod, secretProviderClassName: spcName, objects: [{ id: `${secret}/versions/latest`, version: `${secret}/versions/${version}` }] },
+    status: {
+      podName: pod,
+      secretProviderClassName: spcName,
+      objects: [{ id: `${secret}/versions/latest`, version: `${secret}/versions/${version}` }],
+    },
   };
 }
 
@@ -55,12 +79,24 @@ describe('cluster pins for retirement', () => {
       deployment('moved', 'latest', { 'projects/my-proj/secrets/db': '9' }),
       deployment('fresh', 'latest'),
     ]);
-    const pins = pinsFromInventory(inv, SECRET, projects, [podStatus('fresh-1', 'latest', 8), podStatus('x', 'unrelated', 2), podStatus('y', 'latest', 5, 'projects/42/secrets/other')]);
-    assert.deepEqual([...pins].sort((a, b) => a - b), [3, 8, 9]);
+    const pins = pinsFromInventory(inv, SECRET, projects, [
+      podStatus('fresh-1', 'latest', 8),
+      podStatus('x', 'unrelated', 2),
+      podStatus('y', 'latest', 5, 'projects/42/secrets/other'),
+    ]);
+    assert.deepEqual(
+      [...pins].sort((a, b) => a - b),
+      [3, 8, 9],
+    );
   });
 
   it('pins nothing when no workload uses the secret', () => {
     const inv = inventoryFrom('c', [spc('latest', 'latest'), deployment('a', 'latest')]);
-    assert.equal(pinsFromInventory(inv, parseSecretName('projects/my-proj/secrets/unused').id, projects, [podStatus('a-1', 'latest', 4)]).size, 0);
+    assert.equal(
+      pinsFromInventory(inv, parseSecretName('projects/my-proj/secrets/unused').id, projects, [
+        podStatus('a-1', 'latest', 4),
+      ]).size,
+      0,
+    );
   });
 });

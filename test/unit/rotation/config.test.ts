@@ -12,7 +12,15 @@ import { InputError } from '../../../functions/errors';
 
 const defaults = { graceMs: 86_400_000, minIntervalMs: 300_000 };
 function meta(labels: Record<string, string>, annotations: Record<string, string>): SecretMetadata {
-  return { id: { project: 'p', secret: 's' }, name: 'projects/p/secrets/s', etag: '"e"', labels, annotations, versionAliases: {}, topics: [] };
+  return {
+    id: { project: 'p', secret: 's' },
+    name: 'projects/p/secrets/s',
+    etag: '"e"',
+    labels,
+    annotations,
+    versionAliases: {},
+    topics: [],
+  };
 }
 
 describe('per-secret rotation config', () => {
@@ -22,7 +30,19 @@ describe('per-secret rotation config', () => {
     assert.equal(c.length, 32);
     assert.equal(c.alphabet, ALPHABETS.alphanumeric);
     assert.equal(c.graceMs, 86_400_000);
-    const d = readRotationConfig(meta({}, { 'rotor-strategy': 'random', 'rotor-length': '64', 'rotor-alphabet': 'hex', 'rotor-disable-after': 'never', 'rotor-min-interval': '0' }), defaults);
+    const d = readRotationConfig(
+      meta(
+        {},
+        {
+          'rotor-strategy': 'random',
+          'rotor-length': '64',
+          'rotor-alphabet': 'hex',
+          'rotor-disable-after': 'never',
+          'rotor-min-interval': '0',
+        },
+      ),
+      defaults,
+    );
     assert.equal(d.length, 64);
     assert.equal(d.alphabet, '0123456789abcdef');
     assert.equal(d.graceMs, null);
@@ -30,10 +50,19 @@ describe('per-secret rotation config', () => {
   });
 
   it('resolves the admin secret next to the rotated one and reads both roles', () => {
-    const c = readRotationConfig(meta({ 'rotor-strategy': 'postgres-alternating' }, { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'app_a, app_b' }), defaults);
+    const c = readRotationConfig(
+      meta(
+        { 'rotor-strategy': 'postgres-alternating' },
+        { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'app_a, app_b' },
+      ),
+      defaults,
+    );
     assert.deepEqual(c.adminSecret, { project: 'p', secret: 'pg-admin' });
     assert.deepEqual(c.users, ['app_a', 'app_b']);
-    const sql = readRotationConfig(meta({ 'rotor-strategy': 'cloudsql' }, { 'rotor-cloudsql-instance': 'proj:europe-west1:main' }), defaults);
+    const sql = readRotationConfig(
+      meta({ 'rotor-strategy': 'cloudsql' }, { 'rotor-cloudsql-instance': 'proj:europe-west1:main' }),
+      defaults,
+    );
     assert.deepEqual(sql.cloudSqlInstance, { project: 'proj', instance: 'main' });
   });
 
@@ -44,12 +73,19 @@ describe('per-secret rotation config', () => {
       [{ 'rotor-strategy': 'random' }, { 'rotor-length': '3' }, /rotor-length/],
       [{ 'rotor-strategy': 'random' }, { 'rotor-alphabet': 'klingon' }, /unknown alphabet/],
       [{ 'rotor-strategy': 'postgres' }, {}, /rotor-admin-secret/],
-      [{ 'rotor-strategy': 'postgres-alternating' }, { 'rotor-admin-secret': 'a', 'rotor-users': 'one' }, /rotor-users/],
+      [
+        { 'rotor-strategy': 'postgres-alternating' },
+        { 'rotor-admin-secret': 'a', 'rotor-users': 'one' },
+        /rotor-users/,
+      ],
       [{ 'rotor-strategy': 'cloudsql' }, {}, /rotor-cloudsql-instance/],
       [{ 'rotor-strategy': 'random' }, { 'rotor-disable-after': 'soon' }, /duration/],
     ];
     for (const [labels, annotations, msg] of cases) {
-      assert.throws(() => readRotationConfig(meta(labels, annotations), defaults), (e: unknown) => e instanceof InputError && msg.test(e.message));
+      assert.throws(
+        () => readRotationConfig(meta(labels, annotations), defaults),
+        (e: unknown) => e instanceof InputError && msg.test(e.message),
+      );
     }
   });
 });
@@ -82,7 +118,20 @@ describe('values and helpers', () => {
 
   it('never prints a SecretValue', () => {
     const s = SecretValue.fromString('hunter2-very-secret');
-    const outputs = [String(s), `${s.toString()}`, JSON.stringify({ s }), inspect(s), inspect({ nested: { s } }), (() => { try { throw new Error(`x ${String(s)}`); } catch (e) { return (e as Error).message; } })()];
+    const outputs = [
+      String(s),
+      `${s.toString()}`,
+      JSON.stringify({ s }),
+      inspect(s),
+      inspect({ nested: { s } }),
+      (() => {
+        try {
+          throw new Error(`x ${String(s)}`);
+        } catch (e) {
+          return (e as Error).message;
+        }
+      })(),
+    ];
     for (const o of outputs) assert.ok(!o.includes('hunter2'), o);
     assert.equal(s.reveal(), 'hunter2-very-secret');
   });
@@ -90,14 +139,21 @@ describe('values and helpers', () => {
   it('runs at most `limit` tasks at once and keeps order', async () => {
     let running = 0;
     let peak = 0;
-    const out = await mapBounded(Array.from({ length: 20 }, (_, i) => i), 4, async (i) => {
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
-      running--;
-      return i * 2;
-    });
+    const out = await mapBounded(
+      Array.from({ length: 20 }, (_, i) => i),
+      4,
+      async (i) => {
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        return i * 2;
+      },
+    );
     assert.equal(peak, 4);
-    assert.deepEqual(out, Array.from({ length: 20 }, (_, i) => i * 2));
+    assert.deepEqual(
+      out,
+      Array.from({ length: 20 }, (_, i) => i * 2),
+    );
   });
 });

@@ -8,10 +8,25 @@ const H = 3_600_000;
 const t0 = Date.parse('2030-01-01T00:00:00Z');
 function versions(n: number): SecretVersionInfo[] {
   // Version k was created at hour k.
-  return Array.from({ length: n }, (_, i) => ({ id, version: i + 1, name: `projects/p/secrets/s/versions/${i + 1}`, state: 'ENABLED' as const, createTime: new Date(t0 + (i + 1) * H), etag: '"v"' }));
+  return Array.from({ length: n }, (_, i) => ({
+    id,
+    version: i + 1,
+    name: `projects/p/secrets/s/versions/${i + 1}`,
+    state: 'ENABLED' as const,
+    createTime: new Date(t0 + (i + 1) * H),
+    etag: '"v"',
+  }));
 }
 function secret(aliases: Record<string, number>): SecretMetadata {
-  return { id, name: 'projects/p/secrets/s', etag: '"e"', labels: {}, annotations: {}, versionAliases: aliases, topics: [] };
+  return {
+    id,
+    name: 'projects/p/secrets/s',
+    etag: '"e"',
+    labels: {},
+    annotations: {},
+    versionAliases: aliases,
+    topics: [],
+  };
 }
 
 describe('retirement plan', () => {
@@ -21,8 +36,14 @@ describe('retirement plan', () => {
     const s = secret({ current: 4, previous: 3, stable: 2 });
     const now = new Date(t0 + 10 * H);
     const plan = await planRetirement(s, vs, 2 * H, now, aliasPins);
-    assert.deepEqual(plan.disable.map((v) => v.version), [1, 3]);
-    assert.deepEqual(plan.kept.map((k) => k.version).sort(), [2, 5].filter((v) => v < 4));
+    assert.deepEqual(
+      plan.disable.map((v) => v.version),
+      [1, 3],
+    );
+    assert.deepEqual(
+      plan.kept.map((k) => k.version).sort(),
+      [2, 5].filter((v) => v < 4),
+    );
   });
 
   it('waits for the grace period counted from when the next version was created', async () => {
@@ -30,7 +51,10 @@ describe('retirement plan', () => {
     const s = secret({ current: 3, previous: 2 });
     // v2 was superseded at hour 3; at hour 4 with a 2h grace it must stay.
     const plan = await planRetirement(s, vs, 2 * H, new Date(t0 + 4 * H), aliasPins);
-    assert.deepEqual(plan.disable.map((v) => v.version), [1]);
+    assert.deepEqual(
+      plan.disable.map((v) => v.version),
+      [1],
+    );
     assert.match(plan.kept.find((k) => k.version === 2)!.why, /grace/);
   });
 
@@ -38,8 +62,14 @@ describe('retirement plan', () => {
     const vs = versions(4);
     const s = secret({ current: 4 });
     const plan = await planRetirement(s, vs, 0, new Date(t0 + 100 * H), () => Promise.resolve(new Set([2])));
-    assert.deepEqual(plan.disable.map((v) => v.version), [1, 3]);
-    assert.equal((await planRetirement(secret({}), vs, 0, new Date(t0 + 100 * H), aliasPins)).disable.length, 0);
+    assert.deepEqual(
+      plan.disable.map((v) => v.version),
+      [1, 3],
+    );
+    assert.equal(
+      (await planRetirement(secret({}), vs, 0, new Date(t0 + 100 * H), aliasPins)).disable.length,
+      0,
+    );
     assert.equal((await planRetirement(s, vs, null, new Date(t0 + 100 * H), aliasPins)).disable.length, 0);
   });
 });

@@ -16,19 +16,31 @@ const cloudEvent = (message: Record<string, unknown>): Record<string, unknown> =
 describe('rotation trigger parsing', () => {
   it('reads a JSON scheduler message with short and full names, deduplicated', () => {
     const t = parseRotationTrigger(
-      cloudEvent({ data: b64(JSON.stringify({ secrets: ['db', 'projects/other/secrets/api', 'db'], project: 'p' })), messageId: '42' }),
+      cloudEvent({
+        data: b64(JSON.stringify({ secrets: ['db', 'projects/other/secrets/api', 'db'], project: 'p' })),
+        messageId: '42',
+      }),
     );
     assert.equal(t.kind, 'rotate');
     if (t.kind !== 'rotate') return;
-    assert.deepEqual(t.request.secrets, [{ project: 'p', secret: 'db' }, { project: 'other', secret: 'api' }]);
+    assert.deepEqual(t.request.secrets, [
+      { project: 'p', secret: 'db' },
+      { project: 'other', secret: 'api' },
+    ]);
     assert.equal(t.request.trigger, '42');
     assert.equal(t.request.source, 'scheduler');
     assert.equal(t.request.retireOnly, false);
   });
 
   it('accepts a JSON array, plain text, attributes, regional names and retire actions', () => {
-    const arr = parseRotationTrigger({ message: { data: b64('["projects/p/locations/europe-west1/secrets/r"]'), message_id: '7' } });
-    assert.ok(arr.kind === 'rotate' && arr.request.secrets[0].location === 'europe-west1' && arr.request.trigger === '7');
+    const arr = parseRotationTrigger({
+      message: { data: b64('["projects/p/locations/europe-west1/secrets/r"]'), message_id: '7' },
+    });
+    assert.ok(
+      arr.kind === 'rotate' &&
+        arr.request.secrets[0].location === 'europe-west1' &&
+        arr.request.trigger === '7',
+    );
     const text = parseRotationTrigger({ data: b64('a, b\nc'), attributes: {} }, { defaultProject: 'dp' });
     assert.ok(text.kind === 'rotate' && text.request.secrets.map((s) => s.secret).join() === 'a,b,c');
     const attrs = parseRotationTrigger({ attributes: { secrets: 'projects/p/secrets/x' } });
@@ -38,14 +50,23 @@ describe('rotation trigger parsing', () => {
   });
 
   it('turns SECRET_ROTATE into a rotation and ignores other notifications', () => {
-    const rotate = parseRotationTrigger(cloudEvent({ ...notificationMessage({ type: 'SECRET_ROTATE', secret: 'projects/123/secrets/db' }), messageId: 'm1' }));
+    const rotate = parseRotationTrigger(
+      cloudEvent({
+        ...notificationMessage({ type: 'SECRET_ROTATE', secret: 'projects/123/secrets/db' }),
+        messageId: 'm1',
+      }),
+    );
     assert.ok(rotate.kind === 'rotate');
     if (rotate.kind === 'rotate') {
       assert.equal(rotate.request.source, 'secret-rotate');
       assert.deepEqual(rotate.request.secrets, [{ project: '123', secret: 'db' }]);
       assert.equal(rotate.request.trigger, 'm1');
     }
-    const add = parseRotationTrigger(cloudEvent(notificationMessage({ type: 'SECRET_VERSION_ADD', secret: 'projects/123/secrets/db', version: '3' })));
+    const add = parseRotationTrigger(
+      cloudEvent(
+        notificationMessage({ type: 'SECRET_VERSION_ADD', secret: 'projects/123/secrets/db', version: '3' }),
+      ),
+    );
     assert.equal(add.kind, 'ignore');
   });
 
@@ -58,8 +79,13 @@ describe('rotation trigger parsing', () => {
       { data: b64('{not json') },
       { data: b64('db') },
       { attributes: {} },
-      { data: b64(JSON.stringify({ secrets: Array.from({ length: 1001 }, (_, i) => `projects/p/secrets/s${i}`) })) },
+      {
+        data: b64(
+          JSON.stringify({ secrets: Array.from({ length: 1001 }, (_, i) => `projects/p/secrets/s${i}`) }),
+        ),
+      },
     ];
-    for (const body of bad) assert.throws(() => parseRotationTrigger(body), InputError, JSON.stringify(body).slice(0, 80));
+    for (const body of bad)
+      assert.throws(() => parseRotationTrigger(body), InputError, JSON.stringify(body).slice(0, 80));
   });
 });
