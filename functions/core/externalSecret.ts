@@ -5,6 +5,8 @@
 import { InputError } from '../errors';
 import type { KubeObject } from './kube';
 import { asArray, describeObject, isObject, str } from './kube';
+import type { NameMatcher } from './nameRegexp';
+import { compileNameRegexp } from './nameRegexp';
 import type { SecretId, VersionSelector } from './secretName';
 import { parseSecretName } from './secretName';
 
@@ -39,8 +41,8 @@ export interface EsoInfo {
 
 export interface FindPattern {
   readonly store: GcpStore;
-  /** Unanchored, as ESO matches it (Go regexp MatchString). */
-  readonly pattern: RegExp;
+  /** RE2, unanchored, as ESO matches it (Go regexp MatchString). */
+  readonly pattern: NameMatcher;
   /** `find.path`: only names starting with it. */
   readonly path?: string;
   /** True when each found secret lands under its own name as the key (no rewrite, no template). */
@@ -224,11 +226,15 @@ export function readExternalSecret(
       sawGoogleStore = true;
       const nameSel = isObject(d.find.name) ? str(d.find.name.regexp) : undefined;
       if (nameSel) {
-        let pattern: RegExp;
+        let pattern: NameMatcher;
         try {
-          pattern = new RegExp(nameSel);
+          pattern = compileNameRegexp(nameSel);
         } catch (e) {
-          throw new InputError(`spec.dataFrom[${i}].find.name.regexp: ${(e as Error).message}`, where);
+          // ESO cannot sync it either; the message says which ExternalSecret and what RE2 rejected.
+          throw new InputError(
+            `spec.dataFrom[${i}].find.name.regexp ${JSON.stringify(nameSel)} is not a valid RE2 expression: ${(e as Error).message}`,
+            where,
+          );
         }
         const path = str(d.find.path);
         // Found secrets land under their own names as keys, unless rewritten or templated.

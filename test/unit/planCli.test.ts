@@ -199,6 +199,20 @@ describe('rotor plan: outputs', () => {
     );
   });
 
+  it('an ExternalSecret whose find.name.regexp uses RE2 syntax, (?i), is planned (ESO accepts it)', async () => {
+    const f = write(
+      'eso/find.yaml',
+      [
+        'apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: gcp}\nspec: {provider: {gcpsm: {projectID: my-proj}}}',
+        'apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: db, namespace: shop}\nspec:\n  secretStoreRef: {kind: ClusterSecretStore, name: gcp}\n  dataFrom: [{find: {name: {regexp: "(?i)^DB-"}}}]',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: shop}\nspec: {template: {spec: {containers: [{name: app, image: x, envFrom: [{secretRef: {name: db}}]}]}}}',
+      ].join('\n---\n') + '\n',
+    );
+    const r = await rotor(plan('--manifests', f));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /RESTART\s+Deployment\/shop\/app/);
+  });
+
   it('a directory with non-Kubernetes YAML is planned, with a note', async () => {
     write(
       'gitops/app.yaml',
