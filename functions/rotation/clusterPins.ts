@@ -12,7 +12,6 @@ import type { ProjectMap, SecretId } from '../core/secretName';
 import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
-import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll } from '../cluster/resources';
 import type { PinnedVersions } from './retire';
 
@@ -50,19 +49,17 @@ export function pinsFromInventory(
 }
 
 /**
- * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). No
- * namespace filter by default: a version pinned in a namespace Rotor may not act on is still in use.
+ * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). Every
+ * namespace counts, whatever ROTOR_NAMESPACES / ROTOR_EXCLUDE_NAMESPACES say: those lists limit
+ * where Rotor acts, but a version pinned in a namespace it may not act on is still in use, and
+ * disabling it would break that workload's next mount or sync.
  */
-export function clusterPins(
-  clusters: () => Promise<KubeApi[]>,
-  projects: ProjectMap,
-  namespaces: NamespaceFilter = {},
-): PinnedVersions {
+export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: ProjectMap): PinnedVersions {
   return async (secret) => {
     const pins = new Set<number>();
     for (const api of await clusters()) {
       const [inventory, statuses] = await Promise.all([
-        liveInventory(api, namespaces),
+        liveInventory(api),
         listAll(api, RESOURCES.spcPodStatuses),
       ]);
       for (const v of pinsFromInventory(inventory, secret.id, projects, statuses?.items ?? [])) pins.add(v);

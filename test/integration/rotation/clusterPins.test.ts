@@ -10,6 +10,7 @@ import { kubeApiFromKubeconfig } from '../../../functions/cluster/inventory';
 import type { KubeApi } from '../../../functions/cluster/kubeApi';
 import { ProjectMap, parseSecretName } from '../../../functions/core/secretName';
 import { clusterPins } from '../../../functions/rotation/clusterPins';
+import { environmentFromEnv } from '../../../functions/rotation/rotateSecretFunction';
 import type { SecretMetadata } from '../../../functions/secretmanager/types';
 
 const NS = 'shop';
@@ -112,6 +113,25 @@ describe('cluster pins as the rotation identity (infra/k8s/rbac-rotation.yaml)',
     const pins = clusterPins(() => Promise.resolve([api]), new ProjectMap([['my-proj', '42']]));
     const secret = { id: parseSecretName('projects/my-proj/secrets/db').id } as SecretMetadata;
     const found = await pins(secret, []);
+    assert.deepEqual(
+      [...found].sort((a, b) => a - b),
+      [3, 8, 9],
+    );
+  });
+
+  it('as rotateSecret configures it: namespaces ROTOR_NAMESPACES / ROTOR_EXCLUDE_NAMESPACES leave out still count', async () => {
+    // The allow and deny lists limit where Rotor acts; a version pinned where it may not act is
+    // still in use, and disabling it would break that workload's next mount.
+    const { pinnedVersions } = environmentFromEnv({
+      ROTOR_CLUSTERS: `kubeconfig:${cp.kubeconfigPathFor('rotor-rotation')}`,
+      ROTOR_NAMESPACES: 'team-*',
+      ROTOR_EXCLUDE_NAMESPACES: NS,
+      ROTOR_PROJECT_MAP: 'my-proj=42',
+      ROTOR_SECRET_MANAGER_ENDPOINT: '127.0.0.1:9',
+    });
+    assert.ok(pinnedVersions, 'with ROTOR_CLUSTERS set, retirement asks the clusters');
+    const secret = { id: parseSecretName('projects/my-proj/secrets/db').id } as SecretMetadata;
+    const found = await pinnedVersions(secret, []);
     assert.deepEqual(
       [...found].sort((a, b) => a - b),
       [3, 8, 9],
