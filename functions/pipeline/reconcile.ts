@@ -7,6 +7,7 @@ import type { Decision, EventContext } from '../core/decision';
 import { decide } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
+import { forcedSyncTime } from '../core/forcedSync';
 import type { KubeObject } from '../core/kube';
 import { isObject, str, workloadAnnotation } from '../core/kube';
 import { isReadyPod, selectorOf } from '../core/pods';
@@ -283,7 +284,7 @@ async function handleWorkload(
       const started = Math.max(
         ctx.time ? Date.parse(ctx.time) : now().getTime(),
         synced.length ? now().getTime() : 0,
-        lastForcedSync(decision, env),
+        lastForcedSync(decision, env, now().getTime()),
       );
       const age = now().getTime() - started;
       if (age > cfg.maxWaitMs) {
@@ -356,14 +357,14 @@ async function handleWorkload(
 }
 
 /** When Rotor last forced a sync of an ExternalSecret this decision waits on (ms; 0 if never). */
-function lastForcedSync(decision: Decision, env: WorkloadEnv): number {
+function lastForcedSync(decision: Decision, env: WorkloadEnv, nowMs: number): number {
   let latest = 0;
   for (const d of decision.affected) {
     if (d.source.kind !== 'eso') continue;
     const forcedAt = env.externalSecrets.get(`${d.source.namespace}/${d.source.externalSecret}`)?.metadata
       ?.annotations?.[annotations.ESO_FORCE_SYNC];
-    const t = forcedAt ? Date.parse(forcedAt) : NaN;
-    if (!Number.isNaN(t) && t > latest) latest = t;
+    const t = forcedSyncTime(forcedAt, nowMs);
+    if (t !== undefined && t > latest) latest = t;
   }
   return latest;
 }
@@ -386,15 +387,14 @@ async function nudgeExternalSecrets(
     const refreshTime = isObject(es.status) ? str(es.status.refreshTime) : undefined;
     // Synced after the event already (it is waiting on something else): nothing to ask ESO for.
     if (refreshTime && eventTime !== undefined && Date.parse(refreshTime) > eventTime) continue;
-    const forcedAt = es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC];
-    if (forcedAt && eventTime !== undefined && Date.parse(forcedAt) > eventTime) {
+    const forcedAt = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now().getTime());
+    if (forcedAt !== undefined && eventTime !== undefined && forcedAt > eventTime) {
       // Forced after the event already. Until ESO answers, forcing again would only churn. But
       // refreshTime has whole seconds: an answer within the event's own second (a refresh at or
       // after the second we asked in) cannot prove it read the new version, and ESO will not sync
       // again by itself before its refreshInterval, so ask once more; that sync lands later.
       const answered =
-        refreshTime !== undefined &&
-        Date.parse(refreshTime) >= Math.floor(Date.parse(forcedAt) / 1000) * 1000;
+        refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(forcedAt / 1000) * 1000;
       if (!answered) continue;
     }
     await forceSync(env.api, es, now().toISOString(), { dryRun: env.cfg.dryRun });

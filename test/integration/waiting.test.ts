@@ -130,4 +130,24 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     assert.match(w.reason, /never converged within 1800s: restart waits/);
     assert.equal(outcome.converged, true, 'acked: redelivering cannot help');
   });
+
+  it('a far-future force-sync written by someone else neither stops Rotor asking nor extends the wait', async () => {
+    // Anyone who may edit the ExternalSecret may write any time there; 2099 would have started the
+    // wait (and its bound) in 2099, and looked like a sync already asked for.
+    await admin(
+      'PATCH',
+      `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`,
+      { metadata: { annotations: { 'force-sync': '2099-01-01T00:00:00Z' } } },
+      'application/merge-patch+json',
+    );
+    const before = Date.now();
+    const outcome = await reconcileEvent(event('8', 40 * MINUTE), {}, config());
+    const w = outcome.workloads.find((x) => x.name === 'api');
+    assert.equal(w?.result, 'waiting', w?.reason);
+    assert.match(w.detail ?? '', /forced a sync of ExternalSecret shop\/db/);
+    const es = await admin('GET', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`);
+    const forced = (es.metadata as { annotations?: Record<string, string> }).annotations?.['force-sync'];
+    const at = Date.parse(forced ?? '');
+    assert.ok(at >= before && at <= Date.now(), `Rotor's own time replaced 2099: ${forced}`);
+  });
 });
