@@ -7,6 +7,7 @@
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
 import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
 import { clusterPool } from './cluster/pool';
 import type { KubeApi } from './cluster/kubeApi';
@@ -25,6 +26,7 @@ import { summarize } from './pipeline/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { reconcileEvent } from './pipeline/reconcile';
+import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
 
 export interface SecretEventEnvironment {
   readonly config: RotorConfig;
@@ -32,9 +34,14 @@ export interface SecretEventEnvironment {
   readonly clusters: () => Promise<KubeApi[]>;
   readonly publisher?: OutcomePublisher;
   readonly now?: () => Date;
+  /** Maps a notification's project number missing from ROTOR_PROJECT_MAP (into config.projects). */
+  readonly projectNumbers?: ProjectNumberResolver;
 }
 
-export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): SecretEventEnvironment {
+export function environmentFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  tokens: TokenSource = googleTokenSource(),
+): SecretEventEnvironment {
   const config = loadConfig(env);
   const logger = createLogger({ base: { component: 'onSecretEvent' } });
   if (config.clusters.length === 0)
@@ -42,7 +49,11 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Secret
   return {
     config,
     logger,
-    clusters: clusterPool(config.clusters, config, googleTokenSource()),
+    clusters: clusterPool(config.clusters, config, tokens),
+    projectNumbers: new ProjectNumberResolver(
+      config.projects,
+      resourceManagerProjectIds(tokens, config.apis.resourceManager),
+    ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
   };
 }
@@ -97,6 +108,7 @@ export async function handleSecretEvent(
     });
     return undefined;
   }
+  await env.projectNumbers?.resolve(ctx.secret.project, log);
   const outcome = await reconcileEvent(ctx, event.messageId ? { messageId: event.messageId } : {}, {
     clusters: await env.clusters(),
     projects: env.config.projects,

@@ -9,6 +9,7 @@ import { inventoryFrom } from '../core/inventory';
 import type { Plan, PlannedDecision } from '../core/plan';
 import { buildPlan, decideAll } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
+import { isUnmappedNumber, unmappedNumberProblem } from '../core/projectNumber';
 import { loadManifestsParallel } from '../manifests/parallel';
 import { renderMermaid } from '../render/mermaid';
 import { renderTable } from '../render/table';
@@ -118,6 +119,8 @@ export function planOver(
   opts: { strict?: boolean } = {},
 ): { plan: Plan; decisions: PlannedDecision[] } {
   const decisions: PlannedDecision[] = [];
+  const project = req.event.secret.project;
+  if (isUnmappedNumber(project, req.projects)) problems.push(unmappedNumberProblem(project));
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
       // Offline, a malformed class or ExternalSecret is bad input (exit 2); live, a note.

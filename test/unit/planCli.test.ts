@@ -181,6 +181,29 @@ describe('rotor plan: outputs', () => {
     assert.deepEqual(JSON.parse(r.stdout), JSON.parse(byId.stdout));
   });
 
+  it('a secret named by a project number the map does not know: planned, with a note naming the number', async () => {
+    const r = await rotor([
+      'plan',
+      '--secret',
+      'projects/987654321098/secrets/db-password',
+      '--manifests',
+      EXAMPLES,
+      '-o',
+      'json',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { workloads: unknown[]; problems?: string[] };
+    assert.deepEqual(out.workloads, []);
+    assert.ok(
+      out.problems?.includes(
+        'project number 987654321098 is not mapped to a project id: references that name the project by id do not match it (give --project-map ID=987654321098 or ROTOR_PROJECT_MAP)',
+      ),
+      JSON.stringify(out.problems),
+    );
+    const mapped = await rotor(plan('--manifests', EXAMPLES, '-o', 'json'));
+    assert.ok(!/not mapped to a project id/.test(mapped.stdout));
+  });
+
   it('--strict turns unresolved references into exit 2', async () => {
     await rejects(
       ['plan', '--secret', SECRET, '--strict', '--manifests', `${EXAMPLES}/40-workloads.yaml`],
