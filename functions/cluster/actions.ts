@@ -10,6 +10,7 @@ import * as annotations from '../core/annotations';
 import type { KubeObject, WorkloadRef } from '../core/kube';
 import { isObject } from '../core/kube';
 import { appliedVersions } from '../core/discovery';
+import { appliedValue } from '../core/appliedAlias';
 import type { AppliedRecord, ReloadEndpoint } from '../core/decision';
 import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
@@ -33,7 +34,7 @@ function workloadPath(ref: WorkloadRef, object: KubeObject): string {
 /** rotor.dev/applied after this action: what was there, plus every record of the decision. */
 function appliedAnnotation(object: KubeObject, records: readonly AppliedRecord[]): string {
   const applied = appliedVersions(object);
-  for (const r of records) applied[r.key] = r.version;
+  for (const r of records) applied[r.key] = appliedValue(r.version, r.movedAt);
   return JSON.stringify(applied);
 }
 

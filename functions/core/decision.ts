@@ -1,6 +1,7 @@
 // The decision table (shared/DESIGN.md): per workload and secret event, restart | reload | none |
 // wait, with a one-line reason naming the dependency that drove it. Pure.
 import * as annotations from './annotations';
+import { recordedVersion, staleAliasMove } from './appliedAlias';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions } from './discovery';
 import type { SecretEventType } from './event';
@@ -66,6 +67,8 @@ export interface Decision {
 export interface AppliedRecord {
   readonly key: string;
   readonly version: string;
+  /** Alias moves: the time of the SECRET_UPDATE that moved it (an older one is then stale). */
+  readonly movedAt?: string;
 }
 
 const STRENGTH: Record<'restart' | 'reload' | 'none', number> = { none: 0, reload: 1, restart: 2 };
@@ -122,29 +125,34 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   // alias) is recorded on its own; moves already recorded at their version are done.
   const applied = appliedVersions(w);
   const pending = effect.moves.filter((m) => {
-    const done = applied[m.key];
+    const done = recordedVersion(applied[m.key]);
     if (done === undefined) return true;
     if (done === m.version) return false;
-    // A newer version already applied makes this one stale; aliases may move back, so only numbers.
-    return (
-      m.alias !== undefined ||
-      !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version))
-    );
+    // Aliases may move back: only a move recorded by a later event makes this one stale.
+    if (m.alias !== undefined) return staleAliasMove(applied[m.key], event.time) === undefined;
+    // A newer version already applied makes this one stale.
+    return !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version));
   });
   if (pending.length === 0) {
     const m = effect.moves[0];
-    const done = applied[m.key];
+    const done = recordedVersion(applied[m.key]);
     const what =
       m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
     const reason =
       done === m.version
         ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
-        : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
+        : m.alias !== undefined
+          ? `stale update: alias "${m.alias}" of ${secretName} was moved to version ${done} by a later event (${staleAliasMove(applied[m.key], event.time)}); this one (${event.time}, version ${m.version}) is older (${describeVia(m.deps[0])})`
+          : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
     return { action: 'none', reason, affected: everything };
   }
   const affected = pending.flatMap((m) => m.deps);
   const first = affected[0];
-  const records: AppliedRecord[] = pending.map((m) => ({ key: m.key, version: m.version }));
+  const records: AppliedRecord[] = pending.map((m) => ({
+    key: m.key,
+    version: m.version,
+    ...(m.alias !== undefined && event.time !== undefined ? { movedAt: event.time } : {}),
+  }));
   const record = records[0];
   const target = pending[0].version;
 
@@ -300,7 +308,7 @@ function eventEffect(
       }
       // An alias consumer is at risk when Rotor last moved it to exactly this version.
       const onAlias = deps.find(
-        (d) => versionKind(d.version) === 'alias' && applied[`${name}@${d.version}`] === v,
+        (d) => versionKind(d.version) === 'alias' && recordedVersion(applied[`${name}@${d.version}`]) === v,
       );
       if (onAlias) {
         return {
