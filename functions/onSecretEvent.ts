@@ -23,6 +23,7 @@ import type { Logger } from './log';
 import { createLogger } from './log';
 import type { EventOutcome } from './pipeline/outcome';
 import { summarize } from './pipeline/outcome';
+import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { reconcileEvent } from './pipeline/reconcile';
@@ -128,9 +129,7 @@ export async function handleSecretEvent(
     else if (w.warning) log.warn(line, fields);
     else log.info(line, fields);
   }
-  log.notice(summarize(outcome), {
-    outcome: { converged: outcome.converged, pending: outcome.pending, durationMs: outcome.durationMs },
-  });
+  log.notice(summarize(outcome), { outcome: outcomeLogFields(outcome, env.now?.() ?? new Date()) });
   await publish(env, outcome);
   if (!outcome.converged) {
     throw new TransientError(

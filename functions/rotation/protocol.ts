@@ -122,8 +122,9 @@ export async function rotateOne(
       reason: errorMessage(err),
       retry,
     };
-    if (retry) logger.warn(`rotation failed (will retry): ${result.reason}`, { retry });
-    else logger.error(`rotation failed: ${result.reason}`, { retry });
+    // `outcome` as on every other per-secret line: the rotation-failure metric counts by it.
+    if (retry) logger.warn(`rotation failed (will retry): ${result.reason}`, { outcome: 'failed', retry });
+    else logger.error(`rotation failed: ${result.reason}`, { outcome: 'failed', retry });
     return result;
   }
 }

@@ -1,0 +1,34 @@
+// The structured fields of onSecretEvent's per-event summary line (`jsonPayload.outcome` in Cloud
+// Logging). terraform/modules/rotor/monitoring.tf builds log-based metrics on these names: renaming
+// one silently empties a metric, so test/unit/outcomeLog.test.ts pins them.
+import type { EventOutcome } from './outcome';
+
+export interface OutcomeLogFields {
+  readonly secret?: string;
+  readonly version?: string;
+  readonly converged: boolean;
+  readonly pending: number;
+  /** This delivery's reconcile time. */
+  readonly durationMs: number;
+  /**
+   * From the event (Secret Manager's event time, else Pub/Sub's publish time) to this delivery
+   * converging: what an operator waits for, redeliveries and waits included. Only on the
+   * delivery that converged, so the latency distribution counts each event once.
+   */
+  readonly convergedAfterMs?: number;
+}
+
+export function outcomeLogFields(outcome: EventOutcome, now: Date): OutcomeLogFields {
+  const eventMs = outcome.event.time !== undefined ? Date.parse(outcome.event.time) : Number.NaN;
+  return {
+    ...(outcome.event.secret !== undefined ? { secret: outcome.event.secret } : {}),
+    ...(outcome.event.version !== undefined ? { version: outcome.event.version } : {}),
+    converged: outcome.converged,
+    pending: outcome.pending,
+    durationMs: outcome.durationMs,
+    // A clock behind the event's would give a negative latency: count it as immediate.
+    ...(outcome.converged && Number.isFinite(eventMs)
+      ? { convergedAfterMs: Math.max(0, now.getTime() - eventMs) }
+      : {}),
+  };
+}
