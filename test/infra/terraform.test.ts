@@ -161,6 +161,10 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
     const runs = (r.stdout.match(/^\s+run "[^"]+"\.\.\. pass$/gm) ?? []).length;
     assert.equal(Number(summary[1]), runs, r.stdout);
     assert.ok(runs >= 15, `expected the module's test suite to have at least 15 runs, saw ${runs}\n${r.stdout}`);
+    // Both suites ran: the module's wiring and its monitoring (metrics, alerts, dashboard).
+    const lines = r.stdout.split('\n').map((l) => l.trim());
+    for (const file of ['tests/rotor.tftest.hcl', 'tests/monitoring.tftest.hcl'])
+      assert.ok(lines.includes(`${file}... pass`), `${file} did not pass:\n${r.stdout}`);
     console.log(`# terraform test: ${summary[0]}`);
   });
 });

@@ -11,6 +11,9 @@ module "rotor" {
   function_source_zip = var.function_source_zip
   dry_run             = var.dry_run
 
+  # Alerts (dead letters, halted / gave-up / failed workloads, failed rotations) notify these.
+  notification_channels = var.notification_channels
+
   secrets = {
     # Rotated by Secret Manager's own schedule every 30 days, starting a day after the first apply
     # (the module ignores later drift of next_rotation_time, which Secret Manager advances itself).

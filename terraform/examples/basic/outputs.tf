@@ -22,3 +22,8 @@ output "kubernetes_rbac" {
   description = "Apply to every cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
   value       = module.rotor.kubernetes_rbac
 }
+
+output "monitoring" {
+  description = "Rotor's log-based metrics, alert policies and dashboard."
+  value       = module.rotor.monitoring
+}

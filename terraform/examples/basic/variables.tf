@@ -25,3 +25,9 @@ variable "dry_run" {
   type        = bool
   default     = true
 }
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channels Rotor's alerts notify (projects/PROJECT/notificationChannels/ID); empty: incidents in the console only."
+  type        = list(string)
+  default     = []
+}

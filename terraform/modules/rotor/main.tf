@@ -6,6 +6,7 @@
 #   iam.tf        least-privilege grants of each function's identity
 #   gke.tf        cluster access: IAM, Connect Gateway, and the Kubernetes RBAC to apply
 #   scheduler.tf  Cloud Scheduler jobs publishing rotation requests
+#   monitoring.tf log-based metrics, alert policies and the dashboard
 
 data "google_project" "this" {
   project_id = var.project_id
@@ -69,7 +70,8 @@ locals {
 }
 
 resource "google_project_service" "apis" {
-  for_each = var.enable_apis ? local.apis : toset([])
+  # Log-based metrics and alert policies need Logging and Monitoring as well.
+  for_each = var.enable_apis ? setunion(local.apis, var.enable_monitoring ? ["logging.googleapis.com", "monitoring.googleapis.com"] : []) : toset([])
 
   project = var.project_id
   service = each.value

@@ -61,3 +61,16 @@ output "delivery" {
     }
   }
 }
+
+output "monitoring" {
+  description = "Log-based metric types, alert policy names and the dashboard id (null with enable_monitoring = false)."
+  value = var.enable_monitoring ? {
+    metrics = local.metric_types
+    alert_policies = {
+      dead_letters      = google_monitoring_alert_policy.dead_letters[0].name
+      outcomes          = google_monitoring_alert_policy.outcomes[0].name
+      rotation_failures = google_monitoring_alert_policy.rotation_failures[0].name
+    }
+    dashboard = google_monitoring_dashboard.rotor[0].id
+  } : null
+}

@@ -485,3 +485,22 @@ variable "kubernetes_rotation_rbac_file" {
   type        = string
   default     = null
 }
+
+# --- Monitoring ---------------------------------------------------------------------------------------
+
+variable "enable_monitoring" {
+  description = "Create Rotor's log-based metrics, alert policies and dashboard (monitoring.tf; see the deploy guide's \"Monitoring and alerts\")."
+  type        = bool
+  default     = true
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channels every Rotor alert policy notifies: projects/PROJECT/notificationChannels/ID. Empty: the policies open incidents in the console only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "notification_channels entries must be projects/PROJECT/notificationChannels/ID (the id of a google_monitoring_notification_channel)."
+  }
+}
