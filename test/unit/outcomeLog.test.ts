@@ -2,6 +2,8 @@
 // paths below are the ones its filters, value extractors and label extractors name.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
+import { KubeApiError } from '../../functions/cluster/kubeApi';
 import { loadConfig } from '../../functions/config';
 import { notificationMessage } from '../../functions/core/event';
 import { memoryLogger } from '../../functions/log';
@@ -13,6 +15,7 @@ import { defaultStrategies } from '../../functions/rotation/strategies';
 import { SecretManagerError } from '../../functions/secretmanager/errors';
 import type { SecretManager } from '../../functions/secretmanager/types';
 import { InputError } from '../../functions/errors';
+import { deployment } from './k8s';
 
 const EVENT_TIME = '2026-12-01T10:00:00.000Z';
 
@@ -102,6 +105,110 @@ describe("onSecretEvent's summary log line", () => {
     assert.equal(fields.convergedAfterMs, 42_000);
     assert.equal(fields.secret, 'projects/my-proj/secrets/db-password');
     assert.equal(fields.converged, true);
+  });
+});
+
+/**
+ * A cluster holding one Deployment that restarts on db-password; `patch` answers its restart PATCH.
+ * Every other list is empty.
+ */
+function oneDeploymentCluster(patch: (req: KubeRequest) => Promise<unknown>): KubeApi {
+  const api = deployment(
+    'api',
+    {},
+    {
+      annotations: {
+        'rotor.dev/secrets': 'projects/my-proj/secrets/db-password',
+        'rotor.dev/on-rotate': 'restart',
+      },
+    },
+  );
+  return {
+    cluster: 'prod',
+    request<T>(req: KubeRequest): Promise<T> {
+      if (req.method === 'PATCH') return patch(req) as Promise<T>;
+      if (req.path === '/apis/apps/v1/deployments') return Promise.resolve({ items: [api] } as T);
+      return Promise.resolve({ items: [] } as T);
+    },
+    requestCount: () => 0,
+    close: () => undefined,
+  };
+}
+
+async function workloadLines(cluster: KubeApi): Promise<Array<Record<string, unknown>>> {
+  const logger = memoryLogger();
+  const env = {
+    config: loadConfig({ ROTOR_PROJECT_MAP: 'my-proj=123456789012' }),
+    logger,
+    clusters: () => Promise.resolve([cluster]),
+  };
+  const body = {
+    message: {
+      ...notificationMessage({
+        type: 'SECRET_VERSION_ADD',
+        secret: 'projects/123456789012/secrets/db-password',
+        version: '7',
+      }),
+      messageId: 'm-2',
+      publishTime: '2026-12-01T10:00:01.000Z',
+    },
+  };
+  await handleSecretEvent(body, env).catch(() => undefined);
+  // The lines the outcome metric counts: those whose workload carries a result.
+  return logger.entries.flatMap((e) => {
+    const w = e.workload as Record<string, unknown> | undefined;
+    return w && 'result' in w ? [{ severity: e.severity, ...w }] : [];
+  });
+}
+
+describe("onSecretEvent's per-workload lines (the outcome metric and alert)", () => {
+  it('a restart: one line with workload.result "restarted" and the labels the metric extracts', async () => {
+    const lines = await workloadLines(oneDeploymentCluster(() => Promise.resolve({})));
+    assert.deepEqual(
+      lines.map(({ severity, result, action, kind, cluster, namespace, name }) => ({
+        severity,
+        result,
+        action,
+        kind,
+        cluster,
+        namespace,
+        name,
+      })),
+      [
+        {
+          severity: 'INFO',
+          result: 'restarted',
+          action: 'restart',
+          kind: 'Deployment',
+          cluster: 'prod',
+          namespace: 'shop',
+          name: 'api',
+        },
+      ],
+    );
+  });
+
+  it('a transient failure: result "failed" with the reason prefix the alert leaves to redelivery', async () => {
+    const lines = await workloadLines(
+      oneDeploymentCluster((req) =>
+        Promise.reject(new KubeApiError(503, 'ServiceUnavailable', 'busy', req.method, req.path)),
+      ),
+    );
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]?.result, 'failed');
+    assert.match(String(lines[0]?.reason), /^transient failure, will retry: /);
+  });
+
+  it('a failure a retry cannot fix: result "failed" at ERROR without that prefix (the alert fires)', async () => {
+    const lines = await workloadLines(
+      oneDeploymentCluster((req) =>
+        Promise.reject(new KubeApiError(403, 'Forbidden', 'denied', req.method, req.path)),
+      ),
+    );
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]?.severity, 'ERROR');
+    assert.equal(lines[0]?.result, 'failed');
+    assert.doesNotMatch(String(lines[0]?.reason), /^transient failure/);
   });
 });
 

@@ -16,11 +16,14 @@ locals {
   rotation_function_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.functions.rotation.name}\" AND jsonPayload.component=\"rotateSecret\""
 
   # Per-workload results that need a person: the rollout broke (halted), the new version never
-  # became visible (gave-up), or acting failed in a way a retry cannot fix (failed).
+  # became visible (gave-up), or acting failed in a way a retry cannot fix (failed). A transient
+  # failure is also logged as `failed`, with this reason prefix (functions/pipeline/reconcile.ts):
+  # Pub/Sub redelivers it, and if it never clears the message ends in the dead letters, which alert.
   alerting_results = ["halted", "gave-up", "failed"]
+  transient_reason = "^transient failure, will retry"
 
   outcome_filter           = "${local.event_function_logs} AND jsonPayload.workload.result:*"
-  alerting_outcome_filter  = "${local.event_function_logs} AND (${join(" OR ", [for r in local.alerting_results : "jsonPayload.workload.result=\"${r}\""])})"
+  alerting_outcome_filter  = "${local.event_function_logs} AND (${join(" OR ", [for r in local.alerting_results : "jsonPayload.workload.result=\"${r}\""])}) AND NOT jsonPayload.workload.reason=~\"${local.transient_reason}\""
   latency_filter           = "${local.event_function_logs} AND jsonPayload.outcome.convergedAfterMs:*"
   rotation_failure_filter  = "${local.rotation_function_logs} AND jsonPayload.secret:* AND (jsonPayload.outcome=\"failed\" OR jsonPayload.outcome=\"abandoned\")"
   rotation_alerting_filter = "${local.rotation_failure_filter} AND severity>=ERROR"

@@ -162,8 +162,8 @@ run "alert_policies" {
     error_message = "the backlog is a gauge: align with its maximum"
   }
   assert {
-    condition     = google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"rotor-on-secret-event\" AND jsonPayload.component=\"onSecretEvent\" AND (jsonPayload.workload.result=\"halted\" OR jsonPayload.workload.result=\"gave-up\" OR jsonPayload.workload.result=\"failed\")"
-    error_message = "the outcome alert must match halted, gave-up and failed workload lines of onSecretEvent"
+    condition     = google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"rotor-on-secret-event\" AND jsonPayload.component=\"onSecretEvent\" AND (jsonPayload.workload.result=\"halted\" OR jsonPayload.workload.result=\"gave-up\" OR jsonPayload.workload.result=\"failed\") AND NOT jsonPayload.workload.reason=~\"^transient failure, will retry\""
+    error_message = "the outcome alert must match halted, gave-up and failed workload lines of onSecretEvent, but not transient failures (redelivered)"
   }
   assert {
     condition     = google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].label_extractors["workload"] == "EXTRACT(jsonPayload.workload.name)" && google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].label_extractors["namespace"] == "EXTRACT(jsonPayload.workload.namespace)"
