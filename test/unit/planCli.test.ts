@@ -208,7 +208,8 @@ describe('rotor plan: outputs', () => {
     const r = await rotor(['plan', '--secret', SECRET, '--manifests', join(root, 'gitops')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /NONE\s+Deployment\/shop\/sdk/);
-    assert.match(r.stdout, /note: .*gitops\/values.yaml: skipped, not a Kubernetes object \(no "kind"\)\n$/);
+    assert.doesNotMatch(r.stdout, /note:/, 'in table output, notes go to stderr');
+    assert.match(r.stderr, /^note: .*gitops\/values.yaml: skipped, not a Kubernetes object \(no "kind"\)\n$/);
   });
 });
 
@@ -300,8 +301,8 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
 
   it('an unknown output format', async () => {
     await rejects(
-      plan('--manifests', EXAMPLES, '--output', 'yaml'),
-      /--output "yaml" is not one of table, json, mermaid/,
+      plan('--manifests', EXAMPLES, '--output', 'xml'),
+      /--output "xml" is not one of table, json, yaml, mermaid, markdown/,
     );
   });
 
@@ -340,6 +341,40 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
   it('an unknown command', async () => {
     const r = await rotor(['plna']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate\)\n$/);
+    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate, completion\)\n$/);
+  });
+});
+
+// Issue 9 item 11: inputs that used to crash the loader (exit 1 with a stack) are bad input.
+describe('rotor plan: manifests that used to crash the loader exit 2 naming the file and object', () => {
+  it('a YAML alias reused as a whole object inside a kind: List', async () => {
+    const f = write(
+      'crash/alias.yaml',
+      'apiVersion: v1\nkind: List\nitems:\n- &app\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: api, namespace: shop}\n  spec: {template: {spec: {containers: [{name: app, image: x}]}}}\n- *app\n',
+    );
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(
+        `${f} items\\[1\\]: Deployment shop/api is the same object as ${f} items\\[0\\] \\(a YAML alias`,
+      ),
+    );
+  });
+
+  it('kind: List nested thousands deep (JSON)', async () => {
+    let doc = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"leaf"}}';
+    for (let i = 0; i < 20000; i++) doc = `{"apiVersion":"v1","kind":"List","items":[${doc}]}`;
+    const f = write('crash/deep.json', doc);
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(`${f}: List <unnamed>: nested deeper than 256 levels \\(at items\\[0\\]\\.items\\[0\\]`),
+    );
+  });
+
+  it('a flow sequence nested thousands deep (YAML): js-yaml bounds it', async () => {
+    const f = write(
+      'crash/deep.yaml',
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deep}\nspec: {x: ${'['.repeat(50000)}${']'.repeat(50000)}}\n`,
+    );
+    await rejects(plan('--manifests', f), new RegExp(`${f}: YAML syntax error .*nesting exceeded maxDepth`));
   });
 });
