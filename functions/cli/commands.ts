@@ -1,5 +1,6 @@
 // Every command's flag table. A flag several commands share is defined once below, so that it has
 // the same name, short form and meaning everywhere (kubectl's names where kubectl has one).
+import { SECRET_EVENT_TYPES } from '../core/event';
 import type { CommandSpec, FlagSpec } from './flags';
 
 export const PLAN_OUTPUTS = ['table', 'json', 'yaml', 'mermaid', 'markdown'] as const;
@@ -22,6 +23,7 @@ const event: FlagSpec = {
   name: 'event',
   type: 'string',
   value: 'TYPE',
+  suggestions: SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED'),
   help: 'a Secret Manager event type (default SECRET_VERSION_ADD)',
 };
 const alias: FlagSpec = {
@@ -222,10 +224,11 @@ usage or input. Output names versions and outcomes, never a value.`,
 
 export const COMPLETION_COMMAND: CommandSpec = {
   name: 'completion',
-  summary: `Print a shell completion script. bash: source <(rotor completion bash); zsh: put the
-output of rotor completion zsh in a file named _rotor on $fpath (or source it).`,
+  summary: 'Print a shell completion script (commands, flags and their values).',
   forms: ['bash|zsh'],
   flags: [help],
+  notes: `bash: source <(rotor completion bash), e.g. in ~/.bashrc.
+zsh: rotor completion zsh > "\${fpath[1]}/_rotor", or source <(rotor completion zsh).`,
   positionals: ['bash', 'zsh'],
 };
 

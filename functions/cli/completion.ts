@@ -17,8 +17,9 @@ function commandArm(c: CommandSpec): string {
     .filter((f) => f.type === 'string')
     .map((f) => {
       const names = [`--${f.name}`, ...(f.short ? [`-${f.short}`] : [])].join('|');
-      const reply = f.choices
-        ? `COMPREPLY=($(compgen -W "${words(f.choices)}" -- "$cur"))`
+      const offered = f.choices ?? f.suggestions;
+      const reply = offered
+        ? `COMPREPLY=($(compgen -W "${words(offered)}" -- "$cur"))`
         : f.complete === 'directory'
           ? `COMPREPLY=($(compgen -d -- "$cur"))`
           : f.complete === 'file'

@@ -16,7 +16,9 @@ export interface FlagSpec {
   readonly help: string;
   /** The only values accepted; also what completion offers. */
   readonly choices?: readonly string[];
-  /** What completion offers for the value when there are no choices. */
+  /** Values completion offers without restricting the flag to them (the command checks the value). */
+  readonly suggestions?: readonly string[];
+  /** What completion offers for the value when there are no choices or suggestions. */
   readonly complete?: 'file' | 'directory';
 }
 

@@ -109,6 +109,13 @@ describe('rotor completion', () => {
     assert.deepEqual(await complete('plan', '-o', ''), ['json', 'markdown', 'mermaid', 'table', 'yaml']);
     assert.deepEqual(await complete('apply', '-o', 'y'), ['yaml']);
     assert.deepEqual(await complete('apply', '--dry'), ['--dry-run']);
+    assert.deepEqual(await complete('plan', '--event', 'SECRET_VERSION_'), [
+      'SECRET_VERSION_ADD',
+      'SECRET_VERSION_DESTROY',
+      'SECRET_VERSION_DESTROY_SCHEDULED',
+      'SECRET_VERSION_DISABLE',
+      'SECRET_VERSION_ENABLE',
+    ]);
     assert.deepEqual(await complete('rotate', '--re'), ['--retire-only']);
     assert.deepEqual(await complete('completion', ''), ['--help', '-h', 'bash', 'zsh']);
   });
