@@ -80,7 +80,8 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
   if (namespace !== undefined && flags.boolean('all-namespaces'))
     throw new InputError('give --namespace or --all-namespaces, not both');
   const selector = flags.string('selector');
-  const requirements = selector === undefined ? undefined : parseSelector(selector);
+  const selection =
+    selector === undefined ? undefined : { text: selector, requirements: parseSelector(selector) };
   // Live unless manifests are given: the kubeconfig kubectl would use.
   const kubeconfig =
     manifests.length > 0
@@ -108,20 +109,19 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
     kubeconfig,
     context: flags.string('context'),
     namespace,
-    selector:
-      selector === undefined || requirements === undefined ? undefined : { text: selector, requirements },
+    selector: selection,
     cluster: flags.string('cluster') ?? 'manifests',
     strict: flags.boolean('strict'),
   };
 }
 
-/** Plans one event over inventories (one per cluster). */
+/** Decides one event over inventories (one per cluster); discovery's notes go to `problems`. */
 export function planOver(
   inventories: readonly Inventory[],
   req: PlanRequest,
   problems: string[],
   opts: { strict?: boolean } = {},
-): { plan: Plan; decisions: PlannedDecision[] } {
+): PlannedDecision[] {
   const decisions: PlannedDecision[] = [];
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
@@ -133,7 +133,7 @@ export function planOver(
     });
     decisions.push(...decideAll(index, req.event));
   }
-  return { plan: buildPlan(req.event, decisions, req.projects, problems), decisions };
+  return decisions;
 }
 
 /** The plan in one output format. Table and mermaid leave the notes out: the CLI prints them on stderr. */
@@ -199,7 +199,7 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     inventories = [inventoryFrom(parsed.cluster, selected)];
   }
   const discovered: string[] = [];
-  const { decisions } = planOver(inventories, parsed.request, discovered, {
+  const decisions = planOver(inventories, parsed.request, discovered, {
     strict: !parsed.kubeconfig || parsed.strict,
   });
   const concerning = concerningProblems(discovered, decisions, parsed.request.event.secret);
