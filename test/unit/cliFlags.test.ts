@@ -11,6 +11,7 @@ import { load } from 'js-yaml';
 import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
 import type { CliIo } from '../../functions/cli/io';
 import { kubeconfigPath } from '../../functions/cli/kubeconfig';
+import { concerningProblems } from '../../functions/cli/notes';
 import { matchesSelector, parseSelector } from '../../functions/cli/labelSelector';
 import { main } from '../../functions/cli/main';
 import { selectingWorkloads } from '../../functions/cli/selectingApi';
@@ -306,6 +307,28 @@ describe('rotor plan -o yaml and -o markdown', () => {
     assert.match(
       r.stdout,
       /<details><summary>Notes \(1\)<\/summary>\n\n- .*values\.yaml: skipped, not a Kubernetes object/,
+    );
+  });
+});
+
+describe('concerningProblems', () => {
+  it('keeps notes naming the secret (whole name only) or an unresolved reference; drops the rest', () => {
+    const secret = { project: 'p', secret: 'db' };
+    assert.deepEqual(
+      concerningProblems(
+        [
+          'Deployment shop/a: annotation rotor.dev/secrets: projects/p/secrets/db/versions/3 is pinned',
+          'Deployment shop/b: annotation rotor.dev/secrets: projects/p/secrets/db-password is bad',
+          'Deployment shop/c: SecretProviderClass shop/x (volume v) was not found',
+          'SecretProviderClass shop/y: secretObjects sync is a feature of the open-source driver',
+        ],
+        [],
+        secret,
+      ),
+      [
+        'Deployment shop/a: annotation rotor.dev/secrets: projects/p/secrets/db/versions/3 is pinned',
+        'Deployment shop/c: SecretProviderClass shop/x (volume v) was not found',
+      ],
     );
   });
 });
