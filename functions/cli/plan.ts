@@ -124,8 +124,6 @@ export function planOver(
   opts: { strict?: boolean } = {},
 ): PlannedDecision[] {
   const decisions: PlannedDecision[] = [];
-  const project = req.event.secret.project;
-  if (isUnmappedNumber(project, req.projects)) problems.push(unmappedNumberProblem(project));
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
       // Offline, a malformed class or ExternalSecret is bad input (exit 2); live, a note.
@@ -205,7 +203,12 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
   const decisions = planOver(inventories, parsed.request, discovered, {
     strict: !parsed.kubeconfig || parsed.strict,
   });
-  const concerning = concerningProblems(discovered, decisions, parsed.request.event.secret);
+  // About the queried secret itself, so never filtered out as concerning another one.
+  const { secret } = parsed.request.event;
+  const unmapped = isUnmappedNumber(secret.project, parsed.request.projects)
+    ? [unmappedNumberProblem(secret.project)]
+    : [];
+  const concerning = [...unmapped, ...concerningProblems(discovered, decisions, secret)];
   if (parsed.strict && concerning.length > 0)
     throw new InputError(`unresolved references:\n  ${concerning.join('\n  ')}`);
   const problems = [...loadNotes, ...concerning];
