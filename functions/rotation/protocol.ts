@@ -89,7 +89,7 @@ export interface RotationDeps {
 export interface RotateOptions {
   /** Identifies the trigger (Pub/Sub message id, `cli:...`): a repeat of it does not rotate again. */
   readonly trigger?: string;
-  /** Ignore the minimum interval and the trigger de-duplication (never a live lock). */
+  /** Ignore the minimum interval (never the trigger de-duplication, never a live lock). */
   readonly force?: boolean;
   /** Only disable superseded versions. */
   readonly retireOnly?: boolean;
@@ -202,9 +202,12 @@ class Rotation {
         { strategy: config.strategy },
       );
     }
-    if (!state && !this.options.force) {
+    if (!state) {
       const last = readLastRotation(secret.annotations);
       const trigger = this.options.trigger;
+      // A redelivered trigger is never a new rotation, forced or not: Pub/Sub redelivers a whole
+      // batch when one of its secrets failed, and a second rotation within minutes would
+      // re-password the role consumers of postgres-alternating have not left yet.
       if (
         last &&
         trigger !== undefined &&
@@ -216,7 +219,7 @@ class Rotation {
         });
       }
       const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
-      if (last && since < config.minIntervalMs) {
+      if (last && !this.options.force && since < config.minIntervalMs) {
         return this.result(
           'skipped',
           `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`,

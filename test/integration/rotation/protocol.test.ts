@@ -96,6 +96,49 @@ describe('rotation protocol (random strategy)', () => {
     assert.equal(w.versions(id).length, 3);
   });
 
+  it('a redelivered forced batch where one secret failed does not rotate the others again', async () => {
+    const names = ['forced-a', 'forced-b', 'forced-c'];
+    for (const n of names) await w.secret(n, RANDOM, {}, 'initial-value-0000');
+    const event = schedulerEvent('forced-msg-1', { project: 'test-proj', secrets: names, force: true });
+    const env = {
+      secretManager: w.sm,
+      strategies: defaultStrategies(),
+      logger: w.logs,
+      now: w.clock.now,
+      settings: {
+        defaults: { graceMs: null, minIntervalMs: 300_000 },
+        lockTtlMs: LOCK_TTL_MS,
+        concurrency: 1,
+        dryRun: false,
+      },
+    };
+    // One at a time: the first secret's first read fails (UNAVAILABLE), the other two rotate.
+    w.standIn.fail('GetSecret', 14, 1);
+    await assert.rejects(handleRotationTrigger(event, env), TransientError);
+    const versionCount = (n: string): number => w.versions({ project: 'test-proj', secret: n }).length;
+    assert.deepEqual(names.map(versionCount), [1, 2, 2]);
+    // Pub/Sub redelivers the same message at once (well within the minimum interval, which
+    // `force` skips): only the secret that failed rotates.
+    const again = await handleRotationTrigger(event, env);
+    assert.deepEqual(
+      again?.results.map((r) => [r.secret.replace('projects/test-proj/secrets/', ''), r.outcome]),
+      [
+        ['forced-a', 'rotated'],
+        ['forced-b', 'skipped'],
+        ['forced-c', 'skipped'],
+      ],
+    );
+    assert.match(again?.results[1]?.reason ?? '', /this trigger already rotated it/);
+    assert.deepEqual(names.map(versionCount), [2, 2, 2]);
+    // A new forced message is a new rotation, even within the minimum interval.
+    const next = await handleRotationTrigger(
+      schedulerEvent('forced-msg-2', { project: 'test-proj', secrets: ['forced-b'], force: true }),
+      env,
+    );
+    assert.equal(next?.results[0]?.outcome, 'rotated');
+    assert.equal(versionCount('forced-b'), 3);
+  });
+
   it('disables superseded versions after the grace period, keeping pinned ones', async () => {
     const id = await w.secret(
       'retire',
@@ -207,3 +250,13 @@ describe('rotation protocol (random strategy)', () => {
     await assert.rejects(handleRotationTrigger(event2, env), TransientError);
   });
 });
+
+function schedulerEvent(messageId: string, body: unknown): CloudEvent<unknown> {
+  return {
+    specversion: '1.0',
+    id: `event-${messageId}`,
+    source: '//pubsub.googleapis.com/projects/test-proj/topics/rotor-rotate',
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    data: { message: { data: Buffer.from(JSON.stringify(body)).toString('base64'), messageId } },
+  };
+}
