@@ -175,10 +175,19 @@ async function call<T>(
     // only the status and the API's own message are kept.
     const apiMessage = apiErrorMessage(err);
     const text = `${what}: HTTP ${status ?? 'error'}${apiMessage ? `: ${apiMessage}` : status ? '' : `: ${redactBody(detail)}`}`;
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
-      throw new InputError(text);
+    if (isPermanentStatus(status)) throw new InputError(text);
     throw new TransientError(text, { cause: status === undefined ? undefined : err });
   }
+}
+
+/**
+ * Whether an HTTP status says the request can never succeed as sent. 4xx are, except 408 and
+ * 429 (try later) and 409: Cloud SQL answers 409 when another operation on the instance is in
+ * progress (a backup, maintenance, another user's update), which finishes on its own; treating
+ * it as a refusal would abandon the rotation.
+ */
+function isPermanentStatus(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && ![408, 409, 429].includes(status);
 }
 
 function httpStatus(err: unknown): number | undefined {
