@@ -8,7 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { STATE_ANNOTATIONS } from './names';
 
-export type RotationStep = 'claimed' | 'created' | 'set' | 'tested';
+/**
+ * Forward steps, then `abandoning`: the backend refused the pending value for good and the
+ * rotation is being withdrawn (a resume continues the withdrawal, never the rotation).
+ */
+export type RotationStep = 'claimed' | 'created' | 'set' | 'tested' | 'abandoning';
 
 export interface InProgress {
   /** Identifies this rotation attempt across resumes (a new owner keeps it). */
@@ -27,8 +31,10 @@ export interface InProgress {
   readonly started: string;
   /** The lock is free after this instant; each step pushes it forward. */
   readonly expires: string;
-  /** The last failure, for people reading the annotation. Never contains a value. */
+  /** The last failure, for people reading the annotation; when abandoning, the refusal. Never contains a value. */
   readonly error?: string;
+  /** Abandoning after the backend may have taken the pending value (refused at test): put the value in use back. */
+  readonly restoreBackend?: boolean;
 }
 
 export interface LastRotation {

@@ -7,6 +7,7 @@ import { rotateOne, PROTOCOL_STEPS } from '../../../functions/rotation/protocol'
 import { handleRotationTrigger } from '../../../functions/rotation/rotateSecretFunction';
 import { defaultStrategies } from '../../../functions/rotation/strategies';
 import { TransientError } from '../../../functions/errors';
+import { formatSecretId } from '../../../functions/core/secretName';
 import type { World } from './fixtures';
 import { LOCK_TTL_MS, startWorld } from './fixtures';
 
@@ -70,6 +71,51 @@ describe('rotation protocol (random strategy)', () => {
       assert.equal(w.versions(id).length, 2);
     });
   }
+
+  for (const step of ['claim', 'add-version', 'mark-pending', 'set', 'test'] as const) {
+    it(`a label edit after "${step}" does not stop the rotation: the claim is still ours`, async () => {
+      const id = await w.secret(`edited-${step}`, RANDOM, {}, 'initial-value-0000');
+      const r = await rotateOne(
+        id,
+        w.deps({
+          afterStep: async (done) => {
+            // Someone edits a label between two steps: the secret's etag changes.
+            if (done === step) await w.sm.updateSecret(id, { labels: { ...RANDOM, team: 'payments' } });
+          },
+        }),
+        { trigger: `e-${step}` },
+      );
+      assert.equal(r.outcome, 'rotated', r.reason);
+      assert.equal(w.versions(id).length, 2);
+      assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+      assert.equal(w.annotations(id)['rotor-rotation'], undefined);
+      assert.deepEqual(w.standIn.peek(formatSecretId(id))?.labels, { ...RANDOM, team: 'payments' });
+    });
+  }
+
+  it('a claim taken over by another invocation between steps still stops this one', async () => {
+    const id = await w.secret('taken-over', RANDOM, {}, 'initial-value-0000');
+    const r = await rotateOne(
+      id,
+      w.deps({
+        afterStep: async (done) => {
+          if (done !== 'set') return;
+          const annotations = w.annotations(id);
+          const claim = JSON.parse(annotations['rotor-rotation'] ?? '{}') as Record<string, unknown>;
+          await w.sm.updateSecret(id, {
+            annotations: {
+              ...annotations,
+              'rotor-rotation': JSON.stringify({ ...claim, owner: 'another-invocation' }),
+            },
+          });
+        },
+      }),
+      { trigger: 'to-1' },
+    );
+    assert.equal(r.outcome, 'skipped', r.reason);
+    assert.match(r.reason, /another invocation changed the secret first \(record test\)/);
+    assert.equal(w.aliases(id).current, 1, 'left to the new owner');
+  });
 
   it('two concurrent triggers for one secret make one rotation', async () => {
     const id = await w.secret('race', RANDOM, {}, 'initial-value-0000');
@@ -137,6 +183,30 @@ describe('rotation protocol (random strategy)', () => {
     );
     assert.equal(next?.results[0]?.outcome, 'rotated');
     assert.equal(versionCount('forced-b'), 3);
+  });
+
+  it('a random value that no longer fits at the test step is withdrawn cleanly, not wedged', async () => {
+    const id = await w.secret('misfit', RANDOM, { 'rotor-min-interval': '0' }, 'initial-value-0000');
+    const crashed = await rotateOne(id, w.deps({ crashAfter: 'set' }), { trigger: 'mf-1' });
+    assert.equal(crashed.outcome, 'failed');
+    // While the claim lives, someone changes the length: the pending value (32) no longer fits.
+    await w.sm.updateSecret(id, { annotations: { ...w.annotations(id), 'rotor-length': '40' } });
+    w.clock.advance(LOCK_TTL_MS + 1000);
+    const r = await rotateOne(id, w.deps(), { trigger: 'mf-1' });
+    assert.equal(r.outcome, 'abandoned', r.reason);
+    assert.equal(r.retry, false);
+    assert.match(r.reason, /not 40 characters of the configured alphabet/);
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'DISABLED', 'ENABLED'],
+    );
+    assert.deepEqual(w.aliases(id), { current: 3 });
+    assert.equal(w.versions(id)[2].data, 'initial-value-0000');
+    assert.equal(w.annotations(id)['rotor-rotation'], undefined, 'claim released');
+    // The next trigger is not blocked by a claim, and rotates with the new length.
+    const next = await rotateOne(id, w.deps(), { trigger: 'mf-2' });
+    assert.equal(next.outcome, 'rotated', next.reason);
+    assert.equal(w.versions(id)[3].data?.length, 40);
   });
 
   it('disables superseded versions after the grace period, keeping pinned ones', async () => {
