@@ -7,7 +7,7 @@ import { InputError, TransientError } from '../../errors';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
 import { dbCredentialValue, parseDbCredential } from './dbCredential';
-import { connectAs, endpointOf } from './pgConnection';
+import { endpointOf, testLogin } from './pgConnection';
 import type { PreparedRotation, RotationStrategy, StrategyContext } from './strategy';
 
 export const DEFAULT_CLOUDSQL_ENDPOINT = 'https://sqladmin.googleapis.com';
@@ -99,23 +99,7 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
         async test(pending) {
           const cred: DbCredential = parseDbCredential(pending, `${where} pending`);
           if (!cred.host) return;
-          let client;
-          try {
-            client = await connectAs(
-              endpointOf(cred, undefined, where),
-              cred.username,
-              cred.password,
-              `${where} test`,
-            );
-            await client.query('SELECT 1');
-          } catch (err) {
-            throw new TransientError(
-              `${where}: the pending credential for "${cred.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`,
-              { cause: err },
-            );
-          } finally {
-            await client?.end().catch(() => undefined);
-          }
+          await testLogin(endpointOf(cred, undefined, where), cred, where, ctx.logger);
         },
         close: () => Promise.resolve(),
       };
