@@ -28,15 +28,17 @@ import type { SecretValue } from '../secretmanager/secretValue';
 import type { RotationDefaults, SecretRotationConfig, StrategyName } from './config';
 import { readRotationConfig } from './config';
 import { formatDuration } from './duration';
-import { ALIASES, STATE_ANNOTATIONS } from './names';
+import { ALIASES } from './names';
 import type { PinnedVersions } from './retire';
 import { aliasPins, planRetirement, retire } from './retire';
-import type { InProgress, LastRotation } from './rotationState';
+import type { InProgress, LastAbandoned, LastRotation } from './rotationState';
 import {
   isLive,
   newRotationId,
   readInProgress,
+  readLastAbandoned,
   readLastRotation,
+  withAbandoned,
   withFinished,
   withInProgress,
 } from './rotationState';
@@ -226,6 +228,19 @@ class Rotation {
           strategy: config.strategy,
           version: last.version,
         });
+      }
+      // Nor does a redelivery retry a rotation the backend refused for good.
+      const abandoned = readLastAbandoned(secret.annotations);
+      if (
+        abandoned &&
+        trigger !== undefined &&
+        (abandoned.trigger === trigger || abandoned.resumedBy === trigger)
+      ) {
+        return this.result(
+          'skipped',
+          `this trigger's rotation was abandoned (version ${abandoned.version} refused: ${abandoned.reason})`,
+          { strategy: config.strategy },
+        );
       }
       const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
       if (last && !this.options.force && since < config.minIntervalMs) {
@@ -510,14 +525,22 @@ class Rotation {
         }
       }
     }
-    // 5. Release the claim: `current` on the re-added value, `pending` gone.
+    // 5. Release the claim: `current` on the re-added value, `pending` gone, the trigger recorded.
+    const record: LastAbandoned = {
+      id: refusal.id,
+      version: pending,
+      finished: this.now().toISOString(),
+      reason: reason.length > 500 ? `${reason.slice(0, 500)}...` : reason,
+      ...(refusal.trigger !== undefined ? { trigger: refusal.trigger } : {}),
+      ...(this.options.trigger !== undefined && this.options.trigger !== refusal.trigger
+        ? { resumedBy: this.options.trigger }
+        : {}),
+    };
     await claimed.update((s) => {
       const aliases: Record<string, number> = { ...s.versionAliases };
       delete aliases[ALIASES.pending];
       if (restored !== undefined) aliases[ALIASES.current] = restored;
-      const annotations = { ...s.annotations };
-      delete annotations[STATE_ANNOTATIONS.inProgress];
-      return { versionAliases: aliases, annotations };
+      return { versionAliases: aliases, annotations: withAbandoned(s.annotations, record) };
     }, 'abandon');
     return this.result(
       'abandoned',

@@ -45,6 +45,19 @@ export interface LastRotation {
   readonly trigger?: string;
 }
 
+/** A rotation withdrawn because the backend refused its value (see the protocol's abandon). */
+export interface LastAbandoned {
+  readonly id: string;
+  /** The refused version (now disabled). */
+  readonly version: number;
+  readonly finished: string;
+  /** Why, in short; never a value. */
+  readonly reason: string;
+  readonly trigger?: string;
+  /** A different trigger that resumed and finished the withdrawal. */
+  readonly resumedBy?: string;
+}
+
 export function newRotationId(): string {
   return randomUUID();
 }
@@ -65,6 +78,25 @@ export function readLastRotation(annotations: Readonly<Record<string, string>>):
   const parsed = parseJson(annotations[STATE_ANNOTATIONS.last]);
   if (!parsed || typeof parsed.version !== 'number' || typeof parsed.finished !== 'string') return undefined;
   return parsed as unknown as LastRotation;
+}
+
+export function readLastAbandoned(annotations: Readonly<Record<string, string>>): LastAbandoned | undefined {
+  const parsed = parseJson(annotations[STATE_ANNOTATIONS.lastAbandoned]);
+  if (!parsed || typeof parsed.version !== 'number' || typeof parsed.finished !== 'string') return undefined;
+  return parsed as unknown as LastAbandoned;
+}
+
+/** The claim released and the withdrawn rotation recorded (its trigger must not start another). */
+export function withAbandoned(
+  annotations: Readonly<Record<string, string>>,
+  abandoned: LastAbandoned,
+): Record<string, string> {
+  const next: Record<string, string> = {
+    ...annotations,
+    [STATE_ANNOTATIONS.lastAbandoned]: JSON.stringify(abandoned),
+  };
+  delete next[STATE_ANNOTATIONS.inProgress];
+  return next;
 }
 
 export function withInProgress(

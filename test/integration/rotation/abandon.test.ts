@@ -100,6 +100,28 @@ describe('abandon (withdrawing a refused value) resumes after a crash at any ste
     }
   }
 
+  it('a redelivery of the trigger whose rotation was abandoned does not try again', async () => {
+    const id = await w.secret(
+      'refused-redelivered',
+      { 'rotor-strategy': 'random' },
+      { 'test-refuse-at': 'set' },
+      INITIAL,
+    );
+    assert.equal((await rotateOne(id, w.deps(), { trigger: 'rr-1' })).outcome, 'abandoned');
+    // Pub/Sub redelivers the batch (another secret in it failed): no second pending value, no
+    // second re-added value (each would be one more SECRET_VERSION_ADD event).
+    const again = await rotateOne(id, w.deps(), { trigger: 'rr-1', force: true });
+    assert.equal(again.outcome, 'skipped', again.reason);
+    assert.match(
+      again.reason,
+      /this trigger's rotation was abandoned \(version 2 refused: .*the backend refuses this value\)/,
+    );
+    assertWithdrawn(id);
+    // A new trigger is a new attempt.
+    assert.equal((await rotateOne(id, w.deps(), { trigger: 'rr-2' })).outcome, 'abandoned');
+    assert.equal(w.versions(id).length, 5);
+  });
+
   it('a failure after the version was disabled is retried, never wedged on "version is DISABLED"', async () => {
     const id = await w.secret(
       'fail-after-disable',
