@@ -23,6 +23,8 @@ export const STATE_ANNOTATIONS = {
   inProgress: 'rotor-rotation',
   /** JSON: the last completed rotation. */
   last: 'rotor-last-rotation',
+  /** JSON: the last rotation withdrawn because the backend refused its value. */
+  lastAbandoned: 'rotor-last-abandoned',
 } as const;
 
 /** Version aliases: consumers should follow `current`; `previous` and `pending` are Rotor's. */

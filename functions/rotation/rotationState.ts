@@ -8,7 +8,11 @@
 import { randomUUID } from 'node:crypto';
 import { STATE_ANNOTATIONS } from './names';
 
-export type RotationStep = 'claimed' | 'created' | 'set' | 'tested';
+/**
+ * Forward steps, then `abandoning`: the backend refused the pending value for good and the
+ * rotation is being withdrawn (a resume continues the withdrawal, never the rotation).
+ */
+export type RotationStep = 'claimed' | 'created' | 'set' | 'tested' | 'abandoning';
 
 export interface InProgress {
   /** Identifies this rotation attempt across resumes (a new owner keeps it). */
@@ -27,8 +31,10 @@ export interface InProgress {
   readonly started: string;
   /** The lock is free after this instant; each step pushes it forward. */
   readonly expires: string;
-  /** The last failure, for people reading the annotation. Never contains a value. */
+  /** The last failure, for people reading the annotation; when abandoning, the refusal. Never contains a value. */
   readonly error?: string;
+  /** Abandoning after the backend may have taken the pending value (refused at test): put the value in use back. */
+  readonly restoreBackend?: boolean;
 }
 
 export interface LastRotation {
@@ -37,6 +43,19 @@ export interface LastRotation {
   readonly previous: number;
   readonly finished: string;
   readonly trigger?: string;
+}
+
+/** A rotation withdrawn because the backend refused its value (see the protocol's abandon). */
+export interface LastAbandoned {
+  readonly id: string;
+  /** The refused version (now disabled). */
+  readonly version: number;
+  readonly finished: string;
+  /** Why, in short; never a value. */
+  readonly reason: string;
+  readonly trigger?: string;
+  /** A different trigger that resumed and finished the withdrawal. */
+  readonly resumedBy?: string;
 }
 
 export function newRotationId(): string {
@@ -59,6 +78,25 @@ export function readLastRotation(annotations: Readonly<Record<string, string>>):
   const parsed = parseJson(annotations[STATE_ANNOTATIONS.last]);
   if (!parsed || typeof parsed.version !== 'number' || typeof parsed.finished !== 'string') return undefined;
   return parsed as unknown as LastRotation;
+}
+
+export function readLastAbandoned(annotations: Readonly<Record<string, string>>): LastAbandoned | undefined {
+  const parsed = parseJson(annotations[STATE_ANNOTATIONS.lastAbandoned]);
+  if (!parsed || typeof parsed.version !== 'number' || typeof parsed.finished !== 'string') return undefined;
+  return parsed as unknown as LastAbandoned;
+}
+
+/** The claim released and the withdrawn rotation recorded (its trigger must not start another). */
+export function withAbandoned(
+  annotations: Readonly<Record<string, string>>,
+  abandoned: LastAbandoned,
+): Record<string, string> {
+  const next: Record<string, string> = {
+    ...annotations,
+    [STATE_ANNOTATIONS.lastAbandoned]: JSON.stringify(abandoned),
+  };
+  delete next[STATE_ANNOTATIONS.inProgress];
+  return next;
 }
 
 export function withInProgress(
