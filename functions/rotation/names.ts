@@ -25,6 +25,8 @@ export const STATE_ANNOTATIONS = {
   last: 'rotor-last-rotation',
   /** JSON: the last rotation withdrawn because the backend refused its value. */
   lastAbandoned: 'rotor-last-abandoned',
+  /** JSON list: the most recent triggers that finished or withdrew a rotation, newest first. */
+  recentTriggers: 'rotor-recent-triggers',
 } as const;
 
 /** Version aliases: consumers should follow `current`; `previous` and `pending` are Rotor's. */

@@ -37,6 +37,7 @@ import {
   newRotationId,
   readInProgress,
   readLastAbandoned,
+  readRecentTriggers,
   readLastRotation,
   withAbandoned,
   withFinished,
@@ -219,11 +220,7 @@ class Rotation {
       // A redelivered trigger is never a new rotation, forced or not: Pub/Sub redelivers a whole
       // batch when one of its secrets failed, and a second rotation within minutes would
       // re-password the role consumers of postgres-alternating have not left yet.
-      if (
-        last &&
-        trigger !== undefined &&
-        (last.trigger === trigger || (last as { resumedBy?: string }).resumedBy === trigger)
-      ) {
+      if (last && trigger !== undefined && (last.trigger === trigger || last.resumedBy === trigger)) {
         return this.result('skipped', `this trigger already rotated it (version ${last.version})`, {
           strategy: config.strategy,
           version: last.version,
@@ -241,6 +238,13 @@ class Rotation {
           `this trigger's rotation was abandoned (version ${abandoned.version} refused: ${abandoned.reason})`,
           { strategy: config.strategy },
         );
+      }
+      // Nor is one that settled an earlier rotation, before newer ones (the last and last
+      // abandoned records only remember the newest).
+      if (trigger !== undefined && readRecentTriggers(secret.annotations).includes(trigger)) {
+        return this.result('skipped', 'this trigger already rotated it (an earlier rotation)', {
+          strategy: config.strategy,
+        });
       }
       const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
       if (last && !this.options.force && since < config.minIntervalMs) {
@@ -416,7 +420,7 @@ class Rotation {
     }
 
     // 5. Finish: current → pending, previous → what was current; release the claim.
-    const last: LastRotation & { resumedBy?: string } = {
+    const last: LastRotation = {
       id: progress.id,
       version: pending,
       previous: progress.from,

@@ -43,6 +43,8 @@ export interface LastRotation {
   readonly previous: number;
   readonly finished: string;
   readonly trigger?: string;
+  /** A different trigger that resumed and finished the rotation. */
+  readonly resumedBy?: string;
 }
 
 /** A rotation withdrawn because the backend refused its value (see the protocol's abandon). */
@@ -56,6 +58,42 @@ export interface LastAbandoned {
   readonly trigger?: string;
   /** A different trigger that resumed and finished the withdrawal. */
   readonly resumedBy?: string;
+}
+
+/**
+ * How many triggers a secret remembers. Pub/Sub redelivers a message until it is acked (days, with
+ * a dead-letter topic after some attempts), and a batch message that failed for one secret comes
+ * back after others rotated this secret again: remembering only the last trigger would take that
+ * redelivery for a new rotation. Message ids are ~17 characters; 20 of them fit Secret Manager's
+ * annotation budget many times over.
+ */
+export const RECENT_TRIGGERS = 20;
+
+/** The triggers that finished or withdrew a rotation of this secret, newest first. */
+export function readRecentTriggers(annotations: Readonly<Record<string, string>>): string[] {
+  const raw = annotations[STATE_ANNOTATIONS.recentTriggers];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as unknown;
+    return Array.isArray(v) ? v.filter((t): t is string => typeof t === 'string') : [];
+  } catch {
+    // Hand-edited into something unparseable: forget the window rather than wedge rotation.
+    return [];
+  }
+}
+
+/** The window after a rotation settled for these triggers (its own and a resuming one). */
+function withRecentTriggers(
+  annotations: Readonly<Record<string, string>>,
+  triggers: ReadonlyArray<string | undefined>,
+): Record<string, string> {
+  const added = triggers.filter((t): t is string => t !== undefined);
+  if (added.length === 0) return { ...annotations };
+  const kept = readRecentTriggers(annotations).filter((t) => !added.includes(t));
+  return {
+    ...annotations,
+    [STATE_ANNOTATIONS.recentTriggers]: JSON.stringify([...added, ...kept].slice(0, RECENT_TRIGGERS)),
+  };
 }
 
 export function newRotationId(): string {
@@ -92,7 +130,7 @@ export function withAbandoned(
   abandoned: LastAbandoned,
 ): Record<string, string> {
   const next: Record<string, string> = {
-    ...annotations,
+    ...withRecentTriggers(annotations, [abandoned.trigger, abandoned.resumedBy]),
     [STATE_ANNOTATIONS.lastAbandoned]: JSON.stringify(abandoned),
   };
   delete next[STATE_ANNOTATIONS.inProgress];
@@ -110,7 +148,10 @@ export function withFinished(
   annotations: Readonly<Record<string, string>>,
   last: LastRotation,
 ): Record<string, string> {
-  const next: Record<string, string> = { ...annotations, [STATE_ANNOTATIONS.last]: JSON.stringify(last) };
+  const next: Record<string, string> = {
+    ...withRecentTriggers(annotations, [last.trigger, last.resumedBy]),
+    [STATE_ANNOTATIONS.last]: JSON.stringify(last),
+  };
   delete next[STATE_ANNOTATIONS.inProgress];
   return next;
 }

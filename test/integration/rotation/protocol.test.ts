@@ -183,6 +183,15 @@ describe('rotation protocol (random strategy)', () => {
     );
     assert.equal(next?.results[0]?.outcome, 'rotated');
     assert.equal(versionCount('forced-b'), 3);
+    // The first message comes back once more, after the newer one rotated forced-b: still a
+    // redelivery, not a rotation (the last-rotation record now names forced-msg-2).
+    const late = await handleRotationTrigger(event, env);
+    assert.deepEqual(
+      late?.results.map((r) => r.outcome),
+      ['skipped', 'skipped', 'skipped'],
+    );
+    assert.match(late?.results[1]?.reason ?? '', /this trigger already rotated it \(an earlier rotation\)/);
+    assert.deepEqual(names.map(versionCount), [2, 3, 2]);
   });
 
   it('a random value that no longer fits at the test step is withdrawn cleanly, not wedged', async () => {
