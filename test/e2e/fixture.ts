@@ -8,7 +8,8 @@
 //                 ──outcome──▶ Pub/Sub emulator topic ─pull subscription─▶ the test
 //   simulated ESO, kubelet and CSI driver (test/harness/simulatedCluster.ts) play the cluster's
 //   other actors; reload pings reach a recording server in a network namespace through the API
-//   server's pod proxy.
+//   server's pod proxy. `startRealEsoRig` runs the real ESO controller instead of the simulated
+//   one (test/harness/realEso.ts), reading the Secret Manager stand-in through its GCP provider.
 //
 // A test gets one `Rig` (one control plane, one emulator) and as many `Pipeline`s as configurations
 // it needs (each its own topic, subscription and function server, e.g. a short max wait).
