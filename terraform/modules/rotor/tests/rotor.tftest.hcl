@@ -184,6 +184,10 @@ run "least_privilege" {
     error_message = "rotation never destroys versions"
   }
   assert {
+    condition     = !contains(google_project_iam_custom_role.rotator.permissions, "secretmanager.versions.enable")
+    error_message = "rotation never re-enables a version (an operator does, by hand)"
+  }
+  assert {
     condition     = google_secret_manager_secret_iam_member.rotation_reads["projects/shared-proj/secrets/pg-admin"].role == "roles/secretmanager.secretAccessor"
     error_message = "read-only secrets get secretAccessor only"
   }
