@@ -42,7 +42,12 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Secret
   return {
     config,
     logger,
-    clusters: clusterPool(config.clusters, config, googleTokenSource()),
+    clusters: clusterPool(config.clusters, config, googleTokenSource(), {
+      onRefresh: (cluster, cause) =>
+        logger.warn(`${cluster}: connection failed (${cause}); looking up its endpoint and CA again`, {
+          cluster,
+        }),
+    }),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
   };
 }
