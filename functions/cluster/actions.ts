@@ -146,7 +146,9 @@ export async function reloadPods(
       const confinedTo = podProxyPrefix(namespace, name, port);
       const path = `${confinedTo}${endpoint.path.replace(/^\//, '')}`;
       let lastError = '';
+      let attempts = 0;
       for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+        attempts = attempt;
         try {
           await api.request<string>({
             method: 'POST',
@@ -165,7 +167,7 @@ export async function reloadPods(
           if (attempt <= opts.retries) await sleep(opts.backoffMs * 2 ** (attempt - 1));
         }
       }
-      return { pod: name, ok: false, attempts: opts.retries + 1, error: lastError };
+      return { pod: name, ok: false, attempts, error: lastError };
     }),
   );
 }

@@ -151,6 +151,7 @@ describe('reloadPods', () => {
     const [r] = await reloadPods(api, 'shop', [pod], { port: '8080', path: '/x' }, opts);
     assert.equal(r?.ok, false);
     assert.match(r?.error ?? '', /refused/);
+    assert.equal(r?.attempts, 1, 'the result says how many attempts were made');
     assert.equal(api.log.length, 1);
   });
 });
