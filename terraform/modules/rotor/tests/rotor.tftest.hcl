@@ -261,6 +261,23 @@ run "kubernetes_rbac_binds_the_event_identity" {
   }
 }
 
+run "kubernetes_admission_policy_names_the_event_identity" {
+  command = apply
+
+  assert {
+    condition     = length(split("\n---\n", output.kubernetes_admission_policy)) == 5 && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicy\n") && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicyBinding\n")
+    error_message = "the admission policy output must hold the parameter, both policies and both bindings"
+  }
+  assert {
+    condition     = yamldecode(split("\n---\n", output.kubernetes_admission_policy)[0]).data.username == google_service_account.events.email
+    error_message = "the policy's parameter must name onSecretEvent's service-account email"
+  }
+  assert {
+    condition     = !strcontains(output.kubernetes_admission_policy, "username: rotor\n")
+    error_message = "the tests' `rotor` user must not reach a real cluster"
+  }
+}
+
 run "kubernetes_rbac_binds_rotor_pins_to_the_rotation_identity" {
   command = apply
 
