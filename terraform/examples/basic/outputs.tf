@@ -22,3 +22,8 @@ output "kubernetes_rbac" {
   description = "Apply to every cluster: terraform output -raw kubernetes_rbac | kubectl apply -f -"
   value       = module.rotor.kubernetes_rbac
 }
+
+output "kubernetes_admission_policy" {
+  description = "Apply to every cluster after kubernetes_rbac: terraform output -raw kubernetes_admission_policy | kubectl apply -f -"
+  value       = module.rotor.kubernetes_admission_policy
+}
