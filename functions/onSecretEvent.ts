@@ -50,7 +50,12 @@ export function environmentFromEnv(
   return {
     config,
     logger,
-    clusters: clusterPool(config.clusters, config, tokens),
+    clusters: clusterPool(config.clusters, config, tokens, {
+      onRefresh: (cluster, cause) =>
+        logger.warn(`${cluster}: connection failed (${cause}); looking up its endpoint and CA again`, {
+          cluster,
+        }),
+    }),
     projectNumbers: new ProjectNumberResolver(
       config.projects,
       resourceManagerProjectIds(tokens, config.apis.resourceManager),

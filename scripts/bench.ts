@@ -1,4 +1,5 @@
-// npm run bench -- [--workloads N] [--namespaces M] [--events K]      (defaults 10000 / 500 / 20)
+// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--peers reloader]
+//                                                   (defaults 10000 / 500 / 20, no peers)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
 // Deployments (replicas 0) across M namespaces in a realistic mix of the ways workloads consume
@@ -11,19 +12,49 @@
 // both restarted every expected dependent, Rotor exactly those, a redelivery of the same event
 // patches nothing, and the rotor.dev/applied annotations on the server agree.
 //
+// API requests are also counted exactly on the server side, from the API server's audit log
+// filtered by user (./bench/audit.ts): `auditedRequestsPerEvent`.
+//
+// Peers (`--peers reloader`): Stakater Reloader, a binary the user supplies in ROTOR_RELOADER_BIN
+// (./bench/reloader.ts; skipped with a message saying how to get one), run as its own `reloader`
+// user with the permissions of Reloader's own manifest, against the same control plane and fleet
+// after the events above: scenario A, the synced Kubernetes Secrets of one rotated secret change
+// (./bench/reloaderScenario.ts). Scenario B (ESO polling plus Reloader against Rotor forcing the
+// sync, real ESO in both) is not measured by this bench yet; its entry says so.
+//
 // Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
 // Numbers only: there are no timing assertions.
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
 import { RESOURCES, listAll } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
+import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
 import { buildFleet, HOT_SECRETS } from './bench/fleet';
 import type { EventResult, FromWorker, Role, ToWorker, WorkerStats } from './bench/protocol';
+import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
+import type { RunningReloader } from './bench/reloader';
+import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
+
+const PEERS = ['reloader'] as const;
+type Peer = (typeof PEERS)[number];
+
+function parsePeers(value: string | undefined): Peer[] {
+  if (value === undefined) return [];
+  const peers = value.split(',').map((p) => p.trim());
+  for (const p of peers)
+    if (!(PEERS as readonly string[]).includes(p)) {
+      process.stderr.write(`--peers: unknown peer "${p}" (known: ${PEERS.join(', ')})\n`);
+      process.exit(2);
+    }
+  return peers as Peer[];
+}
 
 const started = Date.now();
 const progress = (line: string): void => {
@@ -142,7 +173,11 @@ function percentile(sorted: readonly number[], p: number): number {
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
-function figures(results: readonly EventResult[], stats: WorkerStats): Record<string, number> {
+function figures(
+  results: readonly EventResult[],
+  stats: WorkerStats,
+  audited: readonly number[],
+): Record<string, number> {
   const ms = results.map((r) => r.ms).sort((a, b) => a - b);
   const mean = (f: (r: EventResult) => number): number =>
     results.reduce((s, r) => s + f(r), 0) / Math.max(1, results.length);
@@ -152,6 +187,7 @@ function figures(results: readonly EventResult[], stats: WorkerStats): Record<st
     meanMs: round(mean((r) => r.ms)),
     maxMs: round(ms[ms.length - 1] ?? 0),
     requestsPerEvent: round(mean((r) => r.requests)),
+    auditedRequestsPerEvent: round(audited.reduce((s, n) => s + n, 0) / Math.max(1, audited.length)),
     actionsPerEvent: round(mean((r) => r.patches)),
     restartsPerEvent: round(mean((r) => r.restarted.length)),
     peakRssMb: stats.peakRssMb,
@@ -167,19 +203,32 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       namespaces: { type: 'string' },
       events: { type: 'string' },
+      peers: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K]   (defaults 10000 / 500 / 20)\n',
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--peers reloader]\n' +
+        '  (defaults 10000 / 500 / 20; the reloader peer runs the binary in ROTOR_RELOADER_BIN)\n',
     );
     return;
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
   const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
   const events = positiveInt(values.events, '--events', 20);
+  const peers = parsePeers(values.peers);
+  // Bad input fails before anything starts: a variable naming no executable is an error, no
+  // variable at all skips the peer (with the message, here and in the result).
+  let reloader: ReturnType<typeof reloaderBinary> | undefined;
+  try {
+    reloader = peers.includes('reloader') ? reloaderBinary(process.env) : undefined;
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  if (reloader && 'skipped' in reloader) progress(reloader.skipped);
 
   const fleet = buildFleet({ workloads, namespaces });
   const hot = HOT_SECRETS.reduce((s, h) => s + (fleet.expected.get(h)?.size ?? 0), 0);
@@ -190,15 +239,22 @@ async function main(): Promise<void> {
 
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
+  let runningReloader: RunningReloader | undefined;
+  const scratch = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
+  const audit = new AuditLog(join(scratch, 'audit.log'));
   try {
     progress(
       'starting the local control plane (etcd, kube-apiserver; no controller manager: replicas 0 and patches need none)',
     );
     const cpStart = Date.now();
     cp = await startControlPlane({
-      users: ['rotor', 'baseline'],
+      users: ['rotor', 'baseline', ...(reloader && 'bin' in reloader ? [RELOADER_USER] : [])],
       controllerManager: false,
-      apiServerArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'],
+      apiServerArgs: [
+        '--max-requests-inflight=800',
+        '--max-mutating-requests-inflight=400',
+        ...auditFlags(join(scratch, 'audit-policy.yaml'), audit.path),
+      ],
     });
     const admin = kubeApiFromKubeconfig(cp.kubeconfigPath, undefined, 'admin');
     const kc = cp.kubeConfig();
@@ -220,6 +276,8 @@ async function main(): Promise<void> {
     await Promise.all([rotor.ready(), baseline.ready()]);
 
     const rotorResults: EventResult[] = [];
+    /** [from, to] of each event's handling, per contender: its requests in the audit log. */
+    const windows: Record<Role, Array<[number, number]>> = { rotor: [], baseline: [] };
     const redeliveryResults: EventResult[] = [];
     const baselineResults: EventResult[] = [];
     const checks = {
@@ -251,11 +309,15 @@ async function main(): Promise<void> {
       const notification = cloudEvent(secret, version, eventTime, messageId);
       const expected = fleet.expected.get(secret) ?? new Set<string>();
 
+      const rotorFrom = Date.now();
       const r = await rotor.event(i, notification);
+      windows.rotor.push([rotorFrom, Date.now()]);
       rotorResults.push(r);
       const again = await rotor.event(i, notification); // Pub/Sub redelivers the same message
       redeliveryResults.push(again);
+      const baselineFrom = Date.now();
       const b = await baseline.event(i, notification);
+      windows.baseline.push([baselineFrom, Date.now()]);
       baselineResults.push(b);
       lastWrite = Date.now();
 
@@ -305,7 +367,6 @@ async function main(): Promise<void> {
         if (recorded !== want) appliedMismatches++;
       }
     }
-    admin.close();
 
     const expectedPerEvent = rotorResults.length
       ? rotorResults.reduce(
@@ -313,8 +374,46 @@ async function main(): Promise<void> {
           0,
         ) / rotorResults.length
       : 0;
-    const rotorFig = figures(rotorResults, rotorStats);
-    const baselineFig = figures(baselineResults, baselineStats);
+    const audited = (role: Role): number[] => windows[role].map(([from, to]) => audit.count(role, from, to));
+    const rotorFig = figures(rotorResults, rotorStats, audited('rotor'));
+    const baselineFig = figures(baselineResults, baselineStats, audited('baseline'));
+
+    let reloaderPeer: Record<string, unknown> | undefined;
+    if (reloader && 'skipped' in reloader) reloaderPeer = { skipped: reloader.skipped };
+    else if (reloader) {
+      progress('reloader: creating the synced Secrets ESO would have written, then starting Reloader');
+      const secrets = await createSyncedSecrets(admin, fleet);
+      await applyManifests(kc, RELOADER_RBAC);
+      runningReloader = startReloader(reloader.bin, cp.kubeconfigPathFor(RELOADER_USER), scratch);
+      const scenarioA = await runScenarioA({
+        admin,
+        kc,
+        fleet,
+        events,
+        audit,
+        reloader: runningReloader,
+        progress,
+      });
+      reloaderPeer = {
+        binary: reloader.bin,
+        syncedSecrets: secrets,
+        scenarioA: {
+          ...scenarioA,
+          // Rotor handling the same rotations (the events above), for the side-by-side.
+          rotor: {
+            p50Ms: rotorFig.p50Ms,
+            p95Ms: rotorFig.p95Ms,
+            requestsPerEvent: rotorFig.auditedRequestsPerEvent,
+          },
+        },
+        scenarioB: {
+          skipped:
+            'not measured by this bench yet: it needs the real ESO syncing the fleet (test/harness/realEso.ts) polling at its refreshInterval plus Reloader, against Rotor forcing the sync',
+        },
+      };
+      await runningReloader.stop();
+    }
+    admin.close();
     const redeliveryMs = redeliveryResults.map((r) => r.ms).sort((a, b) => a - b);
     const result = {
       workloads,
@@ -324,6 +423,7 @@ async function main(): Promise<void> {
       expectedRestartsPerEvent: round(expectedPerEvent),
       rotor: rotorFig,
       baseline: baselineFig,
+      peers: { ...(reloaderPeer ? { reloader: reloaderPeer } : {}) },
       // The same event delivered again right after: the no-op path (lists, decisions, no patch).
       rotorRedelivery: {
         p50Ms: round(percentile(redeliveryMs, 50)),
@@ -360,7 +460,9 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
     for (const w of workers) w.kill();
+    await runningReloader?.stop();
     await cp?.stop();
+    rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -5,7 +5,8 @@
 #   ip (iproute2)                pod network namespaces -> iproute2
 #   Java 17                      the Pub/Sub emulator   -> openjdk-17-jre-headless
 #   gcloud + pubsub-emulator     Pub/Sub                 (Google's package: must be on the machine)
-#   Go                           building the control plane (unless KUBEBUILDER_ASSETS is set)
+#   Go                           building the control plane (unless KUBEBUILDER_ASSETS is set) and,
+#                                for e2e, the External Secrets Operator (unless ROTOR_ESO_BIN is set)
 # Usage: scripts/ensure-prereqs.sh [suite...]   (unit needs nothing)
 set -uo pipefail
 say() { printf '[prereqs] %s\n' "$*" >&2; }

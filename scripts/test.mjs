@@ -75,6 +75,20 @@ if (selected.includes('integration') || selected.includes('e2e')) {
     console.log(`✔ control plane binaries in ${env.ROTOR_CONTROL_PLANE_BIN}`);
   }
 }
+// The real External Secrets Operator (test/e2e/realEso.test.ts): built from its Go module once per
+// version into the cache (or ROTOR_ESO_BIN), with its CRDs; only the end-to-end suite runs it.
+if (selected.includes('e2e') && !process.env.ROTOR_ESO_DIR) {
+  console.log(
+    `\n▶ External Secrets Operator: ${process.env.ROTOR_ESO_BIN ? `using ROTOR_ESO_BIN=${process.env.ROTOR_ESO_BIN}` : 'building or reusing the controller'}`,
+  );
+  const r = spawnSync('bash', [join(root, 'infra/local/build-eso.sh')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  env.ROTOR_ESO_DIR = r.stdout.toString().trim().split('\n').pop();
+  console.log(`✔ External Secrets Operator in ${env.ROTOR_ESO_DIR}`);
+}
 if (selected.includes('infra') && existsSync(join(root, 'scripts/terraform-mirror.sh'))) {
   console.log('\n▶ terraform: building or reusing the local provider mirror');
   const r = spawnSync('bash', [join(root, 'scripts/terraform-mirror.sh')], {

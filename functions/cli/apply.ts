@@ -15,49 +15,50 @@ import { createLogger } from '../log';
 import type { EventOutcome } from '../pipeline/outcome';
 import { summarize } from '../pipeline/outcome';
 import { reconcileEvent } from '../pipeline/reconcile';
-import { keyValues, oneOf, parse } from './args';
+import { dump } from 'js-yaml';
+import { keyValues } from './args';
+import { APPLY_COMMAND } from './commands';
+import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
+import { requireKubeconfig } from './kubeconfig';
+import { parseSelector } from './labelSelector';
+import { selectingWorkloads } from './selectingApi';
 
-export const APPLY_USAGE = `Usage: rotor apply (--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)
-                   (--kubeconfig FILE [--context C] | --cluster SPEC ...)
-                   [--dry-run] [--namespaces a,b] [--exclude-namespaces c] [--project-map ID=NUMBER,...]
-                   [--wait SECONDS] [--output table|json]
-
-  --notification  a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message
-  --cluster       projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or
-                  kubeconfig:PATH[#CONTEXT] (repeatable)
-  --dry-run       decide and validate every patch server-side (dryRun=All) without changing anything
-  --wait          keep reconciling every 5 s until converged or SECONDS pass (default: one pass)
-`;
+export const APPLY_USAGE = helpText(APPLY_COMMAND);
 
 export async function runApply(args: string[], io: CliIo): Promise<number> {
-  const { values } = parse(
-    args,
-    {
-      secret: { type: 'string' },
-      version: { type: 'string' },
-      event: { type: 'string' },
-      alias: { type: 'string' },
-      notification: { type: 'string' },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      cluster: { type: 'string', multiple: true },
-      'dry-run': { type: 'boolean' },
-      namespaces: { type: 'string' },
-      'exclude-namespaces': { type: 'string' },
-      'project-map': { type: 'string' },
-      project: { type: 'string' },
-      wait: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'apply',
-  );
-  if (values.help) {
+  const flags = parseFlags(APPLY_COMMAND, args);
+  if (flags.boolean('help')) {
     io.stdout(APPLY_USAGE);
     return 0;
   }
-  const output = oneOf(values.output, ['table', 'json'] as const, '--output', 'table');
+  if (flags.positionals.length > 0)
+    throw new InputError(`unexpected argument "${flags.positionals[0] ?? ''}"`);
+  const values = {
+    secret: flags.string('secret'),
+    version: flags.string('version'),
+    event: flags.string('event'),
+    alias: flags.string('alias'),
+    notification: flags.string('notification'),
+    kubeconfig: flags.string('kubeconfig'),
+    context: flags.string('context'),
+    cluster: flags.strings('cluster'),
+    'dry-run': flags.boolean('dry-run'),
+    namespace: flags.string('namespace'),
+    namespaces: flags.string('namespaces'),
+    'exclude-namespaces': flags.string('exclude-namespaces'),
+    selector: flags.string('selector'),
+    'project-map': flags.string('project-map'),
+    project: flags.string('project'),
+    wait: flags.string('wait'),
+  };
+  const output = flags.string('output') ?? 'table';
+  if (values.namespace !== undefined && values.namespaces !== undefined)
+    throw new InputError('give --namespace or --namespaces, not both');
+  if (flags.boolean('all-namespaces') && (values.namespace !== undefined || values.namespaces !== undefined))
+    throw new InputError('give --all-namespaces or a namespace, not both');
+  // Checked here so that a bad selector is exit 2 before any request; the API server applies it.
+  if (values.selector !== undefined) parseSelector(values.selector);
   const projects = ProjectMap.parse(
     [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
   );
@@ -108,12 +109,12 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     };
   }
 
-  const specs: ClusterSpec[] = (values.cluster ?? []).map(parseClusterSpec);
-  if (values.kubeconfig)
-    specs.push(
-      parseClusterSpec(`kubeconfig:${values.kubeconfig}${values.context ? `#${values.context}` : ''}`),
-    );
-  if (specs.length === 0) throw new InputError('give --kubeconfig FILE or --cluster SPEC');
+  const specs: ClusterSpec[] = values.cluster.map(parseClusterSpec);
+  // No cluster named: the kubeconfig (and context) kubectl would use.
+  if (values.kubeconfig || values.context || specs.length === 0) {
+    const path = requireKubeconfig(values.kubeconfig, io.env, 'give --kubeconfig FILE or --cluster SPEC');
+    specs.push(parseClusterSpec(`kubeconfig:${path}${values.context ? `#${values.context}` : ''}`));
+  }
   const waitSeconds = values.wait === undefined ? 0 : Number(values.wait);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
@@ -122,8 +123,10 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const tokens = needsGoogle
     ? googleTokenSource()
     : () => Promise.reject(new Error('no Google credentials needed'));
-  const clusters: KubeApi[] = await Promise.all(specs.map((s) => connectCluster(s, { tokens, projects })));
-  const allow = parseNamespaceList(values.namespaces);
+  const connected: KubeApi[] = await Promise.all(specs.map((s) => connectCluster(s, { tokens, projects })));
+  const { selector } = values;
+  const clusters = selector === undefined ? connected : connected.map((c) => selectingWorkloads(c, selector));
+  const allow = values.namespace !== undefined ? [values.namespace] : parseNamespaceList(values.namespaces);
   const deny = parseNamespaceList(values['exclude-namespaces']);
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
   try {
@@ -135,7 +138,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         projects,
         ...(defaultProject ? { defaultProject } : {}),
         namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
-        dryRun: values['dry-run'] ?? false,
+        dryRun: values['dry-run'],
         // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
         // (an old notification file would otherwise be given up on at once).
         maxWaitMs: Number.POSITIVE_INFINITY,
@@ -147,7 +150,13 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       io.stderr(`${summarize(outcome)} — waiting…\n`);
       await new Promise((r) => setTimeout(r, 5000));
     }
-    io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
+    io.stdout(
+      output === 'json'
+        ? JSON.stringify(outcome, null, 2) + '\n'
+        : output === 'yaml'
+          ? dump(outcome, { noRefs: true, lineWidth: -1 })
+          : renderOutcome(outcome),
+    );
     return outcome.converged &&
       !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
       ? 0

@@ -1,33 +1,5 @@
-// Argument parsing shared by the subcommands: node's parseArgs, with its errors turned into
-// InputError (exit 2) and a few value checks every command needs.
-import { parseArgs } from 'node:util';
-import type { ParseArgsConfig } from 'node:util';
+// Flag values several commands parse the same way (the flags themselves: flags.ts, commands.ts).
 import { InputError } from '../errors';
-
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
-  args: string[],
-  options: T,
-  command: string,
-) {
-  try {
-    return parseArgs({ args, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new InputError(
-      `${(e as Error).message.replace(/\. To specify a positional argument.*$/, '')} (see rotor ${command} --help)`,
-    );
-  }
-}
-
-export function oneOf<T extends string>(
-  value: string | undefined,
-  allowed: readonly T[],
-  flag: string,
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new InputError(`${flag} "${value}" is not one of ${allowed.join(', ')}`);
-}
 
 /** `a=1,b=2` → {a: '1', b: '2'} */
 export function keyValues(spec: string | undefined, flag: string): Record<string, string> {

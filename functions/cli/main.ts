@@ -3,18 +3,25 @@
 //   rotor plan    what a rotation will do to which workload (offline or live, read-only)
 //   rotor apply   act on a live cluster for a secret or a notification file
 //   rotor rotate  rotate a secret now with its configured strategy
+//   rotor completion bash|zsh, rotor --version
 import { InputError, errorMessage } from '../errors';
+import { COMMANDS, COMPLETION_COMMAND } from './commands';
+import { completionScript } from './completion';
+import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
 import { processIo } from './io';
+import { packageVersion } from './version';
 
-const USAGE = `Usage: rotor <command> [options]
+const USAGE = `Usage: rotor <command> [flags]
 
 Commands:
-  plan     show what a rotation of a secret does to each dependent workload (read-only)
-  apply    act on live clusters: restart, reload or wait, per workload
-  rotate   rotate a secret now with its configured strategy
+${COMMANDS.map((c) => `  ${c.name.padEnd(11)}${c.summary.split('\n')[0]}`).join('\n')}
 
-Run rotor <command> --help for the options of each.
+Flags:
+  -h, --help   show this help
+  --version    print rotor's version
+
+Run rotor <command> --help for the flags of each.
 `;
 
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
@@ -27,6 +34,20 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return await (await import('./apply')).runApply(rest, io);
       case 'rotate':
         return await (await import('./rotate')).runRotate(rest, io);
+      case 'completion': {
+        const flags = parseFlags(COMPLETION_COMMAND, rest);
+        if (flags.boolean('help')) {
+          io.stdout(helpText(COMPLETION_COMMAND));
+          return 0;
+        }
+        if (flags.positionals.length > 1)
+          throw new InputError(`unexpected argument "${flags.positionals[1] ?? ''}"`);
+        io.stdout(completionScript(flags.positionals[0]));
+        return 0;
+      }
+      case '--version':
+        io.stdout(`rotor ${packageVersion()}\n`);
+        return 0;
       case undefined:
       case '-h':
       case '--help':
@@ -39,7 +60,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         io.stdout(USAGE);
         return 0;
       default:
-        throw new InputError(`unknown command "${command}" (plan, apply, rotate)`);
+        throw new InputError(`unknown command "${command}" (${COMMANDS.map((c) => c.name).join(', ')})`);
     }
   } catch (e) {
     if (e instanceof InputError) {

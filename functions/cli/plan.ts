@@ -11,88 +11,91 @@ import { buildPlan, decideAll } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { isUnmappedNumber, unmappedNumberProblem } from '../core/projectNumber';
 import { loadManifestsParallel } from '../manifests/parallel';
+import { dump } from 'js-yaml';
+import { isWorkload } from '../core/kube';
+import { dedupeObjects } from '../manifests/dedupe';
+import { defaultNamespace } from '../manifests/namespace';
+import { renderMarkdown } from '../render/markdown';
 import { renderMermaid } from '../render/mermaid';
-import { renderTable } from '../render/table';
-import { keyValues, oneOf, parse } from './args';
+import { renderNotes, renderTable } from '../render/table';
+import { keyValues } from './args';
+import { PLAN_COMMAND, PLAN_OUTPUTS } from './commands';
+import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
+import { requireKubeconfig } from './kubeconfig';
+import { matchesSelector, parseSelector } from './labelSelector';
+import { concerningProblems } from './notes';
+import { selectingWorkloads } from './selectingApi';
 
-export const PLAN_USAGE = `Usage: rotor plan --secret NAME [--version V] [--event TYPE] [--alias A=V,...]
-                  (--manifests PATH... | --kubeconfig FILE [--context C])
-                  [--project-map ID=NUMBER,...] [--project DEFAULT] [--output table|json|mermaid]
+export const PLAN_USAGE = helpText(PLAN_COMMAND);
 
-  --secret       projects/P/secrets/S, projects/P/locations/L/secrets/S, or S with --project
-  --version      the new version number (default: "new")
-  --event        a Secret Manager event type (default SECRET_VERSION_ADD)
-  --alias        SECRET_UPDATE: the secret's aliases after the update, e.g. current=7
-  --manifests    files or directories of YAML/JSON manifests (repeatable; more paths may follow)
-  --kubeconfig   plan against a live cluster instead (read-only)
-  --project-map  project id=number pairs, so names by id and by number compare equal
-  --project      default project for short names (and stores without projectID)
-  --cluster      the cluster label for offline plans (default "manifests")
-  --strict       treat unresolved references (missing classes, stores) as errors
-`;
-
-const OUTPUTS = ['table', 'json', 'mermaid'] as const;
+type PlanOutput = (typeof PLAN_OUTPUTS)[number];
 
 export interface PlanRequest {
   event: EventContext;
   projects: ProjectMap;
   defaultProject?: string;
-  output: (typeof OUTPUTS)[number];
+  output: PlanOutput;
+}
+
+function isPlanOutput(v: string): v is PlanOutput {
+  return (PLAN_OUTPUTS as readonly string[]).includes(v);
 }
 
 export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
-  const { values, positionals } = parse(
-    args,
-    {
-      secret: { type: 'string' },
-      version: { type: 'string' },
-      event: { type: 'string' },
-      alias: { type: 'string' },
-      manifests: { type: 'string', multiple: true },
-      kubeconfig: { type: 'string' },
-      context: { type: 'string' },
-      'project-map': { type: 'string' },
-      project: { type: 'string' },
-      cluster: { type: 'string' },
-      output: { type: 'string', short: 'o' },
-      strict: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    'plan',
-  );
-  if (values.help) return { help: true as const };
-  if (!values.secret) throw new InputError('--secret is required');
-  const eventType = values.event ?? 'SECRET_VERSION_ADD';
+  const flags = parseFlags(PLAN_COMMAND, args);
+  if (flags.boolean('help')) return { help: true as const };
+  const secret = flags.string('secret');
+  if (!secret) throw new InputError('--secret is required');
+  const output = flags.string('output') ?? 'table';
+  const eventType = flags.string('event') ?? 'SECRET_VERSION_ADD';
   if (!isSecretEventType(eventType) || eventType === 'TOPIC_CONFIGURED') {
     throw new InputError(
       `--event "${eventType}" is not a Secret Manager event type (one of ${SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED').join(', ')})`,
     );
   }
-  const defaultProject = values.project ?? env.ROTOR_DEFAULT_PROJECT;
-  const ref = parseSecretArg(values.secret, defaultProject);
+  const defaultProject = flags.string('project') ?? env.ROTOR_DEFAULT_PROJECT;
+  const ref = parseSecretArg(secret, defaultProject);
   if (ref.version !== undefined)
-    throw new InputError(
-      `--secret "${values.secret}" names a version: pass the secret and --version separately`,
-    );
-  if (values.version !== undefined && !/^[0-9]+$/.test(values.version)) {
-    throw new InputError(`--version "${values.version}" is not a version number`);
+    throw new InputError(`--secret "${secret}" names a version: pass the secret and --version separately`);
+  const version = flags.string('version');
+  if (version !== undefined && !/^[0-9]+$/.test(version)) {
+    throw new InputError(`--version "${version}" is not a version number`);
   }
-  const aliases = keyValues(values.alias, '--alias');
+  const aliases = keyValues(flags.string('alias'), '--alias');
   for (const [a, v] of Object.entries(aliases))
     if (!/^[0-9]+$/.test(v)) throw new InputError(`--alias ${a}=${v}: the version must be a number`);
-  const projects = ProjectMap.parse([env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','));
-  const manifests = [...(values.manifests ?? []), ...positionals];
-  if (manifests.length > 0 && values.kubeconfig)
+  const projects = ProjectMap.parse(
+    [env.ROTOR_PROJECT_MAP, flags.string('project-map')].filter(Boolean).join(','),
+  );
+  const named = flags.strings('manifests');
+  const manifests = [...named, ...flags.positionals];
+  const kubeconfigFlag = flags.string('kubeconfig');
+  if (manifests.length > 0 && (kubeconfigFlag || flags.has('context')))
     throw new InputError('give either --manifests or --kubeconfig, not both');
-  if (manifests.length === 0 && !values.kubeconfig)
-    throw new InputError('give --manifests PATH... (offline) or --kubeconfig FILE (live)');
-  if (positionals.length > 0 && (values.manifests ?? []).length === 0)
-    throw new InputError(`unexpected argument "${positionals[0]}"`);
+  if (flags.positionals.length > 0 && named.length === 0)
+    throw new InputError(`unexpected argument "${flags.positionals[0] ?? ''}"`);
+  const namespace = flags.string('namespace');
+  if (namespace !== undefined && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+    throw new InputError(`--namespace "${namespace}" is not a namespace name`);
+  if (namespace !== undefined && flags.boolean('all-namespaces'))
+    throw new InputError('give --namespace or --all-namespaces, not both');
+  const selector = flags.string('selector');
+  const selection =
+    selector === undefined ? undefined : { text: selector, requirements: parseSelector(selector) };
+  // Live unless manifests are given: the kubeconfig kubectl would use.
+  const kubeconfig =
+    manifests.length > 0
+      ? undefined
+      : requireKubeconfig(
+          kubeconfigFlag,
+          env,
+          'give --manifests PATH... (offline) or --kubeconfig FILE (live)',
+        );
   const event: EventContext = {
     type: eventType,
     secret: ref.id,
-    ...(values.version !== undefined ? { version: values.version } : {}),
+    ...(version !== undefined ? { version } : {}),
     ...(Object.keys(aliases).length > 0 ? { aliases } : {}),
   };
   return {
@@ -101,26 +104,26 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
       event,
       projects,
       ...(defaultProject ? { defaultProject } : {}),
-      output: oneOf(values.output, OUTPUTS, '--output', 'table'),
+      output: isPlanOutput(output) ? output : 'table',
     } satisfies PlanRequest,
     manifests,
-    kubeconfig: values.kubeconfig,
-    context: values.context,
-    cluster: values.cluster ?? 'manifests',
-    strict: values.strict ?? false,
+    kubeconfig,
+    context: flags.string('context'),
+    namespace,
+    selector: selection,
+    cluster: flags.string('cluster') ?? 'manifests',
+    strict: flags.boolean('strict'),
   };
 }
 
-/** Plans one event over inventories (one per cluster). */
+/** Decides one event over inventories (one per cluster); discovery's notes go to `problems`. */
 export function planOver(
   inventories: readonly Inventory[],
   req: PlanRequest,
   problems: string[],
   opts: { strict?: boolean } = {},
-): { plan: Plan; decisions: PlannedDecision[] } {
+): PlannedDecision[] {
   const decisions: PlannedDecision[] = [];
-  const project = req.event.secret.project;
-  if (isUnmappedNumber(project, req.projects)) problems.push(unmappedNumberProblem(project));
   for (const inv of inventories) {
     const index = new DependencyIndex(inv, {
       // Offline, a malformed class or ExternalSecret is bad input (exit 2); live, a note.
@@ -131,18 +134,28 @@ export function planOver(
     });
     decisions.push(...decideAll(index, req.event));
   }
-  return { plan: buildPlan(req.event, decisions, req.projects, problems), decisions };
+  return decisions;
 }
 
-export function renderPlan(plan: Plan, decisions: PlannedDecision[], output: PlanRequest['output']): string {
+/** The plan in one output format. Table and mermaid leave the notes out: the CLI prints them on stderr. */
+export function renderPlan(plan: Plan, decisions: PlannedDecision[], output: PlanOutput): string {
   switch (output) {
     case 'json':
       return JSON.stringify(plan, null, 2) + '\n';
+    case 'yaml':
+      return dump(plan, { noRefs: true, lineWidth: -1 });
     case 'mermaid':
       return renderMermaid(plan, decisions);
+    case 'markdown':
+      return renderMarkdown(plan, decisions);
     case 'table':
-      return renderTable(plan);
+      return renderTable(plan, { notes: false });
   }
+}
+
+/** Whether an output carries the notes itself (in "problems" or a Notes section) or leaves them to stderr. */
+function notesInOutput(output: PlanOutput): boolean {
+  return output === 'json' || output === 'yaml' || output === 'markdown';
 }
 
 export async function runPlan(args: string[], io: CliIo): Promise<number> {
@@ -151,24 +164,56 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     io.stdout(PLAN_USAGE);
     return 0;
   }
-  const problems: string[] = [];
+  // Notes about reading the input (skipped documents, files that do not parse, duplicates): always
+  // shown. Discovery's notes: only those that concern the queried secret (cli/notes.ts).
+  const loadNotes: string[] = [];
+  const unparsable: string[] = [];
   let inventories: Inventory[];
   if (parsed.kubeconfig) {
-    const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
-    inventories = [await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context)];
+    const { kubeApiFromKubeconfig, liveInventory } = await import('../cluster/inventory');
+    const base = kubeApiFromKubeconfig(parsed.kubeconfig, parsed.context);
+    const api = parsed.selector ? selectingWorkloads(base, parsed.selector.text) : base;
+    try {
+      inventories = [await liveInventory(api, parsed.namespace ? { allow: [parsed.namespace] } : {})];
+    } finally {
+      api.close();
+    }
   } else {
-    inventories = [
-      inventoryFrom(
-        parsed.cluster,
-        await loadManifestsParallel(parsed.manifests, { onSkip: (m) => problems.push(m) }),
-      ),
-    ];
+    const loaded = await loadManifestsParallel(parsed.manifests, {
+      onSkip: (m) => loadNotes.push(m),
+      onFileError: (e) => unparsable.push(e.message),
+    });
+    // --strict, or nothing else to plan on: the files that do not parse are the answer (exit 2).
+    if (unparsable.length > 0 && (parsed.strict || loaded.length === 0))
+      throw new InputError(
+        unparsable.length === 1
+          ? (unparsable[0] ?? '')
+          : `${unparsable.length} manifest files do not parse:\n  ${unparsable.join('\n  ')}`,
+      );
+    for (const m of unparsable) loadNotes.push(`${m} (file left out of the plan)`);
+    if (parsed.namespace) defaultNamespace(loaded, parsed.namespace);
+    const objects = dedupeObjects(loaded, (m) => loadNotes.push(m));
+    const requirements = parsed.selector?.requirements;
+    const selected = requirements
+      ? objects.filter((o) => !isWorkload(o) || matchesSelector(requirements, o.metadata?.labels ?? {}))
+      : objects;
+    inventories = [inventoryFrom(parsed.cluster, selected)];
   }
-  const { plan, decisions } = planOver(inventories, parsed.request, problems, {
+  const discovered: string[] = [];
+  const decisions = planOver(inventories, parsed.request, discovered, {
     strict: !parsed.kubeconfig || parsed.strict,
   });
-  if (parsed.strict && problems.length > 0)
-    throw new InputError(`unresolved references:\n  ${problems.join('\n  ')}`);
+  // About the queried secret itself, so never filtered out as concerning another one.
+  const { secret } = parsed.request.event;
+  const unmapped = isUnmappedNumber(secret.project, parsed.request.projects)
+    ? [unmappedNumberProblem(secret.project)]
+    : [];
+  const concerning = [...unmapped, ...concerningProblems(discovered, decisions, secret)];
+  if (parsed.strict && concerning.length > 0)
+    throw new InputError(`unresolved references:\n  ${concerning.join('\n  ')}`);
+  const problems = [...loadNotes, ...concerning];
+  const plan = buildPlan(parsed.request.event, decisions, parsed.request.projects, problems);
   io.stdout(renderPlan(plan, decisions, parsed.request.output));
+  if (!notesInOutput(parsed.request.output)) io.stderr(renderNotes(problems));
   return 0;
 }

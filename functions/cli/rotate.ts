@@ -1,6 +1,5 @@
 // `rotor rotate`: the same protocol as the rotateSecret function, run from a terminal or a CI job.
-//   rotor rotate --secret NAME [--secret NAME ...] [--project P] [--force] [--retire-only]
-//                [--dry-run] [--concurrency N] [--output table|json]
+// Flags: ROTATE_COMMAND in commands.ts.
 // Exit codes: 0 every secret rotated, resumed, retired or skipped; 1 some secret failed;
 // 2 bad usage or input. Output names versions and outcomes, never a value.
 import { randomUUID } from 'node:crypto';
@@ -12,6 +11,9 @@ import type { BatchReport } from '../rotation/batch';
 import { rotateAll } from '../rotation/batch';
 import type { RotateSecretEnvironment } from '../rotation/rotateSecretFunction';
 import { environmentFromEnv } from '../rotation/rotateSecretFunction';
+import { dump } from 'js-yaml';
+import { ROTATE_COMMAND } from './commands';
+import { helpText, parseFlags } from './flags';
 
 export interface RotateIo {
   stdout: (s: string) => void;
@@ -19,10 +21,7 @@ export interface RotateIo {
   env: NodeJS.ProcessEnv;
 }
 
-const USAGE = `usage: rotor rotate --secret NAME [--secret NAME ...] [--project P] [--force] [--retire-only]
-                    [--dry-run] [--concurrency N] [--output table|json]
-  NAME is projects/P/secrets/S, projects/P/locations/L/secrets/S, or a short name with --project
-  (or ROTOR_DEFAULT_PROJECT). The secret's rotor-strategy label/annotation says how to rotate it.`;
+const USAGE = helpText(ROTATE_COMMAND);
 
 interface RotateArgs {
   names: string[];
@@ -31,61 +30,33 @@ interface RotateArgs {
   retireOnly: boolean;
   dryRun: boolean;
   concurrency?: number;
-  output: 'table' | 'json';
+  output: 'table' | 'json' | 'yaml';
 }
 
-function parseArgs(args: string[]): RotateArgs | 'help' {
-  const out: RotateArgs = { names: [], force: false, retireOnly: false, dryRun: false, output: 'table' };
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    const [flag, inline] =
-      arg.startsWith('--') && arg.includes('=')
-        ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)]
-        : [arg, undefined];
-    const value = (): string => {
-      const v = inline ?? args[++i];
-      if (v === undefined || (inline === undefined && v.startsWith('--')))
-        throw new InputError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--secret':
-        out.names.push(...value().split(',').filter(Boolean));
-        break;
-      case '--project':
-        out.project = value();
-        break;
-      case '--force':
-        out.force = true;
-        break;
-      case '--retire-only':
-        out.retireOnly = true;
-        break;
-      case '--dry-run':
-        out.dryRun = true;
-        break;
-      case '--concurrency': {
-        const n = Number(value());
-        if (!Number.isInteger(n) || n < 1 || n > 100)
-          throw new InputError('--concurrency must be a whole number from 1 to 100');
-        out.concurrency = n;
-        break;
-      }
-      case '--output': {
-        const v = value();
-        if (v !== 'table' && v !== 'json') throw new InputError(`--output must be table or json, not "${v}"`);
-        out.output = v;
-        break;
-      }
-      default:
-        throw new InputError(`unknown argument "${arg}"`);
-    }
+function parseRotateArgs(args: string[]): RotateArgs | 'help' {
+  const flags = parseFlags(ROTATE_COMMAND, args);
+  if (flags.boolean('help')) return 'help';
+  if (flags.positionals.length > 0) throw new InputError(`unknown argument "${flags.positionals[0] ?? ''}"`);
+  const names = flags.strings('secret').flatMap((v) => v.split(',').filter(Boolean));
+  if (names.length === 0) throw new InputError('--secret is required');
+  const concurrency = flags.string('concurrency');
+  let n: number | undefined;
+  if (concurrency !== undefined) {
+    n = Number(concurrency);
+    if (!Number.isInteger(n) || n < 1 || n > 100)
+      throw new InputError('--concurrency must be a whole number from 1 to 100');
   }
-  if (out.names.length === 0) throw new InputError('--secret is required');
-  return out;
+  const output = flags.string('output');
+  const project = flags.string('project');
+  return {
+    names,
+    ...(project !== undefined ? { project } : {}),
+    force: flags.boolean('force'),
+    retireOnly: flags.boolean('retire-only'),
+    dryRun: flags.boolean('dry-run'),
+    ...(n !== undefined ? { concurrency: n } : {}),
+    output: output === 'json' || output === 'yaml' ? output : 'table',
+  };
 }
 
 /**
@@ -101,9 +72,9 @@ export async function runRotate(
   let secrets: SecretId[];
   let env: RotateSecretEnvironment;
   try {
-    parsed = parseArgs(args);
+    parsed = parseRotateArgs(args);
     if (parsed === 'help') {
-      io.stdout(USAGE + '\n');
+      io.stdout(USAGE);
       return 0;
     }
     const project = parsed.project ?? io.env.ROTOR_DEFAULT_PROJECT ?? io.env.GOOGLE_CLOUD_PROJECT;
@@ -121,7 +92,7 @@ export async function runRotate(
     env = (environment ?? cliEnvironment)(io.env);
   } catch (err) {
     if (err instanceof InputError) {
-      io.stderr(`rotor rotate: ${err.message}\n${USAGE}\n`);
+      io.stderr(`rotor rotate: ${err.message}\n`);
       return 2;
     }
     throw err;
@@ -158,6 +129,8 @@ export async function runRotate(
 
   if (parsed.output === 'json') {
     io.stdout(JSON.stringify({ results: report.results, counts: report.counts }, null, 2) + '\n');
+  } else if (parsed.output === 'yaml') {
+    io.stdout(dump({ results: report.results, counts: report.counts }, { noRefs: true, lineWidth: -1 }));
   } else {
     for (const r of report.results) {
       const version = r.version !== undefined ? ` version ${r.version}` : '';

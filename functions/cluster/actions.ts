@@ -11,10 +11,12 @@ import type { KubeObject, WorkloadRef } from '../core/kube';
 import { isObject } from '../core/kube';
 import { appliedVersions } from '../core/discovery';
 import { appliedValue } from '../core/appliedAlias';
-import type { AppliedRecord, ReloadEndpoint } from '../core/decision';
+import type { AppliedRecord } from '../core/decision';
+import type { ReloadEndpoint } from '../core/reloadEndpoint';
 import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
 import { KubeApiError } from './kubeApi';
+import { ProxyPathRefused, podProxyPrefix } from './podProxy';
 import { RESOURCES, WORKLOAD_RESOURCES, resourcePath } from './resources';
 
 export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
@@ -142,9 +144,12 @@ export async function reloadPods(
       const port = resolvePort(pod, endpoint.port);
       if (port === undefined)
         return { pod: name, ok: false, attempts: 0, error: `no container port named "${endpoint.port}"` };
-      const path = `${resourcePath(RESOURCES.pods, 'v1', namespace, `${name}:${port}`)}/proxy${endpoint.path.startsWith('/') ? '' : '/'}${endpoint.path}`;
+      const confinedTo = podProxyPrefix(namespace, name, port);
+      const path = `${confinedTo}${endpoint.path.replace(/^\//, '')}`;
       let lastError = '';
+      let attempts = 0;
       for (let attempt = 1; attempt <= opts.retries + 1; attempt++) {
+        attempts = attempt;
         try {
           await api.request<string>({
             method: 'POST',
@@ -153,15 +158,17 @@ export async function reloadPods(
             body: '',
             contentType: 'text/plain',
             timeoutMs: 10_000,
+            confinedTo,
           });
           return { pod: name, ok: true, attempts: attempt };
         } catch (e) {
           lastError = (e as Error).message;
-          if (e instanceof KubeApiError && e.status === 403) break; // RBAC: retrying cannot help
+          // RBAC, or a path that would leave the pod: retrying cannot help.
+          if ((e instanceof KubeApiError && e.status === 403) || e instanceof ProxyPathRefused) break;
           if (attempt <= opts.retries) await sleep(opts.backoffMs * 2 ** (attempt - 1));
         }
       }
-      return { pod: name, ok: false, attempts: opts.retries + 1, error: lastError };
+      return { pod: name, ok: false, attempts, error: lastError };
     }),
   );
 }

@@ -7,6 +7,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { TransientError } from '../errors';
+import { ProxyPathRefused, confinementProblem, requestUrl } from './podProxy';
 
 export interface KubeRequest {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
@@ -18,6 +19,11 @@ export interface KubeRequest {
   /** Response bodies that are not JSON (pod proxy) come back as text. */
   readonly raw?: boolean;
   readonly timeoutMs?: number;
+  /**
+   * An API path prefix the request must stay under (pod proxy requests: the pod's own
+   * podProxyPrefix). Checked on the final URL; a request that would leave it is never sent.
+   */
+  readonly confinedTo?: string;
 }
 
 export interface KubeApi {
@@ -109,7 +115,12 @@ export class HttpKubeApi implements KubeApi {
           })
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
     }
-    const url = new URL(this.server.pathname.replace(/\/$/, '') + req.path, this.server);
+    const url = requestUrl(this.server, req.path);
+    if (req.confinedTo !== undefined) {
+      const problem = confinementProblem(this.server, req.path, req.confinedTo);
+      if (problem)
+        throw new ProxyPathRefused(`${req.method} ${req.path} on ${this.cluster} refused: ${problem}`);
+    }
     for (const [k, v] of Object.entries(req.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { Accept: 'application/json' };

@@ -2,12 +2,15 @@
 // connects on its own: one that cannot be reached (deleted, missing IAM, a typo) must not stop
 // Rotor from acting on the others. A failed connect stands in the list as an API that fails every
 // request with the connect error (so the reconcile reports it as that cluster's error and retries),
-// and is tried again on the next delivery.
+// and is tried again on the next delivery. A connected cluster is looked up again when its
+// connection fails at the socket or TLS level (refreshing.ts).
 import type { RotorConfig } from '../config';
 import { TransientError, errorMessage } from '../errors';
 import type { ClusterSpec, TokenSource } from './access';
 import { connectCluster } from './access';
 import type { KubeApi, KubeRequest } from './kubeApi';
+import type { RefreshOptions } from './refreshing';
+import { RefreshingKubeApi } from './refreshing';
 
 /** A cluster that could not be connected: every request fails with why. */
 export class UnreachableCluster implements KubeApi {
@@ -32,6 +35,7 @@ export function clusterPool(
   specs: readonly ClusterSpec[],
   config: RotorConfig,
   tokens: TokenSource,
+  refresh: RefreshOptions = {},
 ): () => Promise<KubeApi[]> {
   const connected = new Map<string, KubeApi>();
   return () =>
@@ -39,8 +43,8 @@ export function clusterPool(
       specs.map(async (spec) => {
         const cached = connected.get(spec.raw);
         if (cached) return cached;
-        try {
-          const api = await connectCluster(spec, {
+        const connect = (): Promise<KubeApi> =>
+          connectCluster(spec, {
             tokens,
             endpoint: config.gkeEndpoint,
             projects: config.projects,
@@ -48,6 +52,9 @@ export function clusterPool(
             ...(config.apis.connectGateway ? { connectGatewayApi: config.apis.connectGateway } : {}),
             ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
           });
+        try {
+          // Cached for the instance's life, so it must follow a control-plane IP or CA rotation.
+          const api = new RefreshingKubeApi(spec.raw, await connect(), connect, refresh);
           connected.set(spec.raw, api);
           return api;
         } catch (e) {

@@ -6,6 +6,8 @@ import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions } from './discovery';
 import type { SecretEventType } from './event';
 import { podTemplate, workloadAnnotation } from './kube';
+import type { ReloadEndpoint } from './reloadEndpoint';
+import { parseReloadEndpoint } from './reloadEndpoint';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
@@ -38,11 +40,7 @@ export type ReadinessCheck = (
   targetVersion: string,
 ) => Readiness | undefined;
 
-export interface ReloadEndpoint {
-  /** A container port number or name. */
-  readonly port: string;
-  readonly path: string;
-}
+export type { ReloadEndpoint } from './reloadEndpoint';
 
 export interface Decision {
   readonly action: Action;
@@ -159,7 +157,8 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   // Requirements per dependency: restart-only, or in place.
   const mustRestart = affected.find((d) => !d.inPlace);
   const endpointRaw = workloadAnnotation(w, annotations.RELOAD_ENDPOINT);
-  const endpoint = endpointRaw ? parseReloadEndpoint(endpointRaw) : undefined;
+  const parsedEndpoint = endpointRaw ? parseReloadEndpoint(endpointRaw) : undefined;
+  const endpoint = parsedEndpoint?.kind === 'valid' ? parsedEndpoint.endpoint : undefined;
   const fileDep = affected.find((d) => d.via === 'csi' || d.via === 'volume');
 
   let action: 'restart' | 'reload' | 'none';
@@ -171,9 +170,9 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     action = 'restart';
     reason = `${describeVia(mustRestart)} only changes when the pod restarts`;
     if (override === 'reload') reason = `asked to reload (${annotations.ON_ROTATE}), but ${reason}`;
-  } else if (endpointRaw && !endpoint) {
+  } else if (parsedEndpoint?.kind === 'rejected') {
     action = 'restart';
-    reason = `${annotations.RELOAD_ENDPOINT} "${endpointRaw}" is not PORT/PATH, so ${describeVia(fileDep ?? first)} is picked up by a restart`;
+    reason = `${annotations.RELOAD_ENDPOINT} was rejected (${parsedEndpoint.reason}), so ${describeVia(fileDep ?? first)} is picked up by a restart`;
   } else if (endpoint) {
     action = 'reload';
     reason = fileDep
@@ -391,13 +390,6 @@ export function describeVia(d: Dependency): string {
     case 'api':
       return `${annotations.SECRETS} (Secret Manager API)`;
   }
-}
-
-export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
-  const m = /^([0-9]{1,5}|[a-z][a-z0-9-]{0,14})(\/.*)?$/.exec(raw.trim());
-  if (!m) return undefined;
-  if (/^[0-9]+$/.test(m[1]) && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return undefined;
-  return { port: m[1], path: m[2] ?? '/' };
 }
 
 /**

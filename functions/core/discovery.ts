@@ -11,7 +11,7 @@ import { asArray, describeObject, isObject, podTemplate, str, workloadAnnotation
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
 import type { SpcInfo } from './secretProviderClass';
-import { CSI_DRIVERS, readSecretProviderClass } from './secretProviderClass';
+import { CSI_DRIVERS, isGoogleProvider, readSecretProviderClass } from './secretProviderClass';
 
 /** How a container receives the secret: the `via` of the output contract. */
 export type Via = 'env' | 'envFrom' | 'volume' | 'subPath' | 'csi' | 'init' | 'annotation';
@@ -575,6 +575,7 @@ function scanWorkload(
           );
           continue;
         }
+        if (!isGoogleProvider(spc.provider)) continue; // Vault, AWS, Azure: not Secret Manager's
         if (spc.provider !== provider) {
           problem(
             `${describeObject(w)}: volume ${str(vol.name) ?? '?'} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,

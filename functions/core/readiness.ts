@@ -1,11 +1,15 @@
 // Is the new version visible where a workload's pods will read it? Acting too early keeps the old
 // credential in use: a restart before ESO synced its Secret restarts into the old value, a reload
 // ping before the CSI driver rewrote the file re-reads the old file. Pure: it reads object status.
-//   ESO:  ExternalSecret status.refreshTime after the event, and Ready=True.
+//   ESO:  ExternalSecret status.refreshTime after the event (after Rotor's force-sync when the
+//         event has no time), and Ready=True; a refreshPolicy/refreshInterval under which ESO
+//         never refreshes is named as such.
 //   CSI:  SecretProviderClassPodStatus status.objects[].version (the driver's record of the
 //         version it mounted, `projects/N/secrets/S/versions/V`) at or past the target, for every
 //         ready pod (reload), or for any pod mounting the class (secretObjects sync).
+import { ESO_FORCE_SYNC } from './annotations';
 import type { ReadinessCheck, Readiness } from './decision';
+import { esoNeverRefreshes } from './esoRefresh';
 import type { Dependency } from './discovery';
 import type { KubeObject } from './kube';
 import { asArray, isObject, str } from './kube';
@@ -45,6 +49,12 @@ export function readinessCheck(state: LiveState, ctx: ReadinessContext): Readine
   };
 }
 
+/** The force-sync annotation's time (Rotor writes an ISO timestamp), when it is one. */
+function forceSyncRequestedAt(es: KubeObject): string | undefined {
+  const value = es.metadata?.annotations?.[ESO_FORCE_SYNC];
+  return value !== undefined && !Number.isNaN(Date.parse(value)) ? value : undefined;
+}
+
 function esoReadiness(state: LiveState, namespace: string, name: string, ctx: ReadinessContext): Readiness {
   const es = state.externalSecrets.get(`${namespace}/${name}`);
   if (!es) return { ready: false, detail: `ExternalSecret ${namespace}/${name} not found` };
@@ -59,16 +69,30 @@ function esoReadiness(state: LiveState, namespace: string, name: string, ctx: Re
     };
   }
   if (!refreshTime) return { ready: false, detail: `ExternalSecret ${namespace}/${name} has not synced yet` };
-  // refreshTime has second precision: only a refresh in a later second than the event provably
-  // read the new version.
-  if (ctx.eventTime && Date.parse(refreshTime) <= Date.parse(ctx.eventTime)) {
-    const sameSecond =
-      Math.floor(Date.parse(refreshTime) / 1000) === Math.floor(Date.parse(ctx.eventTime) / 1000);
+  // ESO stamps refreshTime with the start of the sync, before it reads Secret Manager (see
+  // esoRefresh.ts), so a refresh after the event read the new version; a sync in flight across the
+  // event carries a refreshTime before it. refreshTime has second precision: only a refresh in a
+  // later second than the event is provably after it.
+  // Without an event time, "after the event" cannot be told: only a refresh after the force-sync
+  // Rotor requested (for this event, or a later one) cannot predate it.
+  const after = ctx.eventTime ?? forceSyncRequestedAt(es);
+  if (!after || Date.parse(refreshTime) <= Date.parse(after)) {
+    const never = esoNeverRefreshes(es);
+    if (never) {
+      return {
+        ready: false,
+        detail: `ExternalSecret ${namespace}/${name} has ${never}: ESO does not refresh it after its first sync (force-sync included), so its Secret keeps the value synced at ${refreshTime}`,
+      };
+    }
+    if (!after)
+      return { ready: false, detail: `ExternalSecret ${namespace}/${name} has not been asked to sync yet` };
+    const sameSecond = Math.floor(Date.parse(refreshTime) / 1000) === Math.floor(Date.parse(after) / 1000);
+    const what = ctx.eventTime ? 'the event' : 'the force-sync Rotor requested';
     return {
       ready: false,
       detail: sameSecond
-        ? `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, within the event's second (${ctx.eventTime}): not provably after it`
-        : `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before the event (${ctx.eventTime})`,
+        ? `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, within ${what}'s second (${after}): not provably after it`
+        : `ExternalSecret ${namespace}/${name} last synced at ${refreshTime}, before ${what} (${after})`,
     };
   }
   // A whole-second refreshTime may stand for a sync up to a second later: decide() compares it as

@@ -46,16 +46,29 @@ export function isSecretProviderClass(o: KubeObject): boolean {
   return o.kind === 'SecretProviderClass' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '');
 }
 
+/** The providers whose secrets are Secret Manager's. */
+export function isGoogleProvider(provider: string): boolean {
+  return provider === 'gcp' || provider === 'gke';
+}
+
 /**
- * Reads a SecretProviderClass. Returns undefined for providers other than Google's (vault, azure,
- * aws): their secrets are not Secret Manager's. Throws InputError naming the object when the
+ * Reads a SecretProviderClass. A class of another provider (vault, azure, aws) is known but has
+ * no entries: its secrets are not Secret Manager's, so a volume that mounts it depends on nothing
+ * Rotor rotates (and is not an unresolved reference). Throws InputError naming the object when the
  * Google parameters do not parse.
  */
-export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'default'): SpcInfo | undefined {
+export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'default'): SpcInfo {
   const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
   const spec = isObject(o.spec) ? o.spec : {};
   const provider = str(spec.provider) ?? '';
-  if (provider !== 'gcp' && provider !== 'gke') return undefined;
+  if (!isGoogleProvider(provider))
+    return {
+      namespace: o.metadata?.namespace ?? defaultNamespace,
+      name: o.metadata?.name ?? '',
+      provider,
+      entries: [],
+      secretObjects: [],
+    };
   const params = isObject(spec.parameters) ? spec.parameters : {};
   const raw = params.secrets;
   if (raw === undefined) throw new InputError('spec.parameters.secrets is missing', where);

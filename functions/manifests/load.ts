@@ -8,7 +8,7 @@ import { extname, join } from 'node:path';
 import { InputError } from '../errors';
 import { isExternalSecret, isSecretStore } from '../core/externalSecret';
 import type { KubeObject } from '../core/kube';
-import { isObject, isWorkload } from '../core/kube';
+import { describeObject, isObject, isWorkload } from '../core/kube';
 import { isSecretProviderClass } from '../core/secretProviderClass';
 import { YamlSyntaxError, parseYamlDocuments } from '../core/yaml';
 
@@ -148,7 +148,38 @@ function readByRotor(o: KubeObject): boolean {
   return isWorkload(o) || isSecretProviderClass(o) || isExternalSecret(o) || isSecretStore(o);
 }
 
-function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOptions): void {
+/**
+ * Deeper than any real manifest (CRD schemas nest a few dozen levels), shallow enough that the
+ * recursive walks over objects (nested Lists here, discovery's scans) cannot overflow the stack.
+ */
+export const MAX_DEPTH = 256;
+
+/** The path of the first value nested deeper than `limit` (an explicit stack: no recursion), or undefined. */
+export function tooDeep(value: unknown, limit = MAX_DEPTH): string | undefined {
+  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const { v, depth, path } = top;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= limit) return path || '(top)';
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push({ v: x, depth: depth + 1, path: `${path}[${i}]` }));
+    else
+      for (const [k, x] of Object.entries(v))
+        stack.push({ v: x, depth: depth + 1, path: path ? `${path}.${k}` : k });
+  }
+  return undefined;
+}
+
+function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOptions, checked = false): void {
+  if (!checked) {
+    const deep = tooDeep(value);
+    if (deep !== undefined) {
+      const what = isObject(value) && typeof value.kind === 'string' ? `${describeObject(value)}: ` : '';
+      throw new InputError(
+        `${what}nested deeper than ${MAX_DEPTH} levels (at ${deep.length > 120 ? `${deep.slice(0, 120)}…` : deep})`,
+        where,
+      );
+    }
+  }
   const notAnObject = (problem: string): void => {
     if (opts.onSkip) opts.onSkip(`${where}: skipped, not a Kubernetes object (${problem})`);
     else
@@ -165,7 +196,7 @@ function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOpt
     const items = value.items;
     if (!Array.isArray(items)) throw new InputError(`${kind} has no "items" list`, where);
     // Items of a List must be objects, wherever the file came from.
-    items.forEach((item, i) => collect(item, `${where} items[${i}]`, out, {}));
+    items.forEach((item, i) => collect(item, `${where} items[${i}]`, out, {}, true));
     return;
   }
   const metadata = value.metadata;
@@ -174,6 +205,14 @@ function collect(value: unknown, where: string, out: KubeObject[], opts: LoadOpt
     ((typeof metadata.name === 'string' && metadata.name.length > 0) ||
       typeof metadata.generateName === 'string');
   if (!named && readByRotor(value)) throw new InputError(`${kind} has no metadata.name`, where);
+  // A YAML alias (`- *app`) makes two places of a file one object: listing it twice is a mistake,
+  // and the object can carry only one source.
+  const earlier = value.__source;
+  if (typeof earlier === 'string')
+    throw new InputError(
+      `${describeObject(value)} is the same object as ${earlier} (a YAML alias reused as a whole object)`,
+      where,
+    );
   Object.defineProperty(value, '__source', { value: where, enumerable: false });
   out.push(value);
 }

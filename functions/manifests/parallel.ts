@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { KubeObject } from '../core/kube';
+import { InputError } from '../errors';
 import type { LoadOptions, ManifestFile } from './load';
 import { loadManifestFile, manifestFiles, objectsOfDocuments } from './load';
 
@@ -16,6 +17,12 @@ export interface ParallelLoadOptions extends LoadOptions {
   readonly thresholdBytes?: number;
   /** Worker threads at most (default: the cores beyond the main thread's, up to 3). */
   readonly maxWorkers?: number;
+  /**
+   * Called with the InputError of a file that does not parse (YAML or JSON syntax, nesting, a
+   * reused alias): the file is left out and the others are still loaded. Without it, the first
+   * such error is thrown.
+   */
+  readonly onFileError?: (error: InputError) => void;
 }
 
 /** What a worker sends back per file: the documents as JSON, or that it failed (parse it here). */
@@ -67,7 +74,15 @@ export async function loadManifestsParallel(
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
   const workers = Math.min(opts.maxWorkers ?? 3, availableParallelism() - 1, yamlFiles.length - 1);
   if (total < (opts.thresholdBytes ?? 4_000_000) || workers < 1)
-    return files.flatMap((f) => loadManifestFile(f, opts));
+    return files.flatMap((f) => {
+      try {
+        return loadManifestFile(f, opts);
+      } catch (e) {
+        if (!opts.onFileError || !(e instanceof InputError)) throw e;
+        opts.onFileError(e);
+        return [];
+      }
+    });
 
   // Greedy split by size into workers + 1 shares; the main thread keeps the first.
   const shares: ManifestFile[][] = Array.from({ length: workers + 1 }, () => []);
@@ -113,7 +128,11 @@ export async function loadManifestsParallel(
     const r = outcome.get(f.path);
     if (!r) continue;
     for (const n of r.notes) opts.onSkip?.(n);
-    if ('error' in r) throw r.error;
+    if ('error' in r) {
+      if (!opts.onFileError || !(r.error instanceof InputError)) throw r.error;
+      opts.onFileError(r.error);
+      continue;
+    }
     objects.push(...r.objects);
   }
   return objects;

@@ -1,9 +1,34 @@
 // The terminal view of a Plan: one aligned row per workload, reasons in full, then warnings.
-import type { Plan } from '../core/plan';
+import type { Plan, PlannedWorkload } from '../core/plan';
 
 const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, none: 3 } as const;
 
-export function renderTable(plan: Plan): string {
+/** Restarts first, then reloads, waits and nones; by namespace and name within each. */
+export function sortedWorkloads(plan: Plan): PlannedWorkload[] {
+  return [...plan.workloads].sort(
+    (a, b) =>
+      ACTION_ORDER[a.action] - ACTION_ORDER[b.action] ||
+      a.namespace.localeCompare(b.namespace) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** `2 restart, 1 reload`: the count of each action that occurs. */
+export function actionCounts(plan: Plan): string {
+  return Object.keys(ACTION_ORDER)
+    .map((a) => [a, plan.workloads.filter((w) => w.action === a).length] as const)
+    .filter(([, n]) => n > 0)
+    .map(([a, n]) => `${n} ${a}`)
+    .join(', ');
+}
+
+/** The plan's problems as `note:` lines (the CLI prints them on stderr in table output). */
+export function renderNotes(problems: readonly string[] = []): string {
+  return problems.map((p) => `note: ${p}\n`).join('');
+}
+
+/** `notes: false` leaves the problems out (the caller prints them elsewhere). */
+export function renderTable(plan: Plan, opts: { notes?: boolean } = {}): string {
   const lines: string[] = [];
   const head = `${plan.event} ${plan.secret}${plan.version ? ` version ${plan.version}` : ''}`;
   lines.push(head);
@@ -11,19 +36,12 @@ export function renderTable(plan: Plan): string {
     lines.push('No workload depends on this secret.');
   } else {
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
-    const rows = [...plan.workloads]
-      .sort(
-        (a, b) =>
-          ACTION_ORDER[a.action] - ACTION_ORDER[b.action] ||
-          a.namespace.localeCompare(b.namespace) ||
-          a.name.localeCompare(b.name),
-      )
-      .map((w) => [
-        w.action.toUpperCase(),
-        `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
-        [...new Set(w.dependencies.map((d) => d.via))].join(','),
-        w.reason,
-      ]);
+    const rows = sortedWorkloads(plan).map((w) => [
+      w.action.toUpperCase(),
+      `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
+      [...new Set(w.dependencies.map((d) => d.via))].join(','),
+      w.reason,
+    ]);
     const header = ['ACTION', 'WORKLOAD', 'VIA', 'REASON'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     widths[3] = 0; // the reason column is last: no padding
@@ -33,16 +51,11 @@ export function renderTable(plan: Plan): string {
         .join('  ')
         .trimEnd();
     lines.push(fmt(header), ...rows.map(fmt));
-    const counts = Object.keys(ACTION_ORDER)
-      .map((a) => [a, plan.workloads.filter((w) => w.action === a).length] as const)
-      .filter(([, n]) => n > 0)
-      .map(([a, n]) => `${n} ${a}`);
     lines.push(
-      `${plan.workloads.length} dependent workload${plan.workloads.length === 1 ? '' : 's'}: ${counts.join(', ')}`,
+      `${plan.workloads.length} dependent workload${plan.workloads.length === 1 ? '' : 's'}: ${actionCounts(plan)}`,
     );
   }
   for (const w of plan.workloads)
     if (w.warning) lines.push(`WARNING ${w.kind}/${w.namespace}/${w.name}: ${w.warning}`);
-  for (const p of plan.problems ?? []) lines.push(`note: ${p}`);
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + (opts.notes === false ? '' : renderNotes(plan.problems));
 }

@@ -23,6 +23,10 @@ export const STATE_ANNOTATIONS = {
   inProgress: 'rotor-rotation',
   /** JSON: the last completed rotation. */
   last: 'rotor-last-rotation',
+  /** JSON: the last rotation withdrawn because the backend refused its value. */
+  lastAbandoned: 'rotor-last-abandoned',
+  /** JSON list: the most recent triggers that finished or withdrew a rotation, newest first. */
+  recentTriggers: 'rotor-recent-triggers',
 } as const;
 
 /** Version aliases: consumers should follow `current`; `previous` and `pending` are Rotor's. */

@@ -11,6 +11,10 @@
 // Why two concurrent triggers give one rotation: both read the same etag; only one can write the
 // claim; the other gets a conflict and reports `skipped`. A claim held by a crashed invocation
 // expires (lock TTL), and the next trigger or Pub/Sub redelivery takes it over and resumes.
+// Why a label edit by someone else does not stop a rotation: a write that meets another etag
+// re-reads the secret and goes on if the claim is still ours (claimedSecret.ts).
+// Why a refused value never wedges the secret: withdrawing it (abandon) records its own step
+// first and every one of its steps can be repeated, so it resumes like the forward steps.
 // Why a backend outage leaves no trace: the strategy's preflight runs before the claim.
 import { randomUUID } from 'node:crypto';
 import { InputError, TransientError, errorMessage } from '../errors';
@@ -18,20 +22,24 @@ import type { Logger } from '../log';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
 import { SecretManagerError } from '../secretmanager/errors';
+import { ClaimedSecret, LostRace } from './claimedSecret';
 import type { SecretManager, SecretMetadata, SecretVersionInfo } from '../secretmanager/types';
 import type { SecretValue } from '../secretmanager/secretValue';
 import type { RotationDefaults, SecretRotationConfig, StrategyName } from './config';
 import { readRotationConfig } from './config';
 import { formatDuration } from './duration';
-import { ALIASES, STATE_ANNOTATIONS } from './names';
+import { ALIASES } from './names';
 import type { PinnedVersions } from './retire';
 import { aliasPins, planRetirement, retire } from './retire';
-import type { InProgress, LastRotation } from './rotationState';
+import type { InProgress, LastAbandoned, LastRotation } from './rotationState';
 import {
   isLive,
   newRotationId,
   readInProgress,
+  readLastAbandoned,
+  readRecentTriggers,
   readLastRotation,
+  withAbandoned,
   withFinished,
   withInProgress,
 } from './rotationState';
@@ -70,7 +78,14 @@ export interface RotationResult {
 
 /** The points between steps where a crash is simulated in tests. */
 export const PROTOCOL_STEPS = ['claim', 'add-version', 'mark-pending', 'set', 'test', 'finish'] as const;
-export type ProtocolStep = (typeof PROTOCOL_STEPS)[number];
+/** The same, between the steps of withdrawing a value the backend refused (see abandon()). */
+export const ABANDON_STEPS = [
+  'abandon-record',
+  'abandon-backend',
+  'abandon-disable',
+  'abandon-re-add',
+] as const;
+export type ProtocolStep = (typeof PROTOCOL_STEPS)[number] | (typeof ABANDON_STEPS)[number];
 
 export interface RotationDeps {
   readonly secretManager: SecretManager;
@@ -89,16 +104,13 @@ export interface RotationDeps {
 export interface RotateOptions {
   /** Identifies the trigger (Pub/Sub message id, `cli:...`): a repeat of it does not rotate again. */
   readonly trigger?: string;
-  /** Ignore the minimum interval and the trigger de-duplication (never a live lock). */
+  /** Ignore the minimum interval (never the trigger de-duplication, never a live lock). */
   readonly force?: boolean;
   /** Only disable superseded versions. */
   readonly retireOnly?: boolean;
   /** Check everything, change nothing, say what would happen. */
   readonly dryRun?: boolean;
 }
-
-/** Another invocation changed the secret between our read and our write. */
-class LostRace extends Error {}
 
 export async function rotateOne(
   id: SecretId,
@@ -203,21 +215,40 @@ class Rotation {
         { strategy: config.strategy },
       );
     }
-    if (!state && !this.options.force) {
+    if (!state) {
       const last = readLastRotation(secret.annotations);
       const trigger = this.options.trigger;
-      if (
-        last &&
-        trigger !== undefined &&
-        (last.trigger === trigger || (last as { resumedBy?: string }).resumedBy === trigger)
-      ) {
+      // A redelivered trigger is never a new rotation, forced or not: Pub/Sub redelivers a whole
+      // batch when one of its secrets failed, and a second rotation within minutes would
+      // re-password the role consumers of postgres-alternating have not left yet.
+      if (last && trigger !== undefined && (last.trigger === trigger || last.resumedBy === trigger)) {
         return this.result('skipped', `this trigger already rotated it (version ${last.version})`, {
           strategy: config.strategy,
           version: last.version,
         });
       }
+      // Nor does a redelivery retry a rotation the backend refused for good.
+      const abandoned = readLastAbandoned(secret.annotations);
+      if (
+        abandoned &&
+        trigger !== undefined &&
+        (abandoned.trigger === trigger || abandoned.resumedBy === trigger)
+      ) {
+        return this.result(
+          'skipped',
+          `this trigger's rotation was abandoned (version ${abandoned.version} refused: ${abandoned.reason})`,
+          { strategy: config.strategy },
+        );
+      }
+      // Nor is one that settled an earlier rotation, before newer ones (the last and last
+      // abandoned records only remember the newest).
+      if (trigger !== undefined && readRecentTriggers(secret.annotations).includes(trigger)) {
+        return this.result('skipped', 'this trigger already rotated it (an earlier rotation)', {
+          strategy: config.strategy,
+        });
+      }
       const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
-      if (last && since < config.minIntervalMs) {
+      if (last && !this.options.force && since < config.minIntervalMs) {
         return this.result(
           'skipped',
           `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`,
@@ -282,34 +313,20 @@ class Rotation {
     current: SecretValue | undefined,
     prepared: PreparedRotation,
   ): Promise<RotationResult> {
-    let secret = initial;
+    const claimed = new ClaimedSecret(this.sm, this.id, this.owner, initial, this.logger);
     const expires = (): string => new Date(this.now().getTime() + this.deps.lockTtlMs).toISOString();
     const write = async (
       progress: InProgress,
-      aliases?: Record<string, number>,
+      aliases?: (secret: SecretMetadata) => Record<string, number>,
       what = 'record progress',
     ): Promise<void> => {
-      try {
-        secret = await this.sm.updateSecret(
-          this.id,
-          {
-            annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }),
-            ...(aliases ? { versionAliases: aliases } : {}),
-          },
-          secret.etag,
-        );
-      } catch (err) {
-        if (err instanceof SecretManagerError && err.kind === 'conflict') {
-          throw new LostRace(
-            `another invocation changed the secret first (${what}); leaving the rotation to it`,
-          );
-        }
-        throw err;
-      }
-    };
-    const after = async (step: ProtocolStep): Promise<void> => {
-      this.logger.debug('rotation step done', { step });
-      await this.deps.afterStep?.(step, this.id);
+      await claimed.update(
+        (secret) => ({
+          annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }),
+          ...(aliases ? { versionAliases: aliases(secret) } : {}),
+        }),
+        what,
+      );
     };
 
     // 1. Claim (or take over an expired claim).
@@ -332,12 +349,16 @@ class Rotation {
         step: state.step,
         pending: state.pending,
       });
-    await after('claim');
+    await this.after('claim');
+
+    if (progress.step === 'abandoning' && progress.pending !== undefined) {
+      return this.abandon(claimed, write, config, progress, progress.pending, current, prepared);
+    }
 
     // 2. The pending version: recorded, adopted from a crashed attempt, or added now.
     let pending = progress.pending;
     if (pending === undefined) {
-      const aliasPending = secret.versionAliases[ALIASES.pending];
+      const aliasPending = claimed.secret.versionAliases[ALIASES.pending];
       if (aliasPending !== undefined && aliasPending > progress.base) pending = aliasPending;
     }
     if (pending === undefined) {
@@ -346,41 +367,61 @@ class Rotation {
         const added = await this.sm.addVersion(this.id, prepared.create());
         pending = added.version;
         this.logger.info('added pending version', { version: pending });
-        await after('add-version');
+        await this.after('add-version');
       }
+      const marked = pending;
       progress = { ...progress, step: 'created', pending };
-      await write(progress, { ...secret.versionAliases, [ALIASES.pending]: pending }, 'mark pending');
-      await after('mark-pending');
+      await write(
+        progress,
+        (secret) => ({ ...secret.versionAliases, [ALIASES.pending]: marked }),
+        'mark pending',
+      );
+      await this.after('mark-pending');
     }
     const pendingValue = (await this.sm.accessVersion(this.id, String(pending))).value;
+    const refused = (err: InputError, restoreBackend: boolean): Promise<RotationResult> =>
+      this.abandon(
+        claimed,
+        write,
+        config,
+        { ...progress, error: err.message, ...(restoreBackend ? { restoreBackend } : {}) },
+        pending,
+        current,
+        prepared,
+      );
 
     // 3. Set on the backend (idempotent; repeated after a crash unless recorded as done).
     if (progress.step === 'claimed' || progress.step === 'created') {
       try {
         await prepared.set(pendingValue);
       } catch (err) {
-        if (err instanceof InputError) return this.abandon(secret, config, progress, pending, current, err);
+        // A refused set changed nothing on the backend: withdraw the value, nothing to restore.
+        if (err instanceof InputError) return refused(err, false);
         throw err;
       }
       progress = { ...progress, step: 'set' };
       await write(progress, undefined, 'record set');
       this.logger.info('backend accepts the pending value', { version: pending });
-      await after('set');
+      await this.after('set');
     }
 
     // 4. Test: a real login with the pending value.
     if (progress.step !== 'tested') {
-      await prepared.test(pendingValue);
+      try {
+        await prepared.test(pendingValue);
+      } catch (err) {
+        // The value will never work (a login the server rejects for good, a value of the wrong
+        // shape): the backend may hold it already, so withdrawing puts the value in use back.
+        if (err instanceof InputError) return refused(err, true);
+        throw err;
+      }
       progress = { ...progress, step: 'tested' };
       await write(progress, undefined, 'record test');
-      await after('test');
+      await this.after('test');
     }
 
     // 5. Finish: current → pending, previous → what was current; release the claim.
-    const aliases: Record<string, number> = { ...secret.versionAliases, [ALIASES.current]: pending };
-    delete aliases[ALIASES.pending];
-    if (progress.from && progress.from !== pending) aliases[ALIASES.previous] = progress.from;
-    const last: LastRotation & { resumedBy?: string } = {
+    const last: LastRotation = {
       id: progress.id,
       version: pending,
       previous: progress.from,
@@ -390,20 +431,15 @@ class Rotation {
         ? { resumedBy: this.options.trigger }
         : {}),
     };
-    try {
-      secret = await this.sm.updateSecret(
-        this.id,
-        { versionAliases: aliases, annotations: withFinished(secret.annotations, last) },
-        secret.etag,
-      );
-    } catch (err) {
-      if (err instanceof SecretManagerError && err.kind === 'conflict')
-        throw new LostRace(
-          'another invocation changed the secret first (finish); leaving the rotation to it',
-        );
-      throw err;
-    }
-    await after('finish');
+    const finished = progress;
+    const finalPending = pending;
+    const secret = await claimed.update((s) => {
+      const aliases: Record<string, number> = { ...s.versionAliases, [ALIASES.current]: finalPending };
+      delete aliases[ALIASES.pending];
+      if (finished.from && finished.from !== finalPending) aliases[ALIASES.previous] = finished.from;
+      return { versionAliases: aliases, annotations: withFinished(s.annotations, last) };
+    }, 'finish');
+    await this.after('finish');
 
     // 6. Retire what the grace period and the pins allow.
     const disabled = await this.retire(secret, await this.sm.listVersions(this.id), config);
@@ -417,6 +453,11 @@ class Rotation {
         disabled,
       },
     );
+  }
+
+  private async after(step: ProtocolStep): Promise<void> {
+    this.logger.debug('rotation step done', { step });
+    await this.deps.afterStep?.(step, this.id);
   }
 
   /** A version above `base` that a crashed attempt added but never marked pending. */
@@ -435,37 +476,84 @@ class Rotation {
   }
 
   /**
-   * The backend refused the pending value for good (InputError from set). Withdraw it so the
-   * secret and the backend agree again: disable the pending version and, since it is `latest`,
-   * re-add the value in use so `latest` readers keep a working credential; `current` follows it.
+   * The backend refused the pending value for good. Withdraw it so the secret and the backend
+   * agree again: put the value in use back on the backend if it may have taken the refused one,
+   * disable the pending version and, if it is `latest`, re-add the value in use so `latest`
+   * readers keep a working credential; `current` follows it.
+   *
+   * Resumable like the forward steps: the claim records `abandoning` (and why) first, so a crash
+   * anywhere after that resumes the withdrawal. Each step checks before it acts: restoring the
+   * backend is idempotent, a version already disabled is left alone, and a value already re-added
+   * by a crashed attempt (a version above the pending one holding the value in use) is reused.
    */
   private async abandon(
-    secret: SecretMetadata,
+    claimed: ClaimedSecret,
+    write: (progress: InProgress, aliases: undefined, what: string) => Promise<void>,
     config: SecretRotationConfig,
-    progress: InProgress,
+    refusal: InProgress,
     pending: number,
     current: SecretValue | undefined,
-    cause: InputError,
+    prepared: PreparedRotation,
   ): Promise<RotationResult> {
-    await this.sm.disableVersion(this.id, pending);
-    const aliases: Record<string, number> = { ...secret.versionAliases };
-    delete aliases[ALIASES.pending];
-    let restored: number | undefined;
-    const newest = (await this.sm.listVersions(this.id))[0]?.version;
-    if (current && newest === pending) {
-      restored = (await this.sm.addVersion(this.id, current)).version;
-      aliases[ALIASES.current] = restored;
+    const reason = refusal.error ?? 'refused';
+    // 1. Record that this rotation is being withdrawn.
+    if (refusal.step !== 'abandoning') {
+      const progress: InProgress = { ...refusal, step: 'abandoning' };
+      await write(progress, undefined, 'record abandon');
+      this.logger.warn('the backend refused the new value; withdrawing it', { version: pending, reason });
+      await this.after('abandon-record');
     }
-    const annotations = { ...secret.annotations };
-    delete annotations[STATE_ANNOTATIONS.inProgress];
-    await this.sm.updateSecret(this.id, { versionAliases: aliases, annotations }, secret.etag);
+    // 2. The backend back on the value in use.
+    if (refusal.restoreBackend && current) {
+      await prepared.set(current);
+      await this.after('abandon-backend');
+    }
+    // 3. Disable the refused version.
+    const versions = await this.sm.listVersions(this.id);
+    if (versions.find((v) => v.version === pending)?.state === 'ENABLED') {
+      await this.sm.disableVersion(this.id, pending);
+      await this.after('abandon-disable');
+    }
+    // 4. Re-add the value in use, unless a crashed attempt did, or someone added a newer version.
+    let restored: number | undefined;
+    if (current) {
+      const newer = versions.filter((v) => v.version > pending && v.state === 'ENABLED');
+      if (newer.length === 0) {
+        restored = (await this.sm.addVersion(this.id, current)).version;
+        await this.after('abandon-re-add');
+      } else {
+        for (const v of newer) {
+          if ((await this.sm.accessVersion(this.id, String(v.version))).value.equals(current)) {
+            restored = v.version;
+            break;
+          }
+        }
+      }
+    }
+    // 5. Release the claim: `current` on the re-added value, `pending` gone, the trigger recorded.
+    const record: LastAbandoned = {
+      id: refusal.id,
+      version: pending,
+      finished: this.now().toISOString(),
+      reason: reason.length > 500 ? `${reason.slice(0, 500)}...` : reason,
+      ...(refusal.trigger !== undefined ? { trigger: refusal.trigger } : {}),
+      ...(this.options.trigger !== undefined && this.options.trigger !== refusal.trigger
+        ? { resumedBy: this.options.trigger }
+        : {}),
+    };
+    await claimed.update((s) => {
+      const aliases: Record<string, number> = { ...s.versionAliases };
+      delete aliases[ALIASES.pending];
+      if (restored !== undefined) aliases[ALIASES.current] = restored;
+      return { versionAliases: aliases, annotations: withAbandoned(s.annotations, record) };
+    }, 'abandon');
     return this.result(
       'abandoned',
-      `the backend refused the new value (${cause.message}); version ${pending} disabled${restored ? `, value in use re-added as version ${restored}` : ''}`,
+      `the backend refused the new value (${reason}); version ${pending} disabled${restored ? `, value in use re-added as version ${restored}` : ''}`,
       {
         strategy: config.strategy,
         retry: false,
-        ...((restored ?? progress.from) ? { version: restored ?? progress.from } : {}),
+        ...((restored ?? refusal.from) ? { version: restored ?? refusal.from } : {}),
       },
     );
   }

@@ -8,11 +8,14 @@
 //                 ──outcome──▶ Pub/Sub emulator topic ─pull subscription─▶ the test
 //   simulated ESO, kubelet and CSI driver (test/harness/simulatedCluster.ts) play the cluster's
 //   other actors; reload pings reach a recording server in a network namespace through the API
-//   server's pod proxy.
+//   server's pod proxy. `startRealEsoRig` runs the real ESO controller instead of the simulated
+//   one (test/harness/realEso.ts), reading the Secret Manager stand-in through its GCP provider.
 //
 // A test gets one `Rig` (one control plane, one emulator) and as many `Pipeline`s as configurations
 // it needs (each its own topic, subscription and function server, e.g. a short max wait).
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
@@ -24,6 +27,10 @@ import { createPodNetwork, podNetworkUnsupportedReason } from '../harness/podNet
 import type { PodNetwork, PodServer } from '../harness/podNetwork';
 import { startPubsubEmulator } from '../harness/pubsubEmulator';
 import type { PubsubEmulator } from '../harness/pubsubEmulator';
+import { locateEso, startRealEso } from '../harness/realEso';
+import type { RealEso } from '../harness/realEso';
+import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
+import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../harness/simulatedCluster';
 import type { SimulatedEso, SimulatedNode } from '../harness/simulatedCluster';
 import { notificationMessage } from '../../functions/core/event';
@@ -54,6 +61,8 @@ export interface Notification {
   secret?: string;
   version?: string;
   data?: SecretResource | SecretVersionResource;
+  /** The `timestamp` attribute (when Secret Manager recorded the change); default: none. */
+  timestamp?: string;
 }
 
 export interface Pipeline {
@@ -70,11 +79,12 @@ export interface Pipeline {
   lastPushBody(messageId: string): PushBody | undefined;
 }
 
-export interface Rig {
+/** What every rig has, whichever ESO runs in it. */
+export interface RigBase {
   readonly cp: ControlPlane;
   readonly emulator: PubsubEmulator;
+  /** The Secret Manager the simulated ESO and the simulated CSI driver read. */
   readonly sm: SecretManagerState;
-  readonly eso: SimulatedEso;
   readonly node: SimulatedNode;
   readonly podNetwork?: PodNetwork;
   /** Why there is no pod network (reload pings cannot reach a pod), when there is none. */
@@ -99,7 +109,77 @@ export interface Rig {
   stop(): Promise<void>;
 }
 
-export async function startRig(options: { namespaces: string[] }): Promise<Rig> {
+/** A rig whose ExternalSecrets are synced by the simulated ESO (test/harness/simulatedCluster.ts). */
+export interface Rig extends RigBase {
+  readonly eso: SimulatedEso;
+}
+
+/**
+ * A rig whose ExternalSecrets are synced by the real ESO controller (test/harness/realEso.ts), with
+ * its own CRDs, reading the Secret Manager stand-in through its GCP provider.
+ */
+export interface RealEsoRig extends RigBase {
+  readonly eso: RealEso;
+  readonly standIn: SecretManagerStandIn;
+  /** A client of the stand-in, for the versions a test adds (as the real client would). */
+  readonly secretManager: SecretManagerServiceClient;
+}
+
+/** How a rig's ESO is started and described; the rig owns stopping it. */
+interface EsoPart<E> {
+  readonly fields: E;
+  diagnostics(): string;
+  stop(): Promise<void>;
+}
+
+export function startRig(options: { namespaces: string[] }): Promise<Rig> {
+  return startRigWith(options, (cp, sm) => {
+    const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
+    return Promise.resolve({
+      fields: { eso },
+      diagnostics: () => `--- simulated ESO: ${eso.errors().slice(-10).join('\n') || 'no errors'}`,
+      stop: () => eso.stop(),
+    });
+  });
+}
+
+export function startRealEsoRig(options: { namespaces: string[] }): Promise<RealEsoRig> {
+  return startRigWith(options, async (cp) => {
+    // ESO's own CRDs (of the binary's module version) replace the minimal ones of infra/crds (same
+    // names), before the controller starts: it watches kinds the minimal set does not declare.
+    const dir = await locateEso();
+    await installCrds(cp.kubeConfig(), { dir: join(dir, 'crds') });
+    const standIn = await startSecretManagerStandIn();
+    try {
+      const eso = await startRealEso(cp, { secretManagerEndpoint: standIn.endpoint, dir });
+      const m = /^(.*):(\d+)$/.exec(standIn.endpoint);
+      const secretManager = new SecretManagerServiceClient({
+        apiEndpoint: m?.[1] ?? '127.0.0.1',
+        port: Number(m?.[2]),
+        sslCreds: grpc.credentials.createInsecure(),
+        projectId: PROJECT_ID,
+        clientOptions: { universeDomain: 'googleapis.com' },
+      });
+      return {
+        fields: { eso, standIn, secretManager },
+        diagnostics: () => eso.logTail(40),
+        async stop() {
+          await secretManager.close();
+          await eso.stop();
+          await standIn.close();
+        },
+      };
+    } catch (err) {
+      await standIn.close();
+      throw err;
+    }
+  });
+}
+
+async function startRigWith<E>(
+  options: { namespaces: string[] },
+  startEso: (cp: ControlPlane, sm: SecretManagerState) => Promise<EsoPart<E>>,
+): Promise<RigBase & E> {
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
     for (const s of stops.reverse()) await s().catch(() => undefined);
@@ -132,7 +212,7 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
       stops.push(() => pn.close());
     }
     const sm = new SecretManagerState(PROJECT_NUMBER);
-    const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
+    const eso = await startEso(cp, sm);
     stops.push(() => eso.stop());
     const node = startSimulatedNode(cp, sm, {
       namespaces: options.namespaces,
@@ -154,11 +234,11 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
     const servers: FunctionsServer[] = [];
     const relays: EventarcRelay[] = [];
 
-    const rig: Rig = {
+    const rig: RigBase & E = {
+      ...eso.fields,
       cp,
       emulator,
       sm,
-      eso,
       node,
       ...(podNetwork ? { podNetwork } : {}),
       ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
@@ -223,6 +303,7 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
               ...(n.secret ? { secret: `projects/${PROJECT_NUMBER}/secrets/${n.secret}` } : {}),
               ...(n.version ? { version: n.version } : {}),
               ...(n.data ? { data: n.data } : {}),
+              ...(n.timestamp ? { timestamp: n.timestamp } : {}),
             });
             return publish({
               ...(m.data !== undefined ? { data: Buffer.from(m.data, 'base64').toString('utf8') } : {}),
@@ -261,7 +342,8 @@ export async function startRig(options: { namespaces: string[] }): Promise<Rig> 
           ),
           emulator.logTail(10),
           cp.logTail(10),
-          `--- simulators: ${[...eso.errors(), ...node.errors()].slice(-10).join('\n') || 'no errors'}`,
+          eso.diagnostics(),
+          `--- simulated node: ${node.errors().slice(-10).join('\n') || 'no errors'}`,
         ].join('\n');
       },
       stop: stopAll,
@@ -281,7 +363,7 @@ export interface WorkloadView {
   spec: { template: { metadata?: { annotations?: Record<string, string> } } };
 }
 
-export async function deployment(rig: Rig, ns: string, name: string): Promise<WorkloadView> {
+export async function deployment(rig: RigBase, ns: string, name: string): Promise<WorkloadView> {
   const d = await rig.get<WorkloadView>(`/apis/apps/v1/namespaces/${ns}/deployments/${name}`);
   if (!d) throw new Error(`Deployment ${ns}/${name} not found`);
   return d;
@@ -302,7 +384,7 @@ interface ReplicaSetView {
 }
 
 /** The ReplicaSets of a Deployment, oldest first: one per pod template it has rolled out. */
-export async function replicaSets(rig: Rig, ns: string, name: string): Promise<ReplicaSetView[]> {
+export async function replicaSets(rig: RigBase, ns: string, name: string): Promise<ReplicaSetView[]> {
   const d = await deployment(rig, ns, name);
   const list =
     (await rig.get<{ items: ReplicaSetView[] }>(`/apis/apps/v1/namespaces/${ns}/replicasets`))?.items ?? [];
@@ -313,7 +395,7 @@ export async function replicaSets(rig: Rig, ns: string, name: string): Promise<R
 
 /** Waits until the Deployment has `replicas` ready pods (the simulated kubelet started them). */
 export async function waitForReadyPods(
-  rig: Rig,
+  rig: RigBase,
   ns: string,
   selector: string,
   replicas: number,
@@ -348,7 +430,11 @@ export async function waitForReadyPods(
 }
 
 /** The ExternalSecret's status once the simulated ESO synced it at least once. */
-export async function waitForEsoSynced(rig: Rig, ns: string, name: string): Promise<{ refreshTime: string }> {
+export async function waitForEsoSynced(
+  rig: RigBase,
+  ns: string,
+  name: string,
+): Promise<{ refreshTime: string }> {
   return waitFor(
     async () =>
       (

@@ -35,8 +35,20 @@ export interface PostgresServer {
   query(sql: string, params?: unknown[]): Promise<Array<Record<string, unknown>>>;
   /** Whether `user`/`password` can log in (a real connection + SELECT 1). */
   canLogin(user: string, password: string, database?: string): Promise<boolean>;
+  /**
+   * Puts these pg_hba.conf lines first (the first matching line decides) and reloads the server;
+   * the returned function removes them and reloads again.
+   */
+  prependHbaRules(rules: string[]): Promise<() => Promise<void>>;
   /** Stops the server and deletes its directory. */
   destroy(): Promise<void>;
+}
+
+export interface PostgresOptions {
+  /** Serve TLS (ssl=on) with this certificate chain and key (PEM). Plain connections still work. */
+  readonly tls?: { readonly certPem: string; readonly keyPem: string };
+  /** Loopback addresses to listen on besides 127.0.0.1 (e.g. 127.0.0.2, a name a certificate lacks). */
+  readonly extraListenAddresses?: readonly string[];
 }
 
 /** Where initdb and pg_ctl live: PATH first, then the newest /usr/lib/postgresql/N/bin. */
@@ -97,7 +109,7 @@ function run(
   });
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = findPostgresBin();
   const ident = serverIdentity();
   const dir = mkdtempSync(join(tmpdir(), 'rotor-pg-'));
@@ -130,6 +142,20 @@ export async function startPostgres(): Promise<PostgresServer> {
     dir,
   );
   rmSync(pwfile);
+  // The server refuses a key file others can read, and must own it.
+  let tlsOpts = '';
+  if (options.tls) {
+    const certFile = join(dir, 'server.crt');
+    const keyFile = join(dir, 'server.key');
+    writeFileSync(certFile, options.tls.certPem, { mode: 0o600 });
+    writeFileSync(keyFile, options.tls.keyPem, { mode: 0o600 });
+    if (ident) {
+      chownSync(certFile, ident.uid, ident.gid);
+      chownSync(keyFile, ident.uid, ident.gid);
+    }
+    tlsOpts = ` -c ssl=on -c ssl_cert_file=${certFile} -c ssl_key_file=${keyFile}`;
+  }
+  const listen = ['127.0.0.1', ...(options.extraListenAddresses ?? [])].join(',');
 
   let port = 0;
   const pgctl = join(bin, 'pg_ctl');
@@ -137,7 +163,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     // A port is taken fresh only the first time: restarts keep it so clients reconnect.
     for (let attempt = 0; ; attempt++) {
       if (port === 0 || attempt > 0) port = await freePort();
-      const opts = `-p ${port} -h 127.0.0.1 -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+      const opts = `-p ${port} -h ${listen} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200${tlsOpts}`;
       try {
         await run(
           pgctl,
@@ -172,6 +198,24 @@ export async function startPostgres(): Promise<PostgresServer> {
     return client;
   };
 
+  const superQuery = async (sql: string): Promise<Array<Record<string, unknown>>> => {
+    const client = await connect('postgres', superPassword);
+    try {
+      return (await client.query(sql)).rows as Array<Record<string, unknown>>;
+    } finally {
+      await client.end();
+    }
+  };
+  // pg_reload_conf() only signals the postmaster; a new session reports the postmaster's load
+  // time, so wait until one reports a newer time than before the signal.
+  const reload = async (): Promise<void> => {
+    const loaded = async (): Promise<number> =>
+      Number((await superQuery('SELECT extract(epoch FROM pg_conf_load_time()) AS t'))[0]?.t);
+    const before = await loaded();
+    await superQuery('SELECT pg_reload_conf()');
+    for (let i = 0; i < 100 && (await loaded()) <= before; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+
   return {
     host: '127.0.0.1',
     get port() {
@@ -202,6 +246,17 @@ export async function startPostgres(): Promise<PostgresServer> {
       } finally {
         await client?.end().catch(() => undefined);
       }
+    },
+    async prependHbaRules(rules) {
+      const hbaFile = join(dataDir, 'pg_hba.conf');
+      const original = readFileSync(hbaFile, 'utf8');
+      // Rewriting the existing file keeps its owner (the server's user when we run as root).
+      writeFileSync(hbaFile, rules.join('\n') + '\n' + original);
+      await reload();
+      return async () => {
+        writeFileSync(hbaFile, original);
+        await reload();
+      };
     },
     async destroy() {
       await stop().catch(() => undefined);

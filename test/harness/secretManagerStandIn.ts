@@ -81,6 +81,11 @@ export interface SecretManagerStandIn {
   fail(method: StandInMethod, code: grpc.status, times?: number): void;
   /** Runs before every call of `method` (after faults): to interleave concurrent callers. */
   before(method: StandInMethod, hook: (() => Promise<void>) | undefined): void;
+  /**
+   * Holds every answer of `method` for `ms` after it was computed (undefined: no delay): a slow
+   * backend whose reply reflects the state when the request arrived, not when the reply lands.
+   */
+  delayAnswers(method: StandInMethod, ms: number | undefined): void;
   /** Direct read of stored state, bypassing the API (test assertions only). */
   peek(secretName: string):
     | {
@@ -122,6 +127,7 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
   const calls = new Map<StandInMethod, number>();
   const faults: Fault[] = [];
   const hooks = new Map<StandInMethod, () => Promise<void>>();
+  const answerDelays = new Map<StandInMethod, number>();
 
   const handlers: Record<StandInMethod, (req: Msg) => Msg | Record<string, never>> = {
     CreateSecret(req) {
@@ -330,7 +336,10 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
         const hook = hooks.get(method);
         if (hook) await hook();
         // The handler runs synchronously: each call is atomic, like one transaction in the service.
-        return handler(call.request);
+        const answer = handler(call.request);
+        const delay = answerDelays.get(method);
+        if (delay) await new Promise((r) => setTimeout(r, delay));
+        return answer;
       })().then(
         (res) => callback(null, res),
         (err: unknown) => {
@@ -356,6 +365,10 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
     before(method, hook) {
       if (hook) hooks.set(method, hook);
       else hooks.delete(method);
+    },
+    delayAnswers(method, ms) {
+      if (ms) answerDelays.set(method, ms);
+      else answerDelays.delete(method);
     },
     peek(secretName) {
       const r = secrets.get(secretName);

@@ -170,17 +170,20 @@ describe('local control plane', { timeout: 240_000 }, () => {
         spec: { provider: { gcpsm: { projectID: 'my-proj' } } },
       },
     });
-    const viaBeta = (await rotor.getClusterCustomObject({
+    // Rotor lists (its role has no `get` on stores: it never reads one by name).
+    const viaBeta = (await rotor.listClusterCustomObject({
       group: eso,
       version: 'v1beta1',
       plural: 'clustersecretstores',
-      name: 'gcp',
     })) as {
       apiVersion: string;
-      spec: { provider: { gcpsm: { projectID: string } } };
+      items: Array<{ metadata: { name: string }; spec: { provider: { gcpsm: { projectID: string } } } }>;
     };
     assert.equal(viaBeta.apiVersion, `${eso}/v1beta1`);
-    assert.equal(viaBeta.spec.provider.gcpsm.projectID, 'my-proj');
+    assert.deepEqual(
+      viaBeta.items.map((i) => [i.metadata.name, i.spec.provider.gcpsm.projectID]),
+      [['gcp', 'my-proj']],
+    );
 
     // ExternalSecret: status is a subresource, so a main-resource write ignores status and the
     // /status endpoint sets it; rotor may patch the force-sync annotation.
@@ -299,14 +302,14 @@ describe('local control plane', { timeout: 240_000 }, () => {
         },
       },
     });
-    const podStatus = (await rotor.getNamespacedCustomObject({
+    const podStatuses = (await rotor.listNamespacedCustomObject({
       group: 'secrets-store.csi.x-k8s.io',
       version: 'v1',
       namespace: NS,
       plural: 'secretproviderclasspodstatuses',
-      name: 'api-1-shop-app-secrets',
-    })) as { status: { objects: Array<{ version: string }> } };
-    assert.equal(podStatus.status.objects[0]?.version, 'projects/p/secrets/s/versions/7');
+    })) as { items: Array<{ metadata: { name: string }; status: { objects: Array<{ version: string }> } }> };
+    const podStatus = podStatuses.items.find((i) => i.metadata.name === 'api-1-shop-app-secrets');
+    assert.equal(podStatus?.status.objects[0]?.version, 'projects/p/secrets/s/versions/7');
 
     // Argo Rollout: scale subresource maps spec.replicas; rotor may restart it via spec.restartAt.
     await admin.createNamespacedCustomObject({

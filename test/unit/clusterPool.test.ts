@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseClusterSpec } from '../../functions/cluster/access';
-import { HttpKubeApi } from '../../functions/cluster/kubeApi';
 import { UnreachableCluster, clusterPool } from '../../functions/cluster/pool';
+import { RefreshingKubeApi } from '../../functions/cluster/refreshing';
 import { loadConfig } from '../../functions/config';
 import { TransientError } from '../../functions/errors';
 
@@ -32,7 +32,7 @@ describe('cluster pool', () => {
     );
     const first = await pool();
     assert.ok(first[0] instanceof UnreachableCluster);
-    assert.ok(first[1] instanceof HttpKubeApi);
+    assert.ok(first[1] instanceof RefreshingKubeApi);
     await assert.rejects(
       first[0].request({ method: 'GET', path: '/api' }),
       (e: unknown) => e instanceof TransientError && /missing/.test(e.message),
@@ -41,7 +41,7 @@ describe('cluster pool', () => {
     writeFileSync(join(dir, 'missing'), KUBECONFIG);
     const second = await pool();
     assert.equal(second[1], first[1]);
-    assert.ok(second[0] instanceof HttpKubeApi);
+    assert.ok(second[0] instanceof RefreshingKubeApi);
     for (const api of second) api.close();
   });
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Decision, EventContext, ReadinessCheck } from '../../functions/core/decision';
-import { decide, describeVia, parseReloadEndpoint, strongest } from '../../functions/core/decision';
+import { decide, describeVia, strongest } from '../../functions/core/decision';
 import { DependencyIndex } from '../../functions/core/discovery';
 import type { SecretEventType } from '../../functions/core/event';
 import { inventoryFrom } from '../../functions/core/inventory';
@@ -343,8 +343,25 @@ describe('overrides and mixes', () => {
     expectAction(
       decideFor(deployment('bad', csi(), { annotations: { 'rotor.dev/reload-endpoint': '/reload' } })),
       'restart',
-      /^rotor.dev\/reload-endpoint "\/reload" is not PORT\/PATH, so CSI file pw in app is picked up by a restart$/,
+      /^rotor.dev\/reload-endpoint was rejected \(no port before the path; expected PORT or PORT\/PATH\), so CSI file pw in app is picked up by a restart$/,
     );
+  });
+
+  it('a reload endpoint that climbs out of the pod proxy is treated as none: restart, saying why', () => {
+    const d = decideFor(
+      deployment('climb', csi(), {
+        annotations: {
+          'rotor.dev/reload-endpoint':
+            '8080/../../../../kube-system/pods/coredns-abc:9153/proxy/admin/shutdown',
+        },
+      }),
+    );
+    expectAction(
+      d,
+      'restart',
+      /^rotor.dev\/reload-endpoint was rejected \(the path has a "\.\." segment\), so CSI file pw in app is picked up by a restart$/,
+    );
+    assert.equal(d.reloadEndpoint, undefined);
   });
 
   it('strongest()', () => {
@@ -352,30 +369,6 @@ describe('overrides and mixes', () => {
     assert.equal(strongest('restart', 'reload'), 'restart');
     assert.equal(strongest('reload', 'restart'), 'restart');
     assert.equal(strongest('none', 'none'), 'none');
-  });
-});
-
-describe('parseReloadEndpoint', () => {
-  it('PORT/PATH with a number or a named port; the path defaults to /', () => {
-    assert.deepEqual(parseReloadEndpoint('8080/-/reload'), { port: '8080', path: '/-/reload' });
-    assert.deepEqual(parseReloadEndpoint(' metrics/admin/reload?x=1 '), {
-      port: 'metrics',
-      path: '/admin/reload?x=1',
-    });
-    assert.deepEqual(parseReloadEndpoint('9090'), { port: '9090', path: '/' });
-  });
-  it('rejects what is not PORT/PATH', () => {
-    for (const bad of [
-      '',
-      '/reload',
-      '0/x',
-      '65536/x',
-      'Http/x',
-      'a-very-long-port-name/x',
-      'http://pod:8080/reload',
-    ]) {
-      assert.equal(parseReloadEndpoint(bad), undefined, bad);
-    }
   });
 });
 

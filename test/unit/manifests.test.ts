@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { InputError } from '../../functions/errors';
+import { dedupeObjects } from '../../functions/manifests/dedupe';
 import { loadManifests, manifestFiles, parseManifestText } from '../../functions/manifests/load';
+import { defaultNamespace } from '../../functions/manifests/namespace';
 
 const root = mkdtempSync(join(tmpdir(), 'rotor-manifests-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -333,5 +335,46 @@ describe('loadManifestsParallel', () => {
       describeAll(await loadManifestsParallel([tree], { onSkip: () => undefined })),
       describeAll(loadManifests([tree], { onSkip: () => undefined })),
     );
+  });
+});
+
+describe('defaultNamespace (-n) and dedupeObjects', () => {
+  const objs = () =>
+    parseManifestText(
+      [
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\n',
+        'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: b, namespace: own}\n',
+        'apiVersion: external-secrets.io/v1\nkind: ClusterSecretStore\nmetadata: {name: gcp}\n',
+        'apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n',
+        'apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: s}\n',
+      ].join('---\n'),
+      'repo.yaml',
+    );
+
+  it('namespaced kinds without a namespace get it; cluster-scoped kinds and own namespaces are left alone', () => {
+    const o = objs();
+    defaultNamespace(o, 'team');
+    assert.deepEqual(
+      o.map((x) => `${x.kind}/${x.metadata?.namespace ?? '-'}`),
+      ['Deployment/team', 'Deployment/own', 'ClusterSecretStore/-', 'Namespace/-', 'SecretStore/team'],
+    );
+  });
+
+  it('identity is group, kind, namespace (default when none) and name', () => {
+    const a = parseManifestText(
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: default}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, namespace: other}\n---\napiVersion: argoproj.io/v1alpha1\nkind: Deployment\nmetadata: {name: x}\n---\napiVersion: apps/v1beta2\nkind: Deployment\nmetadata: {name: x, namespace: default, labels: {v: "2"}}\n',
+      'a.yaml',
+    );
+    const notes: string[] = [];
+    const kept = dedupeObjects(a, (m) => notes.push(m));
+    assert.deepEqual(
+      kept.map((o) => `${o.apiVersion} ${o.metadata?.namespace ?? '-'}`),
+      ['apps/v1 -', 'apps/v1 other', 'argoproj.io/v1alpha1 -'],
+    );
+    assert.deepEqual(notes, [
+      // One names namespace "default", the other none: the same object, written differently.
+      'Deployment default/x is defined in a.yaml (document 1) and in a.yaml (document 2): planned once, from the first (the two copies differ)',
+      'Deployment default/x is defined in a.yaml (document 1) and in a.yaml (document 5): planned once, from the first (the two copies differ)',
+    ]);
   });
 });

@@ -245,7 +245,8 @@ describe('rotor plan: outputs', () => {
     const r = await rotor(['plan', '--secret', SECRET, '--manifests', join(root, 'gitops')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /NONE\s+Deployment\/shop\/sdk/);
-    assert.match(r.stdout, /note: .*gitops\/values.yaml: skipped, not a Kubernetes object \(no "kind"\)\n$/);
+    assert.doesNotMatch(r.stdout, /note:/, 'in table output, notes go to stderr');
+    assert.match(r.stderr, /^note: .*gitops\/values.yaml: skipped, not a Kubernetes object \(no "kind"\)\n$/);
   });
 });
 
@@ -337,8 +338,8 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
 
   it('an unknown output format', async () => {
     await rejects(
-      plan('--manifests', EXAMPLES, '--output', 'yaml'),
-      /--output "yaml" is not one of table, json, mermaid/,
+      plan('--manifests', EXAMPLES, '--output', 'xml'),
+      /--output "xml" is not one of table, json, yaml, mermaid, markdown/,
     );
   });
 
@@ -377,6 +378,152 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
   it('an unknown command', async () => {
     const r = await rotor(['plna']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate\)\n$/);
+    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate, completion\)\n$/);
+  });
+});
+
+// Issue 9 item 11: inputs that used to crash the loader (exit 1 with a stack) are bad input.
+describe('rotor plan: manifests that used to crash the loader exit 2 naming the file and object', () => {
+  it('a YAML alias reused as a whole object inside a kind: List', async () => {
+    const f = write(
+      'crash/alias.yaml',
+      'apiVersion: v1\nkind: List\nitems:\n- &app\n  apiVersion: apps/v1\n  kind: Deployment\n  metadata: {name: api, namespace: shop}\n  spec: {template: {spec: {containers: [{name: app, image: x}]}}}\n- *app\n',
+    );
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(
+        `${f} items\\[1\\]: Deployment shop/api is the same object as ${f} items\\[0\\] \\(a YAML alias`,
+      ),
+    );
+  });
+
+  it('kind: List nested thousands deep (JSON)', async () => {
+    let doc = '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"leaf"}}';
+    for (let i = 0; i < 20000; i++) doc = `{"apiVersion":"v1","kind":"List","items":[${doc}]}`;
+    const f = write('crash/deep.json', doc);
+    await rejects(
+      plan('--manifests', f),
+      new RegExp(`${f}: List <unnamed>: nested deeper than 256 levels \\(at items\\[0\\]\\.items\\[0\\]`),
+    );
+  });
+
+  it('a flow sequence nested thousands deep (YAML): js-yaml bounds it', async () => {
+    const f = write(
+      'crash/deep.yaml',
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deep}\nspec: {x: ${'['.repeat(50000)}${']'.repeat(50000)}}\n`,
+    );
+    await rejects(plan('--manifests', f), new RegExp(`${f}: YAML syntax error .*nesting exceeded maxDepth`));
+  });
+});
+
+// Issue 12 item 6: manifests as repositories hold them.
+describe('rotor plan: manifests as repositories hold them', () => {
+  const reader = (name: string, ns?: string): string =>
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n${ns ? `  namespace: ${ns}\n` : ''}  annotations: {rotor.dev/secrets: "${SECRET}"}\nspec: {template: {spec: {containers: [{name: app, image: x}]}}}\n`;
+
+  it('-n gives namespace-less objects of namespaced kinds a namespace; an own namespace wins', async () => {
+    const dir = join(root, 'ns');
+    write('ns/a.yaml', reader('bare') + '---\n' + reader('own', 'shop'));
+    // The ExternalSecret and its SecretStore name no namespace: both land in -n's, so the store resolves.
+    write(
+      'ns/eso.yaml',
+      'apiVersion: external-secrets.io/v1\nkind: SecretStore\nmetadata: {name: gcp}\nspec: {provider: {gcpsm: {projectID: my-proj}}}\n---\napiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: creds}\nspec:\n  secretStoreRef: {kind: SecretStore, name: gcp}\n  target: {name: creds}\n  data: [{secretKey: pw, remoteRef: {key: db-password}}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: env-user}\nspec: {template: {spec: {containers: [{name: app, image: x, env: [{name: PW, valueFrom: {secretKeyRef: {name: creds, key: pw}}}]}]}}}\n',
+    );
+    const r = await rotor(plan('--manifests', dir, '-n', 'team', '-o', 'json'));
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as {
+      workloads: Array<{ namespace: string; name: string; action: string }>;
+    };
+    assert.deepEqual(out.workloads.map((w) => `${w.namespace}/${w.name} ${w.action}`).sort(), [
+      'shop/own none',
+      'team/bare none',
+      'team/env-user restart',
+    ]);
+    const without = JSON.parse((await rotor(plan('--manifests', dir, '-o', 'json'))).stdout) as typeof out;
+    assert.deepEqual(without.workloads.map((w) => `${w.namespace}/${w.name}`).sort(), [
+      'default/bare',
+      'default/env-user',
+      'shop/own',
+    ]);
+    await rejects(plan('--manifests', dir, '-n', 'Team_1'), /--namespace "Team_1" is not a namespace name/);
+  });
+
+  it('the same object in two files is planned once, with a note naming both files', async () => {
+    const a = write('dup/base/app.yaml', reader('api', 'shop'));
+    const b = write('dup/copy/app.yaml', reader('api', 'shop'));
+    const r = await rotor(plan('--manifests', join(root, 'dup')));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.match(/Deployment\/shop\/api/g)?.length, 1, r.stdout);
+    assert.match(r.stdout, /\n1 dependent workload: 1 none\n$/);
+    assert.equal(
+      r.stderr,
+      `note: Deployment shop/api is defined in ${a} and in ${b}: planned once, from the first\n`,
+    );
+  });
+
+  it('SecretProviderClasses of other providers are not dependencies, and not unresolved (--strict passes)', async () => {
+    const f = write(
+      'vault/app.yaml',
+      [
+        ...['vault', 'aws', 'azure'].map(
+          (p) =>
+            `apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: from-${p}, namespace: shop}\nspec:\n  provider: ${p}\n  parameters: {objects: "- objectName: x"}\n`,
+        ),
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: vault-user, namespace: shop}\nspec:\n  template:\n    spec:\n      containers: [{name: app, image: x, volumeMounts: [{name: v, mountPath: /v}, {name: a, mountPath: /a}, {name: z, mountPath: /z}]}]\n      volumes:\n      - {name: v, csi: {driver: secrets-store.csi.k8s.io, volumeAttributes: {secretProviderClass: from-vault}}}\n      - {name: a, csi: {driver: secrets-store.csi.k8s.io, volumeAttributes: {secretProviderClass: from-aws}}}\n      - {name: z, csi: {driver: secrets-store.csi.k8s.io, volumeAttributes: {secretProviderClass: from-azure}}}\n`,
+      ].join('---\n'),
+    );
+    const r = await rotor(plan('--manifests', f, '--strict'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.match(r.stdout, /No workload depends on this secret/);
+  });
+
+  it('notes list only what concerns the secret, on stderr in table output, in problems in json', async () => {
+    const dir = join(root, 'notes');
+    // A dependent whose CSI driver and class provider disagree: a note about this plan.
+    write(
+      'notes/dependent.yaml',
+      `apiVersion: secrets-store.csi.x-k8s.io/v1\nkind: SecretProviderClass\nmetadata: {name: oss, namespace: shop}\nspec:\n  provider: gcp\n  parameters:\n    secrets: |\n      - resourceName: ${SECRET}/versions/latest\n        path: pw\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: mixed, namespace: shop}\nspec:\n  template:\n    spec:\n      containers: [{name: app, image: x, volumeMounts: [{name: s, mountPath: /s}]}]\n      volumes: [{name: s, csi: {driver: secrets-store-gke.csi.k8s.io, volumeAttributes: {secretProviderClass: oss}}}]\n`,
+    );
+    // A workload that reads another secret through a malformed annotation: nothing to do with this one.
+    write(
+      'notes/unrelated.yaml',
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: other, namespace: shop, annotations: {rotor.dev/secrets: "projects/my-proj/secret/typo"}}\nspec: {template: {spec: {containers: [{name: app, image: x}]}}}\n`,
+    );
+    const table = await rotor(plan('--manifests', dir));
+    assert.equal(table.code, 0, table.stderr);
+    assert.doesNotMatch(table.stdout, /note:/);
+    assert.equal(
+      table.stderr,
+      'note: Deployment shop/mixed: volume s uses driver secrets-store-gke.csi.k8s.io but SecretProviderClass shop/oss has provider gcp (expected gke)\n',
+    );
+    const json = JSON.parse((await rotor(plan('--manifests', dir, '-o', 'json'))).stdout) as {
+      problems?: string[];
+    };
+    assert.deepEqual(json.problems, [
+      'Deployment shop/mixed: volume s uses driver secrets-store-gke.csi.k8s.io but SecretProviderClass shop/oss has provider gcp (expected gke)',
+    ]);
+  });
+
+  it('one unparsable file is reported and the rest still planned; --strict makes it exit 2', async () => {
+    const dir = join(root, 'partly');
+    write('partly/good.yaml', reader('api', 'shop'));
+    const bad = write(
+      'partly/broken.yaml',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: [unclosed\n',
+    );
+    const r = await rotor(plan('--manifests', dir));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /NONE\s+Deployment\/shop\/api/);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^note: ${bad}: YAML syntax error at line 5, column \\d+: .* \\(file left out of the plan\\)\\n$`,
+      ),
+    );
+    await rejects(
+      plan('--manifests', dir, '--strict'),
+      new RegExp(`^rotor plan: ${bad}: YAML syntax error at line 5`),
+    );
   });
 });

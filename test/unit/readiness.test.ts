@@ -39,14 +39,32 @@ function csiDep(version: string): Dependency {
   };
 }
 
-function externalSecret(refreshTime: string): Map<string, KubeObject> {
+function externalSecret(
+  refreshTime: string,
+  more: { spec?: Record<string, unknown>; forceSync?: string } = {},
+): Map<string, KubeObject> {
   const es: KubeObject = {
     apiVersion: 'external-secrets.io/v1',
     kind: 'ExternalSecret',
-    metadata: { name: 'db', namespace: 'shop' },
+    metadata: {
+      name: 'db',
+      namespace: 'shop',
+      ...(more.forceSync ? { annotations: { 'force-sync': more.forceSync } } : {}),
+    },
+    ...(more.spec ? { spec: more.spec } : {}),
     status: { refreshTime, conditions: [{ type: 'Ready', status: 'True' }] },
   };
   return new Map([['shop/db', es]]);
+}
+
+function esoCheck(
+  es: Map<string, KubeObject>,
+  eventTime: string | undefined,
+): ReturnType<ReturnType<typeof readinessCheck>> {
+  return readinessCheck(
+    { externalSecrets: es, spcPodStatuses: [], readyPods: [] },
+    { ...(eventTime ? { eventTime } : {}), projects },
+  )(esoDep, 'restart', '7');
 }
 
 const pod: KubeObject = {
@@ -86,6 +104,68 @@ describe('readiness', () => {
     const r2 = later(esoDep, 'restart', '7');
     assert.equal(r2?.ready, true);
     assert.equal(r2.since, '2024-05-01T10:00:01Z');
+  });
+
+  it('ESO: a sync in flight across the event carries the refreshTime of its start, so it waits', () => {
+    // ESO started a periodic sync at 10:00:00.8 (refreshTime 10:00:00), read the old version, the
+    // new version and its event came at 10:00:01.2, and the sync's status landed at 10:00:03.
+    const r = esoCheck(externalSecret('2024-05-01T10:00:00Z'), '2024-05-01T10:00:01.200Z');
+    assert.equal(r?.ready, false);
+    assert.equal(
+      r.detail,
+      'ExternalSecret shop/db last synced at 2024-05-01T10:00:00Z, before the event (2024-05-01T10:00:01.200Z)',
+    );
+  });
+
+  it('ESO without an event time: only a refresh in a later second than the force-sync Rotor requested counts', () => {
+    const never = esoCheck(externalSecret('2024-05-01T10:00:05Z'), undefined);
+    assert.equal(never?.ready, false);
+    assert.equal(never.detail, 'ExternalSecret shop/db has not been asked to sync yet');
+
+    const forced = '2024-05-01T10:00:04.500Z';
+    const same = esoCheck(externalSecret('2024-05-01T10:00:04Z', { forceSync: forced }), undefined);
+    assert.equal(same?.ready, false);
+    assert.equal(
+      same.detail,
+      "ExternalSecret shop/db last synced at 2024-05-01T10:00:04Z, within the force-sync Rotor requested's second (2024-05-01T10:00:04.500Z): not provably after it",
+    );
+
+    const answered = esoCheck(externalSecret('2024-05-01T10:00:05Z', { forceSync: forced }), undefined);
+    assert.equal(answered?.ready, true);
+    assert.equal(answered.since, '2024-05-01T10:00:05Z');
+
+    const garbage = esoCheck(externalSecret('2024-05-01T10:00:05Z', { forceSync: 'soon' }), undefined);
+    assert.equal(garbage?.ready, false, 'a force-sync value that is no time proves nothing');
+  });
+
+  it('ESO: refreshInterval 0 and CreatedOnce are named (ESO ignores force-sync), but a sync after the event still counts', () => {
+    const eventTime = '2024-05-01T10:00:01.200Z';
+    const zero = esoCheck(
+      externalSecret('2024-05-01T09:00:00Z', { spec: { refreshInterval: '0s' } }),
+      eventTime,
+    );
+    assert.equal(zero?.ready, false);
+    assert.equal(
+      zero.detail,
+      'ExternalSecret shop/db has refreshInterval 0s: ESO does not refresh it after its first sync (force-sync included), so its Secret keeps the value synced at 2024-05-01T09:00:00Z',
+    );
+    const once = esoCheck(
+      externalSecret('2024-05-01T09:00:00Z', {
+        spec: { refreshInterval: '1h', refreshPolicy: 'CreatedOnce' },
+      }),
+      eventTime,
+    );
+    assert.equal(once?.ready, false);
+    assert.match(
+      once.detail,
+      /^ExternalSecret shop\/db has refreshPolicy CreatedOnce: ESO does not refresh it/,
+    );
+    // Its first sync, after the event, read the new version.
+    const first = esoCheck(
+      externalSecret('2024-05-01T10:00:02Z', { spec: { refreshInterval: '0' } }),
+      eventTime,
+    );
+    assert.equal(first?.ready, true);
   });
 
   it('CSI: latest is served by the target or newer; an alias only by exactly its target', () => {

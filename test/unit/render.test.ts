@@ -8,6 +8,7 @@ import type { KubeObject } from '../../functions/core/kube';
 import type { Plan, PlannedDecision } from '../../functions/core/plan';
 import { buildPlan, decideAll } from '../../functions/core/plan';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
+import { renderMarkdown } from '../../functions/render/markdown';
 import { renderMermaid } from '../../functions/render/mermaid';
 import { renderTable } from '../../functions/render/table';
 import { container, csiVolume, deployment, envFromKey, externalSecret, mount, spc, store } from './k8s';
@@ -154,5 +155,30 @@ describe('renderMermaid', () => {
     assert.match(out, /"us: Deployment shop\/api"/);
     assert.match(out, /"eu: ExternalSecret shop\/creds"/);
     assert.match(out, /"us: ExternalSecret shop\/creds"/);
+  });
+});
+
+describe('renderMarkdown', () => {
+  it('keeps each value in its cell: pipes escaped, line breaks as <br>, backquotes out of code spans', () => {
+    const { plan, decisions } = planFor(objects, ADD);
+    const first = plan.workloads[0];
+    assert.ok(first);
+    const odd: Plan = {
+      ...plan,
+      workloads: [{ ...first, name: 'a`b', reason: 'one | two\nthree', warning: 'w | x' }],
+      problems: ['p | q'],
+    };
+    const out = renderMarkdown(odd, decisions.slice(0, 1));
+    assert.match(out, /\| `Deployment\/shop\/a'b` \| [a-zA-Z, ]+ \| one \\\| two<br>three \|\n/);
+    assert.match(out, /\n- `Deployment\/shop\/a'b`: w \\\| x\n/);
+    assert.match(out, /\n- p \\\| q\n/);
+  });
+
+  it('no dependents: says so, and draws no flowchart', () => {
+    const { plan, decisions } = planFor([], ADD);
+    assert.equal(
+      renderMarkdown(plan, decisions),
+      '### Rotor plan: SECRET_VERSION_ADD `projects/my-proj/secrets/db-password` version 7\n\nNo workload depends on this secret.\n',
+    );
   });
 });

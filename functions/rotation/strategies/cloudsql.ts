@@ -7,7 +7,7 @@ import { InputError, TransientError } from '../../errors';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
 import { dbCredentialValue, parseDbCredential } from './dbCredential';
-import { connectAs, endpointOf } from './pgConnection';
+import { endpointOf, testLogin } from './pgConnection';
 import type { PreparedRotation, RotationStrategy, StrategyContext } from './strategy';
 
 export const DEFAULT_CLOUDSQL_ENDPOINT = 'https://sqladmin.googleapis.com';
@@ -99,23 +99,7 @@ export function cloudSqlStrategy(options: CloudSqlOptions = {}): RotationStrateg
         async test(pending) {
           const cred: DbCredential = parseDbCredential(pending, `${where} pending`);
           if (!cred.host) return;
-          let client;
-          try {
-            client = await connectAs(
-              endpointOf(cred, undefined, where),
-              cred.username,
-              cred.password,
-              `${where} test`,
-            );
-            await client.query('SELECT 1');
-          } catch (err) {
-            throw new TransientError(
-              `${where}: the pending credential for "${cred.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`,
-              { cause: err },
-            );
-          } finally {
-            await client?.end().catch(() => undefined);
-          }
+          await testLogin(endpointOf(cred, undefined, where), cred, where, ctx.logger);
         },
         close: () => Promise.resolve(),
       };
@@ -175,10 +159,19 @@ async function call<T>(
     // only the status and the API's own message are kept.
     const apiMessage = apiErrorMessage(err);
     const text = `${what}: HTTP ${status ?? 'error'}${apiMessage ? `: ${apiMessage}` : status ? '' : `: ${redactBody(detail)}`}`;
-    if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429)
-      throw new InputError(text);
+    if (isPermanentStatus(status)) throw new InputError(text);
     throw new TransientError(text, { cause: status === undefined ? undefined : err });
   }
+}
+
+/**
+ * Whether an HTTP status says the request can never succeed as sent. 4xx are, except 408 and
+ * 429 (try later) and 409: Cloud SQL answers 409 when another operation on the instance is in
+ * progress (a backup, maintenance, another user's update), which finishes on its own; treating
+ * it as a refusal would abandon the rotation.
+ */
+function isPermanentStatus(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && ![408, 409, 429].includes(status);
 }
 
 function httpStatus(err: unknown): number | undefined {

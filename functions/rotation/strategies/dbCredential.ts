@@ -11,8 +11,12 @@ export interface DbCredential {
   readonly dbname?: string;
   readonly username: string;
   readonly password: string;
-  /** true: connect with TLS (no certificate pinning). */
+  /** true: connect with TLS, verifying the server (see pgTls.ts for `sslmode` and `sslca`). */
   readonly ssl?: boolean;
+  /** `verify-full` (the default with TLS), `no-verify` or `disable`. */
+  readonly sslmode?: string;
+  /** PEM text of the CA certificate(s) the server's certificate must chain to. */
+  readonly sslca?: string;
   readonly [extra: string]: unknown;
 }
 

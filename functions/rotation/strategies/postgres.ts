@@ -8,13 +8,24 @@
 // credential read from another secret (`rotor-admin-secret`), never with the rotated one, so a
 // resumed rotation can always set again.
 import { escapeIdentifier, escapeLiteral } from 'pg';
+import { randomBytes } from 'node:crypto';
 import { InputError, TransientError } from '../../errors';
+import type { Logger } from '../../log';
 import type { SecretValue } from '../../secretmanager/secretValue';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
 import { dbCredentialValue, parseDbCredential, sameEndpoint } from './dbCredential';
 import type { PgEndpoint } from './pgConnection';
-import { classifyPgError, connectAs, endpointOf } from './pgConnection';
+import {
+  SQLSTATE,
+  classifyPgError,
+  connectAs,
+  describeEndpoint,
+  endpointOf,
+  openClient,
+  pgErrorCode,
+  testLogin,
+} from './pgConnection';
 import { scramSha256Verifier } from './scram';
 import type { PreparedRotation, RotationStrategy, StrategyContext } from './strategy';
 
@@ -58,7 +69,14 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
 
   // Preflight, read-only: the admin can log in and the role exists. A server that is down
   // fails here, before any version is added.
-  const client = await connectAs(adminEndpoint, admin.username, admin.password, `${where} admin preflight`);
+  const { logger } = ctx;
+  const client = await connectAs(
+    adminEndpoint,
+    admin.username,
+    admin.password,
+    `${where} admin preflight`,
+    logger,
+  );
   try {
     const wanted = roles ? [...roles] : [current.username];
     const res = await client.query<{ rolname: string }>(
@@ -77,6 +95,15 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   } finally {
     await client.end().catch(() => undefined);
   }
+  // The role the new value is for must be able to log in from here, or the test step could
+  // never pass: find out before any password changes.
+  await checkCanLogIn(
+    currentEndpoint,
+    pendingUser,
+    pendingUser === current.username ? current.password : undefined,
+    where,
+    logger,
+  );
 
   const { length, alphabet } = ctx.config;
   return {
@@ -93,8 +120,11 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
       }
     },
     set: (pending) =>
-      setPassword(adminEndpoint, admin, parseDbCredential(pending, `${where} pending`), where),
-    test: (pending) => testLogin(currentEndpoint, parseDbCredential(pending, `${where} pending`), where),
+      setPassword(adminEndpoint, admin, parseDbCredential(pending, `${where} pending`), where, logger),
+    test: (pending) => {
+      const cred = parseDbCredential(pending, `${where} pending`);
+      return testLogin(endpointOf(cred, currentEndpoint, where), cred, where, logger);
+    },
     close: () => Promise.resolve(),
   };
 }
@@ -104,8 +134,9 @@ async function setPassword(
   admin: DbCredential,
   pending: DbCredential,
   where: string,
+  logger: Logger,
 ): Promise<void> {
-  const client = await connectAs(endpoint, admin.username, admin.password, `${where} set`);
+  const client = await connectAs(endpoint, admin.username, admin.password, `${where} set`, logger);
   try {
     // ALTER ROLE takes no bind parameters; both parts are escaped, and the password travels as a
     // SCRAM verifier so the statement text holds no password.
@@ -119,17 +150,39 @@ async function setPassword(
   }
 }
 
-async function testLogin(fallback: PgEndpoint, pending: DbCredential, where: string): Promise<void> {
-  const endpoint = endpointOf(pending, fallback, where);
+/**
+ * Preflight: can `role` log in to `endpoint` from here? With its password when known (single
+ * user); else (the other role of postgres-alternating) with a throwaway one, where "wrong
+ * password" is the answer that proves the server would let the role in. Only a rejection no
+ * password can fix fails the preflight; a stored password that has drifted is what the rotation
+ * repairs, so it is only logged.
+ */
+async function checkCanLogIn(
+  endpoint: PgEndpoint,
+  role: string,
+  password: string | undefined,
+  where: string,
+  logger: Logger,
+): Promise<void> {
   let client;
   try {
-    client = await connectAs(endpoint, pending.username, pending.password, `${where} test`);
-    await client.query('SELECT 1');
+    client = await openClient(endpoint, role, password ?? randomBytes(24).toString('base64url'), logger);
   } catch (err) {
-    // A login that fails right after set is not a configuration problem: retry later.
-    throw new TransientError(
-      `${where}: the pending credential for "${pending.username}" does not log in yet: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+    if (pgErrorCode(err) === SQLSTATE.wrongPassword) {
+      if (password !== undefined)
+        logger.warn(
+          `the value in use does not log in as "${role}" (wrong password); the rotation replaces it`,
+        );
+      return;
+    }
+    const code = pgErrorCode(err);
+    const hint =
+      code === SQLSTATE.rejected
+        ? ": the server rejects this role from Rotor's address whatever the password (pg_hba.conf, or the role has NOLOGIN); the new value could never be tested, so nothing was changed"
+        : '';
+    throw classifyPgError(
+      err,
+      `${where} preflight: "${role}" cannot log in to ${describeEndpoint(endpoint)}${hint}`,
     );
   } finally {
     await client?.end().catch(() => undefined);

@@ -23,6 +23,11 @@ output "kubernetes_rbac" {
   value       = module.rotor.kubernetes_rbac
 }
 
+output "kubernetes_admission_policy" {
+  description = "Apply to every cluster after kubernetes_rbac: terraform output -raw kubernetes_admission_policy | kubectl apply -f -"
+  value       = module.rotor.kubernetes_admission_policy
+}
+
 output "monitoring" {
   description = "Rotor's log-based metrics, alert policies and dashboard."
   value       = module.rotor.monitoring

@@ -130,3 +130,27 @@ locals {
     local.rbac_binding["rotation"],
   ] : trimspace(doc)])}\n"
 }
+
+# infra/k8s/admission-policy.yaml (what onSecretEvent's identity may change in a workload or an
+# ExternalSecret) with its parameter set to this deployment's identity: the file's first document
+# is the parameter ConfigMap naming the tests' `rotor` user, replaced here by one naming
+# onSecretEvent's service-account email; the policies and bindings are kept as written.
+#   terraform output -raw kubernetes_admission_policy | kubectl apply -f -
+locals {
+  admission_policy_file = "${path.module}/../../../infra/k8s/admission-policy.yaml"
+  admission_policy_docs = fileexists(local.admission_policy_file) ? split("\n---\n", file(local.admission_policy_file)) : []
+  admission_policy_parameter = yamlencode({
+    apiVersion = "v1"
+    kind       = "ConfigMap"
+    metadata = {
+      name      = "rotor-admission"
+      namespace = "kube-system"
+      labels    = { "app.kubernetes.io/name" = "rotor" }
+    }
+    data = { username = google_service_account.events.email }
+  })
+  kubernetes_admission_policy = length(local.admission_policy_docs) > 1 ? "${join("\n---\n", concat(
+    [trimspace(local.admission_policy_parameter)],
+    [for doc in slice(local.admission_policy_docs, 1, length(local.admission_policy_docs)) : trimspace(doc)],
+  ))}\n" : "# Apply infra/k8s/admission-policy.yaml from the Rotor repository with data.username: ${google_service_account.events.email}\n"
+}

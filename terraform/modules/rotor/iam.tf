@@ -23,8 +23,8 @@ resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
 #                                  tests log in with it)
 #   versions.add                   the new (pending) version
 #   versions.get/list              find pending/current/previous and their states
-#   versions.enable/disable        disable the previous version after the grace period, or re-enable
-#                                  it when a rotation is rolled back
+#   versions.disable               disable a superseded version after the grace period (no
+#                                  versions.enable: nothing in Rotor re-enables a version)
 #   secrets.get                    labels and annotations select the strategy
 #   secrets.update                 move the pending/current/previous version aliases
 # Predefined roles either miss secrets.update (secretVersionManager) or add versions.destroy and
@@ -33,14 +33,13 @@ resource "google_project_iam_custom_role" "rotator" {
   project     = var.project_id
   role_id     = "${replace(var.name_prefix, "-", "_")}_secret_rotator"
   title       = "Rotor secret rotator (${var.name_prefix})"
-  description = "Rotate a Secret Manager secret: add, enable and disable versions, move aliases. Granted per secret."
+  description = "Rotate a Secret Manager secret: add and disable versions, move aliases. Granted per secret."
   permissions = [
     "secretmanager.secrets.get",
     "secretmanager.secrets.update",
     "secretmanager.versions.access",
     "secretmanager.versions.add",
     "secretmanager.versions.disable",
-    "secretmanager.versions.enable",
     "secretmanager.versions.get",
     "secretmanager.versions.list",
   ]

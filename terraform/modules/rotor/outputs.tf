@@ -48,6 +48,11 @@ output "kubernetes_rbac" {
   value       = local.kubernetes_rbac
 }
 
+output "kubernetes_admission_policy" {
+  description = "ValidatingAdmissionPolicies that let onSecretEvent's service account change only its restart marker and rotor.dev/* annotations on workloads, and force-sync on ExternalSecrets. Apply to each cluster after kubernetes_rbac: terraform output -raw kubernetes_admission_policy | kubectl apply -f -"
+  value       = local.kubernetes_admission_policy
+}
+
 output "delivery" {
   description = "How messages reach the functions, and the subscriptions involved."
   value = {

@@ -13,6 +13,9 @@ export interface CloudSqlAdminFake {
   readonly requests: string[];
   /** Fail the next users.update operation with this error (a password policy rejection). */
   rejectNextUpdate(message: string): void;
+  /** Answer the next users.update with HTTP 409 "operation in progress", as Cloud SQL does while
+   * another operation (backup, maintenance) runs on the instance; nothing is changed. */
+  busyNextUpdate(): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +34,7 @@ export async function startCloudSqlAdminFake(
   const ops = new Map<string, Op>();
   let nextId = 1;
   let reject: string | undefined;
+  let busy = false;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fake');
     requests.push(`${req.method} ${url.pathname}`);
@@ -55,6 +59,18 @@ export async function startCloudSqlAdminFake(
           });
         }
         if (req.method === 'PUT' && url.pathname === `${base}/instances/${instance}/users`) {
+          if (busy) {
+            busy = false;
+            const message =
+              'Operation failed because another operation was already in progress. Try your request after the current operation is complete.';
+            return send(409, {
+              error: {
+                code: 409,
+                message,
+                errors: [{ message, domain: 'global', reason: 'operationInProgress' }],
+              },
+            });
+          }
           const name = url.searchParams.get('name') ?? '';
           const body = JSON.parse(raw || '{}') as { password?: string };
           const id = `op-${nextId++}`;
@@ -107,6 +123,7 @@ export async function startCloudSqlAdminFake(
     url: `http://127.0.0.1:${port}`,
     requests,
     rejectNextUpdate: (m) => void (reject = m),
+    busyNextUpdate: () => void (busy = true),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -11,7 +11,7 @@ import { startPostgres } from '../../harness/postgres';
 import type { CloudSqlAdminFake } from './cloudSqlAdminFake';
 import { startCloudSqlAdminFake } from './cloudSqlAdminFake';
 import type { World } from './fixtures';
-import { startWorld } from './fixtures';
+import { LOCK_TTL_MS, startWorld } from './fixtures';
 
 describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () => {
   let pg: PostgresServer;
@@ -85,6 +85,44 @@ describe('cloudsql strategy (Cloud SQL Admin API fake + real PostgreSQL)', () =>
     assert.match(r.reason, /password policy/);
     assert.equal(currentPassword(id), 'policy-password-0');
     assert.ok(await pg.canLogin('sql_policy', 'policy-password-0'));
+  });
+
+  it('"operation in progress" (HTTP 409) is transient: the pending version is kept and a retry finishes', async () => {
+    await pg.query("CREATE ROLE sql_busy LOGIN PASSWORD 'busy-password-0'");
+    const id = await w.secret(
+      'cloudsql-busy',
+      { 'rotor-strategy': 'cloudsql' },
+      { 'rotor-cloudsql-instance': 'sql-proj:main-db' },
+      JSON.stringify({
+        username: 'sql_busy',
+        password: 'busy-password-0',
+        host: pg.host,
+        port: pg.port,
+        dbname: 'postgres',
+      }),
+    );
+    fake.busyNextUpdate();
+    const r = await rotateOne(id, w.deps(), { trigger: 'q-busy' });
+    assert.equal(r.outcome, 'failed', r.reason);
+    assert.equal(r.retry, true);
+    assert.match(r.reason, /HTTP 409: Operation failed because another operation was already in progress/);
+    // Not abandoned: no version disabled, no value re-added (which would fire more
+    // SECRET_VERSION_ADD events); the pending version waits for the retry.
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'ENABLED'],
+    );
+    assert.equal(w.aliases(id).pending, 2);
+    assert.equal(w.aliases(id).current, 1);
+    assert.ok(await pg.canLogin('sql_busy', 'busy-password-0'), 'nothing changed on the instance');
+    // The redelivery after the claim expired completes the same rotation.
+    w.clock.advance(LOCK_TTL_MS + 1000);
+    const retried = await rotateOne(id, w.deps(), { trigger: 'q-busy' });
+    assert.equal(retried.outcome, 'resumed', retried.reason);
+    assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+    assert.equal(w.versions(id).length, 2);
+    assert.ok(await pg.canLogin('sql_busy', currentPassword(id)));
+    assert.ok(!(await pg.canLogin('sql_busy', 'busy-password-0')));
   });
 
   it('a user the instance does not have, or no API access, changes nothing', async () => {

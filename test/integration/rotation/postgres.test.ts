@@ -144,6 +144,98 @@ describe('postgres strategies (real PostgreSQL)', () => {
     assert.ok(await pg.canLogin('app_refused', 'refused-password-0'));
   });
 
+  it('preflight: a role pg_hba.conf rejects fails for good before any password changes', async () => {
+    await pg.query("CREATE ROLE app_hba LOGIN PASSWORD 'hba-password-0'");
+    const id = await w.secret(
+      'db-hba',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-admin' },
+      JSON.stringify(cred('app_hba', 'hba-password-0')),
+    );
+    const verifier = async (): Promise<unknown> =>
+      (await pg.query("SELECT rolpassword FROM pg_authid WHERE rolname = 'app_hba'"))[0]?.rolpassword;
+    const before = await verifier();
+    const adds = w.standIn.calls.get('AddSecretVersion') ?? 0;
+    const undo = await pg.prependHbaRules([`host all app_hba ${pg.host}/32 reject`]);
+    try {
+      const r = await rotateOne(id, w.deps(), { trigger: 'h1' });
+      assert.equal(r.outcome, 'failed', r.reason);
+      assert.equal(r.retry, false, 'a pg_hba rejection is permanent');
+      assert.match(r.reason, /preflight: "app_hba" cannot log in/);
+      assert.match(r.reason, /pg_hba\.conf/);
+      assert.match(r.reason, /SQLSTATE 28000/);
+      assert.equal(w.versions(id).length, 1);
+      assert.equal(w.standIn.calls.get('AddSecretVersion') ?? 0, adds);
+      assert.equal(w.annotations(id)['rotor-rotation'], undefined);
+      assert.equal(await verifier(), before, 'the password was not changed');
+    } finally {
+      await undo();
+    }
+    assert.ok(await pg.canLogin('app_hba', 'hba-password-0'));
+  });
+
+  it('alternating preflight: the other role rejected by pg_hba.conf fails before any change', async () => {
+    await pg.query("CREATE ROLE alt_ok LOGIN PASSWORD 'alt-ok-password-0'");
+    await pg.query("CREATE ROLE alt_hba LOGIN PASSWORD 'alt-hba-password-0'");
+    const id = await w.secret(
+      'db-alt-hba',
+      { 'rotor-strategy': 'postgres-alternating' },
+      { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'alt_ok,alt_hba' },
+      JSON.stringify(cred('alt_ok', 'alt-ok-password-0')),
+    );
+    const undo = await pg.prependHbaRules([`host all alt_hba ${pg.host}/32 reject`]);
+    try {
+      const r = await rotateOne(id, w.deps(), { trigger: 'ah1' });
+      assert.equal(r.outcome, 'failed', r.reason);
+      assert.equal(r.retry, false);
+      assert.match(r.reason, /"alt_hba" cannot log in.*SQLSTATE 28000/);
+      assert.equal(w.versions(id).length, 1);
+    } finally {
+      await undo();
+    }
+    // Without the rejection, the probe with a throwaway password passes and the rotation runs.
+    const r = await rotateOne(id, w.deps(), { trigger: 'ah2' });
+    assert.equal(r.outcome, 'rotated', r.reason);
+    assert.ok(await pg.canLogin('alt_hba', currentCred(id).password));
+  });
+
+  it('test step: a pg_hba rejection is permanent; the old password is put back and the claim released', async () => {
+    await pg.query("CREATE ROLE app_hba_late LOGIN PASSWORD 'late-password-0'");
+    const id = await w.secret(
+      'db-hba-late',
+      { 'rotor-strategy': 'postgres' },
+      { 'rotor-admin-secret': 'pg-admin' },
+      JSON.stringify(cred('app_hba_late', 'late-password-0')),
+    );
+    let undo: (() => Promise<void>) | undefined;
+    try {
+      const r = await rotateOne(
+        id,
+        w.deps({
+          afterStep: async (step) => {
+            // The new password is set; now the server starts rejecting the role from here.
+            if (step === 'set')
+              undo = await pg.prependHbaRules([`host all app_hba_late ${pg.host}/32 reject`]);
+          },
+        }),
+        { trigger: 'hl1' },
+      );
+      assert.equal(r.outcome, 'abandoned', r.reason);
+      assert.equal(r.retry, false);
+      assert.match(r.reason, /SQLSTATE 28000/);
+    } finally {
+      await undo?.();
+    }
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'DISABLED', 'ENABLED'],
+    );
+    assert.deepEqual(w.aliases(id), { current: 3 });
+    assert.equal(w.annotations(id)['rotor-rotation'], undefined, 'claim released');
+    assert.equal(currentCred(id).password, 'late-password-0');
+    assert.ok(await pg.canLogin('app_hba_late', 'late-password-0'), 'the value in use works again');
+  });
+
   for (const step of PROTOCOL_STEPS) {
     it(`single user: crash after "${step}", rerun completes exactly once and the database agrees`, async () => {
       const role = `app_crash_${step.replace('-', '_')}`;

@@ -7,6 +7,7 @@ import { rotateOne, PROTOCOL_STEPS } from '../../../functions/rotation/protocol'
 import { handleRotationTrigger } from '../../../functions/rotation/rotateSecretFunction';
 import { defaultStrategies } from '../../../functions/rotation/strategies';
 import { TransientError } from '../../../functions/errors';
+import { formatSecretId } from '../../../functions/core/secretName';
 import type { World } from './fixtures';
 import { LOCK_TTL_MS, startWorld } from './fixtures';
 
@@ -71,6 +72,51 @@ describe('rotation protocol (random strategy)', () => {
     });
   }
 
+  for (const step of ['claim', 'add-version', 'mark-pending', 'set', 'test'] as const) {
+    it(`a label edit after "${step}" does not stop the rotation: the claim is still ours`, async () => {
+      const id = await w.secret(`edited-${step}`, RANDOM, {}, 'initial-value-0000');
+      const r = await rotateOne(
+        id,
+        w.deps({
+          afterStep: async (done) => {
+            // Someone edits a label between two steps: the secret's etag changes.
+            if (done === step) await w.sm.updateSecret(id, { labels: { ...RANDOM, team: 'payments' } });
+          },
+        }),
+        { trigger: `e-${step}` },
+      );
+      assert.equal(r.outcome, 'rotated', r.reason);
+      assert.equal(w.versions(id).length, 2);
+      assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+      assert.equal(w.annotations(id)['rotor-rotation'], undefined);
+      assert.deepEqual(w.standIn.peek(formatSecretId(id))?.labels, { ...RANDOM, team: 'payments' });
+    });
+  }
+
+  it('a claim taken over by another invocation between steps still stops this one', async () => {
+    const id = await w.secret('taken-over', RANDOM, {}, 'initial-value-0000');
+    const r = await rotateOne(
+      id,
+      w.deps({
+        afterStep: async (done) => {
+          if (done !== 'set') return;
+          const annotations = w.annotations(id);
+          const claim = JSON.parse(annotations['rotor-rotation'] ?? '{}') as Record<string, unknown>;
+          await w.sm.updateSecret(id, {
+            annotations: {
+              ...annotations,
+              'rotor-rotation': JSON.stringify({ ...claim, owner: 'another-invocation' }),
+            },
+          });
+        },
+      }),
+      { trigger: 'to-1' },
+    );
+    assert.equal(r.outcome, 'skipped', r.reason);
+    assert.match(r.reason, /another invocation changed the secret first \(record test\)/);
+    assert.equal(w.aliases(id).current, 1, 'left to the new owner');
+  });
+
   it('two concurrent triggers for one secret make one rotation', async () => {
     const id = await w.secret('race', RANDOM, {}, 'initial-value-0000');
     for (let round = 0; round < 5; round++) {
@@ -94,6 +140,82 @@ describe('rotation protocol (random strategy)', () => {
     assert.match(again.reason, /minimum interval/);
     assert.equal((await rotateOne(id, w.deps(), { trigger: 'x3', force: true })).outcome, 'rotated');
     assert.equal(w.versions(id).length, 3);
+  });
+
+  it('a redelivered forced batch where one secret failed does not rotate the others again', async () => {
+    const names = ['forced-a', 'forced-b', 'forced-c'];
+    for (const n of names) await w.secret(n, RANDOM, {}, 'initial-value-0000');
+    const event = schedulerEvent('forced-msg-1', { project: 'test-proj', secrets: names, force: true });
+    const env = {
+      secretManager: w.sm,
+      strategies: defaultStrategies(),
+      logger: w.logs,
+      now: w.clock.now,
+      settings: {
+        defaults: { graceMs: null, minIntervalMs: 300_000 },
+        lockTtlMs: LOCK_TTL_MS,
+        concurrency: 1,
+        dryRun: false,
+      },
+    };
+    // One at a time: the first secret's first read fails (UNAVAILABLE), the other two rotate.
+    w.standIn.fail('GetSecret', 14, 1);
+    await assert.rejects(handleRotationTrigger(event, env), TransientError);
+    const versionCount = (n: string): number => w.versions({ project: 'test-proj', secret: n }).length;
+    assert.deepEqual(names.map(versionCount), [1, 2, 2]);
+    // Pub/Sub redelivers the same message at once (well within the minimum interval, which
+    // `force` skips): only the secret that failed rotates.
+    const again = await handleRotationTrigger(event, env);
+    assert.deepEqual(
+      again?.results.map((r) => [r.secret.replace('projects/test-proj/secrets/', ''), r.outcome]),
+      [
+        ['forced-a', 'rotated'],
+        ['forced-b', 'skipped'],
+        ['forced-c', 'skipped'],
+      ],
+    );
+    assert.match(again?.results[1]?.reason ?? '', /this trigger already rotated it/);
+    assert.deepEqual(names.map(versionCount), [2, 2, 2]);
+    // A new forced message is a new rotation, even within the minimum interval.
+    const next = await handleRotationTrigger(
+      schedulerEvent('forced-msg-2', { project: 'test-proj', secrets: ['forced-b'], force: true }),
+      env,
+    );
+    assert.equal(next?.results[0]?.outcome, 'rotated');
+    assert.equal(versionCount('forced-b'), 3);
+    // The first message comes back once more, after the newer one rotated forced-b: still a
+    // redelivery, not a rotation (the last-rotation record now names forced-msg-2).
+    const late = await handleRotationTrigger(event, env);
+    assert.deepEqual(
+      late?.results.map((r) => r.outcome),
+      ['skipped', 'skipped', 'skipped'],
+    );
+    assert.match(late?.results[1]?.reason ?? '', /this trigger already rotated it \(an earlier rotation\)/);
+    assert.deepEqual(names.map(versionCount), [2, 3, 2]);
+  });
+
+  it('a random value that no longer fits at the test step is withdrawn cleanly, not wedged', async () => {
+    const id = await w.secret('misfit', RANDOM, { 'rotor-min-interval': '0' }, 'initial-value-0000');
+    const crashed = await rotateOne(id, w.deps({ crashAfter: 'set' }), { trigger: 'mf-1' });
+    assert.equal(crashed.outcome, 'failed');
+    // While the claim lives, someone changes the length: the pending value (32) no longer fits.
+    await w.sm.updateSecret(id, { annotations: { ...w.annotations(id), 'rotor-length': '40' } });
+    w.clock.advance(LOCK_TTL_MS + 1000);
+    const r = await rotateOne(id, w.deps(), { trigger: 'mf-1' });
+    assert.equal(r.outcome, 'abandoned', r.reason);
+    assert.equal(r.retry, false);
+    assert.match(r.reason, /not 40 characters of the configured alphabet/);
+    assert.deepEqual(
+      w.versions(id).map((v) => v.state),
+      ['ENABLED', 'DISABLED', 'ENABLED'],
+    );
+    assert.deepEqual(w.aliases(id), { current: 3 });
+    assert.equal(w.versions(id)[2].data, 'initial-value-0000');
+    assert.equal(w.annotations(id)['rotor-rotation'], undefined, 'claim released');
+    // The next trigger is not blocked by a claim, and rotates with the new length.
+    const next = await rotateOne(id, w.deps(), { trigger: 'mf-2' });
+    assert.equal(next.outcome, 'rotated', next.reason);
+    assert.equal(w.versions(id)[3].data?.length, 40);
   });
 
   it('disables superseded versions after the grace period, keeping pinned ones', async () => {
@@ -207,3 +329,13 @@ describe('rotation protocol (random strategy)', () => {
     await assert.rejects(handleRotationTrigger(event2, env), TransientError);
   });
 });
+
+function schedulerEvent(messageId: string, body: unknown): CloudEvent<unknown> {
+  return {
+    specversion: '1.0',
+    id: `event-${messageId}`,
+    source: '//pubsub.googleapis.com/projects/test-proj/topics/rotor-rotate',
+    type: 'google.cloud.pubsub.topic.v1.messagePublished',
+    data: { message: { data: Buffer.from(JSON.stringify(body)).toString('base64'), messageId } },
+  };
+}

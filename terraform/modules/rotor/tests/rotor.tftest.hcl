@@ -184,6 +184,10 @@ run "least_privilege" {
     error_message = "rotation never destroys versions"
   }
   assert {
+    condition     = !contains(google_project_iam_custom_role.rotator.permissions, "secretmanager.versions.enable")
+    error_message = "rotation never re-enables a version (an operator does, by hand)"
+  }
+  assert {
     condition     = google_secret_manager_secret_iam_member.rotation_reads["projects/shared-proj/secrets/pg-admin"].role == "roles/secretmanager.secretAccessor"
     error_message = "read-only secrets get secretAccessor only"
   }
@@ -254,6 +258,23 @@ run "kubernetes_rbac_binds_the_event_identity" {
   assert {
     condition     = !strcontains(output.kubernetes_rbac, "- secrets") && !strcontains(output.kubernetes_rbac, "\"secrets\"")
     error_message = "the ClusterRole must not mention Kubernetes Secrets"
+  }
+}
+
+run "kubernetes_admission_policy_names_the_event_identity" {
+  command = apply
+
+  assert {
+    condition     = length(split("\n---\n", output.kubernetes_admission_policy)) == 5 && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicy\n") && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicyBinding\n")
+    error_message = "the admission policy output must hold the parameter, both policies and both bindings"
+  }
+  assert {
+    condition     = yamldecode(split("\n---\n", output.kubernetes_admission_policy)[0]).data.username == google_service_account.events.email
+    error_message = "the policy's parameter must name onSecretEvent's service-account email"
+  }
+  assert {
+    condition     = !strcontains(output.kubernetes_admission_policy, "username: rotor\n")
+    error_message = "the tests' `rotor` user must not reach a real cluster"
   }
 }
 

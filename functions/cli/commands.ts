@@ -1,0 +1,240 @@
+// Every command's flag table. A flag several commands share is defined once below, so that it has
+// the same name, short form and meaning everywhere (kubectl's names where kubectl has one).
+import { SECRET_EVENT_TYPES } from '../core/event';
+import type { CommandSpec, FlagSpec } from './flags';
+
+export const PLAN_OUTPUTS = ['table', 'json', 'yaml', 'mermaid', 'markdown'] as const;
+export const RESULT_OUTPUTS = ['table', 'json', 'yaml'] as const;
+
+const help: FlagSpec = { name: 'help', short: 'h', type: 'boolean', help: 'show this help' };
+const secret: FlagSpec = {
+  name: 'secret',
+  type: 'string',
+  value: 'NAME',
+  help: 'projects/P/secrets/S, projects/P/locations/L/secrets/S, or S with --project',
+};
+const version: FlagSpec = {
+  name: 'version',
+  type: 'string',
+  value: 'V',
+  help: 'the new version number',
+};
+const event: FlagSpec = {
+  name: 'event',
+  type: 'string',
+  value: 'TYPE',
+  suggestions: SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED'),
+  help: 'a Secret Manager event type (default SECRET_VERSION_ADD)',
+};
+const alias: FlagSpec = {
+  name: 'alias',
+  type: 'string',
+  value: 'A=V,...',
+  help: "SECRET_UPDATE: the secret's aliases after the update, e.g. current=7",
+};
+const kubeconfig: FlagSpec = {
+  name: 'kubeconfig',
+  type: 'string',
+  value: 'FILE',
+  complete: 'file',
+  help: 'the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)',
+};
+const context: FlagSpec = {
+  name: 'context',
+  type: 'string',
+  value: 'NAME',
+  help: "the kubeconfig context to use (default: the kubeconfig's current context)",
+};
+const namespace: FlagSpec = {
+  name: 'namespace',
+  short: 'n',
+  type: 'string',
+  value: 'NAME',
+  help: 'live: only this namespace; offline: the namespace of objects that name none',
+};
+const allNamespaces: FlagSpec = {
+  name: 'all-namespaces',
+  short: 'A',
+  type: 'boolean',
+  help: 'every namespace (the default: a rotation reaches every namespace)',
+};
+const selector: FlagSpec = {
+  name: 'selector',
+  short: 'l',
+  type: 'string',
+  value: 'SELECTOR',
+  help: 'only workloads whose labels match, e.g. app=api,tier!=cache,env in (prod,qa)',
+};
+const projectMap: FlagSpec = {
+  name: 'project-map',
+  type: 'string',
+  value: 'ID=NUMBER,...',
+  help: 'project id=number pairs, so names by id and by number compare equal (adds to ROTOR_PROJECT_MAP)',
+};
+const project: FlagSpec = {
+  name: 'project',
+  type: 'string',
+  value: 'ID',
+  help: 'default project for short secret names (default: ROTOR_DEFAULT_PROJECT)',
+};
+const output = (choices: readonly string[]): FlagSpec => ({
+  name: 'output',
+  short: 'o',
+  type: 'string',
+  choices,
+  help: 'output format (default table)',
+});
+
+export const PLAN_COMMAND: CommandSpec = {
+  name: 'plan',
+  summary: 'Show what a rotation of a secret does to each dependent workload. Read-only.',
+  forms: [
+    '--secret NAME [--version V] [--event TYPE] [--alias A=V,...]',
+    '(--manifests PATH... | [--kubeconfig FILE] [--context NAME])',
+    '[-n NAMESPACE | -A] [-l SELECTOR] [-o table|json|yaml|mermaid|markdown] [flags]',
+  ],
+  flags: [
+    secret,
+    version,
+    event,
+    alias,
+    {
+      name: 'manifests',
+      short: 'f',
+      type: 'string',
+      multiple: true,
+      value: 'PATH',
+      complete: 'file',
+      help: 'plan offline on files or directories of YAML/JSON manifests (more paths may follow)',
+    },
+    kubeconfig,
+    context,
+    namespace,
+    allNamespaces,
+    selector,
+    projectMap,
+    project,
+    {
+      name: 'cluster',
+      type: 'string',
+      value: 'NAME',
+      help: 'the cluster label of an offline plan (default "manifests")',
+    },
+    output(PLAN_OUTPUTS),
+    {
+      name: 'strict',
+      type: 'boolean',
+      help: 'exit 2 on unresolved references and on any manifest file that does not parse',
+    },
+    help,
+  ],
+  notes: `Without --manifests the plan is live: the cluster of the kubeconfig's current context (or
+--context), read-only. Notes about what could not be resolved go to stderr in table output, and
+into "problems" in json and yaml. Exit codes: 0 planned, 2 bad usage or input.`,
+};
+
+export const APPLY_COMMAND: CommandSpec = {
+  name: 'apply',
+  summary: 'Act on live clusters for one secret event: restart, reload or wait, per workload.',
+  forms: [
+    '(--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)',
+    '([--kubeconfig FILE] [--context NAME] | --cluster SPEC...)',
+    '[-n NAMESPACE | --namespaces a,b] [--exclude-namespaces c] [-l SELECTOR]',
+    '[--dry-run] [--wait SECONDS] [-o table|json|yaml] [flags]',
+  ],
+  flags: [
+    secret,
+    version,
+    event,
+    alias,
+    {
+      name: 'notification',
+      type: 'string',
+      value: 'FILE',
+      complete: 'file',
+      help: 'a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message',
+    },
+    kubeconfig,
+    context,
+    {
+      name: 'cluster',
+      type: 'string',
+      multiple: true,
+      value: 'SPEC',
+      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT]',
+    },
+    namespace,
+    allNamespaces,
+    {
+      name: 'namespaces',
+      type: 'string',
+      value: 'a,b',
+      help: 'only these namespaces (globs: team-*)',
+    },
+    {
+      name: 'exclude-namespaces',
+      type: 'string',
+      value: 'c,d',
+      help: 'never these namespaces (globs)',
+    },
+    selector,
+    projectMap,
+    project,
+    {
+      name: 'dry-run',
+      type: 'boolean',
+      help: 'decide and validate every patch server-side (dryRun=All) without changing anything',
+    },
+    {
+      name: 'wait',
+      type: 'string',
+      value: 'SECONDS',
+      help: 'keep reconciling every 5 s until converged or SECONDS pass (default: one pass)',
+    },
+    output(RESULT_OUTPUTS),
+    help,
+  ],
+  notes: `Exit codes: 0 converged, 1 not converged or a workload failed, 2 bad usage or input.`,
+};
+
+export const ROTATE_COMMAND: CommandSpec = {
+  name: 'rotate',
+  summary: "Rotate secrets now with each one's configured strategy (the rotor-strategy label).",
+  forms: [
+    '--secret NAME [--secret NAME ...] [--project ID] [--force] [--retire-only]',
+    '[--dry-run] [--concurrency N] [-o table|json|yaml]',
+  ],
+  flags: [
+    { ...secret, multiple: true, help: `${secret.help}; a comma-separated list too` },
+    project,
+    {
+      name: 'force',
+      type: 'boolean',
+      help: 'rotate even within the minimum interval since the last rotation',
+    },
+    { name: 'retire-only', type: 'boolean', help: 'only disable versions whose grace period is over' },
+    { name: 'dry-run', type: 'boolean', help: 'say what would rotate, change nothing' },
+    { name: 'concurrency', type: 'string', value: 'N', help: 'secrets rotated at once, 1 to 100' },
+    output(RESULT_OUTPUTS),
+    help,
+  ],
+  notes: `Exit codes: 0 every secret rotated, resumed, retired or skipped; 1 some secret failed; 2 bad
+usage or input. Output names versions and outcomes, never a value.`,
+};
+
+export const COMPLETION_COMMAND: CommandSpec = {
+  name: 'completion',
+  summary: 'Print a shell completion script (commands, flags and their values).',
+  forms: ['bash|zsh'],
+  flags: [help],
+  notes: `bash: source <(rotor completion bash), e.g. in ~/.bashrc.
+zsh: rotor completion zsh > "\${fpath[1]}/_rotor", or source <(rotor completion zsh).`,
+  positionals: ['bash', 'zsh'],
+};
+
+export const COMMANDS: readonly CommandSpec[] = [
+  PLAN_COMMAND,
+  APPLY_COMMAND,
+  ROTATE_COMMAND,
+  COMPLETION_COMMAND,
+];

@@ -1,0 +1,49 @@
+// The Plan as Markdown for a pull-request comment: a heading, the count of each action, a table
+// of the workloads and the Mermaid flowchart in a fenced block (GitHub and GitLab render both).
+import type { Plan, PlannedDecision } from '../core/plan';
+import { renderMermaid } from './mermaid';
+import { actionCounts, sortedWorkloads } from './table';
+
+/** A table cell: pipes escaped, line breaks as <br>, so one value stays one cell. */
+function cell(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'")}\``;
+}
+
+export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]): string {
+  const lines: string[] = [
+    `### Rotor plan: ${plan.event} ${code(plan.secret)}${plan.version ? ` version ${plan.version}` : ''}`,
+    '',
+  ];
+  if (plan.workloads.length === 0) {
+    lines.push('No workload depends on this secret.');
+  } else {
+    const n = plan.workloads.length;
+    lines.push(`**${n} dependent workload${n === 1 ? '' : 's'}:** ${actionCounts(plan)}`, '');
+    const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
+    lines.push('| Action | Workload | Via | Reason |', '| --- | --- | --- | --- |');
+    for (const w of sortedWorkloads(plan)) {
+      const name = `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`;
+      const via = [...new Set(w.dependencies.map((d) => d.via))].join(', ');
+      lines.push(`| **${w.action.toUpperCase()}** | ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`);
+    }
+  }
+  const warnings = plan.workloads.filter((w) => w.warning);
+  if (warnings.length > 0) {
+    lines.push('', '**Warnings**', '');
+    for (const w of warnings)
+      lines.push(`- ${code(`${w.kind}/${w.namespace}/${w.name}`)}: ${cell(w.warning ?? '')}`);
+  }
+  const problems = plan.problems ?? [];
+  if (problems.length > 0) {
+    lines.push('', `<details><summary>Notes (${problems.length})</summary>`, '');
+    for (const p of problems) lines.push(`- ${cell(p)}`);
+    lines.push('', '</details>');
+  }
+  if (plan.workloads.length > 0)
+    lines.push('', '```mermaid', renderMermaid(plan, decisions).trimEnd(), '```');
+  return lines.join('\n') + '\n';
+}
