@@ -5,6 +5,7 @@
 #   onSecretEvent, one summary per event:  jsonPayload.outcome.{converged,pending,durationMs,convergedAfterMs,secret}
 #   rotateSecret, one line per secret:     jsonPayload.{secret,outcome,retry}
 # Both functions add jsonPayload.component (their entry point) to every line.
+# Cloud Logging cannot delete a metric's label or change its type once created: add, never rename.
 
 locals {
   monitoring = var.enable_monitoring ? 1 : 0
