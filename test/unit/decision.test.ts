@@ -728,6 +728,37 @@ describe('live readiness: wait, and coalesced restarts', () => {
     );
   });
 
+  it('a whole-second visibility time stands for its whole second; a fraction is exact (latestInstant)', () => {
+    const restartedAt = (at: string): KubeObject =>
+      deployment('api', env(), { templateAnnotations: { 'kubectl.kubernetes.io/restartedAt': at } });
+    // "10:02:00Z" (ESO's refreshTime) may be a sync at 10:02:00.999: only a restart from then on covers it.
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00Z'), ADD7, ready('2024-05-01T10:02:00Z')).action,
+      'restart',
+    );
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.998Z'), ADD7, ready('2024-05-01T10:02:00Z')).action,
+      'restart',
+    );
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.999Z'), ADD7, ready('2024-05-01T10:02:00Z')).recordOnly,
+      true,
+    );
+    // With a fraction the instant is what it says.
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.499Z'), ADD7, ready('2024-05-01T10:02:00.500Z')).action,
+      'restart',
+    );
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.500Z'), ADD7, ready('2024-05-01T10:02:00.500Z')).recordOnly,
+      true,
+    );
+    // The event time is read the same way when no check reports a visibility time.
+    const ev = { ...ADD7, time: '2024-05-01T10:03:00Z' };
+    assert.equal(decideFor(restartedAt('2024-05-01T10:03:00.500Z'), ev, ready()).action, 'restart');
+    assert.equal(decideFor(restartedAt('2024-05-01T10:03:01Z'), ev, ready()).recordOnly, true);
+  });
+
   it('without a visibility time, the event time decides; Argo Rollouts use spec.restartAt', () => {
     const r = workload('Rollout', 'checkout', env());
     (r.spec as Record<string, unknown>).restartAt = '2024-05-01T10:00:30Z';
