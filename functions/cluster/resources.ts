@@ -71,6 +71,11 @@ export const WORKLOAD_RESOURCES: Record<string, Resource> = {
   Rollout: RESOURCES.rollouts,
 };
 
+/** The resource of the kind through which a workload owns its pods (its ReplicaSets, its Jobs). */
+export function podOwnerResource(owner: { group: string; plural: string; kind: string }): Resource {
+  return r(owner.group, ['v1'], owner.plural, owner.kind, false);
+}
+
 export function resourcePath(res: Resource, version: string, namespace?: string, name?: string): string {
   const base = res.group ? `/apis/${res.group}/${version}` : `/api/${version}`;
   const ns = res.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
