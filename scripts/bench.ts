@@ -18,7 +18,7 @@ import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
-import { RESOURCES, listAll } from '../functions/cluster/resources';
+import { listAll, workloadResource } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
     // exactly its expected dependents.
-    const all = (await listAll(admin, RESOURCES.deployments, { limit: 2000 }))?.items ?? [];
+    const all = (await listAll(admin, workloadResource('Deployment'), { limit: 2000 }))?.items ?? [];
     let appliedMismatches = 0;
     for (const d of all) {
       const id = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;

@@ -4,7 +4,7 @@ import * as annotations from './annotations';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions } from './discovery';
 import type { SecretEventType } from './event';
-import { podTemplate, workloadAnnotation } from './kube';
+import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
@@ -238,7 +238,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     // Several secrets rotated together: a restart that began after this version was visible
     // already gave the pods the new value, so this event only records itself.
     if (action === 'restart') {
-      const restartedAt = podTemplateRestartedAt(wd);
+      const restartedAt = kindOf(wd.ref.kind).restartedAt(wd.object);
       const visibleSince = newestReady ?? event.time;
       if (restartedAt && visibleSince && Date.parse(restartedAt) >= latestInstant(visibleSince)) {
         return {
@@ -432,20 +432,10 @@ function latestInstant(ts: string): number {
   return /\.\d+/.test(ts) ? t : t + 999;
 }
 
-/** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */
+/** A restart that changes the pod template without rolling the pods (updateStrategy OnDelete). */
 function onDeleteWarning(wd: WorkloadDependencies): string | undefined {
-  if (wd.ref.kind !== 'StatefulSet' && wd.ref.kind !== 'DaemonSet') return undefined;
-  const spec = wd.object.spec as { updateStrategy?: { type?: unknown } } | undefined;
-  if (spec?.updateStrategy?.type !== 'OnDelete') return undefined;
+  if (kindOf(wd.ref.kind).rollsOnRestart(wd.object)) return undefined;
   return `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name} uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`;
-}
-
-function podTemplateRestartedAt(wd: WorkloadDependencies): string | undefined {
-  if (wd.ref.kind === 'Rollout') {
-    const spec = wd.object.spec as { restartAt?: unknown } | undefined;
-    return typeof spec?.restartAt === 'string' ? spec.restartAt : undefined;
-  }
-  return podTemplate(wd.object)?.metadata?.annotations?.[annotations.RESTARTED_AT];
 }
 
 /** Strongest action first: restart > reload > none. */

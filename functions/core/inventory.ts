@@ -1,7 +1,7 @@
 // An Inventory is everything discovery looks at in one cluster, as plain objects: the same shape
 // whether it came from manifests on disk or from cluster-wide lists on a live API server.
 import type { KubeObject } from './kube';
-import { isWorkload } from './kube';
+import { isWorkload } from './workloadKinds';
 import { isExternalSecret, isSecretStore } from './externalSecret';
 import { isSecretProviderClass } from './secretProviderClass';
 

@@ -1,9 +1,16 @@
-// Every workload kind Rotor acts on, in one table: its API resource, where its pod template lives,
-// how to restart it, whether it is paused, whether it wants pods, and how its pods belong to it.
-// Adding a kind is one entry here (and its CRD in infra/ when it has one). Pure.
+// Every workload kind Rotor acts on, in one table: its API resource (group, versions, plural),
+// where its pod template lives, how to restart it (patch body and content type), when it was last
+// restarted, whether it is paused, whether a template change rolls its pods, whether it wants pods
+// now, and how its pods belong to it. Adding a kind is one entry here (and its CRD in infra/ when
+// it has one): discovery, decisions, listing and patching all read this table. Pure.
+//
+// Rollout status is not read anywhere yet; when waves need it, it belongs here too.
 import * as annotations from './annotations';
-import type { KubeObject, ObjectMeta, WorkloadKind } from './kube';
+import type { KubeObject, ObjectMeta } from './kube';
 import { apiGroup, isObject } from './kube';
+
+export const WORKLOAD_KIND_NAMES = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
 
 export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
 export const MERGE_PATCH = 'application/merge-patch+json';
@@ -26,6 +33,8 @@ export interface WorkloadKindInfo {
   restartPatch(at: string): { readonly contentType: string; readonly spec: Record<string, unknown> };
   /** Whether its owner has paused it: Rotor leaves a paused workload alone. */
   paused(o: KubeObject): boolean;
+  /** Whether a change of its pod template replaces the running pods (not with updateStrategy OnDelete). */
+  rollsOnRestart(o: KubeObject): boolean;
   /** Whether it wants pods running now (a CronJob runs pods only while a job runs). */
   wantsPods(o: KubeObject): boolean;
   /**
@@ -56,6 +65,10 @@ const templateRestartedAt =
 
 const specPaused = (o: KubeObject): boolean => isObject(o.spec) && o.spec.paused === true;
 const notPaused = (): boolean => false;
+const always = (): boolean => true;
+/** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */
+const rollsUnlessOnDelete = (o: KubeObject): boolean =>
+  !(isObject(o.spec) && isObject(o.spec.updateStrategy) && o.spec.updateStrategy.type === 'OnDelete');
 
 /** `spec.replicas`, which the API server defaults to 1. */
 const wantsReplicas = (o: KubeObject): boolean =>
@@ -84,6 +97,7 @@ const appsKind = (kind: string, plural: string, wantsPods: (o: KubeObject) => bo
   restartPatch: (at) => ({ contentType: STRATEGIC_MERGE, spec: { template: restartTemplate(at) } }),
   // Only Deployments pause; the field means nothing on the others.
   paused: kind === 'Deployment' ? specPaused : notPaused,
+  rollsOnRestart: kind === 'Deployment' ? always : rollsUnlessOnDelete,
   wantsPods,
   podOwner: kind === 'Deployment' ? REPLICA_SETS : { via: 'direct' },
 });
@@ -109,6 +123,7 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
       spec: { jobTemplate: { spec: { template: restartTemplate(at) } } },
     }),
     paused: notPaused,
+    rollsOnRestart: always,
     wantsPods: () => false,
     podOwner: { via: 'intermediate', group: 'batch', plural: 'jobs', kind: 'Job' },
   },
@@ -126,6 +141,7 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
     // Custom resources take no strategic merge patches.
     restartPatch: (at) => ({ contentType: MERGE_PATCH, spec: { restartAt: at } }),
     paused: specPaused,
+    rollsOnRestart: always,
     wantsPods: wantsReplicas,
     podOwner: REPLICA_SETS,
   },
@@ -144,4 +160,32 @@ export function workloadKindOf(o: KubeObject): WorkloadKindInfo | undefined {
 
 export function isPaused(o: KubeObject): boolean {
   return workloadKindOf(o)?.paused(o) ?? false;
+}
+
+/** Is this object a workload kind Rotor handles (matching on group, not just kind)? */
+export function isWorkload(o: KubeObject): boolean {
+  return workloadKindOf(o) !== undefined;
+}
+
+/** The pod template of a workload (CronJob: its job template's); undefined for anything else. */
+export function podTemplate(o: KubeObject): PodTemplate | undefined {
+  return workloadKindOf(o)?.podTemplate(o);
+}
+
+/**
+ * An annotation set on the workload, or failing that on its pod template. Manifests are untrusted:
+ * an unquoted `true` or `8080` arrives as a boolean or number and is read as its text; anything
+ * else that is not a string counts as absent.
+ */
+export function workloadAnnotation(o: KubeObject, key: string): string | undefined {
+  return (
+    annotationText(o.metadata?.annotations?.[key]) ??
+    annotationText(podTemplate(o)?.metadata?.annotations?.[key])
+  );
+}
+
+function annotationText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
+  return undefined;
 }
