@@ -2,7 +2,7 @@
 // wait, with a one-line reason naming the dependency that drove it. Pure.
 import * as annotations from './annotations';
 import type { Dependency, WorkloadDependencies } from './discovery';
-import { appliedVersions } from './discovery';
+import { appliedVersions, describeRead } from './discovery';
 import type { SecretEventType } from './event';
 import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
@@ -82,7 +82,12 @@ export interface RecordDecision extends DecisionFacts {
 export interface WaitDecision extends DecisionFacts {
   readonly action: 'wait';
   readonly then: 'restart' | 'reload';
+  /** What has not caught up yet: ESO's sync of its Secret, or the CSI driver's mount. */
+  readonly waitingFor: WaitingFor;
 }
+
+/** What a wait is for. */
+export type WaitingFor = 'eso' | 'csi' | 'pods';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {
@@ -232,7 +237,14 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
       const r = opts.readiness(d, action, version);
       if (!r) continue;
-      if (!r.ready) return { action: 'wait', then: action, reason: `${action} waits: ${r.detail}`, affected };
+      if (!r.ready)
+        return {
+          action: 'wait',
+          then: action,
+          waitingFor: d.source.kind === 'eso' ? 'eso' : 'csi',
+          reason: `${action} waits: ${r.detail}`,
+          affected,
+        };
       if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
     }
     // Several secrets rotated together: a restart that began after this version was visible
@@ -404,7 +416,7 @@ export function describeVia(d: Dependency): string {
       return `${d.via === 'init' ? 'init container ' : ''}CSI file ${d.source.file}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
     case 'eso':
     case 'csi-sync': {
-      const what = d.detail.split(' in ')[0] ?? d.via;
+      const what = describeRead(d.read);
       const by =
         d.source.kind === 'eso'
           ? `ExternalSecret ${d.source.externalSecret}`

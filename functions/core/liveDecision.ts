@@ -13,7 +13,7 @@
 //   reload          ready pods                                   reload (onFailure: restart, or report when paused)
 //   wait            waited longer than the bound (not dry-run)   give-up
 //   wait            -                                            wait (force-sync the ExternalSecrets it waits on)
-import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint } from './decision';
+import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint, WaitingFor } from './decision';
 import { decide } from './decision';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import type { ForceSync } from './forceSync';
@@ -60,6 +60,7 @@ export type LiveDecision =
   | (Facts & { readonly action: 'record'; readonly records: AppliedRecords })
   | (Facts & {
       readonly action: 'wait';
+      readonly waitingFor: WaitingFor;
       /** ExternalSecrets to force-sync now. */
       readonly nudge: readonly ForceSync[];
       /** When this wait is given up on (ms since the epoch). */
@@ -119,6 +120,7 @@ function liveAction(
           event,
           d.affected,
           `reload waits: no ready pod of the ${wd.ref.kind} to POST to (${notReady} not ready)`,
+          'pods',
           live,
         );
       }
@@ -132,7 +134,7 @@ function liveAction(
       };
     }
     case 'wait':
-      return waitFor(event, d.affected, d.reason, live);
+      return waitFor(event, d.affected, d.reason, d.waitingFor, live);
   }
 }
 
@@ -141,6 +143,7 @@ function waitFor(
   event: EventContext,
   affected: readonly Dependency[],
   reason: string,
+  waitingFor: WaitingFor,
   live: LiveInputs,
 ): LiveDecision {
   const nudge = forceSyncTargets(affected, live.externalSecrets, event.time, live.now);
@@ -159,7 +162,7 @@ function waitFor(
       waitedMs: live.now - started,
     };
   }
-  return { action: 'wait', reason, nudge, giveUpAt };
+  return { action: 'wait', reason, waitingFor, nudge, giveUpAt };
 }
 
 /** The action of the output contract (outcome messages) for what the executor does. */

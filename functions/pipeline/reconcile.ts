@@ -3,7 +3,7 @@
 // (rotor.dev/applied); what is still waiting is counted as pending so the caller can throw and
 // let Pub/Sub redeliver. Redelivery re-runs this and finds finished work already recorded.
 import * as annotations from '../core/annotations';
-import type { Action, EventContext } from '../core/decision';
+import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
@@ -217,7 +217,7 @@ function outcome(
   action: Action,
   result: WorkloadOutcome['result'],
   reason: string,
-  extra: { warning?: string; detail?: string } = {},
+  extra: { warning?: string; detail?: string; waitingFor?: WaitingFor } = {},
 ): WorkloadOutcome {
   return {
     cluster: wd.ref.cluster,
@@ -229,6 +229,7 @@ function outcome(
     reason,
     ...(extra.warning ? { warning: extra.warning } : {}),
     ...(extra.detail ? { detail: extra.detail } : {}),
+    ...(extra.waitingFor ? { waitingFor: extra.waitingFor } : {}),
   };
 }
 
@@ -325,10 +326,12 @@ async function perform(
       if (cfg.dryRun)
         return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
           ...extra,
+          waitingFor: decision.waitingFor,
           ...(forced ? { detail: `would ${forced}` } : {}),
         });
       return outcome(wd, action, 'waiting', decision.reason, {
         ...extra,
+        waitingFor: decision.waitingFor,
         ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}),
       });
     }

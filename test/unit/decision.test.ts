@@ -651,6 +651,7 @@ describe('live readiness: wait, and coalesced restarts', () => {
     );
     assert.equal(recordOf(d), undefined);
     assert.equal(d.affected.length, 1);
+    assert.equal(d.action === 'wait' ? d.waitingFor : undefined, 'eso');
     expectAction(
       decideFor(deployment('web', csi(), { annotations: EP }), ADD7, check),
       'wait',

@@ -207,6 +207,7 @@ describe('live decision: reload and its fallback', () => {
     const d = decideFor(web, { pods: [pod('web-1', 'rs1', false)] });
     assert.equal(d.action, 'wait');
     assert.match(d.reason, /^reload waits: no ready pod of the Deployment to POST to \(1 not ready\)$/);
+    assert.equal(d.waitingFor, 'pods');
     assert.equal(d.giveUpAt, T0 + 30 * MINUTE);
     const late = decideFor(web, { pods: [pod('web-1', 'rs1', false)], now: T0 + 31 * MINUTE });
     assert.equal(late.action, 'give-up');
@@ -299,6 +300,7 @@ describe('live decision: waiting, force-sync and giving up', () => {
   it('waits while ESO has not synced since the event, forcing a sync of its ExternalSecret', () => {
     const d = decideFor(api, { externalSecrets: notSynced });
     assert.equal(d.action, 'wait');
+    assert.equal(d.waitingFor, 'eso');
     assert.match(
       d.reason,
       /^restart waits: ExternalSecret shop\/creds last synced at 2024-05-01T09:00:00Z, before the event/,
@@ -349,6 +351,7 @@ describe('forceSyncTargets: which ExternalSecrets to force-sync', () => {
     version: 'latest',
     secret: parseSecretName(DB).id,
     source: { kind: 'eso', namespace: 'shop', externalSecret: name, secretName: name },
+    read: { kind: 'env', env: 'PW', key: 'pw' },
     inPlace: false,
   });
   const es = (name: string, refreshTime?: string, forcedAt?: string): [string, KubeObject] => [

@@ -17,6 +17,7 @@ const esoDep: Dependency = {
   version: 'latest',
   secret,
   source: { kind: 'eso', namespace: 'shop', externalSecret: 'db', secretName: 'db' },
+  read: { kind: 'env', env: 'DB_PASSWORD', key: 'password' },
   inPlace: false,
 };
 
@@ -35,6 +36,7 @@ function csiDep(version: string): Dependency {
       driver: 'secrets-store-gke.csi.k8s.io',
       resourceName: `projects/my-proj/secrets/db-password/versions/${version}`,
     },
+    read: { kind: 'csi', volume: 's', mountPath: '/s', subPath: undefined },
     inPlace: true,
   };
 }
