@@ -3,7 +3,7 @@
 // CRDs (Argo Rollouts, the CSI driver's, ESO's) that are not installed are skipped.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../core/kube';
-import { InputError } from '../errors';
+import { InputError, errorMessage } from '../errors';
 import type { Inventory } from '../core/inventory';
 import type { KubeApi } from './kubeApi';
 import { HttpKubeApi } from './kubeApi';
@@ -61,7 +61,7 @@ export function kubeApiFromKubeconfig(path: string, context?: string, name?: str
   try {
     kc.loadFromFile(path);
   } catch (e) {
-    throw new InputError(`cannot read kubeconfig: ${(e as Error).message}`, path);
+    throw new InputError(`cannot read kubeconfig: ${errorMessage(e)}`, path);
   }
   if (context) {
     if (!kc.getContextObject(context)) throw new InputError(`kubeconfig has no context "${context}"`, path);

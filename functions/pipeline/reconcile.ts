@@ -14,11 +14,11 @@ import { afterReload } from '../core/reloadResult';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
-import { TransientError, errorMessage } from '../errors';
+import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
 import { forceSync, getWorkload, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
-import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
+import { isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
@@ -169,8 +169,7 @@ async function reconcileCluster(
         // Every failure is this workload's outcome; none may abort the others mid-flight. It names
         // the action that was being performed (none when deciding itself failed).
         const cause = causeOf(e);
-        const transientError =
-          cause instanceof TransientError || (cause instanceof KubeApiError && cause.transient);
+        const transientError = isTransient(cause);
         if (transientError) transient++;
         const message = errorMessage(cause);
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });

@@ -13,7 +13,7 @@
 // expires (lock TTL), and the next trigger or Pub/Sub redelivery takes it over and resumes.
 // Why a backend outage leaves no trace: the strategy's preflight runs before the claim.
 import { randomUUID } from 'node:crypto';
-import { InputError, TransientError, errorMessage } from '../errors';
+import { InputError, TransientError, errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
@@ -114,7 +114,7 @@ export async function rotateOne(
     else logger.info(`rotation ${result.outcome}: ${result.reason}`, resultFields(result));
     return result;
   } catch (err) {
-    const retry = isRetryable(err);
+    const retry = isTransient(err);
     const result: RotationResult = {
       secret: name,
       outcome: 'failed',
@@ -126,14 +126,6 @@ export async function rotateOne(
     else logger.error(`rotation failed: ${result.reason}`, { retry });
     return result;
   }
-}
-
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof InputError) return false;
-  if (err instanceof SecretManagerError) return err.transient;
-  // TransientError and anything unexpected (a crash, a bug): retrying is the safe default
-  // because every step can be repeated.
-  return true;
 }
 
 function resultFields(r: RotationResult): Record<string, unknown> {

@@ -8,7 +8,7 @@
 // credential read from another secret (`rotor-admin-secret`), never with the rotated one, so a
 // resumed rotation can always set again.
 import { escapeIdentifier, escapeLiteral } from 'pg';
-import { InputError, TransientError } from '../../errors';
+import { InputError, TransientError, errorMessage, isTransient } from '../../errors';
 import type { SecretValue } from '../../secretmanager/secretValue';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
@@ -40,8 +40,8 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   const adminId = ctx.config.adminSecret;
   if (!adminId) throw new InputError('no admin secret configured', where);
   const adminValue = await ctx.secretManager.accessVersion(adminId, 'latest').catch((err: unknown) => {
-    throw err instanceof Error && 'transient' in err && (err as { transient: boolean }).transient
-      ? new TransientError(`admin secret: ${err.message}`, { cause: err })
+    throw isTransient(err)
+      ? new TransientError(`admin secret: ${errorMessage(err)}`, { cause: err })
       : new InputError(
           `cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`,
           where,
