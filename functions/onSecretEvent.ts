@@ -36,7 +36,7 @@ export interface SecretEventEnvironment {
 
 export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): SecretEventEnvironment {
   const config = loadConfig(env);
-  const logger = createLogger({ base: { component: 'onSecretEvent' } });
+  const logger = createLogger({ base: { component: 'onSecretEvent' }, minSeverity: config.logLevel });
   if (config.clusters.length === 0)
     logger.warn('ROTOR_CLUSTERS is empty: events are parsed and logged, but no cluster is acted on');
   return {

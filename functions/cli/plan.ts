@@ -1,5 +1,6 @@
 // `rotor plan`: what a rotation of one secret will do to which workload, before anything rotates.
 // Offline on manifests (a GitOps repo, `helm template` output) or live on a cluster; read-only.
+import { envDefaultProject } from '../config';
 import { InputError } from '../errors';
 import type { EventContext } from '../core/decision';
 import { DependencyIndex } from '../core/discovery';
@@ -68,7 +69,7 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
       `--event "${eventType}" is not a Secret Manager event type (one of ${SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED').join(', ')})`,
     );
   }
-  const defaultProject = values.project ?? env.ROTOR_DEFAULT_PROJECT;
+  const defaultProject = values.project ?? envDefaultProject(env);
   const ref = parseSecretArg(values.secret, defaultProject);
   if (ref.version !== undefined)
     throw new InputError(
