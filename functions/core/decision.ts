@@ -115,7 +115,6 @@ export interface AppliedRecord {
   readonly version: string;
 }
 
-const STRENGTH: Record<'restart' | 'reload' | 'none', number> = { none: 0, reload: 1, restart: 2 };
 const ON_ROTATE_VALUES = ['restart', 'reload', 'none'];
 
 export interface DecideOptions {
@@ -448,12 +447,4 @@ function latestInstant(ts: string): number {
 function onDeleteWarning(wd: WorkloadDependencies): string | undefined {
   if (kindOf(wd.ref.kind).rollsOnRestart(wd.object)) return undefined;
   return `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name} uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`;
-}
-
-/** Strongest action first: restart > reload > none. */
-export function strongest(
-  a: 'restart' | 'reload' | 'none',
-  b: 'restart' | 'reload' | 'none',
-): 'restart' | 'reload' | 'none' {
-  return STRENGTH[a] >= STRENGTH[b] ? a : b;
 }

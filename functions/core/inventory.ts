@@ -16,7 +16,7 @@ export interface Inventory {
   readonly spcPodStatuses?: readonly KubeObject[];
 }
 
-export function isSpcPodStatus(o: KubeObject): boolean {
+function isSpcPodStatus(o: KubeObject): boolean {
   return (
     o.kind === 'SecretProviderClassPodStatus' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '')
   );

@@ -55,7 +55,7 @@ export function decideAll(
   }));
 }
 
-export function plannedWorkload(p: PlannedDecision): PlannedWorkload {
+function plannedWorkload(p: PlannedDecision): PlannedWorkload {
   const { ref } = p.workload;
   const warning = decisionWarning(p.decision);
   return {

@@ -55,7 +55,7 @@ export function resolvePort(pod: KubeObject, port: string): number | undefined {
 }
 
 /** The uid of the object's controller (the owner reference with `controller: true`), if any. */
-export function controllerUid(o: KubeObject): string | undefined {
+function controllerUid(o: KubeObject): string | undefined {
   return o.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
 }
 

@@ -9,13 +9,7 @@ import type {
   ReadinessCheck,
   ReloadEndpoint,
 } from '../../functions/core/decision';
-import {
-  decide,
-  decisionWarning,
-  describeVia,
-  parseReloadEndpoint,
-  strongest,
-} from '../../functions/core/decision';
+import { decide, decisionWarning, describeVia, parseReloadEndpoint } from '../../functions/core/decision';
 import { DependencyIndex } from '../../functions/core/discovery';
 import type { SecretEventType } from '../../functions/core/event';
 import { inventoryFrom } from '../../functions/core/inventory';
@@ -366,13 +360,6 @@ describe('overrides and mixes', () => {
       'restart',
       /^rotor.dev\/reload-endpoint "\/reload" is not PORT\/PATH, so CSI file pw in app is picked up by a restart$/,
     );
-  });
-
-  it('strongest()', () => {
-    assert.equal(strongest('none', 'reload'), 'reload');
-    assert.equal(strongest('restart', 'reload'), 'restart');
-    assert.equal(strongest('reload', 'restart'), 'restart');
-    assert.equal(strongest('none', 'none'), 'none');
   });
 });
 

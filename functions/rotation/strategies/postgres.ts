@@ -9,7 +9,6 @@
 // resumed rotation can always set again.
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { InputError, TransientError, errorMessage, isTransient } from '../../errors';
-import type { SecretValue } from '../../secretmanager/secretValue';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
 import { dbCredentialValue, parseDbCredential, sameEndpoint } from './dbCredential';
@@ -133,15 +132,5 @@ async function testLogin(fallback: PgEndpoint, pending: DbCredential, where: str
     );
   } finally {
     await client?.end().catch(() => undefined);
-  }
-}
-
-/** For tests and the CLI: what a stored value would log in as (never the password). */
-export function describeCredential(value: SecretValue): string {
-  try {
-    const c = parseDbCredential(value, 'value');
-    return `${c.username}@${c.host ?? '?'}:${c.port ?? 5432}/${c.dbname ?? 'postgres'}`;
-  } catch {
-    return '(not a database credential)';
   }
 }
