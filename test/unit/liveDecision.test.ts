@@ -380,6 +380,7 @@ describe('forceSyncTargets: which ExternalSecrets to force-sync', () => {
       true,
     ],
     ['synced after the event: nothing to ask', es('a', '2024-05-01T10:00:01Z'), false],
+    ['synced at exactly the event instant is not after it: force', es('a', '2024-05-01T10:00:00.400Z'), true],
     [
       'forced after the event, not answered yet: do not churn',
       es('a', '2024-05-01T09:00:00Z', '2024-05-01T10:00:02.500Z'),

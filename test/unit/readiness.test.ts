@@ -253,6 +253,16 @@ describe('readiness: the negative cases, one rule each', () => {
       state: { spcPodStatuses: [statusIn('other')] },
       detail: /no pod has mounted version 7 of SecretProviderClass shop\/db yet/,
     },
+    {
+      name: 'CSI sync: a mount of an older version does not prove the synced Secret',
+      dep: {
+        ...csiDep('latest'),
+        source: { kind: 'csi-sync', namespace: 'shop', spc: 'db', secretName: 's' },
+      },
+      action: 'restart',
+      state: { spcPodStatuses: [podStatus('6')] },
+      detail: /no pod has mounted version 7 of SecretProviderClass shop\/db yet/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
