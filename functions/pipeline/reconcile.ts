@@ -2,6 +2,8 @@
 // Reconcile-until-converged: everything that is ready is done now and recorded on the workload
 // (rotor.dev/applied); what is still waiting is counted as pending so the caller can throw and
 // let Pub/Sub redeliver. Redelivery re-runs this and finds finished work already recorded.
+// Per workload: read the live state its decision can use, decideLive (core/liveDecision.ts: every
+// choice is made there, purely), then perform: a switch over the decision's variants, no policy.
 import * as annotations from '../core/annotations';
 import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
