@@ -1,6 +1,10 @@
-// Configuration of the functions, from environment variables (documented in the README).
+// Configuration from environment variables (documented in the README), read and validated here
+// for both functions and the CLI, so a setting has one meaning and one default everywhere. The
+// shared value parsers are in envValues.ts; rotateSecret's own settings in rotation/settings.ts.
 import { InputError } from './errors';
 import { envBool, envDefaultProject } from './envValues';
+import type { Severity } from './log';
+import { SEVERITIES } from './log';
 import type { ClusterSpec } from './cluster/access';
 import { parseClusterList } from './cluster/access';
 import type { NamespaceFilter } from './cluster/namespaces';
@@ -20,6 +24,41 @@ export interface RotorConfig {
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
+  readonly logLevel: Severity;
+}
+
+/** How Rotor acts on workloads: the same defaults for onSecretEvent and `rotor apply`. */
+export interface ActingSettings {
+  readonly concurrency: number;
+  readonly reload: { retries: number; backoffMs: number };
+}
+
+export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
+  return {
+    concurrency: int(env.ROTOR_CONCURRENCY, 'ROTOR_CONCURRENCY', 8, 1),
+    reload: {
+      retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
+      backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),
+    },
+  };
+}
+
+/** ROTOR_LOG_LEVEL: the minimum severity logged (DEBUG…ERROR, any case); unset: `fallback`. */
+export function logLevel(env: NodeJS.ProcessEnv = process.env, fallback: Severity = 'INFO'): Severity {
+  const v = env.ROTOR_LOG_LEVEL?.trim().toUpperCase();
+  if (!v) return fallback;
+  const level = SEVERITIES.find((s) => s === v || (v === 'WARN' && s === 'WARNING'));
+  if (!level)
+    throw new InputError(`ROTOR_LOG_LEVEL="${env.ROTOR_LOG_LEVEL}" is not one of ${SEVERITIES.join(', ')}`);
+  return level;
+}
+
+/** The project short secret names resolve against (the CLI's --project overrides it). */
+export { envDefaultProject };
+
+/** ROTOR_SECRET_MANAGER_ENDPOINT: `host:port` of a Secret Manager emulator or stand-in. */
+export function secretManagerEndpoint(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.ROTOR_SECRET_MANAGER_ENDPOINT?.trim() || undefined;
 }
 
 function int(v: string | undefined, name: string, fallback: number, min: number): number {
@@ -53,11 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     ...(defaultProject ? { defaultProject } : {}),
     ...(outcomeTopic ? { outcomeTopic } : {}),
     maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
-    concurrency: int(env.ROTOR_CONCURRENCY, 'ROTOR_CONCURRENCY', 8, 1),
-    reload: {
-      retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
-      backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),
-    },
+    ...actingSettings(env),
+    logLevel: logLevel(env),
     apis: {
       ...(env.ROTOR_GKE_API ? { gke: env.ROTOR_GKE_API } : {}),
       ...(env.ROTOR_CONNECT_GATEWAY_API ? { connectGateway: env.ROTOR_CONNECT_GATEWAY_API } : {}),

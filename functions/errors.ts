@@ -20,6 +20,22 @@ export class TransientError extends Error {
   }
 }
 
+/** An error's message, whatever was thrown. The one way Rotor turns an error into text. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Whether retrying may succeed: the one classification the event pipeline, the rotation protocol
+ * and the strategies share. Bad input never becomes good (InputError: false); a TransientError is
+ * (true); an error that classifies itself (`transient`: a Kubernetes API status, a Secret Manager
+ * gRPC code) says so. Anything else — an unexpected failure, a bug — is retried: every step Rotor
+ * takes is idempotent, so a retry is safe, while acking would silently drop the work.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof InputError) return false;
+  if (err instanceof TransientError) return true;
+  if (typeof err === 'object' && err !== null && 'transient' in err && typeof err.transient === 'boolean')
+    return err.transient;
+  return true;
 }

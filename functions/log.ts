@@ -17,13 +17,20 @@ export interface Logger {
 
 export type LogSink = (line: string) => void;
 
-const ORDER: Severity[] = ['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR'];
+/** Every severity, lowest first. */
+export const SEVERITIES: readonly Severity[] = ['DEBUG', 'INFO', 'NOTICE', 'WARNING', 'ERROR'];
+const ORDER = SEVERITIES;
 
 export function createLogger(
-  options: { sink?: LogSink; minSeverity?: Severity; base?: LogFields } = {},
+  options: {
+    sink?: LogSink;
+    /** The caller's configured level (config.ts logLevel); INFO when not given. */
+    minSeverity?: Severity;
+    base?: LogFields;
+  } = {},
 ): Logger {
   const sink = options.sink ?? ((line: string) => process.stdout.write(line + '\n'));
-  const min = ORDER.indexOf(options.minSeverity ?? envSeverity() ?? 'INFO');
+  const min = ORDER.indexOf(options.minSeverity ?? 'INFO');
   const base = options.base ?? {};
   const emit = (severity: Severity, message: string, fields?: LogFields): void => {
     if (ORDER.indexOf(severity) < min) return;
@@ -49,11 +56,6 @@ export function memoryLogger(): Logger & {
     sink: (line) => entries.push(JSON.parse(line) as { severity: Severity; message: string } & LogFields),
   });
   return Object.assign(logger, { entries });
-}
-
-function envSeverity(): Severity | undefined {
-  const v = process.env.ROTOR_LOG_LEVEL?.toUpperCase();
-  return ORDER.find((s) => s === v);
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

@@ -11,6 +11,7 @@ import { TransientError, errorMessage } from './errors';
  * as the response body.
  */
 export function nackError(e: unknown, component: string): Error {
+  // A routine wait or retry (TransientError) is NOTICE; anything else carries its trace.
   const transient = e instanceof TransientError;
   const message = errorMessage(e);
   const entry = {

@@ -44,7 +44,7 @@ export function environmentFromEnv(
   tokens: TokenSource = googleTokenSource(),
 ): SecretEventEnvironment {
   const config = loadConfig(env);
-  const logger = createLogger({ base: { component: 'onSecretEvent' } });
+  const logger = createLogger({ base: { component: 'onSecretEvent' }, minSeverity: config.logLevel });
   if (config.clusters.length === 0)
     logger.warn('ROTOR_CLUSTERS is empty: events are parsed and logged, but no cluster is acted on');
   return {

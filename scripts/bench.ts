@@ -31,7 +31,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
-import { RESOURCES, listAll } from '../functions/cluster/resources';
+import { listAll, workloadResource } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { AuditLog, auditFlags } from './bench/audit';
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
     // exactly its expected dependents.
-    const all = (await listAll(admin, RESOURCES.deployments, { limit: 2000 }))?.items ?? [];
+    const all = (await listAll(admin, workloadResource('Deployment'), { limit: 2000 }))?.items ?? [];
     let appliedMismatches = 0;
     for (const d of all) {
       const id = `${d.metadata?.namespace ?? ''}/${d.metadata?.name ?? ''}`;

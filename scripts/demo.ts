@@ -421,7 +421,7 @@ function printAccount(a: Account): void {
       when = `pinged ${a.podServer?.requests.length ?? 0} pods through the API server's pod proxy`;
     }
     if (waited) {
-      when += `${when ? ', ' : ''}${/ExternalSecret/.test(waited.w.reason) ? 'after ESO synced the new value into its Secret' : `after the CSI driver mounted version ${a.version} in its pods`}`;
+      when += `${when ? ', ' : ''}${waited.w.waitingFor === 'eso' ? 'after ESO synced the new value into its Secret' : `after the CSI driver mounted version ${a.version} in its pods`}`;
     }
     const label = LABEL[acted.w.result] ?? acted.w.result;
     const time = acted.w.result === 'unchanged' ? '' : t(acted.at);

@@ -11,6 +11,7 @@ import { isSecretEventType, parseNotification } from '../core/event';
 import { eventContext } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { InputError } from '../errors';
+import { actingSettings, envDefaultProject } from '../config';
 import { createLogger } from '../log';
 import type { EventOutcome } from '../pipeline/outcome';
 import { summarize } from '../pipeline/outcome';
@@ -62,7 +63,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const projects = ProjectMap.parse(
     [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
   );
-  const defaultProject = values.project ?? io.env.ROTOR_DEFAULT_PROJECT;
+  const defaultProject = values.project ?? envDefaultProject(io.env);
 
   let ctx: EventContext;
   let messageId: string | undefined;
@@ -142,8 +143,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
         // (an old notification file would otherwise be given up on at once).
         maxWaitMs: Number.POSITIVE_INFINITY,
-        concurrency: 8,
-        reload: { retries: 3, backoffMs: 500 },
+        ...actingSettings(io.env),
         logger,
       });
       if (outcome.converged || Date.now() >= deadline) break;

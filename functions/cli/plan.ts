@@ -1,5 +1,6 @@
 // `rotor plan`: what a rotation of one secret will do to which workload, before anything rotates.
 // Offline on manifests (a GitOps repo, `helm template` output) or live on a cluster; read-only.
+import { envDefaultProject } from '../config';
 import { InputError } from '../errors';
 import type { EventContext } from '../core/decision';
 import { DependencyIndex } from '../core/discovery';
@@ -12,7 +13,7 @@ import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { isUnmappedNumber, unmappedNumberProblem } from '../core/projectNumber';
 import { loadManifestsParallel } from '../manifests/parallel';
 import { dump } from 'js-yaml';
-import { isWorkload } from '../core/kube';
+import { isWorkload } from '../core/workloadKinds';
 import { dedupeObjects } from '../manifests/dedupe';
 import { defaultNamespace } from '../manifests/namespace';
 import { renderMarkdown } from '../render/markdown';
@@ -54,7 +55,7 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
       `--event "${eventType}" is not a Secret Manager event type (one of ${SECRET_EVENT_TYPES.filter((t) => t !== 'TOPIC_CONFIGURED').join(', ')})`,
     );
   }
-  const defaultProject = flags.string('project') ?? env.ROTOR_DEFAULT_PROJECT;
+  const defaultProject = flags.string('project') ?? envDefaultProject(env);
   const ref = parseSecretArg(secret, defaultProject);
   if (ref.version !== undefined)
     throw new InputError(`--secret "${secret}" names a version: pass the secret and --version separately`);

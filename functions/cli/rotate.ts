@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { InputError, errorMessage } from '../errors';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId, parseSecretArg } from '../core/secretName';
+import { envDefaultProject, logLevel } from '../config';
 import { createLogger } from '../log';
 import type { BatchReport } from '../rotation/batch';
 import { rotateAll } from '../rotation/batch';
@@ -77,7 +78,7 @@ export async function runRotate(
       io.stdout(USAGE);
       return 0;
     }
-    const project = parsed.project ?? io.env.ROTOR_DEFAULT_PROJECT ?? io.env.GOOGLE_CLOUD_PROJECT;
+    const project = parsed.project ?? envDefaultProject(io.env);
     const seen = new Set<string>();
     secrets = [];
     for (const n of parsed.names) {
@@ -154,7 +155,7 @@ function cliEnvironment(env: NodeJS.ProcessEnv): RotateSecretEnvironment {
     ...base,
     logger: createLogger({
       sink: (line) => process.stderr.write(line + '\n'),
-      minSeverity: env.ROTOR_LOG_LEVEL ? undefined : 'WARNING',
+      minSeverity: logLevel(env, 'WARNING'),
     }),
   };
 }

@@ -1,13 +1,10 @@
 // `-l/--selector` on a live cluster: the API server filters the workload lists. Every list of a
 // workload kind that goes through this KubeApi carries the selector, whoever sends it (the plan's
 // inventory, apply's reconcile), so the selection needs no option anywhere else.
-import { isWorkloadKind } from '../core/kube';
 import type { KubeApi, KubeRequest } from '../cluster/kubeApi';
-import { RESOURCES } from '../cluster/resources';
+import { WORKLOAD_RESOURCES } from '../cluster/resources';
 
-const WORKLOAD_PLURALS = Object.values(RESOURCES)
-  .filter((r) => isWorkloadKind(r.kind))
-  .map((r) => r.plural);
+const WORKLOAD_PLURALS = WORKLOAD_RESOURCES.map((r) => r.plural);
 /** A collection path (no object name after the plural): `/apis/apps/v1[/namespaces/NS]/deployments`. */
 const WORKLOAD_LIST = new RegExp(`/(${WORKLOAD_PLURALS.join('|')})$`);
 

@@ -7,7 +7,7 @@
 // server sees the service account's email and RBAC bound to that email matches.
 import { KubeConfig } from '@kubernetes/client-node';
 import { GoogleAuth } from 'google-auth-library';
-import { InputError, TransientError } from '../errors';
+import { InputError, TransientError, errorMessage } from '../errors';
 import type { ProjectMap } from '../core/secretName';
 import type { KubeApi } from './kubeApi';
 import { HttpKubeApi } from './kubeApi';
@@ -134,7 +134,7 @@ export async function connectCluster(spec: ClusterSpec, opts: AccessOptions): Pr
       try {
         kc.loadFromFile(spec.path);
       } catch (e) {
-        throw new InputError(`cannot read kubeconfig: ${(e as Error).message}`, spec.path);
+        throw new InputError(`cannot read kubeconfig: ${errorMessage(e)}`, spec.path);
       }
       if (spec.context) {
         if (!kc.getContextObject(spec.context))

@@ -8,7 +8,7 @@
 // the caller re-reads and re-decides instead of overwriting.
 import * as annotations from '../core/annotations';
 import type { KubeObject, WorkloadRef } from '../core/kube';
-import { isObject } from '../core/kube';
+import { MERGE_PATCH, kindOf } from '../core/workloadKinds';
 import { appliedVersions } from '../core/discovery';
 import { appliedValue } from '../core/appliedAlias';
 import type { AppliedRecord } from '../core/decision';
@@ -17,18 +17,14 @@ import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
 import { KubeApiError } from './kubeApi';
 import { ProxyPathRefused, podProxyPrefix } from './podProxy';
-import { RESOURCES, WORKLOAD_RESOURCES, resourcePath } from './resources';
-
-export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
-export const MERGE_PATCH = 'application/merge-patch+json';
+import { RESOURCES, resourcePath, workloadResource } from './resources';
 
 export interface WriteOptions {
   readonly dryRun: boolean;
 }
 
 function workloadPath(ref: WorkloadRef, object: KubeObject): string {
-  const res = WORKLOAD_RESOURCES[ref.kind];
-  if (!res) throw new Error(`unsupported workload kind ${ref.kind}`);
+  const res = workloadResource(ref.kind);
   const version = (object.apiVersion ?? '').split('/')[1] ?? res.versions[0];
   return resourcePath(res, version, ref.namespace, ref.name);
 }
@@ -51,25 +47,8 @@ export function restartPatch(
     resourceVersion: object.metadata?.resourceVersion,
     annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
   };
-  const template = { metadata: { annotations: { [annotations.RESTARTED_AT]: restartedAt } } };
-  switch (ref.kind) {
-    case 'Deployment':
-    case 'StatefulSet':
-    case 'DaemonSet':
-      return { contentType: STRATEGIC_MERGE, body: { metadata, spec: { template } } };
-    case 'CronJob':
-      return {
-        contentType: STRATEGIC_MERGE,
-        body: { metadata, spec: { jobTemplate: { spec: { template } } } },
-      };
-    case 'Rollout':
-      // Custom resources take no strategic merge patches; Argo restarts pods created before restartAt.
-      return { contentType: MERGE_PATCH, body: { metadata, spec: { restartAt: restartedAt } } };
-  }
-}
-
-export function isPaused(object: KubeObject): boolean {
-  return isObject(object.spec) && object.spec.paused === true;
+  const { contentType, spec } = kindOf(ref.kind).restartPatch(restartedAt);
+  return { contentType, body: { metadata, spec } };
 }
 
 export async function restartWorkload(

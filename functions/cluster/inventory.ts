@@ -3,13 +3,14 @@
 // CRDs (Argo Rollouts, the CSI driver's, ESO's) that are not installed are skipped.
 import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../core/kube';
-import { InputError } from '../errors';
+import { InputError, errorMessage } from '../errors';
 import type { Inventory } from '../core/inventory';
 import type { KubeApi } from './kubeApi';
 import { HttpKubeApi } from './kubeApi';
 import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
-import { RESOURCES, listAll } from './resources';
+import type { Resource } from './resources';
+import { RESOURCES, WORKLOAD_RESOURCES, listAll } from './resources';
 
 export interface LiveInventory extends Inventory {
   /** Optional kinds whose CRDs are not installed on this cluster. */
@@ -27,7 +28,7 @@ export const INVENTORY_PAGE_SIZE = 2000;
 export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}): Promise<LiveInventory> {
   const inNamespace = namespaceMatcher(filter);
   const absent: string[] = [];
-  const list = async (res: (typeof RESOURCES)[keyof typeof RESOURCES]): Promise<KubeObject[]> => {
+  const list = async (res: Resource): Promise<KubeObject[]> => {
     const got = await listAll(api, res, { limit: INVENTORY_PAGE_SIZE });
     if (!got) {
       absent.push(`${res.plural}.${res.group}`);
@@ -38,22 +39,8 @@ export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}):
       : got.items;
   };
   // Independent lists run concurrently; each is one request per page.
-  const [
-    deployments,
-    statefulsets,
-    daemonsets,
-    cronjobs,
-    rollouts,
-    spcs,
-    externalSecrets,
-    secretStores,
-    clusterSecretStores,
-  ] = await Promise.all([
-    list(RESOURCES.deployments),
-    list(RESOURCES.statefulsets),
-    list(RESOURCES.daemonsets),
-    list(RESOURCES.cronjobs),
-    list(RESOURCES.rollouts),
+  const [workloads, spcs, externalSecrets, secretStores, clusterSecretStores] = await Promise.all([
+    Promise.all(WORKLOAD_RESOURCES.map(list)).then((perKind) => perKind.flat()),
     list(RESOURCES.secretProviderClasses),
     list(RESOURCES.externalSecrets),
     list(RESOURCES.secretStores),
@@ -61,7 +48,7 @@ export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}):
   ]);
   return {
     cluster: api.cluster,
-    workloads: [...deployments, ...statefulsets, ...daemonsets, ...cronjobs, ...rollouts],
+    workloads,
     secretProviderClasses: spcs,
     externalSecrets,
     secretStores: [...secretStores, ...clusterSecretStores],
@@ -74,7 +61,7 @@ export function kubeApiFromKubeconfig(path: string, context?: string, name?: str
   try {
     kc.loadFromFile(path);
   } catch (e) {
-    throw new InputError(`cannot read kubeconfig: ${(e as Error).message}`, path);
+    throw new InputError(`cannot read kubeconfig: ${errorMessage(e)}`, path);
   }
   if (context) {
     if (!kc.getContextObject(context)) throw new InputError(`kubeconfig has no context "${context}"`, path);

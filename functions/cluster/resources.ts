@@ -1,5 +1,7 @@
 // The API resources Rotor reads and writes, and cluster-wide paginated listing.
 import type { KubeObject } from '../core/kube';
+import type { WorkloadKind } from '../core/workloadKinds';
+import { KINDS, WORKLOAD_KIND_NAMES } from '../core/workloadKinds';
 import type { KubeApi } from './kubeApi';
 import { KubeApiError, isNotFound } from './kubeApi';
 
@@ -31,11 +33,6 @@ const r = (
 });
 
 export const RESOURCES = {
-  deployments: r('apps', ['v1'], 'deployments', 'Deployment', false),
-  statefulsets: r('apps', ['v1'], 'statefulsets', 'StatefulSet', false),
-  daemonsets: r('apps', ['v1'], 'daemonsets', 'DaemonSet', false),
-  cronjobs: r('batch', ['v1'], 'cronjobs', 'CronJob', false),
-  rollouts: r('argoproj.io', ['v1alpha1'], 'rollouts', 'Rollout', true),
   secretProviderClasses: r(
     'secrets-store.csi.x-k8s.io',
     ['v1', 'v1alpha1'],
@@ -63,13 +60,19 @@ export const RESOURCES = {
   pods: r('', ['v1'], 'pods', 'Pod', false),
 } as const;
 
-export const WORKLOAD_RESOURCES: Record<string, Resource> = {
-  Deployment: RESOURCES.deployments,
-  StatefulSet: RESOURCES.statefulsets,
-  DaemonSet: RESOURCES.daemonsets,
-  CronJob: RESOURCES.cronjobs,
-  Rollout: RESOURCES.rollouts,
-};
+/** The API resource of a workload kind, from the table of kinds. */
+export function workloadResource(kind: WorkloadKind): Resource {
+  const k = KINDS[kind];
+  return r(k.group, [...k.versions], k.plural, k.kind, k.optional);
+}
+
+/** Every workload kind's resource, in the table's order. */
+export const WORKLOAD_RESOURCES: readonly Resource[] = WORKLOAD_KIND_NAMES.map(workloadResource);
+
+/** The resource of the kind through which a workload owns its pods (its ReplicaSets, its Jobs). */
+export function podOwnerResource(owner: { group: string; plural: string; kind: string }): Resource {
+  return r(owner.group, ['v1'], owner.plural, owner.kind, false);
+}
 
 export function resourcePath(res: Resource, version: string, namespace?: string, name?: string): string {
   const base = res.group ? `/apis/${res.group}/${version}` : `/api/${version}`;

@@ -3,11 +3,11 @@
 import * as annotations from './annotations';
 import { recordedVersion, staleAliasMove } from './appliedAlias';
 import type { Dependency, WorkloadDependencies } from './discovery';
-import { appliedVersions } from './discovery';
+import { appliedVersions, describeRead } from './discovery';
 import type { SecretEventType } from './event';
-import { podTemplate, workloadAnnotation } from './kube';
 import type { ReloadEndpoint } from './reloadEndpoint';
 import { parseReloadEndpoint } from './reloadEndpoint';
+import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
@@ -42,23 +42,70 @@ export type ReadinessCheck = (
 
 export type { ReloadEndpoint } from './reloadEndpoint';
 
-export interface Decision {
-  readonly action: Action;
+/** What every decision states: why, and which of the workload's dependencies the event moves. */
+interface DecisionFacts {
+  /** One line naming the dependency that drove the decision. */
   readonly reason: string;
   /** Dependencies the event moves (the others are pinned elsewhere). */
   readonly affected: readonly Dependency[];
-  /** Set on restart / reload (and on coalesced no-ops): what to write into rotor.dev/applied. */
-  readonly record?: AppliedRecord;
-  /**
-   * Every entry to write into rotor.dev/applied (`record` is the first). Several when one
-   * SECRET_UPDATE moves several aliases the workload reads: each alias is recorded on its own.
-   */
-  readonly records?: readonly AppliedRecord[];
-  /** True when nothing must run but `record` should still be written (a newer restart covered it). */
-  readonly recordOnly?: boolean;
+}
+
+/**
+ * Every entry to write into rotor.dev/applied once acted on. Several when one SECRET_UPDATE moves
+ * several aliases the workload reads: each alias is recorded on its own. Never empty.
+ */
+export type AppliedRecords = readonly [AppliedRecord, ...AppliedRecord[]];
+
+/** Restart the pods; the patch records `records`. */
+export interface RestartDecision extends DecisionFacts {
+  readonly action: 'restart';
+  readonly records: AppliedRecords;
+  /** Loud: the restart will not reach running pods (updateStrategy OnDelete). */
+  readonly warning?: string;
+}
+
+/** Ping the app's reload endpoint in each ready pod, then record `records`. */
+export interface ReloadDecision extends DecisionFacts {
+  readonly action: 'reload';
+  readonly endpoint: ReloadEndpoint;
+  readonly records: AppliedRecords;
+}
+
+/** Nothing to run, but `records` is written: a restart after the version became visible covered it. */
+export interface RecordDecision extends DecisionFacts {
+  readonly action: 'record';
+  readonly records: AppliedRecords;
+}
+
+/** The new version is not visible where the pods read it yet: `then` runs once it is. */
+export interface WaitDecision extends DecisionFacts {
+  readonly action: 'wait';
+  readonly then: 'restart' | 'reload';
+  /** What has not caught up yet: ESO's sync of its Secret, or the CSI driver's mount. */
+  readonly waitingFor: WaitingFor;
+}
+
+/** What a wait is for. */
+export type WaitingFor = 'eso' | 'csi' | 'pods';
+
+/** Nothing to do. */
+export interface NoneDecision extends DecisionFacts {
+  readonly action: 'none';
   /** Loud: dependents will break (a version they use was disabled or destroyed, the secret deleted). */
   readonly warning?: string;
-  readonly reloadEndpoint?: ReloadEndpoint;
+}
+
+/** The decision table's answer for one workload and one event: one variant per action. */
+export type Decision = RestartDecision | ReloadDecision | RecordDecision | WaitDecision | NoneDecision;
+
+/** The loud warning a decision carries, if any (restarts that will not roll, breaking deletions). */
+export function decisionWarning(d: Decision): string | undefined {
+  return d.action === 'restart' || d.action === 'none' ? d.warning : undefined;
+}
+
+/** The action of the output contract (`rotor plan`, outcome messages): a record is a `none`. */
+export function contractAction(d: Decision): Action {
+  return d.action === 'record' ? 'none' : d.action;
 }
 
 /** One entry of rotor.dev/applied: the secret (`NAME`, or `NAME@ALIAS` for alias moves) → version acted on. */
@@ -69,7 +116,6 @@ export interface AppliedRecord {
   readonly movedAt?: string;
 }
 
-const STRENGTH: Record<'restart' | 'reload' | 'none', number> = { none: 0, reload: 1, restart: 2 };
 const ON_ROTATE_VALUES = ['restart', 'reload', 'none'];
 
 export interface DecideOptions {
@@ -146,13 +192,13 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   }
   const affected = pending.flatMap((m) => m.deps);
   const first = affected[0];
-  const records: AppliedRecord[] = pending.map((m) => ({
+  const [head, ...rest] = pending.map((m): AppliedRecord => ({
     key: m.key,
     version: m.version,
     ...(m.alias !== undefined && event.time !== undefined ? { movedAt: event.time } : {}),
   }));
-  const record = records[0];
-  const target = pending[0].version;
+  const records: AppliedRecords = [head, ...rest];
+  const target = head.version;
 
   // Requirements per dependency: restart-only, or in place.
   const mustRestart = affected.find((d) => !d.inPlace);
@@ -197,38 +243,34 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
       const r = opts.readiness(d, action, version);
       if (!r) continue;
-      if (!r.ready) {
-        return { action: 'wait', reason: `${action} waits: ${r.detail}`, affected };
-      }
+      if (!r.ready)
+        return {
+          action: 'wait',
+          then: action,
+          waitingFor: d.source.kind === 'eso' ? 'eso' : 'csi',
+          reason: `${action} waits: ${r.detail}`,
+          affected,
+        };
       if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
     }
     // Several secrets rotated together: a restart that began after this version was visible
     // already gave the pods the new value, so this event only records itself.
     if (action === 'restart') {
-      const restartedAt = podTemplateRestartedAt(wd);
+      const restartedAt = kindOf(wd.ref.kind).restartedAt(wd.object);
       const visibleSince = newestReady ?? event.time;
       if (restartedAt && visibleSince && Date.parse(restartedAt) >= latestInstant(visibleSince)) {
         return {
-          action: 'none',
+          action: 'record',
           reason: `already restarted at ${restartedAt}, after version ${target} became visible: the new pods read it`,
           affected,
-          record,
           records,
-          recordOnly: true,
         };
       }
     }
   }
-  const warning = action === 'restart' ? onDeleteWarning(wd) : undefined;
-  return {
-    action,
-    reason,
-    affected,
-    record,
-    records,
-    ...(action === 'reload' && endpoint ? { reloadEndpoint: endpoint } : {}),
-    ...(warning ? { warning } : {}),
-  };
+  if (action === 'reload' && endpoint) return { action, endpoint, reason, affected, records };
+  const warning = onDeleteWarning(wd);
+  return { action: 'restart', reason, affected, records, ...(warning ? { warning } : {}) };
 }
 
 /** One thing the event changes: the dependencies that read it, and what to record once acted on. */
@@ -380,7 +422,7 @@ export function describeVia(d: Dependency): string {
       return `${d.via === 'init' ? 'init container ' : ''}CSI file ${d.source.file}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
     case 'eso':
     case 'csi-sync': {
-      const what = d.detail.split(' in ')[0] ?? d.via;
+      const what = describeRead(d.read);
       const by =
         d.source.kind === 'eso'
           ? `ExternalSecret ${d.source.externalSecret}`
@@ -401,26 +443,8 @@ function latestInstant(ts: string): number {
   return /\.\d+/.test(ts) ? t : t + 999;
 }
 
-/** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */
+/** A restart that changes the pod template without rolling the pods (updateStrategy OnDelete). */
 function onDeleteWarning(wd: WorkloadDependencies): string | undefined {
-  if (wd.ref.kind !== 'StatefulSet' && wd.ref.kind !== 'DaemonSet') return undefined;
-  const spec = wd.object.spec as { updateStrategy?: { type?: unknown } } | undefined;
-  if (spec?.updateStrategy?.type !== 'OnDelete') return undefined;
+  if (kindOf(wd.ref.kind).rollsOnRestart(wd.object)) return undefined;
   return `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name} uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`;
-}
-
-function podTemplateRestartedAt(wd: WorkloadDependencies): string | undefined {
-  if (wd.ref.kind === 'Rollout') {
-    const spec = wd.object.spec as { restartAt?: unknown } | undefined;
-    return typeof spec?.restartAt === 'string' ? spec.restartAt : undefined;
-  }
-  return podTemplate(wd.object)?.metadata?.annotations?.[annotations.RESTARTED_AT];
-}
-
-/** Strongest action first: restart > reload > none. */
-export function strongest(
-  a: 'restart' | 'reload' | 'none',
-  b: 'restart' | 'reload' | 'none',
-): 'restart' | 'reload' | 'none' {
-  return STRENGTH[a] >= STRENGTH[b] ? a : b;
 }

@@ -7,9 +7,12 @@ import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
-import { asArray, describeObject, isObject, podTemplate, str, workloadAnnotation } from './kube';
+import { describeObject, isObject, str } from './kube';
+import { podTemplate, workloadAnnotation } from './workloadKinds';
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
+import type { ContainerView, PodSpecView, VolumeView } from './podSpec';
+import { parsePodSpec, referencedSecretNames } from './podSpec';
 import type { SpcInfo } from './secretProviderClass';
 import { CSI_DRIVERS, isGoogleProvider, readSecretProviderClass } from './secretProviderClass';
 
@@ -40,6 +43,24 @@ export type DependencySource =
     }
   | { readonly kind: 'api' };
 
+/** What exactly the container reads, as structured fields (reasons and details are built from them). */
+export type DependencyRead =
+  | { readonly kind: 'env'; readonly env: string | undefined; readonly key: string | undefined }
+  | { readonly kind: 'envFrom'; readonly prefix: string | undefined }
+  | {
+      readonly kind: 'volume';
+      readonly volume: string | undefined;
+      readonly mountPath: string | undefined;
+      readonly subPath: string | undefined;
+    }
+  | {
+      readonly kind: 'csi';
+      readonly volume: string;
+      readonly mountPath: string | undefined;
+      readonly subPath: string | undefined;
+    }
+  | { readonly kind: 'api' };
+
 export interface Dependency {
   readonly via: Via;
   /** Container name; empty for the workload-level `rotor.dev/secrets` annotation. */
@@ -50,6 +71,7 @@ export interface Dependency {
   readonly version: VersionSelector;
   readonly secret: SecretId;
   readonly source: DependencySource;
+  readonly read: DependencyRead;
   /** True when a new value reaches the running container without a restart (files that update in place, API reads). */
   readonly inPlace: boolean;
 }
@@ -194,7 +216,8 @@ export class DependencyIndex {
       this.objects.push(object);
       // What the pods run: the object itself, or for a Rollout with workloadRef, its Deployment's template.
       const w = withReferencedTemplate(object, ref, deployments, problem);
-      const pod = podParts(w);
+      const spec = podTemplate(w)?.spec;
+      const pod = spec ? parsePodSpec(spec) : undefined;
       for (const dep of scanWorkload(w, pod, ref, spcs, synced, options, problem)) this.add(index, dep);
       // ESO find-by-name: the dependency exists for any secret whose name matches.
       const ns = ref.namespace;
@@ -312,54 +335,15 @@ export function workloadRef(cluster: string, w: KubeObject): WorkloadRef {
   };
 }
 
-interface Container {
-  readonly name: string;
-  readonly init: boolean;
-  readonly raw: Record<string, unknown>;
-}
-
-/** The parts of a pod template discovery reads, extracted once per workload. */
-interface PodParts {
-  readonly spec: Record<string, unknown>;
-  /** Init containers first, then the app containers. */
-  readonly containers: readonly Container[];
-  readonly volumes: ReadonlyMap<string, Record<string, unknown>>;
-}
-
-function podParts(w: KubeObject): PodParts | undefined {
-  const spec = podTemplate(w)?.spec;
-  if (!spec) return undefined;
-  return { spec, containers: containersOf(spec), volumes: volumesOf(spec) };
-}
-
-function containersOf(spec: Record<string, unknown>): Container[] {
-  const out: Container[] = [];
-  for (const [field, init] of [
-    ['initContainers', true],
-    ['containers', false],
-  ] as const) {
-    for (const c of asArray(spec[field])) {
-      if (!isObject(c)) continue;
-      // A native sidecar (an init container with restartPolicy Always) runs as long as the pod:
-      // it reads like an app container, not once at start.
-      const sidecar = init && str(c.restartPolicy) === 'Always';
-      out.push({ name: str(c.name) ?? '', init: init && !sidecar, raw: c });
-    }
-  }
-  return out;
-}
-
 /** How one container reads a Kubernetes Secret. */
 interface SecretConsumer {
-  readonly container: Container;
-  readonly kind: 'env' | 'envFrom' | 'volume';
-  readonly subPath?: string;
+  readonly container: ContainerView;
+  readonly read: Extract<DependencyRead, { kind: 'env' | 'envFrom' | 'volume' }>;
   /**
    * The keys of the Secret this read can see: env reads one key; a volume with `items`, or a
    * `subPath` into a volume, sees some; undefined means every key (envFrom, a whole volume).
    */
   readonly keys?: readonly string[];
-  readonly what: string;
 }
 
 /** Whether a read that sees `keys` (undefined: all) can see `key` (undefined: unknown, maybe any). */
@@ -372,126 +356,72 @@ function seesKey(keys: readonly string[] | undefined, key: string | undefined): 
  * keys to files, all of them or the `items` listed; a `subPath` picks one file (or directory).
  */
 function volumeKeys(
-  vol: Record<string, unknown>,
+  vol: VolumeView,
   secretName: string,
   subPath: string | undefined,
 ): readonly string[] | undefined {
-  const sources: Array<Record<string, unknown>> = [];
-  if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) sources.push(vol.secret);
-  if (isObject(vol.projected)) {
-    for (const s of asArray(vol.projected.sources))
-      if (isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName) sources.push(s.secret);
-  }
   const under = (path: string): boolean =>
     subPath === undefined || path === subPath || path.startsWith(subPath.replace(/\/?$/, '/'));
   const keys: string[] = [];
-  for (const src of sources) {
-    const items = asArray(src.items).filter(isObject);
-    if (items.length === 0) {
+  for (const src of vol.secrets) {
+    if (src.secretName !== secretName) continue;
+    if (src.items === undefined) {
       // Every key is a file named after it: a subPath selects the key of its first segment.
       if (subPath === undefined || subPath.includes('$(')) return undefined;
       keys.push(subPath.split('/')[0] ?? subPath);
       continue;
     }
-    for (const it of items) {
-      const key = str(it.key);
-      const path = str(it.path) ?? key;
-      if (key && path && under(path)) keys.push(key);
+    for (const it of src.items) {
+      const path = it.path ?? it.key;
+      if (it.key && path && under(path)) keys.push(it.key);
     }
   }
   return keys;
 }
 
 /** Every way the workload's containers read the Kubernetes Secret `secretName`. */
-function secretConsumers(pod: PodParts, secretName: string): SecretConsumer[] {
-  const { volumes } = pod;
+function secretConsumers(pod: PodSpecView, secretName: string): SecretConsumer[] {
   const out: SecretConsumer[] = [];
   for (const c of pod.containers) {
-    for (const e of asArray(c.raw.env)) {
-      if (!isObject(e) || !isObject(e.valueFrom) || !isObject(e.valueFrom.secretKeyRef)) continue;
-      const ref = e.valueFrom.secretKeyRef;
-      if (str(ref.name) !== secretName) continue;
-      const key = str(ref.key);
+    for (const e of c.env) {
+      if (e.secretName !== secretName) continue;
       out.push({
         container: c,
-        kind: 'env',
-        ...(key ? { keys: [key] } : {}),
-        what: `env ${str(e.name) ?? '?'} (key ${key ?? '?'})`,
+        read: { kind: 'env', env: e.env, key: e.key },
+        ...(e.key ? { keys: [e.key] } : {}),
       });
     }
-    for (const e of asArray(c.raw.envFrom)) {
-      if (!isObject(e) || !isObject(e.secretRef) || str(e.secretRef.name) !== secretName) continue;
-      const prefix = str(e.prefix);
-      out.push({ container: c, kind: 'envFrom', what: `envFrom${prefix ? ` (prefix ${prefix})` : ''}` });
-    }
-    for (const m of asArray(c.raw.volumeMounts)) {
-      if (!isObject(m)) continue;
-      const vol = volumes.get(str(m.name) ?? '');
-      if (!vol || !volumeReadsSecret(vol, secretName)) continue;
-      const subPath = str(m.subPath) ?? str(m.subPathExpr);
-      const keys = volumeKeys(vol, secretName, subPath || undefined);
+    for (const e of c.envFrom)
+      if (e.secretName === secretName)
+        out.push({ container: c, read: { kind: 'envFrom', prefix: e.prefix } });
+    for (const m of c.mounts) {
+      const vol = pod.volumes.get(m.volume ?? '');
+      if (!vol || !vol.secrets.some((s) => s.secretName === secretName)) continue;
+      const keys = volumeKeys(vol, secretName, m.subPath);
       if (keys !== undefined && keys.length === 0) continue; // the mount exposes none of this Secret's keys
       out.push({
         container: c,
-        kind: 'volume',
-        ...(subPath ? { subPath } : {}),
+        read: { kind: 'volume', volume: m.volume, mountPath: m.mountPath, subPath: m.subPath },
         ...(keys ? { keys } : {}),
-        what: `volume ${str(m.name) ?? '?'} at ${str(m.mountPath) ?? '?'}${subPath ? ` (subPath ${subPath})` : ''}`,
       });
     }
   }
   return out;
 }
 
-/** Names of every Kubernetes Secret the pod spec reads (env, envFrom, secret and projected volumes). */
-function referencedSecretNames(pod: PodParts): Set<string> {
-  const names = new Set<string>();
-  for (const c of pod.containers) {
-    for (const e of asArray(c.raw.env)) {
-      if (isObject(e) && isObject(e.valueFrom) && isObject(e.valueFrom.secretKeyRef)) {
-        const n = str(e.valueFrom.secretKeyRef.name);
-        if (n) names.add(n);
-      }
-    }
-    for (const e of asArray(c.raw.envFrom)) {
-      if (isObject(e) && isObject(e.secretRef)) {
-        const n = str(e.secretRef.name);
-        if (n) names.add(n);
-      }
-    }
+/** "env DB_PASSWORD (key pw)", "envFrom (prefix DB_)", "volume creds at /etc/creds (subPath pw)". */
+export function describeRead(read: DependencyRead): string {
+  switch (read.kind) {
+    case 'env':
+      return `env ${read.env ?? '?'} (key ${read.key ?? '?'})`;
+    case 'envFrom':
+      return `envFrom${read.prefix ? ` (prefix ${read.prefix})` : ''}`;
+    case 'volume':
+    case 'csi':
+      return `volume ${read.volume ?? '?'} at ${read.mountPath ?? '?'}${read.subPath ? ` (subPath ${read.subPath})` : ''}`;
+    case 'api':
+      return annotations.SECRETS;
   }
-  for (const v of pod.volumes.values()) {
-    if (isObject(v.secret)) {
-      const n = str(v.secret.secretName);
-      if (n) names.add(n);
-    }
-    if (isObject(v.projected)) {
-      for (const src of asArray(v.projected.sources)) {
-        if (isObject(src) && isObject(src.secret)) {
-          const n = str(src.secret.name);
-          if (n) names.add(n);
-        }
-      }
-    }
-  }
-  return names;
-}
-
-function volumesOf(spec: Record<string, unknown>): Map<string, Record<string, unknown>> {
-  const volumes = new Map<string, Record<string, unknown>>();
-  for (const v of asArray(spec.volumes))
-    if (isObject(v) && typeof v.name === 'string') volumes.set(v.name, v);
-  return volumes;
-}
-
-function volumeReadsSecret(vol: Record<string, unknown>, secretName: string): boolean {
-  if (isObject(vol.secret) && str(vol.secret.secretName) === secretName) return true;
-  if (isObject(vol.projected)) {
-    return asArray(vol.projected.sources).some(
-      (s) => isObject(s) && isObject(s.secret) && str(s.secret.name) === secretName,
-    );
-  }
-  return false;
 }
 
 function dependencyFromConsumer(
@@ -502,27 +432,28 @@ function dependencyFromConsumer(
 ): Dependency {
   const via: Via = c.container.init
     ? 'init'
-    : c.kind === 'volume'
-      ? c.subPath
+    : c.read.kind === 'volume'
+      ? c.read.subPath
         ? 'subPath'
         : 'volume'
-      : c.kind;
+      : c.read.kind;
   const inPlace = via === 'volume';
   const container = c.container.init ? `${c.container.name} (init)` : c.container.name;
   return {
     via,
     container: c.container.name,
-    detail: `${c.what} in ${container} reads Secret ${secretName}, ${ref.detail}, ${formatSecretId(ref.id)} version ${ref.version}`,
+    detail: `${describeRead(c.read)} in ${container} reads Secret ${secretName}, ${ref.detail}, ${formatSecretId(ref.id)} version ${ref.version}`,
     version: ref.version,
     secret: ref.id,
     source,
+    read: c.read,
     inPlace,
   };
 }
 
 function scanWorkload(
   w: KubeObject,
-  pod: PodParts | undefined,
+  pod: PodSpecView | undefined,
   ref: WorkloadRef,
   spcs: Map<string, SpcInfo>,
   synced: Map<string, SyncedSecret[]>,
@@ -553,36 +484,33 @@ function scanWorkload(
       }
     }
     // CSI volumes mounted straight from Secret Manager.
-    const { volumes } = pod;
     for (const c of pod.containers) {
-      for (const m of asArray(c.raw.volumeMounts)) {
-        if (!isObject(m)) continue;
-        const vol = volumes.get(str(m.name) ?? '');
-        if (!vol || !isObject(vol.csi)) continue;
-        const driver = str(vol.csi.driver) ?? '';
+      for (const m of c.mounts) {
+        const vol = pod.volumes.get(m.volume ?? '');
+        if (!vol?.csi) continue;
+        const { driver } = vol.csi;
         const provider = CSI_DRIVERS[driver];
         if (!provider) continue;
-        const attrs = isObject(vol.csi.volumeAttributes) ? vol.csi.volumeAttributes : {};
-        const spcName = str(attrs.secretProviderClass);
+        const spcName = vol.csi.secretProviderClass;
         if (!spcName) {
-          problem(`${describeObject(w)}: CSI volume ${str(vol.name) ?? '?'} names no secretProviderClass`);
+          problem(`${describeObject(w)}: CSI volume ${vol.name} names no secretProviderClass`);
           continue;
         }
         const spc = spcs.get(`${ns}/${spcName}`);
         if (!spc) {
           problem(
-            `${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${str(vol.name) ?? '?'}) was not found`,
+            `${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${vol.name}) was not found`,
           );
           continue;
         }
         if (!isGoogleProvider(spc.provider)) continue; // Vault, AWS, Azure: not Secret Manager's
         if (spc.provider !== provider) {
           problem(
-            `${describeObject(w)}: volume ${str(vol.name) ?? '?'} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,
+            `${describeObject(w)}: volume ${vol.name} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,
           );
         }
-        const subPath = str(m.subPath) ?? str(m.subPathExpr);
-        const mountPath = str(m.mountPath) ?? '?';
+        const { subPath } = m;
+        const mountPath = m.mountPath ?? '?';
         for (const e of spc.entries) {
           // A subPath mount exposes one file (or directory) of the volume: only entries under it count.
           if (subPath && !(e.file === subPath || e.file.startsWith(subPath.replace(/\/?$/, '/')))) continue;
@@ -591,7 +519,7 @@ function scanWorkload(
           deps.push({
             via,
             container: c.name,
-            detail: `CSI volume ${str(vol.name) ?? '?'} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
+            detail: `CSI volume ${vol.name} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
             version: e.ref.version,
             secret: e.ref.id,
             source: {
@@ -602,6 +530,7 @@ function scanWorkload(
               driver,
               resourceName: e.resourceName,
             },
+            read: { kind: 'csi', volume: vol.name, mountPath: m.mountPath, subPath },
             inPlace: via === 'csi',
           });
         }
@@ -624,6 +553,7 @@ function scanWorkload(
           version: r.version ?? 'latest',
           secret: r.id,
           source: { kind: 'api' },
+          read: { kind: 'api' },
           inPlace: true,
         });
       } catch (e) {

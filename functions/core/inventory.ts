@@ -1,7 +1,7 @@
 // An Inventory is everything discovery looks at in one cluster, as plain objects: the same shape
 // whether it came from manifests on disk or from cluster-wide lists on a live API server.
 import type { KubeObject } from './kube';
-import { isWorkload } from './kube';
+import { isWorkload } from './workloadKinds';
 import { isExternalSecret, isSecretStore } from './externalSecret';
 import { isSecretProviderClass } from './secretProviderClass';
 
@@ -16,7 +16,7 @@ export interface Inventory {
   readonly spcPodStatuses?: readonly KubeObject[];
 }
 
-export function isSpcPodStatus(o: KubeObject): boolean {
+function isSpcPodStatus(o: KubeObject): boolean {
   return (
     o.kind === 'SecretProviderClassPodStatus' && /^secrets-store\.csi\.x-k8s\.io\//.test(o.apiVersion ?? '')
   );

@@ -22,8 +22,8 @@ export interface KubeObject {
   readonly __source?: string;
 }
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
+export type { WorkloadKind } from './workloadKinds';
+import type { WorkloadKind } from './workloadKinds';
 
 export interface WorkloadRef {
   readonly cluster: string;
@@ -50,70 +50,11 @@ export function apiGroup(apiVersion: string | undefined): string {
   return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
 
-export function isWorkloadKind(kind: string | undefined): kind is WorkloadKind {
-  return (WORKLOAD_KINDS as readonly string[]).includes(kind ?? '');
-}
-
-/** Is this object a workload kind Rotor handles (matching on group, not just kind)? */
-export function isWorkload(o: KubeObject): boolean {
-  const g = apiGroup(o.apiVersion);
-  switch (o.kind) {
-    case 'Deployment':
-    case 'StatefulSet':
-    case 'DaemonSet':
-      return g === 'apps';
-    case 'CronJob':
-      return g === 'batch';
-    case 'Rollout':
-      return g === 'argoproj.io';
-    default:
-      return false;
-  }
-}
-
 export function objectName(o: KubeObject): string {
   return o.metadata?.name ?? '<unnamed>';
-}
-
-export function namespaceOf(o: KubeObject, fallback = 'default'): string {
-  return o.metadata?.namespace ?? fallback;
 }
 
 export function describeObject(o: KubeObject): string {
   const ns = o.metadata?.namespace ? `${o.metadata.namespace}/` : '';
   return `${o.kind ?? '<no kind>'} ${ns}${objectName(o)}`;
-}
-
-/** The pod template of a workload (CronJob: its job template's). */
-export function podTemplate(
-  o: KubeObject,
-): { metadata?: ObjectMeta; spec?: Record<string, unknown> } | undefined {
-  const spec = o.spec;
-  if (!isObject(spec)) return undefined;
-  if (o.kind === 'CronJob') {
-    const jt = spec.jobTemplate;
-    if (!isObject(jt) || !isObject(jt.spec) || !isObject(jt.spec.template)) return undefined;
-    return jt.spec.template;
-  }
-  // Argo Rollouts may reference a Deployment's template (workloadRef) instead of embedding one.
-  if (!isObject(spec.template)) return undefined;
-  return spec.template;
-}
-
-/**
- * An annotation set on the workload, or failing that on its pod template. Manifests are untrusted:
- * an unquoted `true` or `8080` arrives as a boolean or number and is read as its text; anything
- * else that is not a string counts as absent.
- */
-export function workloadAnnotation(o: KubeObject, key: string): string | undefined {
-  return (
-    annotationText(o.metadata?.annotations?.[key]) ??
-    annotationText(podTemplate(o)?.metadata?.annotations?.[key])
-  );
-}
-
-function annotationText(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
-  return undefined;
 }

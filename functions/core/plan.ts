@@ -1,7 +1,7 @@
 // A Plan: for one secret event, every dependent workload with its action, reason and
 // dependencies — the JSON contract of `rotor plan` and the heart of every outcome message.
-import type { Decision, EventContext, ReadinessCheck } from './decision';
-import { decide } from './decision';
+import type { Action, Decision, EventContext, ReadinessCheck } from './decision';
+import { contractAction, decide, decisionWarning } from './decision';
 import type { DependencyIndex, Via, WorkloadDependencies } from './discovery';
 import type { SecretEvent, SecretEventType } from './event';
 import type { WorkloadKind } from './kube';
@@ -19,7 +19,7 @@ export interface PlannedWorkload {
   readonly kind: WorkloadKind;
   readonly namespace: string;
   readonly name: string;
-  readonly action: Decision['action'];
+  readonly action: Action;
   readonly reason: string;
   readonly dependencies: readonly PlannedDependency[];
   readonly warning?: string;
@@ -39,11 +39,6 @@ export interface PlannedDecision {
   readonly decision: Decision;
 }
 
-export interface PlanOptions {
-  readonly projects: ProjectMap;
-  readonly readiness?: ReadinessCheck;
-}
-
 /** Decides for every workload of one cluster that depends on the event's secret. */
 export function decideAll(
   index: DependencyIndex,
@@ -60,21 +55,22 @@ export function decideAll(
   }));
 }
 
-export function plannedWorkload(p: PlannedDecision): PlannedWorkload {
+function plannedWorkload(p: PlannedDecision): PlannedWorkload {
   const { ref } = p.workload;
+  const warning = decisionWarning(p.decision);
   return {
     cluster: ref.cluster,
     kind: ref.kind,
     namespace: ref.namespace,
     name: ref.name,
-    action: p.decision.action,
+    action: contractAction(p.decision),
     reason: p.decision.reason,
     dependencies: p.workload.dependencies.map((d) => ({
       via: d.via,
       container: d.container,
       detail: d.detail,
     })),
-    ...(p.decision.warning ? { warning: p.decision.warning } : {}),
+    ...(warning ? { warning } : {}),
   };
 }
 

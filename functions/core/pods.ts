@@ -53,3 +53,34 @@ export function resolvePort(pod: KubeObject, port: string): number | undefined {
   }
   return undefined;
 }
+
+/** The uid of the object's controller (the owner reference with `controller: true`), if any. */
+function controllerUid(o: KubeObject): string | undefined {
+  return o.metadata?.ownerReferences?.find((r) => r.controller === true)?.uid;
+}
+
+/**
+ * The pods that belong to `workload` by controller owner references: pods it controls directly
+ * (StatefulSet, DaemonSet), or pods controlled by an `intermediates` object it controls (a
+ * Deployment's or Rollout's ReplicaSets, a CronJob's Jobs). A pod its selector merely matches, of
+ * another ReplicaSet or of nobody, is not its own.
+ */
+export function ownedPods(
+  workload: KubeObject,
+  pods: readonly KubeObject[],
+  intermediates?: readonly KubeObject[],
+): KubeObject[] {
+  const uid = workload.metadata?.uid;
+  if (!uid) return [];
+  const owners = new Set<string>();
+  if (intermediates === undefined) owners.add(uid);
+  else
+    for (const o of intermediates) {
+      const own = o.metadata?.uid;
+      if (own && controllerUid(o) === uid) owners.add(own);
+    }
+  return pods.filter((p) => {
+    const owner = controllerUid(p);
+    return owner !== undefined && owners.has(owner);
+  });
+}

@@ -135,7 +135,7 @@ export function mountedVersions(
  * `versions/3` and `versions/latest`) is told apart by id; without an exact id, an id with the
  * same version selector, then the first entry for the secret.
  */
-export function mountedVersion(
+function mountedVersion(
   podStatus: KubeObject,
   secret: SecretId,
   projects: ProjectMap,

@@ -156,7 +156,3 @@ export class ProjectMap {
 export function secretKey(id: SecretId, projects: ProjectMap): string {
   return formatSecretId({ ...id, project: projects.canonical(id.project) });
 }
-
-export function sameSecret(a: SecretId, b: SecretId, projects: ProjectMap): boolean {
-  return secretKey(a, projects) === secretKey(b, projects);
-}

@@ -8,7 +8,8 @@ import { extname, join } from 'node:path';
 import { InputError } from '../errors';
 import { isExternalSecret, isSecretStore } from '../core/externalSecret';
 import type { KubeObject } from '../core/kube';
-import { describeObject, isObject, isWorkload } from '../core/kube';
+import { describeObject, isObject } from '../core/kube';
+import { isWorkload } from '../core/workloadKinds';
 import { isSecretProviderClass } from '../core/secretProviderClass';
 import { YamlSyntaxError, parseYamlDocuments } from '../core/yaml';
 

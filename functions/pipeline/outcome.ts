@@ -1,6 +1,6 @@
 // What happened, per workload and per event: logged, published to the outcome topic, printed by
 // the CLI. The action is the decision; the result is what running it did.
-import type { Action } from '../core/decision';
+import type { Action, WaitingFor } from '../core/decision';
 import type { SecretEventType } from '../core/event';
 import type { WorkloadKind } from '../core/kube';
 
@@ -31,6 +31,8 @@ export interface WorkloadOutcome {
   readonly warning?: string;
   /** Extra facts: pods reloaded, fallback cause, error. */
   readonly detail?: string;
+  /** A wait's (or dry run's wait's) cause: ESO's sync, the CSI driver's mount, or ready pods to ping. */
+  readonly waitingFor?: WaitingFor;
 }
 
 export interface EventOutcome {

@@ -2,34 +2,29 @@
 // Reconcile-until-converged: everything that is ready is done now and recorded on the workload
 // (rotor.dev/applied); what is still waiting is counted as pending so the caller can throw and
 // let Pub/Sub redeliver. Redelivery re-runs this and finds finished work already recorded.
+// Per workload: read the live state its decision can use, decideLive (core/liveDecision.ts: every
+// choice is made there, purely), then perform: a switch over the decision's variants, no policy.
 import * as annotations from '../core/annotations';
-import type { Decision, EventContext } from '../core/decision';
-import { decide } from '../core/decision';
+import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
-import { forcedSyncTime } from '../core/forcedSync';
 import type { KubeObject } from '../core/kube';
-import { isObject, str, workloadAnnotation } from '../core/kube';
-import { isReadyPod, selectorOf } from '../core/pods';
-import { readinessCheck } from '../core/readiness';
+import type { LiveDecision } from '../core/liveDecision';
+import { decideLive, outcomeAction } from '../core/liveDecision';
+import { ownedPods, selectorOf } from '../core/pods';
+import { afterReload } from '../core/reloadResult';
+import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
-import { TransientError, errorMessage } from '../errors';
+import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
-import {
-  forceSync,
-  getWorkload,
-  isPaused,
-  recordApplied,
-  reloadPods,
-  restartWorkload,
-} from '../cluster/actions';
+import { forceSync, getWorkload, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
-import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
+import { isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
-import { RESOURCES, listAll } from '../cluster/resources';
+import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, WorkloadOutcome } from './outcome';
 
@@ -145,14 +140,12 @@ async function reconcileCluster(
   let transient = 0;
   const outcomes = await mapLimit(dependents, cfg.concurrency, async (wd) => {
     let current = wd;
-    // The action decided before a failure, so a failed outcome says what was being attempted.
-    const attempted: { action: Decision['action'] } = { action: 'none' };
     for (let attempt = 1; ; attempt++) {
       try {
         try {
-          return await handleWorkload(current, env, attempted);
+          return await handleWorkload(current, env);
         } catch (e) {
-          if (!isConflict(e) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
+          if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
           // Someone else wrote the workload since we listed it (often another delivery of a
           // secret rotated in the same batch): back off a little, re-read, re-discover, re-decide.
           await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
@@ -175,14 +168,16 @@ async function reconcileCluster(
           current = again;
         }
       } catch (e) {
-        // Every failure is this workload's outcome; none may abort the others mid-flight.
-        const transientError = e instanceof TransientError || (e instanceof KubeApiError && e.transient);
+        // Every failure is this workload's outcome; none may abort the others mid-flight. It names
+        // the action that was being performed (none when deciding itself failed).
+        const cause = causeOf(e);
+        const transientError = isTransient(cause);
         if (transientError) transient++;
-        const message = errorMessage(e);
+        const message = errorMessage(cause);
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
         return outcome(
           wd,
-          attempted.action,
+          e instanceof ActionFailed ? e.action : 'none',
           'failed',
           transientError ? `transient failure, will retry: ${message}` : message,
         );
@@ -190,6 +185,20 @@ async function reconcileCluster(
     }
   });
   return { outcomes, transient };
+}
+
+/** A failure while performing a decision: carries the action, so the outcome can name it. */
+class ActionFailed extends Error {
+  constructor(
+    readonly action: Action,
+    override readonly cause: unknown,
+  ) {
+    super(errorMessage(cause));
+  }
+}
+
+function causeOf(e: unknown): unknown {
+  return e instanceof ActionFailed ? e.cause : e;
 }
 
 interface WorkloadEnv {
@@ -200,15 +209,16 @@ interface WorkloadEnv {
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
   readonly secretKey: string;
   readonly log: Logger;
+  /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
 }
 
 function outcome(
   wd: WorkloadDependencies,
-  action: Decision['action'],
+  action: Action,
   result: WorkloadOutcome['result'],
   reason: string,
-  extra: { warning?: string; detail?: string } = {},
+  extra: { warning?: string; detail?: string; waitingFor?: WaitingFor } = {},
 ): WorkloadOutcome {
   return {
     cluster: wd.ref.cluster,
@@ -220,185 +230,131 @@ function outcome(
     reason,
     ...(extra.warning ? { warning: extra.warning } : {}),
     ...(extra.detail ? { detail: extra.detail } : {}),
+    ...(extra.waitingFor ? { waitingFor: extra.waitingFor } : {}),
   };
 }
 
-async function readyPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeObject[]> {
+/** The workload's own pods (by controller owner references), in any state. */
+async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeObject[]> {
+  const { podOwner } = kindOf(wd.ref.kind);
+  // The selector narrows the lists; ownership decides. A CronJob has none: its namespace is listed.
   const selector = selectorOf(wd.object);
-  if (!selector) return [];
-  const pods = await listAll(api, RESOURCES.pods, { namespace: wd.ref.namespace, labelSelector: selector });
-  return (pods?.items ?? []).filter(isReadyPod);
+  const where = { namespace: wd.ref.namespace, ...(selector ? { labelSelector: selector } : {}) };
+  const [pods, owners] = await Promise.all([
+    listAll(api, RESOURCES.pods, where),
+    podOwner.via === 'intermediate' ? listAll(api, podOwnerResource(podOwner), where) : undefined,
+  ]);
+  return ownedPods(
+    wd.object,
+    pods?.items ?? [],
+    podOwner.via === 'intermediate' ? (owners?.items ?? []) : undefined,
+  );
 }
 
-async function handleWorkload(
-  wd: WorkloadDependencies,
-  env: WorkloadEnv,
-  attempted: { action: Decision['action'] },
-): Promise<WorkloadOutcome> {
-  const { api, ctx, cfg, log } = env;
+/** Reads the live state the workload's decision can use, decides, and performs the decision. */
+async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<WorkloadOutcome> {
+  const { api, ctx, cfg } = env;
   const now = cfg.now ?? (() => new Date());
-  // Live state costs requests, so read only what this workload's decision can use: ready pods
-  // only when it may reload (to ping them, and to check the driver mounted the new version in
-  // each); CSI pod statuses when it reads a CSI-synced Secret, or may reload a CSI mount. A restart
+  // Live state costs requests, so read only what this workload's decision can use: its pods only
+  // when it may reload (to ping them, and to check the driver mounted the new version in each);
+  // CSI pod statuses when it reads a CSI-synced Secret, or may reload a CSI mount. A restart
   // needs neither: new pods mount the volume afresh. (Reading them for every CSI workload cost two
   // lists per workload per event.)
   const mayReload = Boolean(workloadAnnotation(wd.object, annotations.RELOAD_ENDPOINT));
   const readsCsiSync = wd.dependencies.some((d) => d.source.kind === 'csi-sync');
   const mountsCsi = wd.dependencies.some((d) => d.source.kind === 'csi');
-  const [readyPods, spcPodStatuses] = await Promise.all([
-    mayReload ? readyPodsOf(api, wd) : Promise.resolve([]),
+  const [pods, spcPodStatuses] = await Promise.all([
+    mayReload ? ownPodsOf(api, wd) : Promise.resolve([]),
     readsCsiSync || (mountsCsi && mayReload) ? env.podStatuses(wd.ref.namespace) : Promise.resolve([]),
   ]);
-  const readiness = readinessCheck(
-    { externalSecrets: env.externalSecrets, spcPodStatuses, readyPods },
-    { ...(ctx.time ? { eventTime: ctx.time } : {}), projects: cfg.projects },
-  );
-  const decision = decide(wd, ctx, { secretKey: env.secretKey, readiness });
-  attempted.action = decision.action;
-  const extra = decision.warning ? { warning: decision.warning } : {};
-  if (decision.warning) log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  const write = { dryRun: cfg.dryRun };
-  // Everything this action settles: one entry per secret version or moved alias.
-  const records = decision.records ?? (decision.record ? [decision.record] : []);
+  const decision = decideLive(wd, ctx, {
+    secretKey: env.secretKey,
+    projects: cfg.projects,
+    externalSecrets: env.externalSecrets,
+    spcPodStatuses,
+    pods,
+    dryRun: cfg.dryRun,
+    now: now().getTime(),
+    maxWaitMs: cfg.maxWaitMs,
+  });
+  if (decision.warning)
+    env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
+  try {
+    return await perform(wd, decision, env);
+  } catch (e) {
+    throw new ActionFailed(outcomeAction(decision), e);
+  }
+}
 
+/** Does what the decision says, and reports it. No policy here: decideLive made every choice. */
+async function perform(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  env: WorkloadEnv,
+): Promise<WorkloadOutcome> {
+  const { api, cfg, log } = env;
+  const action = outcomeAction(decision);
+  const extra = decision.warning ? { warning: decision.warning } : {};
+  const write = { dryRun: cfg.dryRun };
+  const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
+    cfg.dryRun ? 'dry-run' : result;
   switch (decision.action) {
-    case 'none': {
-      if (decision.recordOnly && records.length > 0) {
-        await recordApplied(api, wd.ref, wd.object, records, write);
-        return outcome(wd, 'none', cfg.dryRun ? 'dry-run' : 'recorded', decision.reason, extra);
-      }
-      return outcome(wd, 'none', 'unchanged', decision.reason, extra);
-    }
-    case 'wait': {
-      const synced = await nudgeExternalSecrets(decision, env, now);
-      if (cfg.dryRun) {
-        // Nothing was really asked of ESO, so waiting would never end: report what would happen.
-        return outcome(wd, 'wait', 'dry-run', `would wait, then act: ${decision.reason}`, {
-          ...extra,
-          ...(synced.length ? { detail: `would force a sync of ExternalSecret ${synced.join(', ')}` } : {}),
-        });
-      }
-      // The wait is measured from when Rotor started waiting: the event, or the sync it forced
-      // later (a first delivery may come long after the event: a backlog, an outage, a replayed
-      // dead letter), never from before Rotor could have asked.
-      const started = Math.max(
-        ctx.time ? Date.parse(ctx.time) : now().getTime(),
-        synced.length ? now().getTime() : 0,
-        lastForcedSync(decision, env, now().getTime()),
+    case 'none':
+      return outcome(wd, action, 'unchanged', decision.reason, extra);
+    case 'skip':
+      return outcome(wd, action, 'skipped', decision.reason, extra);
+    case 'record':
+      await recordApplied(api, wd.ref, wd.object, decision.records, write);
+      return outcome(wd, action, done('recorded'), decision.reason, extra);
+    case 'restart':
+      await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, write);
+      return outcome(wd, action, done('restarted'), decision.reason, extra);
+    case 'give-up':
+      log.error(
+        `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(decision.waitedMs / 1000)}s: ${decision.reason}`,
       );
-      const age = now().getTime() - started;
-      if (age > cfg.maxWaitMs) {
-        log.error(
-          `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(age / 1000)}s: ${decision.reason}`,
-        );
-        return outcome(
-          wd,
-          'wait',
-          'gave-up',
-          `never converged within ${Math.round(cfg.maxWaitMs / 1000)}s: ${decision.reason}`,
-          extra,
-        );
+      return outcome(wd, action, 'gave-up', decision.reason, extra);
+    case 'wait': {
+      const synced: string[] = [];
+      for (const n of decision.nudge) {
+        if (env.nudged.has(n.key)) continue;
+        env.nudged.add(n.key);
+        await forceSync(api, n.externalSecret, n.at, write);
+        synced.push(n.key);
       }
-      return outcome(wd, 'wait', 'waiting', decision.reason, {
+      const forced = synced.length ? `force a sync of ExternalSecret ${synced.join(', ')}` : undefined;
+      // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
+      if (cfg.dryRun)
+        return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
+          ...extra,
+          waitingFor: decision.waitingFor,
+          ...(forced ? { detail: `would ${forced}` } : {}),
+        });
+      return outcome(wd, action, 'waiting', decision.reason, {
         ...extra,
+        waitingFor: decision.waitingFor,
         ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}),
       });
     }
-    case 'restart': {
-      if (isPaused(wd.object)) {
-        return outcome(
-          wd,
-          'restart',
-          'skipped',
-          `${wd.ref.kind} is paused: Rotor leaves it alone (${decision.reason})`,
-          extra,
-        );
-      }
-      await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
-      return outcome(wd, 'restart', cfg.dryRun ? 'dry-run' : 'restarted', decision.reason, extra);
-    }
     case 'reload': {
       if (cfg.dryRun)
-        return outcome(wd, 'reload', 'dry-run', decision.reason, {
+        return outcome(wd, action, 'dry-run', decision.reason, {
           ...extra,
-          detail: `would POST to ${readyPods.length} ready pod(s)`,
+          detail: `would POST to ${decision.pods.length} ready pod(s)`,
         });
-      const results = await reloadPods(
-        api,
-        wd.ref.namespace,
-        readyPods,
-        decision.reloadEndpoint!,
-        cfg.reload,
-      );
-      const failed = results.filter((r) => !r.ok);
-      if (failed.length > 0) {
-        const cause = `reload failed on ${failed.map((f) => `${f.pod} (${f.error ?? 'error'})`).join(', ')}`;
-        if (isPaused(wd.object))
-          return outcome(
-            wd,
-            'reload',
-            'failed',
-            `${cause}; the ${wd.ref.kind} is paused, so no restart either`,
-            extra,
-          );
-        log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${cause}; restarting instead`);
-        await restartWorkload(api, wd.ref, wd.object, now().toISOString(), records, write);
-        return outcome(wd, 'restart', 'restarted', `${cause}; restarted instead (${decision.reason})`, extra);
+      const pings = await reloadPods(api, wd.ref.namespace, decision.pods, decision.endpoint, cfg.reload);
+      const after = afterReload(decision, wd.ref.kind, pings);
+      switch (after.kind) {
+        case 'reloaded':
+          await recordApplied(api, wd.ref, wd.object, decision.records, write);
+          return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
+        case 'failed':
+          return outcome(wd, action, 'failed', after.reason, extra);
+        case 'restart':
+          log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${after.cause}; restarting instead`);
+          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, write);
+          return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
-      await recordApplied(api, wd.ref, wd.object, records, write);
-      return outcome(wd, 'reload', 'reloaded', decision.reason, {
-        ...extra,
-        detail: results.length
-          ? `reloaded ${results.length} pod(s): ${results.map((r) => r.pod).join(', ')}`
-          : 'no ready pods to reload',
-      });
     }
   }
-}
-
-/** When Rotor last forced a sync of an ExternalSecret this decision waits on (ms; 0 if never). */
-function lastForcedSync(decision: Decision, env: WorkloadEnv, nowMs: number): number {
-  let latest = 0;
-  for (const d of decision.affected) {
-    if (d.source.kind !== 'eso') continue;
-    const forcedAt = env.externalSecrets.get(`${d.source.namespace}/${d.source.externalSecret}`)?.metadata
-      ?.annotations?.[annotations.ESO_FORCE_SYNC];
-    const t = forcedSyncTime(forcedAt, nowMs);
-    if (t !== undefined && t > latest) latest = t;
-  }
-  return latest;
-}
-
-/** Forces an ESO sync for each ExternalSecret the decision waits on, once per event. */
-async function nudgeExternalSecrets(
-  decision: Decision,
-  env: WorkloadEnv,
-  now: () => Date,
-): Promise<string[]> {
-  const nudged: string[] = [];
-  for (const d of decision.affected) {
-    if (d.source.kind !== 'eso') continue;
-    const key = `${d.source.namespace}/${d.source.externalSecret}`;
-    const es = env.externalSecrets.get(key);
-    // One nudge per ExternalSecret per delivery, however many workloads read its Secret.
-    if (!es || env.nudged.has(key)) continue;
-    env.nudged.add(key);
-    const eventTime = env.ctx.time ? Date.parse(env.ctx.time) : undefined;
-    const refreshTime = isObject(es.status) ? str(es.status.refreshTime) : undefined;
-    // Synced after the event already (it is waiting on something else): nothing to ask ESO for.
-    if (refreshTime && eventTime !== undefined && Date.parse(refreshTime) > eventTime) continue;
-    const forcedAt = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now().getTime());
-    if (forcedAt !== undefined && eventTime !== undefined && forcedAt > eventTime) {
-      // Forced after the event already. Until ESO answers, forcing again would only churn. But
-      // refreshTime has whole seconds: an answer within the event's own second (a refresh at or
-      // after the second we asked in) cannot prove it read the new version, and ESO will not sync
-      // again by itself before its refreshInterval, so ask once more; that sync lands later.
-      const answered =
-        refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(forcedAt / 1000) * 1000;
-      if (!answered) continue;
-    }
-    await forceSync(env.api, es, now().toISOString(), { dryRun: env.cfg.dryRun });
-    nudged.push(key);
-  }
-  return nudged;
 }

@@ -17,11 +17,10 @@
 // first and every one of its steps can be repeated, so it resumes like the forward steps.
 // Why a backend outage leaves no trace: the strategy's preflight runs before the claim.
 import { randomUUID } from 'node:crypto';
-import { InputError, TransientError, errorMessage } from '../errors';
+import { InputError, TransientError, errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
-import { SecretManagerError } from '../secretmanager/errors';
 import { ClaimedSecret, LostRace } from './claimedSecret';
 import type { SecretManager, SecretMetadata, SecretVersionInfo } from '../secretmanager/types';
 import type { SecretValue } from '../secretmanager/secretValue';
@@ -126,7 +125,7 @@ export async function rotateOne(
     else logger.info(`rotation ${result.outcome}: ${result.reason}`, resultFields(result));
     return result;
   } catch (err) {
-    const retry = isRetryable(err);
+    const retry = isTransient(err);
     const result: RotationResult = {
       secret: name,
       outcome: 'failed',
@@ -139,14 +138,6 @@ export async function rotateOne(
     else logger.error(`rotation failed: ${result.reason}`, { outcome: 'failed', retry });
     return result;
   }
-}
-
-export function isRetryable(err: unknown): boolean {
-  if (err instanceof InputError) return false;
-  if (err instanceof SecretManagerError) return err.transient;
-  // TransientError and anything unexpected (a crash, a bug): retrying is the safe default
-  // because every step can be repeated.
-  return true;
 }
 
 function resultFields(r: RotationResult): Record<string, unknown> {

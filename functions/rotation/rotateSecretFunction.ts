@@ -10,7 +10,7 @@ import type { Logger } from '../log';
 import { createLogger } from '../log';
 import { secretManagerFromEnv } from '../secretmanager/client';
 import { googleTokenSource } from '../cluster/access';
-import { loadConfig } from '../config';
+import { loadConfig, logLevel } from '../config';
 import { clusterPool } from '../cluster/pool';
 import { clusterPins } from './clusterPins';
 import { envBool } from '../envValues';
@@ -56,7 +56,7 @@ export function environmentFromEnv(env: NodeJS.ProcessEnv = process.env): Rotate
       cloudSql: settings.cloudSqlEndpoint ? { endpoint: settings.cloudSqlEndpoint } : {},
     }),
     settings,
-    logger: createLogger({ base: { component: 'rotateSecret' } }),
+    logger: createLogger({ base: { component: 'rotateSecret' }, minSeverity: logLevel(env) }),
     ...(pinnedVersions ? { pinnedVersions } : {}),
   };
 }

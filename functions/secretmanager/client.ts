@@ -6,6 +6,7 @@ import type { protos } from '@google-cloud/secret-manager';
 import * as grpc from '@grpc/grpc-js';
 import type { SecretId, VersionSelector } from '../core/secretName';
 import { formatSecretId, formatSecretVersion } from '../core/secretName';
+import { secretManagerEndpoint } from '../config';
 import { classifyError, SecretManagerError } from './errors';
 import { SecretValue } from './secretValue';
 import type {
@@ -36,7 +37,7 @@ export interface SecretManagerClientOptions {
 
 /** Reads ROTOR_SECRET_MANAGER_ENDPOINT (emulator/stand-in) from the environment. */
 export function secretManagerFromEnv(env: NodeJS.ProcessEnv = process.env): SecretManager {
-  const endpoint = env.ROTOR_SECRET_MANAGER_ENDPOINT?.trim();
+  const endpoint = secretManagerEndpoint(env);
   return createSecretManager(endpoint ? { endpoint } : {});
 }
 

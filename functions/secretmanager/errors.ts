@@ -1,7 +1,7 @@
 // Secret Manager failures, classified by what the caller should do about them rather than by
 // gRPC code: the rotation protocol branches on "someone else changed it" (conflict), "the version
 // is disabled" (failed-precondition), "it does not exist" and "try again later".
-import { TransientError } from '../errors';
+import { TransientError, errorMessage } from '../errors';
 
 export type SecretManagerErrorKind =
   | 'not-found'
@@ -58,7 +58,7 @@ const GRPC = {
 export function classifyError(err: unknown, what: string, withEtag = false): SecretManagerError {
   if (err instanceof SecretManagerError) return err;
   const code = grpcCode(err);
-  const detail = err instanceof Error ? err.message : String(err);
+  const detail = errorMessage(err);
   const message = `${what}: ${detail}`;
   switch (code) {
     case GRPC.NOT_FOUND:

@@ -8,7 +8,7 @@ import { Watch } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { mapLimit } from '../../functions/concurrency';
-import { RESOURCES, listAll } from '../../functions/cluster/resources';
+import { listAll, workloadResource } from '../../functions/cluster/resources';
 import type { KubeObject } from '../../functions/core/kube';
 import type { AuditLog } from './audit';
 import { sleep } from './cluster';
@@ -140,7 +140,7 @@ export async function runScenarioA(o: {
   progress: (line: string) => void;
 }): Promise<ScenarioAResult> {
   const { admin, fleet, audit, reloader, progress } = o;
-  const deployments = (await listAll(admin, RESOURCES.deployments, { limit: 2000 }))?.items ?? [];
+  const deployments = (await listAll(admin, workloadResource('Deployment'), { limit: 2000 }))?.items ?? [];
   const generation = new Map<string, number>();
   const references = new Map<string, Set<string>>();
   for (const d of deployments) {

@@ -38,6 +38,7 @@ function csiDeployment(
     annotations?: Record<string, string>;
     paused?: boolean;
     namespace?: string;
+    replicas?: number;
   },
 ): object {
   return {
@@ -49,7 +50,7 @@ function csiDeployment(
       ...(opts.annotations ? { annotations: opts.annotations } : {}),
     },
     spec: {
-      replicas: 0,
+      replicas: opts.replicas ?? 0,
       ...(opts.paused ? { paused: true } : {}),
       selector: { matchLabels: { app: name } },
       template: {
@@ -548,6 +549,9 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
       let server: PodServer | undefined;
       // Skipped without CAP_NET_ADMIN, except under CI: there createPodNetwork fails the hook, saying why.
       const unsupported = podNetworkSkipReason();
+      /** The two pods of Deployment web, named by the ReplicaSet controller. */
+      let web1 = '';
+      let web2 = '';
 
       before(async () => {
         if (unsupported) return;
@@ -559,15 +563,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
         await net?.close();
       });
 
-      const fakePod = async (name: string, app: string, ip: string): Promise<void> => {
-        await admin('POST', `/api/v1/namespaces/${NS}/pods`, {
-          metadata: { name, labels: { app } },
-          spec: {
-            containers: [
-              { name: 'app', image: 'example.invalid/app:1', ports: [{ name: 'http', containerPort: 8080 }] },
-            ],
-          },
-        });
+      /** What a kubelet would report for a running pod: Running, Ready, with an IP in the pod network. */
+      const markReady = async (name: string, ip: string): Promise<void> => {
         await admin(
           'PATCH',
           `/api/v1/namespaces/${NS}/pods/${name}/status`,
@@ -582,6 +579,35 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
           'application/merge-patch+json',
         );
       };
+      /** A bare pod its selector matches but no controller owns (not adopted: it lacks pod-template-hash). */
+      const strayPod = async (name: string, app: string, ip: string): Promise<void> => {
+        await admin('POST', `/api/v1/namespaces/${NS}/pods`, {
+          metadata: { name, labels: { app } },
+          spec: {
+            containers: [
+              { name: 'app', image: 'example.invalid/app:1', ports: [{ name: 'http', containerPort: 8080 }] },
+            ],
+          },
+        });
+        await markReady(name, ip);
+      };
+      /** The pods the ReplicaSet controller created for a Deployment (they stay Pending: no kubelet). */
+      const podsOf = async (app: string, count: number): Promise<string[]> =>
+        waitFor(
+          async () => {
+            const list = (await admin(
+              'GET',
+              `/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`,
+            )) as unknown as {
+              items: KubeObject[];
+            };
+            const owned = list.items.filter((p) =>
+              p.metadata?.ownerReferences?.some((o) => o.kind === 'ReplicaSet' && o.controller),
+            );
+            return owned.length === count ? owned.map((p) => p.metadata?.name ?? '').sort() : undefined;
+          },
+          { what: `${count} pods of ${app}` },
+        );
       const mounted = async (pod: string, version: number): Promise<void> => {
         const name = `${pod}-${NS}-db`;
         const body = {
@@ -621,7 +647,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
       };
 
       it(
-        'waits for the CSI driver to mount the new version, then POSTs each ready pod and records it',
+        "waits for the CSI driver to mount the new version, then POSTs each of the workload's own ready pods (not a stray pod its selector matches) and records it",
         { skip: unsupported },
         async () => {
           await admin(
@@ -629,14 +655,19 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
             `/apis/apps/v1/namespaces/${NS}/deployments`,
             csiDeployment('web', {
               spc: 'db',
+              replicas: 2,
               annotations: { 'rotor.dev/reload-endpoint': 'http/-/reload' },
             }),
           );
+          [web1, web2] = await podsOf('web', 2);
           const ip2 = await net!.addPodIp();
-          await fakePod('web-1', 'web', net!.podIp);
-          await fakePod('web-2', 'web', ip2);
-          await mounted('web-1', 20);
-          await mounted('web-2', 19);
+          const strayIp = await net!.addPodIp();
+          await markReady(web1, net!.podIp);
+          await markReady(web2, ip2);
+          await strayPod('web-stray', 'web', strayIp);
+          await mounted(web1, 20);
+          await mounted(web2, 19);
+          await mounted('web-stray', 20);
           const first = await reconcileEvent(
             versionAdd(SECRET, '20'),
             {},
@@ -644,11 +675,11 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
           );
           const w1 = find(first, 'web');
           assert.equal(w1.result, 'waiting', w1.reason);
-          assert.match(w1.reason, /web-2 \(version 19\)/);
+          assert.match(w1.reason, new RegExp(`${web2} \\(version 19\\)`));
           assert.equal(first.converged, false);
           assert.equal(server!.requests.length, 0, 'no ping before the new file is there');
 
-          await mounted('web-2', 20);
+          await mounted(web2, 20);
           const second = await reconcileEvent(
             versionAdd(SECRET, '20'),
             {},
@@ -662,6 +693,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
             ['POST /-/reload', 'POST /-/reload'],
           );
           assert.deepEqual(new Set(reqs.map((r) => r.localAddress)), new Set([net!.podIp, ip2]));
+          assert.equal(server!.requests.length, 2, 'the stray pod got no ping');
+          assert.ok(!server!.requests.some((r) => r.localAddress === strayIp));
           assert.equal(appliedOf(await getDeployment('web'))[SECRET], '20');
 
           const third = await reconcileEvent(
@@ -678,8 +711,8 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
         'falls back to a restart when the reload endpoint keeps failing, and says so',
         { skip: unsupported },
         async () => {
-          await mounted('web-1', 21);
-          await mounted('web-2', 21);
+          await mounted(web1, 21);
+          await mounted(web2, 21);
           await server!.setDefaultResponse({ status: 500, body: 'boom' });
           try {
             const rsBefore = (await replicaSetsOf('web')).length;
@@ -690,7 +723,7 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
             );
             const w = find(outcome, 'web');
             assert.equal(w.result, 'restarted', w.reason);
-            assert.match(w.reason, /reload failed on web-1 .*500.*restarted instead/);
+            assert.match(w.reason, new RegExp(`reload failed on ${web1} .*500.*restarted instead`));
             assert.doesNotMatch(w.reason, /boom/, "the pod's own response body is never logged or published");
             assert.ok(server!.requests.length >= 2 + 2 * 3, 'each pod was tried 1 + 2 retries times');
             await waitFor(async () => (await replicaSetsOf('web')).length === rsBefore + 1 || undefined, {

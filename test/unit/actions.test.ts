@@ -2,7 +2,8 @@
 // controller looks for it, the resourceVersion precondition, and rotor.dev/applied merged.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MERGE_PATCH, STRATEGIC_MERGE, restartPatch } from '../../functions/cluster/actions';
+import { restartPatch } from '../../functions/cluster/actions';
+import { MERGE_PATCH, STRATEGIC_MERGE } from '../../functions/core/workloadKinds';
 import type { KubeObject, WorkloadKind } from '../../functions/core/kube';
 
 const object: KubeObject = {

@@ -2,8 +2,14 @@
 // idempotency through rotor.dev/applied, alias moves, warnings, and coalesced restarts.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Decision, EventContext, ReadinessCheck } from '../../functions/core/decision';
-import { decide, describeVia, strongest } from '../../functions/core/decision';
+import type {
+  AppliedRecord,
+  Decision,
+  EventContext,
+  ReadinessCheck,
+  ReloadEndpoint,
+} from '../../functions/core/decision';
+import { decide, decisionWarning, describeVia } from '../../functions/core/decision';
 import { DependencyIndex } from '../../functions/core/discovery';
 import type { SecretEventType } from '../../functions/core/event';
 import { inventoryFrom } from '../../functions/core/inventory';
@@ -81,6 +87,15 @@ function decideFor(w: KubeObject, ev: EventContext = ADD7, readiness?: Readiness
   return decide(found[0], ev, { secretKey: index.keyOf(ev.secret), ...(readiness ? { readiness } : {}) });
 }
 
+/** What the decision writes into rotor.dev/applied (restart, reload, record); undefined otherwise. */
+const recordsOf = (d: Decision): readonly AppliedRecord[] | undefined =>
+  'records' in d ? d.records : undefined;
+const recordOf = (d: Decision): AppliedRecord | undefined => recordsOf(d)?.[0];
+const endpointOf = (d: Decision): ReloadEndpoint | undefined =>
+  d.action === 'reload' ? d.endpoint : undefined;
+/** Coalesced: nothing runs, but the version is recorded (a newer restart covered it). */
+const isRecord = (d: Decision): boolean => d.action === 'record';
+
 function expectAction(d: Decision, action: Decision['action'], reason: RegExp): void {
   assert.equal(d.action, action, d.reason);
   assert.match(d.reason, reason);
@@ -114,9 +129,9 @@ describe('restart: a dependency that only changes when the pod restarts', () => 
     it(name, () => {
       const d = decideFor(deployment(name.replace(/\W+/g, '-'), pod, { annotations: EP }));
       expectAction(d, 'restart', reason);
-      assert.deepEqual(d.record, { key: DB, version: '7' });
-      assert.deepEqual(d.records, [{ key: DB, version: '7' }]);
-      assert.equal(d.reloadEndpoint, undefined);
+      assert.deepEqual(recordOf(d), { key: DB, version: '7' });
+      assert.deepEqual(recordsOf(d), [{ key: DB, version: '7' }]);
+      assert.equal(endpointOf(d), undefined);
     });
   }
 
@@ -140,13 +155,13 @@ describe('restart: a dependency that only changes when the pod restarts', () => 
       const d = decideFor(w);
       assert.equal(d.action, 'restart');
       assert.equal(
-        d.warning,
+        decisionWarning(d) ?? '',
         `${kind} shop/od uses updateStrategy OnDelete: a restart changes its pod template, but running pods keep the old value until they are deleted`,
       );
     }
     const rolling = workload('StatefulSet', 'rolling', env());
     (rolling.spec as Record<string, unknown>).updateStrategy = { type: 'RollingUpdate' };
-    assert.equal(decideFor(rolling).warning, undefined);
+    assert.equal(decisionWarning(decideFor(rolling)), undefined);
   });
 
   it('every workload kind', () => {
@@ -168,8 +183,8 @@ describe('reload: every dependency updates in place and the workload declares an
       'reload',
       /^CSI file pw in app updates in place; the app re-reads it on POST 8080\/-\/reload$/,
     );
-    assert.deepEqual(d.reloadEndpoint, { port: '8080', path: '/-/reload' });
-    assert.deepEqual(d.record, { key: DB, version: '7' });
+    assert.deepEqual(endpointOf(d), { port: '8080', path: '/-/reload' });
+    assert.deepEqual(recordOf(d), { key: DB, version: '7' });
   });
 
   it('secret volume of a synced Secret', () => {
@@ -191,7 +206,7 @@ describe('reload: every dependency updates in place and the workload declares an
       {},
       { templateAnnotations: { 'rotor.dev/secrets': DB, 'rotor.dev/reload-endpoint': 'http/admin/reload' } },
     );
-    assert.deepEqual(decideFor(t).reloadEndpoint, { port: 'http', path: '/admin/reload' });
+    assert.deepEqual(endpointOf(decideFor(t)), { port: 'http', path: '/admin/reload' });
   });
 
   it('CSI and API together: both in place, reload', () => {
@@ -210,7 +225,7 @@ describe('none', () => {
       'none',
       /^CSI file pw in app is pinned to version 3; a new version 7 does not change it$/,
     );
-    assert.equal(decideFor(deployment('p', csi('pinned'))).record, undefined);
+    assert.equal(recordOf(decideFor(deployment('p', csi('pinned')))), undefined);
   });
 
   it('an alias the new version does not move', () => {
@@ -240,7 +255,7 @@ describe('none', () => {
     expectAction(decideFor(w), 'none', /rotor.dev\/ignore/);
     const p = deployment('p', csi(), { annotations: {} });
     (p.metadata!.annotations as Record<string, unknown>)['rotor.dev/reload-endpoint'] = 8080;
-    assert.deepEqual(decideFor(p).reloadEndpoint, { port: '8080', path: '/' });
+    assert.deepEqual(endpointOf(decideFor(p)), { port: '8080', path: '/' });
   });
 
   it('rotor.dev/on-rotate: none, even for env', () => {
@@ -250,7 +265,7 @@ describe('none', () => {
       'none',
       /^rotor.dev\/on-rotate: none — the app re-reads env DB_PASSWORD \(key pw\) in app .* itself$/,
     );
-    assert.equal(d.record, undefined);
+    assert.equal(recordOf(d), undefined);
   });
 
   it('Secret Manager API without an endpoint: the app reads the new version itself', () => {
@@ -361,14 +376,7 @@ describe('overrides and mixes', () => {
       'restart',
       /^rotor.dev\/reload-endpoint was rejected \(the path has a "\.\." segment\), so CSI file pw in app is picked up by a restart$/,
     );
-    assert.equal(d.reloadEndpoint, undefined);
-  });
-
-  it('strongest()', () => {
-    assert.equal(strongest('none', 'reload'), 'reload');
-    assert.equal(strongest('restart', 'reload'), 'restart');
-    assert.equal(strongest('reload', 'restart'), 'restart');
-    assert.equal(strongest('none', 'none'), 'none');
+    assert.equal(endpointOf(d), undefined);
   });
 });
 
@@ -395,15 +403,15 @@ describe('idempotency through rotor.dev/applied', () => {
   it('a newer version: acts and records it; other secrets in the map do not matter', () => {
     const d = decideFor(withApplied({ [DB]: '6', 'projects/my-proj/secrets/other': '99' }));
     assert.equal(d.action, 'restart');
-    assert.deepEqual(d.record, { key: DB, version: '7' });
+    assert.deepEqual(recordOf(d), { key: DB, version: '7' });
   });
 
   it('records under the normalised name whatever spelling the event used', () => {
     // The event names the project by number; rotor apply may name it by id: one record.
     const byId = { ...ADD7, secret: parseSecretName(DB).id };
     assert.deepEqual(
-      decideFor(deployment('a', env()), ADD7).record,
-      decideFor(deployment('b', env()), byId).record,
+      recordOf(decideFor(deployment('a', env()), ADD7)),
+      recordOf(decideFor(deployment('b', env()), byId)),
     );
     expectAction(decideFor(withApplied({ [DB]: '7' }), byId), 'none', /already applied/);
   });
@@ -425,7 +433,7 @@ describe('SECRET_UPDATE: alias moves', () => {
   it('an alias a dependency reads moves: act, and record the alias', () => {
     const d = decideFor(deployment('cur', csi('current'), { annotations: EP }), update({ current: '8' }));
     expectAction(d, 'reload', /CSI file pw in app updates in place/);
-    assert.deepEqual(d.record, { key: `${DB}@current`, version: '8' });
+    assert.deepEqual(recordOf(d), { key: `${DB}@current`, version: '8' });
   });
 
   it('the alias is no longer there, or the workload follows latest or a pinned version: none', () => {
@@ -468,7 +476,7 @@ describe('SECRET_UPDATE: alias moves', () => {
     });
     const d = decideFor(w, update({ current: '6' }));
     assert.equal(d.action, 'reload');
-    assert.deepEqual(d.record, { key: `${DB}@current`, version: '6' });
+    assert.deepEqual(recordOf(d), { key: `${DB}@current`, version: '6' });
   });
 
   it('several aliases moved: the strongest action over all of them, each recorded', () => {
@@ -487,7 +495,7 @@ describe('SECRET_UPDATE: alias moves', () => {
       update({ current: '8', previous: '7' }),
     );
     expectAction(d, 'restart', /^env OLD \(key pw-previous\) in app .* only changes when the pod restarts$/);
-    assert.deepEqual(d.records, [
+    assert.deepEqual(recordsOf(d), [
       { key: `${DB}@previous`, version: '7' },
       { key: `${DB}@current`, version: '8' },
     ]);
@@ -497,7 +505,7 @@ describe('SECRET_UPDATE: alias moves', () => {
     });
     const again = decideFor(half, update({ current: '8', previous: '7' }));
     expectAction(again, 'reload', /CSI file pw in app/);
-    assert.deepEqual(again.records, [{ key: `${DB}@current`, version: '8' }]);
+    assert.deepEqual(recordsOf(again), [{ key: `${DB}@current`, version: '8' }]);
   });
 });
 
@@ -511,7 +519,7 @@ describe('disable, destroy, delete and the inert events', () => {
       const pinned = decideFor(deployment('p', csi('pinned')), event(type, { version: '3' }));
       expectAction(pinned, 'none', new RegExp(`^CSI file pw in app pins version 3, which was ${verb}$`));
       assert.equal(
-        pinned.warning,
+        decisionWarning(pinned),
         `version 3 of ${DB} was ${verb} but CSI file pw in app still pins it: pods will fail to read it at their next start or refresh`,
       );
       // latest: Rotor's own retirement disables superseded versions after every rotation; that
@@ -524,18 +532,18 @@ describe('disable, destroy, delete and the inert events', () => {
           `^env DB_PASSWORD .* uses latest; version 3 was ${verb} \\(a problem only if it is the newest version\\)$`,
         ),
       );
-      assert.equal(latest.warning, undefined);
+      assert.equal(decisionWarning(latest), undefined);
       const movedPast = decideFor(
         deployment('l2', env(), { annotations: { 'rotor.dev/applied': JSON.stringify({ [DB]: '4' }) } }),
         event(type, { version: '3' }),
       );
-      assert.equal(movedPast.warning, undefined);
+      assert.equal(decisionWarning(movedPast), undefined);
       const onIt = decideFor(
         deployment('l3', env(), { annotations: { 'rotor.dev/applied': JSON.stringify({ [DB]: '3' }) } }),
         event(type, { version: '3' }),
       );
       assert.match(
-        onIt.warning!,
+        decisionWarning(onIt) ?? '',
         new RegExp(
           `^version 3 of ${DB} was ${verb}; env DB_PASSWORD .* uses latest and Rotor last moved it to version 3: if no newer version exists, reads fail`,
         ),
@@ -547,7 +555,7 @@ describe('disable, destroy, delete and the inert events', () => {
         'none',
         new RegExp(`^version 3 was ${verb}; the workload uses current \\(CSI file pw in app\\)$`),
       );
-      assert.equal(other.warning, undefined);
+      assert.equal(decisionWarning(other), undefined);
       const onAlias = decideFor(
         deployment('o2', csi('current'), {
           annotations: { 'rotor.dev/applied': JSON.stringify({ [`${DB}@current`]: '3' }) },
@@ -555,7 +563,7 @@ describe('disable, destroy, delete and the inert events', () => {
         event(type, { version: '3' }),
       );
       assert.match(
-        onAlias.warning!,
+        decisionWarning(onAlias) ?? '',
         new RegExp(
           `^version 3 of ${DB} was ${verb} but alias "current", which CSI file pw in app reads, pointed at it when Rotor last acted`,
         ),
@@ -567,7 +575,7 @@ describe('disable, destroy, delete and the inert events', () => {
     const d = decideFor(deployment('d', envFrom), event('SECRET_DELETE'));
     expectAction(d, 'none', /^the secret was deleted \(envFrom in app/);
     assert.match(
-      d.warning!,
+      decisionWarning(d) ?? '',
       /^projects\/my-proj\/secrets\/db-password was deleted but envFrom in app .* still reads it: pods will fail at their next start or refresh$/,
     );
   });
@@ -577,7 +585,7 @@ describe('disable, destroy, delete and the inert events', () => {
       deployment('d', envFrom, { annotations: { 'rotor.dev/ignore': 'true' } }),
       event('SECRET_DELETE'),
     );
-    assert.equal(d.warning, undefined);
+    assert.equal(decisionWarning(d), undefined);
   });
 
   it('SECRET_CREATE, SECRET_VERSION_ENABLE, SECRET_ROTATE: nothing to do', () => {
@@ -601,7 +609,7 @@ describe('disable, destroy, delete and the inert events', () => {
   it('SECRET_VERSION_ADD without a version (an offline "what if"): the next version', () => {
     const d = decideFor(deployment('n', env()), event('SECRET_VERSION_ADD'));
     assert.equal(d.action, 'restart');
-    assert.deepEqual(d.record, { key: DB, version: 'new' });
+    assert.deepEqual(recordOf(d), { key: DB, version: 'new' });
   });
 });
 
@@ -621,8 +629,9 @@ describe('live readiness: wait, and coalesced restarts', () => {
       'wait',
       /^restart waits: ExternalSecret shop\/creds not refreshed since the event \(restart\)$/,
     );
-    assert.equal(d.record, undefined);
+    assert.equal(recordOf(d), undefined);
     assert.equal(d.affected.length, 1);
+    assert.equal(d.action === 'wait' ? d.waitingFor : undefined, 'eso');
     expectAction(
       decideFor(deployment('web', csi(), { annotations: EP }), ADD7, check),
       'wait',
@@ -677,11 +686,11 @@ describe('live readiness: wait, and coalesced restarts', () => {
     const d = decideFor(w, ADD7, ready('2024-05-01T10:02:00Z'));
     expectAction(
       d,
-      'none',
+      'record',
       /^already restarted at 2024-05-01T10:05:00Z, after version 7 became visible: the new pods read it$/,
     );
-    assert.equal(d.recordOnly, true);
-    assert.deepEqual(d.record, { key: DB, version: '7' });
+    assert.equal(isRecord(d), true);
+    assert.deepEqual(recordOf(d), { key: DB, version: '7' });
   });
 
   it('a restart before the version became visible does not count', () => {
@@ -696,7 +705,7 @@ describe('live readiness: wait, and coalesced restarts', () => {
       templateAnnotations: { 'kubectl.kubernetes.io/restartedAt': '2024-05-01T12:05:00+02:00' },
     });
     // 10:05Z is after 10:02Z although the string "12:05+02:00" sorts after "10:02:00.5Z" either way.
-    assert.equal(decideFor(w, ADD7, ready('2024-05-01T10:02:00.5Z')).recordOnly, true);
+    assert.equal(isRecord(decideFor(w, ADD7, ready('2024-05-01T10:02:00.5Z'))), true);
     const checks: ReadinessCheck = (dep) => ({
       ready: true,
       detail: '',
@@ -721,10 +730,41 @@ describe('live readiness: wait, and coalesced restarts', () => {
     );
   });
 
+  it('a whole-second visibility time stands for its whole second; a fraction is exact (latestInstant)', () => {
+    const restartedAt = (at: string): KubeObject =>
+      deployment('api', env(), { templateAnnotations: { 'kubectl.kubernetes.io/restartedAt': at } });
+    // "10:02:00Z" (ESO's refreshTime) may be a sync at 10:02:00.999: only a restart from then on covers it.
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00Z'), ADD7, ready('2024-05-01T10:02:00Z')).action,
+      'restart',
+    );
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.998Z'), ADD7, ready('2024-05-01T10:02:00Z')).action,
+      'restart',
+    );
+    assert.equal(
+      isRecord(decideFor(restartedAt('2024-05-01T10:02:00.999Z'), ADD7, ready('2024-05-01T10:02:00Z'))),
+      true,
+    );
+    // With a fraction the instant is what it says.
+    assert.equal(
+      decideFor(restartedAt('2024-05-01T10:02:00.499Z'), ADD7, ready('2024-05-01T10:02:00.500Z')).action,
+      'restart',
+    );
+    assert.equal(
+      isRecord(decideFor(restartedAt('2024-05-01T10:02:00.500Z'), ADD7, ready('2024-05-01T10:02:00.500Z'))),
+      true,
+    );
+    // The event time is read the same way when no check reports a visibility time.
+    const ev = { ...ADD7, time: '2024-05-01T10:03:00Z' };
+    assert.equal(decideFor(restartedAt('2024-05-01T10:03:00.500Z'), ev, ready()).action, 'restart');
+    assert.equal(isRecord(decideFor(restartedAt('2024-05-01T10:03:01Z'), ev, ready())), true);
+  });
+
   it('without a visibility time, the event time decides; Argo Rollouts use spec.restartAt', () => {
     const r = workload('Rollout', 'checkout', env());
     (r.spec as Record<string, unknown>).restartAt = '2024-05-01T10:00:30Z';
-    assert.equal(decideFor(r, ADD7, ready()).recordOnly, true);
+    assert.equal(isRecord(decideFor(r, ADD7, ready())), true);
     assert.equal(decideFor(r, { ...ADD7, time: '2024-05-01T10:01:00Z' }, ready()).action, 'restart');
   });
 

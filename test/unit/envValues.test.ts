@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { envBool, envDefaultProject } from '../../functions/envValues';
-import { loadConfig } from '../../functions/config';
+import { actingSettings, loadConfig, logLevel, secretManagerEndpoint } from '../../functions/config';
 import { rotationSettingsFromEnv } from '../../functions/rotation/settings';
 import { environmentFromEnv } from '../../functions/rotation/rotateSecretFunction';
 import { keepEveryVersion } from '../../functions/rotation/retire';
@@ -37,6 +37,32 @@ describe('environment values', () => {
         .defaultProject,
       'mine',
     );
+  });
+
+  it('ROTOR_LOG_LEVEL is validated in one place: any case, WARN for WARNING, a typo is an error', () => {
+    assert.equal(logLevel({}), 'INFO');
+    assert.equal(logLevel({}, 'WARNING'), 'WARNING', 'the CLI is quieter by default');
+    assert.equal(logLevel({ ROTOR_LOG_LEVEL: 'debug' }), 'DEBUG');
+    assert.equal(logLevel({ ROTOR_LOG_LEVEL: 'warn' }), 'WARNING');
+    assert.equal(loadConfig({ ROTOR_LOG_LEVEL: 'ERROR' }).logLevel, 'ERROR');
+    assert.throws(
+      () => loadConfig({ ROTOR_LOG_LEVEL: 'verbose' }),
+      /ROTOR_LOG_LEVEL="verbose" is not one of DEBUG/,
+    );
+  });
+
+  it('acting settings have one default for onSecretEvent and rotor apply, and are validated', () => {
+    assert.deepEqual(actingSettings({}), { concurrency: 8, reload: { retries: 3, backoffMs: 500 } });
+    const env = { ROTOR_CONCURRENCY: '2', ROTOR_RELOAD_RETRIES: '0', ROTOR_RELOAD_BACKOFF_MS: '10' };
+    assert.deepEqual(actingSettings(env), { concurrency: 2, reload: { retries: 0, backoffMs: 10 } });
+    const cfg = loadConfig(env);
+    assert.deepEqual({ concurrency: cfg.concurrency, reload: cfg.reload }, actingSettings(env));
+    assert.throws(
+      () => actingSettings({ ROTOR_CONCURRENCY: '0' }),
+      /ROTOR_CONCURRENCY="0" is not a whole number >= 1/,
+    );
+    assert.equal(secretManagerEndpoint({ ROTOR_SECRET_MANAGER_ENDPOINT: ' 127.0.0.1:9 ' }), '127.0.0.1:9');
+    assert.equal(secretManagerEndpoint({ ROTOR_SECRET_MANAGER_ENDPOINT: '' }), undefined);
   });
 
   it('rotateSecret without clusters keeps every version unless retirement on aliases alone is allowed', async () => {

@@ -6,8 +6,10 @@
 //
 //   UPDATE_GOLDEN=1 node scripts/test.mjs unit test/unit/golden.test.ts
 //
-// Besides the exact comparison, the test states what shared/DESIGN.md prescribes for each sample
-// workload, so a regenerated golden file cannot silently bless a wrong action.
+// The generated files are a readability check only: regenerating them can bless anything. What
+// pins the behaviour is written by hand below, from shared/DESIGN.md and the sample manifests:
+// each workload's action, the facts its reason must name (the dependency that drove it), and the
+// edges of the mermaid graph. A regenerated file that disagrees with these fails the test.
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -76,6 +78,135 @@ const PRESCRIBED: Record<string, { action: string; via: string[] }> = {
   'Rollout/checkout': { action: 'restart', via: ['env'] }, // Argo Rollout, env
   'Deployment/experimental': { action: 'none', via: ['envFrom'] }, // rotor.dev/ignore
 };
+/**
+ * The facts each reason must state: the dependency that drove the decision (its kind, name and
+ * container, and the object it comes through), and why. Written by hand from infra/examples.
+ */
+const REASON_FACTS: Record<string, readonly string[]> = {
+  'Deployment/api': [
+    'env DB_PASSWORD',
+    'in app',
+    'Secret db-credentials',
+    'ExternalSecret db-credentials',
+    'only changes when the pod restarts',
+  ],
+  'StatefulSet/orders-db-client': [
+    'envFrom',
+    'in app',
+    'Secret db-config',
+    'ExternalSecret db-config',
+    'only changes when the pod restarts',
+  ],
+  'Deployment/web': ['CSI file db-password.txt', 'in app', 'updates in place', 'POST 8080/-/reload'],
+  'DaemonSet/log-shipper': ['rotor.dev/on-rotate: none', 'CSI file password', 'in shipper'],
+  'Deployment/legacy': ['CSI file db-password.txt', 'subPath', 'only changes when the pod restarts'],
+  'Deployment/migrator': ['init container', 'env DB_PASSWORD', 'in migrate', 'ExternalSecret db-credentials'],
+  'CronJob/nightly-report': [
+    'env DB_PASSWORD',
+    'in report',
+    'Secret db-password-synced',
+    'SecretProviderClass db-password-oss',
+    'only changes when the pod restarts',
+  ],
+  'Deployment/pinned': ['CSI file db-password.txt', 'pinned to version 3', 'version 7'],
+  'Deployment/alias-follower': ['CSI file db-password.txt', 'alias "current"', 'does not move'],
+  'Deployment/sdk-app': [
+    'projects/my-proj/secrets/db-password',
+    'Secret Manager API',
+    'no rotor.dev/reload-endpoint',
+  ],
+  'Deployment/sdk-cache': [
+    'projects/my-proj/secrets/db-password',
+    'Secret Manager API',
+    'POST 8080/admin/reload',
+  ],
+  'Deployment/config-watcher': [
+    'volume db at /etc/db',
+    'in app',
+    'Secret db-credentials',
+    'updates in place',
+    'POST 8080/reload',
+  ],
+  'Deployment/report-worker': [
+    'volume config at /etc/worker',
+    'in worker',
+    'Secret db-config',
+    'no rotor.dev/reload-endpoint',
+  ],
+  'Rollout/checkout': [
+    'env DB_PASSWORD',
+    'in app',
+    'ExternalSecret db-credentials',
+    'only changes when the pod restarts',
+  ],
+  'Deployment/experimental': ['rotor.dev/ignore: "true"'],
+};
+
+/**
+ * The mermaid graph's edges, by node label: how the secret reaches each workload (through which
+ * ExternalSecret, SecretProviderClass and synced Secret, by which `via`), and each workload's action.
+ */
+const SECRET = 'projects/my-proj/secrets/db-password<br/>version 7';
+const ES_CREDS = 'ExternalSecret shop/db-credentials';
+const S_CREDS = 'Secret shop/db-credentials';
+const ES_CONFIG = 'ExternalSecret shop/db-config';
+const S_CONFIG = 'Secret shop/db-config';
+const SPC_GKE = 'SecretProviderClass shop/db-password-gke';
+const SPC_OSS = 'SecretProviderClass shop/db-password-oss';
+const EDGES: readonly string[] = [
+  `${SECRET} --> ${ES_CREDS}`,
+  `${ES_CREDS} --> ${S_CREDS}`,
+  `${S_CREDS} -- env --> Deployment shop/api`,
+  `${S_CREDS} -- init --> Deployment shop/migrator`,
+  `${S_CREDS} -- env --> Rollout shop/checkout`,
+  `${S_CREDS} -- volume --> Deployment shop/config-watcher`,
+  `${SECRET} --> ${ES_CONFIG}`,
+  `${ES_CONFIG} --> ${S_CONFIG}`,
+  `${S_CONFIG} -- envFrom --> StatefulSet shop/orders-db-client`,
+  `${S_CONFIG} -- volume --> Deployment shop/report-worker`,
+  `${S_CONFIG} -- envFrom --> Deployment shop/experimental`,
+  `${SECRET} --> ${SPC_GKE}`,
+  `${SPC_GKE} -- csi --> Deployment shop/web`,
+  `${SPC_GKE} -- subPath --> Deployment shop/legacy`,
+  `${SECRET} --> ${SPC_OSS}`,
+  `${SPC_OSS} -- csi --> DaemonSet shop/log-shipper`,
+  `${SPC_OSS} --> Secret shop/db-password-synced`,
+  `Secret shop/db-password-synced -- env --> CronJob shop/nightly-report`,
+  `${SPC_OSS} -- csi --> CronJob shop/nightly-report`,
+  `${SECRET} --> SecretProviderClass shop/db-password-pinned`,
+  `SecretProviderClass shop/db-password-pinned -- csi --> Deployment shop/pinned`,
+  `${SECRET} --> SecretProviderClass shop/db-password-current`,
+  `SecretProviderClass shop/db-password-current -- csi --> Deployment shop/alias-follower`,
+  `${SECRET} -- annotation --> Deployment shop/sdk-app`,
+  `${SECRET} -- annotation --> Deployment shop/sdk-cache`,
+  ...Object.entries(PRESCRIBED).map(([w, p]) => {
+    const [kind, name] = w.split('/');
+    return `${kind} shop/${name} --> ${p.action.toUpperCase()}`;
+  }),
+];
+
+/** The edges of a mermaid flowchart with node ids replaced by their labels. */
+function mermaidEdges(text: string): string[] {
+  const labels = new Map<string, string>();
+  const edges: string[] = [];
+  for (const line of text.split('\n')) {
+    const node = /^ {2}(n\d+)[[({]+"(.*)"[\])}]+$/.exec(line);
+    if (node) {
+      labels.set(node[1], node[2]);
+      continue;
+    }
+    const edge = /^ {2}(n\d+) (--> |-- (\w+) --> )(n\d+)$/.exec(line);
+    if (!edge) continue;
+    const label = (id: string): string => {
+      const l = labels.get(id);
+      assert.ok(l !== undefined, `edge to undeclared node ${id}`);
+      return l;
+    };
+    edges.push(`${label(edge[1])} ${edge[3] ? `-- ${edge[3]} ` : ''}--> ${label(edge[4])}`);
+  }
+  return edges;
+}
+
 /** Sample workloads that must not appear: they do not read this secret. */
 const NOT_DEPENDENT = [
   'Deployment/token-client', // reads only API_TOKEN from the same synced Secret
@@ -97,14 +228,34 @@ describe('golden: rotor plan on infra/examples', () => {
     );
     assert.deepEqual(got, PRESCRIBED);
     for (const w of NOT_DEPENDENT) assert.ok(!(w in got), `${w} must not be listed`);
+    for (const w of parsed.workloads) {
+      const key = `${w.kind}/${w.name}`;
+      const facts = REASON_FACTS[key];
+      assert.ok(facts, `no hand-written reason facts for ${key}`);
+      for (const fact of facts)
+        assert.ok(w.reason.includes(fact), `${key}: reason "${w.reason}" must name ${fact}`);
+    }
     assert.equal(parsed.problems, undefined, 'the samples resolve completely');
   });
 
   it('table', async () => {
-    golden('examples-plan.txt', await plan('table'));
+    const out = await plan('table');
+    golden('examples-plan.txt', out);
+    // One row per workload: its action and the workload, as prescribed.
+    for (const [w, p] of Object.entries(PRESCRIBED)) {
+      const [kind, name] = w.split('/');
+      const row = out.split('\n').find((l) => l.includes(` ${kind}/shop/${name} `));
+      assert.ok(row, `the table lists ${w}`);
+      assert.ok(row.startsWith(`${p.action.toUpperCase()} `), `${w}: ${row}`);
+      for (const fact of REASON_FACTS[w] ?? []) assert.ok(row.includes(fact), `${w}: the row names ${fact}`);
+    }
+    assert.match(out, /^15 dependent workloads: 7 restart, 3 reload, 5 none$/m);
   });
 
   it('mermaid', async () => {
-    golden('examples-plan.mmd', await plan('mermaid'));
+    const out = await plan('mermaid');
+    golden('examples-plan.mmd', out);
+    assert.deepEqual(new Set(mermaidEdges(out)), new Set(EDGES));
+    assert.equal(mermaidEdges(out).length, EDGES.length, 'no edge is drawn twice');
   });
 });

@@ -65,6 +65,31 @@ const plan = (...extra: string[]) => [
 ];
 
 describe('rotor plan: outputs', () => {
+  it('a short secret name resolves against the same default project as the functions (ROTOR_DEFAULT_PROJECT, else the runtime project)', async () => {
+    const args = [
+      'plan',
+      '--secret',
+      'db-password',
+      '--version',
+      '7',
+      '--manifests',
+      'infra/examples',
+      '-o',
+      'json',
+    ];
+    const viaRuntime = await rotor(args, { GOOGLE_CLOUD_PROJECT: 'my-proj' });
+    assert.equal(viaRuntime.code, 0, viaRuntime.stderr);
+    assert.equal(
+      (JSON.parse(viaRuntime.stdout) as { secret: string }).secret,
+      'projects/my-proj/secrets/db-password',
+    );
+    const explicit = await rotor(args, { ROTOR_DEFAULT_PROJECT: 'other', GOOGLE_CLOUD_PROJECT: 'my-proj' });
+    assert.equal(
+      (JSON.parse(explicit.stdout) as { secret: string }).secret,
+      'projects/other/secrets/db-password',
+    );
+  });
+
   it('table (the default)', async () => {
     const r = await rotor(plan('--manifests', EXAMPLES));
     assert.equal(r.code, 0, r.stderr);

@@ -17,6 +17,7 @@ const esoDep: Dependency = {
   version: 'latest',
   secret,
   source: { kind: 'eso', namespace: 'shop', externalSecret: 'db', secretName: 'db' },
+  read: { kind: 'env', env: 'DB_PASSWORD', key: 'password' },
   inPlace: false,
 };
 
@@ -35,6 +36,7 @@ function csiDep(version: string): Dependency {
       driver: 'secrets-store-gke.csi.k8s.io',
       resourceName: `projects/my-proj/secrets/db-password/versions/${version}`,
     },
+    read: { kind: 'csi', volume: 's', mountPath: '/s', subPath: undefined },
     inPlace: true,
   };
 }
@@ -212,6 +214,170 @@ describe('readiness', () => {
     assert.deepEqual(
       mountedVersions(twice, secret, projects).map((m) => m.version),
       [3, 8],
+    );
+  });
+});
+
+// Each rule that keeps Rotor from acting into the old value, broken one at a time: every case here
+// must be "not ready". A check that answered "ready" for any of them would restart (or ping) pods
+// into the credential that was just replaced.
+describe('readiness: the negative cases, one rule each', () => {
+  const eventTime = '2024-05-01T10:00:01.000Z';
+  const esoWith = (status: Record<string, unknown>): Map<string, KubeObject> =>
+    new Map([
+      [
+        'shop/db',
+        {
+          apiVersion: 'external-secrets.io/v1',
+          kind: 'ExternalSecret',
+          metadata: { name: 'db', namespace: 'shop' },
+          status,
+        },
+      ],
+    ]);
+  const readyCond = [{ type: 'Ready', status: 'True' }];
+  const statusIn = (namespace: string, overrides: Record<string, unknown> = {}): KubeObject => ({
+    ...podStatus('7'),
+    metadata: { name: 'web-1-shop-db', namespace },
+    status: { ...(podStatus('7').status as Record<string, unknown>), ...overrides },
+  });
+  const readyPod: KubeObject = {
+    ...pod,
+    status: { podIP: '198.18.0.2', conditions: [{ type: 'Ready', status: 'True' }] },
+  };
+  const cases: Array<{
+    name: string;
+    dep: Dependency;
+    action: 'restart' | 'reload';
+    state: Partial<Parameters<typeof readinessCheck>[0]>;
+    detail: RegExp;
+  }> = [
+    {
+      name: 'ESO refreshed at exactly the event instant is not after it',
+      dep: esoDep,
+      action: 'restart',
+      state: { externalSecrets: esoWith({ refreshTime: '2024-05-01T10:00:01Z', conditions: readyCond }) },
+      detail: /ExternalSecret shop\/db last synced at 2024-05-01T10:00:01Z, within the event's second/,
+    },
+    {
+      name: 'ESO refreshed before the event',
+      dep: esoDep,
+      action: 'restart',
+      state: { externalSecrets: esoWith({ refreshTime: '2024-05-01T10:00:00Z', conditions: readyCond }) },
+      detail: /last synced at 2024-05-01T10:00:00Z, before the event/,
+    },
+    {
+      name: 'ESO Ready=False is not synced, however recent its refreshTime',
+      dep: esoDep,
+      action: 'restart',
+      state: {
+        externalSecrets: esoWith({
+          refreshTime: '2024-05-01T10:05:00Z',
+          conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'denied' }],
+        }),
+      },
+      detail: /ExternalSecret shop\/db is not Ready \(SecretSyncedError: denied\)/,
+    },
+    {
+      name: 'ESO never synced',
+      dep: esoDep,
+      action: 'restart',
+      state: { externalSecrets: esoWith({ conditions: readyCond }) },
+      detail: /ExternalSecret shop\/db has not synced yet/,
+    },
+    {
+      name: 'ESO object missing',
+      dep: esoDep,
+      action: 'restart',
+      state: {},
+      detail: /ExternalSecret shop\/db not found/,
+    },
+    {
+      name: 'a ready pod with no mount status counts as lagging',
+      dep: csiDep('latest'),
+      action: 'reload',
+      state: { readyPods: [readyPod], spcPodStatuses: [] },
+      detail: /has not mounted version 7 .* in 1 pod\(s\): web-1 \(no mount status\)/,
+    },
+    {
+      name: 'a pod status from another namespace is not accepted',
+      dep: csiDep('latest'),
+      action: 'reload',
+      state: { readyPods: [readyPod], spcPodStatuses: [statusIn('other')] },
+      detail: /web-1 \(no mount status\)/,
+    },
+    {
+      name: 'a pod status of another SecretProviderClass is not accepted',
+      dep: csiDep('latest'),
+      action: 'reload',
+      state: {
+        readyPods: [readyPod],
+        spcPodStatuses: [statusIn('shop', { secretProviderClassName: 'else' })],
+      },
+      detail: /web-1 \(no mount status\)/,
+    },
+    {
+      name: "another pod's mount status is not accepted",
+      dep: csiDep('latest'),
+      action: 'reload',
+      state: { readyPods: [readyPod], spcPodStatuses: [statusIn('shop', { podName: 'web-2' })] },
+      detail: /web-1 \(no mount status\)/,
+    },
+    {
+      name: 'CSI sync: a mount status from another namespace does not prove the synced Secret',
+      dep: {
+        ...csiDep('latest'),
+        source: { kind: 'csi-sync', namespace: 'shop', spc: 'db', secretName: 's' },
+      },
+      action: 'restart',
+      state: { spcPodStatuses: [statusIn('other')] },
+      detail: /no pod has mounted version 7 of SecretProviderClass shop\/db yet/,
+    },
+    {
+      name: 'CSI sync: a mount of an older version does not prove the synced Secret',
+      dep: {
+        ...csiDep('latest'),
+        source: { kind: 'csi-sync', namespace: 'shop', spc: 'db', secretName: 's' },
+      },
+      action: 'restart',
+      state: { spcPodStatuses: [podStatus('6')] },
+      detail: /no pod has mounted version 7 of SecretProviderClass shop\/db yet/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const check = readinessCheck(
+        {
+          externalSecrets: c.state.externalSecrets ?? new Map<string, KubeObject>(),
+          spcPodStatuses: c.state.spcPodStatuses ?? [],
+          readyPods: c.state.readyPods ?? [],
+        },
+        { eventTime, projects },
+      );
+      const r = check(c.dep, c.action, '7');
+      assert.equal(r?.ready, false, r?.detail);
+      assert.match(r.detail, c.detail);
+    });
+  }
+
+  it('the positive twins of those cases are ready (so the table above is not trivially false)', () => {
+    const check = readinessCheck(
+      {
+        externalSecrets: esoWith({ refreshTime: '2024-05-01T10:00:02Z', conditions: readyCond }),
+        spcPodStatuses: [statusIn('shop')],
+        readyPods: [readyPod],
+      },
+      { eventTime, projects },
+    );
+    assert.equal(check(esoDep, 'restart', '7')?.ready, true);
+    assert.equal(check(csiDep('latest'), 'reload', '7')?.ready, true);
+    assert.equal(
+      check(
+        { ...csiDep('latest'), source: { kind: 'csi-sync', namespace: 'shop', spc: 'db', secretName: 's' } },
+        'restart',
+        '7',
+      )?.ready,
+      true,
     );
   });
 });

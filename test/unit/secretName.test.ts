@@ -8,10 +8,14 @@ import {
   formatSecretVersion,
   parseSecretArg,
   parseSecretName,
-  sameSecret,
   secretKey,
   versionKind,
 } from '../../functions/core/secretName';
+import type { SecretId } from '../../functions/core/secretName';
+
+/** Two SecretIds name the same secret when their normalised keys are equal. */
+const sameSecret = (a: SecretId, b: SecretId, projects: ProjectMap): boolean =>
+  secretKey(a, projects) === secretKey(b, projects);
 
 /** Asserts `fn` throws an InputError whose message matches every pattern. */
 function throwsInput(fn: () => unknown, ...patterns: RegExp[]): void {

@@ -9,9 +9,8 @@
 // resumed rotation can always set again.
 import { escapeIdentifier, escapeLiteral } from 'pg';
 import { randomBytes } from 'node:crypto';
-import { InputError, TransientError } from '../../errors';
+import { InputError, TransientError, errorMessage, isTransient } from '../../errors';
 import type { Logger } from '../../log';
-import type { SecretValue } from '../../secretmanager/secretValue';
 import { fitsAlphabet, randomString } from '../alphabet';
 import type { DbCredential } from './dbCredential';
 import { dbCredentialValue, parseDbCredential, sameEndpoint } from './dbCredential';
@@ -51,8 +50,8 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   const adminId = ctx.config.adminSecret;
   if (!adminId) throw new InputError('no admin secret configured', where);
   const adminValue = await ctx.secretManager.accessVersion(adminId, 'latest').catch((err: unknown) => {
-    throw err instanceof Error && 'transient' in err && (err as { transient: boolean }).transient
-      ? new TransientError(`admin secret: ${err.message}`, { cause: err })
+    throw isTransient(err)
+      ? new TransientError(`admin secret: ${errorMessage(err)}`, { cause: err })
       : new InputError(
           `cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`,
           where,
@@ -186,15 +185,5 @@ async function checkCanLogIn(
     );
   } finally {
     await client?.end().catch(() => undefined);
-  }
-}
-
-/** For tests and the CLI: what a stored value would log in as (never the password). */
-export function describeCredential(value: SecretValue): string {
-  try {
-    const c = parseDbCredential(value, 'value');
-    return `${c.username}@${c.host ?? '?'}:${c.port ?? 5432}/${c.dbname ?? 'postgres'}`;
-  } catch {
-    return '(not a database credential)';
   }
 }

@@ -1,0 +1,96 @@
+// Which ExternalSecrets to force-sync while a workload waits for ESO, and since when Rotor has
+// been waiting. Pure: it reads the ExternalSecrets' annotations and status.
+import * as annotations from './annotations';
+import type { Dependency } from './discovery';
+import { forcedSyncTime } from './forcedSync';
+import type { KubeObject } from './kube';
+import { isObject, str } from './kube';
+
+/** An ExternalSecret to annotate with ESO's force-sync annotation, and the value to write. */
+export interface ForceSync {
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly externalSecret: KubeObject;
+  readonly at: string;
+}
+
+/** The ExternalSecrets that `affected` reads through, once each, with their objects. */
+function externalSecretsOf(
+  affected: readonly Dependency[],
+  externalSecrets: ReadonlyMap<string, KubeObject>,
+): Array<{ key: string; es: KubeObject }> {
+  const out: Array<{ key: string; es: KubeObject }> = [];
+  for (const d of affected) {
+    if (d.source.kind !== 'eso') continue;
+    const key = `${d.source.namespace}/${d.source.externalSecret}`;
+    const es = externalSecrets.get(key);
+    if (es && !out.some((o) => o.key === key)) out.push({ key, es });
+  }
+  return out;
+}
+
+/**
+ * The ExternalSecrets worth asking ESO to sync now, for a wait on `affected`:
+ *   - synced after the event already: no (the wait is about something else);
+ *   - forced after the event already and not answered yet: no, forcing again only churns;
+ *   - forced after the event and answered within the second it was asked in: yes, once more.
+ *     refreshTime has whole seconds, so that answer cannot prove it read the new version, and
+ *     ESO will not sync again by itself before its refreshInterval;
+ *   - otherwise: yes.
+ */
+export function forceSyncTargets(
+  affected: readonly Dependency[],
+  externalSecrets: ReadonlyMap<string, KubeObject>,
+  eventTime: string | undefined,
+  now: number,
+): ForceSync[] {
+  const at = new Date(now).toISOString();
+  const event = eventTime !== undefined ? Date.parse(eventTime) : undefined;
+  const out: ForceSync[] = [];
+  for (const { key, es } of externalSecretsOf(affected, externalSecrets)) {
+    const refreshTime = isObject(es.status) ? str(es.status.refreshTime) : undefined;
+    if (refreshTime && event !== undefined && Date.parse(refreshTime) > event) continue;
+    // Tenant-writable: a value in the future counts as never forced (see forcedSync.ts).
+    const forcedAt = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now);
+    if (forcedAt !== undefined && event !== undefined && forcedAt > event) {
+      const answered =
+        refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(forcedAt / 1000) * 1000;
+      if (!answered) continue;
+    }
+    out.push({ key, externalSecret: es, at });
+  }
+  return out;
+}
+
+/** When Rotor last forced a sync of an ExternalSecret `affected` reads through (ms; 0 if never). */
+export function lastForcedSync(
+  affected: readonly Dependency[],
+  externalSecrets: ReadonlyMap<string, KubeObject>,
+  now: number,
+): number {
+  let latest = 0;
+  for (const { es } of externalSecretsOf(affected, externalSecrets)) {
+    // A time in the future would stretch the wait's bound as far as a tenant likes: ignored.
+    const t = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now);
+    if (t !== undefined && t > latest) latest = t;
+  }
+  return latest;
+}
+
+/**
+ * When the wait began: the event, or the sync Rotor forced later (a first delivery may come long
+ * after the event: a backlog, an outage, a replayed dead letter), never before Rotor could ask.
+ */
+export function waitStart(input: {
+  readonly eventTime: string | undefined;
+  readonly now: number;
+  /** Rotor forces a sync now. */
+  readonly forcingNow: boolean;
+  readonly lastForcedSync: number;
+}): number {
+  return Math.max(
+    input.eventTime ? Date.parse(input.eventTime) : input.now,
+    input.forcingNow ? input.now : 0,
+    input.lastForcedSync,
+  );
+}

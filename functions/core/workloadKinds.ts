@@ -1,0 +1,191 @@
+// Every workload kind Rotor acts on, in one table: its API resource (group, versions, plural),
+// where its pod template lives, how to restart it (patch body and content type), when it was last
+// restarted, whether it is paused, whether a template change rolls its pods, whether it wants pods
+// now, and how its pods belong to it. Adding a kind is one entry here (and its CRD in infra/ when
+// it has one): discovery, decisions, listing and patching all read this table. Pure.
+//
+// Rollout status is not read anywhere yet; when waves need it, it belongs here too.
+import * as annotations from './annotations';
+import type { KubeObject, ObjectMeta } from './kube';
+import { apiGroup, isObject } from './kube';
+
+export const WORKLOAD_KIND_NAMES = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
+
+export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
+export const MERGE_PATCH = 'application/merge-patch+json';
+
+export type PodTemplate = { metadata?: ObjectMeta; spec?: Record<string, unknown> };
+
+export interface WorkloadKindInfo {
+  readonly kind: string;
+  /** The API resource to list and patch: group, versions to try in order, plural. */
+  readonly group: string;
+  readonly versions: readonly string[];
+  readonly plural: string;
+  /** A CRD that may not be installed: absent means "none", not an error. */
+  readonly optional: boolean;
+  /** The pod template the kind runs, or undefined when it has none (or a malformed one). */
+  podTemplate(o: KubeObject): PodTemplate | undefined;
+  /** When the kind was last restarted by a restart patch (an RFC 3339 time), if ever. */
+  restartedAt(o: KubeObject): string | undefined;
+  /** The content type and `spec` part of the patch that restarts it at `at`. */
+  restartPatch(at: string): { readonly contentType: string; readonly spec: Record<string, unknown> };
+  /** Whether its owner has paused it: Rotor leaves a paused workload alone. */
+  paused(o: KubeObject): boolean;
+  /** Whether a change of its pod template replaces the running pods (not with updateStrategy OnDelete). */
+  rollsOnRestart(o: KubeObject): boolean;
+  /** Whether it wants pods running now (a CronJob runs pods only while a job runs). */
+  wantsPods(o: KubeObject): boolean;
+  /**
+   * How its pods belong to it, through controller owner references: directly, or through an
+   * intermediate kind it owns (a Deployment's ReplicaSets, a CronJob's Jobs).
+   */
+  readonly podOwner:
+    | { readonly via: 'direct' }
+    | {
+        readonly via: 'intermediate';
+        readonly group: string;
+        readonly plural: string;
+        readonly kind: string;
+      };
+}
+
+const restartTemplate = (at: string): Record<string, unknown> => ({
+  metadata: { annotations: { [annotations.RESTARTED_AT]: at } },
+});
+
+const embeddedTemplate = (o: KubeObject): PodTemplate | undefined =>
+  isObject(o.spec) && isObject(o.spec.template) ? o.spec.template : undefined;
+
+const templateRestartedAt =
+  (template: (o: KubeObject) => PodTemplate | undefined) =>
+  (o: KubeObject): string | undefined =>
+    template(o)?.metadata?.annotations?.[annotations.RESTARTED_AT];
+
+const specPaused = (o: KubeObject): boolean => isObject(o.spec) && o.spec.paused === true;
+const notPaused = (): boolean => false;
+const always = (): boolean => true;
+/** StatefulSets and DaemonSets with updateStrategy OnDelete do not roll when their template changes. */
+const rollsUnlessOnDelete = (o: KubeObject): boolean =>
+  !(isObject(o.spec) && isObject(o.spec.updateStrategy) && o.spec.updateStrategy.type === 'OnDelete');
+
+/** `spec.replicas`, which the API server defaults to 1. */
+const wantsReplicas = (o: KubeObject): boolean =>
+  !isObject(o.spec) || typeof o.spec.replicas !== 'number' || o.spec.replicas > 0;
+
+const REPLICA_SETS = {
+  via: 'intermediate',
+  group: 'apps',
+  plural: 'replicasets',
+  kind: 'ReplicaSet',
+} as const;
+
+const cronJobTemplate = (o: KubeObject): PodTemplate | undefined => {
+  const jt = isObject(o.spec) ? o.spec.jobTemplate : undefined;
+  return isObject(jt) && isObject(jt.spec) && isObject(jt.spec.template) ? jt.spec.template : undefined;
+};
+
+const appsKind = (kind: string, plural: string, wantsPods: (o: KubeObject) => boolean): WorkloadKindInfo => ({
+  kind,
+  group: 'apps',
+  versions: ['v1'],
+  plural,
+  optional: false,
+  podTemplate: embeddedTemplate,
+  restartedAt: templateRestartedAt(embeddedTemplate),
+  restartPatch: (at) => ({ contentType: STRATEGIC_MERGE, spec: { template: restartTemplate(at) } }),
+  // Only Deployments pause; the field means nothing on the others.
+  paused: kind === 'Deployment' ? specPaused : notPaused,
+  rollsOnRestart: kind === 'Deployment' ? always : rollsUnlessOnDelete,
+  wantsPods,
+  podOwner: kind === 'Deployment' ? REPLICA_SETS : { via: 'direct' },
+});
+
+export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
+  Deployment: appsKind('Deployment', 'deployments', wantsReplicas),
+  StatefulSet: appsKind('StatefulSet', 'statefulsets', wantsReplicas),
+  // A DaemonSet wants a pod on every node it selects; its status says how many that is.
+  DaemonSet: appsKind('DaemonSet', 'daemonsets', (o) => {
+    const status = isObject(o.status) ? o.status : {};
+    return typeof status.desiredNumberScheduled !== 'number' || status.desiredNumberScheduled > 0;
+  }),
+  CronJob: {
+    kind: 'CronJob',
+    group: 'batch',
+    versions: ['v1'],
+    plural: 'cronjobs',
+    optional: false,
+    podTemplate: cronJobTemplate,
+    restartedAt: templateRestartedAt(cronJobTemplate),
+    restartPatch: (at) => ({
+      contentType: STRATEGIC_MERGE,
+      spec: { jobTemplate: { spec: { template: restartTemplate(at) } } },
+    }),
+    paused: notPaused,
+    rollsOnRestart: always,
+    wantsPods: () => false,
+    podOwner: { via: 'intermediate', group: 'batch', plural: 'jobs', kind: 'Job' },
+  },
+  Rollout: {
+    kind: 'Rollout',
+    group: 'argoproj.io',
+    versions: ['v1alpha1'],
+    plural: 'rollouts',
+    optional: true,
+    // A Rollout may reference a Deployment's template (spec.workloadRef) instead: discovery follows it.
+    podTemplate: embeddedTemplate,
+    // Argo restarts the pods created before spec.restartAt.
+    restartedAt: (o) =>
+      isObject(o.spec) && typeof o.spec.restartAt === 'string' ? o.spec.restartAt : undefined,
+    // Custom resources take no strategic merge patches.
+    restartPatch: (at) => ({ contentType: MERGE_PATCH, spec: { restartAt: at } }),
+    paused: specPaused,
+    rollsOnRestart: always,
+    wantsPods: wantsReplicas,
+    podOwner: REPLICA_SETS,
+  },
+};
+
+export function kindOf(kind: WorkloadKind): WorkloadKindInfo {
+  return KINDS[kind];
+}
+
+/** The table entry of a workload object (matching on group, not just kind), if it is one Rotor handles. */
+export function workloadKindOf(o: KubeObject): WorkloadKindInfo | undefined {
+  const info =
+    o.kind !== undefined && Object.hasOwn(KINDS, o.kind) ? kindOf(o.kind as WorkloadKind) : undefined;
+  return info && info.group === apiGroup(o.apiVersion) ? info : undefined;
+}
+
+export function isPaused(o: KubeObject): boolean {
+  return workloadKindOf(o)?.paused(o) ?? false;
+}
+
+/** Is this object a workload kind Rotor handles (matching on group, not just kind)? */
+export function isWorkload(o: KubeObject): boolean {
+  return workloadKindOf(o) !== undefined;
+}
+
+/** The pod template of a workload (CronJob: its job template's); undefined for anything else. */
+export function podTemplate(o: KubeObject): PodTemplate | undefined {
+  return workloadKindOf(o)?.podTemplate(o);
+}
+
+/**
+ * An annotation set on the workload, or failing that on its pod template. Manifests are untrusted:
+ * an unquoted `true` or `8080` arrives as a boolean or number and is read as its text; anything
+ * else that is not a string counts as absent.
+ */
+export function workloadAnnotation(o: KubeObject, key: string): string | undefined {
+  return (
+    annotationText(o.metadata?.annotations?.[key]) ??
+    annotationText(podTemplate(o)?.metadata?.annotations?.[key])
+  );
+}
+
+function annotationText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v))) return String(v);
+  return undefined;
+}
