@@ -152,16 +152,6 @@ export function createSecretManager(options: SecretManagerClientOptions = {}): S
       return toVersion(id, v);
     },
 
-    async enableVersion(id, version, etag) {
-      const name = formatSecretVersion(id, String(version));
-      const [v] = await call(
-        `enable ${name}`,
-        () => clientFor(id).enableSecretVersion({ name, ...(etag ? { etag } : {}) }),
-        etag !== undefined,
-      );
-      return toVersion(id, v);
-    },
-
     async disableVersion(id, version, etag) {
       const name = formatSecretVersion(id, String(version));
       const [v] = await call(

@@ -61,7 +61,6 @@ export interface SecretManager {
   /** The payload of a version (`latest`, a number or an alias). Disabled: `failed-precondition`. */
   accessVersion(id: SecretId, version: VersionSelector): Promise<AccessedVersion>;
   addVersion(id: SecretId, value: SecretValue): Promise<SecretVersionInfo>;
-  enableVersion(id: SecretId, version: number, etag?: string): Promise<SecretVersionInfo>;
   disableVersion(id: SecretId, version: number, etag?: string): Promise<SecretVersionInfo>;
   close(): Promise<void>;
 }

@@ -233,6 +233,50 @@ describe('reload endpoint confinement on the real API server', { timeout: 600_00
       { metadata: { annotations: { 'rotor.dev/reload-endpoint': '8080/-/reload' } } },
       'application/merge-patch+json',
     );
+    // Rotor pings only the Deployment's own pods (controller owner references through its
+    // ReplicaSet). This test runs no controller manager, so it writes that chain itself.
+    const deployment = await admin('GET', `/apis/apps/v1/namespaces/${NS}/deployments/web`);
+    const rs = await admin('POST', `/apis/apps/v1/namespaces/${NS}/replicasets`, {
+      metadata: {
+        name: 'web-1a2b3c',
+        labels: { app: 'web' },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: 'web',
+            uid: deployment.metadata?.uid,
+            controller: true,
+          },
+        ],
+      },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: 'web' } },
+        template: {
+          metadata: { labels: { app: 'web' } },
+          spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+        },
+      },
+    });
+    await admin(
+      'PATCH',
+      `/api/v1/namespaces/${NS}/pods/web-1`,
+      {
+        metadata: {
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'ReplicaSet',
+              name: 'web-1a2b3c',
+              uid: rs.metadata?.uid,
+              controller: true,
+            },
+          ],
+        },
+      },
+      'application/merge-patch+json',
+    );
     await mounted(21);
     const outcome = await reconcileEvent(versionAdd('21'), {}, config());
     const w = outcome.workloads.find((x) => x.name === 'web');

@@ -223,7 +223,6 @@ function failingSecretManager(error: Error): SecretManager {
     getVersion: fail,
     accessVersion: fail,
     addVersion: fail,
-    enableVersion: fail,
     disableVersion: fail,
     close: () => Promise.resolve(),
   };
