@@ -354,6 +354,7 @@ async function main(): Promise<void> {
       // Scenario B brings its own control plane: this one's work is done.
       await cp.stop();
       cp = undefined;
+      // A scenario B that fails (ESO not buildable, a timeout) is reported; the figures above stand.
       const scenarioB = await runScenarioB({
         workloads: esoWorkloads,
         namespaces: esoNamespaces,
@@ -362,6 +363,9 @@ async function main(): Promise<void> {
         reloader,
         scratch,
         progress,
+      }).catch((e: unknown) => {
+        progress(`scenario B failed: ${(e as Error).stack ?? String(e)}`);
+        return { failed: (e as Error).message };
       });
       reloaderPeer = { ...reloaderPeer, scenarioB };
     }

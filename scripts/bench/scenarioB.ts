@@ -454,7 +454,8 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
       const { hot, value, version, t0 } = await newVersion(i);
       const dependents = fleet.dependents.get(hot) ?? new Map<string, string>();
       const secrets = fleet.syncedSecretsOf.get(hot) ?? [];
-      const deadline = 2 * o.intervalSeconds * 1000 + 60_000;
+      // Every ExternalSecret polls once per interval: two intervals and a minute is ESO falling behind.
+      const timeoutMs = 2 * o.intervalSeconds * 1000 + 60_000;
       const verdict = (): EventVerdict =>
         judgeEvent({
           t0,
@@ -468,7 +469,7 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
           allSyncedMs(t0, secrets, observer.writesOf(value)) !== null &&
           (!running || verdict().missed.length === 0)
         );
-      }, deadline);
+      }, timeoutMs);
       const end = Date.now();
       await sleep(SETTLE_MS);
       const syncedMs = allSyncedMs(t0, secrets, observer.writesOf(value));
