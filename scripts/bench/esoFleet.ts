@@ -36,8 +36,6 @@ export interface EsoFleet {
   readonly deployments: readonly SeedObject[];
   /** Per hot secret: each Deployment (`ns/name`) a new version must restart → the Secret it reads. */
   readonly dependents: ReadonlyMap<string, ReadonlyMap<string, string>>;
-  /** Per hot secret: every synced Secret (`ns/name`) that carries it. */
-  readonly syncedSecretsOf: ReadonlyMap<string, readonly string[]>;
   /** Per hot secret: Deployments that read a Secret carrying it, but not its key. */
   readonly otherKeyReaders: ReadonlyMap<string, ReadonlySet<string>>;
 }
@@ -60,7 +58,6 @@ export function buildEsoFleet(opts: EsoFleetOptions): EsoFleet {
   const externalSecrets: SeedObject[] = [];
   const deployments: SeedObject[] = [];
   const dependents = new Map(HOT_SECRETS.map((h) => [h as string, new Map<string, string>()]));
-  const syncedSecretsOf = new Map(HOT_SECRETS.map((h) => [h as string, [] as string[]]));
   const otherKeyReaders = new Map(HOT_SECRETS.map((h) => [h as string, new Set<string>()]));
   // Dealt in turn per kind, so that every hot secret gets as many of each.
   const turns: Record<EsoMode, number> = { dependent: 0, 'other-key': 0, cold: 0 };
@@ -92,7 +89,6 @@ export function buildEsoFleet(opts: EsoFleetOptions): EsoFleet {
     });
     const env = [envFrom('APP_CONFIG', target, CONFIG_KEY)];
     if (hot) {
-      syncedSecretsOf.get(hot)?.push(`${ns}/${target}`);
       if (mode === 'dependent') {
         env.push(envFrom('API_TOKEN', target, HOT_KEY));
         dependents.get(hot)?.set(id, `${ns}/${target}`);
@@ -106,7 +102,6 @@ export function buildEsoFleet(opts: EsoFleetOptions): EsoFleet {
     externalSecrets,
     deployments,
     dependents,
-    syncedSecretsOf,
     otherKeyReaders,
   };
 }

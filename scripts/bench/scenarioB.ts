@@ -453,7 +453,8 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
       const reads0 = reads();
       const { hot, value, version, t0 } = await newVersion(i);
       const dependents = fleet.dependents.get(hot) ?? new Map<string, string>();
-      const secrets = fleet.syncedSecretsOf.get(hot) ?? [];
+      // The dependents' Secrets: until they hold the new value, no restarter watching them can act.
+      const secrets = [...new Set(dependents.values())];
       // Every ExternalSecret polls once per interval: two intervals and a minute is ESO falling behind.
       const timeoutMs = 2 * o.intervalSeconds * 1000 + 60_000;
       const verdict = (): EventVerdict =>

@@ -31,12 +31,6 @@ describe('bench scenario B: the fleet', () => {
     );
     assert.deepEqual([...(fleet.otherKeyReaders.get('db-password') ?? [])], ['eso-000/app-003']);
     assert.deepEqual([...(fleet.otherKeyReaders.get('payments-key') ?? [])], ['eso-000/app-008']);
-    assert.deepEqual(fleet.syncedSecretsOf.get('db-password'), [
-      'eso-000/app-000-secrets',
-      'eso-000/app-002-secrets',
-      'eso-000/app-003-secrets',
-      'eso-000/app-006-secrets',
-    ]);
     assert.deepEqual(fleet.sourceSecrets, [
       'db-password',
       'api-token',
