@@ -59,6 +59,8 @@ const ONE_HOUR_S = 3600;
 /** Pub/Sub's minimum retry backoff in Rotor's subscription (terraform retry_backoff.minimum). */
 const PUBSUB_MIN_BACKOFF_MS = 10_000;
 const ROTOR_EVENT_TIMEOUT_MS = 5 * 60_000;
+/** After Rotor converged: how long the controller manager may take to create the ReplicaSets. */
+const REPLICASETS_TIMEOUT_MS = 2 * 60_000;
 /** After an event completed: time for a needless restart still on its way to show up. */
 const SETTLE_MS = 3_000;
 
@@ -103,7 +105,12 @@ export interface ScenarioBResult {
   };
   readonly reloader:
     (Judged & { readonly steadyRssMb: number; readonly peakRssMb: number }) | { skipped: string };
-  readonly rotor: Judged & { readonly deliveriesPerEvent: number; readonly peakRssMb: number };
+  readonly rotor: Judged & {
+    readonly deliveriesPerEvent: number;
+    /** Until the pipeline reported the event converged; the ReplicaSets follow from the controller manager. */
+    readonly converged: Spread;
+    readonly peakRssMb: number;
+  };
   readonly seconds: { readonly setup: number; readonly rotor: number; readonly polling: number };
 }
 
@@ -354,6 +361,8 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
     let rotorReads = 0;
     let rotorRestarts = 0;
     let deliveries = 0;
+    /** Until Rotor's pipeline reported the event converged (its last restart sent). */
+    const convergedTimes: Array<number | null> = [];
     for (let i = 0; i < o.events; i++) {
       const rsFrom = observer.replicaSets.length;
       const reads0 = reads();
@@ -364,13 +373,24 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
         new Date(t0).toISOString(),
         String(8_000_000_000 + i),
       );
+      const dependents = fleet.dependents.get(hot) ?? new Map<string, string>();
+      const verdict = (): EventVerdict =>
+        judgeEvent({
+          t0,
+          dependents,
+          writes: observer.writesOf(value),
+          replicaSets: observer.replicaSets.slice(rsFrom),
+        });
       const deadline = t0 + ROTOR_EVENT_TIMEOUT_MS;
-      let n = 0;
+      const took: number[] = [];
+      let converged: number | null = null;
       for (;;) {
         const refreshes = observer.refreshes;
-        const r = await worker.event(i * 1000 + n, notification);
-        n++;
+        const from = Date.now();
+        const r = await worker.event(i * 1000 + took.length, notification);
+        took.push(Date.now() - from);
         rotorRestarts += r.restarted.length;
+        if (r.converged) converged = Date.now() - t0;
         if (r.converged || Date.now() > deadline) break;
         // Redelivery: once ESO refreshed since this delivery began and answered every sync Rotor
         // forced (what a redelivery could act on), at the latest after Pub/Sub's minimum backoff.
@@ -380,21 +400,21 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
         );
       }
       const end = Date.now();
+      const n = took.length;
       deliveries += n;
+      convergedTimes.push(converged);
+      // The controller manager's Deployment controller creates the ReplicaSets of Rotor's restarts
+      // (at its own pace: 20 requests/s by default): the restart is done when they exist.
+      await until(() => verdict().missed.length === 0, REPLICASETS_TIMEOUT_MS);
       await sleep(SETTLE_MS);
-      const v = judgeEvent({
-        t0,
-        dependents: fleet.dependents.get(hot) ?? new Map(),
-        writes: observer.writesOf(value),
-        replicaSets: observer.replicaSets.slice(rsFrom),
-      });
+      const v = verdict();
       rotorVerdicts.push(v);
       const requests = audit.count('rotor', t0, end);
       rotorRequests += requests;
       rotorReads += reads() - reads0;
       progress(
         `scenario B, rotor ${i + 1}/${o.events}: ${hot} v${version}: ${v.restarted}/${fleet.dependents.get(hot)?.size ?? 0} dependents restarted into it` +
-          `${v.allRestartedMs === null ? '' : ` in ${v.allRestartedMs} ms`}, ${n} deliveries, ${requests} requests, ${v.violations.length} violations, ${v.needless} needless`,
+          `${v.allRestartedMs === null ? '' : ` in ${v.allRestartedMs} ms`}; Rotor ${converged === null ? 'not converged' : `converged in ${converged} ms`} over ${n} deliveries (${took.join(' + ')} ms), ${requests} requests, ${v.violations.length} violations, ${v.needless} needless`,
       );
     }
     const rotorStats = await worker.finish();
@@ -525,6 +545,7 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
       rotor: {
         ...judged(rotorVerdicts, rotorRequests, rotorReads, rotorRestarts),
         deliveriesPerEvent: per(deliveries, o.events),
+        converged: spread(convergedTimes),
         peakRssMb: rotorStats.peakRssMb,
       },
       seconds: {
