@@ -523,7 +523,7 @@ export async function runScenarioB(o: ScenarioBOptions): Promise<ScenarioBResult
       },
       events: o.events,
       refreshInterval: interval,
-      intervalBound: `the polling half waits for ESO's next poll of each ExternalSecret: measured at refreshInterval ${interval}; atOneHour scales it to 1h (ESO's documented example interval)`,
+      intervalBound: `the polling half waits for ESO's next poll of each ExternalSecret: measured at refreshInterval ${interval}; atOneHour estimates it at 1h (ESO's documented example interval): the wait for the poll scaled, ESO's processing beyond the interval added`,
       esoPolling: {
         ...syncedSpread,
         incompleteEvents: synced.filter((s) => s === null).length,

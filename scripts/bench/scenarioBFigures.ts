@@ -125,10 +125,11 @@ export function spread(times: ReadonlyArray<number | null>): Spread {
 }
 
 /**
- * A polling time measured at `measuredSeconds` of refreshInterval, scaled to `targetSeconds`: each
- * ExternalSecret picks the version up at its next poll, a point spread evenly over the interval, so
- * the time grows in proportion to the interval (ESO's own processing, a few seconds at most here,
- * scales along: an estimate, rounded to seconds).
+ * A polling time measured at `measuredSeconds` of refreshInterval, estimated at `targetSeconds`
+ * (rounded to seconds). Each ExternalSecret picks the version up at its next poll, a point spread
+ * evenly over the interval: that part grows in proportion to the interval. What the measured time
+ * exceeds the interval by is ESO's own processing (its queue and reconciles), which does not: it
+ * is added as it is.
  */
 export function scaledToInterval(
   ms: number | null,
@@ -136,7 +137,9 @@ export function scaledToInterval(
   targetSeconds: number,
 ): number | null {
   if (ms === null) return null;
-  return Math.round((ms * targetSeconds) / measuredSeconds / 1000) * 1000;
+  const interval = measuredSeconds * 1000;
+  const polling = (Math.min(ms, interval) * targetSeconds) / measuredSeconds;
+  return Math.round((polling + Math.max(0, ms - interval)) / 1000) * 1000;
 }
 
 /**

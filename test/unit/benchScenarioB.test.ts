@@ -162,9 +162,11 @@ describe('bench scenario B: spreads and intervals', () => {
     assert.deepEqual(spread([]), { p50Ms: null, p95Ms: null, maxMs: null });
   });
 
-  it('a time measured at 30 s of polling, scaled to 1 h, rounded to seconds', () => {
+  it('a time measured at 30 s of polling, scaled to 1 h (what exceeds the interval added as it is), rounded to seconds', () => {
     assert.equal(scaledToInterval(14_500, 30, 3600), 1_740_000);
     assert.equal(scaledToInterval(29_999, 30, 3600), 3_600_000);
+    // 1.676 s beyond the 30 s interval is ESO's processing: added, not scaled.
+    assert.equal(scaledToInterval(31_676, 30, 3600), 3_602_000);
     assert.equal(scaledToInterval(null, 30, 3600), null);
   });
 
