@@ -26,7 +26,12 @@ async function create(api: KubeApi, o: SeedObject): Promise<void> {
   }
 }
 
-export async function seed(api: KubeApi, fleet: Fleet, progress: (line: string) => void): Promise<number> {
+/** Creates the objects of each phase in order (a phase's objects concurrently). */
+export async function seed(
+  api: KubeApi,
+  fleet: Pick<Fleet, 'phases'>,
+  progress: (line: string) => void,
+): Promise<number> {
   let total = 0;
   for (const phase of fleet.phases) {
     const t0 = Date.now();
