@@ -6,6 +6,8 @@ export const SECRETS = 'rotor.dev/secrets';
 export const RELOAD_ENDPOINT = 'rotor.dev/reload-endpoint';
 /** `restart | reload | none`: overrides the default decision. */
 export const ON_ROTATE = 'rotor.dev/on-rotate';
+/** `"N"` (0..99): the workload's wave; lower waves restart first, unannotated ones last. */
+export const WAVE = 'rotor.dev/wave';
 /** `"true"`: Rotor leaves the workload alone. */
 export const IGNORE = 'rotor.dev/ignore';
 /** Written by Rotor: JSON map secret → version it has acted on, so redelivered or older events are no-ops. */
