@@ -3,7 +3,8 @@
 // Ack/retry contract with Pub/Sub:
 //   malformed message          log ERROR, return (ack): retrying cannot fix it
 //   TOPIC_CONFIGURED, ROTATE   log, return
-//   done / given up            publish the outcome, return
+//   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
+//                              then continued with rotor apply: a retry cannot fix it)
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
 import type { CloudEvent } from '@google-cloud/functions-framework';
@@ -106,19 +107,27 @@ export async function handleSecretEvent(
     maxWaitMs: env.config.maxWaitMs,
     concurrency: env.config.concurrency,
     reload: env.config.reload,
+    waves: env.config.waves,
     logger: log,
     ...(env.now ? { now: env.now } : {}),
   });
   for (const w of outcome.workloads) {
     const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
     const fields = { workload: w };
-    if (w.result === 'failed' || w.result === 'gave-up') log.error(line, fields);
+    if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'halted') log.error(line, fields);
     else if (w.warning) log.warn(line, fields);
     else log.info(line, fields);
   }
-  log.notice(summarize(outcome), {
-    outcome: { converged: outcome.converged, pending: outcome.pending, durationMs: outcome.durationMs },
-  });
+  const summary = {
+    outcome: {
+      converged: outcome.converged,
+      pending: outcome.pending,
+      durationMs: outcome.durationMs,
+      ...(outcome.halted ? { halted: outcome.halted } : {}),
+    },
+  };
+  if (outcome.halted) log.error(summarize(outcome), summary);
+  else log.notice(summarize(outcome), summary);
   await publish(env, outcome);
   if (!outcome.converged) {
     throw new TransientError(

@@ -149,6 +149,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     }
     io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
     return outcome.converged &&
+      !outcome.halted &&
       !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
       ? 0
       : 1;
@@ -171,5 +172,9 @@ export function renderOutcome(o: EventOutcome): string {
   }
   for (const w of o.warnings) lines.push(`WARNING ${w}`);
   for (const c of o.clusterErrors) lines.push(`ERROR cluster ${c.cluster}: ${c.error}`);
+  for (const h of o.halted ?? [])
+    lines.push(
+      `HALTED ${h.workload} (${h.cluster}): ${h.reasons.join('; ')}; fix it, then run rotor apply again`,
+    );
   return lines.join('\n') + '\n';
 }

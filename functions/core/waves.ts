@@ -12,6 +12,7 @@ import * as annotations from './annotations';
 import type { EventContext } from './decision';
 import { appliedVersions } from './discovery';
 import type { KubeObject } from './kube';
+import type { LiveDecision } from './liveDecision';
 import type { RolloutHealth } from './rolloutHealth';
 import { workloadAnnotation } from './workloadKinds';
 
@@ -68,6 +69,22 @@ export interface WaveEntry {
   readonly intent: 'act' | 'pending' | 'settled';
   /** The rollout of what Rotor already did for this event; absent when it did nothing yet. */
   readonly health?: RolloutHealth;
+}
+
+/** What a live decision means to its wave. */
+export function waveIntent(d: LiveDecision): WaveEntry['intent'] {
+  switch (d.action) {
+    case 'restart':
+    case 'reload':
+      return 'act';
+    case 'wait':
+      return 'pending';
+    case 'record':
+    case 'none':
+    case 'skip':
+    case 'give-up':
+      return 'settled';
+  }
 }
 
 export type WaveStep =

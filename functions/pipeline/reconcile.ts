@@ -11,6 +11,11 @@ import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
 import { afterReload } from '../core/reloadResult';
+import type { RolloutHealth } from '../core/rolloutHealth';
+import { rolloutHealth } from '../core/rolloutHealth';
+import type { WavePlan, WaveStep } from '../core/waves';
+import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
+import type { WaveSettings } from '../config';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
@@ -24,7 +29,7 @@ import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
-import type { EventOutcome, WorkloadOutcome } from './outcome';
+import type { EventOutcome, HaltCause, WorkloadOutcome } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
 const MAX_CONFLICT_ATTEMPTS = 12;
@@ -39,6 +44,11 @@ export interface ReconcileConfig {
   readonly maxWaitMs: number;
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  /**
+   * Waves and the brake (core/waves.ts); unset: every restart at once, never halted (the
+   * benchmark's raw throughput). Dry runs do not gate: nothing they "restart" ever rolls out.
+   */
+  readonly waves?: WaveSettings;
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -56,12 +66,14 @@ export async function reconcileEvent(
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
+  const halted: HaltCause[] = [];
   let transient = 0;
   await Promise.all(
     cfg.clusters.map(async (api) => {
       try {
         const r = await reconcileCluster(api, ctx, cfg);
         workloads.push(...r.outcomes);
+        halted.push(...r.halted);
         transient += r.transient;
       } catch (e) {
         // The cluster could not be listed: nothing was decided there; retry the whole event.
@@ -71,7 +83,8 @@ export async function reconcileEvent(
     }),
   );
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
-  const waiting = workloads.filter((w) => w.result === 'waiting').length;
+  // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
+  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length;
   const pending = waiting + transient + clusterErrors.length;
   return {
     event: {
@@ -85,6 +98,7 @@ export async function reconcileEvent(
     workloads,
     clusterErrors,
     warnings,
+    ...(halted.length ? { halted } : {}),
     pending,
     converged: pending === 0,
     durationMs: Date.now() - started,
@@ -95,7 +109,7 @@ async function reconcileCluster(
   api: KubeApi,
   ctx: EventContext,
   cfg: ReconcileConfig,
-): Promise<{ outcomes: WorkloadOutcome[]; transient: number }> {
+): Promise<{ outcomes: WorkloadOutcome[]; halted: HaltCause[]; transient: number }> {
   const inventory = await liveInventory(api, cfg.namespaces ?? {});
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
@@ -135,13 +149,36 @@ async function reconcileCluster(
     nudged: new Set(),
   };
 
+  // Every dependent is decided before any is acted on: the wave plan needs all the decisions.
+  const decided = await mapLimit(dependents, cfg.concurrency, async (wd): Promise<Decided> => {
+    try {
+      return { wd, failed: false, decision: await decideWorkload(wd, env) };
+    } catch (e) {
+      return { wd, failed: true, error: e };
+    }
+  });
+  const plan = await planDelivery(decided, env);
+  const halted = plan.halted.map((h): HaltCause => ({
+    cluster: api.cluster,
+    workload: h.label,
+    reasons: h.reasons,
+  }));
+  for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
+
   let transient = 0;
-  const outcomes = await mapLimit(dependents, cfg.concurrency, async (wd) => {
+  const outcomes = await mapLimit(decided, cfg.concurrency, async (first) => {
+    const { wd } = first;
+    const { wave } = waveOf(wd.object);
+    const step = plan.steps.get(workloadId(wd));
     let current = wd;
     for (let attempt = 1; ; attempt++) {
       try {
         try {
-          return await handleWorkload(current, env);
+          if (attempt === 1 && first.failed) throw first.error;
+          const planned =
+            attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
+          const result = await handleWorkload(current, planned, step, env);
+          return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
           if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
           // Someone else wrote the workload since we listed it (often another delivery of a
@@ -182,7 +219,67 @@ async function reconcileCluster(
       }
     }
   });
-  return { outcomes, transient };
+  return { outcomes, halted, transient };
+}
+
+/** A dependent decided (or whose decision failed: it is retried, and reported failed). */
+type Decided =
+  | { readonly wd: WorkloadDependencies; readonly failed: false; readonly decision: LiveDecision }
+  | { readonly wd: WorkloadDependencies; readonly failed: true; readonly error: unknown };
+
+function workloadId(wd: WorkloadDependencies): string {
+  return `${wd.ref.cluster}/${wd.ref.kind}/${wd.ref.namespace}/${wd.ref.name}`;
+}
+
+const NO_WAVES: WavePlan = { steps: new Map(), halted: [] };
+
+/**
+ * The wave plan of this delivery: each dependent's wave, what its decision would do, and the
+ * rollout health of what Rotor already did for this event (read from the controller's status,
+ * and the new revision's pods while the rollout is not done).
+ */
+async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Promise<WavePlan> {
+  const { cfg, ctx } = env;
+  const waves = cfg.waves;
+  if (!waves || cfg.dryRun) return NO_WAVES;
+  const now = (cfg.now ?? (() => new Date()))().getTime();
+  const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
+    const { wd } = d;
+    const { wave, warning } = waveOf(wd.object);
+    if (warning) env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${warning}`);
+    const health = actedForEvent(wd.object, env.secretKey, ctx)
+      ? await healthOf(wd, env, now, waves.rolloutTimeoutMs)
+      : undefined;
+    return {
+      id: workloadId(wd),
+      label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
+      wave,
+      // A workload whose decision failed is reported failed (and retried); it holds nothing.
+      intent: d.failed ? ('settled' as const) : waveIntent(d.decision),
+      ...(health ? { health } : {}),
+    };
+  });
+  return planWaves(entries, waves.size);
+}
+
+async function healthOf(
+  wd: WorkloadDependencies,
+  env: WorkloadEnv,
+  now: number,
+  timeoutMs: number,
+): Promise<RolloutHealth> {
+  const kind = kindOf(wd.ref.kind);
+  const restartedAt = kind.restartedAt(wd.object);
+  const live = { now, timeoutMs, ...(restartedAt ? { restartedAt } : {}) };
+  const health = rolloutHealth(wd.object, { ...live, pods: [] });
+  // Pods tell a crash loop long before the controller gives up: read them while it is not done.
+  if (health.health === 'done' || health.health === 'manual') return health;
+  try {
+    return rolloutHealth(wd.object, { ...live, pods: await ownPodsOf(env.api, wd) });
+  } catch (e) {
+    env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: pods not readable: ${errorMessage(e)}`);
+    return health;
+  }
 }
 
 /** A failure while performing a decision: carries the action, so the outcome can name it. */
@@ -249,8 +346,35 @@ async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeOb
   );
 }
 
-/** Reads the live state the workload's decision can use, decides, and performs the decision. */
-async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<WorkloadOutcome> {
+/** Performs the decision, unless its wave step holds it back. */
+async function handleWorkload(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  step: WaveStep | undefined,
+  env: WorkloadEnv,
+): Promise<WorkloadOutcome> {
+  const action = outcomeAction(decision);
+  switch (step?.step) {
+    case 'wait':
+      return outcome(wd, action, 'waiting', `${decision.reason}; ${step.reason}`, { waitingFor: 'wave' });
+    case 'halted':
+      return outcome(wd, action, 'halted', step.reason);
+    case 'failed':
+      return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
+    case 'act':
+    case 'as-decided':
+    case undefined:
+      break;
+  }
+  try {
+    return await perform(wd, decision, env);
+  } catch (e) {
+    throw new ActionFailed(action, e);
+  }
+}
+
+/** Reads the live state the workload's decision can use, and decides. */
+async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<LiveDecision> {
   const { api, ctx, cfg } = env;
   const now = cfg.now ?? (() => new Date());
   // Live state costs requests, so read only what this workload's decision can use: its pods only
@@ -277,11 +401,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  try {
-    return await perform(wd, decision, env);
-  } catch (e) {
-    throw new ActionFailed(outcomeAction(decision), e);
-  }
+  return decision;
 }
 
 /** Does what the decision says, and reports it. No policy here: decideLive made every choice. */
