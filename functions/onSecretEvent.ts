@@ -7,6 +7,7 @@
 //                              then continued with rotor apply: a retry cannot fix it)
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
+import { hostname } from 'node:os';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import { googleTokenSource } from './cluster/access';
 import { clusterPool } from './cluster/pool';
@@ -108,6 +109,7 @@ export async function handleSecretEvent(
     concurrency: env.config.concurrency,
     reload: env.config.reload,
     waves: env.config.waves,
+    events: { instance: reportingInstance() },
     logger: log,
     ...(env.now ? { now: env.now } : {}),
   });
@@ -145,6 +147,11 @@ async function publish(env: SecretEventEnvironment, outcome: EventOutcome): Prom
   } catch (e) {
     throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
   }
+}
+
+/** This function instance, for the Events it reports: the Cloud Run revision and the instance's host. */
+function reportingInstance(): string {
+  return `${process.env.K_REVISION ?? 'onSecretEvent'}/${hostname()}`;
 }
 
 function messageIdOf(body: unknown): string | undefined {

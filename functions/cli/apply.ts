@@ -18,6 +18,7 @@ import { summarize } from '../pipeline/outcome';
 import { reconcileEvent } from '../pipeline/reconcile';
 import { keyValues, oneOf, parse } from './args';
 import type { CliIo } from './io';
+import { hostname } from 'node:os';
 
 export const APPLY_USAGE = `Usage: rotor apply (--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)
                    (--kubeconfig FILE [--context C] | --cluster SPEC ...)
@@ -141,6 +142,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         // (an old notification file would otherwise be given up on at once).
         maxWaitMs: Number.POSITIVE_INFINITY,
         ...actingSettings(io.env),
+        events: { instance: `rotor-apply/${hostname()}` },
         logger,
       });
       if (outcome.converged || Date.now() >= deadline) break;

@@ -16,6 +16,8 @@ import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
 import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
 import type { WaveSettings } from '../config';
+import { workloadEvent } from '../core/kubeEvents';
+import { createEvent } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
@@ -49,6 +51,11 @@ export interface ReconcileConfig {
    * benchmark's raw throughput). Dry runs do not gate: nothing they "restart" ever rolls out.
    */
   readonly waves?: WaveSettings;
+  /**
+   * Kubernetes Events on the workloads acted on, waited for or halted on, reported as `instance`
+   * (this function instance, or a CLI run); unset: none. Dry runs create none.
+   */
+  readonly events?: { readonly instance: string };
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -219,6 +226,20 @@ async function reconcileCluster(
       }
     }
   });
+  const events = cfg.events;
+  if (events && !cfg.dryRun) {
+    const source = {
+      secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
+      ...(ctx.version !== undefined ? { version: ctx.version } : {}),
+      instance: events.instance,
+      now: (cfg.now ?? (() => new Date()))(),
+    };
+    await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
+      const workload = decided[i]?.wd.object;
+      const event = workload ? workloadEvent(workload, o, source) : undefined;
+      if (event) await createEvent(api, event, log);
+    });
+  }
   return { outcomes, halted, transient };
 }
 

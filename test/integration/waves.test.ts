@@ -168,6 +168,20 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
       await waitFor(() => available(name), { what: `${name} available before the event` });
   }
 
+  interface EventView {
+    reason: string;
+    type: string;
+    note: string;
+    reportingController: string;
+    reportingInstance: string;
+    regarding: { kind: string; name: string };
+  }
+  /** The events.k8s.io/v1 Events about `name`, read as admin (Rotor may only create them). */
+  async function eventsOf(name: string): Promise<EventView[]> {
+    const list = await admin<{ items: EventView[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events`);
+    return list.items.filter((e) => e.regarding.name === name);
+  }
+
   /** ReplicaSets of a Deployment, oldest revision first. */
   async function replicaSets(name: string): Promise<KubeObject[]> {
     const list = await admin<{ items: KubeObject[] }>(
@@ -242,6 +256,21 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     const waits = published.flatMap((o) => o.workloads.filter((w) => w.waitingFor === 'wave'));
     assert.ok(waits.some((w) => w.name === 'web' && w.wave === 2 && /waits for wave 1/.test(w.reason)));
     assert.ok(waits.some((w) => w.name === 'worker' && w.wave === 100 && /waits for wave 2/.test(w.reason)));
+
+    // Events, created by Rotor as the `rotor` user (infra/k8s/rbac.yaml grants create on events.k8s.io).
+    const web = await eventsOf('web');
+    const restarted = web.filter((e) => e.reason === 'Restarted');
+    assert.equal(restarted.length, 1, 'one Restarted Event however many deliveries');
+    assert.equal(restarted[0]?.reportingController, 'rotor');
+    assert.match(restarted[0]?.reportingInstance ?? '', /^onSecretEvent\//);
+    assert.match(restarted[0]?.note ?? '', /^projects\/my-proj\/secrets\/fleet-key version 2: /);
+    const waiting = web.filter((e) => e.reason === 'Waiting');
+    assert.equal(waiting.length, 1, 'one Waiting Event for the wave it waited for, however many deliveries');
+    assert.match(waiting[0]?.note ?? '', /wave 2 waits for wave 1/);
+    assert.ok(
+      !logger.entries.some((e) => /Kubernetes Event .* not created/.test(e.message)),
+      'no Event was refused (RBAC, validation)',
+    );
   });
 
   it('a crashlooping wave 1 halts the event: later waves untouched, outcome halted, acked; rotor apply resumes', async () => {
@@ -308,5 +337,7 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     assert.equal(resumed.halted, undefined);
     assert.ok((await markerOf('h2')) !== undefined, 'wave 2 restarted by rotor apply');
     assert.ok((await markerOf('h3')) !== undefined, 'wave 3 restarted by rotor apply');
+    const h2Restarted = (await eventsOf('h2')).find((e) => e.reason === 'Restarted');
+    assert.match(h2Restarted?.reportingInstance ?? '', /^rotor-apply\//);
   });
 });
