@@ -26,7 +26,7 @@ import type { EventOutcome } from './pipeline/outcome';
 import { summarize } from './pipeline/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
-import { reconcileEvent } from './pipeline/reconcile';
+import { reconcileAndReport } from './pipeline/reconcile';
 
 export interface SecretEventEnvironment {
   readonly config: RotorConfig;
@@ -99,38 +99,47 @@ export async function handleSecretEvent(
     });
     return undefined;
   }
-  const outcome = await reconcileEvent(ctx, event.messageId ? { messageId: event.messageId } : {}, {
-    clusters: await env.clusters(),
-    projects: env.config.projects,
-    ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
-    namespaces: env.config.namespaces,
-    dryRun: env.config.dryRun,
-    maxWaitMs: env.config.maxWaitMs,
-    concurrency: env.config.concurrency,
-    reload: env.config.reload,
-    waves: env.config.waves,
-    events: { instance: reportingInstance() },
-    logger: log,
-    ...(env.now ? { now: env.now } : {}),
-  });
-  for (const w of outcome.workloads) {
-    const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
-    const fields = { workload: w };
-    if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'halted') log.error(line, fields);
-    else if (w.warning) log.warn(line, fields);
-    else log.info(line, fields);
-  }
-  const summary = {
-    outcome: {
-      converged: outcome.converged,
-      pending: outcome.pending,
-      durationMs: outcome.durationMs,
-      ...(outcome.halted ? { halted: outcome.halted } : {}),
-    },
+  // The outcome is logged and published before the Kubernetes Events are created: an Event is the
+  // mark that its action was reported (see reconcileAndReport).
+  const report = async (outcome: EventOutcome): Promise<void> => {
+    for (const w of outcome.workloads) {
+      const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
+      const fields = { workload: w };
+      if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'halted') log.error(line, fields);
+      else if (w.warning) log.warn(line, fields);
+      else log.info(line, fields);
+    }
+    const summary = {
+      outcome: {
+        converged: outcome.converged,
+        pending: outcome.pending,
+        durationMs: outcome.durationMs,
+        ...(outcome.halted ? { halted: outcome.halted } : {}),
+      },
+    };
+    if (outcome.halted) log.error(summarize(outcome), summary);
+    else log.notice(summarize(outcome), summary);
+    await publish(env, outcome);
   };
-  if (outcome.halted) log.error(summarize(outcome), summary);
-  else log.notice(summarize(outcome), summary);
-  await publish(env, outcome);
+  const outcome = await reconcileAndReport(
+    ctx,
+    event.messageId ? { messageId: event.messageId } : {},
+    {
+      clusters: await env.clusters(),
+      projects: env.config.projects,
+      ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
+      namespaces: env.config.namespaces,
+      dryRun: env.config.dryRun,
+      maxWaitMs: env.config.maxWaitMs,
+      concurrency: env.config.concurrency,
+      reload: env.config.reload,
+      waves: env.config.waves,
+      events: { instance: reportingInstance() },
+      logger: log,
+      ...(env.now ? { now: env.now } : {}),
+    },
+    report,
+  );
   if (!outcome.converged) {
     throw new TransientError(
       `${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`,

@@ -12,6 +12,11 @@ export const WAVE = 'rotor.dev/wave';
 export const IGNORE = 'rotor.dev/ignore';
 /** Written by Rotor: JSON map secret → version it has acted on, so redelivered or older events are no-ops. */
 export const APPLIED = 'rotor.dev/applied';
+/**
+ * Written by Rotor beside rotor.dev/applied, in the same patch: JSON map secret → which action, by
+ * which message, at what time, so a later delivery can report work an earlier one did.
+ */
+export const APPLIED_BY = 'rotor.dev/applied-by';
 /** kubectl's restart marker on the pod template; changing it rolls the pods. */
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 /** External Secrets Operator: changing this annotation on an ExternalSecret forces a sync now. */

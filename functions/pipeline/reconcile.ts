@@ -16,8 +16,11 @@ import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
 import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
 import type { WaveSettings } from '../config';
+import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
-import { createEvent } from '../cluster/events';
+import type { AppliedBy } from '../core/appliedBy';
+import { appliedBy, describeAppliedBy } from '../core/appliedBy';
+import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
@@ -69,7 +72,24 @@ export async function reconcileEvent(
   info: EventInfo,
   cfg: ReconcileConfig,
 ): Promise<EventOutcome> {
+  return reconcileAndReport(ctx, info, cfg, () => Promise.resolve());
+}
+
+/**
+ * Reconciles, has `report` publish the outcome, and only then creates the Kubernetes Events. The
+ * Events are the ledger of what was reported: a delivery that crashed (or failed to publish)
+ * after acting leaves no Event, so its redelivery reports that work (rotor.dev/applied-by) as done;
+ * a delivery that did report leaves the Event, and its redelivery stays quiet. If `report` throws,
+ * no Event is created and the error propagates.
+ */
+export async function reconcileAndReport(
+  ctx: EventContext,
+  info: EventInfo,
+  cfg: ReconcileConfig,
+  report: (outcome: EventOutcome) => Promise<void>,
+): Promise<EventOutcome> {
   const started = Date.now();
+  const eventsToCreate: Array<() => Promise<void>> = [];
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
@@ -78,7 +98,8 @@ export async function reconcileEvent(
   await Promise.all(
     cfg.clusters.map(async (api) => {
       try {
-        const r = await reconcileCluster(api, ctx, cfg);
+        const r = await reconcileCluster(api, ctx, info, cfg);
+        eventsToCreate.push(r.createEvents);
         workloads.push(...r.outcomes);
         halted.push(...r.halted);
         transient += r.transient;
@@ -93,7 +114,7 @@ export async function reconcileEvent(
   // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
   const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length;
   const pending = waiting + transient + clusterErrors.length;
-  return {
+  const result: EventOutcome = {
     event: {
       type: ctx.type,
       secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
@@ -110,13 +131,22 @@ export async function reconcileEvent(
     converged: pending === 0,
     durationMs: Date.now() - started,
   };
+  await report(result);
+  await Promise.all(eventsToCreate.map((create) => create()));
+  return result;
 }
 
 async function reconcileCluster(
   api: KubeApi,
   ctx: EventContext,
+  info: EventInfo,
   cfg: ReconcileConfig,
-): Promise<{ outcomes: WorkloadOutcome[]; halted: HaltCause[]; transient: number }> {
+): Promise<{
+  outcomes: WorkloadOutcome[];
+  halted: HaltCause[];
+  transient: number;
+  createEvents: () => Promise<void>;
+}> {
   const inventory = await liveInventory(api, cfg.namespaces ?? {});
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
@@ -154,6 +184,17 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
+    ...(info.messageId ? { messageId: info.messageId } : {}),
+    ...(cfg.events && !cfg.dryRun
+      ? {
+          eventSource: {
+            secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
+            ...(ctx.version !== undefined ? { version: ctx.version } : {}),
+            instance: cfg.events.instance,
+            now: (cfg.now ?? (() => new Date()))(),
+          },
+        }
+      : {}),
   };
 
   // Every dependent is decided before any is acted on: the wave plan needs all the decisions.
@@ -226,21 +267,16 @@ async function reconcileCluster(
       }
     }
   });
-  const events = cfg.events;
-  if (events && !cfg.dryRun) {
-    const source = {
-      secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
-      ...(ctx.version !== undefined ? { version: ctx.version } : {}),
-      instance: events.instance,
-      now: (cfg.now ?? (() => new Date()))(),
-    };
+  const createEvents = async (): Promise<void> => {
+    const source = env.eventSource;
+    if (!source) return;
     await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
       const workload = decided[i]?.wd.object;
       const event = workload ? workloadEvent(workload, o, source) : undefined;
       if (event) await createEvent(api, event, log);
     });
-  }
-  return { outcomes, halted, transient };
+  };
+  return { outcomes, halted, transient, createEvents };
 }
 
 /** A dependent decided (or whose decision failed: it is retried, and reported failed). */
@@ -263,6 +299,8 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
   const { cfg, ctx } = env;
   const waves = cfg.waves;
   if (!waves || cfg.dryRun) return NO_WAVES;
+  // Nothing left to act on: nothing to gate or halt, so no rollout needs reading.
+  if (!decided.some((d) => !d.failed && waveIntent(d.decision) === 'act')) return NO_WAVES;
   const now = (cfg.now ?? (() => new Date()))().getTime();
   const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
     const { wd } = d;
@@ -327,6 +365,10 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
+  /** The delivery's message, recorded in rotor.dev/applied-by. */
+  readonly messageId?: string;
+  /** Set when Kubernetes Events are reported (not in dry runs). */
+  readonly eventSource?: EventSource;
 }
 
 function outcome(
@@ -425,6 +467,31 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   return decision;
 }
 
+/**
+ * Work an earlier delivery did for this event but never reported: rotor.dev/applied-by names the
+ * action, and the Kubernetes Event a reported action leaves (created after its outcome was
+ * published) is missing. Reported now, once: this delivery's Event closes it.
+ */
+async function unreported(
+  wd: WorkloadDependencies,
+  reason: string,
+  env: WorkloadEnv,
+): Promise<WorkloadOutcome | undefined> {
+  const source = env.eventSource;
+  if (!source || !actedForEvent(wd.object, env.secretKey, env.ctx)) return undefined;
+  const by = appliedBy(wd.object)[env.secretKey];
+  if (!by || by.action === 'record') return undefined;
+  const earlier = outcome(
+    wd,
+    by.action,
+    by.action === 'restart' ? 'restarted' : 'reloaded',
+    `${describeAppliedBy(by)} (an earlier delivery, whose report was lost): ${reason}`,
+  );
+  const event = workloadEvent(wd.object, earlier, source);
+  if (!event || (await eventExists(env.api, event))) return undefined;
+  return earlier;
+}
+
 /** Does what the decision says, and reports it. No policy here: decideLive made every choice. */
 async function perform(
   wd: WorkloadDependencies,
@@ -437,16 +504,28 @@ async function perform(
   const write = { dryRun: cfg.dryRun };
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
+  const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => ({
+    by: { action: a, at, ...(env.messageId ? { message: env.messageId } : {}) },
+  });
   switch (decision.action) {
     case 'none':
-      return outcome(wd, action, 'unchanged', decision.reason, extra);
+      return (
+        (await unreported(wd, decision.reason, env)) ??
+        outcome(wd, action, 'unchanged', decision.reason, extra)
+      );
     case 'skip':
       return outcome(wd, action, 'skipped', decision.reason, extra);
     case 'record':
-      await recordApplied(api, wd.ref, wd.object, decision.records, write);
+      await recordApplied(api, wd.ref, wd.object, decision.records, {
+        ...write,
+        ...by('record', new Date().toISOString()),
+      });
       return outcome(wd, action, done('recorded'), decision.reason, extra);
     case 'restart':
-      await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, write);
+      await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, {
+        ...write,
+        ...by('restart', decision.at),
+      });
       return outcome(wd, action, done('restarted'), decision.reason, extra);
     case 'give-up':
       log.error(
@@ -485,13 +564,19 @@ async function perform(
       const after = afterReload(decision, wd.ref.kind, pings);
       switch (after.kind) {
         case 'reloaded':
-          await recordApplied(api, wd.ref, wd.object, decision.records, write);
+          await recordApplied(api, wd.ref, wd.object, decision.records, {
+            ...write,
+            ...by('reload', new Date().toISOString()),
+          });
           return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
         case 'failed':
           return outcome(wd, action, 'failed', after.reason, extra);
         case 'restart':
           log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${after.cause}; restarting instead`);
-          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, write);
+          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, {
+            ...write,
+            ...by('restart', after.at),
+          });
           return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
     }

@@ -77,6 +77,8 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   let kubelet: Kubelet;
   const published: EventOutcome[] = [];
   const logger = memoryLogger();
+  /** Makes the next publish fail, as if the function died right after its patches. */
+  let crashBeforePublish = false;
 
   const admin = <T = KubeObject>(method: string, path: string, body?: object): Promise<T> =>
     cp.admin<T>(method, path, body);
@@ -106,6 +108,10 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     clusters: () => Promise.resolve([api]),
     publisher: {
       publish: (o: EventOutcome) => {
+        if (crashBeforePublish) {
+          crashBeforePublish = false;
+          return Promise.reject(new Error('the instance died before publishing'));
+        }
         published.push(o);
         return Promise.resolve(`outcome-${published.length}`);
       },
@@ -339,5 +345,50 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     assert.ok((await markerOf('h3')) !== undefined, 'wave 3 restarted by rotor apply');
     const h2Restarted = (await eventsOf('h2')).find((e) => e.reason === 'Restarted');
     assert.match(h2Restarted?.reportingInstance ?? '', /^rotor-apply\//);
+  });
+
+  it('work of a delivery that died before reporting is reported by the redelivery, exactly once', async () => {
+    const secret = 'projects/my-proj/secrets/crash-key';
+    await createFleet(secret, 'crash', [
+      ['c1', undefined],
+      ['c2', undefined],
+    ]);
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
+    published.length = 0;
+    crashBeforePublish = true;
+    const first = await deliver(secret, '3', 'm-crash');
+    assert.equal(first.acked, false, 'the failed publish nacks the delivery');
+    assert.equal(published.length, 0, 'nothing reached the outcome topic');
+    assert.ok((await markerOf('c1')) !== undefined && (await markerOf('c2')) !== undefined, 'both restarted');
+    const appliedBy = (await admin('GET', deploymentPath('c1'))).metadata?.annotations?.[
+      'rotor.dev/applied-by'
+    ];
+    const record = (
+      JSON.parse(appliedBy ?? '{}') as Record<string, { action: string; message?: string; at: string }>
+    )[secret];
+    assert.equal(record?.action, 'restart');
+    assert.equal(record?.message, 'm-crash');
+    assert.ok(record && Date.parse(record.at) > 0);
+
+    const second = await deliverUntilAcked(secret, '3', 'm-crash');
+    const c1 = second.workloads.find((w) => w.name === 'c1');
+    assert.equal(c1?.result, 'restarted');
+    assert.match(
+      c1?.reason ?? '',
+      /^restarted by message m-crash at \S+ \(an earlier delivery, whose report was lost\)/,
+    );
+    const third = await deliverUntilAcked(secret, '3', 'm-crash');
+    assert.deepEqual(
+      third.workloads.map((w) => w.result),
+      ['unchanged', 'unchanged'],
+      'reported once: the Event of the report closes it',
+    );
+    const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
+    assert.deepEqual(
+      restarts.map((w) => w.name).sort(),
+      ['c1', 'c2'],
+      'every restart on the outcome topic exactly once',
+    );
+    assert.equal((await eventsOf('c1')).filter((e) => e.reason === 'Restarted').length, 1);
   });
 });
