@@ -53,8 +53,8 @@ export function podFailureReasons(pod: KubeObject): string[] {
 export interface HealthInputs {
   /** The workload's own pods (any revision; the current revision's are picked here). */
   readonly pods: readonly KubeObject[];
-  /** When Rotor's restart was made (the restart marker it wrote), if it restarted. */
-  readonly restartedAt?: string;
+  /** When Rotor acted (its restart marker, or the time rotor.dev/applied-by records), if known. */
+  readonly actedAt?: string;
   readonly now: number;
   /** Not Available this long after the restart: failed (ms). */
   readonly timeoutMs: number;
@@ -73,12 +73,12 @@ export function rolloutHealth(workload: KubeObject, live: HealthInputs): Rollout
   if (progress.state === 'failed') return { health: 'failed', reasons: [progress.detail, ...podReasons] };
   const [first, ...rest] = podReasons;
   if (first !== undefined) return { health: 'failed', reasons: [first, ...rest] };
-  const started = live.restartedAt ? Date.parse(live.restartedAt) : NaN;
+  const started = live.actedAt ? Date.parse(live.actedAt) : NaN;
   if (Number.isFinite(started) && live.now - started > live.timeoutMs)
     return {
       health: 'failed',
       reasons: [
-        `the ${kindName} was not Available ${Math.round(live.timeoutMs / 1000)}s after the restart at ${live.restartedAt ?? ''} (${progress.detail})`,
+        `the ${kindName} was not Available ${Math.round(live.timeoutMs / 1000)}s after Rotor acted at ${live.actedAt ?? ''} (${progress.detail})`,
       ],
     };
   return { health: 'progressing', detail: progress.detail };

@@ -11,7 +11,7 @@ import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
 import { afterReload } from '../core/reloadResult';
-import type { RolloutHealth } from '../core/rolloutHealth';
+import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
 import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
@@ -327,9 +327,10 @@ async function healthOf(
   now: number,
   timeoutMs: number,
 ): Promise<RolloutHealth> {
-  const kind = kindOf(wd.ref.kind);
-  const restartedAt = kind.restartedAt(wd.object);
-  const live = { now, timeoutMs, ...(restartedAt ? { restartedAt } : {}) };
+  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart
+  // marker), or else from the restart marker on the workload.
+  const actedAt = appliedBy(wd.object)[env.secretKey]?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
+  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, ...(actedAt ? { actedAt } : {}) };
   const health = rolloutHealth(wd.object, { ...live, pods: [] });
   // Pods tell a crash loop long before the controller gives up: read them while it is not done.
   if (health.health === 'done' || health.health === 'manual') return health;

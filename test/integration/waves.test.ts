@@ -124,12 +124,13 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     secret: string,
     version: string,
     messageId: string,
+    env: NodeJS.ProcessEnv = {},
   ): Promise<{ acked: true; outcome: EventOutcome } | { acked: false }> {
     const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
     try {
       const outcome = await handleSecretEvent(
         { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-        environment(),
+        environment(env),
       );
       assert.ok(outcome, 'a SECRET_VERSION_ADD has an outcome');
       return { acked: true, outcome };
@@ -144,10 +145,11 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     secret: string,
     version: string,
     messageId: string,
+    env: NodeJS.ProcessEnv = {},
   ): Promise<EventOutcome> {
     const deadline = Date.now() + 120_000;
     for (;;) {
-      const r = await deliver(secret, version, messageId);
+      const r = await deliver(secret, version, messageId, env);
       if (r.acked) return r.outcome;
       assert.ok(Date.now() < deadline, `not acked in time: ${kubelet.lastError()}`);
       await new Promise((res) => setTimeout(res, 250));
@@ -390,5 +392,30 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
       'every restart on the outcome topic exactly once',
     );
     assert.equal((await eventsOf('c1')).filter((e) => e.reason === 'Restarted').length, 1);
+  });
+
+  it('a rollout not Available within ROTOR_ROLLOUT_TIMEOUT_SECONDS halts the event', async () => {
+    const secret = 'projects/my-proj/secrets/slow-key';
+    await createFleet(secret, 'slow', [
+      ['s1', '1'],
+      ['s2', '2'],
+    ]);
+    // s1's new pods never become ready, but show no failure either (no kubelet runs them).
+    kubelet.setPolicy((pod: StandInPod) =>
+      pod.metadata.labels?.app === 's1' && podRestartedAt(pod) !== undefined
+        ? { kind: 'pending' }
+        : { kind: 'ready' },
+    );
+    const outcome = await deliverUntilAcked(secret, '2', 'm-slow', { ROTOR_ROLLOUT_TIMEOUT_SECONDS: '2' });
+    assert.deepEqual(
+      outcome.halted?.map((h) => h.workload),
+      [`Deployment ${NS}/s1`],
+    );
+    assert.match(
+      outcome.halted?.[0]?.reasons[0] ?? '',
+      /^the Deployment was not Available 2s after Rotor acted at /,
+    );
+    assert.equal(await markerOf('s2'), undefined, 'wave 2 untouched');
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
   });
 });

@@ -10,7 +10,7 @@ const T = '2026-12-01T10:00:00Z';
 const NOW = Date.parse(T) + 60_000;
 const live = (over: Partial<HealthInputs> = {}): HealthInputs => ({
   pods: [],
-  restartedAt: T,
+  actedAt: T,
   now: NOW,
   timeoutMs: 600_000,
   ...over,
@@ -169,7 +169,7 @@ describe('new-revision pods and the timeout', () => {
     const late = rolloutHealth(rolling, live({ now: Date.parse(T) + 600_001 }));
     assert.deepEqual(late, {
       health: 'failed',
-      reasons: [`the Deployment was not Available 600s after the restart at ${T} (1 of 3 replicas updated)`],
+      reasons: [`the Deployment was not Available 600s after Rotor acted at ${T} (1 of 3 replicas updated)`],
     });
   });
   it('a finished rollout is done whatever the time or old pods say', () => {
