@@ -279,7 +279,7 @@ async function reconcileCluster(
   return { outcomes, halted, transient, createEvents };
 }
 
-/** A dependent decided (or whose decision failed: it is retried, and reported failed). */
+/** A dependent decided (or whose decision failed: it is retried, reported failed, and holds later waves). */
 type Decided =
   | { readonly wd: WorkloadDependencies; readonly failed: false; readonly decision: LiveDecision }
   | { readonly wd: WorkloadDependencies; readonly failed: true; readonly error: unknown };
@@ -313,8 +313,9 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
       id: workloadId(wd),
       label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
       wave,
-      // A workload whose decision failed is reported failed (and retried); it holds nothing.
-      intent: d.failed ? ('settled' as const) : waveIntent(d.decision),
+      // A workload whose decision failed (it is reported failed, and retried) is not known to be
+      // done: it holds later waves, like a wait.
+      intent: d.failed ? ('pending' as const) : waveIntent(d.decision),
       ...(health ? { health } : {}),
     };
   });
