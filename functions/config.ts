@@ -23,6 +23,7 @@ export interface RotorConfig {
   readonly maxWaitMs: number;
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  readonly waves: WaveSettings;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
 }
@@ -31,6 +32,15 @@ export interface RotorConfig {
 export interface ActingSettings {
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  readonly waves: WaveSettings;
+}
+
+/** Pacing and the brake (core/waves.ts): workloads of a wave in flight at once; the rollout bound. */
+export interface WaveSettings {
+  /** ROTOR_WAVE_SIZE: at most this many workloads of a wave acted on and not yet rolled out. */
+  readonly size: number;
+  /** ROTOR_ROLLOUT_TIMEOUT_SECONDS: not Available this long after Rotor's restart halts the event. */
+  readonly rolloutTimeoutMs: number;
 }
 
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
@@ -39,6 +49,11 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
     reload: {
       retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
       backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),
+    },
+    waves: {
+      size: int(env.ROTOR_WAVE_SIZE, 'ROTOR_WAVE_SIZE', 10, 1),
+      rolloutTimeoutMs:
+        int(env.ROTOR_ROLLOUT_TIMEOUT_SECONDS, 'ROTOR_ROLLOUT_TIMEOUT_SECONDS', 600, 1) * 1000,
     },
   };
 }

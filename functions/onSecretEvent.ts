@@ -3,9 +3,11 @@
 // Ack/retry contract with Pub/Sub:
 //   malformed message          log ERROR, return (ack): retrying cannot fix it
 //   TOPIC_CONFIGURED, ROTATE   log, return
-//   done / given up            publish the outcome, return
+//   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
+//                              then continued with rotor apply: a retry cannot fix it)
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
+import { hostname } from 'node:os';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
@@ -26,7 +28,7 @@ import { summarize } from './pipeline/outcome';
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
-import { reconcileEvent } from './pipeline/reconcile';
+import { reconcileAndReport } from './pipeline/reconcile';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
 
 export interface SecretEventEnvironment {
@@ -115,27 +117,45 @@ export async function handleSecretEvent(
     return undefined;
   }
   await env.projectNumbers?.resolve(ctx.secret.project, log);
-  const outcome = await reconcileEvent(ctx, event.messageId ? { messageId: event.messageId } : {}, {
-    clusters: await env.clusters(),
-    projects: env.config.projects,
-    ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
-    namespaces: env.config.namespaces,
-    dryRun: env.config.dryRun,
-    maxWaitMs: env.config.maxWaitMs,
-    concurrency: env.config.concurrency,
-    reload: env.config.reload,
-    logger: log,
-    ...(env.now ? { now: env.now } : {}),
-  });
-  for (const w of outcome.workloads) {
-    const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
-    const fields = { workload: w };
-    if (w.result === 'failed' || w.result === 'gave-up') log.error(line, fields);
-    else if (w.warning) log.warn(line, fields);
-    else log.info(line, fields);
-  }
-  log.notice(summarize(outcome), { outcome: outcomeLogFields(outcome, env.now?.() ?? new Date()) });
-  await publish(env, outcome);
+  // The outcome is logged and published before the Kubernetes Events are created: an Event is the
+  // mark that its action was reported (see reconcileAndReport).
+  const report = async (outcome: EventOutcome): Promise<void> => {
+    for (const w of outcome.workloads) {
+      const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
+      const fields = { workload: w };
+      if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'halted') log.error(line, fields);
+      else if (w.warning) log.warn(line, fields);
+      else log.info(line, fields);
+    }
+    const summary = {
+      outcome: {
+        ...outcomeLogFields(outcome, env.now?.() ?? new Date()),
+        ...(outcome.halted ? { halted: outcome.halted } : {}),
+      },
+    };
+    if (outcome.halted) log.error(summarize(outcome), summary);
+    else log.notice(summarize(outcome), summary);
+    await publish(env, outcome);
+  };
+  const outcome = await reconcileAndReport(
+    ctx,
+    event.messageId ? { messageId: event.messageId } : {},
+    {
+      clusters: await env.clusters(),
+      projects: env.config.projects,
+      ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
+      namespaces: env.config.namespaces,
+      dryRun: env.config.dryRun,
+      maxWaitMs: env.config.maxWaitMs,
+      concurrency: env.config.concurrency,
+      reload: env.config.reload,
+      waves: env.config.waves,
+      events: { instance: reportingInstance() },
+      logger: log,
+      ...(env.now ? { now: env.now } : {}),
+    },
+    report,
+  );
   if (!outcome.converged) {
     throw new TransientError(
       `${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`,
@@ -152,6 +172,11 @@ async function publish(env: SecretEventEnvironment, outcome: EventOutcome): Prom
   } catch (e) {
     throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
   }
+}
+
+/** This function instance, for the Events it reports: the Cloud Run revision and the instance's host. */
+function reportingInstance(): string {
+  return `${process.env.K_REVISION ?? 'onSecretEvent'}/${hostname()}`;
 }
 
 function messageIdOf(body: unknown): string | undefined {

@@ -21,6 +21,7 @@ import { keyValues } from './args';
 import { APPLY_COMMAND } from './commands';
 import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
+import { hostname } from 'node:os';
 import { requireKubeconfig } from './kubeconfig';
 import { parseSelector } from './labelSelector';
 import { selectingWorkloads } from './selectingApi';
@@ -144,6 +145,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         // (an old notification file would otherwise be given up on at once).
         maxWaitMs: Number.POSITIVE_INFINITY,
         ...actingSettings(io.env),
+        events: { instance: `rotor-apply/${hostname()}` },
         logger,
       });
       if (outcome.converged || Date.now() >= deadline) break;
@@ -158,6 +160,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
           : renderOutcome(outcome),
     );
     return outcome.converged &&
+      !outcome.halted &&
       !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
       ? 0
       : 1;
@@ -180,5 +183,9 @@ export function renderOutcome(o: EventOutcome): string {
   }
   for (const w of o.warnings) lines.push(`WARNING ${w}`);
   for (const c of o.clusterErrors) lines.push(`ERROR cluster ${c.cluster}: ${c.error}`);
+  for (const h of o.halted ?? [])
+    lines.push(
+      `HALTED ${h.workload} (${h.cluster}): ${h.reasons.join('; ')}; fix it, then run rotor apply again`,
+    );
   return lines.join('\n') + '\n';
 }

@@ -13,6 +13,8 @@ import { appliedVersions } from '../core/discovery';
 import { appliedValue } from '../core/appliedAlias';
 import type { AppliedRecord } from '../core/decision';
 import type { ReloadEndpoint } from '../core/reloadEndpoint';
+import type { AppliedBy } from '../core/appliedBy';
+import { appliedByAnnotation } from '../core/appliedBy';
 import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
 import { KubeApiError } from './kubeApi';
@@ -36,16 +38,29 @@ function appliedAnnotation(object: KubeObject, records: readonly AppliedRecord[]
   return JSON.stringify(applied);
 }
 
+/** The annotations every acting patch writes: rotor.dev/applied, and rotor.dev/applied-by when known. */
+function appliedAnnotations(
+  object: KubeObject,
+  records: readonly AppliedRecord[],
+  by: AppliedBy | undefined,
+): Record<string, string> {
+  return {
+    [annotations.APPLIED]: appliedAnnotation(object, records),
+    ...(by ? { [annotations.APPLIED_BY]: appliedByAnnotation(object, records, by) } : {}),
+  };
+}
+
 /** Patch body and content type that restart `ref` (pure: tested without a cluster). */
 export function restartPatch(
   ref: WorkloadRef,
   object: KubeObject,
   restartedAt: string,
   records: readonly AppliedRecord[],
+  by?: AppliedBy,
 ): { contentType: string; body: unknown } {
   const metadata = {
     resourceVersion: object.metadata?.resourceVersion,
-    annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
+    annotations: appliedAnnotations(object, records, by),
   };
   const { contentType, spec } = kindOf(ref.kind).restartPatch(restartedAt);
   return { contentType, body: { metadata, spec } };
@@ -57,9 +72,9 @@ export async function restartWorkload(
   object: KubeObject,
   restartedAt: string,
   records: readonly AppliedRecord[],
-  opts: WriteOptions,
+  opts: WriteOptions & { by?: AppliedBy },
 ): Promise<KubeObject> {
-  const patch = restartPatch(ref, object, restartedAt, records);
+  const patch = restartPatch(ref, object, restartedAt, records, opts.by);
   return api.request<KubeObject>({
     method: 'PATCH',
     path: workloadPath(ref, object),
@@ -74,7 +89,7 @@ export async function recordApplied(
   ref: WorkloadRef,
   object: KubeObject,
   records: readonly AppliedRecord[],
-  opts: WriteOptions,
+  opts: WriteOptions & { by?: AppliedBy },
 ): Promise<KubeObject> {
   return api.request<KubeObject>({
     method: 'PATCH',
@@ -84,7 +99,7 @@ export async function recordApplied(
     body: {
       metadata: {
         resourceVersion: object.metadata?.resourceVersion,
-        annotations: { [annotations.APPLIED]: appliedAnnotation(object, records) },
+        annotations: appliedAnnotations(object, records, opts.by),
       },
     },
   });

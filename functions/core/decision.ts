@@ -85,8 +85,8 @@ export interface WaitDecision extends DecisionFacts {
   readonly waitingFor: WaitingFor;
 }
 
-/** What a wait is for. */
-export type WaitingFor = 'eso' | 'csi' | 'pods';
+/** What a wait is for (`wave`: an earlier wave's rollouts, core/waves.ts). */
+export type WaitingFor = 'eso' | 'csi' | 'pods' | 'wave';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {

@@ -7,6 +7,7 @@ import type { SecretEvent, SecretEventType } from './event';
 import type { WorkloadKind } from './kube';
 import { formatSecretId } from './secretName';
 import type { ProjectMap } from './secretName';
+import { waveOf } from './waves';
 
 export interface PlannedDependency {
   readonly via: Via;
@@ -22,6 +23,8 @@ export interface PlannedWorkload {
   readonly action: Action;
   readonly reason: string;
   readonly dependencies: readonly PlannedDependency[];
+  /** A restart's or reload's wave (rotor.dev/wave; the default wave is 100): lower waves go first. */
+  readonly wave?: number;
   readonly warning?: string;
 }
 
@@ -57,7 +60,11 @@ export function decideAll(
 
 function plannedWorkload(p: PlannedDecision): PlannedWorkload {
   const { ref } = p.workload;
-  const warning = decisionWarning(p.decision);
+  const assignment = waveOf(p.workload.object);
+  const acts = p.decision.action === 'restart' || p.decision.action === 'reload';
+  const warning = [decisionWarning(p.decision), acts ? assignment.warning : undefined]
+    .filter((w) => w !== undefined)
+    .join('; ');
   return {
     cluster: ref.cluster,
     kind: ref.kind,
@@ -70,6 +77,7 @@ function plannedWorkload(p: PlannedDecision): PlannedWorkload {
       container: d.container,
       detail: d.detail,
     })),
+    ...(acts ? { wave: assignment.wave } : {}),
     ...(warning ? { warning } : {}),
   };
 }

@@ -2,12 +2,14 @@
 // where its pod template lives, how to restart it (patch body and content type), when it was last
 // restarted, whether it is paused, whether a template change rolls its pods, whether it wants pods
 // now, and how its pods belong to it. Adding a kind is one entry here (and its CRD in infra/ when
-// it has one): discovery, decisions, listing and patching all read this table. Pure.
+// it has one): discovery, decisions, listing, patching and rollout health all read this table. Pure.
 //
-// Rollout status is not read anywhere yet; when waves need it, it belongs here too.
+// Rollout status follows `kubectl rollout status` (kubectl pkg/polymorphichelpers/rollout_status.go)
+// over the status the real controllers write, with the stricter StatefulSet rule (update revision
+// equals current revision) and Argo's own restart bookkeeping (status.restartedAt).
 import * as annotations from './annotations';
 import type { KubeObject, ObjectMeta } from './kube';
-import { apiGroup, isObject } from './kube';
+import { apiGroup, asArray, isObject } from './kube';
 
 export const WORKLOAD_KIND_NAMES = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
 export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
@@ -37,6 +39,10 @@ export interface WorkloadKindInfo {
   rollsOnRestart(o: KubeObject): boolean;
   /** Whether it wants pods running now (a CronJob runs pods only while a job runs). */
   wantsPods(o: KubeObject): boolean;
+  /** How far its controller has rolled out the current spec, from the status the controller wrote. */
+  rollout(o: KubeObject): RolloutProgress;
+  /** Whether `pod` runs the current revision (the latest restart), not an older one. */
+  currentRevisionPod(o: KubeObject, pod: KubeObject): boolean;
   /**
    * How its pods belong to it, through controller owner references: directly, or through an
    * intermediate kind it owns (a Deployment's ReplicaSets, a CronJob's Jobs).
@@ -50,6 +56,133 @@ export interface WorkloadKindInfo {
         readonly kind: string;
       };
 }
+
+/** A workload's rollout as its controller reports it. */
+export type RolloutProgress =
+  | { readonly state: 'done' }
+  | { readonly state: 'progressing'; readonly detail: string }
+  | { readonly state: 'failed'; readonly detail: string }
+  /** The controller will not roll the pods by itself (updateStrategy OnDelete): a person deletes them. */
+  | { readonly state: 'manual'; readonly detail: string };
+
+const progressing = (detail: string): RolloutProgress => ({ state: 'progressing', detail });
+const DONE: RolloutProgress = { state: 'done' };
+
+const statusOf = (o: KubeObject): Record<string, unknown> => (isObject(o.status) ? o.status : {});
+const specOf = (o: KubeObject): Record<string, unknown> => (isObject(o.spec) ? o.spec : {});
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/** `spec.replicas`, defaulted to 1 as the API server does. */
+const replicasOf = (o: KubeObject): number => {
+  const r = specOf(o).replicas;
+  return typeof r === 'number' ? r : 1;
+};
+const generationOf = (o: KubeObject): number =>
+  num((o.metadata as { generation?: unknown } | undefined)?.generation);
+
+/** kubectl: the controller must have observed the current spec (our restart) before its counts mean anything. */
+function unobserved(o: KubeObject): RolloutProgress | undefined {
+  const observed = statusOf(o).observedGeneration;
+  return typeof observed !== 'number' || observed < generationOf(o)
+    ? progressing('waiting for the controller to observe the new spec')
+    : undefined;
+}
+
+function onDelete(o: KubeObject): RolloutProgress | undefined {
+  return rollsUnlessOnDelete(o)
+    ? undefined
+    : {
+        state: 'manual',
+        detail: 'updateStrategy OnDelete: the pods take the new template only when someone deletes them',
+      };
+}
+
+function deploymentRollout(o: KubeObject): RolloutProgress {
+  const wait = unobserved(o);
+  if (wait) return wait;
+  const s = statusOf(o);
+  const deadline = asArray(s.conditions).find(
+    (c) => isObject(c) && c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded',
+  );
+  if (isObject(deadline))
+    return {
+      state: 'failed',
+      detail: `ProgressDeadlineExceeded${typeof deadline.message === 'string' ? `: ${deadline.message}` : ''}`,
+    };
+  const want = replicasOf(o);
+  const updated = num(s.updatedReplicas);
+  if (updated < want) return progressing(`${updated} of ${want} replicas updated`);
+  if (num(s.replicas) > updated)
+    return progressing(`${num(s.replicas) - updated} old replica(s) pending termination`);
+  if (num(s.availableReplicas) < updated)
+    return progressing(`${num(s.availableReplicas)} of ${updated} updated replicas available`);
+  return DONE;
+}
+
+function statefulSetRollout(o: KubeObject): RolloutProgress {
+  const manual = onDelete(o);
+  if (manual) return manual;
+  const s = statusOf(o);
+  if (num(s.observedGeneration) === 0)
+    return progressing('waiting for the controller to observe the new spec');
+  const wait = unobserved(o);
+  if (wait) return wait;
+  const want = replicasOf(o);
+  if (num(s.readyReplicas) < want) return progressing(`${num(s.readyReplicas)} of ${want} pods ready`);
+  const strategy = specOf(o).updateStrategy;
+  const rolling = isObject(strategy) && isObject(strategy.rollingUpdate) ? strategy.rollingUpdate : {};
+  const partition = num(rolling.partition);
+  if (partition > 0)
+    return num(s.updatedReplicas) < want - partition
+      ? progressing(`${num(s.updatedReplicas)} of ${want - partition} pods updated (partition ${partition})`)
+      : DONE;
+  // Stricter than kubectl (which stops at a rollingUpdate block): every pod runs the update revision.
+  if (s.updateRevision !== s.currentRevision || num(s.updatedReplicas) < want)
+    return progressing(`${num(s.updatedReplicas)} of ${want} pods at update revision`);
+  return DONE;
+}
+
+function daemonSetRollout(o: KubeObject): RolloutProgress {
+  const manual = onDelete(o);
+  if (manual) return manual;
+  const wait = unobserved(o);
+  if (wait) return wait;
+  const s = statusOf(o);
+  const desired = num(s.desiredNumberScheduled);
+  if (num(s.updatedNumberScheduled) < desired)
+    return progressing(`${num(s.updatedNumberScheduled)} of ${desired} nodes updated`);
+  if (num(s.numberAvailable) < desired || num(s.numberUnavailable) > 0)
+    return progressing(`${num(s.numberAvailable)} of ${desired} pods available`);
+  return DONE;
+}
+
+/** Argo Rollouts: status.phase, trusted once status.observedGeneration (a string) names the generation. */
+function argoRollout(o: KubeObject): RolloutProgress {
+  const s = statusOf(o);
+  if (s.observedGeneration !== String(generationOf(o)))
+    return progressing('waiting for the controller to observe the new spec');
+  const restartAt = specOf(o).restartAt;
+  if (typeof restartAt === 'string' && s.restartedAt !== restartAt)
+    return progressing(`restarting the pods created before ${restartAt}`);
+  const message = typeof s.message === 'string' && s.message ? `: ${s.message}` : '';
+  switch (s.phase) {
+    case 'Healthy':
+      return DONE;
+    case 'Degraded':
+      return { state: 'failed', detail: `phase Degraded${message}` };
+    case 'Paused':
+      return progressing(`phase Paused${message}`);
+    default:
+      return progressing(`phase ${typeof s.phase === 'string' ? s.phase : 'unknown'}${message}`);
+  }
+}
+
+/** Pods carry their template's annotations: the restart marker says which restart created them. */
+const podOfTemplate =
+  (template: (o: KubeObject) => PodTemplate | undefined) =>
+  (o: KubeObject, pod: KubeObject): boolean => {
+    const marker = templateRestartedAt(template)(o);
+    return marker === undefined || pod.metadata?.annotations?.[annotations.RESTARTED_AT] === marker;
+  };
 
 const restartTemplate = (at: string): Record<string, unknown> => ({
   metadata: { annotations: { [annotations.RESTARTED_AT]: at } },
@@ -86,7 +219,12 @@ const cronJobTemplate = (o: KubeObject): PodTemplate | undefined => {
   return isObject(jt) && isObject(jt.spec) && isObject(jt.spec.template) ? jt.spec.template : undefined;
 };
 
-const appsKind = (kind: string, plural: string, wantsPods: (o: KubeObject) => boolean): WorkloadKindInfo => ({
+const appsKind = (
+  kind: string,
+  plural: string,
+  wantsPods: (o: KubeObject) => boolean,
+  rollout: (o: KubeObject) => RolloutProgress,
+): WorkloadKindInfo => ({
   kind,
   group: 'apps',
   versions: ['v1'],
@@ -99,17 +237,24 @@ const appsKind = (kind: string, plural: string, wantsPods: (o: KubeObject) => bo
   paused: kind === 'Deployment' ? specPaused : notPaused,
   rollsOnRestart: kind === 'Deployment' ? always : rollsUnlessOnDelete,
   wantsPods,
+  rollout,
+  currentRevisionPod: podOfTemplate(embeddedTemplate),
   podOwner: kind === 'Deployment' ? REPLICA_SETS : { via: 'direct' },
 });
 
 export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
-  Deployment: appsKind('Deployment', 'deployments', wantsReplicas),
-  StatefulSet: appsKind('StatefulSet', 'statefulsets', wantsReplicas),
+  Deployment: appsKind('Deployment', 'deployments', wantsReplicas, deploymentRollout),
+  StatefulSet: appsKind('StatefulSet', 'statefulsets', wantsReplicas, statefulSetRollout),
   // A DaemonSet wants a pod on every node it selects; its status says how many that is.
-  DaemonSet: appsKind('DaemonSet', 'daemonsets', (o) => {
-    const status = isObject(o.status) ? o.status : {};
-    return typeof status.desiredNumberScheduled !== 'number' || status.desiredNumberScheduled > 0;
-  }),
+  DaemonSet: appsKind(
+    'DaemonSet',
+    'daemonsets',
+    (o) => {
+      const status = isObject(o.status) ? o.status : {};
+      return typeof status.desiredNumberScheduled !== 'number' || status.desiredNumberScheduled > 0;
+    },
+    daemonSetRollout,
+  ),
   CronJob: {
     kind: 'CronJob',
     group: 'batch',
@@ -125,6 +270,9 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
     paused: notPaused,
     rollsOnRestart: always,
     wantsPods: () => false,
+    // Nothing rolls: the next scheduled run starts from the new template.
+    rollout: () => DONE,
+    currentRevisionPod: podOfTemplate(cronJobTemplate),
     podOwner: { via: 'intermediate', group: 'batch', plural: 'jobs', kind: 'Job' },
   },
   Rollout: {
@@ -143,6 +291,16 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
     paused: specPaused,
     rollsOnRestart: always,
     wantsPods: wantsReplicas,
+    rollout: argoRollout,
+    // Argo replaces the pods created before spec.restartAt; the template does not change.
+    currentRevisionPod: (o, pod) => {
+      const restartAt =
+        isObject(o.spec) && typeof o.spec.restartAt === 'string' ? o.spec.restartAt : undefined;
+      const created = pod.metadata?.creationTimestamp;
+      return (
+        restartAt === undefined || (created !== undefined && Date.parse(created) >= Date.parse(restartAt))
+      );
+    },
     podOwner: REPLICA_SETS,
   },
 };

@@ -18,6 +18,11 @@ export type Result =
   | 'failed'
   /** The bounded wait ran out before the new version became visible. */
   | 'gave-up'
+  /**
+   * The event halted (core/waves.ts): this workload's rollout failed, or it was left alone
+   * because another one's did. Acked; `rotor apply` continues once a person fixed the cause.
+   */
+  | 'halted'
   | 'dry-run';
 
 export interface WorkloadOutcome {
@@ -33,6 +38,15 @@ export interface WorkloadOutcome {
   readonly detail?: string;
   /** A wait's (or dry run's wait's) cause: ESO's sync, the CSI driver's mount, or ready pods to ping. */
   readonly waitingFor?: WaitingFor;
+  /** Its wave (rotor.dev/wave; the default wave is 100), when waves are planned. */
+  readonly wave?: number;
+}
+
+/** A workload whose failed rollout halted the event, and why (its pods' reasons). */
+export interface HaltCause {
+  readonly cluster: string;
+  readonly workload: string;
+  readonly reasons: readonly string[];
 }
 
 export interface EventOutcome {
@@ -50,6 +64,8 @@ export interface EventOutcome {
   /** Clusters that could not be reached or listed this time (retried). */
   readonly clusterErrors: Array<{ cluster: string; error: string }>;
   readonly warnings: string[];
+  /** The failed rollouts that halted the event (absent: not halted). Nothing more is acted on. */
+  readonly halted?: readonly HaltCause[];
   /** Still waiting or transiently failed: the event must be redelivered. */
   readonly pending: number;
   /** Everything is done, or given up on: ack. */
@@ -62,5 +78,8 @@ export function summarize(o: EventOutcome): string {
   for (const w of o.workloads) counts.set(w.result, (counts.get(w.result) ?? 0) + 1);
   const parts = [...counts.entries()].map(([r, n]) => `${n} ${r}`);
   const what = parts.length ? parts.join(', ') : (o.note ?? 'no dependent workloads');
-  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}`;
+  const halted = o.halted?.length
+    ? `; HALTED on ${o.halted.map((h) => `${h.workload} (${h.reasons.join('; ')})`).join(', ')}`
+    : '';
+  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}`;
 }

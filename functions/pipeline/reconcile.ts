@@ -13,6 +13,16 @@ import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
 import { afterReload } from '../core/reloadResult';
+import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
+import { rolloutHealth } from '../core/rolloutHealth';
+import type { WavePlan, WaveStep } from '../core/waves';
+import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
+import type { WaveSettings } from '../config';
+import type { EventSource } from '../core/kubeEvents';
+import { workloadEvent } from '../core/kubeEvents';
+import type { AppliedBy } from '../core/appliedBy';
+import { appliedBy, describeAppliedBy } from '../core/appliedBy';
+import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
@@ -26,7 +36,7 @@ import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
-import type { EventOutcome, WorkloadOutcome } from './outcome';
+import type { EventOutcome, HaltCause, WorkloadOutcome } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
 const MAX_CONFLICT_ATTEMPTS = 12;
@@ -41,6 +51,16 @@ export interface ReconcileConfig {
   readonly maxWaitMs: number;
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  /**
+   * Waves and the brake (core/waves.ts); unset: every restart at once, never halted (the
+   * benchmark's raw throughput). Dry runs do not gate: nothing they "restart" ever rolls out.
+   */
+  readonly waves?: WaveSettings;
+  /**
+   * Kubernetes Events on the workloads acted on, waited for or halted on, reported as `instance`
+   * (this function instance, or a CLI run); unset: none. Dry runs create none.
+   */
+  readonly events?: { readonly instance: string };
   readonly logger: Logger;
   readonly now?: () => Date;
 }
@@ -54,16 +74,36 @@ export async function reconcileEvent(
   info: EventInfo,
   cfg: ReconcileConfig,
 ): Promise<EventOutcome> {
+  return reconcileAndReport(ctx, info, cfg, () => Promise.resolve());
+}
+
+/**
+ * Reconciles, has `report` publish the outcome, and only then creates the Kubernetes Events. The
+ * Events are the ledger of what was reported: a delivery that crashed (or failed to publish)
+ * after acting leaves no Event, so its redelivery reports that work (rotor.dev/applied-by) as done;
+ * a delivery that did report leaves the Event, and its redelivery stays quiet. If `report` throws,
+ * no Event is created and the error propagates.
+ */
+export async function reconcileAndReport(
+  ctx: EventContext,
+  info: EventInfo,
+  cfg: ReconcileConfig,
+  report: (outcome: EventOutcome) => Promise<void>,
+): Promise<EventOutcome> {
   const started = Date.now();
+  const eventsToCreate: Array<() => Promise<void>> = [];
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
+  const halted: HaltCause[] = [];
   let transient = 0;
   await Promise.all(
     cfg.clusters.map(async (api) => {
       try {
-        const r = await reconcileCluster(api, ctx, cfg);
+        const r = await reconcileCluster(api, ctx, info, cfg);
+        eventsToCreate.push(r.createEvents);
         workloads.push(...r.outcomes);
+        halted.push(...r.halted);
         transient += r.transient;
       } catch (e) {
         // The cluster could not be listed: nothing was decided there; retry the whole event.
@@ -73,9 +113,10 @@ export async function reconcileEvent(
     }),
   );
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
-  const waiting = workloads.filter((w) => w.result === 'waiting').length;
+  // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
+  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length;
   const pending = waiting + transient + clusterErrors.length;
-  return {
+  const result: EventOutcome = {
     event: {
       type: ctx.type,
       secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
@@ -87,17 +128,27 @@ export async function reconcileEvent(
     workloads,
     clusterErrors,
     warnings,
+    ...(halted.length ? { halted } : {}),
     pending,
     converged: pending === 0,
     durationMs: Date.now() - started,
   };
+  await report(result);
+  await Promise.all(eventsToCreate.map((create) => create()));
+  return result;
 }
 
 async function reconcileCluster(
   api: KubeApi,
   ctx: EventContext,
+  info: EventInfo,
   cfg: ReconcileConfig,
-): Promise<{ outcomes: WorkloadOutcome[]; transient: number }> {
+): Promise<{
+  outcomes: WorkloadOutcome[];
+  halted: HaltCause[];
+  transient: number;
+  createEvents: () => Promise<void>;
+}> {
   const inventory = await liveInventory(api, cfg.namespaces ?? {});
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
@@ -135,15 +186,49 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
+    ...(info.messageId ? { messageId: info.messageId } : {}),
+    ...(cfg.events && !cfg.dryRun
+      ? {
+          eventSource: {
+            secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
+            ...(ctx.version !== undefined ? { version: ctx.version } : {}),
+            instance: cfg.events.instance,
+            now: (cfg.now ?? (() => new Date()))(),
+          },
+        }
+      : {}),
   };
 
+  // Every dependent is decided before any is acted on: the wave plan needs all the decisions.
+  const decided = await mapLimit(dependents, cfg.concurrency, async (wd): Promise<Decided> => {
+    try {
+      return { wd, failed: false, decision: await decideWorkload(wd, env) };
+    } catch (e) {
+      return { wd, failed: true, error: e };
+    }
+  });
+  const plan = await planDelivery(decided, env);
+  const halted = plan.halted.map((h): HaltCause => ({
+    cluster: api.cluster,
+    workload: h.label,
+    reasons: h.reasons,
+  }));
+  for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
+
   let transient = 0;
-  const outcomes = await mapLimit(dependents, cfg.concurrency, async (wd) => {
+  const outcomes = await mapLimit(decided, cfg.concurrency, async (first) => {
+    const { wd } = first;
+    const { wave } = waveOf(wd.object);
+    const step = plan.steps.get(workloadId(wd));
     let current = wd;
     for (let attempt = 1; ; attempt++) {
       try {
         try {
-          return await handleWorkload(current, env);
+          if (attempt === 1 && first.failed) throw first.error;
+          const planned =
+            attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
+          const result = await handleWorkload(current, planned, step, env);
+          return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
           if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
           // Someone else wrote the workload since we listed it (often another delivery of a
@@ -184,7 +269,80 @@ async function reconcileCluster(
       }
     }
   });
-  return { outcomes, transient };
+  const createEvents = async (): Promise<void> => {
+    const source = env.eventSource;
+    if (!source) return;
+    await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
+      const workload = decided[i]?.wd.object;
+      const event = workload ? workloadEvent(workload, o, source) : undefined;
+      if (event) await createEvent(api, event, log);
+    });
+  };
+  return { outcomes, halted, transient, createEvents };
+}
+
+/** A dependent decided (or whose decision failed: it is retried, reported failed, and holds later waves). */
+type Decided =
+  | { readonly wd: WorkloadDependencies; readonly failed: false; readonly decision: LiveDecision }
+  | { readonly wd: WorkloadDependencies; readonly failed: true; readonly error: unknown };
+
+function workloadId(wd: WorkloadDependencies): string {
+  return `${wd.ref.cluster}/${wd.ref.kind}/${wd.ref.namespace}/${wd.ref.name}`;
+}
+
+const NO_WAVES: WavePlan = { steps: new Map(), halted: [] };
+
+/**
+ * The wave plan of this delivery: each dependent's wave, what its decision would do, and the
+ * rollout health of what Rotor already did for this event (read from the controller's status,
+ * and the new revision's pods while the rollout is not done).
+ */
+async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Promise<WavePlan> {
+  const { cfg, ctx } = env;
+  const waves = cfg.waves;
+  if (!waves || cfg.dryRun) return NO_WAVES;
+  // Nothing left to act on: nothing to gate or halt, so no rollout needs reading.
+  if (!decided.some((d) => !d.failed && waveIntent(d.decision) === 'act')) return NO_WAVES;
+  const now = (cfg.now ?? (() => new Date()))().getTime();
+  const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
+    const { wd } = d;
+    const { wave, warning } = waveOf(wd.object);
+    if (warning) env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${warning}`);
+    const health = actedForEvent(wd.object, env.secretKey, ctx)
+      ? await healthOf(wd, env, now, waves.rolloutTimeoutMs)
+      : undefined;
+    return {
+      id: workloadId(wd),
+      label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
+      wave,
+      // A workload whose decision failed (it is reported failed, and retried) is not known to be
+      // done: it holds later waves, like a wait.
+      intent: d.failed ? ('pending' as const) : waveIntent(d.decision),
+      ...(health ? { health } : {}),
+    };
+  });
+  return planWaves(entries, waves.size);
+}
+
+async function healthOf(
+  wd: WorkloadDependencies,
+  env: WorkloadEnv,
+  now: number,
+  timeoutMs: number,
+): Promise<RolloutHealth> {
+  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart
+  // marker), or else from the restart marker on the workload.
+  const actedAt = appliedBy(wd.object)[env.secretKey]?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
+  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, ...(actedAt ? { actedAt } : {}) };
+  const health = rolloutHealth(wd.object, { ...live, pods: [] });
+  // Pods tell a crash loop long before the controller gives up: read them while it is not done.
+  if (health.health === 'done' || health.health === 'manual') return health;
+  try {
+    return rolloutHealth(wd.object, { ...live, pods: await ownPodsOf(env.api, wd) });
+  } catch (e) {
+    env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: pods not readable: ${errorMessage(e)}`);
+    return health;
+  }
 }
 
 /** A failure while performing a decision: carries the action, so the outcome can name it. */
@@ -211,6 +369,10 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
+  /** The delivery's message, recorded in rotor.dev/applied-by. */
+  readonly messageId?: string;
+  /** Set when Kubernetes Events are reported (not in dry runs). */
+  readonly eventSource?: EventSource;
 }
 
 function outcome(
@@ -251,8 +413,35 @@ async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeOb
   );
 }
 
-/** Reads the live state the workload's decision can use, decides, and performs the decision. */
-async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<WorkloadOutcome> {
+/** Performs the decision, unless its wave step holds it back. */
+async function handleWorkload(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  step: WaveStep | undefined,
+  env: WorkloadEnv,
+): Promise<WorkloadOutcome> {
+  const action = outcomeAction(decision);
+  switch (step?.step) {
+    case 'wait':
+      return outcome(wd, action, 'waiting', `${decision.reason}; ${step.reason}`, { waitingFor: 'wave' });
+    case 'halted':
+      return outcome(wd, action, 'halted', step.reason);
+    case 'failed':
+      return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
+    case 'act':
+    case 'as-decided':
+    case undefined:
+      break;
+  }
+  try {
+    return await perform(wd, decision, env);
+  } catch (e) {
+    throw new ActionFailed(action, e);
+  }
+}
+
+/** Reads the live state the workload's decision can use, and decides. */
+async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promise<LiveDecision> {
   const { api, ctx, cfg } = env;
   const now = cfg.now ?? (() => new Date());
   // Live state costs requests, so read only what this workload's decision can use: its pods only
@@ -279,11 +468,32 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  try {
-    return await perform(wd, decision, env);
-  } catch (e) {
-    throw new ActionFailed(outcomeAction(decision), e);
-  }
+  return decision;
+}
+
+/**
+ * Work an earlier delivery did for this event but never reported: rotor.dev/applied-by names the
+ * action, and the Kubernetes Event a reported action leaves (created after its outcome was
+ * published) is missing. Reported now, once: this delivery's Event closes it.
+ */
+async function unreported(
+  wd: WorkloadDependencies,
+  reason: string,
+  env: WorkloadEnv,
+): Promise<WorkloadOutcome | undefined> {
+  const source = env.eventSource;
+  if (!source || !actedForEvent(wd.object, env.secretKey, env.ctx)) return undefined;
+  const by = appliedBy(wd.object)[env.secretKey];
+  if (!by || by.action === 'record') return undefined;
+  const earlier = outcome(
+    wd,
+    by.action,
+    by.action === 'restart' ? 'restarted' : 'reloaded',
+    `${describeAppliedBy(by)} (an earlier delivery, whose report was lost): ${reason}`,
+  );
+  const event = workloadEvent(wd.object, earlier, source);
+  if (!event || (await eventExists(env.api, event))) return undefined;
+  return earlier;
 }
 
 /** Does what the decision says, and reports it. No policy here: decideLive made every choice. */
@@ -298,16 +508,28 @@ async function perform(
   const write = { dryRun: cfg.dryRun };
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
+  const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => ({
+    by: { action: a, at, ...(env.messageId ? { message: env.messageId } : {}) },
+  });
   switch (decision.action) {
     case 'none':
-      return outcome(wd, action, 'unchanged', decision.reason, extra);
+      return (
+        (await unreported(wd, decision.reason, env)) ??
+        outcome(wd, action, 'unchanged', decision.reason, extra)
+      );
     case 'skip':
       return outcome(wd, action, 'skipped', decision.reason, extra);
     case 'record':
-      await recordApplied(api, wd.ref, wd.object, decision.records, write);
+      await recordApplied(api, wd.ref, wd.object, decision.records, {
+        ...write,
+        ...by('record', new Date().toISOString()),
+      });
       return outcome(wd, action, done('recorded'), decision.reason, extra);
     case 'restart':
-      await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, write);
+      await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, {
+        ...write,
+        ...by('restart', decision.at),
+      });
       return outcome(wd, action, done('restarted'), decision.reason, extra);
     case 'give-up':
       log.error(
@@ -346,13 +568,19 @@ async function perform(
       const after = afterReload(decision, wd.ref.kind, pings);
       switch (after.kind) {
         case 'reloaded':
-          await recordApplied(api, wd.ref, wd.object, decision.records, write);
+          await recordApplied(api, wd.ref, wd.object, decision.records, {
+            ...write,
+            ...by('reload', new Date().toISOString()),
+          });
           return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
         case 'failed':
           return outcome(wd, action, 'failed', after.reason, extra);
         case 'restart':
           log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${after.cause}; restarting instead`);
-          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, write);
+          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, {
+            ...write,
+            ...by('restart', after.at),
+          });
           return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
     }

@@ -8,6 +8,7 @@ export function sortedWorkloads(plan: Plan): PlannedWorkload[] {
   return [...plan.workloads].sort(
     (a, b) =>
       ACTION_ORDER[a.action] - ACTION_ORDER[b.action] ||
+      (a.wave ?? 0) - (b.wave ?? 0) ||
       a.namespace.localeCompare(b.namespace) ||
       a.name.localeCompare(b.name),
   );
@@ -38,16 +39,17 @@ export function renderTable(plan: Plan, opts: { notes?: boolean } = {}): string 
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
     const rows = sortedWorkloads(plan).map((w) => [
       w.action.toUpperCase(),
+      w.wave === undefined ? '-' : String(w.wave),
       `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
       [...new Set(w.dependencies.map((d) => d.via))].join(','),
       w.reason,
     ]);
-    const header = ['ACTION', 'WORKLOAD', 'VIA', 'REASON'];
+    const header = ['ACTION', 'WAVE', 'WORKLOAD', 'VIA', 'REASON'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    widths[3] = 0; // the reason column is last: no padding
+    widths[4] = 0; // the reason column is last: no padding
     const fmt = (r: string[]): string =>
       r
-        .map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c))
+        .map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c))
         .join('  ')
         .trimEnd();
     lines.push(fmt(header), ...rows.map(fmt));

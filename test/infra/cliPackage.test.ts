@@ -71,10 +71,10 @@ describe('npm pack: an installable rotor CLI', () => {
     );
     const lines = out.trimEnd().split('\n');
     assert.equal(lines[0], 'SECRET_VERSION_ADD projects/my-proj/secrets/db-password version 7');
-    assert.match(lines[1] ?? '', /^ACTION\s+WORKLOAD\s+VIA\s+REASON$/);
-    assert.match(out, /\nRESTART +Deployment\/shop\/api +env +env DB_PASSWORD \(key DB_PASSWORD\) in app/);
-    assert.match(out, /\nRELOAD +Deployment\/shop\/web +csi +CSI file db-password\.txt in app updates in place/);
-    assert.match(out, /\nNONE +Deployment\/shop\/pinned +csi +CSI file db-password\.txt in app is pinned to version 3/);
+    assert.match(lines[1] ?? '', /^ACTION\s+WAVE\s+WORKLOAD\s+VIA\s+REASON$/);
+    assert.match(out, /\nRESTART +100 +Deployment\/shop\/api +env +env DB_PASSWORD \(key DB_PASSWORD\) in app/);
+    assert.match(out, /\nRELOAD +100 +Deployment\/shop\/web +csi +CSI file db-password\.txt in app updates in place/);
+    assert.match(out, /\nNONE +- +Deployment\/shop\/pinned +csi +CSI file db-password\.txt in app is pinned to version 3/);
     assert.equal(lines[lines.length - 1], '15 dependent workloads: 7 restart, 3 reload, 5 none');
   });
 });

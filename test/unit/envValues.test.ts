@@ -52,11 +52,36 @@ describe('environment values', () => {
   });
 
   it('acting settings have one default for onSecretEvent and rotor apply, and are validated', () => {
-    assert.deepEqual(actingSettings({}), { concurrency: 8, reload: { retries: 3, backoffMs: 500 } });
-    const env = { ROTOR_CONCURRENCY: '2', ROTOR_RELOAD_RETRIES: '0', ROTOR_RELOAD_BACKOFF_MS: '10' };
-    assert.deepEqual(actingSettings(env), { concurrency: 2, reload: { retries: 0, backoffMs: 10 } });
+    assert.deepEqual(actingSettings({}), {
+      concurrency: 8,
+      reload: { retries: 3, backoffMs: 500 },
+      waves: { size: 10, rolloutTimeoutMs: 600_000 },
+    });
+    const env = {
+      ROTOR_CONCURRENCY: '2',
+      ROTOR_RELOAD_RETRIES: '0',
+      ROTOR_RELOAD_BACKOFF_MS: '10',
+      ROTOR_WAVE_SIZE: '3',
+      ROTOR_ROLLOUT_TIMEOUT_SECONDS: '90',
+    };
+    assert.deepEqual(actingSettings(env), {
+      concurrency: 2,
+      reload: { retries: 0, backoffMs: 10 },
+      waves: { size: 3, rolloutTimeoutMs: 90_000 },
+    });
     const cfg = loadConfig(env);
-    assert.deepEqual({ concurrency: cfg.concurrency, reload: cfg.reload }, actingSettings(env));
+    assert.deepEqual(
+      { concurrency: cfg.concurrency, reload: cfg.reload, waves: cfg.waves },
+      actingSettings(env),
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_WAVE_SIZE: '0' }),
+      /ROTOR_WAVE_SIZE="0" is not a whole number >= 1/,
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_ROLLOUT_TIMEOUT_SECONDS: '10m' }),
+      /ROTOR_ROLLOUT_TIMEOUT_SECONDS="10m" is not a whole number >= 1/,
+    );
     assert.throws(
       () => actingSettings({ ROTOR_CONCURRENCY: '0' }),
       /ROTOR_CONCURRENCY="0" is not a whole number >= 1/,

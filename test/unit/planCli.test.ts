@@ -96,7 +96,7 @@ describe('rotor plan: outputs', () => {
     assert.equal(r.stderr, '');
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], `SECRET_VERSION_ADD ${SECRET} version 7`);
-    assert.match(lines[1], /^ACTION\s+WORKLOAD\s+VIA\s+REASON$/);
+    assert.match(lines[1], /^ACTION\s+WAVE\s+WORKLOAD\s+VIA\s+REASON$/);
     assert.match(r.stdout, /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ none\n$/);
   });
 
@@ -114,6 +114,8 @@ describe('rotor plan: outputs', () => {
     assert.equal(out.version, '7');
     assert.equal(out.event, 'SECRET_VERSION_ADD');
     for (const w of out.workloads) {
+      // A restart or reload carries its wave (an integer); none of the examples names one.
+      const acts = w.action === 'restart' || w.action === 'reload';
       assert.deepEqual(Object.keys(w), [
         'cluster',
         'kind',
@@ -122,7 +124,9 @@ describe('rotor plan: outputs', () => {
         'action',
         'reason',
         'dependencies',
+        ...(acts ? ['wave'] : []),
       ]);
+      if (acts) assert.equal(w.wave, 100);
       assert.ok(['restart', 'reload', 'none', 'wait'].includes(w.action as string));
       for (const d of w.dependencies as Array<Record<string, unknown>>) {
         assert.deepEqual(Object.keys(d), ['via', 'container', 'detail']);
@@ -258,7 +262,7 @@ describe('rotor plan: outputs', () => {
     );
     const r = await rotor(plan('--manifests', f));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /RESTART\s+Deployment\/shop\/app/);
+    assert.match(r.stdout, /RESTART\s+100\s+Deployment\/shop\/app/);
   });
 
   it('a directory with non-Kubernetes YAML is planned, with a note', async () => {
@@ -269,7 +273,7 @@ describe('rotor plan: outputs', () => {
     write('gitops/values.yaml', 'replicaCount: 3\n');
     const r = await rotor(['plan', '--secret', SECRET, '--manifests', join(root, 'gitops')]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /NONE\s+Deployment\/shop\/sdk/);
+    assert.match(r.stdout, /NONE\s+-\s+Deployment\/shop\/sdk/);
     assert.doesNotMatch(r.stdout, /note:/, 'in table output, notes go to stderr');
     assert.match(r.stderr, /^note: .*gitops\/values.yaml: skipped, not a Kubernetes object \(no "kind"\)\n$/);
   });
@@ -539,7 +543,7 @@ describe('rotor plan: manifests as repositories hold them', () => {
     );
     const r = await rotor(plan('--manifests', dir));
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /NONE\s+Deployment\/shop\/api/);
+    assert.match(r.stdout, /NONE\s+-\s+Deployment\/shop\/api/);
     assert.match(
       r.stderr,
       new RegExp(

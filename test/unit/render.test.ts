@@ -55,11 +55,11 @@ describe('renderTable', () => {
       out,
       [
         `SECRET_VERSION_ADD ${DB} version 7`,
-        'ACTION   WORKLOAD              VIA         REASON',
-        'RESTART  Deployment/shop/api   env         env PW (key pw) in app (Secret creds from ExternalSecret creds) only changes when the pod restarts',
-        'RELOAD   Deployment/shop/sdk   annotation  the app reads projects/my-proj/secrets/db-password through the Secret Manager API and refreshes its cache on POST 9000/',
-        'RELOAD   Deployment/shop/web   csi         CSI file pw in app updates in place; the app re-reads it on POST 8080/reload',
-        'NONE     Deployment/shop/zeta  csi         CSI file pw in app is pinned to version 2; a new version 7 does not change it',
+        'ACTION   WAVE  WORKLOAD              VIA         REASON',
+        'RESTART  100   Deployment/shop/api   env         env PW (key pw) in app (Secret creds from ExternalSecret creds) only changes when the pod restarts',
+        'RELOAD   100   Deployment/shop/sdk   annotation  the app reads projects/my-proj/secrets/db-password through the Secret Manager API and refreshes its cache on POST 9000/',
+        'RELOAD   100   Deployment/shop/web   csi         CSI file pw in app updates in place; the app re-reads it on POST 8080/reload',
+        'NONE     -     Deployment/shop/zeta  csi         CSI file pw in app is pinned to version 2; a new version 7 does not change it',
         '4 dependent workloads: 1 restart, 2 reload, 1 none',
         '',
       ].join('\n'),
@@ -95,8 +95,34 @@ describe('renderTable', () => {
 
   it('names the cluster when a plan spans several', () => {
     const out = renderTable(planFor(objects.slice(0, 6), ADD, ['eu', 'us']).plan);
-    assert.match(out, /RESTART {2}eu: Deployment\/shop\/api /);
-    assert.match(out, /RESTART {2}us: Deployment\/shop\/api /);
+    assert.match(out, /RESTART {2}100 {3}eu: Deployment\/shop\/api /);
+    assert.match(out, /RESTART {2}100 {3}us: Deployment\/shop\/api /);
+  });
+
+  it("shows each restart's wave, lower waves first within an action; a bad wave is a warning", () => {
+    const waved = (name: string, wave: string): KubeObject =>
+      deployment(
+        name,
+        { containers: [container('app', { env: [envFromKey('PW', 'creds', 'pw')] })] },
+        { annotations: { 'rotor.dev/wave': wave } },
+      );
+    const out = renderTable(
+      planFor([...objects.slice(0, 2), waved('late', '7'), waved('canary', '0'), waved('odd', 'soon')], ADD)
+        .plan,
+    );
+    const rows = out.split('\n').filter((l) => l.startsWith('RESTART'));
+    assert.deepEqual(
+      rows.map((r) => r.split(/\s+/).slice(0, 3)),
+      [
+        ['RESTART', '0', 'Deployment/shop/canary'],
+        ['RESTART', '7', 'Deployment/shop/late'],
+        ['RESTART', '100', 'Deployment/shop/odd'],
+      ],
+    );
+    assert.match(
+      out,
+      /\nWARNING Deployment\/shop\/odd: rotor.dev\/wave "soon" is not a whole number from 0 to 99: the workload goes in the default wave \(100\)/,
+    );
   });
 
   it('has no trailing spaces', () => {

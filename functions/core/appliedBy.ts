@@ -1,0 +1,55 @@
+// rotor.dev/applied-by: beside rotor.dev/applied, in the same patch, which action Rotor took for
+// each secret, by which message and when. An action and its record are one write, so a delivery
+// that crashed right after its patches still leaves the record, and the redelivery reports that
+// work as done ("restarted by message M at T") instead of "already applied". Pure.
+import * as annotations from './annotations';
+import type { AppliedRecord } from './decision';
+import type { KubeObject } from './kube';
+import { isObject } from './kube';
+
+export interface AppliedBy {
+  readonly action: 'restart' | 'reload' | 'record';
+  /** The Pub/Sub message whose delivery acted (absent for a CLI run without one). */
+  readonly message?: string;
+  /** When (RFC 3339). */
+  readonly at: string;
+}
+
+const ACTIONS: ReadonlySet<string> = new Set(['restart', 'reload', 'record']);
+
+/** Parses rotor.dev/applied-by leniently (it is on tenant objects): bad entries are dropped. */
+export function appliedBy(w: KubeObject): Record<string, AppliedBy> {
+  const raw = w.metadata?.annotations?.[annotations.APPLIED_BY];
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return {};
+  }
+  if (!isObject(parsed)) return {};
+  const out: Record<string, AppliedBy> = {};
+  for (const [key, v] of Object.entries(parsed)) {
+    if (!isObject(v) || typeof v.action !== 'string' || !ACTIONS.has(v.action) || typeof v.at !== 'string')
+      continue;
+    out[key] = {
+      action: v.action as AppliedBy['action'],
+      at: v.at,
+      ...(typeof v.message === 'string' ? { message: v.message } : {}),
+    };
+  }
+  return out;
+}
+
+/** rotor.dev/applied-by after this action: what was there, plus `by` for every record. */
+export function appliedByAnnotation(w: KubeObject, records: readonly AppliedRecord[], by: AppliedBy): string {
+  const current = appliedBy(w);
+  for (const r of records) current[r.key] = by;
+  return JSON.stringify(current);
+}
+
+/** "restarted by message M at T". */
+export function describeAppliedBy(b: AppliedBy): string {
+  const done = b.action === 'restart' ? 'restarted' : b.action === 'reload' ? 'reloaded' : 'recorded';
+  return `${done}${b.message ? ` by message ${b.message}` : ''} at ${b.at}`;
+}

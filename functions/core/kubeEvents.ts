@@ -1,0 +1,119 @@
+// Kubernetes Events (events.k8s.io/v1) for what Rotor did to a workload, so `kubectl describe` and
+// `kubectl get events` show it: Restarted, Reloaded, ReloadFailed, Waiting, Halted, GaveUp, with
+// the secret and version in the note. Pure: the Event object for one workload outcome.
+//
+// An Event's name is derived from what it reports (workload, secret, version, reason, and what a
+// wait is for), so a redelivery that reports the same thing again makes the same name and the API
+// server refuses the duplicate: one Event per fact, however often Pub/Sub redelivers.
+import { createHash } from 'node:crypto';
+import type { WorkloadOutcome } from '../pipeline/outcome';
+import type { KubeObject } from './kube';
+import { kindOf } from './workloadKinds';
+
+export const REPORTING_CONTROLLER = 'rotor';
+/** The API server's limits (pkg/apis/core/validation/events.go). */
+const NOTE_LIMIT = 1024;
+const FIELD_LIMIT = 128;
+
+export type EventReason = 'Restarted' | 'Reloaded' | 'ReloadFailed' | 'Waiting' | 'Halted' | 'GaveUp';
+
+interface Reported {
+  readonly reason: EventReason;
+  readonly type: 'Normal' | 'Warning';
+  /** What Rotor did or tried (the Event's required `action`). */
+  readonly action: string;
+}
+
+/** Which Event an outcome is worth, if any (nothing for unchanged, recorded, skipped, dry runs). */
+export function reportedAs(o: WorkloadOutcome): Reported | undefined {
+  switch (o.result) {
+    case 'restarted':
+      return { reason: 'Restarted', type: 'Normal', action: 'Restart' };
+    case 'reloaded':
+      return { reason: 'Reloaded', type: 'Normal', action: 'Reload' };
+    case 'failed':
+      return o.action === 'reload'
+        ? { reason: 'ReloadFailed', type: 'Warning', action: 'Reload' }
+        : undefined;
+    case 'waiting':
+      return { reason: 'Waiting', type: 'Normal', action: 'Wait' };
+    case 'halted':
+      return { reason: 'Halted', type: 'Warning', action: 'Halt' };
+    case 'gave-up':
+      return { reason: 'GaveUp', type: 'Warning', action: 'Wait' };
+    case 'unchanged':
+    case 'recorded':
+    case 'skipped':
+    case 'dry-run':
+      return undefined;
+  }
+}
+
+export interface EventSource {
+  readonly secret: string;
+  readonly version?: string;
+  /** The function instance or CLI run reporting it (≤ 128 characters). */
+  readonly instance: string;
+  readonly now: Date;
+}
+
+/** RFC 3339 with exactly six fractional digits (metav1.MicroTime), as the API server requires. */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** An events.k8s.io/v1 Event, with the fields the API server requires on create. */
+export interface KubeEvent {
+  readonly apiVersion: 'events.k8s.io/v1';
+  readonly kind: 'Event';
+  readonly metadata: { readonly name: string; readonly namespace: string };
+  readonly eventTime: string;
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: EventReason;
+  readonly action: string;
+  readonly reportingController: string;
+  readonly reportingInstance: string;
+  readonly regarding: {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly namespace: string;
+    readonly name: string;
+    readonly uid?: string;
+  };
+  readonly note: string;
+}
+
+export function workloadEvent(
+  workload: KubeObject,
+  o: WorkloadOutcome,
+  src: EventSource,
+): KubeEvent | undefined {
+  const reported = reportedAs(o);
+  if (!reported) return undefined;
+  const what = `${src.secret}${src.version !== undefined ? ` version ${src.version}` : ''}`;
+  const note = `${what}: ${o.reason}${o.detail ? ` [${o.detail}]` : ''}`;
+  const identity = [o.kind, o.namespace, o.name, src.secret, src.version ?? '', reported.reason];
+  // A wait is reported once per thing it waits for; everything else once per workload and event.
+  if (o.result === 'waiting') identity.push(o.waitingFor ?? '', String(o.wave ?? ''));
+  const hash = createHash('sha256').update(identity.join('\n')).digest('hex').slice(0, 16);
+  const info = kindOf(o.kind);
+  return {
+    apiVersion: 'events.k8s.io/v1',
+    kind: 'Event',
+    metadata: { name: `${o.name.slice(0, 200)}.rotor-${hash}`, namespace: o.namespace },
+    eventTime: microTime(src.now),
+    type: reported.type,
+    reason: reported.reason,
+    action: reported.action,
+    reportingController: REPORTING_CONTROLLER,
+    reportingInstance: src.instance.slice(0, FIELD_LIMIT),
+    regarding: {
+      apiVersion: workload.apiVersion ?? `${info.group}/${info.versions[0] ?? 'v1'}`,
+      kind: o.kind,
+      namespace: o.namespace,
+      name: o.name,
+      ...(workload.metadata?.uid ? { uid: workload.metadata.uid } : {}),
+    },
+    note: note.length > NOTE_LIMIT ? `${note.slice(0, NOTE_LIMIT - 4)} ...` : note,
+  };
+}

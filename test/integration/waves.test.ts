@@ -1,0 +1,421 @@
+// Waves and the brake on the real control plane: the real kube-controller-manager rolls the
+// Deployments Rotor restarts, the kubelet stand-in (test/harness/kubelet.ts) runs their pods
+// (Ready, or CrashLoopBackOff), and Rotor, as the least-privileged `rotor` user, reads the
+// rollout status the controllers compute. Deliveries go through handleSecretEvent, the function's
+// own handler: a throw is a nack (Pub/Sub redelivers), a return is an ack.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { join } from 'node:path';
+import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
+import type { ControlPlane } from '../harness/controlPlane';
+import type { Kubelet, StandInPod } from '../harness/kubelet';
+import { podRestartedAt, startKubelet } from '../harness/kubelet';
+import { RecordingApi } from '../harness/recordingApi';
+import type { KubeObject } from '../../functions/core/kube';
+import { notificationMessage } from '../../functions/core/event';
+import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
+import { loadConfig } from '../../functions/config';
+import { memoryLogger } from '../../functions/log';
+import { handleSecretEvent } from '../../functions/onSecretEvent';
+import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
+import type { EventOutcome } from '../../functions/pipeline/outcome';
+import { TransientError } from '../../functions/errors';
+import { runApply } from '../../functions/cli/apply';
+
+const NS = 'waves';
+const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
+
+interface DeploymentStatus {
+  observedGeneration?: number;
+  replicas?: number;
+  updatedReplicas?: number;
+  availableReplicas?: number;
+}
+
+/** A Deployment of 2 replicas mounting one file of SPC `spc` with subPath (a restart), in `wave`. */
+function deployment(name: string, spc: string, wave: string | undefined): object {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: {
+      name,
+      namespace: NS,
+      ...(wave !== undefined ? { annotations: { 'rotor.dev/wave': wave } } : {}),
+    },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            {
+              name: 'app',
+              image: 'example.invalid/app:1',
+              volumeMounts: [{ name: 'secrets', mountPath: '/etc/app/key', subPath: 'f0.txt' }],
+            },
+          ],
+          volumes: [
+            {
+              name: 'secrets',
+              csi: {
+                driver: 'secrets-store-gke.csi.k8s.io',
+                readOnly: true,
+                volumeAttributes: { secretProviderClass: spc },
+              },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+describe('waves and the brake on the real control plane', { timeout: 300_000 }, () => {
+  let cp: ControlPlane;
+  let api: RecordingApi;
+  let kubelet: Kubelet;
+  const published: EventOutcome[] = [];
+  const logger = memoryLogger();
+  /** Makes the next publish fail, as if the function died right after its patches. */
+  let crashBeforePublish = false;
+
+  const admin = <T = KubeObject>(method: string, path: string, body?: object): Promise<T> =>
+    cp.admin<T>(method, path, body);
+  const deploymentPath = (name: string): string => `/apis/apps/v1/namespaces/${NS}/deployments/${name}`;
+  const available = async (name: string): Promise<boolean> => {
+    const d = await admin<KubeObject & { status?: DeploymentStatus }>('GET', deploymentPath(name));
+    const s = d.status ?? {};
+    const generation = (d.metadata as { generation?: number } | undefined)?.generation ?? 0;
+    return (
+      (s.observedGeneration ?? 0) >= generation &&
+      s.updatedReplicas === 2 &&
+      s.availableReplicas === 2 &&
+      s.replicas === 2
+    );
+  };
+  const markerOf = async (name: string): Promise<string | undefined> => {
+    const d = await admin<{ spec: { template: { metadata?: { annotations?: Record<string, string> } } } }>(
+      'GET',
+      deploymentPath(name),
+    );
+    return d.spec.template.metadata?.annotations?.[RESTARTED_AT];
+  };
+
+  const environment = (env: NodeJS.ProcessEnv = {}): SecretEventEnvironment => ({
+    config: loadConfig(env),
+    logger,
+    clusters: () => Promise.resolve([api]),
+    publisher: {
+      publish: (o: EventOutcome) => {
+        if (crashBeforePublish) {
+          crashBeforePublish = false;
+          return Promise.reject(new Error('the instance died before publishing'));
+        }
+        published.push(o);
+        return Promise.resolve(`outcome-${published.length}`);
+      },
+      close: () => Promise.resolve(),
+    },
+  });
+
+  /** One delivery: 'acked' with the outcome when it returns, 'nacked' when it throws (redelivery). */
+  async function deliver(
+    secret: string,
+    version: string,
+    messageId: string,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<{ acked: true; outcome: EventOutcome } | { acked: false }> {
+    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
+    try {
+      const outcome = await handleSecretEvent(
+        { message: { ...message, messageId, publishTime: new Date().toISOString() } },
+        environment(env),
+      );
+      assert.ok(outcome, 'a SECRET_VERSION_ADD has an outcome');
+      return { acked: true, outcome };
+    } catch (e) {
+      if (e instanceof TransientError) return { acked: false };
+      throw e;
+    }
+  }
+
+  /** Redelivers (as Pub/Sub would, without its backoff) until acked. */
+  async function deliverUntilAcked(
+    secret: string,
+    version: string,
+    messageId: string,
+    env: NodeJS.ProcessEnv = {},
+  ): Promise<EventOutcome> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const r = await deliver(secret, version, messageId, env);
+      if (r.acked) return r.outcome;
+      assert.ok(Date.now() < deadline, `not acked in time: ${kubelet.lastError()}`);
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
+  async function createFleet(
+    secret: string,
+    spc: string,
+    names: Array<[string, string | undefined]>,
+  ): Promise<void> {
+    await admin('POST', `/apis/secrets-store.csi.x-k8s.io/v1/namespaces/${NS}/secretproviderclasses`, {
+      apiVersion: 'secrets-store.csi.x-k8s.io/v1',
+      kind: 'SecretProviderClass',
+      metadata: { name: spc },
+      spec: {
+        provider: 'gke',
+        parameters: { secrets: `- resourceName: "${secret}/versions/latest"\n  path: "f0.txt"\n` },
+      },
+    });
+    for (const [name, wave] of names)
+      await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(name, spc, wave));
+    for (const [name] of names)
+      await waitFor(() => available(name), { what: `${name} available before the event` });
+  }
+
+  interface EventView {
+    reason: string;
+    type: string;
+    note: string;
+    reportingController: string;
+    reportingInstance: string;
+    regarding: { kind: string; name: string };
+  }
+  /** The events.k8s.io/v1 Events about `name`, read as admin (Rotor may only create them). */
+  async function eventsOf(name: string): Promise<EventView[]> {
+    const list = await admin<{ items: EventView[] }>('GET', `/apis/events.k8s.io/v1/namespaces/${NS}/events`);
+    return list.items.filter((e) => e.regarding.name === name);
+  }
+
+  /** ReplicaSets of a Deployment, oldest revision first. */
+  async function replicaSets(name: string): Promise<KubeObject[]> {
+    const list = await admin<{ items: KubeObject[] }>(
+      'GET',
+      `/apis/apps/v1/namespaces/${NS}/replicasets?labelSelector=app%3D${name}`,
+    );
+    const revision = (rs: KubeObject): number =>
+      Number(rs.metadata?.annotations?.['deployment.kubernetes.io/revision'] ?? '0');
+    return list.items.sort((a, b) => revision(a) - revision(b));
+  }
+
+  before(async () => {
+    cp = await startControlPlane({ users: ['rotor'] });
+    const kc = cp.kubeConfig();
+    await installCrds(kc);
+    await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
+    await admin('POST', '/api/v1/namespaces', { metadata: { name: NS } });
+    kubelet = await startKubelet(cp, { namespace: NS, pollMs: 100 });
+    api = new RecordingApi(kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local'));
+  });
+
+  after(async () => {
+    api?.close();
+    await kubelet?.stop();
+    await cp?.stop();
+  });
+
+  it('three healthy waves: each starts only after the earlier one is Available', async () => {
+    const secret = 'projects/my-proj/secrets/fleet-key';
+    const fleet: Array<[string, string | undefined]> = [
+      ['api', '1'],
+      ['web', '2'],
+      ['worker', undefined], // the default wave: after every numbered one
+    ];
+    await createFleet(secret, 'fleet', fleet);
+    // Measured at the moment Rotor sends each restart: every earlier wave is Available on its new revision.
+    const order: string[] = [];
+    const violations: string[] = [];
+    api.beforeRequest = async (req) => {
+      if (req.method !== 'PATCH' || !JSON.stringify(req.body ?? {}).includes(RESTARTED_AT)) return;
+      const name = req.path.split('/').pop() ?? '';
+      const earlier = fleet
+        .slice(
+          0,
+          fleet.findIndex(([n]) => n === name),
+        )
+        .map(([n]) => n);
+      for (const e of earlier) {
+        if (!(await available(e)) || (await markerOf(e)) === undefined)
+          violations.push(`${name} restarted while ${e} was not Available on its new revision`);
+      }
+      order.push(name);
+    };
+    try {
+      const outcome = await deliverUntilAcked(secret, '2', 'm-fleet');
+      assert.deepEqual(violations, []);
+      assert.deepEqual(order, ['api', 'web', 'worker']);
+      assert.equal(outcome.halted, undefined);
+      assert.equal(outcome.converged, true);
+    } finally {
+      api.beforeRequest = undefined;
+    }
+    // The ReplicaSets the controller created for the restarts were created in wave order.
+    const created: number[] = [];
+    for (const [name] of fleet) {
+      const sets = await replicaSets(name);
+      assert.equal(sets.length, 2, `${name}: the original ReplicaSet and the restart's`);
+      created.push(Date.parse(sets[1]?.metadata?.creationTimestamp ?? ''));
+    }
+    assert.ok(created[0] <= created[1] && created[1] <= created[2], `creation order ${created.join(' ')}`);
+    // Every wave was waited for in some delivery: outcomes name the wave they waited for.
+    const waits = published.flatMap((o) => o.workloads.filter((w) => w.waitingFor === 'wave'));
+    assert.ok(waits.some((w) => w.name === 'web' && w.wave === 2 && /waits for wave 1/.test(w.reason)));
+    assert.ok(waits.some((w) => w.name === 'worker' && w.wave === 100 && /waits for wave 2/.test(w.reason)));
+
+    // Events, created by Rotor as the `rotor` user (infra/k8s/rbac.yaml grants create on events.k8s.io).
+    const web = await eventsOf('web');
+    const restarted = web.filter((e) => e.reason === 'Restarted');
+    assert.equal(restarted.length, 1, 'one Restarted Event however many deliveries');
+    assert.equal(restarted[0]?.reportingController, 'rotor');
+    assert.match(restarted[0]?.reportingInstance ?? '', /^onSecretEvent\//);
+    assert.match(restarted[0]?.note ?? '', /^projects\/my-proj\/secrets\/fleet-key version 2: /);
+    const waiting = web.filter((e) => e.reason === 'Waiting');
+    assert.equal(waiting.length, 1, 'one Waiting Event for the wave it waited for, however many deliveries');
+    assert.match(waiting[0]?.note ?? '', /wave 2 waits for wave 1/);
+    assert.ok(
+      !logger.entries.some((e) => /Kubernetes Event .* not created/.test(e.message)),
+      'no Event was refused (RBAC, validation)',
+    );
+  });
+
+  it('a crashlooping wave 1 halts the event: later waves untouched, outcome halted, acked; rotor apply resumes', async () => {
+    const secret = 'projects/my-proj/secrets/halt-key';
+    await createFleet(secret, 'halt', [
+      ['h1', '1'],
+      ['h2', '2'],
+      ['h3', '3'],
+    ]);
+    // The new value breaks h1: its new revision crashloops (the old pods keep serving).
+    kubelet.setPolicy((pod: StandInPod) =>
+      pod.metadata.labels?.app === 'h1' && podRestartedAt(pod) !== undefined
+        ? { kind: 'crashloop', restartCount: 3 }
+        : { kind: 'ready' },
+    );
+    published.length = 0;
+    const outcome = await deliverUntilAcked(secret, '5', 'm-halt');
+    assert.deepEqual(
+      outcome.halted?.map((h) => h.workload),
+      [`Deployment ${NS}/h1`],
+    );
+    assert.match(
+      outcome.halted?.[0]?.reasons.join('; ') ?? '',
+      /h1-[a-z0-9-]+ app: CrashLoopBackOff \(3 restarts\)/,
+    );
+    const byName = new Map(outcome.workloads.map((w) => [w.name, w]));
+    assert.equal(byName.get('h1')?.result, 'halted');
+    assert.equal(byName.get('h2')?.result, 'halted');
+    assert.equal(byName.get('h3')?.result, 'halted');
+    assert.equal(outcome.converged, true, 'acked: a retry cannot fix a crash loop');
+    assert.equal(await markerOf('h2'), undefined, 'wave 2 untouched');
+    assert.equal(await markerOf('h3'), undefined, 'wave 3 untouched');
+    assert.ok(
+      published.some((o) => o.halted?.length),
+      'the halted outcome is published',
+    );
+    assert.ok(
+      logger.entries.some((e) => e.severity === 'ERROR' && /HALTED/.test(e.message) && /h1/.test(e.message)),
+      'logged at ERROR',
+    );
+
+    // A person fixes the cause; rotor apply with the same secret and version continues.
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
+    await waitFor(() => available('h1'), { what: 'h1 healthy after the fix' });
+    let stdout = '';
+    let stderr = '';
+    const code = await runApply(
+      [
+        '--secret',
+        secret,
+        '--version',
+        '5',
+        '--kubeconfig',
+        cp.kubeconfigPathFor('rotor'),
+        '--wait',
+        '120',
+        '-o',
+        'json',
+      ],
+      { stdout: (s) => (stdout += s), stderr: (s) => (stderr += s), env: {} },
+    );
+    assert.equal(code, 0, stderr + stdout);
+    const resumed = JSON.parse(stdout) as EventOutcome;
+    assert.equal(resumed.halted, undefined);
+    assert.ok((await markerOf('h2')) !== undefined, 'wave 2 restarted by rotor apply');
+    assert.ok((await markerOf('h3')) !== undefined, 'wave 3 restarted by rotor apply');
+    const h2Restarted = (await eventsOf('h2')).find((e) => e.reason === 'Restarted');
+    assert.match(h2Restarted?.reportingInstance ?? '', /^rotor-apply\//);
+  });
+
+  it('work of a delivery that died before reporting is reported by the redelivery, exactly once', async () => {
+    const secret = 'projects/my-proj/secrets/crash-key';
+    await createFleet(secret, 'crash', [
+      ['c1', undefined],
+      ['c2', undefined],
+    ]);
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
+    published.length = 0;
+    crashBeforePublish = true;
+    const first = await deliver(secret, '3', 'm-crash');
+    assert.equal(first.acked, false, 'the failed publish nacks the delivery');
+    assert.equal(published.length, 0, 'nothing reached the outcome topic');
+    assert.ok((await markerOf('c1')) !== undefined && (await markerOf('c2')) !== undefined, 'both restarted');
+    const appliedBy = (await admin('GET', deploymentPath('c1'))).metadata?.annotations?.[
+      'rotor.dev/applied-by'
+    ];
+    const record = (
+      JSON.parse(appliedBy ?? '{}') as Record<string, { action: string; message?: string; at: string }>
+    )[secret];
+    assert.equal(record?.action, 'restart');
+    assert.equal(record?.message, 'm-crash');
+    assert.ok(record && Date.parse(record.at) > 0);
+
+    const second = await deliverUntilAcked(secret, '3', 'm-crash');
+    const c1 = second.workloads.find((w) => w.name === 'c1');
+    assert.equal(c1?.result, 'restarted');
+    assert.match(
+      c1?.reason ?? '',
+      /^restarted by message m-crash at \S+ \(an earlier delivery, whose report was lost\)/,
+    );
+    const third = await deliverUntilAcked(secret, '3', 'm-crash');
+    assert.deepEqual(
+      third.workloads.map((w) => w.result),
+      ['unchanged', 'unchanged'],
+      'reported once: the Event of the report closes it',
+    );
+    const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
+    assert.deepEqual(
+      restarts.map((w) => w.name).sort(),
+      ['c1', 'c2'],
+      'every restart on the outcome topic exactly once',
+    );
+    assert.equal((await eventsOf('c1')).filter((e) => e.reason === 'Restarted').length, 1);
+  });
+
+  it('a rollout not Available within ROTOR_ROLLOUT_TIMEOUT_SECONDS halts the event', async () => {
+    const secret = 'projects/my-proj/secrets/slow-key';
+    await createFleet(secret, 'slow', [
+      ['s1', '1'],
+      ['s2', '2'],
+    ]);
+    // s1's new pods never become ready, but show no failure either (no kubelet runs them).
+    kubelet.setPolicy((pod: StandInPod) =>
+      pod.metadata.labels?.app === 's1' && podRestartedAt(pod) !== undefined
+        ? { kind: 'pending' }
+        : { kind: 'ready' },
+    );
+    const outcome = await deliverUntilAcked(secret, '2', 'm-slow', { ROTOR_ROLLOUT_TIMEOUT_SECONDS: '2' });
+    assert.deepEqual(
+      outcome.halted?.map((h) => h.workload),
+      [`Deployment ${NS}/s1`],
+    );
+    assert.match(
+      outcome.halted?.[0]?.reasons[0] ?? '',
+      /^the Deployment was not Available 2s after Rotor acted at /,
+    );
+    assert.equal(await markerOf('s2'), undefined, 'wave 2 untouched');
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
+  });
+});
