@@ -7,6 +7,7 @@ import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/
 import type { KubeApi } from '../cluster/kubeApi';
 import { parseNamespaceList } from '../cluster/namespaces';
 import type { EventContext } from '../core/decision';
+import type { WorkloadRef } from '../core/kube';
 import { isSecretEventType, parseNotification } from '../core/event';
 import { eventContext } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
@@ -22,13 +23,15 @@ import type { CliIo } from './io';
 export const APPLY_USAGE = `Usage: rotor apply (--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)
                    (--kubeconfig FILE [--context C] | --cluster SPEC ...)
                    [--dry-run] [--namespaces a,b] [--exclude-namespaces c] [--project-map ID=NUMBER,...]
-                   [--wait SECONDS] [--output table|json]
+                   [--wait SECONDS] [--workload NS/NAME ... | --all-manual] [--output table|json]
 
   --notification  a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message
   --cluster       projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or
                   kubeconfig:PATH[#CONTEXT] (repeatable)
   --dry-run       decide and validate every patch server-side (dryRun=All) without changing anything
   --wait          keep reconciling every 5 s until converged or SECONDS pass (default: one pass)
+  --workload      approve acting on this workload although it says rotor.dev/on-rotate: manual
+                  (repeatable); --all-manual approves every such workload. Bare Pods and Jobs stay manual.
 `;
 
 export async function runApply(args: string[], io: CliIo): Promise<number> {
@@ -49,6 +52,8 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       'project-map': { type: 'string' },
       project: { type: 'string' },
       wait: { type: 'string' },
+      workload: { type: 'string', multiple: true },
+      'all-manual': { type: 'boolean' },
       output: { type: 'string', short: 'o' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -119,6 +124,8 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
 
+  const approve = approvals(values.workload ?? [], values['all-manual'] ?? false);
+
   const needsGoogle = specs.some((s) => s.kind !== 'kubeconfig');
   const tokens = needsGoogle
     ? googleTokenSource()
@@ -142,6 +149,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         maxWaitMs: Number.POSITIVE_INFINITY,
         ...actingSettings(io.env),
         logger,
+        approve,
       });
       if (outcome.converged || Date.now() >= deadline) break;
       io.stderr(`${summarize(outcome)} — waiting…\n`);
@@ -155,6 +163,22 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   } finally {
     for (const c of clusters) c.close();
   }
+}
+
+/**
+ * Which workloads a person approved (`--workload NS/NAME`, repeatable, or `--all-manual`): the
+ * ones whose rotor.dev/on-rotate: manual this run acts on anyway.
+ */
+export function approvals(workloads: readonly string[], all: boolean): (ref: WorkloadRef) => boolean {
+  if (all && workloads.length > 0) throw new InputError('give --workload NS/NAME or --all-manual, not both');
+  if (all) return () => true;
+  const approved = new Set<string>();
+  for (const w of workloads) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(w);
+    if (!m || w.length > 317) throw new InputError(`--workload "${w}" is not NAMESPACE/NAME`);
+    approved.add(w);
+  }
+  return (ref) => approved.has(`${ref.namespace}/${ref.name}`);
 }
 
 export function renderOutcome(o: EventOutcome): string {

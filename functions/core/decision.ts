@@ -1,5 +1,5 @@
 // The decision table (shared/DESIGN.md): per workload and secret event, restart | reload | none |
-// wait, with a one-line reason naming the dependency that drove it. Pure.
+// wait | manual, with a one-line reason naming the dependency that drove it. Pure.
 import * as annotations from './annotations';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions, describeRead } from './discovery';
@@ -8,7 +8,7 @@ import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
-export type Action = 'restart' | 'reload' | 'none' | 'wait';
+export type Action = 'restart' | 'reload' | 'none' | 'wait' | 'manual';
 
 /** What the decision needs to know about the event. */
 export interface EventContext {
@@ -96,8 +96,19 @@ export interface NoneDecision extends DecisionFacts {
   readonly warning?: string;
 }
 
+/**
+ * What Rotor must not or cannot act on: `awaiting` says who moves next. `approval`: the workload
+ * asked for a person (rotor.dev/on-rotate: manual), who approves with `rotor apply --workload`.
+ * `replacement`: a kind Rotor never acts on (a bare Pod, a Job) keeps the old value until replaced.
+ */
+export interface ManualDecision extends DecisionFacts {
+  readonly action: 'manual';
+  readonly awaiting: 'approval' | 'replacement';
+}
+
 /** The decision table's answer for one workload and one event: one variant per action. */
-export type Decision = RestartDecision | ReloadDecision | RecordDecision | WaitDecision | NoneDecision;
+export type Decision =
+  RestartDecision | ReloadDecision | RecordDecision | WaitDecision | NoneDecision | ManualDecision;
 
 /** The loud warning a decision carries, if any (restarts that will not roll, breaking deletions). */
 export function decisionWarning(d: Decision): string | undefined {
@@ -116,7 +127,7 @@ export interface AppliedRecord {
 }
 
 const STRENGTH: Record<'restart' | 'reload' | 'none', number> = { none: 0, reload: 1, restart: 2 };
-const ON_ROTATE_VALUES = ['restart', 'reload', 'none'];
+const ON_ROTATE_VALUES = ['restart', 'reload', 'none', 'manual'];
 
 export interface DecideOptions {
   /**
@@ -126,6 +137,11 @@ export interface DecideOptions {
    */
   readonly secretKey: string;
   readonly readiness?: ReadinessCheck;
+  /**
+   * A person approved acting on this workload (`rotor apply --workload`, `--all-manual`): its
+   * rotor.dev/on-rotate: manual no longer holds it back. Kinds Rotor never acts on stay manual.
+   */
+  readonly approved?: boolean;
 }
 
 export function decide(wd: WorkloadDependencies, event: EventContext, opts: DecideOptions): Decision {
@@ -155,7 +171,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
   const ignoredOverride =
     overrideRaw && !override
-      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload or none)`
+      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload, none or manual)`
       : '';
   if (override === 'none') {
     return {
@@ -230,6 +246,23 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   }
   reason += ignoredOverride;
   if (action === 'none') return { action, reason, affected };
+
+  // Nothing acts on what a person must approve or replace; the reason says what acting would do.
+  const { manual } = kindOf(wd.ref.kind);
+  if (manual !== undefined)
+    return {
+      action: 'manual',
+      awaiting: 'replacement',
+      reason: `${manual} (it would ${action}: ${reason})`,
+      affected,
+    };
+  if (override === 'manual' && opts.approved !== true)
+    return {
+      action: 'manual',
+      awaiting: 'approval',
+      reason: `${annotations.ON_ROTATE}: manual — approve with rotor apply --workload ${wd.ref.namespace}/${wd.ref.name} (it would ${action}: ${reason})`,
+      affected,
+    };
 
   // Live: act only once the new version is visible where the pods will read it.
   if (opts.readiness) {

@@ -8,7 +8,7 @@ import { StoreIndex, readExternalSecret } from './externalSecret';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
 import { describeObject, isObject, str } from './kube';
-import { podTemplate, workloadAnnotation } from './workloadKinds';
+import { podTemplate, workloadAnnotation, workloadKindOf } from './workloadKinds';
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
 import type { ContainerView, PodSpecView, VolumeView } from './podSpec';
@@ -210,7 +210,9 @@ export class DependencyIndex {
       if (w.kind === 'Deployment')
         deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
 
-    inventory.workloads.forEach((object, index) => {
+    // A CronJob's Jobs and a controller's Pods are covered by the workload that owns them.
+    const standalone = inventory.workloads.filter((o) => workloadKindOf(o)?.standalone(o) ?? false);
+    standalone.forEach((object, index) => {
       const ref = workloadRef(inventory.cluster, object);
       this.refs.push(ref);
       this.objects.push(object);

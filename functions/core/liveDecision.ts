@@ -13,6 +13,7 @@
 //   reload          ready pods                                   reload (onFailure: restart, or report when paused)
 //   wait            waited longer than the bound (not dry-run)   give-up
 //   wait            -                                            wait (force-sync the ExternalSecrets it waits on)
+//   manual          -                                            manual (acked: a person approves, or replaces)
 import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint, WaitingFor } from './decision';
 import { decide } from './decision';
 import type { Dependency, WorkloadDependencies } from './discovery';
@@ -39,6 +40,8 @@ export interface LiveInputs {
   readonly now: number;
   /** Give up waiting this long after the wait began (ms). */
   readonly maxWaitMs: number;
+  /** A person approved acting on this workload despite rotor.dev/on-rotate: manual. */
+  readonly approved?: boolean;
 }
 
 interface Facts {
@@ -68,6 +71,7 @@ export type LiveDecision =
     })
   | (Facts & { readonly action: 'give-up'; readonly waitedMs: number })
   | (Facts & { readonly action: 'skip' })
+  | (Facts & { readonly action: 'manual'; readonly awaiting: 'approval' | 'replacement' })
   | (Facts & { readonly action: 'none' });
 
 export type LiveReload = Extract<LiveDecision, { action: 'reload' }>;
@@ -78,7 +82,17 @@ export function decideLive(wd: WorkloadDependencies, event: EventContext, live: 
     { externalSecrets: live.externalSecrets, spcPodStatuses: live.spcPodStatuses, readyPods },
     { ...(event.time ? { eventTime: event.time } : {}), projects: live.projects },
   );
-  return liveAction(wd, event, decide(wd, event, { secretKey: live.secretKey, readiness }), readyPods, live);
+  return liveAction(
+    wd,
+    event,
+    decide(wd, event, {
+      secretKey: live.secretKey,
+      readiness,
+      ...(live.approved !== undefined ? { approved: live.approved } : {}),
+    }),
+    readyPods,
+    live,
+  );
 }
 
 function liveAction(
@@ -135,6 +149,8 @@ function liveAction(
     }
     case 'wait':
       return waitFor(event, d.affected, d.reason, d.waitingFor, live);
+    case 'manual':
+      return { action: 'manual', awaiting: d.awaiting, reason: d.reason };
   }
 }
 
@@ -178,6 +194,7 @@ export function outcomeAction(d: LiveDecision): Action {
       return 'wait';
     case 'restart':
     case 'reload':
+    case 'manual':
       return d.action;
   }
 }

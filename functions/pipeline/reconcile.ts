@@ -6,7 +6,7 @@ import * as annotations from '../core/annotations';
 import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
-import type { KubeObject } from '../core/kube';
+import type { KubeObject, WorkloadRef } from '../core/kube';
 import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
@@ -41,6 +41,8 @@ export interface ReconcileConfig {
   readonly reload: { retries: number; backoffMs: number };
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
+  readonly approve?: (ref: WorkloadRef) => boolean;
 }
 
 export interface EventInfo {
@@ -274,6 +276,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     dryRun: cfg.dryRun,
     now: now().getTime(),
     maxWaitMs: cfg.maxWaitMs,
+    approved: cfg.approve?.(wd.ref) ?? false,
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
@@ -301,6 +304,14 @@ async function perform(
       return outcome(wd, action, 'unchanged', decision.reason, extra);
     case 'skip':
       return outcome(wd, action, 'skipped', decision.reason, extra);
+    case 'manual':
+      return outcome(
+        wd,
+        action,
+        decision.awaiting === 'approval' ? 'awaiting-approval' : 'awaiting-replacement',
+        decision.reason,
+        extra,
+      );
     case 'record':
       await recordApplied(api, wd.ref, wd.object, decision.records, write);
       return outcome(wd, action, done('recorded'), decision.reason, extra);

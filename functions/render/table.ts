@@ -1,7 +1,7 @@
 // The terminal view of a Plan: one aligned row per workload, reasons in full, then warnings.
 import type { Plan } from '../core/plan';
 
-const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, none: 3 } as const;
+const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, manual: 3, none: 4 } as const;
 
 export function renderTable(plan: Plan): string {
   const lines: string[] = [];

@@ -97,7 +97,7 @@ describe('rotor plan: outputs', () => {
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], `SECRET_VERSION_ADD ${SECRET} version 7`);
     assert.match(lines[1], /^ACTION\s+WORKLOAD\s+VIA\s+REASON$/);
-    assert.match(r.stdout, /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ none\n$/);
+    assert.match(r.stdout, /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ manual, \d+ none\n$/);
   });
 
   it('json: the contract of shared/DESIGN.md', async () => {
@@ -123,7 +123,7 @@ describe('rotor plan: outputs', () => {
         'reason',
         'dependencies',
       ]);
-      assert.ok(['restart', 'reload', 'none', 'wait'].includes(w.action as string));
+      assert.ok(['restart', 'reload', 'none', 'wait', 'manual'].includes(w.action as string));
       for (const d of w.dependencies as Array<Record<string, unknown>>) {
         assert.deepEqual(Object.keys(d), ['via', 'container', 'detail']);
         assert.ok(
