@@ -112,7 +112,7 @@ export async function handleSecretEvent(
   for (const w of outcome.workloads) {
     const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
     const fields = { workload: w };
-    if (w.result === 'failed' || w.result === 'gave-up') log.error(line, fields);
+    if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced') log.error(line, fields);
     else if (w.warning) log.warn(line, fields);
     else log.info(line, fields);
   }

@@ -157,7 +157,9 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     }
     io.stdout(output === 'json' ? JSON.stringify(outcome, null, 2) + '\n' : renderOutcome(outcome));
     return outcome.converged &&
-      !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
+      !outcome.workloads.some(
+        (w) => w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced',
+      )
       ? 0
       : 1;
   } finally {

@@ -70,6 +70,8 @@ export interface ReloadDecision extends DecisionFacts {
   readonly action: 'reload';
   readonly endpoint: ReloadEndpoint;
   readonly records: AppliedRecords;
+  /** Loud: the new version will not reach the file (an ExternalSecret that never refreshes). */
+  readonly warning?: string;
 }
 
 /** Nothing to run, but `records` is written: a restart after the version became visible covered it. */
@@ -112,7 +114,7 @@ export type Decision =
 
 /** The loud warning a decision carries, if any (restarts that will not roll, breaking deletions). */
 export function decisionWarning(d: Decision): string | undefined {
-  return d.action === 'restart' || d.action === 'none' ? d.warning : undefined;
+  return d.action === 'restart' || d.action === 'reload' || d.action === 'none' ? d.warning : undefined;
 }
 
 /** The action of the output contract (`rotor plan`, outcome messages): a record is a `none`. */
@@ -295,8 +297,10 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
       }
     }
   }
-  if (action === 'reload' && endpoint) return { action, endpoint, reason, affected, records };
-  const warning = onDeleteWarning(wd);
+  const stale = neverRefreshedWarning(affected, action, target);
+  if (action === 'reload' && endpoint)
+    return { action, endpoint, reason, affected, records, ...(stale ? { warning: stale } : {}) };
+  const warning = [onDeleteWarning(wd), stale].filter((w) => w !== undefined).join('; ') || undefined;
   return { action: 'restart', reason, affected, records, ...(warning ? { warning } : {}) };
 }
 
@@ -475,6 +479,22 @@ export function parseReloadEndpoint(raw: string): ReloadEndpoint | undefined {
 function latestInstant(ts: string): number {
   const t = Date.parse(ts);
   return /\.\d+/.test(ts) ? t : t + 999;
+}
+
+/**
+ * An ExternalSecret ESO never refreshes after its first sync (refreshPolicy CreatedOnce,
+ * refreshInterval 0): acting does not bring the new version, because its Secret keeps the old one.
+ */
+export function neverRefreshedWarning(
+  affected: readonly Dependency[],
+  action: 'restart' | 'reload',
+  target: string,
+): string | undefined {
+  for (const d of affected) {
+    if (d.source.kind !== 'eso' || d.source.neverRefreshes === undefined) continue;
+    return `ExternalSecret ${d.source.namespace}/${d.source.externalSecret} has ${d.source.neverRefreshes}: ESO does not refresh it after its first sync (force-sync included), so ${describeVia(d)} will not see version ${target} and a ${action} would only re-read the old value (set refreshPolicy Periodic with refreshInterval > 0, or OnChange)`;
+  }
+  return undefined;
 }
 
 /** A restart that changes the pod template without rolling the pods (updateStrategy OnDelete). */

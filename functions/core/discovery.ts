@@ -5,6 +5,7 @@ import { InputError } from '../errors';
 import * as annotations from './annotations';
 import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
+import { esoNeverRefreshes } from './esoRefresh';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
 import { describeObject, isObject, str } from './kube';
@@ -34,6 +35,12 @@ export type DependencySource =
       readonly namespace: string;
       readonly externalSecret: string;
       readonly secretName: string;
+      /**
+       * Why ESO never refreshes this ExternalSecret after its first sync (`refreshPolicy
+       * CreatedOnce`, `refreshInterval 0`), so a new version never reaches its Secret; absent
+       * when it refreshes (esoRefresh.ts).
+       */
+      readonly neverRefreshes?: string;
     }
   | {
       readonly kind: 'csi-sync';
@@ -242,7 +249,7 @@ export class DependencyIndex {
                       version: 'latest',
                       detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
                     },
-                    { kind: 'eso', namespace: ns, externalSecret: eso.name, secretName: eso.targetName },
+                    esoSource(eso, ns, eso.targetName),
                     eso.targetName,
                   ),
                 ),
@@ -474,7 +481,9 @@ function scanWorkload(
       for (const s of syncedAs) {
         const source: DependencySource =
           s.origin === 'eso'
-            ? { kind: 'eso', namespace: ns, externalSecret: s.eso?.name ?? '', secretName }
+            ? s.eso
+              ? esoSource(s.eso, ns, secretName)
+              : { kind: 'eso', namespace: ns, externalSecret: '', secretName }
             : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
         for (const c of consumers) {
           for (const r of s.refs) {
@@ -563,6 +572,17 @@ function scanWorkload(
     }
   }
   return deps;
+}
+
+function esoSource(eso: EsoInfo, namespace: string, secretName: string): DependencySource {
+  const never = esoNeverRefreshes(eso.source);
+  return {
+    kind: 'eso',
+    namespace,
+    externalSecret: eso.name,
+    secretName,
+    ...(never ? { neverRefreshes: never } : {}),
+  };
 }
 
 /** Parses `rotor.dev/applied` leniently: a corrupt annotation is treated as empty, never fatal. */

@@ -11,15 +11,17 @@
 //   reload          no ready pod of its own, but pods wanted     wait (bounded)
 //   reload          no pod at all and none wanted (scaled to 0)  record
 //   reload          ready pods                                   reload (onFailure: restart, or report when paused)
+//   wait            ESO synced once and never refreshes          never-synced (acked at once: no sync will come)
 //   wait            waited longer than the bound (not dry-run)   give-up
 //   wait            -                                            wait (force-sync the ExternalSecrets it waits on)
 //   manual          -                                            manual (acked: a person approves, or replaces)
 import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint, WaitingFor } from './decision';
-import { decide } from './decision';
+import { decide, describeVia } from './decision';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import type { ForceSync } from './forceSync';
 import { forceSyncTargets, lastForcedSync, waitStart } from './forceSync';
 import type { KubeObject } from './kube';
+import { isObject, str } from './kube';
 import { isReadyPod } from './pods';
 import { readinessCheck } from './readiness';
 import type { ProjectMap } from './secretName';
@@ -70,6 +72,8 @@ export type LiveDecision =
       readonly giveUpAt: number;
     })
   | (Facts & { readonly action: 'give-up'; readonly waitedMs: number })
+  /** An ExternalSecret ESO will never refresh holds the old value: waiting cannot help. */
+  | (Facts & { readonly action: 'never-synced' })
   | (Facts & { readonly action: 'skip' })
   | (Facts & { readonly action: 'manual'; readonly awaiting: 'approval' | 'replacement' })
   | (Facts & { readonly action: 'none' });
@@ -145,13 +149,42 @@ function liveAction(
         pods: readyPods,
         records: d.records,
         onFailure: isPaused(wd.object) ? { restart: false } : { restart: true, at },
+        ...(d.warning ? { warning: d.warning } : {}),
       };
     }
-    case 'wait':
+    case 'wait': {
+      const stuck = neverSyncs(d.affected, live.externalSecrets);
+      if (stuck)
+        return {
+          action: 'never-synced',
+          reason: `${d.then} not done: ${stuck}`,
+        };
       return waitFor(event, d.affected, d.reason, d.waitingFor, live);
+    }
     case 'manual':
       return { action: 'manual', awaiting: d.awaiting, reason: d.reason };
   }
+}
+
+/**
+ * Why an ExternalSecret the workload waits on will never bring the new version: ESO synced it once
+ * and does not refresh it again (esoRefresh.ts), force-sync included. One that never synced yet
+ * still gets its first sync, so it is waited for like any other.
+ */
+function neverSyncs(
+  affected: readonly Dependency[],
+  externalSecrets: ReadonlyMap<string, KubeObject>,
+): string | undefined {
+  for (const d of affected) {
+    if (d.source.kind !== 'eso' || d.source.neverRefreshes === undefined) continue;
+    const key = `${d.source.namespace}/${d.source.externalSecret}`;
+    const es = externalSecrets.get(key);
+    const status = es && isObject(es.status) ? es.status : {};
+    const syncedAt = str(status.refreshTime);
+    if (syncedAt === undefined) continue;
+    return `ExternalSecret ${key} has ${d.source.neverRefreshes}: ESO does not refresh it after its first sync (at ${syncedAt}; force-sync included), so ${describeVia(d)} keeps the old value`;
+  }
+  return undefined;
 }
 
 /** A bounded wait: force the syncs worth forcing, or give up once the bound has passed. */
@@ -190,6 +223,7 @@ export function outcomeAction(d: LiveDecision): Action {
     case 'skip':
       return 'restart';
     case 'give-up':
+    case 'never-synced':
     case 'wait':
       return 'wait';
     case 'restart':

@@ -22,6 +22,8 @@ export type Result =
   | 'failed'
   /** The bounded wait ran out before the new version became visible. */
   | 'gave-up'
+  /** ESO will never refresh the ExternalSecret (refreshInterval 0, CreatedOnce): reported at once, acked. */
+  | 'never-synced'
   | 'dry-run';
 
 export interface WorkloadOutcome {

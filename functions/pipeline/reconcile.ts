@@ -318,6 +318,9 @@ async function perform(
     case 'restart':
       await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, write);
       return outcome(wd, action, done('restarted'), decision.reason, extra);
+    case 'never-synced':
+      log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.reason}`);
+      return outcome(wd, action, 'never-synced', decision.reason, extra);
     case 'give-up':
       log.error(
         `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(decision.waitedMs / 1000)}s: ${decision.reason}`,

@@ -80,6 +80,7 @@ const PRESCRIBED: Record<string, { action: string; via: string[] }> = {
   'Deployment/ledger': { action: 'manual', via: ['env'] }, // rotor.dev/on-rotate: manual
   'Pod/debug-shell': { action: 'manual', via: ['envFrom'] }, // a bare Pod
   'Job/schema-migrate': { action: 'manual', via: ['env'] }, // a Job no CronJob owns
+  'Deployment/bootstrapper': { action: 'restart', via: ['env'] }, // ESO CreatedOnce: restart, with a warning
 };
 /**
  * The facts each reason must state: the dependency that drove the decision (its kind, name and
@@ -149,7 +150,16 @@ const REASON_FACTS: Record<string, readonly string[]> = {
     'it would restart',
     'env DB_PASSWORD',
   ],
-  'Pod/debug-shell': ['a bare Pod keeps the old value until it is replaced', 'it would restart', 'envFrom in shell'],
+  'Pod/debug-shell': [
+    'a bare Pod keeps the old value until it is replaced',
+    'it would restart',
+    'envFrom in shell',
+  ],
+  'Deployment/bootstrapper': [
+    'env DB_PASSWORD',
+    'ExternalSecret db-bootstrap',
+    'only changes when the pod restarts',
+  ],
   'Job/schema-migrate': [
     'a running Job keeps the old value until its pods finish',
     'env DATABASE_PASSWORD',
@@ -178,6 +188,9 @@ const EDGES: readonly string[] = [
   `${S_CREDS} -- env --> Deployment shop/ledger`,
   `${S_CREDS} -- env --> Job shop/schema-migrate`,
   `${S_CONFIG} -- envFrom --> Pod shop/debug-shell`,
+  `${SECRET} --> ExternalSecret shop/db-bootstrap`,
+  `ExternalSecret shop/db-bootstrap --> Secret shop/db-bootstrap`,
+  `Secret shop/db-bootstrap -- env --> Deployment shop/bootstrapper`,
   `${SECRET} --> ${ES_CONFIG}`,
   `${ES_CONFIG} --> ${S_CONFIG}`,
   `${S_CONFIG} -- envFrom --> StatefulSet shop/orders-db-client`,
@@ -267,7 +280,7 @@ describe('golden: rotor plan on infra/examples', () => {
       assert.ok(row.startsWith(`${p.action.toUpperCase()} `), `${w}: ${row}`);
       for (const fact of REASON_FACTS[w] ?? []) assert.ok(row.includes(fact), `${w}: the row names ${fact}`);
     }
-    assert.match(out, /^18 dependent workloads: 7 restart, 3 reload, 3 manual, 5 none$/m);
+    assert.match(out, /^19 dependent workloads: 8 restart, 3 reload, 3 manual, 5 none$/m);
   });
 
   it('mermaid', async () => {

@@ -97,7 +97,10 @@ describe('rotor plan: outputs', () => {
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], `SECRET_VERSION_ADD ${SECRET} version 7`);
     assert.match(lines[1], /^ACTION\s+WORKLOAD\s+VIA\s+REASON$/);
-    assert.match(r.stdout, /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ manual, \d+ none\n$/);
+    assert.match(
+      r.stdout,
+      /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ manual, \d+ none\n(WARNING [^\n]+\n)*$/,
+    );
   });
 
   it('json: the contract of shared/DESIGN.md', async () => {
@@ -114,6 +117,7 @@ describe('rotor plan: outputs', () => {
     assert.equal(out.version, '7');
     assert.equal(out.event, 'SECRET_VERSION_ADD');
     for (const w of out.workloads) {
+      // Beyond the contract's keys, a warning only when there is something to say.
       assert.deepEqual(Object.keys(w), [
         'cluster',
         'kind',
@@ -122,6 +126,7 @@ describe('rotor plan: outputs', () => {
         'action',
         'reason',
         'dependencies',
+        ...('warning' in w ? ['warning'] : []),
       ]);
       assert.ok(['restart', 'reload', 'none', 'wait', 'manual'].includes(w.action as string));
       for (const d of w.dependencies as Array<Record<string, unknown>>) {
