@@ -57,6 +57,14 @@ export const RESOURCES = {
     true,
     false,
   ),
+  clusterExternalSecrets: r(
+    'external-secrets.io',
+    ['v1'],
+    'clusterexternalsecrets',
+    'ClusterExternalSecret',
+    true,
+    false,
+  ),
   pods: r('', ['v1'], 'pods', 'Pod', false),
 } as const;
 

@@ -5,6 +5,7 @@ import { InputError } from '../errors';
 import * as annotations from './annotations';
 import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
+import { expandClusterExternalSecrets, owningClusterExternalSecret } from './clusterExternalSecret';
 import { esoNeverRefreshes } from './esoRefresh';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
@@ -187,7 +188,14 @@ export class DependencyIndex {
     const stores = new StoreIndex(inventory.secretStores);
     /** ExternalSecrets with dataFrom find, by namespace. */
     const esoFinds = new Map<string, EsoInfo[]>();
-    for (const o of inventory.externalSecrets) {
+    // ClusterExternalSecrets (offline): the ExternalSecrets ESO would create from them.
+    const children = (inventory.clusterExternalSecrets ?? []).flatMap(
+      (ces) =>
+        read(() =>
+          expandClusterExternalSecrets([ces], inventory.namespaces ?? [], inventory.externalSecrets, problem),
+        ) ?? [],
+    );
+    for (const o of [...inventory.externalSecrets, ...children]) {
       const eso = read(() =>
         readExternalSecret(o, stores, {
           ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
@@ -199,7 +207,7 @@ export class DependencyIndex {
         id: r.id,
         version: r.version,
         ...(r.secretKey ? { key: r.secretKey } : {}),
-        detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${r.detail})`,
+        detail: `synced by ${describeExternalSecret(eso)} (${r.detail})`,
       }));
       addSynced(eso.namespace, eso.targetName, {
         origin: 'eso',
@@ -247,7 +255,7 @@ export class DependencyIndex {
                     {
                       id,
                       version: 'latest',
-                      detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
+                      detail: `synced by ${describeExternalSecret(eso)} (${f.detail})`,
                     },
                     esoSource(eso, ns, eso.targetName),
                     eso.targetName,
@@ -572,6 +580,12 @@ function scanWorkload(
     }
   }
   return deps;
+}
+
+/** "ExternalSecret shop/db", or "ExternalSecret shop/db (from ClusterExternalSecret db)" for ESO's children. */
+function describeExternalSecret(eso: EsoInfo): string {
+  const parent = owningClusterExternalSecret(eso.source);
+  return `ExternalSecret ${eso.namespace}/${eso.name}${parent ? ` (from ClusterExternalSecret ${parent})` : ''}`;
 }
 
 function esoSource(eso: EsoInfo, namespace: string, secretName: string): DependencySource {

@@ -4,6 +4,7 @@ import type { KubeObject } from './kube';
 import { isWorkload } from './workloadKinds';
 import { isExternalSecret, isSecretStore } from './externalSecret';
 import { isSecretProviderClass } from './secretProviderClass';
+import { isClusterExternalSecret, isNamespace } from './clusterExternalSecret';
 
 export interface Inventory {
   readonly cluster: string;
@@ -14,6 +15,13 @@ export interface Inventory {
   readonly secretStores: readonly KubeObject[];
   /** Live only: which version the CSI driver has mounted for each pod. */
   readonly spcPodStatuses?: readonly KubeObject[];
+  /**
+   * Offline only: ClusterExternalSecrets, expanded by discovery into the namespaces they pick from
+   * `namespaces`. Live, ESO's children are among the ExternalSecrets already.
+   */
+  readonly clusterExternalSecrets?: readonly KubeObject[];
+  /** Offline only: the Namespace objects among the manifests. */
+  readonly namespaces?: readonly KubeObject[];
 }
 
 export function isSpcPodStatus(o: KubeObject): boolean {
@@ -29,12 +37,25 @@ export function inventoryFrom(cluster: string, objects: Iterable<KubeObject>): I
   const externalSecrets: KubeObject[] = [];
   const secretStores: KubeObject[] = [];
   const spcPodStatuses: KubeObject[] = [];
+  const clusterExternalSecrets: KubeObject[] = [];
+  const namespaces: KubeObject[] = [];
   for (const o of objects) {
     if (isWorkload(o)) workloads.push(o);
     else if (isSecretProviderClass(o)) secretProviderClasses.push(o);
     else if (isExternalSecret(o)) externalSecrets.push(o);
     else if (isSecretStore(o)) secretStores.push(o);
     else if (isSpcPodStatus(o)) spcPodStatuses.push(o);
+    else if (isClusterExternalSecret(o)) clusterExternalSecrets.push(o);
+    else if (isNamespace(o)) namespaces.push(o);
   }
-  return { cluster, workloads, secretProviderClasses, externalSecrets, secretStores, spcPodStatuses };
+  return {
+    cluster,
+    workloads,
+    secretProviderClasses,
+    externalSecrets,
+    secretStores,
+    spcPodStatuses,
+    clusterExternalSecrets,
+    namespaces,
+  };
 }

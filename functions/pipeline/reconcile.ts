@@ -16,7 +16,15 @@ import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
-import { forceSync, getWorkload, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
+import { forceSyncTarget } from '../core/forceSync';
+import {
+  forceSync,
+  forceSyncClusterExternalSecret,
+  getWorkload,
+  recordApplied,
+  reloadPods,
+  restartWorkload,
+} from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
 import { isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
@@ -329,12 +337,17 @@ async function perform(
     case 'wait': {
       const synced: string[] = [];
       for (const n of decision.nudge) {
-        if (env.nudged.has(n.key)) continue;
-        env.nudged.add(n.key);
-        await forceSync(api, n.externalSecret, n.at, write);
-        synced.push(n.key);
+        const target = forceSyncTarget(n);
+        if (env.nudged.has(target)) continue;
+        env.nudged.add(target);
+        if (n.clusterExternalSecret !== undefined)
+          await forceSyncClusterExternalSecret(api, n.clusterExternalSecret, n.at, write);
+        else await forceSync(api, n.externalSecret, n.at, write);
+        synced.push(
+          n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
+        );
       }
-      const forced = synced.length ? `force a sync of ExternalSecret ${synced.join(', ')}` : undefined;
+      const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
       // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
       if (cfg.dryRun)
         return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
@@ -345,7 +358,7 @@ async function perform(
       return outcome(wd, action, 'waiting', decision.reason, {
         ...extra,
         waitingFor: decision.waitingFor,
-        ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}),
+        ...(synced.length ? { detail: `forced a sync of ${synced.join(', ')}` } : {}),
       });
     }
     case 'reload': {

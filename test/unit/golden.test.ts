@@ -81,6 +81,7 @@ const PRESCRIBED: Record<string, { action: string; via: string[] }> = {
   'Pod/debug-shell': { action: 'manual', via: ['envFrom'] }, // a bare Pod
   'Job/schema-migrate': { action: 'manual', via: ['env'] }, // a Job no CronJob owns
   'Deployment/bootstrapper': { action: 'restart', via: ['env'] }, // ESO CreatedOnce: restart, with a warning
+  'Deployment/monthly-reports': { action: 'restart', via: ['env'] }, // ClusterExternalSecret, expanded into shop
 };
 /**
  * The facts each reason must state: the dependency that drove the decision (its kind, name and
@@ -155,6 +156,7 @@ const REASON_FACTS: Record<string, readonly string[]> = {
     'it would restart',
     'envFrom in shell',
   ],
+  'Deployment/monthly-reports': ['env DB_PASSWORD', 'Secret db-shared', 'only changes when the pod restarts'],
   'Deployment/bootstrapper': [
     'env DB_PASSWORD',
     'ExternalSecret db-bootstrap',
@@ -191,6 +193,9 @@ const EDGES: readonly string[] = [
   `${SECRET} --> ExternalSecret shop/db-bootstrap`,
   `ExternalSecret shop/db-bootstrap --> Secret shop/db-bootstrap`,
   `Secret shop/db-bootstrap -- env --> Deployment shop/bootstrapper`,
+  `${SECRET} --> ExternalSecret shop/db-shared`,
+  `ExternalSecret shop/db-shared --> Secret shop/db-shared`,
+  `Secret shop/db-shared -- env --> Deployment shop/monthly-reports`,
   `${SECRET} --> ${ES_CONFIG}`,
   `${ES_CONFIG} --> ${S_CONFIG}`,
   `${S_CONFIG} -- envFrom --> StatefulSet shop/orders-db-client`,
@@ -280,7 +285,7 @@ describe('golden: rotor plan on infra/examples', () => {
       assert.ok(row.startsWith(`${p.action.toUpperCase()} `), `${w}: ${row}`);
       for (const fact of REASON_FACTS[w] ?? []) assert.ok(row.includes(fact), `${w}: the row names ${fact}`);
     }
-    assert.match(out, /^19 dependent workloads: 8 restart, 3 reload, 3 manual, 5 none$/m);
+    assert.match(out, /^20 dependent workloads: 9 restart, 3 reload, 3 manual, 5 none$/m);
   });
 
   it('mermaid', async () => {
