@@ -65,6 +65,7 @@ export const RESOURCES = {
     true,
     false,
   ),
+  secretSyncs: r('secret-sync.gke.io', ['v1'], 'secretsyncs', 'SecretSync', true),
   pods: r('', ['v1'], 'pods', 'Pod', false),
 } as const;
 

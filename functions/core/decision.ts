@@ -89,7 +89,7 @@ export interface WaitDecision extends DecisionFacts {
 }
 
 /** What a wait is for. */
-export type WaitingFor = 'eso' | 'csi' | 'pods';
+export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {
@@ -276,7 +276,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
         return {
           action: 'wait',
           then: action,
-          waitingFor: d.source.kind === 'eso' ? 'eso' : 'csi',
+          waitingFor: d.source.kind === 'eso' ? 'eso' : d.source.kind === 'gke-sync' ? 'gke-sync' : 'csi',
           reason: `${action} waits: ${r.detail}`,
           affected,
         };
@@ -452,12 +452,15 @@ export function describeVia(d: Dependency): string {
     case 'csi':
       return `${d.via === 'init' ? 'init container ' : ''}CSI file ${d.source.file}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
     case 'eso':
-    case 'csi-sync': {
+    case 'csi-sync':
+    case 'gke-sync': {
       const what = describeRead(d.read);
       const by =
         d.source.kind === 'eso'
           ? `ExternalSecret ${d.source.externalSecret}`
-          : `SecretProviderClass ${d.source.spc} sync`;
+          : d.source.kind === 'gke-sync'
+            ? `SecretSync ${d.source.secretSync}`
+            : `SecretProviderClass ${d.source.spc} sync`;
       return `${d.via === 'init' ? 'init container ' : ''}${what}${where} (Secret ${d.source.secretName} from ${by})`;
     }
     case 'api':

@@ -7,6 +7,7 @@ import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
 import { expandClusterExternalSecrets, owningClusterExternalSecret } from './clusterExternalSecret';
 import { esoNeverRefreshes } from './esoRefresh';
+import { readSecretSync } from './secretSync';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
 import { describeObject, isObject, str } from './kube';
@@ -46,6 +47,14 @@ export type DependencySource =
   | {
       readonly kind: 'csi-sync';
       readonly namespace: string;
+      readonly spc: string;
+      readonly secretName: string;
+    }
+  | {
+      /** GKE's secret sync: a SecretSync of the Secret's name, from a SecretProviderClass. */
+      readonly kind: 'gke-sync';
+      readonly namespace: string;
+      readonly secretSync: string;
       readonly spc: string;
       readonly secretName: string;
     }
@@ -109,7 +118,7 @@ export interface DiscoveryOptions {
 
 /** A Kubernetes Secret written from Secret Manager, and which secrets land under which keys. */
 interface SyncedSecret {
-  readonly origin: 'eso' | 'csi-sync';
+  readonly origin: 'eso' | 'csi-sync' | 'gke-sync';
   readonly owner: string;
   readonly refs: ReadonlyArray<{ id: SecretId; version: VersionSelector; key?: string; detail: string }>;
   readonly eso?: EsoInfo;
@@ -184,6 +193,34 @@ export class DependencyIndex {
           spc,
         });
       }
+    }
+    // GKE's secret sync: each SecretSync writes the Secret of its name from a `gke` class.
+    for (const o of inventory.secretSyncs ?? []) {
+      const sync = read(() => readSecretSync(o));
+      if (!sync) continue;
+      const spc = spcs.get(`${sync.namespace}/${sync.secretProviderClass}`);
+      if (!spc) {
+        problem(
+          `SecretSync ${sync.namespace}/${sync.name}: SecretProviderClass ${sync.namespace}/${sync.secretProviderClass} was not found`,
+        );
+        continue;
+      }
+      const refs = sync.items.flatMap((item) =>
+        spc.entries
+          .filter((e) => e.file === item.sourcePath)
+          .map((e) => ({
+            id: e.ref.id,
+            version: e.ref.version,
+            key: item.targetKey,
+            detail: `synced by SecretSync ${sync.namespace}/${sync.name} (SecretProviderClass ${spc.name}, path ${e.file})`,
+          })),
+      );
+      addSynced(sync.namespace, sync.name, {
+        origin: 'gke-sync',
+        owner: `${sync.namespace}/${sync.name}`,
+        refs,
+        spc,
+      });
     }
     const stores = new StoreIndex(inventory.secretStores);
     /** ExternalSecrets with dataFrom find, by namespace. */
@@ -492,7 +529,15 @@ function scanWorkload(
             ? s.eso
               ? esoSource(s.eso, ns, secretName)
               : { kind: 'eso', namespace: ns, externalSecret: '', secretName }
-            : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
+            : s.origin === 'gke-sync'
+              ? {
+                  kind: 'gke-sync',
+                  namespace: ns,
+                  secretSync: secretName,
+                  spc: s.spc?.name ?? '',
+                  secretName,
+                }
+              : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
         for (const c of consumers) {
           for (const r of s.refs) {
             // A read that sees some keys depends only on the secrets synced under those keys.

@@ -5,6 +5,7 @@ import { isWorkload } from './workloadKinds';
 import { isExternalSecret, isSecretStore } from './externalSecret';
 import { isSecretProviderClass } from './secretProviderClass';
 import { isClusterExternalSecret, isNamespace } from './clusterExternalSecret';
+import { isSecretSync } from './secretSync';
 
 export interface Inventory {
   readonly cluster: string;
@@ -22,6 +23,8 @@ export interface Inventory {
   readonly clusterExternalSecrets?: readonly KubeObject[];
   /** Offline only: the Namespace objects among the manifests. */
   readonly namespaces?: readonly KubeObject[];
+  /** GKE's secret sync objects (secret-sync.gke.io/v1 SecretSync). */
+  readonly secretSyncs?: readonly KubeObject[];
 }
 
 export function isSpcPodStatus(o: KubeObject): boolean {
@@ -39,6 +42,7 @@ export function inventoryFrom(cluster: string, objects: Iterable<KubeObject>): I
   const spcPodStatuses: KubeObject[] = [];
   const clusterExternalSecrets: KubeObject[] = [];
   const namespaces: KubeObject[] = [];
+  const secretSyncs: KubeObject[] = [];
   for (const o of objects) {
     if (isWorkload(o)) workloads.push(o);
     else if (isSecretProviderClass(o)) secretProviderClasses.push(o);
@@ -47,6 +51,7 @@ export function inventoryFrom(cluster: string, objects: Iterable<KubeObject>): I
     else if (isSpcPodStatus(o)) spcPodStatuses.push(o);
     else if (isClusterExternalSecret(o)) clusterExternalSecrets.push(o);
     else if (isNamespace(o)) namespaces.push(o);
+    else if (isSecretSync(o)) secretSyncs.push(o);
   }
   return {
     cluster,
@@ -57,5 +62,6 @@ export function inventoryFrom(cluster: string, objects: Iterable<KubeObject>): I
     spcPodStatuses,
     clusterExternalSecrets,
     namespaces,
+    secretSyncs,
   };
 }

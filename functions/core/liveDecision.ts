@@ -33,6 +33,8 @@ export interface LiveInputs {
   readonly projects: ProjectMap;
   /** ExternalSecrets by `namespace/name`, with status and annotations. */
   readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+  /** GKE SecretSyncs by `namespace/name`, with status. */
+  readonly secretSyncs?: ReadonlyMap<string, KubeObject>;
   /** SecretProviderClassPodStatuses of the workload's namespace (when its decision can use them). */
   readonly spcPodStatuses: readonly KubeObject[];
   /** The workload's own pods, in any state (when it may reload; see ownedPods). */
@@ -83,7 +85,12 @@ export type LiveReload = Extract<LiveDecision, { action: 'reload' }>;
 export function decideLive(wd: WorkloadDependencies, event: EventContext, live: LiveInputs): LiveDecision {
   const readyPods = live.pods.filter(isReadyPod);
   const readiness = readinessCheck(
-    { externalSecrets: live.externalSecrets, spcPodStatuses: live.spcPodStatuses, readyPods },
+    {
+      externalSecrets: live.externalSecrets,
+      spcPodStatuses: live.spcPodStatuses,
+      readyPods,
+      ...(live.secretSyncs ? { secretSyncs: live.secretSyncs } : {}),
+    },
     { ...(event.time ? { eventTime: event.time } : {}), projects: live.projects },
   );
   return liveAction(

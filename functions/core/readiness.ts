@@ -10,6 +10,7 @@ import type { Dependency } from './discovery';
 import type { KubeObject } from './kube';
 import { asArray, isObject, str } from './kube';
 import type { ProjectMap, SecretId } from './secretName';
+import { secretSyncReadiness } from './secretSync';
 import { parseSecretName, secretKey, versionKind } from './secretName';
 
 export interface LiveState {
@@ -19,6 +20,8 @@ export interface LiveState {
   readonly spcPodStatuses: readonly KubeObject[];
   /** Ready pods of the workload being decided. */
   readonly readyPods: readonly KubeObject[];
+  /** GKE SecretSyncs by `namespace/name`, with status. */
+  readonly secretSyncs?: ReadonlyMap<string, KubeObject>;
 }
 
 export interface ReadinessContext {
@@ -39,6 +42,10 @@ export function readinessCheck(state: LiveState, ctx: ReadinessContext): Readine
         // reload has to wait for the driver's rotation.
         if (action !== 'reload' || dep.via !== 'csi') return undefined;
         return csiPodsReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
+      case 'gke-sync': {
+        const key = `${dep.source.namespace}/${dep.source.secretSync}`;
+        return secretSyncReadiness(state.secretSyncs?.get(key), key, ctx.eventTime);
+      }
       case 'api':
         return undefined;
     }

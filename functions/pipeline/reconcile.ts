@@ -124,6 +124,12 @@ async function reconcileCluster(
       o,
     ]),
   );
+  const secretSyncs = new Map(
+    (inventory.secretSyncs ?? []).map((o) => [
+      `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`,
+      o,
+    ]),
+  );
   // SecretProviderClassPodStatuses, listed once per namespace that needs them.
   const statusCache = new Map<string, Promise<KubeObject[]>>();
   const podStatuses = (namespace: string): Promise<KubeObject[]> => {
@@ -139,6 +145,7 @@ async function reconcileCluster(
     ctx,
     cfg,
     externalSecrets,
+    secretSyncs,
     podStatuses,
     secretKey: index.keyOf(ctx.secret),
     log,
@@ -214,6 +221,7 @@ interface WorkloadEnv {
   readonly ctx: EventContext;
   readonly cfg: ReconcileConfig;
   readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+  readonly secretSyncs: ReadonlyMap<string, KubeObject>;
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
   readonly secretKey: string;
   readonly log: Logger;
@@ -279,6 +287,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     secretKey: env.secretKey,
     projects: cfg.projects,
     externalSecrets: env.externalSecrets,
+    secretSyncs: env.secretSyncs,
     spcPodStatuses,
     pods,
     dryRun: cfg.dryRun,

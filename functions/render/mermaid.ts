@@ -85,6 +85,12 @@ function intermediaries(source: DependencySource): Array<{ kind: string; name: s
         { kind: 'SecretProviderClass', name: `${source.namespace}/${source.spc}` },
         { kind: 'Secret', name: `${source.namespace}/${source.secretName}` },
       ];
+    case 'gke-sync':
+      return [
+        { kind: 'SecretProviderClass', name: `${source.namespace}/${source.spc}` },
+        { kind: 'SecretSync', name: `${source.namespace}/${source.secretSync}` },
+        { kind: 'Secret', name: `${source.namespace}/${source.secretName}` },
+      ];
     case 'api':
       return [];
   }

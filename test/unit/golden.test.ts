@@ -82,6 +82,7 @@ const PRESCRIBED: Record<string, { action: string; via: string[] }> = {
   'Job/schema-migrate': { action: 'manual', via: ['env'] }, // a Job no CronJob owns
   'Deployment/bootstrapper': { action: 'restart', via: ['env'] }, // ESO CreatedOnce: restart, with a warning
   'Deployment/monthly-reports': { action: 'restart', via: ['env'] }, // ClusterExternalSecret, expanded into shop
+  'Deployment/billing-worker': { action: 'restart', via: ['env'] }, // GKE secret sync (SecretSync), env
 };
 /**
  * The facts each reason must state: the dependency that drove the decision (its kind, name and
@@ -156,6 +157,12 @@ const REASON_FACTS: Record<string, readonly string[]> = {
     'it would restart',
     'envFrom in shell',
   ],
+  'Deployment/billing-worker': [
+    'env DB_PASSWORD',
+    'in worker',
+    'Secret db-synced from SecretSync db-synced',
+    'only changes when the pod restarts',
+  ],
   'Deployment/monthly-reports': ['env DB_PASSWORD', 'Secret db-shared', 'only changes when the pod restarts'],
   'Deployment/bootstrapper': [
     'env DB_PASSWORD',
@@ -196,6 +203,9 @@ const EDGES: readonly string[] = [
   `${SECRET} --> ExternalSecret shop/db-shared`,
   `ExternalSecret shop/db-shared --> Secret shop/db-shared`,
   `Secret shop/db-shared -- env --> Deployment shop/monthly-reports`,
+  `${SPC_GKE} --> SecretSync shop/db-synced`,
+  `SecretSync shop/db-synced --> Secret shop/db-synced`,
+  `Secret shop/db-synced -- env --> Deployment shop/billing-worker`,
   `${SECRET} --> ${ES_CONFIG}`,
   `${ES_CONFIG} --> ${S_CONFIG}`,
   `${S_CONFIG} -- envFrom --> StatefulSet shop/orders-db-client`,
@@ -285,7 +295,7 @@ describe('golden: rotor plan on infra/examples', () => {
       assert.ok(row.startsWith(`${p.action.toUpperCase()} `), `${w}: ${row}`);
       for (const fact of REASON_FACTS[w] ?? []) assert.ok(row.includes(fact), `${w}: the row names ${fact}`);
     }
-    assert.match(out, /^20 dependent workloads: 9 restart, 3 reload, 3 manual, 5 none$/m);
+    assert.match(out, /^21 dependent workloads: 10 restart, 3 reload, 3 manual, 5 none$/m);
   });
 
   it('mermaid', async () => {
