@@ -23,6 +23,7 @@ export interface RotorConfig {
   readonly maxWaitMs: number;
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
 }
@@ -31,7 +32,15 @@ export interface RotorConfig {
 export interface ActingSettings {
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  /**
+   * ROTOR_CSI_ROTATION_INTERVAL_SECONDS: the CSI driver's rotation interval. Where a workload's
+   * pods have no SecretProviderClassPodStatus, a reload waits this long after the event. Default
+   * GKE's documented default for the Secret Manager add-on's rotation interval: 2 minutes.
+   */
+  readonly csiRotationIntervalMs: number;
 }
+
+export const GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS = 120;
 
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
   return {
@@ -40,6 +49,13 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
       retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
       backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),
     },
+    csiRotationIntervalMs:
+      int(
+        env.ROTOR_CSI_ROTATION_INTERVAL_SECONDS,
+        'ROTOR_CSI_ROTATION_INTERVAL_SECONDS',
+        GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS,
+        1,
+      ) * 1000,
   };
 }
 

@@ -106,13 +106,15 @@ export async function handleSecretEvent(
     maxWaitMs: env.config.maxWaitMs,
     concurrency: env.config.concurrency,
     reload: env.config.reload,
+    csiRotationIntervalMs: env.config.csiRotationIntervalMs,
     logger: log,
     ...(env.now ? { now: env.now } : {}),
   });
   for (const w of outcome.workloads) {
     const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
     const fields = { workload: w };
-    if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced') log.error(line, fields);
+    if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced')
+      log.error(line, fields);
     else if (w.warning) log.warn(line, fields);
     else log.info(line, fields);
   }

@@ -28,6 +28,8 @@ export interface Readiness {
   readonly detail: string;
   /** When the new value became visible to new pods (for coalescing several rotations into one restart). */
   readonly since?: string;
+  /** Ready by indirect evidence: said in the decision's reason (e.g. a rotation interval waited out). */
+  readonly evidence?: string;
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */
@@ -269,9 +271,11 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   // Live: act only once the new version is visible where the pods will read it.
   if (opts.readiness) {
     let newestReady: string | undefined;
+    const evidence: string[] = [];
     for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
       const r = opts.readiness(d, action, version);
       if (!r) continue;
+      if (r.ready && r.evidence !== undefined && !evidence.includes(r.evidence)) evidence.push(r.evidence);
       if (!r.ready)
         return {
           action: 'wait',
@@ -282,6 +286,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
         };
       if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
     }
+    if (evidence.length > 0) reason += ` (${evidence.join('; ')})`;
     // Several secrets rotated together: a restart that began after this version was visible
     // already gave the pods the new value, so this event only records itself.
     if (action === 'restart') {

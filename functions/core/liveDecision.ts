@@ -44,6 +44,8 @@ export interface LiveInputs {
   readonly now: number;
   /** Give up waiting this long after the wait began (ms). */
   readonly maxWaitMs: number;
+  /** The CSI driver's rotation interval (ms): the fallback evidence for pods without mount status. */
+  readonly csiRotationIntervalMs?: number;
   /** A person approved acting on this workload despite rotor.dev/on-rotate: manual. */
   readonly approved?: boolean;
 }
@@ -91,7 +93,14 @@ export function decideLive(wd: WorkloadDependencies, event: EventContext, live: 
       readyPods,
       ...(live.secretSyncs ? { secretSyncs: live.secretSyncs } : {}),
     },
-    { ...(event.time ? { eventTime: event.time } : {}), projects: live.projects },
+    {
+      ...(event.time ? { eventTime: event.time } : {}),
+      projects: live.projects,
+      now: live.now,
+      ...(live.csiRotationIntervalMs !== undefined
+        ? { csiRotationIntervalMs: live.csiRotationIntervalMs }
+        : {}),
+    },
   );
   return liveAction(
     wd,

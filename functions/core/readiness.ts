@@ -11,6 +11,7 @@ import type { KubeObject } from './kube';
 import { asArray, isObject, str } from './kube';
 import type { ProjectMap, SecretId } from './secretName';
 import { secretSyncReadiness } from './secretSync';
+import { rotationIntervalReadiness } from './csiRotation';
 import { parseSecretName, secretKey, versionKind } from './secretName';
 
 export interface LiveState {
@@ -28,6 +29,9 @@ export interface ReadinessContext {
   /** The event's time: a sync must have happened after it. */
   readonly eventTime?: string;
   readonly projects: ProjectMap;
+  /** The clock and the CSI driver's rotation interval, for pods without mount status (csiRotation.ts). */
+  readonly now?: number;
+  readonly csiRotationIntervalMs?: number;
 }
 
 export function readinessCheck(state: LiveState, ctx: ReadinessContext): ReadinessCheck {
@@ -167,6 +171,17 @@ function csiPodsReadiness(
   if (!/^[0-9]+$/.test(target)) return { ready: true, detail: 'no version number to compare' };
   const want = Number(target);
   const statuses = statusesFor(state, namespace, spc);
+  // The driver wrote no mount status for any pod of the class (a driver that writes none, as GKE's
+  // add-on may): evidence by time. Statuses for other pods prove it writes them: then wait for ours.
+  if (state.readyPods.length > 0 && statuses.length === 0)
+    return rotationIntervalReadiness(
+      `the ${state.readyPods.length} ready pod(s) mounting SecretProviderClass ${namespace}/${spc}`,
+      {
+        ...(ctx.eventTime !== undefined ? { eventTime: ctx.eventTime } : {}),
+        ...(ctx.now !== undefined ? { now: ctx.now } : {}),
+        ...(ctx.csiRotationIntervalMs !== undefined ? { rotationIntervalMs: ctx.csiRotationIntervalMs } : {}),
+      },
+    );
   const lagging: string[] = [];
   for (const pod of state.readyPods) {
     const podName = pod.metadata?.name ?? '';
@@ -186,7 +201,11 @@ function csiPodsReadiness(
       detail: `the CSI driver has not mounted version ${want} of SecretProviderClass ${namespace}/${spc} in ${lagging.length} pod(s): ${lagging.slice(0, 3).join(', ')}${lagging.length > 3 ? ', …' : ''}`,
     };
   }
-  return { ready: true, detail: `every ready pod mounts version ${want}` };
+  return {
+    ready: true,
+    detail: `every ready pod mounts version ${want}`,
+    evidence: `evidence: every ready pod's SecretProviderClassPodStatus records version ${want}`,
+  };
 }
 
 function csiSyncReadiness(

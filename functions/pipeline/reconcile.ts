@@ -49,6 +49,8 @@ export interface ReconcileConfig {
   readonly reload: { retries: number; backoffMs: number };
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
+  readonly csiRotationIntervalMs?: number;
   /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
   readonly approve?: (ref: WorkloadRef) => boolean;
 }
@@ -294,6 +296,7 @@ async function handleWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     now: now().getTime(),
     maxWaitMs: cfg.maxWaitMs,
     approved: cfg.approve?.(wd.ref) ?? false,
+    ...(cfg.csiRotationIntervalMs !== undefined ? { csiRotationIntervalMs: cfg.csiRotationIntervalMs } : {}),
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
