@@ -52,11 +52,22 @@ describe('environment values', () => {
   });
 
   it('acting settings have one default for onSecretEvent and rotor apply, and are validated', () => {
-    assert.deepEqual(actingSettings({}), { concurrency: 8, reload: { retries: 3, backoffMs: 500 } });
+    assert.deepEqual(actingSettings({}), {
+      concurrency: 8,
+      reload: { retries: 3, backoffMs: 500 },
+      csiRotationIntervalMs: 120_000,
+    });
     const env = { ROTOR_CONCURRENCY: '2', ROTOR_RELOAD_RETRIES: '0', ROTOR_RELOAD_BACKOFF_MS: '10' };
-    assert.deepEqual(actingSettings(env), { concurrency: 2, reload: { retries: 0, backoffMs: 10 } });
+    assert.deepEqual(actingSettings(env), {
+      concurrency: 2,
+      reload: { retries: 0, backoffMs: 10 },
+      csiRotationIntervalMs: 120_000,
+    });
     const cfg = loadConfig(env);
-    assert.deepEqual({ concurrency: cfg.concurrency, reload: cfg.reload }, actingSettings(env));
+    assert.deepEqual(
+      { concurrency: cfg.concurrency, reload: cfg.reload, csiRotationIntervalMs: cfg.csiRotationIntervalMs },
+      actingSettings(env),
+    );
     assert.throws(
       () => actingSettings({ ROTOR_CONCURRENCY: '0' }),
       /ROTOR_CONCURRENCY="0" is not a whole number >= 1/,
