@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // rotor: the command-line face of the same core the functions run.
 //   rotor plan    what a rotation will do to which workload (offline or live, read-only)
+//   rotor audit   every Secret Manager secret in use, its consumers by action and rotation risks
 //   rotor apply   act on a live cluster for a secret or a notification file
 //   rotor rotate  rotate a secret now with its configured strategy
 import { InputError, errorMessage } from '../errors';
@@ -11,6 +12,7 @@ const USAGE = `Usage: rotor <command> [options]
 
 Commands:
   plan     show what a rotation of a secret does to each dependent workload (read-only)
+  audit    every Secret Manager secret the workloads use: consumers by action, rotation risks
   apply    act on live clusters: restart, reload or wait, per workload
   rotate   rotate a secret now with its configured strategy
 
@@ -23,6 +25,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     switch (command) {
       case 'plan':
         return await (await import('./plan')).runPlan(rest, io);
+      case 'audit':
+        return await (await import('./audit')).runAudit(rest, io);
       case 'apply':
         return await (await import('./apply')).runApply(rest, io);
       case 'rotate':
@@ -39,7 +43,7 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         io.stdout(USAGE);
         return 0;
       default:
-        throw new InputError(`unknown command "${command}" (plan, apply, rotate)`);
+        throw new InputError(`unknown command "${command}" (plan, audit, apply, rotate)`);
     }
   } catch (e) {
     if (e instanceof InputError) {

@@ -341,6 +341,22 @@ export class DependencyIndex {
       .map(([w, dependencies]) => ({ ref: this.refs[w], object: this.objects[w], dependencies }));
   }
 
+  /**
+   * Every Secret Manager secret some workload names (not those only an ESO `find` pattern would
+   * pull in: they are known only once a name is given), with its dependents, by normalised key.
+   */
+  secretsInUse(): Array<{ key: string; secret: SecretId; dependents: WorkloadDependencies[] }> {
+    const out: Array<{ key: string; secret: SecretId; dependents: WorkloadDependencies[] }> = [];
+    for (const [key, perWorkload] of this.byKey) {
+      const dependents = [...perWorkload.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([w, dependencies]) => ({ ref: this.refs[w], object: this.objects[w], dependencies }));
+      const first = dependents[0]?.dependencies[0];
+      if (first) out.push({ key, secret: first.secret, dependents });
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  }
+
   /** The normalised identity used to compare secrets (project id when the number is mapped). */
   keyOf(id: SecretId): string {
     return secretKey(id, this.projects);

@@ -370,6 +370,6 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
   it('an unknown command', async () => {
     const r = await rotor(['plna']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate\)\n$/);
+    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, audit, apply, rotate\)\n$/);
   });
 });
