@@ -219,14 +219,16 @@ describe('readiness: the negative cases, one rule each', () => {
       dep: csiDep('latest'),
       action: 'reload',
       state: { readyPods: [readyPod], spcPodStatuses: [] },
-      detail: /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db, and no event time/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db, and no event time/,
     },
     {
       name: 'a pod status from another namespace is not accepted',
       dep: csiDep('latest'),
       action: 'reload',
       state: { readyPods: [readyPod], spcPodStatuses: [statusIn('other')] },
-      detail: /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
     },
     {
       name: 'a pod status of another SecretProviderClass is not accepted',
@@ -236,7 +238,8 @@ describe('readiness: the negative cases, one rule each', () => {
         readyPods: [readyPod],
         spcPodStatuses: [statusIn('shop', { secretProviderClassName: 'else' })],
       },
-      detail: /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
     },
     {
       name: "another pod's mount status is not accepted",
