@@ -165,6 +165,27 @@ export async function forceSyncClusterExternalSecret(
   });
 }
 
+/** Forces GKE's secret sync to re-read Secret Manager: it syncs when spec.forceSynchronization changes. */
+export async function forceSecretSync(
+  api: KubeApi,
+  secretSync: KubeObject,
+  at: string,
+  opts: WriteOptions,
+): Promise<void> {
+  await api.request({
+    method: 'PATCH',
+    path: resourcePath(
+      RESOURCES.secretSyncs,
+      'v1',
+      secretSync.metadata?.namespace,
+      secretSync.metadata?.name,
+    ),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: MERGE_PATCH,
+    body: { spec: { forceSynchronization: at } },
+  });
+}
+
 export async function forceSync(
   api: KubeApi,
   externalSecret: KubeObject,

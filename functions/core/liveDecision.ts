@@ -19,6 +19,8 @@ import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint, Wa
 import { decide, describeVia } from './decision';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import type { ForceSync } from './forceSync';
+import type { SecretSyncNudge } from './secretSync';
+import { secretSyncNudges } from './secretSync';
 import { forceSyncTargets, lastForcedSync, waitStart } from './forceSync';
 import type { KubeObject } from './kube';
 import { isObject, str } from './kube';
@@ -72,6 +74,8 @@ export type LiveDecision =
       readonly waitingFor: WaitingFor;
       /** ExternalSecrets to force-sync now. */
       readonly nudge: readonly ForceSync[];
+      /** GKE SecretSyncs to force a synchronization of now (spec.forceSynchronization). */
+      readonly forceSecretSyncs: readonly SecretSyncNudge[];
       /** When this wait is given up on (ms since the epoch). */
       readonly giveUpAt: number;
     })
@@ -212,10 +216,18 @@ function waitFor(
   live: LiveInputs,
 ): LiveDecision {
   const nudge = forceSyncTargets(affected, live.externalSecrets, event.time, live.now);
+  const forceSecretSyncs = secretSyncNudges(
+    affected.flatMap((d) =>
+      d.source.kind === 'gke-sync' ? [`${d.source.namespace}/${d.source.secretSync}`] : [],
+    ),
+    live.secretSyncs ?? new Map(),
+    event.time,
+    live.now,
+  );
   const started = waitStart({
     eventTime: event.time,
     now: live.now,
-    forcingNow: nudge.length > 0,
+    forcingNow: nudge.length > 0 || forceSecretSyncs.length > 0,
     lastForcedSync: lastForcedSync(affected, live.externalSecrets),
   });
   const giveUpAt = started + live.maxWaitMs;
@@ -227,7 +239,7 @@ function waitFor(
       waitedMs: live.now - started,
     };
   }
-  return { action: 'wait', reason, waitingFor, nudge, giveUpAt };
+  return { action: 'wait', reason, waitingFor, nudge, forceSecretSyncs, giveUpAt };
 }
 
 /** The action of the output contract (outcome messages) for what the executor does. */

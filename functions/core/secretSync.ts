@@ -84,3 +84,37 @@ export function secretSyncReadiness(
     };
   return { ready: true, detail: `SecretSync ${key} synced at ${synced}`, since: synced };
 }
+
+/** A SecretSync to force a synchronization of: `spec.forceSynchronization` set to `at`. */
+export interface SecretSyncNudge {
+  /** `namespace/name`. */
+  readonly key: string;
+  readonly secretSync: KubeObject;
+  readonly at: string;
+}
+
+/**
+ * The SecretSyncs worth forcing while a workload waits for them: "the secret synchronization is
+ * triggered by changing the value in this field" (spec.forceSynchronization), so one that has not
+ * synced since the event and was not already forced since the event gets the current time.
+ */
+export function secretSyncNudges(
+  keys: readonly string[],
+  secretSyncs: ReadonlyMap<string, KubeObject>,
+  eventTime: string | undefined,
+  now: number,
+): SecretSyncNudge[] {
+  const event = eventTime !== undefined ? Date.parse(eventTime) : undefined;
+  const after = (t: string | undefined): boolean =>
+    t !== undefined && event !== undefined && !Number.isNaN(Date.parse(t)) && Date.parse(t) > event;
+  const out: SecretSyncNudge[] = [];
+  for (const key of new Set(keys)) {
+    const sync = secretSyncs.get(key);
+    if (!sync) continue;
+    const status = isObject(sync.status) ? sync.status : {};
+    const spec = isObject(sync.spec) ? sync.spec : {};
+    if (after(str(status.lastSuccessfulSyncTime)) || after(str(spec.forceSynchronization))) continue;
+    out.push({ key, secretSync: sync, at: new Date(now).toISOString() });
+  }
+  return out;
+}

@@ -20,6 +20,7 @@ import { forceSyncTarget } from '../core/forceSync';
 import {
   forceSync,
   forceSyncClusterExternalSecret,
+  forceSecretSync,
   getWorkload,
   recordApplied,
   reloadPods,
@@ -358,6 +359,13 @@ async function perform(
         synced.push(
           n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
         );
+      }
+      for (const n of decision.forceSecretSyncs) {
+        const target = `SecretSync ${n.key}`;
+        if (env.nudged.has(target)) continue;
+        env.nudged.add(target);
+        await forceSecretSync(api, n.secretSync, n.at, write);
+        synced.push(target);
       }
       const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
       // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.

@@ -114,6 +114,10 @@ describe('GKE secret sync: restart after the sync reports', { timeout: 300_000 }
     assert.equal(w.result, 'waiting', w.reason);
     assert.equal(w.waitingFor, 'gke-sync');
     assert.match(w.reason, /SecretSync shop\/app-db last synced at .*, not after the event/);
+    assert.equal(w.detail, 'forced a sync of SecretSync shop/app-db');
+    const forced = await cp.admin('GET', SYNC);
+    const at = (forced.spec as { forceSynchronization?: string }).forceSynchronization ?? '';
+    assert.ok(Date.parse(at) > eventTime, `spec.forceSynchronization is a time after the event: ${at}`);
   });
 
   it('restarts once the sync reports a sync after the event', async () => {

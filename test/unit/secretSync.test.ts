@@ -163,4 +163,23 @@ describe('GKE secret sync: waiting on what the sync reports', () => {
     );
     assert.equal(live(sync({ lastSuccessfulSyncTime: '2024-05-01T10:02:00Z' })).action, 'restart');
   });
+
+  it('live: the wait forces a synchronization (spec.forceSynchronization), once per event', () => {
+    const waiting = live(sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' }));
+    assert.deepEqual(
+      waiting.action === 'wait' ? waiting.forceSecretSyncs.map((n) => [n.key, n.at]) : undefined,
+      [['shop/app-db', '2024-05-01T10:03:00.000Z']],
+    );
+    const forced = sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' });
+    forced.spec = {
+      ...(forced.spec as Record<string, unknown>),
+      forceSynchronization: '2024-05-01T10:01:00.000Z',
+    };
+    const again = live(forced);
+    assert.deepEqual(
+      again.action === 'wait' ? again.forceSecretSyncs : undefined,
+      [],
+      'already forced after the event',
+    );
+  });
 });
