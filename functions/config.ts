@@ -24,6 +24,7 @@ export interface RotorConfig {
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly waves: WaveSettings;
+  readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
 }
@@ -32,6 +33,12 @@ export interface RotorConfig {
 export interface ActingSettings {
   readonly concurrency: number;
   readonly reload: { retries: number; backoffMs: number };
+  /**
+   * ROTOR_CSI_ROTATION_INTERVAL_SECONDS: the CSI driver's rotation interval. Where a workload's
+   * pods have no SecretProviderClassPodStatus, a reload waits this long after the event. Default
+   * GKE's documented default for the Secret Manager add-on's rotation interval: 2 minutes.
+   */
+  readonly csiRotationIntervalMs: number;
   readonly waves: WaveSettings;
 }
 
@@ -42,6 +49,8 @@ export interface WaveSettings {
   /** ROTOR_ROLLOUT_TIMEOUT_SECONDS: not Available this long after Rotor's restart halts the event. */
   readonly rolloutTimeoutMs: number;
 }
+
+export const GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS = 120;
 
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
   return {
@@ -55,6 +64,13 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
       rolloutTimeoutMs:
         int(env.ROTOR_ROLLOUT_TIMEOUT_SECONDS, 'ROTOR_ROLLOUT_TIMEOUT_SECONDS', 600, 1) * 1000,
     },
+    csiRotationIntervalMs:
+      int(
+        env.ROTOR_CSI_ROTATION_INTERVAL_SECONDS,
+        'ROTOR_CSI_ROTATION_INTERVAL_SECONDS',
+        GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS,
+        1,
+      ) * 1000,
   };
 }
 

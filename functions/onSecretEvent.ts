@@ -123,7 +123,7 @@ export async function handleSecretEvent(
     for (const w of outcome.workloads) {
       const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
       const fields = { workload: w };
-      if (w.result === 'failed' || w.result === 'gave-up' || w.result === 'halted') log.error(line, fields);
+      if (['failed', 'gave-up', 'halted', 'never-synced'].includes(w.result)) log.error(line, fields);
       else if (w.warning) log.warn(line, fields);
       else log.info(line, fields);
     }
@@ -149,6 +149,7 @@ export async function handleSecretEvent(
       maxWaitMs: env.config.maxWaitMs,
       concurrency: env.config.concurrency,
       reload: env.config.reload,
+      csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
       events: { instance: reportingInstance() },
       logger: log,

@@ -7,6 +7,7 @@ import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/
 import type { KubeApi } from '../cluster/kubeApi';
 import { parseNamespaceList } from '../cluster/namespaces';
 import type { EventContext } from '../core/decision';
+import type { WorkloadRef } from '../core/kube';
 import { isSecretEventType, parseNotification } from '../core/event';
 import { eventContext } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
@@ -53,6 +54,8 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     'project-map': flags.string('project-map'),
     project: flags.string('project'),
     wait: flags.string('wait'),
+    workload: flags.strings('workload'),
+    'all-manual': flags.boolean('all-manual'),
   };
   const output = flags.string('output') ?? 'table';
   if (values.namespace !== undefined && values.namespaces !== undefined)
@@ -121,6 +124,8 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
 
+  const approve = approvals(values.workload, values['all-manual']);
+
   const needsGoogle = specs.some((s) => s.kind !== 'kubeconfig');
   const tokens = needsGoogle
     ? googleTokenSource()
@@ -147,6 +152,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         ...actingSettings(io.env),
         events: { instance: `rotor-apply/${hostname()}` },
         logger,
+        approve,
       });
       if (outcome.converged || Date.now() >= deadline) break;
       io.stderr(`${summarize(outcome)} — waiting…\n`);
@@ -161,12 +167,30 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     );
     return outcome.converged &&
       !outcome.halted &&
-      !outcome.workloads.some((w) => w.result === 'failed' || w.result === 'gave-up')
+      !outcome.workloads.some(
+        (w) => w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced',
+      )
       ? 0
       : 1;
   } finally {
     for (const c of clusters) c.close();
   }
+}
+
+/**
+ * Which workloads a person approved (`--workload NS/NAME`, repeatable, or `--all-manual`): the
+ * ones whose rotor.dev/on-rotate: manual this run acts on anyway.
+ */
+export function approvals(workloads: readonly string[], all: boolean): (ref: WorkloadRef) => boolean {
+  if (all && workloads.length > 0) throw new InputError('give --workload NS/NAME or --all-manual, not both');
+  if (all) return () => true;
+  const approved = new Set<string>();
+  for (const w of workloads) {
+    const m = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-.a-z0-9]*[a-z0-9])?)$/.exec(w);
+    if (!m || w.length > 317) throw new InputError(`--workload "${w}" is not NAMESPACE/NAME`);
+    approved.add(w);
+  }
+  return (ref) => approved.has(`${ref.namespace}/${ref.name}`);
 }
 
 export function renderOutcome(o: EventOutcome): string {

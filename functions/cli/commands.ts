@@ -133,6 +133,45 @@ export const PLAN_COMMAND: CommandSpec = {
 into "problems" in json and yaml. Exit codes: 0 planned, 2 bad usage or input.`,
 };
 
+export const AUDIT_OUTPUTS = ['table', 'json', 'yaml', 'markdown'] as const;
+
+export const AUDIT_COMMAND: CommandSpec = {
+  name: 'audit',
+  summary:
+    'Every Secret Manager secret the workloads use: its consumers by action and its rotation risks. Read-only.',
+  forms: [
+    '(--manifests PATH... | [--kubeconfig FILE] [--context NAME])',
+    '[-o table|json|yaml|markdown] [flags]',
+  ],
+  flags: [
+    {
+      name: 'manifests',
+      short: 'f',
+      type: 'string',
+      multiple: true,
+      value: 'PATH',
+      complete: 'file',
+      help: 'audit offline on files or directories of YAML/JSON manifests (more paths may follow)',
+    },
+    kubeconfig,
+    context,
+    projectMap,
+    project,
+    {
+      name: 'cluster',
+      type: 'string',
+      value: 'NAME',
+      help: 'the cluster label of an offline audit (default "manifests")',
+    },
+    output(AUDIT_OUTPUTS),
+    help,
+  ],
+  notes: `Risks: env-only consumers (a restart on every rotation), subPath mounts, pins to fixed versions,
+ExternalSecrets that never refresh, CSI mounts that need the driver's rotation, OnDelete StatefulSets,
+in-place mounts without a reload endpoint, bare Pods and Jobs. Without --manifests the audit is live:
+the cluster of the kubeconfig's current context (or --context). Exit codes: 0 audited, 2 bad usage or input.`,
+};
+
 export const APPLY_COMMAND: CommandSpec = {
   name: 'apply',
   summary: 'Act on live clusters for one secret event: restart, reload or wait, per workload.',
@@ -140,7 +179,7 @@ export const APPLY_COMMAND: CommandSpec = {
     '(--secret NAME --version V [--event TYPE] [--alias A=V,...] | --notification FILE)',
     '([--kubeconfig FILE] [--context NAME] | --cluster SPEC...)',
     '[-n NAMESPACE | --namespaces a,b] [--exclude-namespaces c] [-l SELECTOR]',
-    '[--dry-run] [--wait SECONDS] [-o table|json|yaml] [flags]',
+    '[--dry-run] [--wait SECONDS] [--workload NS/NAME... | --all-manual] [-o table|json|yaml] [flags]',
   ],
   flags: [
     secret,
@@ -191,6 +230,18 @@ export const APPLY_COMMAND: CommandSpec = {
       value: 'SECONDS',
       help: 'keep reconciling every 5 s until converged or SECONDS pass (default: one pass)',
     },
+    {
+      name: 'workload',
+      type: 'string',
+      multiple: true,
+      value: 'NS/NAME',
+      help: 'approve acting on this workload although it says rotor.dev/on-rotate: manual (repeatable)',
+    },
+    {
+      name: 'all-manual',
+      type: 'boolean',
+      help: 'approve every rotor.dev/on-rotate: manual workload (bare Pods and Jobs stay manual)',
+    },
     output(RESULT_OUTPUTS),
     help,
   ],
@@ -234,6 +285,7 @@ zsh: rotor completion zsh > "\${fpath[1]}/_rotor", or source <(rotor completion 
 
 export const COMMANDS: readonly CommandSpec[] = [
   PLAN_COMMAND,
+  AUDIT_COMMAND,
   APPLY_COMMAND,
   ROTATE_COMMAND,
   COMPLETION_COMMAND,

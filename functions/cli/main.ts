@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // rotor: the command-line face of the same core the functions run.
 //   rotor plan    what a rotation will do to which workload (offline or live, read-only)
+//   rotor audit   every Secret Manager secret in use, its consumers by action and rotation risks
 //   rotor apply   act on a live cluster for a secret or a notification file
 //   rotor rotate  rotate a secret now with its configured strategy
 //   rotor completion bash|zsh, rotor --version
@@ -30,6 +31,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     switch (command) {
       case 'plan':
         return await (await import('./plan')).runPlan(rest, io);
+      case 'audit':
+        return await (await import('./audit')).runAudit(rest, io);
       case 'apply':
         return await (await import('./apply')).runApply(rest, io);
       case 'rotate':

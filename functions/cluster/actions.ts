@@ -168,6 +168,47 @@ export async function reloadPods(
 }
 
 /** Asks ESO to sync an ExternalSecret now (its documented force-sync annotation). */
+/**
+ * Forces a sync of every child of a ClusterExternalSecret: ESO copies
+ * spec.externalSecretMetadata.annotations onto each child, so the force-sync annotation set there
+ * changes every child's metadata (which ESO refreshes on) and stays on them.
+ */
+export async function forceSyncClusterExternalSecret(
+  api: KubeApi,
+  name: string,
+  at: string,
+  opts: WriteOptions,
+): Promise<void> {
+  await api.request({
+    method: 'PATCH',
+    path: resourcePath(RESOURCES.clusterExternalSecrets, 'v1', undefined, name),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: MERGE_PATCH,
+    body: { spec: { externalSecretMetadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } } },
+  });
+}
+
+/** Forces GKE's secret sync to re-read Secret Manager: it syncs when spec.forceSynchronization changes. */
+export async function forceSecretSync(
+  api: KubeApi,
+  secretSync: KubeObject,
+  at: string,
+  opts: WriteOptions,
+): Promise<void> {
+  await api.request({
+    method: 'PATCH',
+    path: resourcePath(
+      RESOURCES.secretSyncs,
+      'v1',
+      secretSync.metadata?.namespace,
+      secretSync.metadata?.name,
+    ),
+    query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
+    contentType: MERGE_PATCH,
+    body: { spec: { forceSynchronization: at } },
+  });
+}
+
 export async function forceSync(
   api: KubeApi,
   externalSecret: KubeObject,

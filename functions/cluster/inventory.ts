@@ -39,19 +39,22 @@ export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}):
       : got.items;
   };
   // Independent lists run concurrently; each is one request per page.
-  const [workloads, spcs, externalSecrets, secretStores, clusterSecretStores] = await Promise.all([
-    Promise.all(WORKLOAD_RESOURCES.map(list)).then((perKind) => perKind.flat()),
-    list(RESOURCES.secretProviderClasses),
-    list(RESOURCES.externalSecrets),
-    list(RESOURCES.secretStores),
-    list(RESOURCES.clusterSecretStores),
-  ]);
+  const [workloads, spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] =
+    await Promise.all([
+      Promise.all(WORKLOAD_RESOURCES.map(list)).then((perKind) => perKind.flat()),
+      list(RESOURCES.secretProviderClasses),
+      list(RESOURCES.externalSecrets),
+      list(RESOURCES.secretStores),
+      list(RESOURCES.clusterSecretStores),
+      list(RESOURCES.secretSyncs),
+    ]);
   return {
     cluster: api.cluster,
     workloads,
     secretProviderClasses: spcs,
     externalSecrets,
     secretStores: [...secretStores, ...clusterSecretStores],
+    secretSyncs,
     absent,
   };
 }

@@ -57,6 +57,15 @@ export const RESOURCES = {
     true,
     false,
   ),
+  clusterExternalSecrets: r(
+    'external-secrets.io',
+    ['v1'],
+    'clusterexternalsecrets',
+    'ClusterExternalSecret',
+    true,
+    false,
+  ),
+  secretSyncs: r('secret-sync.gke.io', ['v1'], 'secretsyncs', 'SecretSync', true),
   pods: r('', ['v1'], 'pods', 'Pod', false),
 } as const;
 

@@ -1,5 +1,5 @@
 // The decision table (shared/DESIGN.md): per workload and secret event, restart | reload | none |
-// wait, with a one-line reason naming the dependency that drove it. Pure.
+// wait | manual, with a one-line reason naming the dependency that drove it. Pure.
 import * as annotations from './annotations';
 import { recordedVersion, staleAliasMove } from './appliedAlias';
 import type { Dependency, WorkloadDependencies } from './discovery';
@@ -11,7 +11,7 @@ import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
 
-export type Action = 'restart' | 'reload' | 'none' | 'wait';
+export type Action = 'restart' | 'reload' | 'none' | 'wait' | 'manual';
 
 /** What the decision needs to know about the event. */
 export interface EventContext {
@@ -31,6 +31,8 @@ export interface Readiness {
   readonly detail: string;
   /** When the new value became visible to new pods (for coalescing several rotations into one restart). */
   readonly since?: string;
+  /** Ready by indirect evidence: said in the decision's reason (e.g. a rotation interval waited out). */
+  readonly evidence?: string;
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */
@@ -69,6 +71,8 @@ export interface ReloadDecision extends DecisionFacts {
   readonly action: 'reload';
   readonly endpoint: ReloadEndpoint;
   readonly records: AppliedRecords;
+  /** Loud: the new version will not reach the file (an ExternalSecret that never refreshes). */
+  readonly warning?: string;
 }
 
 /** Nothing to run, but `records` is written: a restart after the version became visible covered it. */
@@ -86,7 +90,7 @@ export interface WaitDecision extends DecisionFacts {
 }
 
 /** What a wait is for (`wave`: an earlier wave's rollouts, core/waves.ts). */
-export type WaitingFor = 'eso' | 'csi' | 'pods' | 'wave';
+export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {
@@ -95,12 +99,23 @@ export interface NoneDecision extends DecisionFacts {
   readonly warning?: string;
 }
 
+/**
+ * What Rotor must not or cannot act on: `awaiting` says who moves next. `approval`: the workload
+ * asked for a person (rotor.dev/on-rotate: manual), who approves with `rotor apply --workload`.
+ * `replacement`: a kind Rotor never acts on (a bare Pod, a Job) keeps the old value until replaced.
+ */
+export interface ManualDecision extends DecisionFacts {
+  readonly action: 'manual';
+  readonly awaiting: 'approval' | 'replacement';
+}
+
 /** The decision table's answer for one workload and one event: one variant per action. */
-export type Decision = RestartDecision | ReloadDecision | RecordDecision | WaitDecision | NoneDecision;
+export type Decision =
+  RestartDecision | ReloadDecision | RecordDecision | WaitDecision | NoneDecision | ManualDecision;
 
 /** The loud warning a decision carries, if any (restarts that will not roll, breaking deletions). */
 export function decisionWarning(d: Decision): string | undefined {
-  return d.action === 'restart' || d.action === 'none' ? d.warning : undefined;
+  return d.action === 'restart' || d.action === 'reload' || d.action === 'none' ? d.warning : undefined;
 }
 
 /** The action of the output contract (`rotor plan`, outcome messages): a record is a `none`. */
@@ -116,7 +131,7 @@ export interface AppliedRecord {
   readonly movedAt?: string;
 }
 
-const ON_ROTATE_VALUES = ['restart', 'reload', 'none'];
+const ON_ROTATE_VALUES = ['restart', 'reload', 'none', 'manual'];
 
 export interface DecideOptions {
   /**
@@ -126,6 +141,11 @@ export interface DecideOptions {
    */
   readonly secretKey: string;
   readonly readiness?: ReadinessCheck;
+  /**
+   * A person approved acting on this workload (`rotor apply --workload`, `--all-manual`): its
+   * rotor.dev/on-rotate: manual no longer holds it back. Kinds Rotor never acts on stay manual.
+   */
+  readonly approved?: boolean;
 }
 
 export function decide(wd: WorkloadDependencies, event: EventContext, opts: DecideOptions): Decision {
@@ -155,7 +175,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
   const ignoredOverride =
     overrideRaw && !override
-      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload or none)`
+      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload, none or manual)`
       : '';
   if (override === 'none') {
     return {
@@ -237,22 +257,42 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   reason += ignoredOverride;
   if (action === 'none') return { action, reason, affected };
 
+  // Nothing acts on what a person must approve or replace; the reason says what acting would do.
+  const { manual } = kindOf(wd.ref.kind);
+  if (manual !== undefined)
+    return {
+      action: 'manual',
+      awaiting: 'replacement',
+      reason: `${manual} (it would ${action}: ${reason})`,
+      affected,
+    };
+  if (override === 'manual' && opts.approved !== true)
+    return {
+      action: 'manual',
+      awaiting: 'approval',
+      reason: `${annotations.ON_ROTATE}: manual — approve with rotor apply --workload ${wd.ref.namespace}/${wd.ref.name} (it would ${action}: ${reason})`,
+      affected,
+    };
+
   // Live: act only once the new version is visible where the pods will read it.
   if (opts.readiness) {
     let newestReady: string | undefined;
+    const evidence: string[] = [];
     for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
       const r = opts.readiness(d, action, version);
       if (!r) continue;
+      if (r.ready && r.evidence !== undefined && !evidence.includes(r.evidence)) evidence.push(r.evidence);
       if (!r.ready)
         return {
           action: 'wait',
           then: action,
-          waitingFor: d.source.kind === 'eso' ? 'eso' : 'csi',
+          waitingFor: d.source.kind === 'eso' ? 'eso' : d.source.kind === 'gke-sync' ? 'gke-sync' : 'csi',
           reason: `${action} waits: ${r.detail}`,
           affected,
         };
       if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
     }
+    if (evidence.length > 0) reason += ` (${evidence.join('; ')})`;
     // Several secrets rotated together: a restart that began after this version was visible
     // already gave the pods the new value, so this event only records itself.
     if (action === 'restart') {
@@ -268,8 +308,10 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
       }
     }
   }
-  if (action === 'reload' && endpoint) return { action, endpoint, reason, affected, records };
-  const warning = onDeleteWarning(wd);
+  const stale = neverRefreshedWarning(affected, action, target);
+  if (action === 'reload' && endpoint)
+    return { action, endpoint, reason, affected, records, ...(stale ? { warning: stale } : {}) };
+  const warning = [onDeleteWarning(wd), stale].filter((w) => w !== undefined).join('; ') || undefined;
   return { action: 'restart', reason, affected, records, ...(warning ? { warning } : {}) };
 }
 
@@ -421,12 +463,15 @@ export function describeVia(d: Dependency): string {
     case 'csi':
       return `${d.via === 'init' ? 'init container ' : ''}CSI file ${d.source.file}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
     case 'eso':
-    case 'csi-sync': {
+    case 'csi-sync':
+    case 'gke-sync': {
       const what = describeRead(d.read);
       const by =
         d.source.kind === 'eso'
           ? `ExternalSecret ${d.source.externalSecret}`
-          : `SecretProviderClass ${d.source.spc} sync`;
+          : d.source.kind === 'gke-sync'
+            ? `SecretSync ${d.source.secretSync}`
+            : `SecretProviderClass ${d.source.spc} sync`;
       return `${d.via === 'init' ? 'init container ' : ''}${what}${where} (Secret ${d.source.secretName} from ${by})`;
     }
     case 'api':
@@ -441,6 +486,22 @@ export function describeVia(d: Dependency): string {
 function latestInstant(ts: string): number {
   const t = Date.parse(ts);
   return /\.\d+/.test(ts) ? t : t + 999;
+}
+
+/**
+ * An ExternalSecret ESO never refreshes after its first sync (refreshPolicy CreatedOnce,
+ * refreshInterval 0): acting does not bring the new version, because its Secret keeps the old one.
+ */
+export function neverRefreshedWarning(
+  affected: readonly Dependency[],
+  action: 'restart' | 'reload',
+  target: string,
+): string | undefined {
+  for (const d of affected) {
+    if (d.source.kind !== 'eso' || d.source.neverRefreshes === undefined) continue;
+    return `ExternalSecret ${d.source.namespace}/${d.source.externalSecret} has ${d.source.neverRefreshes}: ESO does not refresh it after its first sync (force-sync included), so ${describeVia(d)} will not see version ${target} and a ${action} would only re-read the old value (set refreshPolicy Periodic with refreshInterval > 0, or OnChange)`;
+  }
+  return undefined;
 }
 
 /** A restart that changes the pod template without rolling the pods (updateStrategy OnDelete). */

@@ -5,10 +5,13 @@ import { InputError } from '../errors';
 import * as annotations from './annotations';
 import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
+import { expandClusterExternalSecrets, owningClusterExternalSecret } from './clusterExternalSecret';
+import { esoNeverRefreshes } from './esoRefresh';
+import { readSecretSync } from './secretSync';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
 import { describeObject, isObject, str } from './kube';
-import { podTemplate, workloadAnnotation } from './workloadKinds';
+import { podTemplate, workloadAnnotation, workloadKindOf } from './workloadKinds';
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
 import type { ContainerView, PodSpecView, VolumeView } from './podSpec';
@@ -34,10 +37,24 @@ export type DependencySource =
       readonly namespace: string;
       readonly externalSecret: string;
       readonly secretName: string;
+      /**
+       * Why ESO never refreshes this ExternalSecret after its first sync (`refreshPolicy
+       * CreatedOnce`, `refreshInterval 0`), so a new version never reaches its Secret; absent
+       * when it refreshes (esoRefresh.ts).
+       */
+      readonly neverRefreshes?: string;
     }
   | {
       readonly kind: 'csi-sync';
       readonly namespace: string;
+      readonly spc: string;
+      readonly secretName: string;
+    }
+  | {
+      /** GKE's secret sync: a SecretSync of the Secret's name, from a SecretProviderClass. */
+      readonly kind: 'gke-sync';
+      readonly namespace: string;
+      readonly secretSync: string;
       readonly spc: string;
       readonly secretName: string;
     }
@@ -101,7 +118,7 @@ export interface DiscoveryOptions {
 
 /** A Kubernetes Secret written from Secret Manager, and which secrets land under which keys. */
 interface SyncedSecret {
-  readonly origin: 'eso' | 'csi-sync';
+  readonly origin: 'eso' | 'csi-sync' | 'gke-sync';
   readonly owner: string;
   readonly refs: ReadonlyArray<{ id: SecretId; version: VersionSelector; key?: string; detail: string }>;
   readonly eso?: EsoInfo;
@@ -177,10 +194,45 @@ export class DependencyIndex {
         });
       }
     }
+    // GKE's secret sync: each SecretSync writes the Secret of its name from a `gke` class.
+    for (const o of inventory.secretSyncs ?? []) {
+      const sync = read(() => readSecretSync(o));
+      if (!sync) continue;
+      const spc = spcs.get(`${sync.namespace}/${sync.secretProviderClass}`);
+      if (!spc) {
+        problem(
+          `SecretSync ${sync.namespace}/${sync.name}: SecretProviderClass ${sync.namespace}/${sync.secretProviderClass} was not found`,
+        );
+        continue;
+      }
+      const refs = sync.items.flatMap((item) =>
+        spc.entries
+          .filter((e) => e.file === item.sourcePath)
+          .map((e) => ({
+            id: e.ref.id,
+            version: e.ref.version,
+            key: item.targetKey,
+            detail: `synced by SecretSync ${sync.namespace}/${sync.name} (SecretProviderClass ${spc.name}, path ${e.file})`,
+          })),
+      );
+      addSynced(sync.namespace, sync.name, {
+        origin: 'gke-sync',
+        owner: `${sync.namespace}/${sync.name}`,
+        refs,
+        spc,
+      });
+    }
     const stores = new StoreIndex(inventory.secretStores);
     /** ExternalSecrets with dataFrom find, by namespace. */
     const esoFinds = new Map<string, EsoInfo[]>();
-    for (const o of inventory.externalSecrets) {
+    // ClusterExternalSecrets (offline): the ExternalSecrets ESO would create from them.
+    const children = (inventory.clusterExternalSecrets ?? []).flatMap(
+      (ces) =>
+        read(() =>
+          expandClusterExternalSecrets([ces], inventory.namespaces ?? [], inventory.externalSecrets, problem),
+        ) ?? [],
+    );
+    for (const o of [...inventory.externalSecrets, ...children]) {
       const eso = read(() =>
         readExternalSecret(o, stores, {
           ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
@@ -192,7 +244,7 @@ export class DependencyIndex {
         id: r.id,
         version: r.version,
         ...(r.secretKey ? { key: r.secretKey } : {}),
-        detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${r.detail})`,
+        detail: `synced by ${describeExternalSecret(eso)} (${r.detail})`,
       }));
       addSynced(eso.namespace, eso.targetName, {
         origin: 'eso',
@@ -210,7 +262,9 @@ export class DependencyIndex {
       if (w.kind === 'Deployment')
         deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
 
-    inventory.workloads.forEach((object, index) => {
+    // A CronJob's Jobs and a controller's Pods are covered by the workload that owns them.
+    const standalone = inventory.workloads.filter((o) => workloadKindOf(o)?.standalone(o) ?? false);
+    standalone.forEach((object, index) => {
       const ref = workloadRef(inventory.cluster, object);
       this.refs.push(ref);
       this.objects.push(object);
@@ -238,9 +292,9 @@ export class DependencyIndex {
                     {
                       id,
                       version: 'latest',
-                      detail: `synced by ExternalSecret ${eso.namespace}/${eso.name} (${f.detail})`,
+                      detail: `synced by ${describeExternalSecret(eso)} (${f.detail})`,
                     },
-                    { kind: 'eso', namespace: ns, externalSecret: eso.name, secretName: eso.targetName },
+                    esoSource(eso, ns, eso.targetName),
                     eso.targetName,
                   ),
                 ),
@@ -285,6 +339,22 @@ export class DependencyIndex {
     return [...found.entries()]
       .sort(([a], [b]) => a - b)
       .map(([w, dependencies]) => ({ ref: this.refs[w], object: this.objects[w], dependencies }));
+  }
+
+  /**
+   * Every Secret Manager secret some workload names (not those only an ESO `find` pattern would
+   * pull in: they are known only once a name is given), with its dependents, by normalised key.
+   */
+  secretsInUse(): Array<{ key: string; secret: SecretId; dependents: WorkloadDependencies[] }> {
+    const out: Array<{ key: string; secret: SecretId; dependents: WorkloadDependencies[] }> = [];
+    for (const [key, perWorkload] of this.byKey) {
+      const dependents = [...perWorkload.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([w, dependencies]) => ({ ref: this.refs[w], object: this.objects[w], dependencies }));
+      const first = dependents[0]?.dependencies[0];
+      if (first) out.push({ key, secret: first.secret, dependents });
+    }
+    return out.sort((a, b) => a.key.localeCompare(b.key));
   }
 
   /** The normalised identity used to compare secrets (project id when the number is mapped). */
@@ -472,8 +542,18 @@ function scanWorkload(
       for (const s of syncedAs) {
         const source: DependencySource =
           s.origin === 'eso'
-            ? { kind: 'eso', namespace: ns, externalSecret: s.eso?.name ?? '', secretName }
-            : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
+            ? s.eso
+              ? esoSource(s.eso, ns, secretName)
+              : { kind: 'eso', namespace: ns, externalSecret: '', secretName }
+            : s.origin === 'gke-sync'
+              ? {
+                  kind: 'gke-sync',
+                  namespace: ns,
+                  secretSync: secretName,
+                  spc: s.spc?.name ?? '',
+                  secretName,
+                }
+              : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
         for (const c of consumers) {
           for (const r of s.refs) {
             // A read that sees some keys depends only on the secrets synced under those keys.
@@ -562,6 +642,23 @@ function scanWorkload(
     }
   }
   return deps;
+}
+
+/** "ExternalSecret shop/db", or "ExternalSecret shop/db (from ClusterExternalSecret db)" for ESO's children. */
+function describeExternalSecret(eso: EsoInfo): string {
+  const parent = owningClusterExternalSecret(eso.source);
+  return `ExternalSecret ${eso.namespace}/${eso.name}${parent ? ` (from ClusterExternalSecret ${parent})` : ''}`;
+}
+
+function esoSource(eso: EsoInfo, namespace: string, secretName: string): DependencySource {
+  const never = esoNeverRefreshes(eso.source);
+  return {
+    kind: 'eso',
+    namespace,
+    externalSecret: eso.name,
+    secretName,
+    ...(never ? { neverRefreshes: never } : {}),
+  };
 }
 
 /** Parses `rotor.dev/applied` leniently: a corrupt annotation is treated as empty, never fatal. */

@@ -1,6 +1,7 @@
 // Which ExternalSecrets to force-sync while a workload waits for ESO, and since when Rotor has
 // been waiting. Pure: it reads the ExternalSecrets' annotations and status.
 import * as annotations from './annotations';
+import { owningClusterExternalSecret } from './clusterExternalSecret';
 import type { Dependency } from './discovery';
 import { forcedSyncTime } from './forcedSync';
 import type { KubeObject } from './kube';
@@ -12,6 +13,19 @@ export interface ForceSync {
   readonly key: string;
   readonly externalSecret: KubeObject;
   readonly at: string;
+  /**
+   * The ClusterExternalSecret whose child it is: ESO replaces a child's annotations with the
+   * parent's spec.externalSecretMetadata on every reconcile, so the force-sync annotation goes
+   * there (and reaches every child at once).
+   */
+  readonly clusterExternalSecret?: string;
+}
+
+/** What a force-sync patches, once per delivery: the ExternalSecret, or its ClusterExternalSecret. */
+export function forceSyncTarget(n: ForceSync): string {
+  return n.clusterExternalSecret !== undefined
+    ? `ClusterExternalSecret ${n.clusterExternalSecret}`
+    : `ExternalSecret ${n.key}`;
 }
 
 /** The ExternalSecrets that `affected` reads through, once each, with their objects. */
@@ -57,7 +71,13 @@ export function forceSyncTargets(
         refreshTime !== undefined && Date.parse(refreshTime) >= Math.floor(forcedAt / 1000) * 1000;
       if (!answered) continue;
     }
-    out.push({ key, externalSecret: es, at });
+    const parent = owningClusterExternalSecret(es);
+    out.push({
+      key,
+      externalSecret: es,
+      at,
+      ...(parent !== undefined ? { clusterExternalSecret: parent } : {}),
+    });
   }
   return out;
 }

@@ -11,14 +11,19 @@
 //   reload          no ready pod of its own, but pods wanted     wait (bounded)
 //   reload          no pod at all and none wanted (scaled to 0)  record
 //   reload          ready pods                                   reload (onFailure: restart, or report when paused)
+//   wait            ESO synced once and never refreshes          never-synced (acked at once: no sync will come)
 //   wait            waited longer than the bound (not dry-run)   give-up
 //   wait            -                                            wait (force-sync the ExternalSecrets it waits on)
+//   manual          -                                            manual (acked: a person approves, or replaces)
 import type { Action, AppliedRecords, Decision, EventContext, ReloadEndpoint, WaitingFor } from './decision';
-import { decide } from './decision';
+import { decide, describeVia } from './decision';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import type { ForceSync } from './forceSync';
+import type { SecretSyncNudge } from './secretSync';
+import { secretSyncNudges } from './secretSync';
 import { forceSyncTargets, lastForcedSync, waitStart } from './forceSync';
 import type { KubeObject } from './kube';
+import { isObject, str } from './kube';
 import { isReadyPod } from './pods';
 import { readinessCheck } from './readiness';
 import type { ProjectMap } from './secretName';
@@ -30,6 +35,8 @@ export interface LiveInputs {
   readonly projects: ProjectMap;
   /** ExternalSecrets by `namespace/name`, with status and annotations. */
   readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+  /** GKE SecretSyncs by `namespace/name`, with status. */
+  readonly secretSyncs?: ReadonlyMap<string, KubeObject>;
   /** SecretProviderClassPodStatuses of the workload's namespace (when its decision can use them). */
   readonly spcPodStatuses: readonly KubeObject[];
   /** The workload's own pods, in any state (when it may reload; see ownedPods). */
@@ -39,6 +46,10 @@ export interface LiveInputs {
   readonly now: number;
   /** Give up waiting this long after the wait began (ms). */
   readonly maxWaitMs: number;
+  /** The CSI driver's rotation interval (ms): the fallback evidence for pods without mount status. */
+  readonly csiRotationIntervalMs?: number;
+  /** A person approved acting on this workload despite rotor.dev/on-rotate: manual. */
+  readonly approved?: boolean;
 }
 
 interface Facts {
@@ -63,11 +74,16 @@ export type LiveDecision =
       readonly waitingFor: WaitingFor;
       /** ExternalSecrets to force-sync now. */
       readonly nudge: readonly ForceSync[];
+      /** GKE SecretSyncs to force a synchronization of now (spec.forceSynchronization). */
+      readonly forceSecretSyncs: readonly SecretSyncNudge[];
       /** When this wait is given up on (ms since the epoch). */
       readonly giveUpAt: number;
     })
   | (Facts & { readonly action: 'give-up'; readonly waitedMs: number })
+  /** An ExternalSecret ESO will never refresh holds the old value: waiting cannot help. */
+  | (Facts & { readonly action: 'never-synced' })
   | (Facts & { readonly action: 'skip' })
+  | (Facts & { readonly action: 'manual'; readonly awaiting: 'approval' | 'replacement' })
   | (Facts & { readonly action: 'none' });
 
 export type LiveReload = Extract<LiveDecision, { action: 'reload' }>;
@@ -75,10 +91,32 @@ export type LiveReload = Extract<LiveDecision, { action: 'reload' }>;
 export function decideLive(wd: WorkloadDependencies, event: EventContext, live: LiveInputs): LiveDecision {
   const readyPods = live.pods.filter(isReadyPod);
   const readiness = readinessCheck(
-    { externalSecrets: live.externalSecrets, spcPodStatuses: live.spcPodStatuses, readyPods },
-    { ...(event.time ? { eventTime: event.time } : {}), projects: live.projects },
+    {
+      externalSecrets: live.externalSecrets,
+      spcPodStatuses: live.spcPodStatuses,
+      readyPods,
+      ...(live.secretSyncs ? { secretSyncs: live.secretSyncs } : {}),
+    },
+    {
+      ...(event.time ? { eventTime: event.time } : {}),
+      projects: live.projects,
+      now: live.now,
+      ...(live.csiRotationIntervalMs !== undefined
+        ? { csiRotationIntervalMs: live.csiRotationIntervalMs }
+        : {}),
+    },
   );
-  return liveAction(wd, event, decide(wd, event, { secretKey: live.secretKey, readiness }), readyPods, live);
+  return liveAction(
+    wd,
+    event,
+    decide(wd, event, {
+      secretKey: live.secretKey,
+      readiness,
+      ...(live.approved !== undefined ? { approved: live.approved } : {}),
+    }),
+    readyPods,
+    live,
+  );
 }
 
 function liveAction(
@@ -131,11 +169,42 @@ function liveAction(
         pods: readyPods,
         records: d.records,
         onFailure: isPaused(wd.object) ? { restart: false } : { restart: true, at },
+        ...(d.warning ? { warning: d.warning } : {}),
       };
     }
-    case 'wait':
+    case 'wait': {
+      const stuck = neverSyncs(d.affected, live.externalSecrets);
+      if (stuck)
+        return {
+          action: 'never-synced',
+          reason: `${d.then} not done: ${stuck}`,
+        };
       return waitFor(event, d.affected, d.reason, d.waitingFor, live);
+    }
+    case 'manual':
+      return { action: 'manual', awaiting: d.awaiting, reason: d.reason };
   }
+}
+
+/**
+ * Why an ExternalSecret the workload waits on will never bring the new version: ESO synced it once
+ * and does not refresh it again (esoRefresh.ts), force-sync included. One that never synced yet
+ * still gets its first sync, so it is waited for like any other.
+ */
+function neverSyncs(
+  affected: readonly Dependency[],
+  externalSecrets: ReadonlyMap<string, KubeObject>,
+): string | undefined {
+  for (const d of affected) {
+    if (d.source.kind !== 'eso' || d.source.neverRefreshes === undefined) continue;
+    const key = `${d.source.namespace}/${d.source.externalSecret}`;
+    const es = externalSecrets.get(key);
+    const status = es && isObject(es.status) ? es.status : {};
+    const syncedAt = str(status.refreshTime);
+    if (syncedAt === undefined) continue;
+    return `ExternalSecret ${key} has ${d.source.neverRefreshes}: ESO does not refresh it after its first sync (at ${syncedAt}; force-sync included), so ${describeVia(d)} keeps the old value`;
+  }
+  return undefined;
 }
 
 /** A bounded wait: force the syncs worth forcing, or give up once the bound has passed. */
@@ -147,10 +216,18 @@ function waitFor(
   live: LiveInputs,
 ): LiveDecision {
   const nudge = forceSyncTargets(affected, live.externalSecrets, event.time, live.now);
+  const forceSecretSyncs = secretSyncNudges(
+    affected.flatMap((d) =>
+      d.source.kind === 'gke-sync' ? [`${d.source.namespace}/${d.source.secretSync}`] : [],
+    ),
+    live.secretSyncs ?? new Map(),
+    event.time,
+    live.now,
+  );
   const started = waitStart({
     eventTime: event.time,
     now: live.now,
-    forcingNow: nudge.length > 0,
+    forcingNow: nudge.length > 0 || forceSecretSyncs.length > 0,
     lastForcedSync: lastForcedSync(affected, live.externalSecrets, live.now),
   });
   const giveUpAt = started + live.maxWaitMs;
@@ -162,7 +239,7 @@ function waitFor(
       waitedMs: live.now - started,
     };
   }
-  return { action: 'wait', reason, waitingFor, nudge, giveUpAt };
+  return { action: 'wait', reason, waitingFor, nudge, forceSecretSyncs, giveUpAt };
 }
 
 /** The action of the output contract (outcome messages) for what the executor does. */
@@ -174,10 +251,12 @@ export function outcomeAction(d: LiveDecision): Action {
     case 'skip':
       return 'restart';
     case 'give-up':
+    case 'never-synced':
     case 'wait':
       return 'wait';
     case 'restart':
     case 'reload':
+    case 'manual':
       return d.action;
   }
 }

@@ -83,6 +83,8 @@ export function waveIntent(d: LiveDecision): WaveEntry['intent'] {
     case 'none':
     case 'skip':
     case 'give-up':
+    case 'manual':
+    case 'never-synced':
       return 'settled';
   }
 }

@@ -11,7 +11,15 @@ import * as annotations from './annotations';
 import type { KubeObject, ObjectMeta } from './kube';
 import { apiGroup, asArray, isObject } from './kube';
 
-export const WORKLOAD_KIND_NAMES = ['Deployment', 'StatefulSet', 'DaemonSet', 'CronJob', 'Rollout'] as const;
+export const WORKLOAD_KIND_NAMES = [
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'CronJob',
+  'Rollout',
+  'Job',
+  'Pod',
+] as const;
 export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
 
 export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
@@ -27,6 +35,16 @@ export interface WorkloadKindInfo {
   readonly plural: string;
   /** A CRD that may not be installed: absent means "none", not an error. */
   readonly optional: boolean;
+  /**
+   * Kinds Rotor reads but never acts on (bare Pods, Jobs): why a rotation does not reach them
+   * without a person. Undefined for the kinds Rotor restarts.
+   */
+  readonly manual?: string;
+  /**
+   * Whether discovery looks at this object on its own: false when a workload Rotor reads already
+   * covers it (a CronJob's Jobs, a controller's Pods), so no consumer is counted twice.
+   */
+  standalone(o: KubeObject): boolean;
   /** The pod template the kind runs, or undefined when it has none (or a malformed one). */
   podTemplate(o: KubeObject): PodTemplate | undefined;
   /** When the kind was last restarted by a restart patch (an RFC 3339 time), if ever. */
@@ -219,6 +237,15 @@ const cronJobTemplate = (o: KubeObject): PodTemplate | undefined => {
   return isObject(jt) && isObject(jt.spec) && isObject(jt.spec.template) ? jt.spec.template : undefined;
 };
 
+/** Owned by no controller (a bare Pod; not a ReplicaSet's, a Job's, a StatefulSet's). */
+const noController = (o: KubeObject): boolean =>
+  !(o.metadata?.ownerReferences ?? []).some((r) => r.controller === true);
+
+/** Rotor never restarts these kinds: the executor must not be asked to. */
+const neverRestarted = (kind: string) => (): never => {
+  throw new Error(`Rotor never restarts a ${kind}`);
+};
+
 const appsKind = (
   kind: string,
   plural: string,
@@ -230,6 +257,7 @@ const appsKind = (
   versions: ['v1'],
   plural,
   optional: false,
+  standalone: always,
   podTemplate: embeddedTemplate,
   restartedAt: templateRestartedAt(embeddedTemplate),
   restartPatch: (at) => ({ contentType: STRATEGIC_MERGE, spec: { template: restartTemplate(at) } }),
@@ -261,6 +289,7 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
     versions: ['v1'],
     plural: 'cronjobs',
     optional: false,
+    standalone: always,
     podTemplate: cronJobTemplate,
     restartedAt: templateRestartedAt(cronJobTemplate),
     restartPatch: (at) => ({
@@ -281,6 +310,7 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
     versions: ['v1alpha1'],
     plural: 'rollouts',
     optional: true,
+    standalone: always,
     // A Rollout may reference a Deployment's template (spec.workloadRef) instead: discovery follows it.
     podTemplate: embeddedTemplate,
     // Argo restarts the pods created before spec.restartAt.
@@ -302,6 +332,47 @@ export const KINDS: Readonly<Record<WorkloadKind, WorkloadKindInfo>> = {
       );
     },
     podOwner: REPLICA_SETS,
+  },
+  // A Job's pods read the value they started with until they finish; the next Job reads the new
+  // one. Jobs a CronJob created are its own: the CronJob entry covers them.
+  Job: {
+    kind: 'Job',
+    group: 'batch',
+    versions: ['v1'],
+    plural: 'jobs',
+    optional: false,
+    manual: 'a running Job keeps the old value until its pods finish; Rotor does not restart Jobs',
+    standalone: (o) => !(o.metadata?.ownerReferences ?? []).some((r) => r.kind === 'CronJob'),
+    podTemplate: embeddedTemplate,
+    restartedAt: () => undefined,
+    restartPatch: neverRestarted('Job'),
+    paused: notPaused,
+    rollsOnRestart: () => false,
+    wantsPods: () => false,
+    podOwner: { via: 'direct' },
+    // Never acted on, so never gated: nothing of Rotor's rolls out.
+    rollout: () => DONE,
+    currentRevisionPod: () => false,
+  },
+  // A bare Pod (no controller owns it) keeps its environment and subPath files for its lifetime.
+  Pod: {
+    kind: 'Pod',
+    group: '',
+    versions: ['v1'],
+    plural: 'pods',
+    optional: false,
+    manual: 'a bare Pod keeps the old value until it is replaced; Rotor does not delete Pods',
+    standalone: noController,
+    podTemplate: (o) =>
+      isObject(o.spec) ? { ...(o.metadata ? { metadata: o.metadata } : {}), spec: o.spec } : undefined,
+    restartedAt: () => undefined,
+    restartPatch: neverRestarted('Pod'),
+    paused: notPaused,
+    rollsOnRestart: () => false,
+    wantsPods: () => true,
+    podOwner: { via: 'direct' },
+    rollout: () => DONE,
+    currentRevisionPod: () => false,
   },
 };
 

@@ -15,6 +15,10 @@ export type Result =
   | 'waiting'
   /** Left alone on purpose (paused Deployment). */
   | 'skipped'
+  /** rotor.dev/on-rotate: manual: a person approves with `rotor apply --workload` (acked, not retried). */
+  | 'awaiting-approval'
+  /** A kind Rotor never acts on (bare Pod, Job): it keeps the old value until replaced (acked). */
+  | 'awaiting-replacement'
   | 'failed'
   /** The bounded wait ran out before the new version became visible. */
   | 'gave-up'
@@ -23,6 +27,8 @@ export type Result =
    * because another one's did. Acked; `rotor apply` continues once a person fixed the cause.
    */
   | 'halted'
+  /** ESO will never refresh the ExternalSecret (refreshInterval 0, CreatedOnce): reported at once, acked. */
+  | 'never-synced'
   | 'dry-run';
 
 export interface WorkloadOutcome {

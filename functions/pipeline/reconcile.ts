@@ -8,7 +8,7 @@ import * as annotations from '../core/annotations';
 import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
 import { DependencyIndex } from '../core/discovery';
-import type { KubeObject } from '../core/kube';
+import type { KubeObject, WorkloadRef } from '../core/kube';
 import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
@@ -28,7 +28,16 @@ import type { ProjectMap } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
-import { forceSync, getWorkload, recordApplied, reloadPods, restartWorkload } from '../cluster/actions';
+import { forceSyncTarget } from '../core/forceSync';
+import {
+  forceSync,
+  forceSyncClusterExternalSecret,
+  forceSecretSync,
+  getWorkload,
+  recordApplied,
+  reloadPods,
+  restartWorkload,
+} from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
 import { isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
@@ -63,6 +72,10 @@ export interface ReconcileConfig {
   readonly events?: { readonly instance: string };
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
+  readonly csiRotationIntervalMs?: number;
+  /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
+  readonly approve?: (ref: WorkloadRef) => boolean;
 }
 
 export interface EventInfo {
@@ -167,6 +180,12 @@ async function reconcileCluster(
       o,
     ]),
   );
+  const secretSyncs = new Map(
+    (inventory.secretSyncs ?? []).map((o) => [
+      `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`,
+      o,
+    ]),
+  );
   // SecretProviderClassPodStatuses, listed once per namespace that needs them.
   const statusCache = new Map<string, Promise<KubeObject[]>>();
   const podStatuses = (namespace: string): Promise<KubeObject[]> => {
@@ -182,6 +201,7 @@ async function reconcileCluster(
     ctx,
     cfg,
     externalSecrets,
+    secretSyncs,
     podStatuses,
     secretKey: index.keyOf(ctx.secret),
     log,
@@ -364,6 +384,7 @@ interface WorkloadEnv {
   readonly ctx: EventContext;
   readonly cfg: ReconcileConfig;
   readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+  readonly secretSyncs: ReadonlyMap<string, KubeObject>;
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
   readonly secretKey: string;
   readonly log: Logger;
@@ -460,11 +481,14 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     secretKey: env.secretKey,
     projects: cfg.projects,
     externalSecrets: env.externalSecrets,
+    secretSyncs: env.secretSyncs,
     spcPodStatuses,
     pods,
     dryRun: cfg.dryRun,
     now: now().getTime(),
     maxWaitMs: cfg.maxWaitMs,
+    approved: cfg.approve?.(wd.ref) ?? false,
+    ...(cfg.csiRotationIntervalMs !== undefined ? { csiRotationIntervalMs: cfg.csiRotationIntervalMs } : {}),
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
@@ -519,6 +543,14 @@ async function perform(
       );
     case 'skip':
       return outcome(wd, action, 'skipped', decision.reason, extra);
+    case 'manual':
+      return outcome(
+        wd,
+        action,
+        decision.awaiting === 'approval' ? 'awaiting-approval' : 'awaiting-replacement',
+        decision.reason,
+        extra,
+      );
     case 'record':
       await recordApplied(api, wd.ref, wd.object, decision.records, {
         ...write,
@@ -531,6 +563,9 @@ async function perform(
         ...by('restart', decision.at),
       });
       return outcome(wd, action, done('restarted'), decision.reason, extra);
+    case 'never-synced':
+      log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.reason}`);
+      return outcome(wd, action, 'never-synced', decision.reason, extra);
     case 'give-up':
       log.error(
         `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(decision.waitedMs / 1000)}s: ${decision.reason}`,
@@ -539,12 +574,24 @@ async function perform(
     case 'wait': {
       const synced: string[] = [];
       for (const n of decision.nudge) {
-        if (env.nudged.has(n.key)) continue;
-        env.nudged.add(n.key);
-        await forceSync(api, n.externalSecret, n.at, write);
-        synced.push(n.key);
+        const target = forceSyncTarget(n);
+        if (env.nudged.has(target)) continue;
+        env.nudged.add(target);
+        if (n.clusterExternalSecret !== undefined)
+          await forceSyncClusterExternalSecret(api, n.clusterExternalSecret, n.at, write);
+        else await forceSync(api, n.externalSecret, n.at, write);
+        synced.push(
+          n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
+        );
       }
-      const forced = synced.length ? `force a sync of ExternalSecret ${synced.join(', ')}` : undefined;
+      for (const n of decision.forceSecretSyncs) {
+        const target = `SecretSync ${n.key}`;
+        if (env.nudged.has(target)) continue;
+        env.nudged.add(target);
+        await forceSecretSync(api, n.secretSync, n.at, write);
+        synced.push(target);
+      }
+      const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
       // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
       if (cfg.dryRun)
         return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
@@ -555,7 +602,7 @@ async function perform(
       return outcome(wd, action, 'waiting', decision.reason, {
         ...extra,
         waitingFor: decision.waitingFor,
-        ...(synced.length ? { detail: `forced a sync of ExternalSecret ${synced.join(', ')}` } : {}),
+        ...(synced.length ? { detail: `forced a sync of ${synced.join(', ')}` } : {}),
       });
     }
     case 'reload': {

@@ -24,11 +24,14 @@ export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]
     const n = plan.workloads.length;
     lines.push(`**${n} dependent workload${n === 1 ? '' : 's'}:** ${actionCounts(plan)}`, '');
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
-    lines.push('| Action | Workload | Via | Reason |', '| --- | --- | --- | --- |');
+    lines.push('| Action | Wave | Workload | Via | Reason |', '| --- | --- | --- | --- | --- |');
     for (const w of sortedWorkloads(plan)) {
       const name = `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`;
       const via = [...new Set(w.dependencies.map((d) => d.via))].join(', ');
-      lines.push(`| **${w.action.toUpperCase()}** | ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`);
+      const wave = w.wave === undefined ? '-' : String(w.wave);
+      lines.push(
+        `| **${w.action.toUpperCase()}** | ${wave} | ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`,
+      );
     }
   }
   const warnings = plan.workloads.filter((w) => w.warning);

@@ -65,6 +65,7 @@ export function renderMermaid(plan: Plan, decisions: readonly PlannedDecision[])
     '  classDef reload fill:#d1ecf1,stroke:#0c5460',
     '  classDef none fill:#e2e3e5,stroke:#6c757d',
     '  classDef wait fill:#fff3cd,stroke:#856404',
+    '  classDef manual fill:#e2d9f3,stroke:#4b2a86',
     '',
   ].join('\n');
 }
@@ -82,6 +83,12 @@ function intermediaries(source: DependencySource): Array<{ kind: string; name: s
     case 'csi-sync':
       return [
         { kind: 'SecretProviderClass', name: `${source.namespace}/${source.spc}` },
+        { kind: 'Secret', name: `${source.namespace}/${source.secretName}` },
+      ];
+    case 'gke-sync':
+      return [
+        { kind: 'SecretProviderClass', name: `${source.namespace}/${source.spc}` },
+        { kind: 'SecretSync', name: `${source.namespace}/${source.secretSync}` },
         { kind: 'Secret', name: `${source.namespace}/${source.secretName}` },
       ];
     case 'api':

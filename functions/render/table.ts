@@ -1,7 +1,7 @@
 // The terminal view of a Plan: one aligned row per workload, reasons in full, then warnings.
 import type { Plan, PlannedWorkload } from '../core/plan';
 
-const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, none: 3 } as const;
+const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, manual: 3, none: 4 } as const;
 
 /** Restarts first, then reloads, waits and nones; by namespace and name within each. */
 export function sortedWorkloads(plan: Plan): PlannedWorkload[] {

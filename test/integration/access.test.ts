@@ -54,6 +54,31 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'examples', '10-secret-stores.yaml'));
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'examples', '20-external-secrets.yaml'));
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'examples', '40-workloads.yaml'));
+    for (const f of ['50-manual.yaml', '60-refresh-once.yaml', '80-gke-secret-sync.yaml'])
+      await applyManifests(kc, join(REPO_ROOT, 'infra', 'examples', f));
+    // The ClusterExternalSecret, and the child ESO would create from it in shop (no ESO runs here).
+    const [ces] = await applyManifests(
+      kc,
+      join(REPO_ROOT, 'infra', 'examples', '70-cluster-external-secret.yaml'),
+    );
+    const cesSpec = (ces as { spec?: { externalSecretSpec?: Record<string, unknown> } }).spec;
+    await cp.admin('POST', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets`, {
+      apiVersion: 'external-secrets.io/v1',
+      kind: 'ExternalSecret',
+      metadata: {
+        name: 'db-shared',
+        ownerReferences: [
+          {
+            apiVersion: 'external-secrets.io/v1',
+            kind: 'ClusterExternalSecret',
+            name: 'db-shared',
+            uid: ces.metadata?.uid ?? '',
+            controller: true,
+          },
+        ],
+      },
+      spec: cesSpec?.externalSecretSpec,
+    });
     token = cp.tokenFor('rotor');
   });
 

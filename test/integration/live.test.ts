@@ -180,7 +180,8 @@ kind: ClusterRole
 metadata: {name: limited}
 rules:
   - {apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list"]}
-  - {apiGroups: ["batch"], resources: ["cronjobs"], verbs: ["list"]}
+  - {apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["list"]}
+  - {apiGroups: ["secret-sync.gke.io"], resources: ["secretsyncs"], verbs: ["list"]}
   - {apiGroups: ["argoproj.io"], resources: ["rollouts"], verbs: ["list"]}
   - {apiGroups: ["secrets-store.csi.x-k8s.io"], resources: ["secretproviderclasses", "secretproviderclasspodstatuses"], verbs: ["list"]}
   - {apiGroups: ["external-secrets.io"], resources: ["externalsecrets", "secretstores", "clustersecretstores"], verbs: ["list"]}

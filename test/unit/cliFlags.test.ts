@@ -105,7 +105,15 @@ describe('rotor completion', () => {
   }
 
   it('bash: commands, flags of each command, and the values of -o', async () => {
-    assert.deepEqual(await complete(''), ['--help', '--version', 'apply', 'completion', 'plan', 'rotate']);
+    assert.deepEqual(await complete(''), [
+      '--help',
+      '--version',
+      'apply',
+      'audit',
+      'completion',
+      'plan',
+      'rotate',
+    ]);
     assert.deepEqual(await complete('plan', '--out'), ['--output']);
     assert.deepEqual(await complete('plan', '-o', ''), ['json', 'markdown', 'mermaid', 'table', 'yaml']);
     assert.deepEqual(await complete('apply', '-o', 'y'), ['yaml']);
@@ -269,20 +277,20 @@ describe('rotor plan -o yaml and -o markdown', () => {
       lines[0],
       '### Rotor plan: SECRET_VERSION_ADD `projects/my-proj/secrets/db-password` version 7',
     );
-    assert.ok(lines.includes('**15 dependent workloads:** 7 restart, 3 reload, 5 none'));
-    assert.ok(lines.includes('| Action | Workload | Via | Reason |'));
-    assert.ok(lines.includes('| --- | --- | --- | --- |'));
+    assert.ok(lines.includes('**21 dependent workloads:** 10 restart, 3 reload, 3 manual, 5 none'));
+    assert.ok(lines.includes('| Action | Wave | Workload | Via | Reason |'));
+    assert.ok(lines.includes('| --- | --- | --- | --- | --- |'));
     assert.ok(
       lines.includes(
-        '| **RELOAD** | `Deployment/shop/web` | csi | CSI file db-password.txt in app updates in place; the app re-reads it on POST 8080/-/reload |',
+        '| **RELOAD** | 100 | `Deployment/shop/web` | csi | CSI file db-password.txt in app updates in place; the app re-reads it on POST 8080/-/reload |',
       ),
     );
     assert.ok(
       lines.includes(
-        '| **RESTART** | `CronJob/shop/nightly-report` | env, csi | env DB_PASSWORD (key password) in report (Secret db-password-synced from SecretProviderClass db-password-oss sync) only changes when the pod restarts |',
+        '| **RESTART** | 100 | `CronJob/shop/nightly-report` | env, csi | env DB_PASSWORD (key password) in report (Secret db-password-synced from SecretProviderClass db-password-oss sync) only changes when the pod restarts |',
       ),
     );
-    assert.equal(lines.filter((l) => l.startsWith('| **')).length, 15);
+    assert.equal(lines.filter((l) => l.startsWith('| **')).length, 21);
     const fence = lines.indexOf('```mermaid');
     assert.ok(fence > 0);
     assert.equal(lines[fence + 1], 'flowchart LR');
@@ -302,7 +310,7 @@ describe('rotor plan -o yaml and -o markdown', () => {
     assert.equal(r.stderr, '', 'markdown carries the notes itself');
     assert.match(
       r.stdout,
-      /\| \*\*NONE\*\* \| `Deployment\/shop\/pipe` \| annotation \| rotor\.dev\/ignore: "true" on the workload \|/,
+      /\| \*\*NONE\*\* \| - \| `Deployment\/shop\/pipe` \| annotation \| rotor\.dev\/ignore: "true" on the workload \|/,
     );
     assert.match(
       r.stdout,

@@ -311,7 +311,7 @@ describe('overrides and mixes', () => {
     expectAction(
       decideFor(deployment('u', csi(), { annotations: { ...EP, 'rotor.dev/on-rotate': 'sometimes' } })),
       'reload',
-      /updates in place; the app re-reads it on POST 8080\/-\/reload \(rotor.dev\/on-rotate "sometimes" ignored: expected restart, reload or none\)$/,
+      /updates in place; the app re-reads it on POST 8080\/-\/reload \(rotor.dev\/on-rotate "sometimes" ignored: expected restart, reload, none or manual\)$/,
     );
   });
 

@@ -1014,11 +1014,11 @@ describe('workload kinds', () => {
     ]);
   });
 
-  it('ignores Pods, Jobs, ReplicaSets and look-alike kinds of other API groups', () => {
+  it('ignores ReplicaSets and look-alike kinds of other API groups (bare Pods and Jobs: manual.test.ts)', () => {
     const others = [
-      workload('Pod', 'pod', pod),
-      workload('Job', 'job', pod),
       workload('ReplicaSet', 'rs', pod),
+      workload('Pod', 'fake-pod', pod, { apiVersion: 'example.com/v1' }),
+      workload('Job', 'fake-job', pod, { apiVersion: 'apps/v1' }),
       workload('Deployment', 'fake', pod, { apiVersion: 'example.com/v1' }),
       workload('Rollout', 'other-rollout', pod, { apiVersion: 'apps/v1' }),
     ];

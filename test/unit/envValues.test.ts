@@ -56,6 +56,7 @@ describe('environment values', () => {
       concurrency: 8,
       reload: { retries: 3, backoffMs: 500 },
       waves: { size: 10, rolloutTimeoutMs: 600_000 },
+      csiRotationIntervalMs: 120_000,
     });
     const env = {
       ROTOR_CONCURRENCY: '2',
@@ -68,10 +69,16 @@ describe('environment values', () => {
       concurrency: 2,
       reload: { retries: 0, backoffMs: 10 },
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
+      csiRotationIntervalMs: 120_000,
     });
     const cfg = loadConfig(env);
     assert.deepEqual(
-      { concurrency: cfg.concurrency, reload: cfg.reload, waves: cfg.waves },
+      {
+        concurrency: cfg.concurrency,
+        reload: cfg.reload,
+        waves: cfg.waves,
+        csiRotationIntervalMs: cfg.csiRotationIntervalMs,
+      },
       actingSettings(env),
     );
     assert.throws(

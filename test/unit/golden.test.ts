@@ -77,6 +77,12 @@ const PRESCRIBED: Record<string, { action: string; via: string[] }> = {
   'Deployment/report-worker': { action: 'restart', via: ['volume'] }, // projected volume, no endpoint
   'Rollout/checkout': { action: 'restart', via: ['env'] }, // Argo Rollout, env
   'Deployment/experimental': { action: 'none', via: ['envFrom'] }, // rotor.dev/ignore
+  'Deployment/ledger': { action: 'manual', via: ['env'] }, // rotor.dev/on-rotate: manual
+  'Pod/debug-shell': { action: 'manual', via: ['envFrom'] }, // a bare Pod
+  'Job/schema-migrate': { action: 'manual', via: ['env'] }, // a Job no CronJob owns
+  'Deployment/bootstrapper': { action: 'restart', via: ['env'] }, // ESO CreatedOnce: restart, with a warning
+  'Deployment/monthly-reports': { action: 'restart', via: ['env'] }, // ClusterExternalSecret, expanded into shop
+  'Deployment/billing-worker': { action: 'restart', via: ['env'] }, // GKE secret sync (SecretSync), env
 };
 /**
  * The facts each reason must state: the dependency that drove the decision (its kind, name and
@@ -140,6 +146,34 @@ const REASON_FACTS: Record<string, readonly string[]> = {
     'only changes when the pod restarts',
   ],
   'Deployment/experimental': ['rotor.dev/ignore: "true"'],
+  'Deployment/ledger': [
+    'rotor.dev/on-rotate: manual',
+    'rotor apply --workload shop/ledger',
+    'it would restart',
+    'env DB_PASSWORD',
+  ],
+  'Pod/debug-shell': [
+    'a bare Pod keeps the old value until it is replaced',
+    'it would restart',
+    'envFrom in shell',
+  ],
+  'Deployment/billing-worker': [
+    'env DB_PASSWORD',
+    'in worker',
+    'Secret db-synced from SecretSync db-synced',
+    'only changes when the pod restarts',
+  ],
+  'Deployment/monthly-reports': ['env DB_PASSWORD', 'Secret db-shared', 'only changes when the pod restarts'],
+  'Deployment/bootstrapper': [
+    'env DB_PASSWORD',
+    'ExternalSecret db-bootstrap',
+    'only changes when the pod restarts',
+  ],
+  'Job/schema-migrate': [
+    'a running Job keeps the old value until its pods finish',
+    'env DATABASE_PASSWORD',
+    'in migrate',
+  ],
 };
 
 /**
@@ -160,6 +194,18 @@ const EDGES: readonly string[] = [
   `${S_CREDS} -- init --> Deployment shop/migrator`,
   `${S_CREDS} -- env --> Rollout shop/checkout`,
   `${S_CREDS} -- volume --> Deployment shop/config-watcher`,
+  `${S_CREDS} -- env --> Deployment shop/ledger`,
+  `${S_CREDS} -- env --> Job shop/schema-migrate`,
+  `${S_CONFIG} -- envFrom --> Pod shop/debug-shell`,
+  `${SECRET} --> ExternalSecret shop/db-bootstrap`,
+  `ExternalSecret shop/db-bootstrap --> Secret shop/db-bootstrap`,
+  `Secret shop/db-bootstrap -- env --> Deployment shop/bootstrapper`,
+  `${SECRET} --> ExternalSecret shop/db-shared`,
+  `ExternalSecret shop/db-shared --> Secret shop/db-shared`,
+  `Secret shop/db-shared -- env --> Deployment shop/monthly-reports`,
+  `${SPC_GKE} --> SecretSync shop/db-synced`,
+  `SecretSync shop/db-synced --> Secret shop/db-synced`,
+  `Secret shop/db-synced -- env --> Deployment shop/billing-worker`,
   `${SECRET} --> ${ES_CONFIG}`,
   `${ES_CONFIG} --> ${S_CONFIG}`,
   `${S_CONFIG} -- envFrom --> StatefulSet shop/orders-db-client`,
@@ -249,7 +295,7 @@ describe('golden: rotor plan on infra/examples', () => {
       assert.ok(row.startsWith(`${p.action.toUpperCase()} `), `${w}: ${row}`);
       for (const fact of REASON_FACTS[w] ?? []) assert.ok(row.includes(fact), `${w}: the row names ${fact}`);
     }
-    assert.match(out, /^15 dependent workloads: 7 restart, 3 reload, 5 none$/m);
+    assert.match(out, /^21 dependent workloads: 10 restart, 3 reload, 3 manual, 5 none$/m);
   });
 
   it('mermaid', async () => {

@@ -97,7 +97,10 @@ describe('rotor plan: outputs', () => {
     const lines = r.stdout.trimEnd().split('\n');
     assert.equal(lines[0], `SECRET_VERSION_ADD ${SECRET} version 7`);
     assert.match(lines[1], /^ACTION\s+WAVE\s+WORKLOAD\s+VIA\s+REASON$/);
-    assert.match(r.stdout, /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ none\n$/);
+    assert.match(
+      r.stdout,
+      /\n\d+ dependent workloads: \d+ restart, \d+ reload, \d+ manual, \d+ none\n(WARNING [^\n]+\n)*$/,
+    );
   });
 
   it('json: the contract of shared/DESIGN.md', async () => {
@@ -116,6 +119,7 @@ describe('rotor plan: outputs', () => {
     for (const w of out.workloads) {
       // A restart or reload carries its wave (an integer); none of the examples names one.
       const acts = w.action === 'restart' || w.action === 'reload';
+      // Beyond the contract's keys, a warning only when there is something to say.
       assert.deepEqual(Object.keys(w), [
         'cluster',
         'kind',
@@ -125,9 +129,10 @@ describe('rotor plan: outputs', () => {
         'reason',
         'dependencies',
         ...(acts ? ['wave'] : []),
+        ...('warning' in w ? ['warning'] : []),
       ]);
       if (acts) assert.equal(w.wave, 100);
-      assert.ok(['restart', 'reload', 'none', 'wait'].includes(w.action as string));
+      assert.ok(['restart', 'reload', 'none', 'wait', 'manual'].includes(w.action as string));
       for (const d of w.dependencies as Array<Record<string, unknown>>) {
         assert.deepEqual(Object.keys(d), ['via', 'container', 'detail']);
         assert.ok(
@@ -407,7 +412,10 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
   it('an unknown command', async () => {
     const r = await rotor(['plna']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /^rotor plna: unknown command "plna" \(plan, apply, rotate, completion\)\n$/);
+    assert.match(
+      r.stderr,
+      /^rotor plna: unknown command "plna" \(plan, audit, apply, rotate, completion\)\n$/,
+    );
   });
 });
 

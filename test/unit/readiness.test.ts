@@ -293,18 +293,22 @@ describe('readiness: the negative cases, one rule each', () => {
       detail: /ExternalSecret shop\/db not found/,
     },
     {
-      name: 'a ready pod with no mount status counts as lagging',
+      // No mount status for any pod of the class: evidence by the rotation interval (csiRotation.ts),
+      // which needs a clock; without one it is not ready.
+      name: 'no mount status for any pod of the class, and no clock to count the rotation interval with',
       dep: csiDep('latest'),
       action: 'reload',
       state: { readyPods: [readyPod], spcPodStatuses: [] },
-      detail: /has not mounted version 7 .* in 1 pod\(s\): web-1 \(no mount status\)/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db, and no event time/,
     },
     {
       name: 'a pod status from another namespace is not accepted',
       dep: csiDep('latest'),
       action: 'reload',
       state: { readyPods: [readyPod], spcPodStatuses: [statusIn('other')] },
-      detail: /web-1 \(no mount status\)/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
     },
     {
       name: 'a pod status of another SecretProviderClass is not accepted',
@@ -314,7 +318,8 @@ describe('readiness: the negative cases, one rule each', () => {
         readyPods: [readyPod],
         spcPodStatuses: [statusIn('shop', { secretProviderClassName: 'else' })],
       },
-      detail: /web-1 \(no mount status\)/,
+      detail:
+        /^no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db/,
     },
     {
       name: "another pod's mount status is not accepted",

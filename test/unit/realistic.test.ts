@@ -63,6 +63,8 @@ describe('realistic manifests', () => {
       'DaemonSet/analytics/auditor': 'reload', // dataFrom find ^payments-, secret volume + endpoint
       // helm template output (no namespaces: "default")
       'Deployment/default/storefront': 'restart', // env db-password
+      // Helm's test hook: a bare Pod that reads db-password from env keeps it until replaced.
+      'Pod/default/storefront-test-connection': 'manual',
       // kubectl exports: JSON List, YAML List
       'Deployment/fraud/fraud-scorer': 'reload', // rotor.dev/secrets by number + endpoint
       'Rollout/pricing/pricing': 'restart', // workloadRef → Deployment template with envFrom

@@ -163,7 +163,8 @@ describe('renderMermaid', () => {
     );
     assert.ok(lines.includes(`  class ${actionOf(api)} restart`));
     assert.ok(lines.includes(`  class ${actionOf(web)} reload`));
-    assert.ok(out.endsWith('  classDef wait fill:#fff3cd,stroke:#856404\n'));
+    assert.ok(out.includes('  classDef wait fill:#fff3cd,stroke:#856404\n'));
+    assert.ok(out.endsWith('  classDef manual fill:#e2d9f3,stroke:#4b2a86\n'));
     // Every declared edge connects declared nodes.
     const declared = new Set(
       lines.filter((l) => /^ {2}n\d+[[({]/.test(l)).map((l) => l.trim().split(/[[({]/)[0]),

@@ -12,7 +12,10 @@ describe('workload kinds', () => {
   it('a kind is recognised by group and kind together', () => {
     assert.equal(isWorkload(workload('Deployment', 'a', {})), true);
     assert.equal(isWorkload({ ...workload('Deployment', 'a', {}), apiVersion: 'example.com/v1' }), false);
-    assert.equal(isWorkload(workload('Job', 'a', {})), false);
+    assert.equal(isWorkload(workload('Job', 'a', {})), true, 'read, never acted on');
+    assert.equal(isWorkload(workload('Job', 'a', {}, { apiVersion: 'apps/v1' })), false);
+    assert.equal(isWorkload(workload('Pod', 'a', {})), true, 'read, never acted on');
+    assert.equal(isWorkload(workload('ReplicaSet', 'a', {})), false);
     assert.equal(isWorkload(workload('Rollout', 'a', {})), true);
     assert.equal(workloadKindOf({ kind: 'toString', apiVersion: 'apps/v1' }), undefined);
   });
@@ -67,6 +70,8 @@ describe('workload kinds', () => {
         DaemonSet: 'Pod',
         CronJob: 'Job → Pod',
         Rollout: 'ReplicaSet → Pod',
+        Job: 'Pod',
+        Pod: 'Pod',
       },
     );
   });
