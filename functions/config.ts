@@ -22,6 +22,7 @@ export interface RotorConfig {
   readonly outcomeTopic?: string;
   readonly maxWaitMs: number;
   readonly concurrency: number;
+  readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
@@ -30,12 +31,18 @@ export interface RotorConfig {
 /** How Rotor acts on workloads: the same defaults for onSecretEvent and `rotor apply`. */
 export interface ActingSettings {
   readonly concurrency: number;
+  /**
+   * Clusters reconciled at once for one event. Each holds its dependents and one page of lists,
+   * so memory grows with this, not with the number of clusters.
+   */
+  readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
 }
 
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
   return {
     concurrency: int(env.ROTOR_CONCURRENCY, 'ROTOR_CONCURRENCY', 8, 1),
+    clusterConcurrency: int(env.ROTOR_CLUSTER_CONCURRENCY, 'ROTOR_CLUSTER_CONCURRENCY', 2, 1),
     reload: {
       retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
       backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),

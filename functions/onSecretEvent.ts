@@ -105,6 +105,7 @@ export async function handleSecretEvent(
     dryRun: env.config.dryRun,
     maxWaitMs: env.config.maxWaitMs,
     concurrency: env.config.concurrency,
+    clusterConcurrency: env.config.clusterConcurrency,
     reload: env.config.reload,
     logger: log,
     ...(env.now ? { now: env.now } : {}),

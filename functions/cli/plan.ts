@@ -153,7 +153,14 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
   let inventories: Inventory[];
   if (parsed.kubeconfig) {
     const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
-    inventories = [await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context)];
+    inventories = [
+      await liveInventoryFromKubeconfig(parsed.kubeconfig, parsed.context, {
+        kind: 'secret',
+        secret: parsed.request.event.secret,
+        projects: parsed.request.projects,
+        ...(parsed.request.defaultProject ? { defaultProject: parsed.request.defaultProject } : {}),
+      }),
+    ];
   } else {
     inventories = [
       inventoryFrom(

@@ -7,8 +7,9 @@ import type { EsoInfo, FindPattern } from './externalSecret';
 import { StoreIndex, readExternalSecret } from './externalSecret';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
-import { describeObject, isObject, str } from './kube';
+import { describeObject, isObject } from './kube';
 import { podTemplate, workloadAnnotation } from './workloadKinds';
+import { referencedTemplate } from './reachability';
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
 import type { ContainerView, PodSpecView, VolumeView } from './podSpec';
@@ -303,16 +304,9 @@ function withReferencedTemplate(
   deployments: ReadonlyMap<string, KubeObject>,
   problem: (m: string) => void,
 ): KubeObject {
-  if (
-    ref.kind !== 'Rollout' ||
-    !isObject(w.spec) ||
-    isObject(w.spec.template) ||
-    !isObject(w.spec.workloadRef)
-  )
-    return w;
-  const target = w.spec.workloadRef;
-  const kind = str(target.kind) ?? '';
-  const name = str(target.name) ?? '';
+  const target = referencedTemplate(w);
+  if (!target) return w;
+  const { kind, name } = target;
   if (kind !== 'Deployment') {
     problem(`${describeObject(w)}: workloadRef ${kind} ${name} is not followed (only Deployment)`);
     return w;
@@ -323,7 +317,7 @@ function withReferencedTemplate(
     problem(`${describeObject(w)}: workloadRef Deployment ${ref.namespace}/${name} was not found`);
     return w;
   }
-  return { ...w, spec: { ...w.spec, template } };
+  return { ...w, spec: { ...(isObject(w.spec) ? w.spec : {}), template } };
 }
 
 export function workloadRef(cluster: string, w: KubeObject): WorkloadRef {

@@ -38,6 +38,8 @@ export interface ReconcileConfig {
   /** Give up waiting for ESO / the CSI driver this long after the event (ms). */
   readonly maxWaitMs: number;
   readonly concurrency: number;
+  /** Clusters reconciled at once (ROTOR_CLUSTER_CONCURRENCY); unset: one at a time. */
+  readonly clusterConcurrency?: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly logger: Logger;
   readonly now?: () => Date;
@@ -57,19 +59,23 @@ export async function reconcileEvent(
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
   let transient = 0;
-  await Promise.all(
-    cfg.clusters.map(async (api) => {
-      try {
-        const r = await reconcileCluster(api, ctx, cfg);
-        workloads.push(...r.outcomes);
-        transient += r.transient;
-      } catch (e) {
-        // The cluster could not be listed: nothing was decided there; retry the whole event.
-        clusterErrors.push({ cluster: api.cluster, error: errorMessage(e) });
-        cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
-      }
-    }),
-  );
+  // A bounded number of clusters at once, each independent of the others: memory holds that many
+  // clusters' dependents, and a slow or unreachable cluster takes one slot (until its requests
+  // time out) while the others go on through the rest. Outcomes are in cluster order.
+  const perCluster = await mapLimit(cfg.clusters, cfg.clusterConcurrency ?? 1, async (api) => {
+    try {
+      return await reconcileCluster(api, ctx, cfg);
+    } catch (e) {
+      // The cluster could not be listed: nothing was decided there; retry the whole event.
+      clusterErrors.push({ cluster: api.cluster, error: errorMessage(e) });
+      cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
+      return { outcomes: [], transient: 0 };
+    }
+  });
+  for (const r of perCluster) {
+    workloads.push(...r.outcomes);
+    transient += r.transient;
+  }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   const waiting = workloads.filter((w) => w.result === 'waiting').length;
   const pending = waiting + transient + clusterErrors.length;
@@ -96,7 +102,13 @@ async function reconcileCluster(
   ctx: EventContext,
   cfg: ReconcileConfig,
 ): Promise<{ outcomes: WorkloadOutcome[]; transient: number }> {
-  const inventory = await liveInventory(api, cfg.namespaces ?? {});
+  // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
+  const inventory = await liveInventory(api, cfg.namespaces ?? {}, {
+    kind: 'secret',
+    secret: ctx.secret,
+    projects: cfg.projects,
+    ...(cfg.defaultProject ? { defaultProject: cfg.defaultProject } : {}),
+  });
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
   const indexOf = (inv: LiveInventory): DependencyIndex =>

@@ -11,9 +11,9 @@ import { mountedVersions } from '../core/readiness';
 import type { ProjectMap, SecretId } from '../core/secretName';
 import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
-import { liveInventory } from '../cluster/inventory';
+import { INVENTORY_PAGE_SIZE, liveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
-import { RESOURCES, listAll } from '../cluster/resources';
+import { RESOURCES, forEachPage } from '../cluster/resources';
 import type { PinnedVersions } from './retire';
 
 /** Pure: the version numbers `secret` is pinned at in one cluster's objects. */
@@ -50,8 +50,9 @@ export function pinsFromInventory(
 }
 
 /**
- * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). No
- * namespace filter by default: a version pinned in a namespace Rotor may not act on is still in use.
+ * The PinnedVersions hook over live clusters (the workloads that can depend on the secret, and the
+ * pod statuses of the classes that carry it, both streamed). No namespace filter by default: a
+ * version pinned in a namespace Rotor may not act on is still in use.
  */
 export function clusterPins(
   clusters: () => Promise<KubeApi[]>,
@@ -61,12 +62,22 @@ export function clusterPins(
   return async (secret) => {
     const pins = new Set<number>();
     for (const api of await clusters()) {
+      const scope = { kind: 'secret', secret: secret.id, projects } as const;
       const [inventory, statuses] = await Promise.all([
-        liveInventory(api, namespaces),
-        listAll(api, RESOURCES.spcPodStatuses),
+        liveInventory(api, namespaces, scope),
+        podStatusesOf(api, secret.id, projects),
       ]);
-      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses?.items ?? [])) pins.add(v);
+      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses)) pins.add(v);
     }
     return pins;
   };
+}
+
+/** The cluster's SecretProviderClassPodStatuses of classes that may carry `secret`: one per pod, streamed. */
+async function podStatusesOf(api: KubeApi, secret: SecretId, projects: ProjectMap): Promise<KubeObject[]> {
+  const kept: KubeObject[] = [];
+  await forEachPage(api, RESOURCES.spcPodStatuses, { limit: INVENTORY_PAGE_SIZE }, (page) => {
+    for (const s of page) if (mountedVersions(s, secret, projects).length > 0) kept.push(s);
+  });
+  return kept;
 }

@@ -52,11 +52,31 @@ describe('environment values', () => {
   });
 
   it('acting settings have one default for onSecretEvent and rotor apply, and are validated', () => {
-    assert.deepEqual(actingSettings({}), { concurrency: 8, reload: { retries: 3, backoffMs: 500 } });
-    const env = { ROTOR_CONCURRENCY: '2', ROTOR_RELOAD_RETRIES: '0', ROTOR_RELOAD_BACKOFF_MS: '10' };
-    assert.deepEqual(actingSettings(env), { concurrency: 2, reload: { retries: 0, backoffMs: 10 } });
+    assert.deepEqual(actingSettings({}), {
+      concurrency: 8,
+      clusterConcurrency: 2,
+      reload: { retries: 3, backoffMs: 500 },
+    });
+    const env = {
+      ROTOR_CONCURRENCY: '2',
+      ROTOR_CLUSTER_CONCURRENCY: '5',
+      ROTOR_RELOAD_RETRIES: '0',
+      ROTOR_RELOAD_BACKOFF_MS: '10',
+    };
+    assert.deepEqual(actingSettings(env), {
+      concurrency: 2,
+      clusterConcurrency: 5,
+      reload: { retries: 0, backoffMs: 10 },
+    });
     const cfg = loadConfig(env);
-    assert.deepEqual({ concurrency: cfg.concurrency, reload: cfg.reload }, actingSettings(env));
+    assert.deepEqual(
+      { concurrency: cfg.concurrency, clusterConcurrency: cfg.clusterConcurrency, reload: cfg.reload },
+      actingSettings(env),
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_CLUSTER_CONCURRENCY: '0' }),
+      /ROTOR_CLUSTER_CONCURRENCY="0" is not a whole number >= 1/,
+    );
     assert.throws(
       () => actingSettings({ ROTOR_CONCURRENCY: '0' }),
       /ROTOR_CONCURRENCY="0" is not a whole number >= 1/,
