@@ -1,4 +1,5 @@
-// npm run bench -- [--workloads N] [--namespaces M] [--events K]      (defaults 10000 / 500 / 20)
+// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C]
+//                                                            (defaults 10000 / 500 / 20 / 1)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
 // Deployments (replicas 0) across M namespaces in a realistic mix of the ways workloads consume
@@ -6,14 +7,21 @@
 // few rotated secrets, so each needs real restarts — handled by
 //   rotor     the live pipeline (reconcileEvent) as the least-privilege `rotor` user, and
 //   baseline  the naive per-namespace script (./bench/baseline.ts) as a `baseline` user,
-// each in its own process (its peak RSS is its own). Per event: wall time from the notification
+// each in its own process (its peak RSS is its own). Rotor runs as Cloud Functions runs it: plain
+// node loading the packaged bundle (`npm run package`, dist/function/index.js) and calling its
+// onSecretEvent with each CloudEvent, configured through ROTOR_CLUSTERS (./bench/bundle-worker.mjs).
+// --clusters C registers the one local API server as C clusters (./bench/clusterProxy.ts): each
+// a proxy that shows only its own labelled share of a fleet of C × N Deployments in C × M
+// namespaces, so one event reconciles C clusters whose dependents do not overlap. With C > 1 the
+// baseline (one cluster by design) is not run and its figures are null. Per event: wall time from the notification
 // (parsed from a real Eventarc CloudEvent) to the last action, API requests, patches; and checks:
 // both restarted every expected dependent, Rotor exactly those, a redelivery of the same event
 // patches nothing, and the rotor.dev/applied annotations on the server agree.
 //
 // Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
 // Numbers only: there are no timing assertions.
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +30,10 @@ import { listAll, workloadResource } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
-import { buildFleet, HOT_SECRETS } from './bench/fleet';
+import type { ClusterProxy } from './bench/clusterProxy';
+import { CLUSTER_LABEL, SHARED, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
+import type { Fleet } from './bench/fleet';
+import { buildFleet, HOT_SECRETS, PROJECT_ID, PROJECT_NUMBER } from './bench/fleet';
 import type { EventResult, FromWorker, Role, ToWorker, WorkerStats } from './bench/protocol';
 
 const started = Date.now();
@@ -68,11 +79,12 @@ class Worker {
 
   constructor(
     readonly role: Role,
-    kubeconfig: string,
+    script: { path: string; args: string[]; execArgv: string[]; env?: NodeJS.ProcessEnv },
   ) {
-    this.child = fork(join(__dirname, 'bench', 'worker.ts'), [role, kubeconfig], {
+    this.child = fork(script.path, script.args, {
       cwd: REPO_ROOT,
-      execArgv: ['--import', 'tsx'],
+      execArgv: script.execArgv,
+      ...(script.env ? { env: script.env } : {}),
       // The worker's stdout goes to our stderr: our stdout carries only the result line.
       stdio: ['ignore', 2, 2, 'ipc'],
     });
@@ -159,6 +171,20 @@ function figures(results: readonly EventResult[], stats: WorkerStats): Record<st
   };
 }
 
+/** Labels every object with its cluster: namespace i is cluster i mod C; cluster-scoped ones are shared. */
+function labelByCluster(fleet: Fleet, clusterNames: readonly string[]): Fleet {
+  const clusterOf = new Map(
+    fleet.namespaces.map((ns, i) => [ns, clusterNames[i % clusterNames.length] ?? SHARED]),
+  );
+  for (const phase of fleet.phases)
+    for (const o of phase.objects) {
+      const meta = (o.body.metadata ??= {});
+      const ns = meta.namespace ?? /\/namespaces\/([^/]+)\//.exec(o.path)?.[1];
+      meta.labels = { ...meta.labels, [CLUSTER_LABEL]: ns ? (clusterOf.get(ns) ?? SHARED) : SHARED };
+    }
+  return fleet;
+}
+
 const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
 
 async function main(): Promise<void> {
@@ -167,29 +193,37 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       namespaces: { type: 'string' },
       events: { type: 'string' },
+      clusters: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K]   (defaults 10000 / 500 / 20)\n',
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C]   (defaults 10000 / 500 / 20 / 1; N and M per cluster)\n',
     );
     return;
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
   const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
   const events = positiveInt(values.events, '--events', 20);
+  const clusters = positiveInt(values.clusters, '--clusters', 1);
+  const clusterNames = Array.from({ length: clusters }, (_, i) => `c${i}`);
 
-  const fleet = buildFleet({ workloads, namespaces });
+  // C clusters' fleets in one: namespace i belongs to cluster i mod C (labelled so).
+  const fleet = labelByCluster(
+    buildFleet({ workloads: workloads * clusters, namespaces: namespaces * clusters }),
+    clusterNames,
+  );
   const hot = HOT_SECRETS.reduce((s, h) => s + (fleet.expected.get(h)?.size ?? 0), 0);
   const decoys = HOT_SECRETS.reduce((s, h) => s + (fleet.decoys.get(h)?.size ?? 0), 0);
   progress(
-    `fleet: ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / workloads, 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`,
+    `fleet: ${clusters} cluster(s) × ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / (workloads * clusters), 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`,
   );
 
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
+  const proxies: ClusterProxy[] = [];
   try {
     progress(
       'starting the local control plane (etcd, kube-apiserver; no controller manager: replicas 0 and patches need none)',
@@ -213,11 +247,53 @@ async function main(): Promise<void> {
     const seedSeconds = (Date.now() - seedStart) / 1000;
     progress(`seeded ${seeded} objects in ${seedSeconds.toFixed(1)}s`);
 
-    const rotor = new Worker('rotor', cp.kubeconfigPathFor('rotor'));
+    progress('packaging the functions bundle (npm run package)');
+    const pkg = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'package.mjs')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (pkg.status !== 0) throw new Error(`npm run package failed (${pkg.status ?? pkg.signal ?? '?'})`);
+    for (const name of clusterNames) proxies.push(await startClusterProxy(name, cp.server, cp.caPem));
+    const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
+    writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
+    const rotor = new Worker('rotor', {
+      path: join(__dirname, 'bench', 'bundle-worker.mjs'),
+      args: [join(REPO_ROOT, 'dist', 'function')],
+      execArgv: [],
+      env: {
+        PATH: process.env.PATH ?? '',
+        ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
+        ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
+        ROTOR_DEFAULT_PROJECT: PROJECT_ID,
+        ROTOR_MAX_WAIT_SECONDS: '1800',
+        ...(process.env.ROTOR_CONCURRENCY ? { ROTOR_CONCURRENCY: process.env.ROTOR_CONCURRENCY } : {}),
+        ...(process.env.ROTOR_CLUSTER_CONCURRENCY
+          ? { ROTOR_CLUSTER_CONCURRENCY: process.env.ROTOR_CLUSTER_CONCURRENCY }
+          : {}),
+      },
+    });
     workers.push(rotor);
-    const baseline = new Worker('baseline', cp.kubeconfigPathFor('baseline'));
-    workers.push(baseline);
-    await Promise.all([rotor.ready(), baseline.ready()]);
+    const baseline =
+      clusters === 1
+        ? new Worker('baseline', {
+            path: join(__dirname, 'bench', 'worker.ts'),
+            args: ['baseline', cp.kubeconfigPathFor('baseline')],
+            execArgv: ['--import', 'tsx'],
+          })
+        : undefined;
+    if (baseline) workers.push(baseline);
+    await Promise.all([rotor.ready(), baseline?.ready()]);
+    /** Rotor's requests and patches, as its clusters' proxies saw them. */
+    const proxyCounts = (): { requests: number; patches: number } => ({
+      requests: proxies.reduce((n, p) => n + p.requests, 0),
+      patches: proxies.reduce((n, p) => n + p.patches, 0),
+    });
+    const rotorEvent = async (i: number, notification: string): Promise<EventResult> => {
+      const before = proxyCounts();
+      const r = await rotor.event(i, notification);
+      const after = proxyCounts();
+      return { ...r, requests: after.requests - before.requests, patches: after.patches - before.patches };
+    };
 
     const rotorResults: EventResult[] = [];
     const redeliveryResults: EventResult[] = [];
@@ -226,6 +302,7 @@ async function main(): Promise<void> {
       rotorMismatchedEvents: 0,
       rotorNotConverged: 0,
       redeliveryPatches: 0,
+      rotorDuplicateRestarts: 0,
       baselineMissed: 0,
       baselineNeedless: 0,
       baselineUnexplained: 0,
@@ -251,17 +328,20 @@ async function main(): Promise<void> {
       const notification = cloudEvent(secret, version, eventTime, messageId);
       const expected = fleet.expected.get(secret) ?? new Set<string>();
 
-      const r = await rotor.event(i, notification);
+      const r = await rotorEvent(i, notification);
       rotorResults.push(r);
-      const again = await rotor.event(i, notification); // Pub/Sub redelivers the same message
+      const again = await rotorEvent(i, notification); // Pub/Sub redelivers the same message
       redeliveryResults.push(again);
-      const b = await baseline.event(i, notification);
-      baselineResults.push(b);
+      const b = baseline ? await baseline.event(i, notification) : undefined;
+      if (b) baselineResults.push(b);
       lastWrite = Date.now();
 
       const rotorSet = new Set(r.restarted);
       const missing = diff(expected, rotorSet);
       const extra = diff(rotorSet, expected);
+      // Exactly once: no dependent restarted twice (by two clusters, or twice in one).
+      if (rotorSet.size !== r.restarted.length)
+        checks.rotorDuplicateRestarts += r.restarted.length - rotorSet.size;
       if (missing.length || extra.length || r.recorded.length) {
         checks.rotorMismatchedEvents++;
         progress(
@@ -270,19 +350,24 @@ async function main(): Promise<void> {
       }
       if (!r.converged) checks.rotorNotConverged++;
       checks.redeliveryPatches += again.patches;
-      const baselineSet = new Set(b.restarted);
-      const bMissing = diff(expected, baselineSet);
-      const bExtra = diff(baselineSet, expected);
-      checks.baselineMissed += bMissing.length;
-      checks.baselineNeedless += bExtra.length;
-      checks.baselineUnexplained += diff(bExtra, fleet.decoys.get(secret) ?? new Set<string>()).length;
+      if (b) {
+        const baselineSet = new Set(b.restarted);
+        const bMissing = diff(expected, baselineSet);
+        const bExtra = diff(baselineSet, expected);
+        checks.baselineMissed += bMissing.length;
+        checks.baselineNeedless += bExtra.length;
+        checks.baselineUnexplained += diff(bExtra, fleet.decoys.get(secret) ?? new Set<string>()).length;
+      }
       progress(
         `event ${i + 1}/${events}: ${secret} v${version}: rotor ${r.ms.toFixed(0)} ms, ${r.requests} requests, ${r.restarted.length}/${expected.size} restarts` +
-          ` (redelivery ${again.ms.toFixed(0)} ms, ${again.patches} patches) | baseline ${b.ms.toFixed(0)} ms, ${b.requests} requests, ${b.restarted.length} restarts`,
+          ` (redelivery ${again.ms.toFixed(0)} ms, ${again.patches} patches)` +
+          (b
+            ? ` | baseline ${b.ms.toFixed(0)} ms, ${b.requests} requests, ${b.restarted.length} restarts`
+            : ''),
       );
     }
     const measureSeconds = (Date.now() - measureStart) / 1000;
-    const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline.finish()]);
+    const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline?.finish()]);
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
     // exactly its expected dependents.
@@ -314,16 +399,19 @@ async function main(): Promise<void> {
         ) / rotorResults.length
       : 0;
     const rotorFig = figures(rotorResults, rotorStats);
-    const baselineFig = figures(baselineResults, baselineStats);
+    const baselineFig = baselineStats ? figures(baselineResults, baselineStats) : undefined;
     const redeliveryMs = redeliveryResults.map((r) => r.ms).sort((a, b) => a - b);
     const result = {
+      // Per cluster; the fleet is clusters × these.
       workloads,
       namespaces,
       events,
-      dependentsPercent: round((100 * hot) / workloads, 2),
+      clusters,
+      rotorRuns: 'packaged bundle (dist/function/index.js), plain node',
+      dependentsPercent: round((100 * hot) / (workloads * clusters), 2),
       expectedRestartsPerEvent: round(expectedPerEvent),
       rotor: rotorFig,
-      baseline: baselineFig,
+      baseline: baselineFig ?? null,
       // The same event delivered again right after: the no-op path (lists, decisions, no patch).
       rotorRedelivery: {
         p50Ms: round(percentile(redeliveryMs, 50)),
@@ -333,17 +421,22 @@ async function main(): Promise<void> {
         ),
         patches: checks.redeliveryPatches,
       },
-      ratio: {
-        p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),
-        p95: round(baselineFig.p95Ms / Math.max(rotorFig.p95Ms, 0.001)),
-        requests: round(baselineFig.requestsPerEvent / Math.max(rotorFig.requestsPerEvent, 0.001)),
-      },
+      ratio: baselineFig
+        ? {
+            p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),
+            p95: round(baselineFig.p95Ms / Math.max(rotorFig.p95Ms, 0.001)),
+            requests: round(baselineFig.requestsPerEvent / Math.max(rotorFig.requestsPerEvent, 0.001)),
+          }
+        : null,
       correctness: {
         rotorRestartedExactlyExpected: checks.rotorMismatchedEvents === 0,
+        rotorDuplicateRestarts: checks.rotorDuplicateRestarts,
         rotorConvergedEveryEvent: checks.rotorNotConverged === 0,
         redeliveryPatches: checks.redeliveryPatches,
-        baselineRestartedEveryExpected: checks.baselineMissed === 0,
-        sameDependentsRestarted: checks.rotorMismatchedEvents === 0 && checks.baselineMissed === 0,
+        baselineRestartedEveryExpected: baseline ? checks.baselineMissed === 0 : null,
+        sameDependentsRestarted: baseline
+          ? checks.rotorMismatchedEvents === 0 && checks.baselineMissed === 0
+          : null,
         baselineNeedlessRestarts: checks.baselineNeedless,
         baselineUnexplainedRestarts: checks.baselineUnexplained,
         appliedAnnotationsMatch: appliedMismatches === 0,
@@ -360,6 +453,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
     for (const w of workers) w.kill();
+    for (const p of proxies) await p.close();
     await cp?.stop();
   }
 }
