@@ -259,7 +259,8 @@ async function main(): Promise<void> {
     const rotor = new Worker('rotor', {
       path: join(__dirname, 'bench', 'bundle-worker.mjs'),
       args: [join(REPO_ROOT, 'dist', 'function')],
-      execArgv: [],
+      // ROTOR_BENCH_NODE_FLAGS, e.g. --max-old-space-size=128: a memory-bounded instance's heap.
+      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       env: {
         PATH: process.env.PATH ?? '',
         ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),

@@ -1,10 +1,11 @@
 // One API server seen as several clusters: each view has its own cluster name and sees only the
 // objects carrying its label (every list request gets the label selector, AND-ed with the
 // caller's), so N views of one local API server stand in for N clusters whose workloads do not
-// overlap. Used by the multi-cluster tests and `npm run bench -- --clusters N`.
+// overlap, in-process (the benchmark does the same server-side: scripts/bench/clusterProxy.ts).
 import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
+import { CLUSTER_LABEL } from '../../scripts/bench/clusterProxy';
 
-export const CLUSTER_LABEL = 'bench.rotor.dev/cluster';
+export { CLUSTER_LABEL };
 
 export class LabelledCluster implements KubeApi {
   constructor(
