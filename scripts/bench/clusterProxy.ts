@@ -52,6 +52,10 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     });
     req.pipe(upstream);
   });
+  // Idle keep-alive sockets stay open longer than the client keeps them: otherwise the server's 5 s
+  // default closes one just as Rotor reuses it between events ("socket hang up").
+  proxy.keepAliveTimeout = 10 * 60_000;
+  proxy.headersTimeout = proxy.keepAliveTimeout + 1000;
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const { port } = proxy.address() as AddressInfo;
   return {
