@@ -22,6 +22,7 @@ export interface RotorConfig {
   readonly outcomeTopic?: string;
   readonly maxWaitMs: number;
   readonly concurrency: number;
+  readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly waves: WaveSettings;
   readonly csiRotationIntervalMs: number;
@@ -32,6 +33,11 @@ export interface RotorConfig {
 /** How Rotor acts on workloads: the same defaults for onSecretEvent and `rotor apply`. */
 export interface ActingSettings {
   readonly concurrency: number;
+  /**
+   * Clusters reconciled at once for one event. Each holds its dependents and one page of lists,
+   * so memory grows with this, not with the number of clusters.
+   */
+  readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   /**
    * ROTOR_CSI_ROTATION_INTERVAL_SECONDS: the CSI driver's rotation interval. Where a workload's
@@ -55,6 +61,7 @@ export const GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS = 120;
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
   return {
     concurrency: int(env.ROTOR_CONCURRENCY, 'ROTOR_CONCURRENCY', 8, 1),
+    clusterConcurrency: int(env.ROTOR_CLUSTER_CONCURRENCY, 'ROTOR_CLUSTER_CONCURRENCY', 2, 1),
     reload: {
       retries: int(env.ROTOR_RELOAD_RETRIES, 'ROTOR_RELOAD_RETRIES', 3, 0),
       backoffMs: int(env.ROTOR_RELOAD_BACKOFF_MS, 'ROTOR_RELOAD_BACKOFF_MS', 500, 0),

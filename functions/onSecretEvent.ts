@@ -148,6 +148,7 @@ export async function handleSecretEvent(
       dryRun: env.config.dryRun,
       maxWaitMs: env.config.maxWaitMs,
       concurrency: env.config.concurrency,
+      clusterConcurrency: env.config.clusterConcurrency,
       reload: env.config.reload,
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,

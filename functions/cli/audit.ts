@@ -48,7 +48,7 @@ export async function runAudit(args: string[], io: CliIo): Promise<number> {
   let inventory: Inventory;
   if (values.kubeconfig) {
     const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
-    inventory = await liveInventoryFromKubeconfig(values.kubeconfig, values.context);
+    inventory = await liveInventoryFromKubeconfig(values.kubeconfig, values.context, { kind: 'all' });
   } else {
     inventory = inventoryFrom(
       values.cluster ?? 'manifests',

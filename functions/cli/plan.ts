@@ -175,7 +175,14 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
     const base = kubeApiFromKubeconfig(parsed.kubeconfig, parsed.context);
     const api = parsed.selector ? selectingWorkloads(base, parsed.selector.text) : base;
     try {
-      inventories = [await liveInventory(api, parsed.namespace ? { allow: [parsed.namespace] } : {})];
+      inventories = [
+        await liveInventory(api, parsed.namespace ? { allow: [parsed.namespace] } : {}, {
+          kind: 'secret',
+          secret: parsed.request.event.secret,
+          projects: parsed.request.projects,
+          ...(parsed.request.defaultProject ? { defaultProject: parsed.request.defaultProject } : {}),
+        }),
+      ];
     } finally {
       api.close();
     }

@@ -10,7 +10,10 @@ import { HttpKubeApi } from './kubeApi';
 import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
-import { RESOURCES, WORKLOAD_RESOURCES, listAll } from './resources';
+import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
+import type { ReachabilityOptions } from '../core/reachability';
+import { TEMPLATE_REFERRING_KINDS, WorkloadFilter, reachabilityOf } from '../core/reachability';
+import type { SecretId } from '../core/secretName';
 
 export interface LiveInventory extends Inventory {
   /** Optional kinds whose CRDs are not installed on this cluster. */
@@ -25,38 +28,65 @@ export interface LiveInventory extends Inventory {
  */
 export const INVENTORY_PAGE_SIZE = 2000;
 
-export async function liveInventory(api: KubeApi, filter: NamespaceFilter = {}): Promise<LiveInventory> {
+/**
+ * What a live inventory is for: every workload (`rotor plan` of the whole cluster, tests), or the
+ * workloads that can depend on one secret (an event, `rotateSecret`'s pins, a live plan).
+ */
+export type InventoryScope =
+  { readonly kind: 'all' } | ({ readonly kind: 'secret'; readonly secret: SecretId } & ReachabilityOptions);
+
+/**
+ * One cluster's inventory. The small kinds (classes, ExternalSecrets, stores) are listed whole
+ * first; then workload pages are streamed and, for a secret's scope, only the workloads that can
+ * depend on it are kept (core/reachability.ts): memory is one page per kind plus the dependents,
+ * whatever the size of the cluster. Discovery over the result equals discovery over everything.
+ */
+export async function liveInventory(
+  api: KubeApi,
+  filter: NamespaceFilter = {},
+  scope: InventoryScope = { kind: 'all' },
+  pageSize: number = INVENTORY_PAGE_SIZE,
+): Promise<LiveInventory> {
   const inNamespace = namespaceMatcher(filter);
   const absent: string[] = [];
-  const list = async (res: Resource): Promise<KubeObject[]> => {
-    const got = await listAll(api, res, { limit: INVENTORY_PAGE_SIZE });
-    if (!got) {
-      absent.push(`${res.plural}.${res.group}`);
-      return [];
-    }
-    return res.namespaced
-      ? got.items.filter((o) => inNamespace(o.metadata?.namespace ?? 'default'))
-      : got.items;
+  const inScope = (res: Resource, o: KubeObject): boolean =>
+    !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
+  const stream = async (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> => {
+    const kept: KubeObject[] = [];
+    const served = await forEachPage(api, res, { limit: pageSize }, (page) => {
+      for (const o of page) if (inScope(res, o) && keep(o)) kept.push(o);
+    });
+    if (!served) absent.push(`${res.plural}.${res.group}`);
+    return kept;
   };
+  const all = (): boolean => true;
   // Independent lists run concurrently; each is one request per page.
-  const [workloads, spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] =
-    await Promise.all([
-      Promise.all(WORKLOAD_RESOURCES.map(list)).then((perKind) => perKind.flat()),
-      list(RESOURCES.secretProviderClasses),
-      list(RESOURCES.externalSecrets),
-      list(RESOURCES.secretStores),
-      list(RESOURCES.clusterSecretStores),
-      list(RESOURCES.secretSyncs),
-    ]);
-  return {
-    cluster: api.cluster,
-    workloads,
+  const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
+    stream(RESOURCES.secretProviderClasses, all),
+    stream(RESOURCES.externalSecrets, all),
+    stream(RESOURCES.secretStores, all),
+    stream(RESOURCES.clusterSecretStores, all),
+    stream(RESOURCES.secretSyncs, all),
+  ]);
+  const small = {
     secretProviderClasses: spcs,
     externalSecrets,
     secretStores: [...secretStores, ...clusterSecretStores],
     secretSyncs,
-    absent,
   };
+  const workloadFilter =
+    scope.kind === 'secret' ? new WorkloadFilter(reachabilityOf(small, scope.secret, scope)) : undefined;
+  const keep = workloadFilter ? (o: KubeObject): boolean => workloadFilter.keep(o) : all;
+  // Kinds that may run another kind's template are filtered first (the filter then keeps what
+  // they name); the rest concurrently. Kept workloads are returned in the table's order.
+  const referring = WORKLOAD_RESOURCES.filter((res) => TEMPLATE_REFERRING_KINDS.includes(res.kind));
+  const first = Promise.all(referring.map((res) => stream(res, keep)));
+  const perKind = WORKLOAD_RESOURCES.map((res) => {
+    const i = referring.indexOf(res);
+    return i >= 0 ? first.then((lists) => lists[i] ?? []) : first.then(() => stream(res, keep));
+  });
+  const workloads = (await Promise.all(perKind)).flat();
+  return { cluster: api.cluster, workloads, ...small, absent };
 }
 
 export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
@@ -74,10 +104,14 @@ export function kubeApiFromKubeconfig(path: string, context?: string, name?: str
 }
 
 /** `rotor plan --kubeconfig`: one read-only inventory of the kubeconfig's (or --context's) cluster. */
-export async function liveInventoryFromKubeconfig(path: string, context?: string): Promise<LiveInventory> {
+export async function liveInventoryFromKubeconfig(
+  path: string,
+  context: string | undefined,
+  scope: InventoryScope,
+): Promise<LiveInventory> {
   const api = kubeApiFromKubeconfig(path, context);
   try {
-    return await liveInventory(api);
+    return await liveInventory(api, {}, scope);
   } finally {
     api.close();
   }

@@ -112,9 +112,27 @@ export async function listAll(
   res: Resource,
   opts: ListOptions = {},
 ): Promise<{ items: KubeObject[]; version: string } | undefined> {
+  const items: KubeObject[] = [];
+  const served = await forEachPage(api, res, opts, (page) => {
+    items.push(...page);
+  });
+  return served ? { items, version: served.version } : undefined;
+}
+
+/**
+ * Streams a list: calls `onPage` with each page's objects as it arrives, so a caller that keeps
+ * only some of them holds one page at a time. Returns the version served, or undefined when an
+ * optional CRD is not installed.
+ */
+export async function forEachPage(
+  api: KubeApi,
+  res: Resource,
+  opts: ListOptions,
+  onPage: (items: KubeObject[]) => void,
+): Promise<{ version: string } | undefined> {
   let lastNotFound: unknown;
   for (const version of res.versions) {
-    const items: KubeObject[] = [];
+    let delivered = false;
     let cont: string | undefined;
     try {
       do {
@@ -129,20 +147,22 @@ export async function listAll(
           },
         });
         // List items carry no apiVersion/kind: restore them so the core can recognise objects.
-        // managedFields are never read and are about half of each object: dropped, so that a
-        // cluster-wide inventory holds half the memory (and the collector moves half as much).
+        // managedFields are never read and are about half of each object: dropped, so that what
+        // is kept holds half the memory (and the collector moves half as much).
         const apiVersion = res.group ? `${res.group}/${version}` : version;
-        for (const item of page.items ?? []) {
+        const items = page.items ?? [];
+        for (const item of items) {
           if (item.metadata) delete (item.metadata as { managedFields?: unknown }).managedFields;
           item.apiVersion = apiVersion;
           item.kind = res.kind;
-          items.push(item);
         }
+        delivered = true;
+        onPage(items);
         cont = page.metadata?.continue || undefined;
       } while (cont);
-      return { items, version };
+      return { version };
     } catch (e) {
-      if (isNotFound(e) && items.length === 0) {
+      if (isNotFound(e) && !delivered) {
         lastNotFound = e;
         continue; // this version (or the whole CRD) is not served: try the next
       }

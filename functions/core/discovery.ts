@@ -10,8 +10,9 @@ import { esoNeverRefreshes } from './esoRefresh';
 import { readSecretSync } from './secretSync';
 import type { Inventory } from './inventory';
 import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
-import { describeObject, isObject, str } from './kube';
+import { describeObject, isObject } from './kube';
 import { podTemplate, workloadAnnotation, workloadKindOf } from './workloadKinds';
+import { referencedTemplate } from './reachability';
 import type { SecretId, VersionSelector } from './secretName';
 import { ProjectMap, formatSecretId, parseSecretArg, secretKey } from './secretName';
 import type { ContainerView, PodSpecView, VolumeView } from './podSpec';
@@ -373,16 +374,9 @@ function withReferencedTemplate(
   deployments: ReadonlyMap<string, KubeObject>,
   problem: (m: string) => void,
 ): KubeObject {
-  if (
-    ref.kind !== 'Rollout' ||
-    !isObject(w.spec) ||
-    isObject(w.spec.template) ||
-    !isObject(w.spec.workloadRef)
-  )
-    return w;
-  const target = w.spec.workloadRef;
-  const kind = str(target.kind) ?? '';
-  const name = str(target.name) ?? '';
+  const target = referencedTemplate(w);
+  if (!target) return w;
+  const { kind, name } = target;
   if (kind !== 'Deployment') {
     problem(`${describeObject(w)}: workloadRef ${kind} ${name} is not followed (only Deployment)`);
     return w;
@@ -393,7 +387,7 @@ function withReferencedTemplate(
     problem(`${describeObject(w)}: workloadRef Deployment ${ref.namespace}/${name} was not found`);
     return w;
   }
-  return { ...w, spec: { ...w.spec, template } };
+  return { ...w, spec: { ...(isObject(w.spec) ? w.spec : {}), template } };
 }
 
 export function workloadRef(cluster: string, w: KubeObject): WorkloadRef {

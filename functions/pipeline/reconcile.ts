@@ -59,6 +59,8 @@ export interface ReconcileConfig {
   /** Give up waiting for ESO / the CSI driver this long after the event (ms). */
   readonly maxWaitMs: number;
   readonly concurrency: number;
+  /** Clusters reconciled at once (ROTOR_CLUSTER_CONCURRENCY); unset: one at a time. */
+  readonly clusterConcurrency?: number;
   readonly reload: { retries: number; backoffMs: number };
   /**
    * Waves and the brake (core/waves.ts); unset: every restart at once, never halted (the
@@ -110,21 +112,26 @@ export async function reconcileAndReport(
   const warnings: string[] = [];
   const halted: HaltCause[] = [];
   let transient = 0;
-  await Promise.all(
-    cfg.clusters.map(async (api) => {
-      try {
-        const r = await reconcileCluster(api, ctx, info, cfg);
-        eventsToCreate.push(r.createEvents);
-        workloads.push(...r.outcomes);
-        halted.push(...r.halted);
-        transient += r.transient;
-      } catch (e) {
-        // The cluster could not be listed: nothing was decided there; retry the whole event.
-        clusterErrors.push({ cluster: api.cluster, error: errorMessage(e) });
-        cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
-      }
-    }),
-  );
+  // A bounded number of clusters at once, each independent of the others: memory holds that many
+  // clusters' dependents, and a slow or unreachable cluster takes one slot (until its requests
+  // time out) while the others go on through the rest. Outcomes are in cluster order.
+  const perCluster = await mapLimit(cfg.clusters, cfg.clusterConcurrency ?? 1, async (api) => {
+    try {
+      return await reconcileCluster(api, ctx, info, cfg);
+    } catch (e) {
+      // The cluster could not be listed: nothing was decided there; retry the whole event.
+      clusterErrors.push({ cluster: api.cluster, error: errorMessage(e) });
+      cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
+      return undefined;
+    }
+  });
+  for (const r of perCluster) {
+    if (!r) continue;
+    eventsToCreate.push(r.createEvents);
+    workloads.push(...r.outcomes);
+    halted.push(...r.halted);
+    transient += r.transient;
+  }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
   const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length;
@@ -162,7 +169,13 @@ async function reconcileCluster(
   transient: number;
   createEvents: () => Promise<void>;
 }> {
-  const inventory = await liveInventory(api, cfg.namespaces ?? {});
+  // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
+  const inventory = await liveInventory(api, cfg.namespaces ?? {}, {
+    kind: 'secret',
+    secret: ctx.secret,
+    projects: cfg.projects,
+    ...(cfg.defaultProject ? { defaultProject: cfg.defaultProject } : {}),
+  });
   const log = cfg.logger.with({ cluster: api.cluster });
   const problems = new Set<string>();
   const indexOf = (inv: LiveInventory): DependencyIndex =>

@@ -11,8 +11,8 @@ import { mountedVersions } from '../core/readiness';
 import type { ProjectMap, SecretId } from '../core/secretName';
 import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
-import { liveInventory } from '../cluster/inventory';
-import { RESOURCES, listAll } from '../cluster/resources';
+import { INVENTORY_PAGE_SIZE, liveInventory } from '../cluster/inventory';
+import { RESOURCES, forEachPage } from '../cluster/resources';
 import type { PinnedVersions } from './retire';
 
 /** Pure: the version numbers `secret` is pinned at in one cluster's objects. */
@@ -49,7 +49,8 @@ export function pinsFromInventory(
 }
 
 /**
- * The PinnedVersions hook over live clusters (one inventory and one pod-status list each). Every
+ * The PinnedVersions hook over live clusters (the workloads that can depend on the secret, and the
+ * pod statuses of the classes that carry it, both streamed). Every
  * namespace counts, whatever ROTOR_NAMESPACES / ROTOR_EXCLUDE_NAMESPACES say: those lists limit
  * where Rotor acts, but a version pinned in a namespace it may not act on is still in use, and
  * disabling it would break that workload's next mount or sync.
@@ -58,12 +59,22 @@ export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: Projec
   return async (secret) => {
     const pins = new Set<number>();
     for (const api of await clusters()) {
+      const scope = { kind: 'secret', secret: secret.id, projects } as const;
       const [inventory, statuses] = await Promise.all([
-        liveInventory(api),
-        listAll(api, RESOURCES.spcPodStatuses),
+        liveInventory(api, {}, scope),
+        podStatusesOf(api, secret.id, projects),
       ]);
-      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses?.items ?? [])) pins.add(v);
+      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses)) pins.add(v);
     }
     return pins;
   };
+}
+
+/** The cluster's SecretProviderClassPodStatuses of classes that may carry `secret`: one per pod, streamed. */
+async function podStatusesOf(api: KubeApi, secret: SecretId, projects: ProjectMap): Promise<KubeObject[]> {
+  const kept: KubeObject[] = [];
+  await forEachPage(api, RESOURCES.spcPodStatuses, { limit: INVENTORY_PAGE_SIZE }, (page) => {
+    for (const s of page) if (mountedVersions(s, secret, projects).length > 0) kept.push(s);
+  });
+  return kept;
 }

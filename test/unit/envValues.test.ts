@@ -54,12 +54,14 @@ describe('environment values', () => {
   it('acting settings have one default for onSecretEvent and rotor apply, and are validated', () => {
     assert.deepEqual(actingSettings({}), {
       concurrency: 8,
+      clusterConcurrency: 2,
       reload: { retries: 3, backoffMs: 500 },
       waves: { size: 10, rolloutTimeoutMs: 600_000 },
       csiRotationIntervalMs: 120_000,
     });
     const env = {
       ROTOR_CONCURRENCY: '2',
+      ROTOR_CLUSTER_CONCURRENCY: '5',
       ROTOR_RELOAD_RETRIES: '0',
       ROTOR_RELOAD_BACKOFF_MS: '10',
       ROTOR_WAVE_SIZE: '3',
@@ -67,6 +69,7 @@ describe('environment values', () => {
     };
     assert.deepEqual(actingSettings(env), {
       concurrency: 2,
+      clusterConcurrency: 5,
       reload: { retries: 0, backoffMs: 10 },
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
       csiRotationIntervalMs: 120_000,
@@ -75,11 +78,16 @@ describe('environment values', () => {
     assert.deepEqual(
       {
         concurrency: cfg.concurrency,
+        clusterConcurrency: cfg.clusterConcurrency,
         reload: cfg.reload,
         waves: cfg.waves,
         csiRotationIntervalMs: cfg.csiRotationIntervalMs,
       },
       actingSettings(env),
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_CLUSTER_CONCURRENCY: '0' }),
+      /ROTOR_CLUSTER_CONCURRENCY="0" is not a whole number >= 1/,
     );
     assert.throws(
       () => actingSettings({ ROTOR_WAVE_SIZE: '0' }),

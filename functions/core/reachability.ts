@@ -1,0 +1,150 @@
+// Reachability: which workloads CAN depend on one Secret Manager secret, decided from the small
+// kinds alone (SecretProviderClasses, ExternalSecrets and their stores), so that live discovery can
+// stream workload pages and keep only those instead of holding the whole cluster. Pure.
+//
+// This is the ONE place that lists "which small objects can lead to a secret". A new discovery
+// source (another sync object, another workload kind) adds its way in here, or discovery would
+// never see the workloads it makes dependent. The rule is conservative: a workload is kept unless
+// it certainly cannot depend on the secret; DependencyIndex then decides exactly, over the kept
+// workloads and the same small kinds, so the result equals discovery over the whole cluster.
+//
+// A workload can depend on the secret through, and only through (new sources add a line here):
+//   - a CSI volume naming a SecretProviderClass that has an entry for the secret;
+//   - a Kubernetes Secret that Secret Manager values are synced into, read by env, envFrom or a
+//     volume: the target of an ExternalSecret that references the secret (or may, through
+//     `dataFrom.find`), a `secretObjects` Secret of a SecretProviderClass with such an entry, or
+//     the Secret a GKE SecretSync writes (named as the SecretSync) from such a class;
+//   - the workload-level `rotor.dev/secrets` annotation (kept whenever present: parsing it is
+//     discovery's job and short names depend on the default project);
+//   - the pod template of another workload: an Argo Rollout with `spec.workloadRef` runs its
+//     Deployment's template (the Rollout is always kept, and so is the Deployment it names).
+// A workload whose pod template cannot be read is kept.
+import * as annotations from './annotations';
+import { StoreIndex, readExternalSecret } from './externalSecret';
+import type { Inventory } from './inventory';
+import type { KubeObject } from './kube';
+import { isObject, str } from './kube';
+import { parsePodSpec, referencedSecretNames } from './podSpec';
+import type { ProjectMap, SecretId } from './secretName';
+import { secretKey } from './secretName';
+import { readSecretProviderClass } from './secretProviderClass';
+import { readSecretSync } from './secretSync';
+import { podTemplate, workloadAnnotation } from './workloadKinds';
+
+/** The small kinds reachability reads: everything of an Inventory but the workloads. */
+export type SmallKinds = Pick<
+  Inventory,
+  'secretProviderClasses' | 'externalSecrets' | 'secretStores' | 'secretSyncs'
+>;
+
+export interface ReachabilityOptions {
+  readonly projects: ProjectMap;
+  readonly defaultProject?: string;
+}
+
+export interface Reachability {
+  /** `namespace/name` of the Kubernetes Secrets the secret's values can be synced into. */
+  readonly secrets: ReadonlySet<string>;
+  /** `namespace/name` of the SecretProviderClasses with an entry for the secret. */
+  readonly classes: ReadonlySet<string>;
+}
+
+/** Kinds whose objects may run another workload's pod template: filter them before the others. */
+export const TEMPLATE_REFERRING_KINDS: readonly string[] = ['Rollout'];
+
+const nsName = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+/** What in the small kinds can lead to `target`. */
+export function reachabilityOf(small: SmallKinds, target: SecretId, opts: ReachabilityOptions): Reachability {
+  const key = secretKey(target, opts.projects);
+  const matches = (id: SecretId): boolean => secretKey(id, opts.projects) === key;
+  const secrets = new Set<string>();
+  const classes = new Set<string>();
+  for (const o of small.secretProviderClasses) {
+    // One that does not parse is left out by discovery too: it can lead nowhere.
+    const spc = attempt(() => readSecretProviderClass(o));
+    if (!spc || !spc.entries.some((e) => matches(e.ref.id))) continue;
+    classes.add(nsName(spc.namespace, spc.name));
+    for (const so of spc.secretObjects) secrets.add(nsName(spc.namespace, so.secretName));
+  }
+  // GKE's secret sync: the Secret of the SecretSync's name, from a class carrying the secret. Any
+  // path of the class is kept (discovery matches the synced paths exactly).
+  for (const o of small.secretSyncs ?? []) {
+    const sync = attempt(() => readSecretSync(o));
+    if (sync && classes.has(nsName(sync.namespace, sync.secretProviderClass)))
+      secrets.add(nsName(sync.namespace, sync.name));
+  }
+  const stores = new StoreIndex(small.secretStores);
+  for (const o of small.externalSecrets) {
+    const eso = attempt(() =>
+      readExternalSecret(o, stores, opts.defaultProject ? { defaultProject: opts.defaultProject } : {}),
+    );
+    if (!eso) continue;
+    // A find selector may match any name: its target is kept, discovery matches exactly.
+    if (eso.findPatterns.length > 0 || eso.references.some((r) => matches(r.id)))
+      secrets.add(nsName(eso.namespace, eso.targetName));
+  }
+  return { secrets, classes };
+}
+
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Deployment whose pod template a Rollout runs (`spec.workloadRef`, when it has no template of
+ * its own), as `{namespace, name}`; undefined for every other object. Discovery follows it too.
+ */
+export function referencedTemplate(
+  w: KubeObject,
+): { kind: string; namespace: string; name: string } | undefined {
+  if (w.kind !== 'Rollout' || !isObject(w.spec) || isObject(w.spec.template) || !isObject(w.spec.workloadRef))
+    return undefined;
+  return {
+    kind: str(w.spec.workloadRef.kind) ?? '',
+    namespace: w.metadata?.namespace ?? 'default',
+    name: str(w.spec.workloadRef.name) ?? '',
+  };
+}
+
+/** Whether workload `w` can depend on the secret, by its own pod template and annotations. */
+export function mayDepend(w: KubeObject, reach: Reachability): boolean {
+  if (workloadAnnotation(w, annotations.SECRETS) !== undefined) return true;
+  if (referencedTemplate(w)) return true;
+  const spec = podTemplate(w)?.spec;
+  if (!spec) return false; // no pod template: discovery finds nothing in it either
+  const ns = w.metadata?.namespace ?? 'default';
+  const pod = attempt(() => parsePodSpec(spec));
+  if (!pod) return true;
+  for (const name of referencedSecretNames(pod)) if (reach.secrets.has(nsName(ns, name))) return true;
+  for (const v of pod.volumes.values()) {
+    const spc = v.csi?.secretProviderClass;
+    if (spc !== undefined && reach.classes.has(nsName(ns, spc))) return true;
+  }
+  return false;
+}
+
+/**
+ * The streaming filter: keeps what `mayDepend` keeps, and every Deployment a kept Rollout runs the
+ * template of. Stateful (it remembers those Deployments), so objects of TEMPLATE_REFERRING_KINDS
+ * must be offered before the others.
+ */
+export class WorkloadFilter {
+  private readonly referenced = new Set<string>();
+
+  constructor(private readonly reach: Reachability) {}
+
+  keep(w: KubeObject): boolean {
+    const ns = w.metadata?.namespace ?? 'default';
+    const kept =
+      mayDepend(w, this.reach) ||
+      (w.kind === 'Deployment' && this.referenced.has(nsName(ns, w.metadata?.name ?? '')));
+    const ref = kept ? referencedTemplate(w) : undefined;
+    if (ref && ref.kind === 'Deployment') this.referenced.add(nsName(ref.namespace, ref.name));
+    return kept;
+  }
+}

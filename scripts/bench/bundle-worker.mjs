@@ -1,0 +1,89 @@
+// The benchmark's Rotor contender as Cloud Functions runs it: plain node (no tsx) loading the
+// packaged bundle (dist/function/index.js from `npm run package`) and calling its onSecretEvent
+// entry point with each CloudEvent, configured only through the environment (ROTOR_CLUSTERS etc.,
+// set by scripts/bench.ts). Outcomes are read from the function's own structured log lines; the
+// requests and patches are counted by the cluster proxies (./clusterProxy.ts). Same messages as
+// ./worker.ts (./protocol.ts).
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+
+const [bundleDir] = process.argv.slice(2);
+if (!bundleDir) throw new Error('usage: bundle-worker.mjs DIST_FUNCTION_DIR');
+
+/** Workload outcomes of the current event, from the function's log lines (swallowed, not printed). */
+let current = [];
+let warnings = 0;
+process.stdout.write = (chunk, encoding, callback) => {
+  for (const line of String(chunk).split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      const entry = JSON.parse(line);
+      if (entry.workload && typeof entry.workload.result === 'string') current.push(entry.workload);
+      else if ((entry.severity === 'WARNING' || entry.severity === 'ERROR') && warnings++ < 5)
+        process.stderr.write(`[rotor] ${line}\n`);
+    } catch {
+      // not a log line
+    }
+  }
+  if (typeof encoding === 'function') encoding();
+  else if (typeof callback === 'function') callback();
+  return true;
+};
+
+const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
+const require = createRequire(import.meta.url);
+const fn = require(join(bundleDir, 'index.js'));
+const startRssMb = mb(process.memoryUsage().rss);
+
+async function handle(id, notification) {
+  current = [];
+  const started = performance.now();
+  let converged = true;
+  let error;
+  try {
+    await fn.onSecretEvent(JSON.parse(notification));
+  } catch (e) {
+    // Not converged (waiting or transient): the function throws so Pub/Sub redelivers.
+    converged = false;
+    error = /pending/.test(e.message) ? undefined : e.message;
+  }
+  const ms = performance.now() - started;
+  const restarted = [];
+  const recorded = [];
+  const otherResults = {};
+  for (const w of current) {
+    const key = `${w.namespace}/${w.name}`;
+    if (w.result === 'restarted') restarted.push(key);
+    else if (w.result === 'recorded') recorded.push(key);
+    else otherResults[w.result] = (otherResults[w.result] ?? 0) + 1;
+  }
+  return {
+    type: 'result',
+    id,
+    ms,
+    requests: 0,
+    patches: 0,
+    restarted,
+    recorded,
+    otherResults,
+    converged,
+    ...(error ? { error } : {}),
+  };
+}
+
+let queue = Promise.resolve();
+process.on('message', (msg) => {
+  queue = queue.then(async () => {
+    if (msg.type === 'event') process.send(await handle(msg.id, msg.notification));
+    else {
+      process.send({
+        type: 'stats',
+        peakRssMb: mb(process.resourceUsage().maxRSS * 1024),
+        startRssMb,
+        logLines: warnings,
+      });
+      process.disconnect();
+    }
+  });
+});
+process.send({ type: 'ready' });
