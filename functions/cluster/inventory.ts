@@ -33,7 +33,13 @@ export const INVENTORY_PAGE_SIZE = 2000;
  * workloads that can depend on one secret (an event, `rotateSecret`'s pins, a live plan).
  */
 export type InventoryScope =
-  { readonly kind: 'all' } | ({ readonly kind: 'secret'; readonly secret: SecretId } & ReachabilityOptions);
+  | { readonly kind: 'all' }
+  | ({
+      readonly kind: 'secret';
+      readonly secret: SecretId;
+      /** Workload kinds this reader does not list (its role may not: rotateSecret's names no Pods). */
+      readonly without?: readonly string[];
+    } & ReachabilityOptions);
 
 /**
  * One cluster's inventory. The small kinds (classes, ExternalSecrets, stores) are listed whole
@@ -79,9 +85,11 @@ export async function liveInventory(
   const keep = workloadFilter ? (o: KubeObject): boolean => workloadFilter.keep(o) : all;
   // Kinds that may run another kind's template are filtered first (the filter then keeps what
   // they name); the rest concurrently. Kept workloads are returned in the table's order.
-  const referring = WORKLOAD_RESOURCES.filter((res) => TEMPLATE_REFERRING_KINDS.includes(res.kind));
+  const without = scope.kind === 'secret' ? (scope.without ?? []) : [];
+  const kinds = WORKLOAD_RESOURCES.filter((res) => !without.includes(res.kind));
+  const referring = kinds.filter((res) => TEMPLATE_REFERRING_KINDS.includes(res.kind));
   const first = Promise.all(referring.map((res) => stream(res, keep)));
-  const perKind = WORKLOAD_RESOURCES.map((res) => {
+  const perKind = kinds.map((res) => {
     const i = referring.indexOf(res);
     return i >= 0 ? first.then((lists) => lists[i] ?? []) : first.then(() => stream(res, keep));
   });

@@ -59,7 +59,9 @@ export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: Projec
   return async (secret) => {
     const pins = new Set<number>();
     for (const api of await clusters()) {
-      const scope = { kind: 'secret', secret: secret.id, projects } as const;
+      // No bare Pods: rotor-pins names no core resource (it cannot read a Secret), and a Pod's CSI
+      // mounts are counted from the pod statuses below.
+      const scope = { kind: 'secret', secret: secret.id, projects, without: ['Pod'] } as const;
       const [inventory, statuses] = await Promise.all([
         liveInventory(api, {}, scope),
         podStatusesOf(api, secret.id, projects),

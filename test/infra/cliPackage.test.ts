@@ -75,6 +75,10 @@ describe('npm pack: an installable rotor CLI', () => {
     assert.match(out, /\nRESTART +100 +Deployment\/shop\/api +env +env DB_PASSWORD \(key DB_PASSWORD\) in app/);
     assert.match(out, /\nRELOAD +100 +Deployment\/shop\/web +csi +CSI file db-password\.txt in app updates in place/);
     assert.match(out, /\nNONE +- +Deployment\/shop\/pinned +csi +CSI file db-password\.txt in app is pinned to version 3/);
-    assert.equal(lines[lines.length - 1], '15 dependent workloads: 7 restart, 3 reload, 5 none');
+    assert.ok(lines.includes('21 dependent workloads: 10 restart, 3 reload, 3 manual, 5 none'), out);
+    assert.match(
+      lines[lines.length - 1] ?? '',
+      /^WARNING Deployment\/shop\/bootstrapper: ExternalSecret shop\/db-bootstrap has refreshPolicy CreatedOnce/,
+    );
   });
 });

@@ -330,8 +330,9 @@ run "kubernetes_rbac_binds_rotor_pins_to_the_rotation_identity" {
       if try(yamldecode(d).kind == "ClusterRole" && yamldecode(d).metadata.name == "rotor-pins", false)
       ])) == toset([
       "deployments.apps", "statefulsets.apps", "daemonsets.apps",
-      "cronjobs.batch",
+      "cronjobs.batch", "jobs.batch",
       "rollouts.argoproj.io",
+      "secretsyncs.secret-sync.gke.io",
       "secretproviderclasses.secrets-store.csi.x-k8s.io", "secretproviderclasspodstatuses.secrets-store.csi.x-k8s.io",
       "externalsecrets.external-secrets.io", "secretstores.external-secrets.io", "clustersecretstores.external-secrets.io",
     ])
