@@ -1,25 +1,39 @@
-// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--peers reloader]
+// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
-//                  (defaults 10000 / 500 / 20, no peers; scenario B: 300 / 30 / 4 / 30)
+//                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
 // Deployments (replicas 0) across M namespaces in a realistic mix of the ways workloads consume
 // Secret Manager secrets (./bench/fleet.ts), then K secret events — each a new version of one of a
 // few rotated secrets, so each needs real restarts — handled by
-//   rotor     the live pipeline (reconcileEvent) as the least-privilege `rotor` user, and
+//   rotor     the least-privilege `rotor` user, run as Cloud Functions runs it: plain node loading
+//             the packaged bundle (`npm run package`, dist/function/index.js) and calling its
+//             onSecretEvent with each CloudEvent, configured through ROTOR_CLUSTERS
+//             (./bench/bundle-worker.mjs; ROTOR_BENCH_NODE_FLAGS, e.g. --max-old-space-size=128,
+//             are its node flags), and
 //   baseline  the naive per-namespace script (./bench/baseline.ts) as a `baseline` user,
-// each in its own process (its peak RSS is its own). Per event: wall time from the notification
-// (parsed from a real Eventarc CloudEvent) to the last action, API requests, patches; and checks:
-// both restarted every expected dependent, Rotor exactly those, a redelivery of the same event
-// patches nothing, and the rotor.dev/applied annotations on the server agree.
+// each in its own process (./bench/workerClient.ts; its RSS at start and peak is its own). Per
+// event: wall time from the notification (parsed from a real Eventarc CloudEvent) to the last
+// action, API requests, patches; and checks: both restarted every expected dependent, Rotor exactly
+// those and none twice, a redelivery of the same event patches nothing, and the rotor.dev/applied
+// annotations on the server agree.
+//
+// --clusters C registers the one local API server as C clusters (./bench/clusterProxy.ts): each a
+// proxy that shows only its own labelled share of a fleet of C × N Deployments in C × M
+// namespaces, so one event reconciles C clusters whose dependents do not overlap. Rotor's requests
+// and patches are counted at the proxies. With C > 1 the baseline (one cluster by design) is not
+// run and its figures are null.
 //
 // API requests are also counted exactly on the server side, from the API server's audit log
-// filtered by user (./bench/audit.ts): `auditedRequestsPerEvent`.
+// filtered by user (./bench/audit.ts): `auditedRequestsPerEvent`. The proxies forward the client's
+// bearer token unchanged, so every cluster's requests reach the server as the `rotor` user and are
+// all counted there.
 //
 // Peers (`--peers reloader`): Stakater Reloader, a binary the user supplies in ROTOR_RELOADER_BIN
 // (./bench/reloader.ts; skipped with a message saying how to get one), run as its own `reloader`
 // user with the permissions of Reloader's own manifest, against the same control plane and fleet
-// after the events above: scenario A, the synced Kubernetes Secrets of one rotated secret change
+// after the events above (with C > 1, on all C clusters' objects: Reloader watches the one API
+// server directly): scenario A, the synced Kubernetes Secrets of one rotated secret change
 // (./bench/reloaderScenario.ts). Then scenario B (./bench/scenarioB.ts), on a control plane of
 // its own with the real External Secrets Operator: from a new Secret Manager version until every
 // dependent runs it, ESO polling (plus Reloader, when given) against Rotor forcing the sync. Its
@@ -32,7 +46,8 @@
 //
 // Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
 // Numbers only: there are no timing assertions.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,7 +57,10 @@ import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../te
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
-import { buildFleet, HOT_SECRETS } from './bench/fleet';
+import type { ClusterProxy } from './bench/clusterProxy';
+import { CLUSTER_LABEL, SHARED, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
+import type { Fleet } from './bench/fleet';
+import { buildFleet, HOT_SECRETS, PROJECT_ID, PROJECT_NUMBER } from './bench/fleet';
 import type { EventResult, Role, WorkerStats } from './bench/protocol';
 import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
 import type { RunningReloader } from './bench/reloader';
@@ -125,6 +143,20 @@ function figures(
   };
 }
 
+/** Labels every object with its cluster: namespace i is cluster i mod C; cluster-scoped ones are shared. */
+function labelByCluster(fleet: Fleet, clusterNames: readonly string[]): Fleet {
+  const clusterOf = new Map(
+    fleet.namespaces.map((ns, i) => [ns, clusterNames[i % clusterNames.length] ?? SHARED]),
+  );
+  for (const phase of fleet.phases)
+    for (const o of phase.objects) {
+      const meta = (o.body.metadata ??= {});
+      const ns = meta.namespace ?? /\/namespaces\/([^/]+)\//.exec(o.path)?.[1];
+      meta.labels = { ...meta.labels, [CLUSTER_LABEL]: ns ? (clusterOf.get(ns) ?? SHARED) : SHARED };
+    }
+  return fleet;
+}
+
 const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
 
 async function main(): Promise<void> {
@@ -133,6 +165,7 @@ async function main(): Promise<void> {
       workloads: { type: 'string' },
       namespaces: { type: 'string' },
       events: { type: 'string' },
+      clusters: { type: 'string' },
       peers: { type: 'string' },
       'eso-workloads': { type: 'string' },
       'eso-namespaces': { type: 'string' },
@@ -144,9 +177,11 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--peers reloader]\n' +
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]\n' +
         '                        [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval SECONDS]\n' +
-        '  (defaults 10000 / 500 / 20; the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
+        '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
+        '   Rotor runs from the packaged bundle, with ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
+        '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n',
     );
     return;
@@ -154,6 +189,8 @@ async function main(): Promise<void> {
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
   const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
   const events = positiveInt(values.events, '--events', 20);
+  const clusters = positiveInt(values.clusters, '--clusters', 1);
+  const clusterNames = Array.from({ length: clusters }, (_, i) => `c${i}`);
   const peers = parsePeers(values.peers);
   const esoWorkloads = positiveInt(values['eso-workloads'], '--eso-workloads', 300);
   const esoNamespaces = Math.min(positiveInt(values['eso-namespaces'], '--eso-namespaces', 30), esoWorkloads);
@@ -170,15 +207,20 @@ async function main(): Promise<void> {
   }
   if (reloader && 'skipped' in reloader) progress(reloader.skipped);
 
-  const fleet = buildFleet({ workloads, namespaces });
+  // C clusters' fleets in one: namespace i belongs to cluster i mod C (labelled so).
+  const fleet = labelByCluster(
+    buildFleet({ workloads: workloads * clusters, namespaces: namespaces * clusters }),
+    clusterNames,
+  );
   const hot = HOT_SECRETS.reduce((s, h) => s + (fleet.expected.get(h)?.size ?? 0), 0);
   const decoys = HOT_SECRETS.reduce((s, h) => s + (fleet.decoys.get(h)?.size ?? 0), 0);
   progress(
-    `fleet: ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / workloads, 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`,
+    `fleet: ${clusters} cluster(s) × ${workloads} Deployments in ${namespaces} namespaces; ${hot} (${round((100 * hot) / (workloads * clusters), 2)}%) depend on the ${HOT_SECRETS.length} rotated secrets, ${decoys} only mention them`,
   );
 
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
+  const proxies: ClusterProxy[] = [];
   let runningReloader: RunningReloader | undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
   const audit = new AuditLog(join(scratch, 'audit.log'));
@@ -209,11 +251,48 @@ async function main(): Promise<void> {
     const seedSeconds = (Date.now() - seedStart) / 1000;
     progress(`seeded ${seeded} objects in ${seedSeconds.toFixed(1)}s`);
 
-    const rotor = new Worker('rotor', cp.kubeconfigPathFor('rotor'));
+    progress('packaging the functions bundle (npm run package)');
+    const pkg = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'package.mjs')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (pkg.status !== 0) throw new Error(`npm run package failed (${pkg.status ?? pkg.signal ?? '?'})`);
+    for (const name of clusterNames) proxies.push(await startClusterProxy(name, cp.server, cp.caPem));
+    const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
+    // Every proxy's context is the `rotor` user's token: the audit log sees all clusters as `rotor`.
+    writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
+    const rotor = new Worker('rotor', {
+      path: join(__dirname, 'bench', 'bundle-worker.mjs'),
+      args: [join(REPO_ROOT, 'dist', 'function')],
+      // ROTOR_BENCH_NODE_FLAGS, e.g. --max-old-space-size=128: a memory-bounded instance's heap.
+      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      env: {
+        PATH: process.env.PATH ?? '',
+        ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
+        ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
+        ROTOR_DEFAULT_PROJECT: PROJECT_ID,
+        ROTOR_MAX_WAIT_SECONDS: '1800',
+        ...(process.env.ROTOR_CONCURRENCY ? { ROTOR_CONCURRENCY: process.env.ROTOR_CONCURRENCY } : {}),
+        ...(process.env.ROTOR_CLUSTER_CONCURRENCY
+          ? { ROTOR_CLUSTER_CONCURRENCY: process.env.ROTOR_CLUSTER_CONCURRENCY }
+          : {}),
+      },
+    });
     workers.push(rotor);
-    const baseline = new Worker('baseline', cp.kubeconfigPathFor('baseline'));
-    workers.push(baseline);
-    await Promise.all([rotor.ready(), baseline.ready()]);
+    const baseline = clusters === 1 ? new Worker('baseline', cp.kubeconfigPathFor('baseline')) : undefined;
+    if (baseline) workers.push(baseline);
+    await Promise.all([rotor.ready(), baseline?.ready()]);
+    /** Rotor's requests and patches, as its clusters' proxies saw them. */
+    const proxyCounts = (): { requests: number; patches: number } => ({
+      requests: proxies.reduce((n, p) => n + p.requests, 0),
+      patches: proxies.reduce((n, p) => n + p.patches, 0),
+    });
+    const rotorEvent = async (i: number, notification: string): Promise<EventResult> => {
+      const before = proxyCounts();
+      const r = await rotor.event(i, notification);
+      const after = proxyCounts();
+      return { ...r, requests: after.requests - before.requests, patches: after.patches - before.patches };
+    };
 
     const rotorResults: EventResult[] = [];
     /** [from, to] of each event's handling, per contender: its requests in the audit log. */
@@ -224,6 +303,7 @@ async function main(): Promise<void> {
       rotorMismatchedEvents: 0,
       rotorNotConverged: 0,
       redeliveryPatches: 0,
+      rotorDuplicateRestarts: 0,
       baselineMissed: 0,
       baselineNeedless: 0,
       baselineUnexplained: 0,
@@ -250,20 +330,24 @@ async function main(): Promise<void> {
       const expected = fleet.expected.get(secret) ?? new Set<string>();
 
       const rotorFrom = Date.now();
-      const r = await rotor.event(i, notification);
+      const r = await rotorEvent(i, notification);
       windows.rotor.push([rotorFrom, Date.now()]);
       rotorResults.push(r);
-      const again = await rotor.event(i, notification); // Pub/Sub redelivers the same message
+      const again = await rotorEvent(i, notification); // Pub/Sub redelivers the same message
       redeliveryResults.push(again);
       const baselineFrom = Date.now();
-      const b = await baseline.event(i, notification);
-      windows.baseline.push([baselineFrom, Date.now()]);
-      baselineResults.push(b);
+      const b = baseline ? await baseline.event(i, notification) : undefined;
+      if (b) {
+        windows.baseline.push([baselineFrom, Date.now()]);
+        baselineResults.push(b);
+      }
       lastWrite = Date.now();
 
       const rotorSet = new Set(r.restarted);
       const missing = diff(expected, rotorSet);
       const extra = diff(rotorSet, expected);
+      // Exactly once: no dependent restarted twice (by two clusters, or twice in one).
+      checks.rotorDuplicateRestarts += r.restarted.length - rotorSet.size;
       if (missing.length || extra.length || r.recorded.length) {
         checks.rotorMismatchedEvents++;
         progress(
@@ -272,19 +356,24 @@ async function main(): Promise<void> {
       }
       if (!r.converged) checks.rotorNotConverged++;
       checks.redeliveryPatches += again.patches;
-      const baselineSet = new Set(b.restarted);
-      const bMissing = diff(expected, baselineSet);
-      const bExtra = diff(baselineSet, expected);
-      checks.baselineMissed += bMissing.length;
-      checks.baselineNeedless += bExtra.length;
-      checks.baselineUnexplained += diff(bExtra, fleet.decoys.get(secret) ?? new Set<string>()).length;
+      if (b) {
+        const baselineSet = new Set(b.restarted);
+        const bMissing = diff(expected, baselineSet);
+        const bExtra = diff(baselineSet, expected);
+        checks.baselineMissed += bMissing.length;
+        checks.baselineNeedless += bExtra.length;
+        checks.baselineUnexplained += diff(bExtra, fleet.decoys.get(secret) ?? new Set<string>()).length;
+      }
       progress(
         `event ${i + 1}/${events}: ${secret} v${version}: rotor ${r.ms.toFixed(0)} ms, ${r.requests} requests, ${r.restarted.length}/${expected.size} restarts` +
-          ` (redelivery ${again.ms.toFixed(0)} ms, ${again.patches} patches) | baseline ${b.ms.toFixed(0)} ms, ${b.requests} requests, ${b.restarted.length} restarts`,
+          ` (redelivery ${again.ms.toFixed(0)} ms, ${again.patches} patches)` +
+          (b
+            ? ` | baseline ${b.ms.toFixed(0)} ms, ${b.requests} requests, ${b.restarted.length} restarts`
+            : ''),
       );
     }
     const measureSeconds = (Date.now() - measureStart) / 1000;
-    const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline.finish()]);
+    const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline?.finish()]);
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
     // exactly its expected dependents.
@@ -316,7 +405,9 @@ async function main(): Promise<void> {
       : 0;
     const audited = (role: Role): number[] => windows[role].map(([from, to]) => audit.count(role, from, to));
     const rotorFig = figures(rotorResults, rotorStats, audited('rotor'));
-    const baselineFig = figures(baselineResults, baselineStats, audited('baseline'));
+    const baselineFig = baselineStats
+      ? figures(baselineResults, baselineStats, audited('baseline'))
+      : undefined;
 
     let reloaderPeer: Record<string, unknown> | undefined;
     if (reloader && 'skipped' in reloader) reloaderPeer = { skipped: reloader.skipped };
@@ -371,13 +462,16 @@ async function main(): Promise<void> {
     }
     const redeliveryMs = redeliveryResults.map((r) => r.ms).sort((a, b) => a - b);
     const result = {
+      // Per cluster; the fleet is clusters × these.
       workloads,
       namespaces,
       events,
-      dependentsPercent: round((100 * hot) / workloads, 2),
+      clusters,
+      rotorRuns: 'packaged bundle (dist/function/index.js), plain node',
+      dependentsPercent: round((100 * hot) / (workloads * clusters), 2),
       expectedRestartsPerEvent: round(expectedPerEvent),
       rotor: rotorFig,
-      baseline: baselineFig,
+      baseline: baselineFig ?? null,
       peers: { ...(reloaderPeer ? { reloader: reloaderPeer } : {}) },
       // The same event delivered again right after: the no-op path (lists, decisions, no patch).
       rotorRedelivery: {
@@ -388,17 +482,22 @@ async function main(): Promise<void> {
         ),
         patches: checks.redeliveryPatches,
       },
-      ratio: {
-        p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),
-        p95: round(baselineFig.p95Ms / Math.max(rotorFig.p95Ms, 0.001)),
-        requests: round(baselineFig.requestsPerEvent / Math.max(rotorFig.requestsPerEvent, 0.001)),
-      },
+      ratio: baselineFig
+        ? {
+            p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),
+            p95: round(baselineFig.p95Ms / Math.max(rotorFig.p95Ms, 0.001)),
+            requests: round(baselineFig.requestsPerEvent / Math.max(rotorFig.requestsPerEvent, 0.001)),
+          }
+        : null,
       correctness: {
         rotorRestartedExactlyExpected: checks.rotorMismatchedEvents === 0,
+        rotorDuplicateRestarts: checks.rotorDuplicateRestarts,
         rotorConvergedEveryEvent: checks.rotorNotConverged === 0,
         redeliveryPatches: checks.redeliveryPatches,
-        baselineRestartedEveryExpected: checks.baselineMissed === 0,
-        sameDependentsRestarted: checks.rotorMismatchedEvents === 0 && checks.baselineMissed === 0,
+        baselineRestartedEveryExpected: baseline ? checks.baselineMissed === 0 : null,
+        sameDependentsRestarted: baseline
+          ? checks.rotorMismatchedEvents === 0 && checks.baselineMissed === 0
+          : null,
         baselineNeedlessRestarts: checks.baselineNeedless,
         baselineUnexplainedRestarts: checks.baselineUnexplained,
         appliedAnnotationsMatch: appliedMismatches === 0,
@@ -416,6 +515,7 @@ async function main(): Promise<void> {
   } finally {
     for (const w of workers) w.kill();
     await runningReloader?.stop();
+    for (const p of proxies) await p.close();
     await cp?.stop();
     rmSync(scratch, { recursive: true, force: true });
   }

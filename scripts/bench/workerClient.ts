@@ -1,5 +1,7 @@
-// The parent's side of a contender's process (./worker.ts): forks it with an IPC channel and
-// exchanges one message at a time with it (./protocol.ts).
+// The parent's side of a contender's process: forks it with an IPC channel and exchanges one
+// message at a time with it (./protocol.ts). The process is ./worker.ts under tsx (given a
+// kubeconfig), or any script speaking the same messages, such as ./bundle-worker.mjs (Rotor from
+// the packaged bundle in plain node).
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -7,6 +9,15 @@ import { REPO_ROOT } from '../../test/harness/controlPlane';
 import type { EventResult, FromWorker, Role, ToWorker, WorkerStats } from './protocol';
 
 const WORKER_TIMEOUT_MS = 5 * 60_000;
+
+/** A worker script other than ./worker.ts: what to fork, with which node flags and environment. */
+export interface WorkerScript {
+  readonly path: string;
+  readonly args: readonly string[];
+  readonly execArgv: readonly string[];
+  /** The child's whole environment (default: the parent's). */
+  readonly env?: NodeJS.ProcessEnv;
+}
 
 /** A contender's process: one message in flight at a time. */
 export class Worker {
@@ -17,11 +28,21 @@ export class Worker {
 
   constructor(
     readonly role: Role,
-    kubeconfig: string,
+    /** A kubeconfig for ./worker.ts as `role`, or another worker script. */
+    kubeconfigOrScript: string | WorkerScript,
   ) {
-    this.child = fork(join(__dirname, 'worker.ts'), [role, kubeconfig], {
+    const script: WorkerScript =
+      typeof kubeconfigOrScript === 'string'
+        ? {
+            path: join(__dirname, 'worker.ts'),
+            args: [role, kubeconfigOrScript],
+            execArgv: ['--import', 'tsx'],
+          }
+        : kubeconfigOrScript;
+    this.child = fork(script.path, [...script.args], {
       cwd: REPO_ROOT,
-      execArgv: ['--import', 'tsx'],
+      execArgv: [...script.execArgv],
+      ...(script.env ? { env: script.env } : {}),
       // The worker's stdout goes to our stderr: our stdout carries only the result line.
       stdio: ['ignore', 2, 2, 'ipc'],
     });
