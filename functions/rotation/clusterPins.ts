@@ -3,7 +3,9 @@
 //   - pins it by number (a CSI resourceName or ESO remoteRef.version),
 //   - follows `latest` but Rotor last applied that version to it (rotor.dev/applied): it has
 //     not moved to anything newer yet,
-//   - mounts it through the CSI driver right now (SecretProviderClassPodStatus).
+//   - mounts it through the CSI driver right now (SecretProviderClassPodStatus),
+//   - is the version a dependent is leaving while its rollout to the new one is halted or not done
+//     (rolloutHolds.ts): the way back stays open until the fleet has moved.
 import type { Inventory } from '../core/inventory';
 import { DependencyIndex, appliedVersions } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
@@ -13,7 +15,11 @@ import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
 import { INVENTORY_PAGE_SIZE, liveInventory } from '../cluster/inventory';
 import { RESOURCES, forEachPage } from '../cluster/resources';
+import { rolloutHealth } from '../core/rolloutHealth';
 import type { PinnedVersions } from './retire';
+import { ExplainedPins } from './retire';
+import type { DependentRollout } from './rolloutHolds';
+import { rolloutHolds } from './rolloutHolds';
 
 /** Pure: the version numbers `secret` is pinned at in one cluster's objects. */
 export function pinsFromInventory(
@@ -49,6 +55,35 @@ export function pinsFromInventory(
 }
 
 /**
+ * Pure: the dependents of `secret` that rotor.dev/applied records at a version, with their rollout
+ * health read from the controller's status. Pods are not read: whether a rollout is done comes from
+ * the status alone, and any rollout not done (failing or not) holds; `cluster` names it.
+ */
+export function dependentRollouts(
+  inventory: Inventory,
+  secret: SecretId,
+  projects: ProjectMap,
+  cluster: string,
+  now: number,
+): DependentRollout[] {
+  const index = new DependencyIndex(inventory, { projects });
+  const key = index.keyOf(secret);
+  const rollouts: DependentRollout[] = [];
+  for (const wd of index.dependentsOf(secret)) {
+    const applied = appliedVersions(wd.object)[key] ?? appliedVersions(wd.object)[formatSecretId(secret)];
+    if (applied === undefined || !/^[0-9]+$/.test(applied)) continue;
+    const m = wd.object.metadata;
+    rollouts.push({
+      workload: `${cluster} ${m?.namespace ?? 'default'}/${wd.object.kind ?? '?'}/${m?.name ?? '?'}`,
+      applied: Number(applied),
+      // No timeout here: a slow rollout holds as long as it is not done.
+      health: rolloutHealth(wd.object, { pods: [], now, timeoutMs: Number.POSITIVE_INFINITY }),
+    });
+  }
+  return rollouts;
+}
+
+/**
  * The PinnedVersions hook over live clusters (the workloads that can depend on the secret, and the
  * pod statuses of the classes that carry it, both streamed). Every
  * namespace counts, whatever ROTOR_NAMESPACES / ROTOR_EXCLUDE_NAMESPACES say: those lists limit
@@ -56,19 +91,24 @@ export function pinsFromInventory(
  * disabling it would break that workload's next mount or sync.
  */
 export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: ProjectMap): PinnedVersions {
-  return async (secret) => {
-    const pins = new Set<number>();
+  return async (secret, versions) => {
+    const pins = new Map<number, string>();
+    const rollouts: DependentRollout[] = [];
     for (const api of await clusters()) {
       // No bare Pods: rotor-pins names no core resource (it cannot read a Secret), and a Pod's CSI
-      // mounts are counted from the pod statuses below.
+      // mounts are counted from the pod statuses.
       const scope = { kind: 'secret', secret: secret.id, projects, without: ['Pod'] } as const;
       const [inventory, statuses] = await Promise.all([
         liveInventory(api, {}, scope),
         podStatusesOf(api, secret.id, projects),
       ]);
-      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses)) pins.add(v);
+      for (const v of pinsFromInventory(inventory, secret.id, projects, statuses))
+        pins.set(v, 'a workload in a cluster uses it');
+      rollouts.push(...dependentRollouts(inventory, secret.id, projects, api.cluster, Date.now()));
     }
-    return pins;
+    const enabled = versions.filter((v) => v.state === 'ENABLED').map((v) => v.version);
+    for (const [v, why] of rolloutHolds(rollouts, enabled)) pins.set(v, why);
+    return new ExplainedPins(pins);
   };
 }
 

@@ -28,7 +28,7 @@ import type { RotationDefaults, SecretRotationConfig, StrategyName } from './con
 import { readRotationConfig } from './config';
 import { formatDuration } from './duration';
 import { ALIASES } from './names';
-import type { PinnedVersions } from './retire';
+import type { PinnedVersions, RetirePlan } from './retire';
 import { aliasPins, planRetirement, retire } from './retire';
 import type { InProgress, LastAbandoned, LastRotation } from './rotationState';
 import {
@@ -69,6 +69,8 @@ export interface RotationResult {
   readonly previous?: number;
   /** Versions disabled by this run. */
   readonly disabled: readonly number[];
+  /** Superseded versions this run kept enabled, with why (e.g. a rollout that is halted holds one). */
+  readonly kept?: ReadonlyArray<{ readonly version: number; readonly why: string }>;
   /** One human line: what happened and why. */
   readonly reason: string;
   /** For failed/abandoned: whether a retry can help. */
@@ -183,11 +185,12 @@ class Rotation {
     const versions = await this.sm.listVersions(this.id);
 
     if (this.options.retireOnly) {
-      const disabled = await this.retire(secret, versions, config);
+      const { disabled, kept } = await this.retire(secret, versions, config);
       return this.result(
         'retired',
-        disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable',
-        { strategy: config.strategy, disabled },
+        (disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable') +
+          kept.map((k) => `; kept ${k.version}: ${k.why}`).join(''),
+        { strategy: config.strategy, disabled, ...(kept.length ? { kept } : {}) },
       );
     }
 
@@ -433,15 +436,17 @@ class Rotation {
     await this.after('finish');
 
     // 6. Retire what the grace period and the pins allow.
-    const disabled = await this.retire(secret, await this.sm.listVersions(this.id), config);
+    const { disabled, kept } = await this.retire(secret, await this.sm.listVersions(this.id), config);
     return this.result(
       state ? 'resumed' : 'rotated',
-      `version ${pending} is current${progress.from ? ` (was ${progress.from})` : ''}`,
+      `version ${pending} is current${progress.from ? ` (was ${progress.from})` : ''}` +
+        kept.map((k) => `; kept ${k.version}: ${k.why}`).join(''),
       {
         strategy: config.strategy,
         version: pending,
         ...(progress.from ? { previous: progress.from } : {}),
         disabled,
+        ...(kept.length ? { kept } : {}),
       },
     );
   }
@@ -553,7 +558,7 @@ class Rotation {
     secret: SecretMetadata,
     versions: SecretVersionInfo[],
     config: SecretRotationConfig,
-  ): Promise<number[]> {
+  ): Promise<{ disabled: number[]; kept: RetirePlan['kept'] }> {
     const plan = await planRetirement(
       secret,
       versions,
@@ -561,6 +566,6 @@ class Rotation {
       this.now(),
       this.deps.pinnedVersions ?? aliasPins,
     );
-    return retire(this.sm, secret, plan, this.logger);
+    return { disabled: await retire(this.sm, secret, plan, this.logger), kept: plan.kept };
   }
 }

@@ -15,6 +15,13 @@ export type PinnedVersions = (
   versions: readonly SecretVersionInfo[],
 ) => Promise<ReadonlySet<number>>;
 
+/** Pinned versions that say why each is kept (the cluster side names the rollout that holds it). */
+export class ExplainedPins extends Set<number> {
+  constructor(readonly why: ReadonlyMap<number, string>) {
+    super(why.keys());
+  }
+}
+
 /** Fail safe when no cluster is configured: every version counts as in use, nothing is disabled. */
 export const keepEveryVersion: PinnedVersions = (_secret, versions) =>
   Promise.resolve(new Set(versions.map((v) => v.version)));
@@ -49,10 +56,9 @@ export async function planRetirement(
   const inProgress = readInProgress(secret.annotations);
   // Alias pins always count, whatever the injected source says: an alias may serve consumers the
   // cluster side cannot see (other clusters, VMs, people).
-  const pinned = new Set([
-    ...(await aliasPins(secret, versions)),
-    ...(await pinnedVersions(secret, versions)),
-  ]);
+  const injected = await pinnedVersions(secret, versions);
+  const reasons: ReadonlyMap<number, string> = injected instanceof ExplainedPins ? injected.why : new Map();
+  const pinned = new Set([...(await aliasPins(secret, versions)), ...injected]);
   const disable: SecretVersionInfo[] = [];
   const kept: Array<{ version: number; why: string }> = [];
   for (let i = 0; i < byNumber.length; i++) {
@@ -65,7 +71,8 @@ export async function planRetirement(
       v.version === inProgress?.from
     ) {
       kept.push({ version: v.version, why: 'a rotation in progress uses it' });
-    } else if (pinned.has(v.version)) kept.push({ version: v.version, why: 'a consumer pins it' });
+    } else if (pinned.has(v.version))
+      kept.push({ version: v.version, why: reasons.get(v.version) ?? 'a consumer pins it' });
     else {
       // Superseded when the next version was created: from then on it was no longer the newest.
       const supersededAt = byNumber[i + 1].createTime.getTime();
@@ -85,6 +92,9 @@ export async function retire(
   logger: Logger,
 ): Promise<number[]> {
   const done: number[] = [];
+  // Say why each superseded version stays enabled (a halted rollout holds its way back).
+  for (const k of plan.kept)
+    logger.info('kept superseded version', { secret: secret.name, version: k.version, why: k.why });
   for (const v of plan.disable) {
     try {
       await sm.disableVersion(secret.id, v.version, v.etag);

@@ -53,14 +53,16 @@ resource "google_pubsub_subscription" "push" {
     }
   }
 
+  # Both bounds equal, so the budget (budget.tf) is known: attempts x backoff covers the longest
+  # healthy rollout.
   retry_policy {
-    minimum_backoff = var.retry_backoff.minimum
-    maximum_backoff = var.retry_backoff.maximum
+    minimum_backoff = "${var.retry_backoff_seconds}s"
+    maximum_backoff = "${var.retry_backoff_seconds}s"
   }
 
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.dead_letters.id
-    max_delivery_attempts = var.max_delivery_attempts
+    max_delivery_attempts = local.max_delivery_attempts
   }
 
   # A subscription with no traffic for 31 days would otherwise be deleted, and with it the path

@@ -94,7 +94,7 @@ locals {
     ROTOR_NAMESPACES         = join(",", var.namespaces)
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
-  }, var.event_function.environment_variables)
+  }, local.budget_environment, var.event_function.environment_variables)
 
   # rotateSecret lists the clusters' workloads before it disables a superseded version, and keeps
   # every version one of them still uses (functions/rotation/clusterPins.ts). It deliberately gets

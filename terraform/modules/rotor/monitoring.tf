@@ -204,7 +204,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
     mime_type = "text/markdown"
     subject   = "Rotor: a message exhausted its delivery attempts"
     content   = <<-EOT
-      A Secret Manager event or rotation request was delivered ${var.max_delivery_attempts} times without
+      A Secret Manager event or rotation request was delivered ${local.max_delivery_attempts} times without
       success and now waits in `${google_pubsub_subscription.dead_letters.id}`. Its secret's dependents may
       still run the old version. Look at the message (`gcloud pubsub subscriptions pull
       ${google_pubsub_subscription.dead_letters.name} --project ${var.project_id} --limit 10`), then at

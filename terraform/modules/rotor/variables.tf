@@ -434,30 +434,61 @@ variable "delivery" {
   }
 }
 
-variable "max_delivery_attempts" {
-  description = "push delivery: attempts before a message goes to the dead-letter topic (Pub/Sub allows 5-100)."
+# The redelivery budget (budget.tf derives the subscription's attempts from these): a gated rollout
+# is driven by redeliveries, so the attempts times the backoff must outlast the longest healthy one.
+
+variable "retry_backoff_seconds" {
+  description = "push delivery: seconds between redeliveries (Pub/Sub allows 0-600; minimum and maximum backoff are both set to it, so the budget is known). `wait` decisions, rollouts in progress and transient failures are re-checked this often."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.retry_backoff_seconds >= 10 && var.retry_backoff_seconds <= 600 && floor(var.retry_backoff_seconds) == var.retry_backoff_seconds
+    error_message = "retry_backoff_seconds must be a whole number of seconds between 10 and 600 (Pub/Sub's maximum backoff is 600 s)."
+  }
+}
+
+variable "rollout_timeout_seconds" {
+  description = "ROTOR_ROLLOUT_TIMEOUT_SECONDS: a workload not Available this long after Rotor's restart halts the event."
+  type        = number
+  default     = 600
+
+  validation {
+    condition     = var.rollout_timeout_seconds >= 1 && floor(var.rollout_timeout_seconds) == var.rollout_timeout_seconds
+    error_message = "rollout_timeout_seconds must be a whole number of seconds, at least 1."
+  }
+}
+
+variable "max_wait_seconds" {
+  description = "ROTOR_MAX_WAIT_SECONDS: how long onSecretEvent waits for a dependent's source to carry the new version before it gives up."
+  type        = number
+  default     = 1800
+
+  validation {
+    condition     = var.max_wait_seconds >= 1 && floor(var.max_wait_seconds) == var.max_wait_seconds
+    error_message = "max_wait_seconds must be a whole number of seconds, at least 1."
+  }
+}
+
+variable "wave_size" {
+  description = "ROTOR_WAVE_SIZE: at most this many workloads of a wave restarted and not yet rolled out."
   type        = number
   default     = 10
 
   validation {
-    condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100 && floor(var.max_delivery_attempts) == var.max_delivery_attempts
-    error_message = "max_delivery_attempts must be a whole number between 5 and 100."
+    condition     = var.wave_size >= 1 && floor(var.wave_size) == var.wave_size
+    error_message = "wave_size must be a whole number, at least 1."
   }
 }
 
-variable "retry_backoff" {
-  description = "push delivery: exponential backoff between redeliveries (Pub/Sub allows 0s-600s). `wait` decisions and transient failures are retried this way."
-  type = object({
-    minimum = optional(string, "10s")
-    maximum = optional(string, "600s")
-  })
-  default = {}
+variable "max_waves" {
+  description = "The longest healthy rollout you plan for, in rollout steps that each may take rollout_timeout_seconds: for every wave, ceil(its workloads / wave_size), summed over the waves of a secret's dependents. Sizes the redelivery budget; a rollout that needs more steps may be dead-lettered."
+  type        = number
+  default     = 3
 
   validation {
-    condition = (can(regex("^[0-9]+s$", var.retry_backoff.minimum)) && can(regex("^[0-9]+s$", var.retry_backoff.maximum)) &&
-      try(tonumber(trimsuffix(var.retry_backoff.maximum, "s")) <= 600, false) &&
-    try(tonumber(trimsuffix(var.retry_backoff.minimum, "s")) <= tonumber(trimsuffix(var.retry_backoff.maximum, "s")), false))
-    error_message = "retry_backoff: seconds with an 's' suffix, minimum <= maximum <= 600s."
+    condition     = var.max_waves >= 1 && floor(var.max_waves) == var.max_waves
+    error_message = "max_waves must be a whole number, at least 1."
   }
 }
 

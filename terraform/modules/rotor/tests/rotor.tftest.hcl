@@ -85,7 +85,7 @@ run "push_delivery_is_the_default" {
   assert {
     condition = alltrue([
       for s in google_pubsub_subscription.push :
-      s.dead_letter_policy[0].max_delivery_attempts == 10 && s.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id
+      s.dead_letter_policy[0].max_delivery_attempts == 61 && s.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id
     ])
     error_message = "every push subscription must dead-letter to the dead-letter topic"
   }
@@ -554,12 +554,12 @@ run "rejects_extra_secret_in_another_project" {
   expect_failures = [var.rotation_extra_secrets]
 }
 
-run "rejects_too_few_delivery_attempts" {
+run "rejects_a_backoff_over_600s" {
   command = plan
   variables {
-    max_delivery_attempts = 3
+    retry_backoff_seconds = 601
   }
-  expect_failures = [var.max_delivery_attempts]
+  expect_failures = [var.retry_backoff_seconds]
 }
 
 run "rejects_function_timeout_over_540s" {
