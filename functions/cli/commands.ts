@@ -283,10 +283,44 @@ zsh: rotor completion zsh > "\${fpath[1]}/_rotor", or source <(rotor completion 
   positionals: ['bash', 'zsh'],
 };
 
+export const STATUS_OUTPUTS = ['table', 'json', 'yaml', 'markdown'] as const;
+
+export const STATUS_COMMAND: CommandSpec = {
+  name: 'status',
+  summary:
+    "Is a secret's rotation done, and where is it stuck? Per dependent: versions served, rollout. Read-only.",
+  forms: [
+    '--secret NAME [--version V] ([--kubeconfig FILE] [--context NAME] | --cluster SPEC...)',
+    '[-o table|json|yaml|markdown] [flags]',
+  ],
+  flags: [
+    secret,
+    { ...version, help: 'the version to check (default: the newest version recorded in rotor.dev/applied)' },
+    kubeconfig,
+    context,
+    {
+      name: 'cluster',
+      type: 'string',
+      multiple: true,
+      value: 'SPEC',
+      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT]',
+    },
+    projectMap,
+    project,
+    output(STATUS_OUTPUTS),
+    help,
+  ],
+  notes: `Reads the dependents of the secret, their pods and ReplicaSets and the CSI driver's pod
+statuses (list only). A pod serves the version when its CSI mount status records it, or when it
+belongs to the template revision Rotor's restart for that version created. Exit codes: 0 the
+rotation is done everywhere, 1 something is still pending, 2 bad usage or input.`,
+};
+
 export const COMMANDS: readonly CommandSpec[] = [
   PLAN_COMMAND,
   AUDIT_COMMAND,
   APPLY_COMMAND,
   ROTATE_COMMAND,
+  STATUS_COMMAND,
   COMPLETION_COMMAND,
 ];

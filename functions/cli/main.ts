@@ -4,6 +4,7 @@
 //   rotor audit   every Secret Manager secret in use, its consumers by action and rotation risks
 //   rotor apply   act on a live cluster for a secret or a notification file
 //   rotor rotate  rotate a secret now with its configured strategy
+//   rotor status  is a rotation done, and where is it stuck (read-only)
 //   rotor completion bash|zsh, rotor --version
 import { InputError, errorMessage } from '../errors';
 import { COMMANDS, COMPLETION_COMMAND } from './commands';
@@ -37,6 +38,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return await (await import('./apply')).runApply(rest, io);
       case 'rotate':
         return await (await import('./rotate')).runRotate(rest, io);
+      case 'status':
+        return await (await import('./status')).runStatus(rest, io);
       case 'completion': {
         const flags = parseFlags(COMPLETION_COMMAND, rest);
         if (flags.boolean('help')) {

@@ -113,8 +113,10 @@ describe('rotor completion', () => {
       'completion',
       'plan',
       'rotate',
+      'status',
     ]);
     assert.deepEqual(await complete('plan', '--out'), ['--output']);
+    assert.deepEqual(await complete('status', '-o', ''), ['json', 'markdown', 'table', 'yaml']);
     assert.deepEqual(await complete('plan', '-o', ''), ['json', 'markdown', 'mermaid', 'table', 'yaml']);
     assert.deepEqual(await complete('apply', '-o', 'y'), ['yaml']);
     assert.deepEqual(await complete('apply', '--dry'), ['--dry-run']);
