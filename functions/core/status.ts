@@ -10,7 +10,7 @@ import { appliedBy, describeAppliedBy } from './appliedBy';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions } from './discovery';
 import type { KubeObject } from './kube';
-import { isObject, str } from './kube';
+import { asArray, isObject, str } from './kube';
 import type { LiveState } from './readiness';
 import { mountedVersions, readinessCheck } from './readiness';
 import type { RolloutHealth } from './rolloutHealth';
@@ -22,6 +22,8 @@ import { kindOf } from './workloadKinds';
 export type PodServing =
   | { readonly serves: 'target'; readonly pod: string; readonly how: string }
   | { readonly serves: 'older'; readonly pod: string; readonly how: string }
+  /** Of the new revision, but not Ready: it serves nothing yet (a crash loop, a pull error). */
+  | { readonly serves: 'none'; readonly pod: string; readonly how: string }
   /** Nothing tells (a CSI pod without mount status yet). */
   | { readonly serves: 'unknown'; readonly pod: string; readonly how: string };
 
@@ -163,12 +165,19 @@ function csiServing(pod: KubeObject, inputs: StatusInputs, version: string): Pod
     : { serves: 'older', pod: name, how: `mounts version ${oldest}` };
 }
 
+/** The pod's Ready condition is True (a pod without one, or not Ready, serves no traffic). */
+function isPodReady(pod: KubeObject): boolean {
+  const status = isObject(pod.status) ? pod.status : {};
+  return asArray(status.conditions).some((c) => isObject(c) && c.type === 'Ready' && c.status === 'True');
+}
+
 function templateServing(pod: KubeObject, acted: boolean, currentRevision: boolean): PodServing {
   const name = pod.metadata?.name ?? '<unnamed>';
   if (!acted) return { serves: 'older', pod: name, how: 'Rotor has not acted on this version yet' };
-  return currentRevision
+  if (!currentRevision) return { serves: 'older', pod: name, how: "of a revision before Rotor's restart" };
+  return isPodReady(pod)
     ? { serves: 'target', pod: name, how: "of the revision Rotor's restart created" }
-    : { serves: 'older', pod: name, how: "of a revision before Rotor's restart" };
+    : { serves: 'none', pod: name, how: "of the revision Rotor's restart created, not Ready" };
 }
 
 function pendingOf(

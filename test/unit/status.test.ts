@@ -91,7 +91,11 @@ function pod(
       namespace: 'shop',
       ...(restartedAt ? { annotations: { [RESTARTED_AT]: restartedAt } } : {}),
     },
-    status: { containerStatuses: [{ name: 'app', restartCount: 5, state: containerState }] },
+    status: {
+      // Running containers are Ready; a waiting one (a crash loop) is not.
+      conditions: [{ type: 'Ready', status: 'waiting' in containerState ? 'False' : 'True' }],
+      containerStatuses: [{ name: 'app', restartCount: 5, state: containerState }],
+    },
   };
 }
 
@@ -209,6 +213,14 @@ describe('rotationStatus', () => {
       '7',
     );
     assert.equal(s.done, false);
+    // The crashlooping pod is of the new revision but serves nothing; the old one the old version.
+    assert.deepEqual(
+      s.workloads[0]?.pods.map((p) => [p.pod, p.serves]),
+      [
+        ['api-old', 'older'],
+        ['api-new', 'none'],
+      ],
+    );
     assert.deepEqual(s.workloads[0]?.pending, {
       pending: 'halted',
       reasons: ['api-new app: CrashLoopBackOff (5 restarts)'],
