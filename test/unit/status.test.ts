@@ -289,3 +289,32 @@ describe('statusVersion', () => {
     assert.equal(statusVersion(undefined, [dependent(deployment('c'), [envDep], [])], KEY), undefined);
   });
 });
+
+describe('rotor status markdown', () => {
+  it('a summary line and one table row per dependent (a missing ExternalSecret is waited for), pipes escaped', async () => {
+    const { renderStatusMarkdown } = await import('../../functions/cli/status');
+    const s = rotationStatus(
+      inputs([
+        dependent(
+          deployment('api', { applied: '7', restartedAt: RESTART }),
+          [envDep],
+          [pod('api-1', RESTART)],
+        ),
+        dependent(deployment('a|b'), [envDep], []),
+      ]),
+      '7',
+    );
+    assert.equal(
+      renderStatusMarkdown(s),
+      [
+        `**${KEY}** version 7: ⏳ not done`,
+        '',
+        '| cluster | workload | pods on the version | rollout | pending |',
+        '|---|---|---|---|---|',
+        '| prod | Deployment/shop/api | 1/1 | done | done |',
+        '| prod | Deployment/shop/a\\|b | 0/0 | done | waiting for ESO: ExternalSecret shop/db not found |',
+        '',
+      ].join('\n'),
+    );
+  });
+});
