@@ -1,5 +1,6 @@
 // npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
+// npm run bench -- --storm   (only the storm scenario, ./bench/storm.ts: the others are skipped)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
@@ -66,6 +67,7 @@ import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './b
 import type { RunningReloader } from './bench/reloader';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
+import { runStorm } from './bench/storm';
 import { Worker } from './bench/workerClient';
 
 const PEERS = ['reloader'] as const;
@@ -171,6 +173,7 @@ async function main(): Promise<void> {
       'eso-namespaces': { type: 'string' },
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
+      storm: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -182,8 +185,24 @@ async function main(): Promise<void> {
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
         '   Rotor runs from the packaged bundle, with ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
         '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
-        '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n',
+        '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
+        '       npm run bench -- --storm\n' +
+        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n',
     );
+    return;
+  }
+  if (values.storm) {
+    // The storm scenario alone, to keep the run short: its last line has the same top-level
+    // `scenario`/`seconds` keys and the figures under `storm`; the other scenarios are skipped.
+    const storm = await runStorm(progress);
+    const result = {
+      scenario: 'storm',
+      skipped: 'the default, redelivery, peers and scenario B runs (only --storm was asked for)',
+      storm,
+      seconds: { total: round((Date.now() - started) / 1000) },
+    };
+    progress(`done in ${result.seconds.total}s`);
+    process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
