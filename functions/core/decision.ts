@@ -89,8 +89,11 @@ export interface WaitDecision extends DecisionFacts {
   readonly waitingFor: WaitingFor;
 }
 
-/** What a wait is for (`wave`: an earlier wave's rollouts, core/waves.ts). */
-export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave';
+/**
+ * What a wait is for (`wave`: an earlier wave's rollouts; `rollout`: the rollout of what Rotor
+ * already did for the event; core/waves.ts).
+ */
+export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {

@@ -2,8 +2,9 @@
 // stops it. Workloads say `rotor.dev/wave: "N"` (0 first: canaries); everything else is in the
 // default wave, after every numbered one. A wave starts only when every rollout Rotor made in the
 // earlier waves has finished (rolloutHealth); within a wave at most `size` workloads are in flight
-// (acted on, rollout not finished yet) at once. A failed rollout halts the event: nothing more is
-// acted on, and the failed workloads are named.
+// (acted on, rollout not finished yet) at once. The event itself is done only when the last wave's
+// rollouts have finished too. A failed rollout halts the event: nothing more is acted on, and the
+// failed workloads are named.
 //
 // Stateless: the plan is made afresh on every delivery from what the cluster says (the decisions,
 // rotor.dev/applied, the controllers' status), so a redelivery or `rotor apply` continues where
@@ -94,6 +95,11 @@ export type WaveStep =
   | { readonly step: 'act' }
   /** Not yet: an earlier wave (or this wave's workloads in flight) must finish first. */
   | { readonly step: 'wait'; readonly wave: number; readonly reason: string }
+  /**
+   * Rotor already acted for this event and the rollout has not finished: the event is not done
+   * until it has (a crash loop in the last wave must halt the event like one in any other).
+   */
+  | { readonly step: 'rolling-out'; readonly detail: string }
   /** The event is halted: leave the workload alone. */
   | { readonly step: 'halted'; readonly reason: string }
   /** Its rollout failed: it is what halted the event. */
@@ -144,7 +150,9 @@ export function planWaves(entries: readonly WaveEntry[], size: number): WavePlan
   const current = [...new Set(entries.filter(unfinished).map((e) => e.wave))].sort((a, b) => a - b)[0];
   let slots = size - entries.filter((e) => e.wave === current && inFlight(e)).length;
   for (const e of entries) {
-    if (e.intent !== 'act') {
+    if (e.intent !== 'act' && e.health?.health === 'progressing') {
+      steps.set(e.id, { step: 'rolling-out', detail: e.health.detail });
+    } else if (e.intent !== 'act') {
       steps.set(e.id, { step: 'as-decided' });
     } else if (current !== undefined && e.wave > current) {
       steps.set(e.id, {

@@ -112,6 +112,7 @@ export async function reconcileAndReport(
   const warnings: string[] = [];
   const halted: HaltCause[] = [];
   let transient = 0;
+  let rollingOut = 0;
   // A bounded number of clusters at once, each independent of the others: memory holds that many
   // clusters' dependents, and a slow or unreachable cluster takes one slot (until its requests
   // time out) while the others go on through the rest. Outcomes are in cluster order.
@@ -131,10 +132,11 @@ export async function reconcileAndReport(
     workloads.push(...r.outcomes);
     halted.push(...r.halted);
     transient += r.transient;
+    rollingOut += r.rollingOut;
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
-  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length;
+  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const result: EventOutcome = {
     event: {
@@ -167,6 +169,7 @@ async function reconcileCluster(
   outcomes: WorkloadOutcome[];
   halted: HaltCause[];
   transient: number;
+  rollingOut: number;
   createEvents: () => Promise<void>;
 }> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
@@ -249,6 +252,8 @@ async function reconcileCluster(
   for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
 
   let transient = 0;
+  // Rollouts still going whose outcome reports the earlier action (not `waiting`): still pending.
+  let rollingOut = 0;
   const outcomes = await mapLimit(decided, cfg.concurrency, async (first) => {
     const { wd } = first;
     const { wave } = waveOf(wd.object);
@@ -261,6 +266,7 @@ async function reconcileCluster(
           const planned =
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
+          if (step?.step === 'rolling-out' && result.result !== 'waiting') rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
           if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
@@ -311,7 +317,7 @@ async function reconcileCluster(
       if (event) await createEvent(api, event, log);
     });
   };
-  return { outcomes, halted, transient, createEvents };
+  return { outcomes, halted, transient, rollingOut, createEvents };
 }
 
 /** A dependent decided (or whose decision failed: it is retried, reported failed, and holds later waves). */
@@ -334,8 +340,10 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
   const { cfg, ctx } = env;
   const waves = cfg.waves;
   if (!waves || cfg.dryRun) return NO_WAVES;
-  // Nothing left to act on: nothing to gate or halt, so no rollout needs reading.
-  if (!decided.some((d) => !d.failed && waveIntent(d.decision) === 'act')) return NO_WAVES;
+  // The rollouts of what Rotor already did are read even when nothing is left to act on: the
+  // event is done only when they have finished, and a crash loop in the last wave halts it. A
+  // finished rollout costs no request (the controller's status is in the listed object); pods are
+  // listed only for rollouts still going.
   const now = (cfg.now ?? (() => new Date()))().getTime();
   const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
     const { wd } = d;
@@ -462,6 +470,18 @@ async function handleWorkload(
       return outcome(wd, action, 'halted', step.reason);
     case 'failed':
       return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
+    case 'rolling-out': {
+      const by = appliedBy(wd.object)[env.secretKey];
+      const done = by ? `${describeAppliedBy(by)}: ` : '';
+      const waiting = `${done}waiting for the rollout to finish (${step.detail})`;
+      // Work an earlier delivery did but never reported is reported now (restarted by message M);
+      // the event still waits for its rollout (counted as pending by the caller).
+      const acted = by && by.action !== 'record' ? by.action : action;
+      return (
+        (await unreported(wd, waiting, env)) ??
+        outcome(wd, acted, 'waiting', waiting, { waitingFor: 'rollout' })
+      );
+    }
     case 'act':
     case 'as-decided':
     case undefined:

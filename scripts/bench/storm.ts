@@ -21,7 +21,7 @@ import {
   startControlPlane,
   waitFor,
 } from '../../test/harness/controlPlane';
-import { podRestartedAt, STAND_IN_NODE, startKubelet } from '../../test/harness/kubelet';
+import { podRestartedAt, startKubelet } from '../../test/harness/kubelet';
 import type { Kubelet, StandInPod } from '../../test/harness/kubelet';
 import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
@@ -130,7 +130,6 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
-  let heartbeat: NodeJS.Timeout | undefined;
   try {
     progress('storm: starting the local control plane WITH kube-controller-manager');
     cp = await startControlPlane({ users: ['rotor'] });
@@ -140,32 +139,6 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
     await plane.admin('POST', '/api/v1/namespaces', { metadata: { name: NS } });
     kubelet = await startKubelet(plane, { namespace: NS, pollMs: 200 });
-    // The stand-in writes its Node's Ready heartbeat once; runs longer than the node lifecycle
-    // controller's grace (~40 s) saw the Node go NotReady and the taint manager evict every pod
-    // (measured in the first run). A real kubelet renews it: so does the bench, every 10 s.
-    heartbeat = setInterval(() => {
-      const now = new Date().toISOString();
-      plane
-        .admin(
-          'PATCH',
-          `/api/v1/nodes/${STAND_IN_NODE}/status`,
-          {
-            status: {
-              conditions: [
-                {
-                  type: 'Ready',
-                  status: 'True',
-                  reason: 'KubeletReady',
-                  lastHeartbeatTime: now,
-                  lastTransitionTime: now,
-                },
-              ],
-            },
-          },
-          'application/merge-patch+json',
-        )
-        .catch((e: unknown) => progress(`storm: node heartbeat failed: ${String(e)}`));
-    }, 10_000);
     const stand = kubelet;
     const recording = new RecordingApi(
       kubeApiFromKubeconfig(plane.kubeconfigPathFor('rotor'), undefined, 'local'),
@@ -309,7 +282,6 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
       },
     };
   } finally {
-    clearInterval(heartbeat);
     api?.close();
     await kubelet?.stop();
     await cp?.stop();

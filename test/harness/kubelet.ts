@@ -127,12 +127,27 @@ function stateKey(state: PodState): string {
   return state.kind === 'crashloop' ? `crashloop/${state.restartCount ?? 5}` : state.kind;
 }
 
-async function ensureNode(cp: ControlPlane): Promise<void> {
+/**
+ * How often the Node's Ready heartbeat is renewed. The node lifecycle controller marks a Node
+ * NotReady 40 s (its grace period) after the last heartbeat and then evicts its pods; the kubelet
+ * renews it every 10 s (nodeStatusUpdateFrequency), and so does the stand-in.
+ */
+const HEARTBEAT_MS = 10_000;
+
+async function ensureNode(cp: ControlPlane, readySince: string): Promise<void> {
   const existing = await cp.request('admin', 'GET', `/api/v1/nodes/${STAND_IN_NODE}`);
-  if (existing.status === 200) return;
-  await cp.admin('POST', '/api/v1/nodes', {
-    metadata: { name: STAND_IN_NODE, labels: { 'kubernetes.io/hostname': STAND_IN_NODE } },
-  });
+  if (existing.status !== 200)
+    await cp.admin('POST', '/api/v1/nodes', {
+      metadata: { name: STAND_IN_NODE, labels: { 'kubernetes.io/hostname': STAND_IN_NODE } },
+    });
+  await heartbeat(cp, readySince);
+}
+
+/**
+ * The Node's status as the kubelet reports it: Ready since `readySince` (the transition time does
+ * not move), with a fresh heartbeat, and its capacity.
+ */
+async function heartbeat(cp: ControlPlane, readySince: string): Promise<void> {
   const now = new Date().toISOString();
   await cp.admin(
     'PATCH',
@@ -145,7 +160,7 @@ async function ensureNode(cp: ControlPlane): Promise<void> {
             status: 'True',
             reason: 'KubeletReady',
             lastHeartbeatTime: now,
-            lastTransitionTime: now,
+            lastTransitionTime: readySince,
           },
         ],
         capacity: { cpu: '8', memory: '16Gi', pods: '500' },
@@ -160,11 +175,26 @@ export async function startKubelet(cp: ControlPlane, options: KubeletOptions): P
   const { namespace } = options;
   let policy = options.policy ?? ((): PodState => ({ kind: 'ready' }));
   const written = new Map<string, string>();
-  await ensureNode(cp);
+  const readySince = new Date().toISOString();
+  await ensureNode(cp, readySince);
 
   const syncPod = async (pod: StandInPod): Promise<void> => {
     const name = pod.metadata.name;
-    if (pod.metadata.deletionTimestamp) return;
+    if (pod.metadata.deletionTimestamp) {
+      // A pod bound to a node is only marked for deletion; its kubelet stops the containers and then
+      // removes it for good (a delete with grace period 0). Without this, replaced pods would stay
+      // Terminating for ever.
+      if (!pod.spec.nodeName) return;
+      const r = await cp.request(
+        'admin',
+        'DELETE',
+        `/api/v1/namespaces/${namespace}/pods/${name}?gracePeriodSeconds=0`,
+      );
+      if (r.status !== 200 && r.status !== 404)
+        throw new Error(`deleting terminating pod ${namespace}/${name}: ${r.status} ${r.body}`);
+      written.delete(name);
+      return;
+    }
     const state = policy(pod);
     if (state.kind === 'pending') return;
     if (!pod.spec.nodeName) {
@@ -208,9 +238,14 @@ export async function startKubelet(cp: ControlPlane, options: KubeletOptions): P
 
   let stopped = false;
   let lastError: unknown;
+  let lastHeartbeat = Date.now();
   const loop = (async () => {
     while (!stopped) {
       try {
+        if (Date.now() - lastHeartbeat >= HEARTBEAT_MS) {
+          lastHeartbeat = Date.now();
+          await heartbeat(cp, readySince);
+        }
         await sync();
       } catch (e) {
         // A pod deleted between the list and the write, an API server restarting: the next poll retries.

@@ -372,8 +372,9 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     assert.equal(record?.message, 'm-crash');
     assert.ok(record && Date.parse(record.at) > 0);
 
-    const second = await deliverUntilAcked(secret, '3', 'm-crash');
-    const c1 = second.workloads.find((w) => w.name === 'c1');
+    await deliverUntilAcked(secret, '3', 'm-crash');
+    // The first redelivery reports it (while the rollout may still be going: the event then waits).
+    const c1 = published.flatMap((o) => o.workloads).find((w) => w.name === 'c1');
     assert.equal(c1?.result, 'restarted');
     assert.match(
       c1?.reason ?? '',
@@ -392,6 +393,54 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
       'every restart on the outcome topic exactly once',
     );
     assert.equal((await eventsOf('c1')).filter((e) => e.reason === 'Restarted').length, 1);
+  });
+
+  it('a crash loop in the last wave halts the event, although every action was already taken', async () => {
+    const secret = 'projects/my-proj/secrets/last-key';
+    // One wave (the default), smaller than ROTOR_WAVE_SIZE: the first delivery restarts both.
+    await createFleet(secret, 'last', [
+      ['l1', undefined],
+      ['l2', undefined],
+    ]);
+    kubelet.setPolicy((pod: StandInPod) =>
+      pod.metadata.labels?.app === 'l2' && podRestartedAt(pod) !== undefined
+        ? { kind: 'crashloop', restartCount: 2 }
+        : { kind: 'ready' },
+    );
+    published.length = 0;
+    const first = await deliver(secret, '4', 'm-last');
+    assert.equal(first.acked, false, 'acted on both; the event waits for their rollouts');
+    assert.ok((await markerOf('l1')) !== undefined && (await markerOf('l2')) !== undefined, 'both restarted');
+    const outcome = await deliverUntilAcked(secret, '4', 'm-last');
+    assert.deepEqual(
+      outcome.halted?.map((h) => h.workload),
+      [`Deployment ${NS}/l2`],
+    );
+    assert.match(
+      outcome.halted?.[0]?.reasons.join('; ') ?? '',
+      /l2-[a-z0-9-]+ app: CrashLoopBackOff \(2 restarts\)/,
+    );
+    assert.equal(outcome.converged, true, 'acked: a retry cannot fix a crash loop');
+    assert.equal(outcome.workloads.find((w) => w.name === 'l2')?.result, 'halted');
+    // While the rollouts were still going, deliveries reported them as waiting for their rollout.
+    const rolling = published.flatMap((o) => o.workloads.filter((w) => w.waitingFor === 'rollout'));
+    assert.ok(
+      rolling.every(
+        (w) =>
+          w.action === 'restart' &&
+          /^restarted by message m-last at \S+: waiting for the rollout to finish \(/.test(w.reason),
+      ),
+      JSON.stringify(rolling),
+    );
+    const halted = (await eventsOf('l2')).filter((e) => e.reason === 'Halted');
+    assert.equal(halted.length, 1, 'one Halted Event');
+    assert.equal(halted[0]?.type, 'Warning');
+    assert.equal(
+      published.flatMap((o) => o.workloads).filter((w) => w.result === 'restarted').length,
+      2,
+      'each restart reported once',
+    );
+    kubelet.setPolicy(() => ({ kind: 'ready' }));
   });
 
   it('a rollout not Available within ROTOR_ROLLOUT_TIMEOUT_SECONDS halts the event', async () => {

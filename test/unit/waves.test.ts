@@ -104,7 +104,10 @@ describe('planWaves', () => {
   });
   it('a wave whose rollouts are in flight holds the next one', () => {
     const plan = planWaves([entry('a', 1, 'settled', ROLLING), entry('b', 2, 'act')], 10);
-    assert.deepEqual(stepOf(plan.steps, 'a'), { step: 'as-decided' });
+    assert.deepEqual(stepOf(plan.steps, 'a'), {
+      step: 'rolling-out',
+      detail: '1 of 2 updated replicas available',
+    });
     assert.equal(stepOf(plan.steps, 'b')?.step, 'wait');
     assert.equal(plan.current, 1);
   });
@@ -170,6 +173,42 @@ describe('planWaves', () => {
     const failed = { health: 'failed', reasons: ['timeout'] } as const;
     const plan = planWaves([entry('a', DEFAULT_WAVE, 'settled', failed), entry('b', DEFAULT_WAVE, 'act')], 1);
     assert.equal(stepOf(plan.steps, 'b')?.step, 'halted');
+  });
+  it('the last wave is not done until its rollouts are: each one still going is rolling-out', () => {
+    const plan = planWaves(
+      [
+        entry('a', 1, 'settled', DONE),
+        entry('z1', DEFAULT_WAVE, 'settled', ROLLING),
+        entry('z2', DEFAULT_WAVE, 'settled', DONE),
+        entry('pinned', DEFAULT_WAVE, 'settled'),
+      ],
+      10,
+    );
+    assert.deepEqual(stepOf(plan.steps, 'z1'), {
+      step: 'rolling-out',
+      detail: '1 of 2 updated replicas available',
+    });
+    assert.deepEqual(stepOf(plan.steps, 'z2'), { step: 'as-decided' });
+    assert.deepEqual(stepOf(plan.steps, 'pinned'), { step: 'as-decided' });
+    assert.equal(plan.current, DEFAULT_WAVE);
+    assert.deepEqual(plan.halted, []);
+  });
+  it('a rollout that needs a person (OnDelete) does not keep the event going', () => {
+    const manual = { health: 'manual', detail: 'updateStrategy OnDelete' } as const;
+    const plan = planWaves([entry('s', DEFAULT_WAVE, 'settled', manual)], 10);
+    assert.deepEqual(stepOf(plan.steps, 's'), { step: 'as-decided' });
+    assert.equal(plan.current, undefined);
+  });
+  it('a crash loop in the last wave, found after every action was taken, halts the event', () => {
+    const failed = { health: 'failed', reasons: ['z1-5d app: CrashLoopBackOff (3 restarts)'] } as const;
+    const plan = planWaves(
+      [entry('z1', DEFAULT_WAVE, 'settled', failed), entry('z2', DEFAULT_WAVE, 'settled', ROLLING)],
+      10,
+    );
+    assert.deepEqual(stepOf(plan.steps, 'z1'), { step: 'failed', reasons: failed.reasons });
+    // A halted event waits for nothing: the other rollout is reported as decided, not pending.
+    assert.deepEqual(stepOf(plan.steps, 'z2'), { step: 'as-decided' });
+    assert.deepEqual(plan.halted, [{ id: 'z1', label: 'Deployment shop/z1', reasons: failed.reasons }]);
   });
   it('everything finished: no current wave', () => {
     const plan = planWaves([entry('a', 1, 'settled', DONE), entry('b', 2, 'settled')], 10);
