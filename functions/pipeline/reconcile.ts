@@ -252,7 +252,9 @@ async function reconcileCluster(
   for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
 
   let transient = 0;
-  // Rollouts still going whose outcome reports the earlier action (not `waiting`): still pending.
+  // Rollouts started by this delivery, or by an earlier one whose report was lost (the outcome says
+  // restarted or reloaded, not waiting): the event is pending on them, so a redelivery reads their
+  // health and a crash loop halts the event even when nothing is left to act on.
   let rollingOut = 0;
   const outcomes = await mapLimit(decided, cfg.concurrency, async (first) => {
     const { wd } = first;
@@ -266,7 +268,11 @@ async function reconcileCluster(
           const planned =
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
-          if (step?.step === 'rolling-out' && result.result !== 'waiting') rollingOut++;
+          if (
+            (step?.step === 'act' || step?.step === 'rolling-out') &&
+            (result.result === 'restarted' || result.result === 'reloaded')
+          )
+            rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
           if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;

@@ -249,6 +249,8 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
       assert.deepEqual(order, ['api', 'web', 'worker']);
       assert.equal(outcome.halted, undefined);
       assert.equal(outcome.converged, true);
+      // Acked only once the last wave's rollout finished too.
+      assert.ok(await available('worker'), 'the last wave is Available when the event is acked');
     } finally {
       api.beforeRequest = undefined;
     }
@@ -273,8 +275,11 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     assert.match(restarted[0]?.reportingInstance ?? '', /^onSecretEvent\//);
     assert.match(restarted[0]?.note ?? '', /^projects\/my-proj\/secrets\/fleet-key version 2: /);
     const waiting = web.filter((e) => e.reason === 'Waiting');
-    assert.equal(waiting.length, 1, 'one Waiting Event for the wave it waited for, however many deliveries');
-    assert.match(waiting[0]?.note ?? '', /wave 2 waits for wave 1/);
+    const forWave = waiting.filter((e) => /wave 2 waits for wave 1/.test(e.note));
+    const forRollout = waiting.filter((e) => /waiting for the rollout to finish/.test(e.note));
+    assert.equal(forWave.length, 1, 'one Waiting Event for the wave it waited for, however many deliveries');
+    assert.ok(forRollout.length <= 1, 'at most one for its own rollout');
+    assert.equal(waiting.length, forWave.length + forRollout.length, JSON.stringify(waiting));
     assert.ok(
       !logger.entries.some((e) => /Kubernetes Event .* not created/.test(e.message)),
       'no Event was refused (RBAC, validation)',
