@@ -12,6 +12,9 @@ import { startResourceManagerStandIn } from '../harness/resourceManagerStandIn';
 import { notificationMessage } from '../../functions/core/event';
 import { memoryLogger } from '../../functions/log';
 import { environmentFromEnv, handleSecretEvent } from '../../functions/onSecretEvent';
+import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
+import type { EventOutcome } from '../../functions/pipeline/outcome';
+import { TransientError } from '../../functions/errors';
 
 const NS = 'shop';
 const TOKEN = 'rm-token';
@@ -79,6 +82,34 @@ describe(
       },
     });
 
+    /** Delivers until acked (a TransientError is a nack), returning every delivery's outcome. */
+    async function deliverUntilAcked(
+      env: SecretEventEnvironment,
+      message: ReturnType<typeof deliver>,
+    ): Promise<EventOutcome[]> {
+      const outcomes: EventOutcome[] = [];
+      const recording: SecretEventEnvironment = {
+        ...env,
+        publisher: {
+          publish: (o: EventOutcome) => {
+            outcomes.push(o);
+            return Promise.resolve(`outcome-${outcomes.length}`);
+          },
+          close: () => Promise.resolve(),
+        },
+      };
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await handleSecretEvent(message, recording);
+          return outcomes;
+        } catch (e) {
+          if (!(e instanceof TransientError) || Date.now() > deadline) throw e;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    }
+
     it('maps the number with projects.get, once per instance, and acts on the workload that names the id', async () => {
       const logger = memoryLogger();
       const env = {
@@ -91,15 +122,17 @@ describe(
         ),
         logger,
       };
-      const first = await handleSecretEvent(deliver(MAPPED, '2'), env);
+      // A delivery that restarts is pending on the rollout it started (waves and the brake): the
+      // redelivery finds it finished and acks. The first delivery's outcome says what was done.
+      const firstDeliveries = await deliverUntilAcked(env, deliver(MAPPED, '2'));
       assert.deepEqual(
-        first?.workloads.map((w) => [w.name, w.result]),
+        firstDeliveries[0]?.workloads.map((w) => [w.name, w.result]),
         [['api', 'restarted']],
       );
-      assert.equal(first?.event.secret, 'projects/my-proj/secrets/db-password');
-      const second = await handleSecretEvent(deliver(MAPPED, '3'), env);
+      assert.equal(firstDeliveries[0]?.event.secret, 'projects/my-proj/secrets/db-password');
+      const secondDeliveries = await deliverUntilAcked(env, deliver(MAPPED, '3'));
       assert.deepEqual(
-        second?.workloads.map((w) => [w.name, w.result]),
+        secondDeliveries[0]?.workloads.map((w) => [w.name, w.result]),
         [['api', 'restarted']],
       );
       assert.deepEqual(rm.requests, [`GET /v3/projects/${MAPPED}`], 'looked up once');
