@@ -111,6 +111,7 @@ export async function handleSecretEvent(
       clusterErrors: [],
       warnings: [],
       pending: 0,
+      awaitingRollouts: 0,
       converged: true,
       durationMs: 0,
     });

@@ -74,6 +74,11 @@ export interface EventOutcome {
   readonly halted?: readonly HaltCause[];
   /** Still waiting or transiently failed: the event must be redelivered. */
   readonly pending: number;
+  /**
+   * Of `pending`: rollouts Rotor started for the event that have not finished yet (waves and the
+   * brake). When it equals `pending`, everything has been acted on and only rollouts are awaited.
+   */
+  readonly awaitingRollouts: number;
   /** Everything is done, or given up on: ack. */
   readonly converged: boolean;
   readonly durationMs: number;

@@ -136,6 +136,9 @@ export async function reconcileAndReport(
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
+  const awaitingRollouts = halted.length
+    ? 0
+    : workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
   const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const result: EventOutcome = {
@@ -152,6 +155,7 @@ export async function reconcileAndReport(
     warnings,
     ...(halted.length ? { halted } : {}),
     pending,
+    awaitingRollouts,
     converged: pending === 0,
     durationMs: Date.now() - started,
   };

@@ -20,6 +20,7 @@ export interface EventResult {
   readonly recorded: readonly string[];
   /** Rotor only: dependents left alone, by result (unchanged, waiting, failed...). */
   readonly otherResults: Readonly<Record<string, number>>;
+  /** Nothing left to act on (rollouts aside: the bench's control plane runs no pods). */
   readonly converged: boolean;
   readonly error?: string;
 }

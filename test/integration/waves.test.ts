@@ -416,6 +416,11 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     const first = await deliver(secret, '4', 'm-last');
     assert.equal(first.acked, false, 'acted on both; the event waits for their rollouts');
     assert.ok((await markerOf('l1')) !== undefined && (await markerOf('l2')) !== undefined, 'both restarted');
+    assert.deepEqual(
+      published.map((o) => [o.pending, o.awaitingRollouts]),
+      [[2, 2]],
+      'pending on the two rollouts it started, and on nothing else',
+    );
     const outcome = await deliverUntilAcked(secret, '4', 'm-last');
     assert.deepEqual(
       outcome.halted?.map((h) => h.workload),

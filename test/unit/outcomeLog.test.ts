@@ -32,6 +32,7 @@ function outcome(overrides: Partial<EventOutcome> = {}): EventOutcome {
     clusterErrors: [],
     warnings: [],
     pending: 0,
+    awaitingRollouts: 0,
     converged: true,
     durationMs: 1200,
     ...overrides,
