@@ -208,8 +208,7 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       (o) => o.event.messageId === id && o.converged,
       'the SECRET_UPDATE outcome',
     );
-    const current = outcomeFor(outcome, NS, 'signer-current');
-    assert.equal(current?.result, 'restarted');
+    const current = await rig.reportOf(id, NS, 'signer-current', 'restarted');
     assert.match(
       current.reason,
       /CSI file key in app updates in place, but the app declared no rotor.dev\/reload-endpoint/,
@@ -319,7 +318,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
         (o) => o.event.messageId === id && o.converged,
         'the outcome after the outage',
       );
-      assert.equal(outcomeFor(done, NS, 'flaky-consumer')?.result, 'restarted');
+      assert.equal(done.converged, true);
+      await rig.reportOf(id, NS, 'flaky-consumer', 'restarted');
       assert.ok(restartedAt(await deployment(rig, NS, 'flaky-consumer')));
     } finally {
       for (const s of sockets) s.destroy();
@@ -342,7 +342,7 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       'the outcome of the directly pushed event',
     );
     assert.equal(outcome.event.version, version);
-    assert.equal(outcomeFor(outcome, NS, 'direct-consumer')?.result, 'restarted');
+    await rig.reportOf(id, NS, 'direct-consumer', 'restarted');
     await waitFor(async () => restartedAt(await deployment(rig, NS, 'direct-consumer')), {
       what: 'direct-consumer restarted',
     });

@@ -102,6 +102,19 @@ export interface RigBase {
     what: string,
     timeoutMs?: number,
   ): Promise<EventOutcome>;
+  /**
+   * The one report of `result` for a workload over all of an event's deliveries (every action is
+   * reported exactly once, by the delivery that took it; later ones, which wait for its rollout
+   * or find it applied, say waiting or unchanged), once the event has converged. Fails when the
+   * workload has no such report, or more than one.
+   */
+  reportOf(
+    messageId: string,
+    ns: string,
+    name: string,
+    result: EventOutcome['workloads'][number]['result'],
+    timeoutMs?: number,
+  ): Promise<EventOutcome['workloads'][number]>;
   /** GET as admin; undefined on 404. */
   get<T>(path: string): Promise<T | undefined>;
   /** Every component's log tail plus the simulators' errors, for failure messages. */
@@ -326,6 +339,23 @@ async function startRigWith<E>(
           intervalMs: 250,
           what: `${what}\n${rig.diagnostics()}`,
         });
+      },
+      async reportOf(messageId, ns, name, result, timeoutMs = 60_000) {
+        await rig.waitForOutcome(
+          (o) => o.event.messageId === messageId && o.converged,
+          `event ${messageId} converged`,
+          timeoutMs,
+        );
+        const reports = (await pullOutcomes())
+          .filter((o) => o.event.messageId === messageId)
+          .map((o) => outcomeFor(o, ns, name));
+        const matching = reports.filter((w) => w?.result === result);
+        const [only, ...others] = matching;
+        if (!only || others.length)
+          throw new Error(
+            `${ns}/${name}: ${matching.length} ${result} report(s) for event ${messageId}, not exactly one: ${JSON.stringify(reports)}`,
+          );
+        return only;
       },
       async get<T>(path: string) {
         const r = await cp.request('admin', 'GET', path);
