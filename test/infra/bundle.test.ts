@@ -3,7 +3,7 @@
 // only the dependencies its package.json declares, exactly what the Cloud Functions build installs;
 // a require() the bundle missed would fail there instead of in production. Then, in fresh Node
 // processes:
-//   - loading index.js registers onSecretEvent and rotateSecret with functions-framework, as
+//   - loading index.js registers onSecretEvent, onClusterEvent and rotateSecret with functions-framework, as
 //     CloudEvent functions (what Pub/Sub push and Eventarc deliveries need);
 //   - the framework's own launcher (what the nodejs22 runtime runs) starts serving each target.
 // Size and load times are measured and printed; they are not asserted (the machine may be busy).
@@ -18,7 +18,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../harness/freePort';
 
 const ROOT = resolve(__dirname, '..', '..');
-const ENTRY_POINTS = ['onSecretEvent', 'rotateSecret'] as const;
+const ENTRY_POINTS = ['onSecretEvent', 'onClusterEvent', 'rotateSecret'] as const;
 const FRAMEWORK = '@google-cloud/functions-framework';
 
 interface ZipEntry {
