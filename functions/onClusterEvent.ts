@@ -86,17 +86,20 @@ export async function handleClusterEvent(
   body: unknown,
   env: ClusterEventEnvironment,
 ): Promise<EventOutcome | undefined> {
-  let fanOut: ReceivedFanOut;
+  let fanOut: ReceivedFanOut | undefined;
+  let event: SecretEvent | undefined;
   let spec: ClusterSpec;
-  let event: SecretEvent;
   try {
     fanOut = parseFanOut(pubsubMessageOf(body));
-    spec = configuredCluster(fanOut, env.config.clusters);
     event = parsePubsubMessage(fanOut.notification);
+    spec = configuredCluster(fanOut, env.config.clusters);
   } catch (e) {
     if (e instanceof InputError) {
+      // Ack: none of these heals. What was readable is logged, to find the message and its event.
       env.logger.error(`fan-out message acked without acting: ${e.message}`, {
-        messageId: messageIdOf(body),
+        messageId: fanOut?.messageId ?? messageIdOf(body),
+        ...(event ? { eventType: event.type } : {}),
+        ...(event?.messageId ? { eventMessageId: event.messageId } : {}),
       });
       return undefined;
     }
