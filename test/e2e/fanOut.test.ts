@@ -26,6 +26,8 @@ import { startFunctionsServer } from '../harness/functionsServer';
 import type { FunctionsServer } from '../harness/functionsServer';
 import type { ClusterProxy } from '../../scripts/bench/clusterProxy';
 import { CLUSTER_LABEL, proxiesKubeconfig, startClusterProxy } from '../../scripts/bench/clusterProxy';
+import { notificationMessage } from '../../functions/core/event';
+import { fanOutMessage } from '../../functions/core/fanOut';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import type { Pipeline, Rig } from './fixture';
 import {
@@ -295,13 +297,17 @@ describe(
 
     it('a fan-out message naming a cluster outside ROTOR_CLUSTERS is acked with an error, acting nowhere', async () => {
       const stray = 'projects/elsewhere/locations/europe-west1/clusters/not-ours';
-      const id = await rig.emulator.publish(fanOutTopic, {
-        data: JSON.stringify({
-          cluster: stray,
-          notification: { attributes: { eventType: 'SECRET_VERSION_ADD' }, messageId: 'never-sent' },
+      const notification = {
+        ...notificationMessage({
+          type: 'SECRET_VERSION_ADD',
+          secret: `projects/${PROJECT_NUMBER}/secrets/${SECRET}`,
+          version: '3',
         }),
-        attributes: { rotorFanOut: '1', cluster: stray },
-      });
+        messageId: 'never-published',
+      };
+      const { data, attributes } = fanOutMessage({ cluster: stray, notification });
+      const before = await deployment(rig, NS, 'east-api');
+      const id = await rig.emulator.publish(fanOutTopic, { data, attributes });
       const d = await fanOutRelay.waitForDelivery(id, { what: 'acked (bad input is never retried)' });
       assert.equal(d.status, 204);
       const line = await perCluster.waitForLog(
@@ -309,6 +315,9 @@ describe(
         { what: 'the refusal' },
       );
       assert.match(String(line.message), /which is not in ROTOR_CLUSTERS \(3 cluster\(s\) configured\)/);
+      assert.equal(line.eventMessageId, 'never-published');
+      const after = await deployment(rig, NS, 'east-api');
+      assert.deepEqual(applied(after), applied(before), 'nothing recorded version 3');
     });
   },
 );
