@@ -223,7 +223,7 @@ describe('function bundle (npm run package)', () => {
     assert.ok(readFileSync(zipPath).equals(readFileSync(join(work, 'dist2', 'rotor-function.zip'))), 'two builds of the same tree differ: Terraform would redeploy on every apply');
   });
 
-  it('loads in a fresh Node process and registers both entry points as CloudEvent functions', (t) => {
+  it('loads in a fresh Node process and registers every entry point as a CloudEvent function', (t) => {
     // Runs in the unpacked directory; the only package it can resolve is the declared framework.
     const probe = `
       const t0 = process.hrtime.bigint();
