@@ -21,6 +21,8 @@ import { handleClusterEvent } from '../../functions/onClusterEvent';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import type { FanOutPublisher } from '../../functions/pipeline/fanOutPublisher';
+import { pubsubFanOutPublisher } from '../../functions/pipeline/fanOutPublisher';
+import type { PubSub } from '@google-cloud/pubsub';
 import type { OutcomePublisher } from '../../functions/pipeline/outcomePublisher';
 import { deployment } from './k8s';
 
@@ -223,6 +225,61 @@ describe('ROTOR_FANOUT_TOPIC / ROTOR_FANOUT_MIN_CLUSTERS', () => {
       ],
     ];
     for (const [env, message] of cases) assert.throws(() => loadConfig(env), new InputError(message));
+  });
+});
+
+describe('pubsubFanOutPublisher', () => {
+  /** The part of the Pub/Sub client the publisher uses; messages of `failing` clusters are refused. */
+  function fakeClient(failing: ReadonlySet<string>) {
+    const sent: Array<{ topic: string; data: string; attributes: Record<string, string> }> = [];
+    const client = {
+      topic: (topic: string) => ({
+        publishMessage: (m: { data: Buffer; attributes: Record<string, string> }) => {
+          sent.push({ topic, data: m.data.toString('utf8'), attributes: m.attributes });
+          return failing.has(m.attributes.cluster ?? '')
+            ? Promise.reject(new Error('DEADLINE_EXCEEDED'))
+            : Promise.resolve(`id-${sent.length}`);
+        },
+      }),
+      close: () => Promise.resolve(),
+    };
+    return { sent, client: client as unknown as PubSub };
+  }
+
+  it("publishes each cluster's message to the topic as fanOutMessage builds it", async () => {
+    const { sent, client } = fakeClient(new Set());
+    const ids = await pubsubFanOutPublisher('projects/p/topics/fan', client).publish([
+      { cluster: A, notification: NOTIFICATION },
+      { cluster: B, notification: NOTIFICATION },
+    ]);
+    assert.deepEqual(ids, ['id-1', 'id-2']);
+    assert.deepEqual(
+      sent,
+      [A, B].map((cluster) => ({
+        topic: 'projects/p/topics/fan',
+        ...fanOutMessage({ cluster, notification: NOTIFICATION }),
+      })),
+    );
+  });
+
+  it('tries every message, then fails naming the clusters not published', async () => {
+    const { sent, client } = fakeClient(new Set([A, C]));
+    await assert.rejects(
+      pubsubFanOutPublisher('projects/p/topics/fan', client).publish(
+        [A, B, C].map((cluster) => ({ cluster, notification: NOTIFICATION })),
+      ),
+      new Error(
+        `2 of 3 fan-out message(s) not published (${A}: Error: DEADLINE_EXCEEDED; ${C}: Error: DEADLINE_EXCEEDED)`,
+      ),
+    );
+    assert.equal(sent.length, 3);
+  });
+
+  it('refuses a topic that is not projects/P/topics/T', () => {
+    assert.throws(
+      () => pubsubFanOutPublisher('fan', fakeClient(new Set()).client),
+      new Error('fan-out topic "fan" is not projects/P/topics/T'),
+    );
   });
 });
 
