@@ -10,6 +10,7 @@ import { parseClusterList } from './cluster/access';
 import type { NamespaceFilter } from './cluster/namespaces';
 import { parseNamespaceList } from './cluster/namespaces';
 import { ProjectMap } from './core/secretName';
+import type { FanOutSetting } from './core/fanOut';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -20,6 +21,8 @@ export interface RotorConfig {
   readonly defaultProject?: string;
   /** `projects/P/topics/T`; unset: outcomes are only logged. */
   readonly outcomeTopic?: string;
+  /** ROTOR_FANOUT_TOPIC / ROTOR_FANOUT_MIN_CLUSTERS: when an event goes out as one message per cluster. */
+  readonly fanOut: FanOutSetting;
   readonly maxWaitMs: number;
   readonly concurrency: number;
   readonly clusterConcurrency: number;
@@ -57,6 +60,14 @@ export interface WaveSettings {
 }
 
 export const GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS = 120;
+
+/**
+ * ROTOR_FANOUT_MIN_CLUSTERS' default: fan out from this many clusters on. Measured with
+ * `npm run bench -- --clusters N` (docs/deploy.md, "Fleets beyond one instance"): one delivery's
+ * time grows by about one cluster's reconcile per cluster (ROTOR_CLUSTER_CONCURRENCY only overlaps
+ * their I/O on one vCPU), and each redelivery of a waiting event lists every cluster again.
+ */
+export const DEFAULT_FANOUT_MIN_CLUSTERS = 8;
 
 export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSettings {
   return {
@@ -99,6 +110,47 @@ export function secretManagerEndpoint(env: NodeJS.ProcessEnv = process.env): str
   return env.ROTOR_SECRET_MANAGER_ENDPOINT?.trim() || undefined;
 }
 
+/** A topic setting: `projects/P/topics/T`, or a short name in ROTOR_DEFAULT_PROJECT. */
+function topicName(
+  v: string | undefined,
+  name: string,
+  defaultProject: string | undefined,
+): string | undefined {
+  const t = v?.trim();
+  if (!t) return undefined;
+  if (t.startsWith('projects/')) {
+    if (!/^projects\/[^/]+\/topics\/[^/]+$/.test(t))
+      throw new InputError(`${name}="${v}" is not projects/P/topics/T`);
+    return t;
+  }
+  if (t.includes('/'))
+    throw new InputError(`${name}="${v}" is not projects/P/topics/T or a short topic name`);
+  if (!defaultProject)
+    throw new InputError(
+      `${name}="${v}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`,
+    );
+  return `projects/${defaultProject}/topics/${t}`;
+}
+
+/** ROTOR_FANOUT_TOPIC and ROTOR_FANOUT_MIN_CLUSTERS. */
+function fanOutSetting(env: NodeJS.ProcessEnv, defaultProject: string | undefined): FanOutSetting {
+  const topic = topicName(env.ROTOR_FANOUT_TOPIC, 'ROTOR_FANOUT_TOPIC', defaultProject);
+  const min = env.ROTOR_FANOUT_MIN_CLUSTERS;
+  if (!topic) {
+    // A threshold alone does nothing: say so rather than let the operator believe it fans out.
+    if (min !== undefined && min !== '')
+      throw new InputError(
+        `ROTOR_FANOUT_MIN_CLUSTERS="${min}" needs ROTOR_FANOUT_TOPIC (the topic onClusterEvent reads)`,
+      );
+    return { kind: 'off' };
+  }
+  return {
+    kind: 'on',
+    topic,
+    minClusters: int(min, 'ROTOR_FANOUT_MIN_CLUSTERS', DEFAULT_FANOUT_MIN_CLUSTERS, 1),
+  };
+}
+
 function int(v: string | undefined, name: string, fallback: number, min: number): number {
   if (v === undefined || v === '') return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) < min)
@@ -111,14 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
   if (endpoint !== 'ip' && endpoint !== 'dns')
     throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
   const defaultProject = envDefaultProject(env);
-  let outcomeTopic = env.ROTOR_OUTCOME_TOPIC || undefined;
-  if (outcomeTopic && !outcomeTopic.startsWith('projects/')) {
-    if (!defaultProject)
-      throw new InputError(
-        `ROTOR_OUTCOME_TOPIC="${outcomeTopic}" is a short name: give projects/P/topics/T or set ROTOR_DEFAULT_PROJECT`,
-      );
-    outcomeTopic = `projects/${defaultProject}/topics/${outcomeTopic}`;
-  }
+  const outcomeTopic = topicName(env.ROTOR_OUTCOME_TOPIC, 'ROTOR_OUTCOME_TOPIC', defaultProject);
   const allow = parseNamespaceList(env.ROTOR_NAMESPACES);
   const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
   return {
@@ -129,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     projects: ProjectMap.parse(env.ROTOR_PROJECT_MAP),
     ...(defaultProject ? { defaultProject } : {}),
     ...(outcomeTopic ? { outcomeTopic } : {}),
+    fanOut: fanOutSetting(env, defaultProject),
     maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
     ...actingSettings(env),
     logLevel: logLevel(env),

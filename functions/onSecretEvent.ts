@@ -7,6 +7,10 @@
 //                              then continued with rotor apply: a retry cannot fix it)
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
+//   a fleet to fan out         publish one message per cluster to ROTOR_FANOUT_TOPIC, then the
+//   (core/fanOut.ts)           outcome `fanned-out`, return; onClusterEvent.ts reconciles each
+//                              cluster. Any message not published: throw, so the whole event is
+//                              redelivered and published again (see fanOutEvent)
 import { hostname } from 'node:os';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { TokenSource } from './cluster/access';
@@ -15,15 +19,19 @@ import { clusterPool } from './cluster/pool';
 import type { KubeApi } from './cluster/kubeApi';
 import type { RotorConfig } from './config';
 import { loadConfig } from './config';
-import { parseNotification } from './core/event';
-import type { SecretEvent } from './core/event';
+import { parsePubsubMessage, pubsubMessageOf } from './core/event';
+import type { PubsubMessage, SecretEvent } from './core/event';
+import type { EventContext } from './core/decision';
+import { decideFanOut, isFanOutMessage } from './core/fanOut';
 import { eventContext } from './core/plan';
 import { formatSecretId } from './core/secretName';
 import { InputError, TransientError, errorMessage } from './errors';
 import { nackError } from './nack';
 import type { Logger } from './log';
 import { createLogger } from './log';
-import type { EventOutcome } from './pipeline/outcome';
+import type { FanOutPublisher } from './pipeline/fanOutPublisher';
+import { pubsubFanOutPublisher } from './pipeline/fanOutPublisher';
+import type { EventOutcome, OutcomeScope } from './pipeline/outcome';
 import { summarize } from './pipeline/outcome';
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
@@ -36,10 +44,15 @@ export interface SecretEventEnvironment {
   readonly logger: Logger;
   readonly clusters: () => Promise<KubeApi[]>;
   readonly publisher?: OutcomePublisher;
+  /** Publishes to ROTOR_FANOUT_TOPIC: present when config.fanOut is on. */
+  readonly fanOut?: FanOutPublisher;
   readonly now?: () => Date;
   /** Maps a notification's project number missing from ROTOR_PROJECT_MAP (into config.projects). */
   readonly projectNumbers?: ProjectNumberResolver;
 }
+
+/** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
+export type ReportingEnvironment = Pick<SecretEventEnvironment, 'config' | 'publisher' | 'now'>;
 
 export function environmentFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -63,6 +76,7 @@ export function environmentFromEnv(
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
     ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
+    ...(config.fanOut.kind === 'on' ? { fanOut: pubsubFanOutPublisher(config.fanOut.topic) } : {}),
   };
 }
 
@@ -71,9 +85,15 @@ export async function handleSecretEvent(
   body: unknown,
   env: SecretEventEnvironment,
 ): Promise<EventOutcome | undefined> {
+  let message: PubsubMessage;
   let event: SecretEvent;
   try {
-    event = parseNotification(body);
+    message = pubsubMessageOf(body);
+    if (isFanOutMessage(message))
+      throw new InputError(
+        'this is a fan-out message (ROTOR_FANOUT_TOPIC): its subscription must deliver to onClusterEvent, not onSecretEvent',
+      );
+    event = parsePubsubMessage(message);
   } catch (e) {
     if (e instanceof InputError) {
       // Ack: a malformed message never becomes valid. Log enough to find it, nothing more.
@@ -105,6 +125,7 @@ export async function handleSecretEvent(
         ...(event.messageId ? { messageId: event.messageId } : {}),
         ...((event.eventTime ?? event.publishTime) ? { time: event.eventTime ?? event.publishTime } : {}),
       },
+      scope: { kind: 'event' },
       dryRun: env.config.dryRun,
       ...(noWork ? { note: noWork } : {}),
       workloads: [],
@@ -118,6 +139,78 @@ export async function handleSecretEvent(
     return undefined;
   }
   await env.projectNumbers?.resolve(ctx.secret.project, log);
+  const fanOut = decideFanOut(
+    env.config.clusters.map((c) => c.raw),
+    env.config.fanOut,
+  );
+  if (fanOut.kind === 'fan-out') return fanOutEvent(message, event, ctx, fanOut, env, log);
+  return reconcileDelivery(event, ctx, await env.clusters(), { kind: 'event' }, env, log);
+}
+
+/**
+ * Hands the event to one message per cluster on the fan-out topic, then reports `fanned-out`.
+ *
+ * At-least-once, both ways: if any message fails to publish, this throws before the outcome, and
+ * Pub/Sub redelivers the original, which publishes every cluster's message again. So a cluster may
+ * get two messages for one event (as a redelivered notification may reach onSecretEvent twice):
+ * harmless, because reconciling is idempotent (rotor.dev/applied makes the second a no-op that
+ * reports `unchanged`, and two at once conflict on the workload's resourceVersion and re-decide).
+ * Publishing is the whole job here, so nothing is retried in-process and nothing is half-reported.
+ */
+async function fanOutEvent(
+  message: PubsubMessage,
+  event: SecretEvent,
+  ctx: EventContext,
+  fanOut: { readonly topic: string; readonly clusters: readonly string[] },
+  env: SecretEventEnvironment,
+  log: Logger,
+): Promise<EventOutcome> {
+  const started = Date.now();
+  if (!env.fanOut) throw new Error('ROTOR_FANOUT_TOPIC is set but no fan-out publisher was configured');
+  try {
+    await env.fanOut.publish(fanOut.clusters.map((cluster) => ({ cluster, notification: message })));
+  } catch (e) {
+    throw new TransientError(`fanning out to ${fanOut.topic} failed: ${errorMessage(e)}`, { cause: e });
+  }
+  const outcome: EventOutcome = {
+    event: {
+      type: ctx.type,
+      secret: formatSecretId({ ...ctx.secret, project: env.config.projects.canonical(ctx.secret.project) }),
+      ...(ctx.version !== undefined ? { version: ctx.version } : {}),
+      ...(event.messageId ? { messageId: event.messageId } : {}),
+      ...(ctx.time ? { time: ctx.time } : {}),
+    },
+    scope: { kind: 'fanned-out', topic: fanOut.topic, clusters: fanOut.clusters },
+    dryRun: env.config.dryRun,
+    workloads: [],
+    clusterErrors: [],
+    warnings: [],
+    // This delivery's work (publishing) is done: ack. The clusters' own outcomes say what they did.
+    pending: 0,
+    awaitingRollouts: 0,
+    converged: true,
+    durationMs: Date.now() - started,
+  };
+  log.notice(summarize(outcome), {
+    outcome: outcomeLogFields(outcome, env.now?.() ?? new Date()),
+    fanOut: { topic: fanOut.topic, clusters: fanOut.clusters.length },
+  });
+  await publish(env, outcome);
+  return outcome;
+}
+
+/**
+ * Reconciles `clusters` for one event and reports: per-workload lines, the summary line, the
+ * outcome topic; throws when not converged (Pub/Sub redelivers). The one path of both entry points.
+ */
+export async function reconcileDelivery(
+  event: SecretEvent,
+  ctx: EventContext,
+  clusters: readonly KubeApi[],
+  scope: OutcomeScope,
+  env: ReportingEnvironment,
+  log: Logger,
+): Promise<EventOutcome> {
   // The outcome is logged and published before the Kubernetes Events are created: an Event is the
   // mark that its action was reported (see reconcileAndReport).
   const report = async (outcome: EventOutcome): Promise<void> => {
@@ -140,9 +233,9 @@ export async function handleSecretEvent(
   };
   const outcome = await reconcileAndReport(
     ctx,
-    event.messageId ? { messageId: event.messageId } : {},
+    { ...(event.messageId ? { messageId: event.messageId } : {}), scope },
     {
-      clusters: await env.clusters(),
+      clusters,
       projects: env.config.projects,
       ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
       namespaces: env.config.namespaces,
@@ -168,7 +261,7 @@ export async function handleSecretEvent(
 }
 
 /** Publishes to the outcome topic when one is configured; a failure is transient (redelivery). */
-async function publish(env: SecretEventEnvironment, outcome: EventOutcome): Promise<void> {
+async function publish(env: ReportingEnvironment, outcome: EventOutcome): Promise<void> {
   if (!env.publisher) return;
   try {
     await env.publisher.publish(outcome);
@@ -182,7 +275,7 @@ function reportingInstance(): string {
   return `${process.env.K_REVISION ?? 'onSecretEvent'}/${hostname()}`;
 }
 
-function messageIdOf(body: unknown): string | undefined {
+export function messageIdOf(body: unknown): string | undefined {
   const b = body as {
     id?: unknown;
     data?: { message?: { messageId?: unknown } };

@@ -76,12 +76,17 @@ export interface SecretEvent {
   readonly attributes: Readonly<Record<string, string>>;
 }
 
-/** A Pub/Sub message however it was spelled (REST/JSON uses camelCase, some bridges snake_case). */
-interface PubsubMessageLike {
-  data?: string;
-  attributes?: Record<string, string>;
-  messageId?: string;
-  publishTime?: string;
+/**
+ * A Pub/Sub message, normalised from however it was spelled (REST/JSON uses camelCase, some
+ * bridges snake_case): what `pubsubMessageOf` returns and the fan-out message carries
+ * (core/fanOut.ts), so a per-cluster handler parses exactly the notification onSecretEvent got.
+ */
+export interface PubsubMessage {
+  readonly attributes: Readonly<Record<string, string>>;
+  /** base64, as Pub/Sub delivers it; absent when the message had no body. */
+  readonly data?: string;
+  readonly messageId?: string;
+  readonly publishTime?: string;
 }
 
 type Json = Record<string, unknown>;
@@ -97,9 +102,12 @@ function isObject(v: unknown): v is Json {
  * of any of these.
  */
 export function parseNotification(input: unknown): SecretEvent {
-  const body = decodeBody(input);
-  const message = extractMessage(body);
-  return parseMessage(message);
+  return parsePubsubMessage(pubsubMessageOf(input));
+}
+
+/** The Pub/Sub message inside any of the forms parseNotification accepts, not yet interpreted. */
+export function pubsubMessageOf(input: unknown): PubsubMessage {
+  return extractMessage(decodeBody(input));
 }
 
 function decodeBody(input: unknown): Json {
@@ -116,7 +124,7 @@ function decodeBody(input: unknown): Json {
   return value;
 }
 
-function extractMessage(body: Json): PubsubMessageLike {
+function extractMessage(body: Json): PubsubMessage {
   // CloudEvent envelope: the Pub/Sub push body sits in `data`.
   if (
     'specversion' in body ||
@@ -146,7 +154,7 @@ function extractMessage(body: Json): PubsubMessageLike {
   );
 }
 
-function normaliseMessage(raw: unknown, where: string): PubsubMessageLike {
+function normaliseMessage(raw: unknown, where: string): PubsubMessage {
   if (!isObject(raw)) throw new InputError(`${where} must be an object, got ${describe(raw)}`);
   const attributes = raw.attributes ?? {};
   if (!isObject(attributes)) throw new InputError(`${where}.attributes must be an object of strings`);
@@ -181,8 +189,9 @@ function stringField(obj: Json, keys: string[], where: string): string | undefin
   return undefined;
 }
 
-function parseMessage(message: PubsubMessageLike): SecretEvent {
-  const attributes = message.attributes ?? {};
+/** A Secret Manager notification from its Pub/Sub message. */
+export function parsePubsubMessage(message: PubsubMessage): SecretEvent {
+  const attributes = message.attributes;
   const rawType = attributes.eventType;
   if (!rawType)
     throw new InputError(

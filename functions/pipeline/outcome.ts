@@ -55,6 +55,22 @@ export interface HaltCause {
   readonly reasons: readonly string[];
 }
 
+/**
+ * What part of the event this outcome reports (fan-out, core/fanOut.ts). Every outcome of one
+ * event carries the same `event.messageId`, the Secret Manager notification's Pub/Sub id, whichever
+ * function published it: that id joins a fanned-out event's outcomes on the outcome topic.
+ */
+export type OutcomeScope =
+  /** One delivery of onSecretEvent handled the whole event: every cluster (or none was needed). */
+  | { readonly kind: 'event' }
+  /**
+   * onSecretEvent published one message per cluster to `topic` and acked; nothing was reconciled
+   * here. Each cluster reports its own outcome (scope `cluster`), in no particular order.
+   */
+  | { readonly kind: 'fanned-out'; readonly topic: string; readonly clusters: readonly string[] }
+  /** onClusterEvent reconciled one cluster of a fanned-out event, from fan-out message `fanOutMessageId`. */
+  | { readonly kind: 'cluster'; readonly cluster: string; readonly fanOutMessageId: string };
+
 export interface EventOutcome {
   readonly event: {
     readonly type: SecretEventType;
@@ -63,6 +79,7 @@ export interface EventOutcome {
     readonly messageId?: string;
     readonly time?: string;
   };
+  readonly scope: OutcomeScope;
   readonly dryRun: boolean;
   /** Why there was no cluster work at all (TOPIC_CONFIGURED, SECRET_ROTATE). */
   readonly note?: string;
@@ -88,9 +105,15 @@ export function summarize(o: EventOutcome): string {
   const counts = new Map<string, number>();
   for (const w of o.workloads) counts.set(w.result, (counts.get(w.result) ?? 0) + 1);
   const parts = [...counts.entries()].map(([r, n]) => `${n} ${r}`);
-  const what = parts.length ? parts.join(', ') : (o.note ?? 'no dependent workloads');
+  const what =
+    o.scope.kind === 'fanned-out'
+      ? `fanned out to ${o.scope.clusters.length} cluster(s) on ${o.scope.topic}; each reports its own outcome`
+      : parts.length
+        ? parts.join(', ')
+        : (o.note ?? 'no dependent workloads');
+  const where = o.scope.kind === 'cluster' ? ` in ${o.scope.cluster}` : '';
   const halted = o.halted?.length
     ? `; HALTED on ${o.halted.map((h) => `${h.workload} (${h.reasons.join('; ')})`).join(', ')}`
     : '';
-  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}`;
+  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}${where}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}`;
 }

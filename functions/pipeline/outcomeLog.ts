@@ -1,9 +1,13 @@
 // The structured fields of onSecretEvent's per-event summary line (`jsonPayload.outcome` in Cloud
 // Logging). terraform/modules/rotor/monitoring.tf builds log-based metrics on these names: renaming
 // one silently empties a metric, so test/unit/outcomeLog.test.ts pins them.
-import type { EventOutcome } from './outcome';
+import type { EventOutcome, OutcomeScope } from './outcome';
 
 export interface OutcomeLogFields {
+  /** OutcomeScope's kind: `event`, `fanned-out` (onSecretEvent handed it on) or `cluster` (onClusterEvent). */
+  readonly scope: OutcomeScope['kind'];
+  /** The cluster of a `cluster` outcome. */
+  readonly cluster?: string;
   readonly secret?: string;
   readonly version?: string;
   readonly converged: boolean;
@@ -13,7 +17,9 @@ export interface OutcomeLogFields {
   /**
    * From the event (Secret Manager's event time, else Pub/Sub's publish time) to this delivery
    * converging: what an operator waits for, redeliveries and waits included. Only on the
-   * delivery that converged, so the latency distribution counts each event once.
+   * delivery that converged, so the latency distribution counts each event once; a fanned-out
+   * event once per cluster (each cluster converges on its own), and never for the fan-out itself,
+   * which converges nothing.
    */
   readonly convergedAfterMs?: number;
 }
@@ -21,13 +27,15 @@ export interface OutcomeLogFields {
 export function outcomeLogFields(outcome: EventOutcome, now: Date): OutcomeLogFields {
   const eventMs = outcome.event.time !== undefined ? Date.parse(outcome.event.time) : Number.NaN;
   return {
+    scope: outcome.scope.kind,
+    ...(outcome.scope.kind === 'cluster' ? { cluster: outcome.scope.cluster } : {}),
     ...(outcome.event.secret !== undefined ? { secret: outcome.event.secret } : {}),
     ...(outcome.event.version !== undefined ? { version: outcome.event.version } : {}),
     converged: outcome.converged,
     pending: outcome.pending,
     durationMs: outcome.durationMs,
     // A clock behind the event's would give a negative latency: count it as immediate.
-    ...(outcome.converged && Number.isFinite(eventMs)
+    ...(outcome.converged && outcome.scope.kind !== 'fanned-out' && Number.isFinite(eventMs)
       ? { convergedAfterMs: Math.max(0, now.getTime() - eventMs) }
       : {}),
   };

@@ -21,6 +21,10 @@ export function pubsubOutcomePublisher(topicName: string, client: PubSub = new P
           ...(outcome.event.secret ? { secret: outcome.event.secret } : {}),
           ...(outcome.event.version ? { version: outcome.event.version } : {}),
           converged: String(outcome.converged),
+          // For subscription filters: a fanned-out event's outcomes by cluster, or without the fan-out's.
+          scope: outcome.scope.kind,
+          ...(outcome.scope.kind === 'cluster' ? { cluster: outcome.scope.cluster } : {}),
+          ...(outcome.event.messageId ? { messageId: outcome.event.messageId } : {}),
         },
       }),
     close: () => client.close(),

@@ -45,7 +45,7 @@ import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
-import type { EventOutcome, HaltCause, WorkloadOutcome } from './outcome';
+import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
 const MAX_CONFLICT_ATTEMPTS = 12;
@@ -82,6 +82,8 @@ export interface ReconcileConfig {
 
 export interface EventInfo {
   readonly messageId?: string;
+  /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
+  readonly scope?: OutcomeScope;
 }
 
 export async function reconcileEvent(
@@ -149,6 +151,7 @@ export async function reconcileAndReport(
       ...(info.messageId ? { messageId: info.messageId } : {}),
       ...(ctx.time ? { time: ctx.time } : {}),
     },
+    scope: info.scope ?? { kind: 'event' },
     dryRun: cfg.dryRun,
     workloads,
     clusterErrors,

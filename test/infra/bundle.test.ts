@@ -3,7 +3,7 @@
 // only the dependencies its package.json declares, exactly what the Cloud Functions build installs;
 // a require() the bundle missed would fail there instead of in production. Then, in fresh Node
 // processes:
-//   - loading index.js registers onSecretEvent and rotateSecret with functions-framework, as
+//   - loading index.js registers onSecretEvent, onClusterEvent and rotateSecret with functions-framework, as
 //     CloudEvent functions (what Pub/Sub push and Eventarc deliveries need);
 //   - the framework's own launcher (what the nodejs22 runtime runs) starts serving each target.
 // Size and load times are measured and printed; they are not asserted (the machine may be busy).
@@ -16,9 +16,10 @@ import { dirname, join, resolve } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../harness/freePort';
+import { fanOutMessage } from '../../functions/core/fanOut';
 
 const ROOT = resolve(__dirname, '..', '..');
-const ENTRY_POINTS = ['onSecretEvent', 'rotateSecret'] as const;
+const ENTRY_POINTS = ['onSecretEvent', 'onClusterEvent', 'rotateSecret'] as const;
 const FRAMEWORK = '@google-cloud/functions-framework';
 
 interface ZipEntry {
@@ -106,7 +107,34 @@ async function canConnect(port: number): Promise<boolean> {
  * Raw push bodies as a Pub/Sub push subscription delivers Secret Manager notifications:
  * the topic's test message (no data) and a new version (data: the SecretVersion as JSON).
  */
-function pushBodies(): Record<string, unknown> {
+/**
+ * A push body per message kind: Secret Manager's notifications, or for onClusterEvent the fan-out
+ * messages onSecretEvent would publish for them (naming a cluster this environment does not
+ * configure: acked with an error that names the event, nothing to act on).
+ */
+function pushBodies(target: (typeof ENTRY_POINTS)[number]): Record<string, unknown> {
+  const bodies = notificationPushBodies();
+  if (target !== 'onClusterEvent') return bodies;
+  return Object.fromEntries(
+    Object.entries(bodies).map(([what, body], i) => {
+      const { data, attributes } = fanOutMessage({ cluster: 'projects/my-proj/locations/europe-west1/clusters/prod', notification: body.message });
+      return [
+        what,
+        {
+          message: { data: Buffer.from(data).toString('base64'), attributes, messageId: `fan-${i}`, publishTime: body.message.publishTime },
+          subscription: 'projects/my-proj/subscriptions/rotor-clusters-push',
+        },
+      ];
+    }),
+  );
+}
+
+interface NotificationPush {
+  readonly message: { attributes: Record<string, string>; data?: string; messageId: string; publishTime: string };
+  readonly subscription: string;
+}
+
+function notificationPushBodies(): Record<string, NotificationPush> {
   const publishTime = new Date().toISOString();
   const version = { name: 'projects/123456789012/secrets/db-password/versions/7', createTime: publishTime, state: 'ENABLED' };
   return {
@@ -195,7 +223,7 @@ describe('function bundle (npm run package)', () => {
     assert.ok(readFileSync(zipPath).equals(readFileSync(join(work, 'dist2', 'rotor-function.zip'))), 'two builds of the same tree differ: Terraform would redeploy on every apply');
   });
 
-  it('loads in a fresh Node process and registers both entry points as CloudEvent functions', (t) => {
+  it('loads in a fresh Node process and registers every entry point as a CloudEvent function', (t) => {
     // Runs in the unpacked directory; the only package it can resolve is the declared framework.
     const probe = `
       const t0 = process.hrtime.bigint();
@@ -267,7 +295,7 @@ describe('function bundle (npm run package)', () => {
         assert.match(stdout, /Signature type: cloudevent/);
         t.diagnostic(`${target}: launcher start to listening on :${port} in ${readyMs} ms`);
 
-        for (const [what, body] of Object.entries(pushBodies())) {
+        for (const [what, body] of Object.entries(pushBodies(target))) {
           const res = await fetch(`http://127.0.0.1:${port}/projects/my-proj/topics/rotor-secret-events`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },

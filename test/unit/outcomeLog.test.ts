@@ -27,6 +27,7 @@ function outcome(overrides: Partial<EventOutcome> = {}): EventOutcome {
       version: '7',
       time: EVENT_TIME,
     },
+    scope: { kind: 'event' },
     dryRun: false,
     workloads: [],
     clusterErrors: [],
@@ -42,6 +43,7 @@ function outcome(overrides: Partial<EventOutcome> = {}): EventOutcome {
 describe('outcomeLogFields (jsonPayload.outcome of the summary line)', () => {
   it('a converged event carries the time from the event to now as convergedAfterMs', () => {
     assert.deepEqual(outcomeLogFields(outcome(), new Date('2026-12-01T10:02:03.500Z')), {
+      scope: 'event',
       secret: 'projects/my-proj/secrets/db-password',
       version: '7',
       converged: true,
@@ -69,6 +71,28 @@ describe('outcomeLogFields (jsonPayload.outcome of the summary line)', () => {
     );
     const bad = outcome({ event: { type: 'SECRET_VERSION_ADD', time: 'yesterday' } });
     assert.equal('convergedAfterMs' in outcomeLogFields(bad, now), false);
+  });
+
+  it('a cluster of a fanned-out event: its own latency, with scope and cluster', () => {
+    const fields = outcomeLogFields(
+      outcome({
+        scope: { kind: 'cluster', cluster: 'projects/p/locations/l/clusters/c2', fanOutMessageId: 'f-2' },
+      }),
+      new Date('2026-12-01T10:00:30.000Z'),
+    );
+    assert.equal(fields.scope, 'cluster');
+    assert.equal(fields.cluster, 'projects/p/locations/l/clusters/c2');
+    assert.equal(fields.convergedAfterMs, 30_000);
+  });
+
+  it('the fan-out itself converges nothing: no latency (the clusters report theirs)', () => {
+    const fields = outcomeLogFields(
+      outcome({ scope: { kind: 'fanned-out', topic: 'projects/p/topics/t', clusters: ['a', 'b'] } }),
+      new Date('2026-12-01T10:00:30.000Z'),
+    );
+    assert.equal(fields.scope, 'fanned-out');
+    assert.equal('convergedAfterMs' in fields, false);
+    assert.equal('cluster' in fields, false);
   });
 
   it('an event time after the clock (skew) counts as immediate, never negative', () => {

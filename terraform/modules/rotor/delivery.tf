@@ -13,20 +13,28 @@
 locals {
   push = var.delivery == "push"
 
-  subscriptions = local.push ? {
+  all_subscriptions = {
     events = {
-      topic = google_pubsub_topic.secret_events
+      topic = google_pubsub_topic.secret_events.id
       # Everything Secret Manager sends: the core decides what each event type means.
       filter = ""
     }
     rotation = {
-      topic = google_pubsub_topic.rotation
+      topic = google_pubsub_topic.rotation.id
       # Rotating secrets notify this topic of every event; only SECRET_ROTATE asks for a rotation.
       # Scheduler messages carry no eventType attribute. Filtered-out messages are acknowledged by
       # Pub/Sub without invoking (or billing) the function.
       filter = "NOT attributes:eventType OR attributes.eventType = \"SECRET_ROTATE\""
     }
-  } : {}
+    # Fan-out: one message per cluster. Each is its own delivery with the same redelivery budget
+    # as an unfanned event (a cluster's waves are the same rollout), so a waiting or unreachable
+    # cluster is retried, and in the end dead-lettered, alone.
+    clusters = {
+      topic  = one(google_pubsub_topic.cluster_events[*].id)
+      filter = ""
+    }
+  }
+  subscriptions = local.push ? { for k, s in local.all_subscriptions : k => s if contains(keys(local.functions), k) } : {}
 }
 
 resource "google_pubsub_subscription" "push" {
@@ -34,7 +42,7 @@ resource "google_pubsub_subscription" "push" {
 
   project = var.project_id
   name    = "${var.name_prefix}-${each.key}-push"
-  topic   = each.value.topic.id
+  topic   = each.value.topic
   labels  = local.labels
   filter  = each.value.filter
 
@@ -45,7 +53,7 @@ resource "google_pubsub_subscription" "push" {
 
   push_config {
     # The path names the topic: functions-framework derives the CloudEvent source from it.
-    push_endpoint = "${google_cloudfunctions2_function.fn[each.key].service_config[0].uri}/${each.value.topic.id}"
+    push_endpoint = "${google_cloudfunctions2_function.fn[each.key].service_config[0].uri}/${each.value.topic}"
     oidc_token {
       service_account_email = google_service_account.invoker.email
       # Cloud Run accepts tokens whose audience is the service URL (without the path).
@@ -105,7 +113,7 @@ resource "google_service_account_iam_member" "pubsub_signs_as_invoker" {
   member             = local.pubsub_agent
 }
 
-# The invoker may call exactly the two functions' Cloud Run services.
+# The invoker may call exactly the functions' Cloud Run services.
 resource "google_cloud_run_v2_service_iam_member" "invoker" {
   for_each = local.functions
 

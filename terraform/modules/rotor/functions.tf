@@ -1,5 +1,7 @@
-# The two gen2 functions, their source, and one service account each (plus the identity Pub/Sub or
-# Eventarc uses to invoke them). What each identity may do is in iam.tf and gke.tf.
+# The gen2 functions, their source, and their service accounts (plus the identity Pub/Sub or
+# Eventarc uses to invoke them). What each identity may do is in iam.tf and gke.tf. onClusterEvent
+# (fan-out, for fleets of fan_out_min_clusters or more) is built from the same source and runs as
+# onSecretEvent's identity: it does the same work, one cluster at a time.
 
 # --- Identities -----------------------------------------------------------------------------------
 
@@ -90,11 +92,26 @@ locals {
     ROTOR_GKE_ENDPOINT = var.gke_endpoint
   }
 
-  event_environment = merge(local.common_environment, local.cluster_environment, {
+  # Fan-out (functions/core/fanOut.ts): decided here from the fleet's size, so the topic and the
+  # second function exist only where they are used; the functions apply the same threshold
+  # (ROTOR_FANOUT_MIN_CLUSTERS), so both always agree.
+  fleet_size = length(distinct(concat(var.clusters, var.connect_gateway_memberships)))
+  fan_out    = local.fleet_size >= var.fan_out_min_clusters
+  fan_out_environment = local.fan_out ? {
+    ROTOR_FANOUT_TOPIC        = one(google_pubsub_topic.cluster_events[*].id)
+    ROTOR_FANOUT_MIN_CLUSTERS = tostring(var.fan_out_min_clusters)
+  } : {}
+
+  # onSecretEvent's and onClusterEvent's settings: one configuration, so a cluster's event is
+  # handled alike whichever of the two reconciles it.
+  reconcile_environment = merge(local.common_environment, local.cluster_environment, {
     ROTOR_NAMESPACES         = join(",", var.namespaces)
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
-  }, local.budget_environment, var.event_function.environment_variables)
+  }, local.fan_out_environment, local.budget_environment)
+
+  event_environment            = merge(local.reconcile_environment, var.event_function.environment_variables)
+  on_cluster_event_environment = merge(local.reconcile_environment, var.cluster_function.environment_variables)
 
   # rotateSecret lists the clusters' workloads before it disables a superseded version, and keeps
   # every version one of them still uses (functions/rotation/clusterPins.ts). It deliberately gets
@@ -104,7 +121,7 @@ locals {
   # ROTOR_RETIRE_WITHOUT_CLUSTERS=true is set in rotation_function.environment_variables.
   rotation_environment = merge(local.common_environment, local.cluster_environment, var.rotation_function.environment_variables)
 
-  functions = {
+  all_functions = {
     events = {
       name        = "${var.name_prefix}-on-secret-event"
       entry_point = "onSecretEvent"
@@ -123,7 +140,17 @@ locals {
       environment = local.rotation_environment
       topic       = google_pubsub_topic.rotation.id
     }
+    clusters = {
+      name        = "${var.name_prefix}-on-cluster-event"
+      entry_point = "onClusterEvent"
+      description = "Rotor: one cluster of a fanned-out secret event (restart or reload its dependents)."
+      settings    = var.cluster_function
+      sa          = google_service_account.events.email
+      environment = local.on_cluster_event_environment
+      topic       = one(google_pubsub_topic.cluster_events[*].id)
+    }
   }
+  functions = { for k, f in local.all_functions : k => f if k != "clusters" || local.fan_out }
 }
 
 # --- Functions ------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 # Least privilege for the two function identities. Nothing here is project-wide except what GKE
 # and Cloud SQL only offer at project level (gke.tf, and the optional Cloud SQL role below).
 #
-# onSecretEvent (google_service_account.events):
-#   - publish outcomes to the outcomes topic only;
+# onSecretEvent and onClusterEvent (google_service_account.events: one identity, so one Kubernetes
+# RBAC binding covers both):
+#   - publish outcomes to the outcomes topic, and (fan-out) the per-cluster messages to the
+#     cluster-events topic; no other topic;
 #   - cluster access (gke.tf);
 #   - no Secret Manager role at all: everything it needs arrives in the notification itself.
 # rotateSecret (google_service_account.rotation):
@@ -14,6 +16,17 @@
 resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
   project = var.project_id
   topic   = google_pubsub_topic.outcomes.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.events.member
+}
+
+# Fan-out: onSecretEvent publishes one message per cluster. (onClusterEvent shares the identity and
+# so could publish there too; it never does: functions/onClusterEvent.ts has no publisher for it.)
+resource "google_pubsub_topic_iam_member" "events_publishes_cluster_events" {
+  count = local.fan_out ? 1 : 0
+
+  project = var.project_id
+  topic   = google_pubsub_topic.cluster_events[0].name
   role    = "roles/pubsub.publisher"
   member  = google_service_account.events.member
 }

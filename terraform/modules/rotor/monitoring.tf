@@ -4,7 +4,8 @@
 #   onSecretEvent, one line per workload:  jsonPayload.workload.{result,action,kind,cluster,namespace,name}
 #   onSecretEvent, one summary per event:  jsonPayload.outcome.{converged,pending,durationMs,convergedAfterMs,secret}
 #   rotateSecret, one line per secret:     jsonPayload.{secret,outcome,retry}
-# Both functions add jsonPayload.component (their entry point) to every line.
+# Every function adds jsonPayload.component (its entry point) to every line; onClusterEvent (fan-out)
+# writes onSecretEvent's lines for one cluster, and the event metrics count both.
 # Cloud Logging cannot delete a metric's label or change its type once created: add, never rename.
 
 locals {
@@ -13,7 +14,11 @@ locals {
   # Gen2 functions run as Cloud Run services of the same name; their stdout JSON lines become
   # entries of the service's revisions with the object as jsonPayload. Naming the service keeps a
   # second Rotor installation (another name_prefix) in the same project out of these metrics.
-  event_function_logs    = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.functions.events.name}\" AND jsonPayload.component=\"onSecretEvent\""
+  # With fan-out, a cluster's work is logged by onClusterEvent, in the same fields: both count.
+  event_function_logs = (local.fan_out
+    ? "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=(\"${local.functions.events.name}\" OR \"${local.all_functions.clusters.name}\") AND jsonPayload.component=(\"onSecretEvent\" OR \"onClusterEvent\")"
+    : "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.functions.events.name}\" AND jsonPayload.component=\"onSecretEvent\""
+  )
   rotation_function_logs = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.functions.rotation.name}\" AND jsonPayload.component=\"rotateSecret\""
 
   # Per-workload results that need a person: the rollout broke (halted), the new version never

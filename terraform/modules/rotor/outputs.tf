@@ -4,12 +4,13 @@ output "project_number" {
 }
 
 output "topics" {
-  description = "Pub/Sub topic ids: secret_events (Secret Manager notifications), rotation (scheduler and SECRET_ROTATE), outcomes (Rotor's decisions), dead_letters."
+  description = "Pub/Sub topic ids: secret_events (Secret Manager notifications), rotation (scheduler and SECRET_ROTATE), outcomes (Rotor's decisions), dead_letters, cluster_events (the fan-out; null below fan_out_min_clusters)."
   value = {
-    secret_events = google_pubsub_topic.secret_events.id
-    rotation      = google_pubsub_topic.rotation.id
-    outcomes      = google_pubsub_topic.outcomes.id
-    dead_letters  = google_pubsub_topic.dead_letters.id
+    secret_events  = google_pubsub_topic.secret_events.id
+    rotation       = google_pubsub_topic.rotation.id
+    outcomes       = google_pubsub_topic.outcomes.id
+    dead_letters   = google_pubsub_topic.dead_letters.id
+    cluster_events = one(google_pubsub_topic.cluster_events[*].id)
   }
 }
 
@@ -19,7 +20,7 @@ output "dead_letter_subscription" {
 }
 
 output "functions" {
-  description = "The two functions: name, Cloud Run service and URL."
+  description = "The functions (events, rotation, and clusters when fanning out): name, Cloud Run service and URL."
   value = {
     for k, f in google_cloudfunctions2_function.fn : k => {
       name    = f.name
@@ -30,7 +31,7 @@ output "functions" {
 }
 
 output "service_accounts" {
-  description = "Emails of the identities: events (onSecretEvent) and rotation (rotateSecret), both bound in Kubernetes RBAC by the kubernetes_rbac output, and invoker (Pub/Sub deliveries)."
+  description = "Emails of the identities: events (onSecretEvent, and onClusterEvent when fanning out) and rotation (rotateSecret), both bound in Kubernetes RBAC by the kubernetes_rbac output, and invoker (Pub/Sub deliveries)."
   value = {
     events   = google_service_account.events.email
     rotation = google_service_account.rotation.email

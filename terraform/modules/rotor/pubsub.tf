@@ -1,5 +1,7 @@
 # Topics: secret events (Secret Manager notifications), rotation requests (Cloud Scheduler and
-# SECRET_ROTATE), outcomes (one message per decision, for dashboards and audits) and dead letters.
+# SECRET_ROTATE), outcomes (one message per decision, for dashboards and audits), dead letters, and
+# for a fleet of fan_out_min_clusters or more, cluster events (the fan-out: one message per cluster
+# per event, from onSecretEvent to onClusterEvent).
 
 resource "google_pubsub_topic" "secret_events" {
   project = var.project_id
@@ -24,6 +26,18 @@ resource "google_pubsub_topic" "rotation" {
 resource "google_pubsub_topic" "outcomes" {
   project                    = var.project_id
   name                       = "${var.name_prefix}-outcomes"
+  labels                     = local.labels
+  message_retention_duration = var.message_retention
+
+  depends_on = [google_project_service.apis]
+}
+
+# Only Rotor publishes here: the original notification plus the cluster (functions/core/fanOut.ts).
+resource "google_pubsub_topic" "cluster_events" {
+  count = local.fan_out ? 1 : 0
+
+  project                    = var.project_id
+  name                       = "${var.name_prefix}-cluster-events"
   labels                     = local.labels
   message_retention_duration = var.message_retention
 

@@ -350,6 +350,47 @@ variable "event_function" {
   }
 }
 
+variable "fan_out_min_clusters" {
+  description = "Fan out from this many clusters on (clusters plus connect_gateway_memberships): onSecretEvent then publishes one message per cluster to a fan-out topic and a second function, onClusterEvent, reconciles each cluster in its own instance, retried and dead-lettered on its own (ROTOR_FANOUT_MIN_CLUSTERS; docs/deploy.md, \"Fleets beyond one instance\"). Below it, no fan-out topic or function is created and onSecretEvent reconciles every cluster itself. The default 8 is what `npm run bench -- --clusters N` measured."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.fan_out_min_clusters >= 1 && floor(var.fan_out_min_clusters) == var.fan_out_min_clusters
+    error_message = "fan_out_min_clusters must be a whole number, at least 1 (1: always fan out)."
+  }
+}
+
+variable "cluster_function" {
+  description = "Sizing of onClusterEvent (one cluster of a fanned-out event per instance; created only when the fleet reaches fan_out_min_clusters) and extra environment variables. An instance holds one cluster's dependents: the 512Mi that one cluster of 10 000 workloads needs (peak RSS 337 MB). max_instances bounds how many clusters are reconciled at once; the rest wait in the subscription."
+  type = object({
+    memory                = optional(string, "512Mi")
+    cpu                   = optional(string, "1")
+    timeout_seconds       = optional(number, 300)
+    min_instances         = optional(number, 0)
+    max_instances         = optional(number, 20)
+    concurrency           = optional(number, 1)
+    environment_variables = optional(map(string), {})
+  })
+  default = {}
+
+  validation {
+    condition     = var.cluster_function.timeout_seconds >= 10 && var.cluster_function.timeout_seconds <= 540
+    error_message = "cluster_function.timeout_seconds must be between 10 and 540."
+  }
+
+  validation {
+    condition     = can(regex("^[0-9]+(Mi|Gi|M|G)$", var.cluster_function.memory))
+    error_message = "cluster_function.memory must look like 512Mi or 1Gi."
+  }
+
+  validation {
+    condition = (var.cluster_function.min_instances >= 0 && var.cluster_function.max_instances >= 1 &&
+    var.cluster_function.min_instances <= var.cluster_function.max_instances && var.cluster_function.concurrency >= 1 && var.cluster_function.concurrency <= 1000)
+    error_message = "cluster_function: need 0 <= min_instances <= max_instances, max_instances >= 1 and 1 <= concurrency <= 1000."
+  }
+}
+
 variable "rotation_function" {
   description = "Sizing of rotateSecret and extra environment variables."
   type = object({

@@ -553,3 +553,161 @@ run "rejects_unknown_delivery" {
   }
   expect_failures = [var.delivery]
 }
+
+# --- Fan-out (issue 14): fleets of fan_out_min_clusters or more ------------------------------------
+
+run "no_fan_out_below_the_threshold" {
+  command = apply
+
+  # The two clusters of the file's variables are fewer than the default 8.
+  assert {
+    condition     = length(google_pubsub_topic.cluster_events) == 0 && length(google_pubsub_topic_iam_member.events_publishes_cluster_events) == 0
+    error_message = "no fan-out topic (nor its grant) below fan_out_min_clusters"
+  }
+  assert {
+    condition     = toset(keys(google_cloudfunctions2_function.fn)) == toset(["events", "rotation"]) && toset(keys(google_pubsub_subscription.push)) == toset(["events", "rotation"])
+    error_message = "no onClusterEvent function or subscription below fan_out_min_clusters"
+  }
+  assert {
+    condition = alltrue([
+      for k in ["ROTOR_FANOUT_TOPIC", "ROTOR_FANOUT_MIN_CLUSTERS"] :
+      !contains(keys(google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables), k)
+    ])
+    error_message = "onSecretEvent must not fan out below the threshold"
+  }
+  assert {
+    condition     = output.topics.cluster_events == null
+    error_message = "the topics output says there is no fan-out topic"
+  }
+}
+
+run "fan_out_from_the_threshold" {
+  command = apply
+
+  variables {
+    fan_out_min_clusters = 2
+  }
+
+  assert {
+    condition     = google_pubsub_topic.cluster_events[0].name == "rotor-cluster-events" && output.topics.cluster_events == google_pubsub_topic.cluster_events[0].id
+    error_message = "the fan-out topic is rotor-cluster-events, in the topics output"
+  }
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["clusters"].name == "rotor-on-cluster-event" &&
+      google_cloudfunctions2_function.fn["clusters"].build_config[0].entry_point == "onClusterEvent" &&
+      google_cloudfunctions2_function.fn["clusters"].build_config[0].source[0].storage_source[0].object == google_storage_bucket_object.source.name
+    )
+    error_message = "onClusterEvent is its own function, built from the same source"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["clusters"].service_config[0].service_account_email == "rotor-events@my-proj-123.iam.gserviceaccount.com"
+    error_message = "onClusterEvent runs as onSecretEvent's identity (the one the Kubernetes RBAC binds)"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["clusters"].service_config[0].max_instance_count == 20 && google_cloudfunctions2_function.fn["clusters"].service_config[0].available_memory == "512Mi"
+    error_message = "onClusterEvent's default sizing: 512Mi (one cluster), up to 20 instances"
+  }
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_FANOUT_TOPIC"] == google_pubsub_topic.cluster_events[0].id &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_FANOUT_MIN_CLUSTERS"] == "2"
+    )
+    error_message = "onSecretEvent gets the fan-out topic and the same threshold"
+  }
+  assert {
+    condition = alltrue([
+      for k in ["ROTOR_CLUSTERS", "ROTOR_GKE_ENDPOINT", "ROTOR_PROJECT_MAP", "ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES", "ROTOR_OUTCOME_TOPIC", "ROTOR_DRY_RUN", "ROTOR_MAX_WAIT_SECONDS", "ROTOR_ROLLOUT_TIMEOUT_SECONDS", "ROTOR_WAVE_SIZE", "ROTOR_FANOUT_TOPIC"] :
+      lookup(google_cloudfunctions2_function.fn["clusters"].service_config[0].environment_variables, k, null) == google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables[k]
+    ])
+    error_message = "onClusterEvent must be configured exactly as onSecretEvent (clusters, namespaces, outcome topic, budget)"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["clusters"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/prod,projects/other-proj-9/locations/europe-west1-b/clusters/edge"
+    error_message = "onClusterEvent must know every cluster it may be asked for"
+  }
+  assert {
+    condition     = !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), "ROTOR_FANOUT_TOPIC")
+    error_message = "rotateSecret does not fan out"
+  }
+  assert {
+    condition = (
+      google_pubsub_subscription.push["clusters"].topic == google_pubsub_topic.cluster_events[0].id &&
+      google_pubsub_subscription.push["clusters"].filter == "" &&
+      endswith(google_pubsub_subscription.push["clusters"].push_config[0].push_endpoint, "/${google_pubsub_topic.cluster_events[0].id}") &&
+      google_pubsub_subscription.push["clusters"].push_config[0].oidc_token[0].service_account_email == "rotor-invoker@my-proj-123.iam.gserviceaccount.com"
+    )
+    error_message = "the fan-out topic pushes to onClusterEvent, as the invoker, naming its topic in the path"
+  }
+  assert {
+    condition = (
+      google_pubsub_subscription.push["clusters"].dead_letter_policy[0].max_delivery_attempts == 61 &&
+      google_pubsub_subscription.push["clusters"].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id &&
+      google_pubsub_subscription.push["clusters"].retry_policy[0].minimum_backoff == "60s" &&
+      google_pubsub_subscription.push["clusters"].retry_policy[0].maximum_backoff == "60s" &&
+      google_pubsub_subscription.push["clusters"].ack_deadline_seconds == 330
+    )
+    error_message = "each cluster's message gets the same redelivery budget and dead-letter topic as an unfanned event"
+  }
+  assert {
+    condition     = contains(keys(google_pubsub_subscription_iam_member.pubsub_agent_forwards), "clusters") && contains(keys(google_cloud_run_v2_service_iam_member.invoker), "clusters")
+    error_message = "Pub/Sub may dead-letter the fan-out subscription's messages, and the invoker may call onClusterEvent"
+  }
+  assert {
+    condition = (
+      google_pubsub_topic_iam_member.events_publishes_cluster_events[0].topic == "rotor-cluster-events" &&
+      google_pubsub_topic_iam_member.events_publishes_cluster_events[0].role == "roles/pubsub.publisher" &&
+      google_pubsub_topic_iam_member.events_publishes_cluster_events[0].member == "serviceAccount:rotor-events@my-proj-123.iam.gserviceaccount.com"
+    )
+    error_message = "onSecretEvent's identity may publish to the fan-out topic"
+  }
+  assert {
+    condition     = google_logging_metric.outcomes[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=(\"rotor-on-secret-event\" OR \"rotor-on-cluster-event\") AND jsonPayload.component=(\"onSecretEvent\" OR \"onClusterEvent\") AND jsonPayload.workload.result:*"
+    error_message = "the outcome metric counts onClusterEvent's per-workload lines too"
+  }
+  assert {
+    condition     = google_logging_metric.event_to_converged[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=(\"rotor-on-secret-event\" OR \"rotor-on-cluster-event\") AND jsonPayload.component=(\"onSecretEvent\" OR \"onClusterEvent\") AND jsonPayload.outcome.convergedAfterMs:*"
+    error_message = "the latency metric counts each cluster's convergence"
+  }
+}
+
+run "fan_out_counts_memberships_once_each" {
+  command = apply
+
+  variables {
+    fan_out_min_clusters        = 3
+    connect_gateway_memberships = ["projects/my-proj-123/locations/global/memberships/onprem"]
+  }
+
+  assert {
+    condition     = length(google_pubsub_topic.cluster_events) == 1 && google_cloudfunctions2_function.fn["clusters"].service_config[0].environment_variables["ROTOR_FANOUT_MIN_CLUSTERS"] == "3"
+    error_message = "two clusters and one membership are a fleet of three"
+  }
+}
+
+run "fan_out_with_eventarc_delivery" {
+  command = apply
+
+  variables {
+    fan_out_min_clusters = 1
+    delivery             = "eventarc"
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["clusters"].event_trigger[0].pubsub_topic == google_pubsub_topic.cluster_events[0].id && google_cloudfunctions2_function.fn["clusters"].event_trigger[0].retry_policy == "RETRY_POLICY_RETRY"
+    error_message = "with Eventarc delivery onClusterEvent has its own trigger on the fan-out topic (one trigger per function)"
+  }
+  assert {
+    condition     = length(google_pubsub_subscription.push) == 0
+    error_message = "no push subscriptions with Eventarc delivery"
+  }
+}
+
+run "rejects_a_fan_out_threshold_of_zero" {
+  command = plan
+
+  variables {
+    fan_out_min_clusters = 0
+  }
+  expect_failures = [var.fan_out_min_clusters]
+}

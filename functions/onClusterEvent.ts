@@ -1,0 +1,147 @@
+// The `onClusterEvent` entry point: one cluster of a fanned-out event (core/fanOut.ts). A second
+// gen2 function built from the same source, triggered by ROTOR_FANOUT_TOPIC. Its own function,
+// not onSecretEvent recognising fan-out messages, because a gen2 function has exactly one
+// Eventarc trigger (one topic), and because its sizing differs: many small instances, each
+// holding one cluster, where onSecretEvent needs one instance that can hold a whole small fleet.
+// It runs as onSecretEvent's service account (the Kubernetes RBAC binds that one identity) with
+// the same configuration: ROTOR_CLUSTERS says which clusters it may act on.
+//
+// Ack/retry contract, as onSecretEvent's, per cluster:
+//   not a fan-out message, a malformed one, a cluster not in ROTOR_CLUSTERS, a malformed
+//   notification inside                 log ERROR, return (ack): retrying cannot fix it
+//   done / given up / halted              publish the outcome (scope `cluster`), return
+//   waiting or transient                  publish the outcome, throw: Pub/Sub redelivers this
+//                                         cluster's message alone, with its own backoff and
+//                                         dead-letter budget; the other clusters go on
+// Waves (core/waves.ts) are planned per cluster, so a cluster's waves gate only that cluster.
+import type { CloudEvent } from '@google-cloud/functions-framework';
+import type { ClusterSpec, TokenSource } from './cluster/access';
+import { googleTokenSource } from './cluster/access';
+import type { KubeApi } from './cluster/kubeApi';
+import { clusterPool } from './cluster/pool';
+import type { RotorConfig } from './config';
+import { loadConfig } from './config';
+import type { SecretEvent } from './core/event';
+import { parsePubsubMessage, pubsubMessageOf } from './core/event';
+import type { ReceivedFanOut } from './core/fanOut';
+import { configuredCluster, parseFanOut } from './core/fanOut';
+import { eventContext } from './core/plan';
+import { InputError } from './errors';
+import type { Logger } from './log';
+import { createLogger } from './log';
+import { nackError } from './nack';
+import { messageIdOf, reconcileDelivery } from './onSecretEvent';
+import type { EventOutcome } from './pipeline/outcome';
+import type { OutcomePublisher } from './pipeline/outcomePublisher';
+import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
+import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
+
+export interface ClusterEventEnvironment {
+  readonly config: RotorConfig;
+  readonly logger: Logger;
+  /** The connection to one configured cluster (only the one a message names is connected). */
+  readonly cluster: (spec: ClusterSpec) => Promise<KubeApi>;
+  readonly publisher?: OutcomePublisher;
+  readonly now?: () => Date;
+  readonly projectNumbers?: ProjectNumberResolver;
+}
+
+export function clusterEnvironmentFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  tokens: TokenSource = googleTokenSource(),
+): ClusterEventEnvironment {
+  const config = loadConfig(env);
+  const logger = createLogger({ base: { component: 'onClusterEvent' }, minSeverity: config.logLevel });
+  // One pool per cluster, made on its first message: an instance connects only to the clusters
+  // its messages name (one, mostly), not to the whole fleet.
+  const pools = new Map<string, () => Promise<KubeApi[]>>();
+  return {
+    config,
+    logger,
+    async cluster(spec) {
+      let pool = pools.get(spec.raw);
+      if (!pool) {
+        pool = clusterPool([spec], config, tokens, {
+          onRefresh: (cluster, cause) =>
+            logger.warn(`${cluster}: connection failed (${cause}); looking up its endpoint and CA again`, {
+              cluster,
+            }),
+        });
+        pools.set(spec.raw, pool);
+      }
+      const [api] = await pool();
+      if (!api) throw new Error(`no connection made for ${spec.raw}`);
+      return api;
+    },
+    projectNumbers: new ProjectNumberResolver(
+      config.projects,
+      resourceManagerProjectIds(tokens, config.apis.resourceManager),
+    ),
+    ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
+  };
+}
+
+/** Handles one fan-out delivery; returns the cluster's outcome (undefined when acked unread). */
+export async function handleClusterEvent(
+  body: unknown,
+  env: ClusterEventEnvironment,
+): Promise<EventOutcome | undefined> {
+  let fanOut: ReceivedFanOut | undefined;
+  let event: SecretEvent | undefined;
+  let spec: ClusterSpec;
+  try {
+    fanOut = parseFanOut(pubsubMessageOf(body));
+    event = parsePubsubMessage(fanOut.notification);
+    spec = configuredCluster(fanOut, env.config.clusters);
+  } catch (e) {
+    if (e instanceof InputError) {
+      // Ack: none of these heals. What was readable is logged, to find the message and its event.
+      env.logger.error(`fan-out message acked without acting: ${e.message}`, {
+        messageId: fanOut?.messageId ?? messageIdOf(body),
+        ...(event ? { eventType: event.type } : {}),
+        ...(event?.messageId ? { eventMessageId: event.messageId } : {}),
+      });
+      return undefined;
+    }
+    throw e;
+  }
+  const log = env.logger.with({
+    eventType: event.type,
+    ...(event.messageId ? { messageId: event.messageId } : {}),
+    fanOutMessageId: fanOut.messageId,
+    cluster: spec.raw,
+  });
+  const ctx = eventContext(event);
+  if (!ctx || event.type === 'SECRET_ROTATE') {
+    // onSecretEvent fans out only events with cluster work; another sender's message is refused.
+    log.error(`fan-out message acked without acting: ${event.type} has no cluster work`);
+    return undefined;
+  }
+  await env.projectNumbers?.resolve(ctx.secret.project, log);
+  return reconcileDelivery(
+    event,
+    ctx,
+    [await env.cluster(spec)],
+    { kind: 'cluster', cluster: spec.raw, fanOutMessageId: fanOut.messageId },
+    env,
+    log,
+  );
+}
+
+export function createClusterEventHandler(
+  environment: () => ClusterEventEnvironment,
+): (event: CloudEvent<unknown>) => Promise<void> {
+  let env: ClusterEventEnvironment | undefined;
+  return async (cloudEvent) => {
+    try {
+      env ??= environment();
+      await handleClusterEvent(cloudEvent, env);
+    } catch (e) {
+      throw nackError(e, 'onClusterEvent');
+    }
+  };
+}
+
+export const onClusterEvent: (event: CloudEvent<unknown>) => Promise<void> = createClusterEventHandler(() =>
+  clusterEnvironmentFromEnv(),
+);
