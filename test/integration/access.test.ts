@@ -297,8 +297,15 @@ describe('cluster access: GKE API, Connect Gateway, kubeconfig', { timeout: 300_
     assert.equal(code, 1, 'not converged yet: exit 1');
     const second = capture();
     await main(args, second);
-    const again = JSON.parse(second.out) as { workloads: Array<{ name: string; result: string }> };
-    assert.equal(again.workloads.find((w) => w.name === 'legacy')?.result, 'unchanged');
+    const again = JSON.parse(second.out) as {
+      workloads: Array<{ name: string; result: string; reason: string; waitingFor?: string }>;
+    };
+    // Not restarted again: this control plane runs no controller manager, so the first apply's
+    // rollout never finishes, and the second apply waits for it.
+    const legacy = again.workloads.find((w) => w.name === 'legacy');
+    assert.equal(legacy?.result, 'waiting');
+    assert.equal(legacy.waitingFor, 'rollout');
+    assert.match(legacy.reason, /^restarted at \S+: waiting for the rollout to finish \(/);
     const bad = capture();
     assert.equal(
       await main(
