@@ -12,7 +12,12 @@ import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
 import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
 import type { ReachabilityOptions } from '../core/reachability';
-import { TEMPLATE_REFERRING_KINDS, WorkloadFilter, reachabilityOf } from '../core/reachability';
+import {
+  TEMPLATE_REFERRING_KINDS,
+  WorkloadFilter,
+  reachabilityOf,
+  referencedTemplate,
+} from '../core/reachability';
 import type { SecretId } from '../core/secretName';
 
 export interface LiveInventory extends Inventory {
@@ -59,9 +64,15 @@ export async function liveInventory(
     !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
   const stream = async (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> => {
     const kept: KubeObject[] = [];
-    const served = await forEachPage(api, res, { limit: pageSize }, (page) => {
-      for (const o of page) if (inScope(res, o) && keep(o)) kept.push(o);
-    });
+    const served = await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      (page) => {
+        kept.push(...page);
+      },
+      (o) => inScope(res, o) && keep(o),
+    );
     if (!served) absent.push(`${res.plural}.${res.group}`);
     return kept;
   };
@@ -97,6 +108,92 @@ export async function liveInventory(
   return { cluster: api.cluster, workloads, ...small, absent };
 }
 
+/**
+ * The whole cluster one page at a time, for a reader that works page by page (`rotor audit`):
+ * `onPart` gets, in the table's order of kinds, an inventory of the small kinds plus one page of
+ * one `kind`, so memory is one page whatever the size of the cluster. Discovery over a part, for
+ * that part's `kind`, equals discovery over everything for those workloads: a Rollout that runs a
+ * Deployment's template (spec.workloadRef) finds that Deployment in its part too (so the part's
+ * workloads of another kind are there to be read, not reported). That costs the Rollouts one more
+ * list, first, for the names they refer to; only the Deployments named are held.
+ */
+export async function forEachInventoryPart(
+  api: KubeApi,
+  onPart: (part: LiveInventory, kind: string) => void,
+  filter: NamespaceFilter = {},
+  pageSize: number = INVENTORY_PAGE_SIZE,
+): Promise<void> {
+  const inNamespace = namespaceMatcher(filter);
+  const absent: string[] = [];
+  const inScope = (res: Resource, o: KubeObject): boolean =>
+    !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
+  const whole = async (res: Resource): Promise<KubeObject[]> => {
+    const items: KubeObject[] = [];
+    const served = await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      (page) => {
+        items.push(...page);
+      },
+      (o) => inScope(res, o),
+    );
+    if (!served) absent.push(`${res.plural}.${res.group}`);
+    return items;
+  };
+  const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
+    whole(RESOURCES.secretProviderClasses),
+    whole(RESOURCES.externalSecrets),
+    whole(RESOURCES.secretStores),
+    whole(RESOURCES.clusterSecretStores),
+    whole(RESOURCES.secretSyncs),
+  ]);
+  const small = {
+    secretProviderClasses: spcs,
+    externalSecrets,
+    secretStores: [...secretStores, ...clusterSecretStores],
+    secretSyncs,
+  };
+  const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+  // The Deployments whose templates Rollouts run, by name first, then held as they stream by.
+  const wanted = new Set<string>();
+  for (const res of WORKLOAD_RESOURCES.filter((r) => TEMPLATE_REFERRING_KINDS.includes(r.kind)))
+    await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      () => undefined,
+      (o) => {
+        const ref = inScope(res, o) ? referencedTemplate(o) : undefined;
+        if (ref) wanted.add(key(ref.namespace, ref.name));
+        return false;
+      },
+    );
+  const templates: KubeObject[] = [];
+  for (const res of WORKLOAD_RESOURCES) {
+    const referring = TEMPLATE_REFERRING_KINDS.includes(res.kind);
+    const served = await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      (page) => {
+        for (const o of page)
+          if (
+            o.kind === 'Deployment' &&
+            wanted.has(key(o.metadata?.namespace ?? 'default', o.metadata?.name ?? ''))
+          )
+            templates.push(o);
+        onPart(
+          { cluster: api.cluster, workloads: referring ? [...templates, ...page] : page, ...small, absent },
+          res.kind,
+        );
+      },
+      (o) => inScope(res, o),
+    );
+    if (!served) absent.push(`${res.plural}.${res.group}`);
+  }
+}
+
 export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
   const kc = new KubeConfig();
   try {
@@ -109,6 +206,20 @@ export function kubeApiFromKubeconfig(path: string, context?: string, name?: str
     kc.setCurrentContext(context);
   }
   return new HttpKubeApi(kc, name ?? context ?? kc.getCurrentContext());
+}
+
+/** forEachInventoryPart on the kubeconfig's (or --context's) cluster, read-only. */
+export async function forEachInventoryPartFromKubeconfig(
+  path: string,
+  context: string | undefined,
+  onPart: (part: LiveInventory, kind: string) => void,
+): Promise<void> {
+  const api = kubeApiFromKubeconfig(path, context);
+  try {
+    await forEachInventoryPart(api, onPart);
+  } finally {
+    api.close();
+  }
 }
 
 /** `rotor plan --kubeconfig`: one read-only inventory of the kubeconfig's (or --context's) cluster. */
