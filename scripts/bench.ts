@@ -287,6 +287,8 @@ async function main(): Promise<void> {
       execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       env: {
         PATH: process.env.PATH ?? '',
+        // As the Cloud Functions runtime sets it: the deployed entry point (functions/index.ts loads its code at once).
+        FUNCTION_TARGET: 'onSecretEvent',
         ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
         ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
