@@ -68,6 +68,8 @@ import type { RunningReloader } from './bench/reloader';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
 import { runStorm } from './bench/storm';
+import type { WatchProbe } from './bench/watchProbe';
+import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
 
 const PEERS = ['reloader'] as const;
@@ -174,6 +176,7 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -394,6 +397,13 @@ async function main(): Promise<void> {
       );
     }
     const measureSeconds = (Date.now() - measureStart) / 1000;
+    let watchProbe: WatchProbe | undefined;
+    if (values['watch-probe']) {
+      progress('watch probe: a streamed re-list against a watch catch-up from its resourceVersion');
+      // As admin: Rotor's role has no `watch` verb (a warm cache would need one more permission).
+      watchProbe = await runWatchProbe(admin, 5);
+      progress(`watch probe: ${JSON.stringify(watchProbe)}`);
+    }
     const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline?.finish()]);
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
@@ -503,6 +513,7 @@ async function main(): Promise<void> {
         ),
         patches: checks.redeliveryPatches,
       },
+      ...(watchProbe ? { watchProbe } : {}),
       ratio: baselineFig
         ? {
             p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),

@@ -1,8 +1,14 @@
 // The streaming list parser (functions/cluster/listItems.ts): fed in chunks cut anywhere, it must
-// give what JSON.parse of the whole body gives, with `items` mapped through the caller's filter.
+// give what JSON.parse of the whole body gives, with `items` mapped through the caller's filter;
+// and HttpKubeApi using it for a request with eachItem, over a real HTTP connection.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { HttpKubeApi, KubeApiError } from '../../functions/cluster/kubeApi';
 import { ListItemParser } from '../../functions/cluster/listItems';
+import type { KubeObject } from '../../functions/core/kube';
 
 const keepAll = (o: unknown): unknown => o;
 
@@ -88,5 +94,77 @@ describe('ListItemParser', () => {
     assert.throws(() => p.end(), /ended in the middle/);
     const q = new ListItemParser(keepAll);
     assert.throws(() => q.write(Buffer.from('{"items":[[1]]}')), /must be objects/);
+  });
+});
+
+describe('HttpKubeApi with eachItem, over HTTP', () => {
+  const items = Array.from({ length: 300 }, (_, i) => ({
+    metadata: { name: `w${i}`, managedFields: [{ manager: 'x' }] },
+    spec: { note: `ünïcode "${'}'.repeat(i % 7)}" \\ ${i}` },
+  }));
+  const body = JSON.stringify({ kind: 'DeploymentList', metadata: { continue: 'next' }, items });
+  let mode: 'ok' | 'forbidden' | 'truncated' = 'ok';
+  const server = createServer((_req, res) => {
+    if (mode === 'forbidden') {
+      res.writeHead(403, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'no list for you' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    // Many small writes: items are cut across chunks at odd places.
+    const bytes = Buffer.from(body);
+    const end = mode === 'truncated' ? bytes.length - 40 : bytes.length;
+    for (let i = 0; i < end; i += 997) res.write(bytes.subarray(i, Math.min(end, i + 997)));
+    if (mode === 'truncated') res.destroy();
+    else res.end();
+  });
+  let api: HttpKubeApi;
+  before(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as AddressInfo;
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'u' }],
+      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
+      currentContext: 'c',
+    });
+    api = new HttpKubeApi(kc, 'c');
+  });
+  after(async () => {
+    api.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
+  it('returns the body with only the items the filter kept, as it changed them', async () => {
+    mode = 'ok';
+    const got = await api.request<{ metadata: unknown; items: KubeObject[] }>({
+      method: 'GET',
+      path: '/apis/apps/v1/deployments',
+      eachItem: (o) => {
+        if (o.metadata) delete (o.metadata as { managedFields?: unknown }).managedFields;
+        return Number((o.metadata?.name ?? '').slice(1)) % 100 === 7 ? o : undefined;
+      },
+    });
+    assert.deepEqual(got.metadata, { continue: 'next' });
+    assert.deepEqual(
+      got.items,
+      [7, 107, 207].map((i) => ({ metadata: { name: `w${i}` }, spec: items[i]?.spec })),
+    );
+  });
+
+  it('an error status is still a KubeApiError with the server reason', async () => {
+    mode = 'forbidden';
+    await assert.rejects(
+      api.request({ method: 'GET', path: '/apis/apps/v1/deployments', eachItem: (o) => o }),
+      (e: unknown) => e instanceof KubeApiError && e.status === 403 && e.reason === 'Forbidden',
+    );
+  });
+
+  it('a body cut short fails the request instead of returning part of the list', async () => {
+    mode = 'truncated';
+    await assert.rejects(
+      api.request({ method: 'GET', path: '/apis/apps/v1/deployments', eachItem: (o) => o }),
+    );
   });
 });
