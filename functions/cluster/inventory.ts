@@ -11,7 +11,7 @@ import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
 import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
-import type { ReachabilityOptions } from '../core/reachability';
+import type { ReachabilityOptions, SmallKinds } from '../core/reachability';
 import {
   TEMPLATE_REFERRING_KINDS,
   WorkloadFilter,
@@ -60,39 +60,12 @@ export async function liveInventory(
   scope: InventoryScope = { kind: 'all' },
   pageSize: number = INVENTORY_PAGE_SIZE,
 ): Promise<LiveInventory> {
-  const inNamespace = namespaceMatcher(filter);
-  const absent: string[] = [];
-  const inScope = (res: Resource, o: KubeObject): boolean =>
-    !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
-  const stream = async (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> => {
-    const kept: KubeObject[] = [];
-    const served = await forEachPage(
-      api,
-      res,
-      { limit: pageSize },
-      (page) => {
-        kept.push(...page);
-      },
-      (o) => inScope(res, o) && keep(o),
-    );
-    if (!served) absent.push(`${res.plural}.${res.group}`);
-    return kept;
-  };
+  const lister = new Lister(api, filter, pageSize);
+  const stream = (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> =>
+    lister.kept(res, keep);
   const all = (): boolean => true;
-  // Independent lists run concurrently; each is one request per page.
-  const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
-    stream(RESOURCES.secretProviderClasses, all),
-    stream(RESOURCES.externalSecrets, all),
-    stream(RESOURCES.secretStores, all),
-    stream(RESOURCES.clusterSecretStores, all),
-    stream(RESOURCES.secretSyncs, all),
-  ]);
-  const small = {
-    secretProviderClasses: spcs,
-    externalSecrets,
-    secretStores: [...secretStores, ...clusterSecretStores],
-    secretSyncs,
-  };
+  const absent = lister.absent;
+  const small = await lister.smallKinds();
   const workloadFilter =
     scope.kind === 'secret' ? new WorkloadFilter(reachabilityOf(small, scope.secret, scope)) : undefined;
   const keep = workloadFilter ? (o: KubeObject): boolean => workloadFilter.keep(o) : all;
@@ -125,37 +98,9 @@ export async function forEachInventoryPart(
   filter: NamespaceFilter = {},
   pageSize: number = INVENTORY_PAGE_SIZE,
 ): Promise<void> {
-  const inNamespace = namespaceMatcher(filter);
-  const absent: string[] = [];
-  const inScope = (res: Resource, o: KubeObject): boolean =>
-    !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
-  const whole = async (res: Resource): Promise<KubeObject[]> => {
-    const items: KubeObject[] = [];
-    const served = await forEachPage(
-      api,
-      res,
-      { limit: pageSize },
-      (page) => {
-        items.push(...page);
-      },
-      (o) => inScope(res, o),
-    );
-    if (!served) absent.push(`${res.plural}.${res.group}`);
-    return items;
-  };
-  const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
-    whole(RESOURCES.secretProviderClasses),
-    whole(RESOURCES.externalSecrets),
-    whole(RESOURCES.secretStores),
-    whole(RESOURCES.clusterSecretStores),
-    whole(RESOURCES.secretSyncs),
-  ]);
-  const small = {
-    secretProviderClasses: spcs,
-    externalSecrets,
-    secretStores: [...secretStores, ...clusterSecretStores],
-    secretSyncs,
-  };
+  const lister = new Lister(api, filter, pageSize);
+  const { absent, inScope } = lister;
+  const small = await lister.smallKinds();
   const key = (namespace: string, name: string): string => `${namespace}/${name}`;
   // The Deployments whose templates Rollouts run, by name first, then held as they stream by.
   const wanted = new Set<string>();
@@ -196,6 +141,58 @@ export async function forEachInventoryPart(
   }
 }
 
+/** One cluster's lists for one reader: the namespace filter, the page size, the kinds found absent. */
+class Lister {
+  /** Optional kinds whose CRDs are not installed, as `plural.group`. */
+  readonly absent: string[] = [];
+  private readonly inNamespace: (namespace: string) => boolean;
+
+  constructor(
+    private readonly api: KubeApi,
+    filter: NamespaceFilter,
+    readonly pageSize: number,
+  ) {
+    this.inNamespace = namespaceMatcher(filter);
+  }
+
+  readonly inScope = (res: Resource, o: KubeObject): boolean =>
+    !res.namespaced || this.inNamespace(o.metadata?.namespace ?? 'default');
+
+  /** Every object of `res` in scope that `keep` keeps, streamed page by page. */
+  async kept(res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> {
+    const kept: KubeObject[] = [];
+    const served = await forEachPage(
+      this.api,
+      res,
+      { limit: this.pageSize },
+      (page) => {
+        kept.push(...page);
+      },
+      (o) => this.inScope(res, o) && keep(o),
+    );
+    if (!served) this.absent.push(`${res.plural}.${res.group}`);
+    return kept;
+  }
+
+  /** The small kinds, whole; independent lists run concurrently, each one request per page. */
+  async smallKinds(): Promise<SmallKinds> {
+    const all = (): boolean => true;
+    const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
+      this.kept(RESOURCES.secretProviderClasses, all),
+      this.kept(RESOURCES.externalSecrets, all),
+      this.kept(RESOURCES.secretStores, all),
+      this.kept(RESOURCES.clusterSecretStores, all),
+      this.kept(RESOURCES.secretSyncs, all),
+    ]);
+    return {
+      secretProviderClasses: spcs,
+      externalSecrets,
+      secretStores: [...secretStores, ...clusterSecretStores],
+      secretSyncs,
+    };
+  }
+}
+
 export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
   const kc = new KubeConfig();
   try {
@@ -219,20 +216,6 @@ export async function forEachInventoryPartFromKubeconfig(
   const api = kubeApiFromKubeconfig(path, context);
   try {
     await forEachInventoryPart(api, onPart);
-  } finally {
-    api.close();
-  }
-}
-
-/** `rotor plan --kubeconfig`: one read-only inventory of the kubeconfig's (or --context's) cluster. */
-export async function liveInventoryFromKubeconfig(
-  path: string,
-  context: string | undefined,
-  scope: InventoryScope,
-): Promise<LiveInventory> {
-  const api = kubeApiFromKubeconfig(path, context);
-  try {
-    return await liveInventory(api, {}, scope);
   } finally {
     api.close();
   }
