@@ -1,4 +1,4 @@
-// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]
+// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
 // npm run bench -- --storm   (only the storm scenario, ./bench/storm.ts: the others are skipped)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
@@ -183,11 +183,12 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]\n' +
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]\n' +
         '                        [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval SECONDS]\n' +
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
         '   Rotor runs from the packaged bundle, with ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
         '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
+        '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
         '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n',

@@ -1,10 +1,11 @@
 // `npm run bench -- --watch-probe`: what a warm instance could save on a redelivery (issue 14,
 // item 4), measured on the bench's seeded control plane after its events. Per round (as the admin:
-// Rotor's role has no `watch` verb): a re-list of every Deployment streamed through the same forEachPage Rotor uses
-// (what a redelivery does today), then a watch from that list's resourceVersion with
-// allowWatchBookmarks and the shortest server-side timeout (timeoutSeconds=1: the API's unit is a
-// whole second) — the catch-up a cached inventory would need — and once a watch from a
-// resourceVersion the server no longer has (1), which must answer 410 Gone (the fallback to a list).
+// Rotor's role has no `watch` verb): a re-list of every Deployment streamed through the same
+// forEachPage Rotor uses (what a redelivery does today), then a watch from that list's
+// resourceVersion with allowWatchBookmarks and the shortest server-side timeout (timeoutSeconds=1:
+// the API's unit is a whole second), the catch-up a cached inventory would need; and once a watch
+// from resourceVersion 1: 410 Gone (a cache's fallback to a list) once etcd has compacted that far,
+// else the history replayed (on the bench's young control plane: thousands of events).
 // A watch has no "caught up" signal short of its timeout (bookmarks come at the server's
 // discretion; sendInitialEvents replays every object, i.e. a list), so its time is bounded below by
 // the timeout whatever the number of changes.
@@ -17,7 +18,7 @@ export interface WatchProbe {
   readonly rounds: number;
   readonly relist: { readonly p50Ms: number; readonly requests: number };
   readonly watchCatchUp: { readonly p50Ms: number; readonly requests: number; readonly events: number };
-  /** What a watch from a resourceVersion the server compacted away answered. */
+  /** What a watch from resourceVersion 1 answered: 410 Gone, or the number of lines replayed. */
   readonly tooOld: string;
 }
 
