@@ -1,4 +1,4 @@
-// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]
+// npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
 // npm run bench -- --storm   (only the storm scenario, ./bench/storm.ts: the others are skipped)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
@@ -68,6 +68,8 @@ import type { RunningReloader } from './bench/reloader';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
 import { runStorm } from './bench/storm';
+import type { WatchProbe } from './bench/watchProbe';
+import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
 
 const PEERS = ['reloader'] as const;
@@ -174,17 +176,19 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader]\n' +
+      'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]\n' +
         '                        [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval SECONDS]\n' +
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
         '   Rotor runs from the packaged bundle, with ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
         '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
+        '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
         '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n',
@@ -287,10 +291,17 @@ async function main(): Promise<void> {
       execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
       env: {
         PATH: process.env.PATH ?? '',
+        // As the Cloud Functions runtime sets it: the deployed entry point (functions/index.ts loads its code at once).
+        FUNCTION_TARGET: 'onSecretEvent',
         ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
         ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
         ROTOR_MAX_WAIT_SECONDS: '1800',
+        // This control plane has no controller manager, so no restart ever finishes rolling out:
+        // gated waves (ROTOR_WAVE_SIZE, default 10) would hold every dependent but the first 10 of
+        // each event. The bench measures one event's whole work, so every dependent is one step
+        // (the --storm scenario measures the waves, on a control plane with the controller manager).
+        ROTOR_WAVE_SIZE: process.env.ROTOR_WAVE_SIZE ?? '1000000',
         ...(process.env.ROTOR_CONCURRENCY ? { ROTOR_CONCURRENCY: process.env.ROTOR_CONCURRENCY } : {}),
         ...(process.env.ROTOR_CLUSTER_CONCURRENCY
           ? { ROTOR_CLUSTER_CONCURRENCY: process.env.ROTOR_CLUSTER_CONCURRENCY }
@@ -392,6 +403,13 @@ async function main(): Promise<void> {
       );
     }
     const measureSeconds = (Date.now() - measureStart) / 1000;
+    let watchProbe: WatchProbe | undefined;
+    if (values['watch-probe']) {
+      progress('watch probe: a streamed re-list against a watch catch-up from its resourceVersion');
+      // As admin: Rotor's role has no `watch` verb (a warm cache would need one more permission).
+      watchProbe = await runWatchProbe(admin, 5);
+      progress(`watch probe: ${JSON.stringify(watchProbe)}`);
+    }
     const [rotorStats, baselineStats] = await Promise.all([rotor.finish(), baseline?.finish()]);
 
     // What the server holds: rotor.dev/applied names the last version of each rotated secret on
@@ -501,6 +519,7 @@ async function main(): Promise<void> {
         ),
         patches: checks.redeliveryPatches,
       },
+      ...(watchProbe ? { watchProbe } : {}),
       ratio: baselineFig
         ? {
             p50: round(baselineFig.p50Ms / Math.max(rotorFig.p50Ms, 0.001)),

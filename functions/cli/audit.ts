@@ -1,10 +1,9 @@
 // `rotor audit`: every Secret Manager secret the workloads use, its consumers by action and its
 // rotation risks, offline on manifests or live on a cluster (read-only). Thin: core/audit.ts decides.
 import { envDefaultProject } from '../config';
-import { auditIndex } from '../core/audit';
-import type { Audit } from '../core/audit';
+import { auditIndex, mergeAudits } from '../core/audit';
+import type { Audit, AuditedSecret } from '../core/audit';
 import { DependencyIndex } from '../core/discovery';
-import type { Inventory } from '../core/inventory';
 import { inventoryFrom } from '../core/inventory';
 import { ProjectMap } from '../core/secretName';
 import { InputError } from '../errors';
@@ -44,23 +43,30 @@ export async function runAudit(args: string[], io: CliIo): Promise<number> {
     [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
   );
   const defaultProject = values.project ?? envDefaultProject(io.env);
-  const problems: string[] = [];
-  let inventory: Inventory;
-  if (values.kubeconfig) {
-    const { liveInventoryFromKubeconfig } = await import('../cluster/inventory');
-    inventory = await liveInventoryFromKubeconfig(values.kubeconfig, values.context, { kind: 'all' });
-  } else {
-    inventory = inventoryFrom(
-      values.cluster ?? 'manifests',
-      await loadManifestsParallel(manifests, { onSkip: (m) => problems.push(m) }),
-    );
-  }
-  const index = new DependencyIndex(inventory, {
+  // A set: a live audit indexes the small kinds once per page, and would repeat their problems.
+  const problems = new Set<string>();
+  const discovery = {
     projects,
     ...(defaultProject ? { defaultProject } : {}),
-    onProblem: (m) => problems.push(m),
-  });
-  const audit: Audit = { secrets: auditIndex(index, projects), ...(problems.length ? { problems } : {}) };
+    onProblem: (m: string) => problems.add(m),
+  };
+  let secrets: AuditedSecret[];
+  if (values.kubeconfig) {
+    // Live: one page of workloads at a time, audited and let go (memory: a page, not the cluster).
+    const { forEachInventoryPartFromKubeconfig } = await import('../cluster/inventory');
+    const parts: AuditedSecret[][] = [];
+    await forEachInventoryPartFromKubeconfig(values.kubeconfig, values.context, (part, kind) => {
+      parts.push(auditIndex(new DependencyIndex(part, discovery), projects, (wd) => wd.ref.kind === kind));
+    });
+    secrets = mergeAudits(parts);
+  } else {
+    const inventory = inventoryFrom(
+      values.cluster ?? 'manifests',
+      await loadManifestsParallel(manifests, { onSkip: (m) => problems.add(m) }),
+    );
+    secrets = auditIndex(new DependencyIndex(inventory, discovery), projects);
+  }
+  const audit: Audit = { secrets, ...(problems.size ? { problems: [...problems] } : {}) };
   io.stdout(
     output === 'json'
       ? JSON.stringify(audit, null, 2) + '\n'

@@ -11,8 +11,13 @@ import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
 import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
-import type { ReachabilityOptions } from '../core/reachability';
-import { TEMPLATE_REFERRING_KINDS, WorkloadFilter, reachabilityOf } from '../core/reachability';
+import type { ReachabilityOptions, SmallKinds } from '../core/reachability';
+import {
+  TEMPLATE_REFERRING_KINDS,
+  WorkloadFilter,
+  reachabilityOf,
+  referencedTemplate,
+} from '../core/reachability';
 import type { SecretId } from '../core/secretName';
 
 export interface LiveInventory extends Inventory {
@@ -24,7 +29,9 @@ export interface LiveInventory extends Inventory {
  * Page size of the cluster-wide lists. Every page is a sequential round trip (the next needs the
  * previous one's `continue`), so on a large cluster the Deployments list is the critical path of an
  * event: 2000 objects a page (a few MB) took 10 000 Deployments from 20 requests to 5 and cut the
- * list's wall time by about 40% on the benchmark, while keeping each response bounded.
+ * list's wall time by about 40% on the benchmark, while keeping each response bounded. Memory does
+ * not follow the page size: a page is parsed item by item as it arrives (listItems.ts), and only
+ * the kept items outlive their parse, so smaller pages would only add round trips.
  */
 export const INVENTORY_PAGE_SIZE = 2000;
 
@@ -53,33 +60,12 @@ export async function liveInventory(
   scope: InventoryScope = { kind: 'all' },
   pageSize: number = INVENTORY_PAGE_SIZE,
 ): Promise<LiveInventory> {
-  const inNamespace = namespaceMatcher(filter);
-  const absent: string[] = [];
-  const inScope = (res: Resource, o: KubeObject): boolean =>
-    !res.namespaced || inNamespace(o.metadata?.namespace ?? 'default');
-  const stream = async (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> => {
-    const kept: KubeObject[] = [];
-    const served = await forEachPage(api, res, { limit: pageSize }, (page) => {
-      for (const o of page) if (inScope(res, o) && keep(o)) kept.push(o);
-    });
-    if (!served) absent.push(`${res.plural}.${res.group}`);
-    return kept;
-  };
+  const lister = new Lister(api, filter, pageSize);
+  const stream = (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> =>
+    lister.kept(res, keep);
   const all = (): boolean => true;
-  // Independent lists run concurrently; each is one request per page.
-  const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
-    stream(RESOURCES.secretProviderClasses, all),
-    stream(RESOURCES.externalSecrets, all),
-    stream(RESOURCES.secretStores, all),
-    stream(RESOURCES.clusterSecretStores, all),
-    stream(RESOURCES.secretSyncs, all),
-  ]);
-  const small = {
-    secretProviderClasses: spcs,
-    externalSecrets,
-    secretStores: [...secretStores, ...clusterSecretStores],
-    secretSyncs,
-  };
+  const absent = lister.absent;
+  const small = await lister.smallKinds();
   const workloadFilter =
     scope.kind === 'secret' ? new WorkloadFilter(reachabilityOf(small, scope.secret, scope)) : undefined;
   const keep = workloadFilter ? (o: KubeObject): boolean => workloadFilter.keep(o) : all;
@@ -97,6 +83,116 @@ export async function liveInventory(
   return { cluster: api.cluster, workloads, ...small, absent };
 }
 
+/**
+ * The whole cluster one page at a time, for a reader that works page by page (`rotor audit`):
+ * `onPart` gets, in the table's order of kinds, an inventory of the small kinds plus one page of
+ * one `kind`, so memory is one page whatever the size of the cluster. Discovery over a part, for
+ * that part's `kind`, equals discovery over everything for those workloads: a Rollout that runs a
+ * Deployment's template (spec.workloadRef) finds that Deployment in its part too (so the part's
+ * workloads of another kind are there to be read, not reported). That costs the Rollouts one more
+ * list, first, for the names they refer to; only the Deployments named are held.
+ */
+export async function forEachInventoryPart(
+  api: KubeApi,
+  onPart: (part: LiveInventory, kind: string) => void,
+  filter: NamespaceFilter = {},
+  pageSize: number = INVENTORY_PAGE_SIZE,
+): Promise<void> {
+  const lister = new Lister(api, filter, pageSize);
+  const { absent, inScope } = lister;
+  const small = await lister.smallKinds();
+  const key = (namespace: string, name: string): string => `${namespace}/${name}`;
+  // The Deployments whose templates Rollouts run, by name first, then held as they stream by.
+  const wanted = new Set<string>();
+  for (const res of WORKLOAD_RESOURCES.filter((r) => TEMPLATE_REFERRING_KINDS.includes(r.kind)))
+    await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      () => undefined,
+      (o) => {
+        const ref = inScope(res, o) ? referencedTemplate(o) : undefined;
+        if (ref) wanted.add(key(ref.namespace, ref.name));
+        return false;
+      },
+    );
+  const templates: KubeObject[] = [];
+  for (const res of WORKLOAD_RESOURCES) {
+    const referring = TEMPLATE_REFERRING_KINDS.includes(res.kind);
+    const served = await forEachPage(
+      api,
+      res,
+      { limit: pageSize },
+      (page) => {
+        for (const o of page)
+          if (
+            o.kind === 'Deployment' &&
+            wanted.has(key(o.metadata?.namespace ?? 'default', o.metadata?.name ?? ''))
+          )
+            templates.push(o);
+        onPart(
+          { cluster: api.cluster, workloads: referring ? [...templates, ...page] : page, ...small, absent },
+          res.kind,
+        );
+      },
+      (o) => inScope(res, o),
+    );
+    if (!served) absent.push(`${res.plural}.${res.group}`);
+  }
+}
+
+/** One cluster's lists for one reader: the namespace filter, the page size, the kinds found absent. */
+class Lister {
+  /** Optional kinds whose CRDs are not installed, as `plural.group`. */
+  readonly absent: string[] = [];
+  private readonly inNamespace: (namespace: string) => boolean;
+
+  constructor(
+    private readonly api: KubeApi,
+    filter: NamespaceFilter,
+    readonly pageSize: number,
+  ) {
+    this.inNamespace = namespaceMatcher(filter);
+  }
+
+  readonly inScope = (res: Resource, o: KubeObject): boolean =>
+    !res.namespaced || this.inNamespace(o.metadata?.namespace ?? 'default');
+
+  /** Every object of `res` in scope that `keep` keeps, streamed page by page. */
+  async kept(res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> {
+    const kept: KubeObject[] = [];
+    const served = await forEachPage(
+      this.api,
+      res,
+      { limit: this.pageSize },
+      (page) => {
+        kept.push(...page);
+      },
+      (o) => this.inScope(res, o) && keep(o),
+    );
+    if (!served) this.absent.push(`${res.plural}.${res.group}`);
+    return kept;
+  }
+
+  /** The small kinds, whole; independent lists run concurrently, each one request per page. */
+  async smallKinds(): Promise<SmallKinds> {
+    const all = (): boolean => true;
+    const [spcs, externalSecrets, secretStores, clusterSecretStores, secretSyncs] = await Promise.all([
+      this.kept(RESOURCES.secretProviderClasses, all),
+      this.kept(RESOURCES.externalSecrets, all),
+      this.kept(RESOURCES.secretStores, all),
+      this.kept(RESOURCES.clusterSecretStores, all),
+      this.kept(RESOURCES.secretSyncs, all),
+    ]);
+    return {
+      secretProviderClasses: spcs,
+      externalSecrets,
+      secretStores: [...secretStores, ...clusterSecretStores],
+      secretSyncs,
+    };
+  }
+}
+
 export function kubeApiFromKubeconfig(path: string, context?: string, name?: string): KubeApi {
   const kc = new KubeConfig();
   try {
@@ -111,15 +207,15 @@ export function kubeApiFromKubeconfig(path: string, context?: string, name?: str
   return new HttpKubeApi(kc, name ?? context ?? kc.getCurrentContext());
 }
 
-/** `rotor plan --kubeconfig`: one read-only inventory of the kubeconfig's (or --context's) cluster. */
-export async function liveInventoryFromKubeconfig(
+/** forEachInventoryPart on the kubeconfig's (or --context's) cluster, read-only. */
+export async function forEachInventoryPartFromKubeconfig(
   path: string,
   context: string | undefined,
-  scope: InventoryScope,
-): Promise<LiveInventory> {
+  onPart: (part: LiveInventory, kind: string) => void,
+): Promise<void> {
   const api = kubeApiFromKubeconfig(path, context);
   try {
-    return await liveInventory(api, {}, scope);
+    await forEachInventoryPart(api, onPart);
   } finally {
     api.close();
   }

@@ -6,7 +6,9 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../core/kube';
 import { TransientError } from '../errors';
+import { ListItemParser } from './listItems';
 import { ProxyPathRefused, confinementProblem, requestUrl } from './podProxy';
 
 export interface KubeRequest {
@@ -24,6 +26,13 @@ export interface KubeRequest {
    * podProxyPrefix). Checked on the final URL; a request that would leave it is never sent.
    */
   readonly confinedTo?: string;
+  /**
+   * A list request's filter: each element of the response's `items` is handed to it as soon as it
+   * is parsed, and the body's `items` holds only what it returns (listItems.ts). It may run again
+   * for the same items if the request is retried. A KubeApi may ignore it and return every item:
+   * the caller filters the returned items again.
+   */
+  readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
 }
 
 export interface KubeApi {
@@ -135,17 +144,37 @@ export class HttpKubeApi implements KubeApi {
     }
     this.count++;
     const timeoutMs = req.timeoutMs ?? this.defaults.timeoutMs ?? 30_000;
-    const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const eachItem = req.eachItem;
+    type Answer = { status: number; body: string } | { status: number; parsed: unknown };
+    const answer = await new Promise<Answer>((resolve, reject) => {
       const r = (secure ? https : http).request(
         url,
         { method: req.method, headers, agent: this.agent, timeout: timeoutMs },
         (res) => {
+          const status = res.statusCode ?? 0;
+          res.on('error', reject);
+          if (eachItem && status >= 200 && status < 300) {
+            // A list, parsed item by item as the bytes arrive: only what eachItem keeps is held.
+            const parser = new ListItemParser((item) => eachItem(item as KubeObject));
+            res.on('data', (c: Buffer) => {
+              try {
+                parser.write(c);
+              } catch (e) {
+                res.destroy(e instanceof Error ? e : new Error(String(e)));
+              }
+            });
+            res.on('end', () => {
+              try {
+                resolve({ status, parsed: parser.end() });
+              } catch (e) {
+                reject(e instanceof Error ? e : new Error(String(e)));
+              }
+            });
+            return;
+          }
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
-          res.on('error', reject);
+          res.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
         },
       );
       r.on('timeout', () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
@@ -160,6 +189,9 @@ export class HttpKubeApi implements KubeApi {
       if (payload) r.write(payload);
       r.end();
     });
+    const { status } = answer;
+    if ('parsed' in answer) return answer.parsed as T;
+    const { body } = answer;
     if (status >= 200 && status < 300) {
       if (req.raw) return body as T;
       return (body ? JSON.parse(body) : {}) as T;

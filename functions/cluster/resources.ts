@@ -92,7 +92,7 @@ export function resourcePath(res: Resource, version: string, namespace?: string,
 interface ListBody {
   apiVersion?: string;
   items?: KubeObject[];
-  metadata?: { continue?: string };
+  metadata?: { continue?: string; resourceVersion?: string };
 }
 
 export interface ListOptions {
@@ -120,21 +120,36 @@ export async function listAll(
 }
 
 /**
- * Streams a list: calls `onPage` with each page's objects as it arrives, so a caller that keeps
- * only some of them holds one page at a time. Returns the version served, or undefined when an
- * optional CRD is not installed.
+ * Streams a list: calls `onPage` with each page's objects that `keep` keeps, as the page arrives,
+ * so a caller that keeps only some of them holds one page's kept objects at a time. Each object is
+ * parsed on its own and offered to `keep` as soon as it arrives (listItems.ts): what is dropped
+ * never outlives its own parse. Returns the version served, or undefined when an optional CRD is
+ * not installed.
  */
 export async function forEachPage(
   api: KubeApi,
   res: Resource,
   opts: ListOptions,
   onPage: (items: KubeObject[]) => void,
-): Promise<{ version: string } | undefined> {
+  keep: (o: KubeObject) => boolean = () => true,
+): Promise<{ version: string; resourceVersion: string } | undefined> {
   let lastNotFound: unknown;
   for (const version of res.versions) {
     let delivered = false;
     let cont: string | undefined;
+    // List items carry no apiVersion/kind: restore them so the core can recognise objects.
+    // managedFields are never read and are about half of each object: dropped, so that what is
+    // kept holds half the memory (and the collector moves half as much). Idempotent, so a KubeApi
+    // that ignores eachItem (or a retried request) gets the same result from the second pass.
+    const apiVersion = res.group ? `${res.group}/${version}` : version;
+    const accept = (item: KubeObject): KubeObject | undefined => {
+      if (item.metadata) delete (item.metadata as { managedFields?: unknown }).managedFields;
+      item.apiVersion = apiVersion;
+      item.kind = res.kind;
+      return keep(item) ? item : undefined;
+    };
     try {
+      let resourceVersion = '';
       do {
         const page = await api.request<ListBody>({
           method: 'GET',
@@ -145,22 +160,17 @@ export async function forEachPage(
             labelSelector: opts.labelSelector,
             fieldSelector: opts.fieldSelector,
           },
+          eachItem: accept,
         });
-        // List items carry no apiVersion/kind: restore them so the core can recognise objects.
-        // managedFields are never read and are about half of each object: dropped, so that what
-        // is kept holds half the memory (and the collector moves half as much).
-        const apiVersion = res.group ? `${res.group}/${version}` : version;
-        const items = page.items ?? [];
-        for (const item of items) {
-          if (item.metadata) delete (item.metadata as { managedFields?: unknown }).managedFields;
-          item.apiVersion = apiVersion;
-          item.kind = res.kind;
-        }
+        const items: KubeObject[] = [];
+        for (const item of page.items ?? []) if (accept(item)) items.push(item);
         delivered = true;
         onPage(items);
+        // Every page of one list is served at the list's first resourceVersion.
+        resourceVersion ||= page.metadata?.resourceVersion ?? '';
         cont = page.metadata?.continue || undefined;
       } while (cont);
-      return { version };
+      return { version, resourceVersion };
     } catch (e) {
       if (isNotFound(e) && !delivered) {
         lastNotFound = e;

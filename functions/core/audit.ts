@@ -51,13 +51,22 @@ export interface Audit {
   readonly problems?: readonly string[];
 }
 
-/** Audits every secret the index's workloads use. */
-export function auditIndex(index: DependencyIndex, projects: ProjectMap): AuditedSecret[] {
-  return index.secretsInUse().map(({ key, secret, dependents }) => {
+/**
+ * Audits every secret the index's workloads use; with `include`, only as used by the workloads it
+ * accepts (a streamed audit's part also holds workloads another part reports).
+ */
+export function auditIndex(
+  index: DependencyIndex,
+  projects: ProjectMap,
+  include: (wd: WorkloadDependencies) => boolean = () => true,
+): AuditedSecret[] {
+  const out: AuditedSecret[] = [];
+  for (const { key, secret, dependents } of index.secretsInUse()) {
     const consumers: AuditConsumer[] = [];
     const risks: AuditRisk[] = [];
     const byAction: Partial<Record<Action, number>> = {};
     for (const wd of dependents) {
+      if (!include(wd)) continue;
       const decision = decide(wd, { type: 'SECRET_VERSION_ADD', secret }, { secretKey: key });
       const action = contractAction(decision);
       byAction[action] = (byAction[action] ?? 0) + 1;
@@ -71,13 +80,42 @@ export function auditIndex(index: DependencyIndex, projects: ProjectMap): Audite
       });
       risks.push(...risksOf(wd, action));
     }
-    return {
+    if (consumers.length === 0) continue;
+    out.push({
       secret: formatSecretId({ ...secret, project: projects.canonical(secret.project) }),
       consumers,
       byAction,
       risks,
-    };
-  });
+    });
+  }
+  return out;
+}
+
+/**
+ * One audit from the audits of disjoint sets of workloads (a streamed audit's pages), in order:
+ * each secret's consumers and risks in the parts' order, its counts summed, secrets sorted as
+ * auditIndex sorts them (by normalised name). Equals auditIndex over all the workloads at once.
+ */
+export function mergeAudits(parts: ReadonlyArray<readonly AuditedSecret[]>): AuditedSecret[] {
+  const merged = new Map<
+    string,
+    { consumers: AuditConsumer[]; risks: AuditRisk[]; byAction: Partial<Record<Action, number>> }
+  >();
+  for (const part of parts)
+    for (const s of part) {
+      let m = merged.get(s.secret);
+      if (!m) {
+        m = { consumers: [], risks: [], byAction: {} };
+        merged.set(s.secret, m);
+      }
+      m.consumers.push(...s.consumers);
+      m.risks.push(...s.risks);
+      for (const [action, n] of Object.entries(s.byAction) as Array<[Action, number]>)
+        m.byAction[action] = (m.byAction[action] ?? 0) + n;
+    }
+  return [...merged.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([secret, m]) => ({ secret, ...m }));
 }
 
 /** The rotation risks of one consumer of one secret. */

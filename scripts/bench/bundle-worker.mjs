@@ -33,6 +33,10 @@ process.stdout.write = (chunk, encoding, callback) => {
 const mb = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 const require = createRequire(import.meta.url);
 const fn = require(join(bundleDir, 'index.js'));
+// "Start" is the instance ready to serve: Cloud Functions loads index.js, whose FUNCTION_TARGET
+// (set by scripts/bench.ts as the runtime sets it) loads that function's code at once (one tick:
+// the bundle's module initialisers run in a microtask), before the first request arrives.
+await new Promise((resolve) => setImmediate(resolve));
 const startRssMb = mb(process.memoryUsage().rss);
 
 async function handle(id, notification) {
@@ -76,6 +80,19 @@ process.on('message', (msg) => {
   queue = queue.then(async () => {
     if (msg.type === 'event') process.send(await handle(msg.id, msg.notification));
     else {
+      // Where the memory is at the end (not the peak): live heap, external buffers, and what a
+      // full collection leaves (with --expose-gc in ROTOR_BENCH_NODE_FLAGS), on stderr.
+      const at = (label) => {
+        const u = process.memoryUsage();
+        process.stderr.write(
+          `[rotor] memory ${label}: rss ${mb(u.rss)} MB, heap used ${mb(u.heapUsed)} of ${mb(u.heapTotal)} MB, external ${mb(u.external)} MB (array buffers ${mb(u.arrayBuffers)} MB)\n`,
+        );
+      };
+      at('after the events');
+      if (typeof globalThis.gc === 'function') {
+        globalThis.gc();
+        at('after a full collection');
+      }
       process.send({
         type: 'stats',
         peakRssMb: mb(process.resourceUsage().maxRSS * 1024),

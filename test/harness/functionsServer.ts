@@ -143,7 +143,8 @@ async function startOnce(source: string, options: FunctionsServerOptions): Promi
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(command[0], command.slice(1), {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...baseEnv(), ...options.env },
+    // FUNCTION_TARGET as the Cloud Functions runtime sets it: functions/index.ts loads the target's code at start.
+    env: { ...baseEnv(), FUNCTION_TARGET: options.target, ...options.env },
   });
   const lines: LogLine[] = [];
   const arrivals = new Arrivals();

@@ -6,7 +6,13 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { installCrds, startControlPlane } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
-import { kubeApiFromKubeconfig, liveInventory } from '../../functions/cluster/inventory';
+import {
+  forEachInventoryPart,
+  kubeApiFromKubeconfig,
+  liveInventory,
+} from '../../functions/cluster/inventory';
+import type { AuditedSecret } from '../../functions/core/audit';
+import { auditIndex, mergeAudits } from '../../functions/core/audit';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { DependencyIndex } from '../../functions/core/discovery';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
@@ -88,5 +94,29 @@ describe('streamed inventory equals the full inventory for discovery', { timeout
     const db = parseSecretName(`projects/${PROJECT_ID}/secrets/db-password`).id;
     const rollout = fullIndex.dependentsOf(db).find((d) => d.ref.kind === 'Rollout');
     assert.ok(rollout, 'the Rollout depends on db-password through its Deployment');
+  });
+
+  it('rotor audit, streamed part by part, equals the audit of the whole inventory', async () => {
+    const full = await liveInventory(api, {}, { kind: 'all' }, 25);
+    const want = auditIndex(new DependencyIndex(full, { projects, defaultProject: PROJECT_ID }), projects);
+    const parts: AuditedSecret[][] = [];
+    let largest = 0;
+    await forEachInventoryPart(
+      api,
+      (part, kind) => {
+        largest = Math.max(largest, part.workloads.length);
+        const index = new DependencyIndex(part, { projects, defaultProject: PROJECT_ID });
+        parts.push(auditIndex(index, projects, (wd) => wd.ref.kind === kind));
+      },
+      {},
+      25,
+    );
+    assert.deepEqual(mergeAudits(parts), want);
+    // Pages of 25 (the Rollouts' part also holds the one Deployment a Rollout runs).
+    assert.ok(largest <= 26, `the largest part held ${largest} workloads`);
+    assert.ok(parts.length >= 10, `${parts.length} parts`);
+    const db = want.find((s) => s.secret === `projects/${PROJECT_ID}/secrets/db-password`);
+    assert.ok(db?.consumers.some((c) => c.kind === 'Rollout' && c.name === 'canary'));
+    assert.ok(want.length > 40, `${want.length} secrets audited`);
   });
 });

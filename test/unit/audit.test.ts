@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { main } from '../../functions/cli/main';
 import type { CliIo } from '../../functions/cli/io';
 import type { AuditedSecret, RiskKind } from '../../functions/core/audit';
-import { auditIndex } from '../../functions/core/audit';
+import { auditIndex, mergeAudits } from '../../functions/core/audit';
 import { DependencyIndex } from '../../functions/core/discovery';
 import { inventoryFrom } from '../../functions/core/inventory';
 import type { KubeObject } from '../../functions/core/kube';
@@ -71,6 +71,42 @@ describe('audit: consumers by action', () => {
       ],
     );
     assert.deepEqual(s.byAction, { restart: 1, reload: 1, none: 1 });
+  });
+});
+
+describe('audit: merged from parts (a live audit, page by page)', () => {
+  it('equals the audit of all the workloads at once, consumers in order and counts summed', () => {
+    const a = deployment('a', env());
+    const b = deployment('b', csiAt('latest', 'pw'));
+    const c = deployment('c', csiAt('pinned'));
+    const other = deployment('other', env('plain'), {
+      annotations: { 'rotor.dev/secrets': 'projects/my-proj/secrets/other' },
+    });
+    const whole = auditOf(a, b, other, c);
+    const parts = [auditOf(a, b), auditOf(other), auditOf(c), auditOf()];
+    assert.deepEqual(mergeAudits(parts), whole);
+    assert.deepEqual(
+      mergeAudits(parts).map((s) => [s.secret, s.consumers.map((x) => x.name), s.byAction]),
+      [
+        [DB, ['a', 'b', 'c'], { restart: 2, none: 1 }],
+        ['projects/my-proj/secrets/other', ['other'], { none: 1 }],
+      ],
+    );
+  });
+
+  it('auditIndex with a filter leaves out the workloads it rejects, and secrets left with none', () => {
+    const index = new DependencyIndex(
+      inventoryFrom('c', [...world, deployment('a', env()), deployment('b', csiAt('latest'))]),
+      { projects },
+    );
+    assert.deepEqual(
+      auditIndex(index, projects, (wd) => wd.ref.name === 'b').map((s) => s.consumers.map((x) => x.name)),
+      [['b']],
+    );
+    assert.deepEqual(
+      auditIndex(index, projects, () => false),
+      [],
+    );
   });
 });
 
