@@ -12,6 +12,8 @@ export interface OutcomeLogFields {
   readonly version?: string;
   readonly converged: boolean;
   readonly pending: number;
+  /** Of `pending`, the rollouts Rotor started that have not finished (everything else is acted on). */
+  readonly awaitingRollouts: number;
   /** This delivery's reconcile time. */
   readonly durationMs: number;
   /**
@@ -33,6 +35,7 @@ export function outcomeLogFields(outcome: EventOutcome, now: Date): OutcomeLogFi
     ...(outcome.event.version !== undefined ? { version: outcome.event.version } : {}),
     converged: outcome.converged,
     pending: outcome.pending,
+    awaitingRollouts: outcome.awaitingRollouts,
     durationMs: outcome.durationMs,
     // A clock behind the event's would give a negative latency: count it as immediate.
     ...(outcome.converged && outcome.scope.kind !== 'fanned-out' && Number.isFinite(eventMs)

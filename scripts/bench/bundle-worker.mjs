@@ -12,6 +12,8 @@ if (!bundleDir) throw new Error('usage: bundle-worker.mjs DIST_FUNCTION_DIR');
 
 /** Workload outcomes of the current event, from the function's log lines (swallowed, not printed). */
 let current = [];
+/** The current event's summary line fields (jsonPayload.outcome): pending and awaitingRollouts. */
+let summary;
 let warnings = 0;
 process.stdout.write = (chunk, encoding, callback) => {
   for (const line of String(chunk).split('\n')) {
@@ -19,6 +21,7 @@ process.stdout.write = (chunk, encoding, callback) => {
     try {
       const entry = JSON.parse(line);
       if (entry.workload && typeof entry.workload.result === 'string') current.push(entry.workload);
+      else if (entry.outcome && typeof entry.outcome.pending === 'number') summary = entry.outcome;
       else if ((entry.severity === 'WARNING' || entry.severity === 'ERROR') && warnings++ < 5)
         process.stderr.write(`[rotor] ${line}\n`);
     } catch {
@@ -41,14 +44,17 @@ const startRssMb = mb(process.memoryUsage().rss);
 
 async function handle(id, notification) {
   current = [];
+  summary = undefined;
   const started = performance.now();
   let converged = true;
   let error;
   try {
     await fn.onSecretEvent(JSON.parse(notification));
   } catch (e) {
-    // Not converged (waiting or transient): the function throws so Pub/Sub redelivers.
-    converged = false;
+    // Not converged (waiting or transient): the function throws so Pub/Sub redelivers. This
+    // control plane runs no pods, so no rollout ever finishes: an event whose only pending items
+    // are the rollouts it started has done its work (the --storm scenario measures rollouts).
+    converged = summary !== undefined && summary.pending === summary.awaitingRollouts;
     error = /pending/.test(e.message) ? undefined : e.message;
   }
   const ms = performance.now() - started;

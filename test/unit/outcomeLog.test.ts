@@ -48,6 +48,7 @@ describe('outcomeLogFields (jsonPayload.outcome of the summary line)', () => {
       version: '7',
       converged: true,
       pending: 0,
+      awaitingRollouts: 0,
       durationMs: 1200,
       convergedAfterMs: 123_500,
     });
@@ -55,11 +56,12 @@ describe('outcomeLogFields (jsonPayload.outcome of the summary line)', () => {
 
   it('a delivery that did not converge has no latency (the event is counted once, when it converges)', () => {
     const fields = outcomeLogFields(
-      outcome({ converged: false, pending: 2 }),
+      outcome({ converged: false, pending: 3, awaitingRollouts: 2 }),
       new Date('2026-12-01T10:05:00Z'),
     );
     assert.equal(fields.converged, false);
-    assert.equal(fields.pending, 2);
+    assert.equal(fields.pending, 3);
+    assert.equal(fields.awaitingRollouts, 2);
     assert.equal('convergedAfterMs' in fields, false);
   });
 
