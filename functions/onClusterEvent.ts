@@ -18,6 +18,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { ClusterSpec, TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
 import type { KubeApi } from './cluster/kubeApi';
+import { KnownEvents } from './cluster/events';
 import { clusterPool } from './cluster/pool';
 import type { RotorConfig } from './config';
 import { loadConfig } from './config';
@@ -44,6 +45,8 @@ export interface ClusterEventEnvironment {
   readonly publisher?: OutcomePublisher;
   readonly now?: () => Date;
   readonly projectNumbers?: ProjectNumberResolver;
+  /** The Kubernetes Events this instance created or found (onSecretEvent.ts). */
+  readonly knownEvents?: KnownEvents;
 }
 
 export function clusterEnvironmentFromEnv(
@@ -78,6 +81,7 @@ export function clusterEnvironmentFromEnv(
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
     ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
+    knownEvents: new KnownEvents(),
   };
 }
 

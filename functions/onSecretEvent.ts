@@ -17,6 +17,7 @@ import type { TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
 import { clusterPool } from './cluster/pool';
 import type { KubeApi } from './cluster/kubeApi';
+import { KnownEvents } from './cluster/events';
 import type { RotorConfig } from './config';
 import { loadConfig } from './config';
 import { parsePubsubMessage, pubsubMessageOf } from './core/event';
@@ -49,10 +50,15 @@ export interface SecretEventEnvironment {
   readonly now?: () => Date;
   /** Maps a notification's project number missing from ROTOR_PROJECT_MAP (into config.projects). */
   readonly projectNumbers?: ProjectNumberResolver;
+  /** The Kubernetes Events this instance created or found: what a warm instance's redelivery reuses. */
+  readonly knownEvents?: KnownEvents;
 }
 
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
-export type ReportingEnvironment = Pick<SecretEventEnvironment, 'config' | 'publisher' | 'now'>;
+export type ReportingEnvironment = Pick<
+  SecretEventEnvironment,
+  'config' | 'publisher' | 'now' | 'knownEvents'
+>;
 
 export function environmentFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -77,6 +83,7 @@ export function environmentFromEnv(
     ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
     ...(config.fanOut.kind === 'on' ? { fanOut: pubsubFanOutPublisher(config.fanOut.topic) } : {}),
+    knownEvents: new KnownEvents(),
   };
 }
 
@@ -246,7 +253,10 @@ export async function reconcileDelivery(
       reload: env.config.reload,
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
-      events: { instance: reportingInstance() },
+      events: {
+        instance: reportingInstance(),
+        ...(env.knownEvents ? { known: env.knownEvents } : {}),
+      },
       logger: log,
       ...(env.now ? { now: env.now } : {}),
     },

@@ -22,6 +22,7 @@ import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
 import type { AppliedBy } from '../core/appliedBy';
 import { appliedBy, describeAppliedBy } from '../core/appliedBy';
+import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
@@ -71,7 +72,11 @@ export interface ReconcileConfig {
    * Kubernetes Events on the workloads acted on, waited for or halted on, reported as `instance`
    * (this function instance, or a CLI run); unset: none. Dry runs create none.
    */
-  readonly events?: { readonly instance: string };
+  readonly events?: {
+    readonly instance: string;
+    /** The Events this instance created or found (a warm instance's redelivery skips them). */
+    readonly known?: KnownEvents;
+  };
   readonly logger: Logger;
   readonly now?: () => Date;
   /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
@@ -327,7 +332,7 @@ async function reconcileCluster(
     await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
       const workload = decided[i]?.wd.object;
       const event = workload ? workloadEvent(workload, o, source) : undefined;
-      if (event) await createEvent(api, event, log);
+      if (event) await createEvent(api, event, log, cfg.events?.known);
     });
   };
   return { outcomes, halted, transient, rollingOut, createEvents };
@@ -562,7 +567,7 @@ async function unreported(
     `${describeAppliedBy(by)} (an earlier delivery, whose report was lost): ${reason}`,
   );
   const event = workloadEvent(wd.object, earlier, source);
-  if (!event || (await eventExists(env.api, event))) return undefined;
+  if (!event || (await eventExists(env.api, event, env.cfg.events?.known))) return undefined;
   return earlier;
 }
 

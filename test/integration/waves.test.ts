@@ -14,6 +14,7 @@ import { RecordingApi } from '../harness/recordingApi';
 import type { KubeObject } from '../../functions/core/kube';
 import { notificationMessage } from '../../functions/core/event';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
+import { KnownEvents } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
@@ -102,9 +103,13 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     return d.spec.template.metadata?.annotations?.[RESTARTED_AT];
   };
 
+  // One warm instance for every delivery: the Events it created or found are remembered
+  // (a redelivery after a crash before the report must still find its Event missing).
+  const knownEvents = new KnownEvents();
   const environment = (env: NodeJS.ProcessEnv = {}): SecretEventEnvironment => ({
     config: loadConfig(env),
     logger,
+    knownEvents,
     clusters: () => Promise.resolve([api]),
     publisher: {
       publish: (o: EventOutcome) => {
