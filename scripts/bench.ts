@@ -72,6 +72,9 @@ import type { WatchProbe } from './bench/watchProbe';
 import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
 
+/** The node flags the Terraform module gives onSecretEvent at its default 512Mi (functions.tf heap_mb). */
+const DEPLOYED_NODE_FLAGS = '--max-old-space-size=384';
+
 const PEERS = ['reloader'] as const;
 type Peer = (typeof PEERS)[number];
 
@@ -186,7 +189,8 @@ async function main(): Promise<void> {
       'Usage: npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]\n' +
         '                        [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval SECONDS]\n' +
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
-        '   Rotor runs from the packaged bundle, with ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
+        '   Rotor runs from the packaged bundle, with the deployed --max-old-space-size=384, or\n' +
+        '   ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
         '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
         '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
@@ -287,8 +291,10 @@ async function main(): Promise<void> {
     const rotor = new Worker('rotor', {
       path: join(__dirname, 'bench', 'bundle-worker.mjs'),
       args: [join(REPO_ROOT, 'dist', 'function')],
-      // ROTOR_BENCH_NODE_FLAGS, e.g. --max-old-space-size=128: a memory-bounded instance's heap.
-      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+      // As deployed: the Terraform module bounds the heap to 3/4 of the function's 512Mi
+      // (NODE_OPTIONS, terraform/modules/rotor/functions.tf). ROTOR_BENCH_NODE_FLAGS replaces it
+      // (e.g. --max-old-space-size=128: a smaller instance; an empty string: V8's own sizing).
+      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? DEPLOYED_NODE_FLAGS).split(' ').filter(Boolean),
       env: {
         PATH: process.env.PATH ?? '',
         // As the Cloud Functions runtime sets it: the deployed entry point (functions/index.ts loads its code at once).

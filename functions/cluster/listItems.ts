@@ -80,6 +80,9 @@ export class ListItemParser<T> {
           this.inString = true;
           this.escaped = false;
           this.keyBytes = this.depth === 1 && !this.inItems ? [] : undefined;
+          // A new top-level key: the previous one no longer names what follows (even if this one
+          // is too long to be kept).
+          if (this.keyBytes) this.lastKey = '';
           break;
         case COLON:
           if (this.depth === 1 && this.keyBytes) this.lastKey = Buffer.from(this.keyBytes).toString('utf8');

@@ -52,6 +52,8 @@ export function reportedAs(o: WorkloadOutcome): Reported | undefined {
 export interface EventSource {
   readonly secret: string;
   readonly version?: string;
+  /** A SECRET_UPDATE's moved aliases (alias → the version it now names). */
+  readonly aliases?: Readonly<Record<string, string>>;
   /** The function instance or CLI run reporting it (≤ 128 characters). */
   readonly instance: string;
   readonly now: Date;
@@ -92,7 +94,12 @@ export function workloadEvent(
   if (!reported) return undefined;
   const what = `${src.secret}${src.version !== undefined ? ` version ${src.version}` : ''}`;
   const note = `${what}: ${o.reason}${o.detail ? ` [${o.detail}]` : ''}`;
-  const identity = [o.kind, o.namespace, o.name, src.secret, src.version ?? '', reported.reason];
+  // An alias move has no version: the targets it moved to tell one rotation from the next.
+  const moved = Object.entries(src.aliases ?? {})
+    .map(([alias, v]) => `${alias}=${v}`)
+    .sort()
+    .join(',');
+  const identity = [o.kind, o.namespace, o.name, src.secret, src.version ?? '', moved, reported.reason];
   // A wait is reported once per thing it waits for; everything else once per workload and event.
   if (o.result === 'waiting') identity.push(o.waitingFor ?? '', String(o.wave ?? ''));
   const hash = createHash('sha256').update(identity.join('\n')).digest('hex').slice(0, 16);

@@ -11,6 +11,8 @@
 // the last one stopped. Pure.
 import * as annotations from './annotations';
 import type { EventContext } from './decision';
+import type { AppliedBy } from './appliedBy';
+import { appliedBy } from './appliedBy';
 import { appliedVersions } from './discovery';
 import type { KubeObject } from './kube';
 import type { LiveDecision } from './liveDecision';
@@ -50,9 +52,34 @@ export function waveName(wave: number): string {
  * to wait for.
  */
 export function actedForEvent(workload: KubeObject, secretKey: string, event: EventContext): boolean {
+  return eventRecordKey(workload, secretKey, event) !== undefined;
+}
+
+/**
+ * The rotor.dev/applied key under which Rotor recorded this event on the workload: the secret for
+ * a version, `secret@alias` for a moved alias (rotor.dev/applied-by uses the same keys).
+ */
+export function eventRecordKey(
+  workload: KubeObject,
+  secretKey: string,
+  event: EventContext,
+): string | undefined {
   const applied = appliedVersions(workload);
-  if (event.version !== undefined && applied[secretKey] === event.version) return true;
-  return Object.entries(event.aliases ?? {}).some(([alias, v]) => applied[`${secretKey}@${alias}`] === v);
+  if (event.version !== undefined && applied[secretKey] === event.version) return secretKey;
+  const moved = Object.entries(event.aliases ?? {}).find(
+    ([alias, v]) => applied[`${secretKey}@${alias}`] === v,
+  );
+  return moved ? `${secretKey}@${moved[0]}` : undefined;
+}
+
+/** What Rotor did for this event, by which delivery and when (rotor.dev/applied-by), if recorded. */
+export function appliedForEvent(
+  workload: KubeObject,
+  secretKey: string,
+  event: EventContext,
+): AppliedBy | undefined {
+  const key = eventRecordKey(workload, secretKey, event);
+  return key === undefined ? undefined : appliedBy(workload)[key];
 }
 
 /** One dependent of the event, as the planner sees it. */

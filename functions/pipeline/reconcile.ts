@@ -16,12 +16,12 @@ import { afterReload } from '../core/reloadResult';
 import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
-import { actedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
+import { actedForEvent, appliedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
 import type { WaveSettings } from '../config';
 import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
 import type { AppliedBy } from '../core/appliedBy';
-import { appliedBy, describeAppliedBy } from '../core/appliedBy';
+import { describeAppliedBy } from '../core/appliedBy';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
@@ -240,6 +240,7 @@ async function reconcileCluster(
           eventSource: {
             secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
             ...(ctx.version !== undefined ? { version: ctx.version } : {}),
+            ...(ctx.aliases ? { aliases: ctx.aliases } : {}),
             instance: cfg.events.instance,
             now: (cfg.now ?? (() => new Date()))(),
           },
@@ -280,10 +281,9 @@ async function reconcileCluster(
           const planned =
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
-          if (
-            (step?.step === 'act' || step?.step === 'rolling-out') &&
-            (result.result === 'restarted' || result.result === 'reloaded')
-          )
+          // Any restart or reload of a gated delivery counts, also one a retry after a conflict
+          // re-decided into (its step was planned from the first decision).
+          if (plan.steps.size && (result.result === 'restarted' || result.result === 'reloaded'))
             rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
@@ -367,9 +367,14 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
     const { wd } = d;
     const { wave, warning } = waveOf(wd.object);
     if (warning) env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${warning}`);
-    const health = actedForEvent(wd.object, env.secretKey, ctx)
-      ? await healthOf(wd, env, now, waves.rolloutTimeoutMs)
-      : undefined;
+    // Only what Rotor did for this event that changes pods has a rollout to wait for: a restart
+    // or a reload (a reload that leaves pods unready halts too). A `record` changed nothing, so
+    // someone else's rollout in progress must not hold, or halt, the event. Without an applied-by
+    // record (written before it existed) the workload is read as acted on.
+    const acted = actedForEvent(wd.object, env.secretKey, ctx);
+    const by = appliedForEvent(wd.object, env.secretKey, ctx);
+    const health =
+      acted && by?.action !== 'record' ? await healthOf(wd, env, now, waves.rolloutTimeoutMs) : undefined;
     return {
       id: workloadId(wd),
       label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
@@ -391,7 +396,8 @@ async function healthOf(
 ): Promise<RolloutHealth> {
   // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart
   // marker), or else from the restart marker on the workload.
-  const actedAt = appliedBy(wd.object)[env.secretKey]?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
+  const actedAt =
+    appliedForEvent(wd.object, env.secretKey, env.ctx)?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
   const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, ...(actedAt ? { actedAt } : {}) };
   const health = rolloutHealth(wd.object, { ...live, pods: [] });
   // Pods tell a crash loop long before the controller gives up: read them while it is not done.
@@ -489,7 +495,7 @@ async function handleWorkload(
     case 'failed':
       return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
     case 'rolling-out': {
-      const by = appliedBy(wd.object)[env.secretKey];
+      const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
       const done = by ? `${describeAppliedBy(by)}: ` : '';
       const waiting = `${done}waiting for the rollout to finish (${step.detail})`;
       // Work an earlier delivery did but never reported is reported now (restarted by message M);
@@ -557,8 +563,8 @@ async function unreported(
   env: WorkloadEnv,
 ): Promise<WorkloadOutcome | undefined> {
   const source = env.eventSource;
-  if (!source || !actedForEvent(wd.object, env.secretKey, env.ctx)) return undefined;
-  const by = appliedBy(wd.object)[env.secretKey];
+  if (!source) return undefined;
+  const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
   if (!by || by.action === 'record') return undefined;
   const earlier = outcome(
     wd,

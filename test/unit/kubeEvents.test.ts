@@ -92,6 +92,15 @@ describe('Kubernetes Events', () => {
     assert.notEqual(name(waiting), name(base));
   });
 
+  it('alias moves (no version) are told apart by the versions they moved to, in any order', () => {
+    const update = { secret: 'projects/p/secrets/db', instance: 'i', now: new Date('2026-12-01T10:00:00Z') };
+    const name = (aliases: Record<string, string>): string | undefined =>
+      workloadEvent(workload, base, { ...update, aliases })?.metadata.name;
+    assert.notEqual(name({ current: '7' }), name({ current: '8' }), 'the next rotation is a new fact');
+    assert.equal(name({ current: '7', canary: '8' }), name({ canary: '8', current: '7' }));
+    assert.notEqual(name({ current: '7' }), workloadEvent(workload, base, update)?.metadata.name);
+  });
+
   it('truncates the note to 1024 characters and the instance to 128', () => {
     const e = workloadEvent(
       workload,

@@ -66,6 +66,17 @@ describe('ListItemParser', () => {
     assert.deepEqual(got, { ...tricky, items: ['a', 'c'] });
   });
 
+  it('a top-level key too long to keep does not inherit the name of the key before it', () => {
+    const text = '{"items":null,"a-key-longer-than-sixteen-bytes":[{"x":1}]}';
+    let seen = 0;
+    const parsed = parseInChunks(text, [], (o) => {
+      seen++;
+      return o;
+    });
+    assert.deepEqual((parsed as Record<string, unknown>)['a-key-longer-than-sixteen-bytes'], [{ x: 1 }]);
+    assert.equal(seen, 0, 'only `items` is split into items');
+  });
+
   it('handles `items` before `metadata`, an empty list and a list without items', () => {
     const first = { items: [{ a: '}' }], metadata: { continue: 'x' } };
     assert.deepEqual(parseInChunks(JSON.stringify(first), [3, 12], keepAll), first);

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { EventContext } from '../../functions/core/decision';
 import type { KubeObject } from '../../functions/core/kube';
 import type { WaveEntry, WaveStep } from '../../functions/core/waves';
-import { DEFAULT_WAVE, actedForEvent, planWaves, waveOf } from '../../functions/core/waves';
+import { DEFAULT_WAVE, actedForEvent, appliedForEvent, planWaves, waveOf } from '../../functions/core/waves';
 
 const withAnnotations = (annotations: Record<string, unknown>): KubeObject => ({
   apiVersion: 'apps/v1',
@@ -66,6 +66,37 @@ describe('actedForEvent', () => {
     const applied = withAnnotations({ 'rotor.dev/applied': JSON.stringify({ [`${key}@prod`]: '9' }) });
     assert.equal(actedForEvent(applied, key, update), true);
     assert.equal(actedForEvent(applied, key, { ...update, aliases: { prod: '10' } }), false);
+  });
+});
+
+describe('appliedForEvent: the rotor.dev/applied-by record of this event', () => {
+  const secret = { project: 'p', secret: 'db' };
+  const key = 'projects/p/secrets/db';
+  const by = (records: Record<string, string>, applied: Record<string, string>): KubeObject =>
+    withAnnotations({
+      'rotor.dev/applied': JSON.stringify(applied),
+      'rotor.dev/applied-by': JSON.stringify(
+        Object.fromEntries(
+          Object.entries(records).map(([k, action]) => [
+            k,
+            { action, message: 'm-1', at: '2026-12-02T10:00:00Z' },
+          ]),
+        ),
+      ),
+    });
+  it('a version event: the record under the secret', () => {
+    const w = by({ [key]: 'restart' }, { [key]: '7' });
+    assert.deepEqual(appliedForEvent(w, key, { type: 'SECRET_VERSION_ADD', secret, version: '7' }), {
+      action: 'restart',
+      message: 'm-1',
+      at: '2026-12-02T10:00:00Z',
+    });
+    assert.equal(appliedForEvent(w, key, { type: 'SECRET_VERSION_ADD', secret, version: '8' }), undefined);
+  });
+  it('an alias move: the record under secret@alias, not under the secret', () => {
+    const w = by({ [key]: 'record', [`${key}@current`]: 'reload' }, { [key]: '3', [`${key}@current`]: '9' });
+    const update: EventContext = { type: 'SECRET_UPDATE', secret, aliases: { current: '9' } };
+    assert.equal(appliedForEvent(w, key, update)?.action, 'reload');
   });
 });
 

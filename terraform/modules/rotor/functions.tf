@@ -110,8 +110,22 @@ locals {
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
   }, local.fan_out_environment, local.budget_environment)
 
-  event_environment            = merge(local.reconcile_environment, var.event_function.environment_variables)
-  on_cluster_event_environment = merge(local.reconcile_environment, var.cluster_function.environment_variables)
+  # V8 sizes its heap from the memory it sees, which in a function's sandbox need not be the
+  # function's limit; most of a reconcile's peak above start is garbage it has not needed to
+  # collect yet (docs/deploy.md, Memory of onSecretEvent). Bounding the old space to 3/4 of the
+  # memory makes it collect before the instance is killed for memory, leaving a quarter for code,
+  # buffers and sockets. A NODE_OPTIONS in environment_variables replaces it.
+  heap_mb = {
+    for name, memory in { event = var.event_function.memory, cluster = var.cluster_function.memory } :
+    name => floor(tonumber(regex("^[0-9]+", memory)) * (can(regex("G", memory)) ? 1024 : 1) * 3 / 4)
+  }
+
+  event_environment = merge(local.reconcile_environment, {
+    NODE_OPTIONS = "--max-old-space-size=${local.heap_mb.event}"
+  }, var.event_function.environment_variables)
+  on_cluster_event_environment = merge(local.reconcile_environment, {
+    NODE_OPTIONS = "--max-old-space-size=${local.heap_mb.cluster}"
+  }, var.cluster_function.environment_variables)
 
   # rotateSecret lists the clusters' workloads before it disables a superseded version, and keeps
   # every version one of them still uses (functions/rotation/clusterPins.ts). It deliberately gets

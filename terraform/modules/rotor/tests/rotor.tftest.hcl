@@ -711,3 +711,37 @@ run "rejects_a_fan_out_threshold_of_zero" {
   }
   expect_failures = [var.fan_out_min_clusters]
 }
+
+# The heap is bounded to 3/4 of each function's memory (it collects before the instance is killed
+# for memory); a caller's NODE_OPTIONS replaces the bound.
+run "the_heap_is_bounded_by_the_functions_memory" {
+  command = plan
+  variables {
+    event_function = {
+      memory = "1Gi"
+    }
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["NODE_OPTIONS"] == "--max-old-space-size=768"
+    error_message = "1Gi: a 768 MB old space"
+  }
+}
+
+run "the_default_heap_bound_and_a_callers_own" {
+  command = plan
+  variables {
+    event_function = {
+      environment_variables = { NODE_OPTIONS = "--max-old-space-size=200" }
+    }
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["NODE_OPTIONS"] == "--max-old-space-size=200"
+    error_message = "the caller's NODE_OPTIONS wins"
+  }
+  assert {
+    condition     = local.heap_mb.event == 384 && local.heap_mb.cluster == 384
+    error_message = "512Mi: a 384 MB old space for either function"
+  }
+}
