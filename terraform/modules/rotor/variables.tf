@@ -320,7 +320,7 @@ variable "function_source_zip" {
 }
 
 variable "event_function" {
-  description = "Sizing of onSecretEvent (the reload function) and extra environment variables. The 512Mi default is what `npm run bench` measured enough for 10 000 workloads in one cluster, 50 000 in one cluster and 4 clusters x 10 000 in one event (peak RSS 167 MB / see docs / 203 MB from 105 MB ready to serve, with the heap bound the module sets: NODE_OPTIONS=--max-old-space-size of 3/4 of memory; docs/deploy.md, Memory of onSecretEvent)."
+  description = "Sizing of onSecretEvent (the reload function) and extra environment variables. The 512Mi default is what `npm run bench` measured enough for 10 000 workloads in one cluster, 50 000 in one cluster and 4 clusters x 10 000 in one event (peak RSS 167 MB / 256 MB / 203 MB from 105 MB ready to serve, with the heap bound the module sets: NODE_OPTIONS=--max-old-space-size of 3/4 of memory; docs/deploy.md, Memory of onSecretEvent)."
   type = object({
     memory                = optional(string, "512Mi")
     cpu                   = optional(string, "1")
