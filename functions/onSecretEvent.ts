@@ -25,7 +25,6 @@ import type { PubsubMessage, SecretEvent } from './core/event';
 import type { EventContext } from './core/decision';
 import { decideFanOut, isFanOutMessage } from './core/fanOut';
 import { eventContext } from './core/plan';
-import { formatSecretId } from './core/secretName';
 import { InputError, TransientError, errorMessage } from './errors';
 import { nackError } from './nack';
 import type { Logger } from './log';
@@ -33,7 +32,7 @@ import { createLogger } from './log';
 import type { FanOutPublisher } from './pipeline/fanOutPublisher';
 import { pubsubFanOutPublisher } from './pipeline/fanOutPublisher';
 import type { EventOutcome, OutcomeScope } from './pipeline/outcome';
-import { summarize } from './pipeline/outcome';
+import { outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/outcome';
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -121,28 +120,18 @@ export async function handleSecretEvent(
       ? 'SECRET_ROTATE is handled by rotateSecret; the version it adds will arrive as SECRET_VERSION_ADD'
       : undefined;
   if (!ctx || noWork) {
-    const secret = event.secret
-      ? formatSecretId({ ...event.secret, project: env.config.projects.canonical(event.secret.project) })
-      : undefined;
-    log.info(noWork ?? '', secret ? { secret } : {});
-    await publish(env, {
-      event: {
+    // The header only: a TOPIC_CONFIGURED or SECRET_ROTATE version is not the event's to report.
+    const header = outcomeEvent(
+      {
         type: event.type,
-        ...(secret ? { secret } : {}),
-        ...(event.messageId ? { messageId: event.messageId } : {}),
+        ...(event.secret ? { secret: event.secret } : {}),
         ...((event.eventTime ?? event.publishTime) ? { time: event.eventTime ?? event.publishTime } : {}),
       },
-      scope: { kind: 'event' },
-      dryRun: env.config.dryRun,
-      ...(noWork ? { note: noWork } : {}),
-      workloads: [],
-      clusterErrors: [],
-      warnings: [],
-      pending: 0,
-      awaitingRollouts: 0,
-      converged: true,
-      durationMs: 0,
-    });
+      event.messageId,
+      env.config.projects,
+    );
+    log.info(noWork ?? '', header.secret ? { secret: header.secret } : {});
+    await publish(env, outcomeWithoutWorkloads(header, { kind: 'event' }, env.config.dryRun, 0, noWork));
     return undefined;
   }
   await env.projectNumbers?.resolve(ctx.secret.project, log);
@@ -179,25 +168,13 @@ async function fanOutEvent(
   } catch (e) {
     throw new TransientError(`fanning out to ${fanOut.topic} failed: ${errorMessage(e)}`, { cause: e });
   }
-  const outcome: EventOutcome = {
-    event: {
-      type: ctx.type,
-      secret: formatSecretId({ ...ctx.secret, project: env.config.projects.canonical(ctx.secret.project) }),
-      ...(ctx.version !== undefined ? { version: ctx.version } : {}),
-      ...(event.messageId ? { messageId: event.messageId } : {}),
-      ...(ctx.time ? { time: ctx.time } : {}),
-    },
-    scope: { kind: 'fanned-out', topic: fanOut.topic, clusters: fanOut.clusters },
-    dryRun: env.config.dryRun,
-    workloads: [],
-    clusterErrors: [],
-    warnings: [],
-    // This delivery's work (publishing) is done: ack. The clusters' own outcomes say what they did.
-    pending: 0,
-    awaitingRollouts: 0,
-    converged: true,
-    durationMs: Date.now() - started,
-  };
+  // This delivery's work (publishing) is done: ack. The clusters' own outcomes say what they did.
+  const outcome = outcomeWithoutWorkloads(
+    outcomeEvent(ctx, event.messageId, env.config.projects),
+    { kind: 'fanned-out', topic: fanOut.topic, clusters: fanOut.clusters },
+    env.config.dryRun,
+    Date.now() - started,
+  );
   log.notice(summarize(outcome), {
     outcome: outcomeLogFields(outcome, env.now?.() ?? new Date()),
     fanOut: { topic: fanOut.topic, clusters: fanOut.clusters.length },

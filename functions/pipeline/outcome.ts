@@ -3,6 +3,8 @@
 import type { Action, WaitingFor } from '../core/decision';
 import type { SecretEventType } from '../core/event';
 import type { WorkloadKind } from '../core/kube';
+import type { ProjectMap, SecretId } from '../core/secretName';
+import { secretKey } from '../core/secretName';
 
 export type Result =
   | 'restarted'
@@ -99,6 +101,49 @@ export interface EventOutcome {
   /** Everything is done, or given up on: ack. */
   readonly converged: boolean;
   readonly durationMs: number;
+}
+
+/** What an outcome says of its event; its secret by project id (a notification may carry the number). */
+export function outcomeEvent(
+  event: {
+    readonly type: SecretEventType;
+    readonly secret?: SecretId;
+    readonly version?: string;
+    readonly time?: string;
+  },
+  messageId: string | undefined,
+  projects: ProjectMap,
+): EventOutcome['event'] {
+  return {
+    type: event.type,
+    ...(event.secret ? { secret: secretKey(event.secret, projects) } : {}),
+    ...(event.version !== undefined ? { version: event.version } : {}),
+    ...(messageId ? { messageId } : {}),
+    ...(event.time ? { time: event.time } : {}),
+  };
+}
+
+/** The outcome of a delivery that reports no workload (no cluster work, or handed on): nothing pending. */
+export function outcomeWithoutWorkloads(
+  event: EventOutcome['event'],
+  scope: OutcomeScope,
+  dryRun: boolean,
+  durationMs: number,
+  note?: string,
+): EventOutcome {
+  return {
+    event,
+    scope,
+    dryRun,
+    ...(note ? { note } : {}),
+    workloads: [],
+    clusterErrors: [],
+    warnings: [],
+    pending: 0,
+    awaitingRollouts: 0,
+    converged: true,
+    durationMs,
+  };
 }
 
 export function summarize(o: EventOutcome): string {

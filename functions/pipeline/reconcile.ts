@@ -26,7 +26,7 @@ import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
 import type { ProjectMap } from '../core/secretName';
-import { formatSecretId } from '../core/secretName';
+import { secretKey } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
 import { forceSyncTarget } from '../core/forceSync';
@@ -47,6 +47,7 @@ import type { NamespaceFilter } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
+import { outcomeEvent } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
 const MAX_CONFLICT_ATTEMPTS = 12;
@@ -149,13 +150,7 @@ export async function reconcileAndReport(
   const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const result: EventOutcome = {
-    event: {
-      type: ctx.type,
-      secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
-      ...(ctx.version !== undefined ? { version: ctx.version } : {}),
-      ...(info.messageId ? { messageId: info.messageId } : {}),
-      ...(ctx.time ? { time: ctx.time } : {}),
-    },
+    event: outcomeEvent(ctx, info.messageId, cfg.projects),
     scope: info.scope ?? { kind: 'event' },
     dryRun: cfg.dryRun,
     workloads,
@@ -238,7 +233,7 @@ async function reconcileCluster(
     ...(cfg.events && !cfg.dryRun
       ? {
           eventSource: {
-            secret: formatSecretId({ ...ctx.secret, project: cfg.projects.canonical(ctx.secret.project) }),
+            secret: secretKey(ctx.secret, cfg.projects),
             ...(ctx.version !== undefined ? { version: ctx.version } : {}),
             ...(ctx.aliases ? { aliases: ctx.aliases } : {}),
             instance: cfg.events.instance,
