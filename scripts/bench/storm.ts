@@ -22,6 +22,7 @@ import {
   waitFor,
 } from '../../test/harness/controlPlane';
 import { podRestartedAt, startKubelet } from '../../test/harness/kubelet';
+import { subPathCsiDeployment } from '../../test/harness/workloads';
 import type { Kubelet, StandInPod } from '../../test/harness/kubelet';
 import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
@@ -70,40 +71,6 @@ export interface StormFigures {
 }
 
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
-
-function deployment(n: string, wave: number): object {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: n, namespace: NS, annotations: { 'rotor.dev/wave': String(wave) } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: n } },
-      template: {
-        metadata: { labels: { app: n } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'example.invalid/app:1',
-              volumeMounts: [{ name: 'secrets', mountPath: '/etc/app/key', subPath: 'f0.txt' }],
-            },
-          ],
-          volumes: [
-            {
-              name: 'secrets',
-              csi: {
-                driver: 'secrets-store-gke.csi.k8s.io',
-                readOnly: true,
-                volumeAttributes: { secretProviderClass: 'storm' },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 interface DeploymentView {
   metadata: { name: string; generation?: number };
@@ -159,7 +126,17 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
       for (let i = 0; i < PER_WAVE; i++) {
         const n = name(wave, i);
         waveOf.set(n, wave);
-        await plane.admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(n, wave));
+        await plane.admin(
+          'POST',
+          `/apis/apps/v1/namespaces/${NS}/deployments`,
+          subPathCsiDeployment({
+            name: n,
+            namespace: NS,
+            spc: 'storm',
+            replicas: 1,
+            annotations: { 'rotor.dev/wave': String(wave) },
+          }),
+        );
       }
     const deployments = async (): Promise<DeploymentView[]> =>
       (await plane.admin<{ items: DeploymentView[] }>('GET', `/apis/apps/v1/namespaces/${NS}/deployments`))

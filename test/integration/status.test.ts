@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
 import type { Kubelet } from '../harness/kubelet';
+import { subPathCsiDeployment } from '../harness/workloads';
 import { podRestartedAt, startKubelet } from '../harness/kubelet';
 import type { KubeObject } from '../../functions/core/kube';
 import { main } from '../../functions/cli/main';
@@ -15,41 +16,6 @@ import type { CliIo } from '../../functions/cli/io';
 
 const NS = 'status';
 const SECRET = 'projects/my-proj/secrets/status-key';
-
-/** A Deployment of 2 replicas mounting one file of SPC `keys` with subPath (a restart). */
-function deployment(name: string): object {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: NS },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'example.invalid/app:1',
-              volumeMounts: [{ name: 'secrets', mountPath: '/etc/app/key', subPath: 'f0.txt' }],
-            },
-          ],
-          volumes: [
-            {
-              name: 'secrets',
-              csi: {
-                driver: 'secrets-store-gke.csi.k8s.io',
-                readOnly: true,
-                volumeAttributes: { secretProviderClass: 'keys' },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
-}
 
 interface StatusJson {
   secret: string;
@@ -109,7 +75,11 @@ describe('rotor status on the real control plane', { timeout: 240_000 }, () => {
       },
     });
     for (const name of ['good', 'bad'])
-      await cp.admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(name));
+      await cp.admin(
+        'POST',
+        `/apis/apps/v1/namespaces/${NS}/deployments`,
+        subPathCsiDeployment({ name, namespace: NS, spc: 'keys', replicas: 2 }),
+      );
     for (const name of ['good', 'bad']) await waitFor(() => available(name), { what: `${name} available` });
   });
 

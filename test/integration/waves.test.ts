@@ -11,6 +11,7 @@ import type { ControlPlane } from '../harness/controlPlane';
 import type { Kubelet, StandInPod } from '../harness/kubelet';
 import { podRestartedAt, startKubelet } from '../harness/kubelet';
 import { RecordingApi } from '../harness/recordingApi';
+import { subPathCsiDeployment } from '../harness/workloads';
 import type { KubeObject } from '../../functions/core/kube';
 import { notificationMessage } from '../../functions/core/event';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
@@ -31,45 +32,6 @@ interface DeploymentStatus {
   replicas?: number;
   updatedReplicas?: number;
   availableReplicas?: number;
-}
-
-/** A Deployment of 2 replicas mounting one file of SPC `spc` with subPath (a restart), in `wave`. */
-function deployment(name: string, spc: string, wave: string | undefined): object {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: {
-      name,
-      namespace: NS,
-      ...(wave !== undefined ? { annotations: { 'rotor.dev/wave': wave } } : {}),
-    },
-    spec: {
-      replicas: 2,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'example.invalid/app:1',
-              volumeMounts: [{ name: 'secrets', mountPath: '/etc/app/key', subPath: 'f0.txt' }],
-            },
-          ],
-          volumes: [
-            {
-              name: 'secrets',
-              csi: {
-                driver: 'secrets-store-gke.csi.k8s.io',
-                readOnly: true,
-                volumeAttributes: { secretProviderClass: spc },
-              },
-            },
-          ],
-        },
-      },
-    },
-  };
 }
 
 describe('waves and the brake on the real control plane', { timeout: 300_000 }, () => {
@@ -176,7 +138,17 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
       },
     });
     for (const [name, wave] of names)
-      await admin('POST', `/apis/apps/v1/namespaces/${NS}/deployments`, deployment(name, spc, wave));
+      await admin(
+        'POST',
+        `/apis/apps/v1/namespaces/${NS}/deployments`,
+        subPathCsiDeployment({
+          name,
+          namespace: NS,
+          spc,
+          replicas: 2,
+          ...(wave !== undefined ? { annotations: { 'rotor.dev/wave': wave } } : {}),
+        }),
+      );
     for (const [name] of names)
       await waitFor(() => available(name), { what: `${name} available before the event` });
   }
