@@ -23,15 +23,14 @@ import {
 } from '../../test/harness/controlPlane';
 import { podRestartedAt, startKubelet } from '../../test/harness/kubelet';
 import { subPathCsiDeployment } from '../../test/harness/workloads';
+import { deliverOnce, redeliverUntilAcked } from '../../test/harness/redelivery';
 import type { Kubelet, StandInPod } from '../../test/harness/kubelet';
 import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { notificationMessage } from '../../functions/core/event';
 import { loadConfig } from '../../functions/config';
-import { TransientError } from '../../functions/errors';
 import { memoryLogger } from '../../functions/log';
-import { handleSecretEvent } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import type { HaltFigures, RecordedRestart } from './stormFigures';
 import { haltFigures, lastRestartOfWave } from './stormFigures';
@@ -167,25 +166,16 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
       messageId: string,
     ): Promise<{ outcome: EventOutcome; deliveries: number; ackedAtMs: number }> => {
       const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version });
-      let deliveries = 0;
-      for (;;) {
-        deliveries++;
-        try {
-          const outcome = await handleSecretEvent(
-            { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-            { config, logger, clusters: () => Promise.resolve([recording]) },
-          );
-          if (!outcome) throw new Error('a SECRET_VERSION_ADD has an outcome');
-          return { outcome, deliveries, ackedAtMs: Date.now() - eventStart };
-        } catch (e) {
-          if (!(e instanceof TransientError)) throw e;
-        }
-        if (Date.now() - eventStart > EVENT_BUDGET_MS)
-          throw new Error(
-            `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
-          );
-        await new Promise((r) => setTimeout(r, POLL_MS));
-      }
+      const env = { config, logger, clusters: () => Promise.resolve([recording]) };
+      const { outcome, deliveries } = await redeliverUntilAcked(
+        () => deliverOnce({ message: { ...message, messageId, publishTime: new Date().toISOString() } }, env),
+        {
+          deadline: eventStart + EVENT_BUDGET_MS,
+          pollMs: POLL_MS,
+          why: () => `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
+        },
+      );
+      return { outcome, deliveries, ackedAtMs: Date.now() - eventStart };
     };
 
     // healthy: every wave rolls.

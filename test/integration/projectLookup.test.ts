@@ -14,7 +14,7 @@ import { memoryLogger } from '../../functions/log';
 import { environmentFromEnv, handleSecretEvent } from '../../functions/onSecretEvent';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
-import { TransientError } from '../../functions/errors';
+import { deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
 
 const NS = 'shop';
 const TOKEN = 'rm-token';
@@ -82,7 +82,7 @@ describe(
       },
     });
 
-    /** Delivers until acked (a TransientError is a nack), returning every delivery's outcome. */
+    /** Delivers until acked, returning every delivery's outcome. */
     async function deliverUntilAcked(
       env: SecretEventEnvironment,
       message: ReturnType<typeof deliver>,
@@ -98,16 +98,12 @@ describe(
           close: () => Promise.resolve(),
         },
       };
-      const deadline = Date.now() + 60_000;
-      for (;;) {
-        try {
-          await handleSecretEvent(message, recording);
-          return outcomes;
-        } catch (e) {
-          if (!(e instanceof TransientError) || Date.now() > deadline) throw e;
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
+      await redeliverUntilAcked(() => deliverOnce(message, recording), {
+        deadline: Date.now() + 60_000,
+        pollMs: 250,
+        why: () => JSON.stringify(outcomes.at(-1)?.workloads),
+      });
+      return outcomes;
     }
 
     it('maps the number with projects.get, once per instance, and acts on the workload that names the id', async () => {

@@ -9,19 +9,19 @@ import { join } from 'node:path';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
 import type { Kubelet, StandInPod } from '../harness/kubelet';
+import { subPathCsiDeployment } from '../harness/workloads';
 import { podRestartedAt, startKubelet } from '../harness/kubelet';
 import { RecordingApi } from '../harness/recordingApi';
-import { subPathCsiDeployment } from '../harness/workloads';
+import type { Delivery } from '../harness/redelivery';
+import { deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
 import type { KubeObject } from '../../functions/core/kube';
 import { notificationMessage } from '../../functions/core/event';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { KnownEvents } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
-import { handleSecretEvent } from '../../functions/onSecretEvent';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
-import { TransientError } from '../../functions/errors';
 import { runApply } from '../../functions/cli/apply';
 
 const NS = 'waves';
@@ -87,24 +87,17 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   });
 
   /** One delivery: 'acked' with the outcome when it returns, 'nacked' when it throws (redelivery). */
-  async function deliver(
+  function deliver(
     secret: string,
     version: string,
     messageId: string,
     env: NodeJS.ProcessEnv = {},
-  ): Promise<{ acked: true; outcome: EventOutcome } | { acked: false }> {
+  ): Promise<Delivery> {
     const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
-    try {
-      const outcome = await handleSecretEvent(
-        { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-        environment(env),
-      );
-      assert.ok(outcome, 'a SECRET_VERSION_ADD has an outcome');
-      return { acked: true, outcome };
-    } catch (e) {
-      if (e instanceof TransientError) return { acked: false };
-      throw e;
-    }
+    return deliverOnce(
+      { message: { ...message, messageId, publishTime: new Date().toISOString() } },
+      environment(env),
+    );
   }
 
   /** Redelivers (as Pub/Sub would, without its backoff) until acked. */
@@ -114,13 +107,12 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     messageId: string,
     env: NodeJS.ProcessEnv = {},
   ): Promise<EventOutcome> {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      const r = await deliver(secret, version, messageId, env);
-      if (r.acked) return r.outcome;
-      assert.ok(Date.now() < deadline, `not acked in time: ${kubelet.lastError()}`);
-      await new Promise((res) => setTimeout(res, 250));
-    }
+    const { outcome } = await redeliverUntilAcked(() => deliver(secret, version, messageId, env), {
+      deadline: Date.now() + 120_000,
+      pollMs: 250,
+      why: () => kubelet.lastError(),
+    });
+    return outcome;
   }
 
   async function createFleet(
