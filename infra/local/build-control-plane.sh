@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control plane Rotor's tests, demo and benchmark run against:
-# kube-apiserver and kube-controller-manager from the Go module k8s.io/kubernetes,
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubelet (the real node) from the Go
+# module k8s.io/kubernetes, in one module so they share one Go build cache,
 # and etcd from go.etcd.io/etcd/server/v3, with this machine's Go through the module proxy.
 #
 # The binaries land in a cache directory outside the repository, keyed by version, and are
@@ -20,7 +21,9 @@ OUT="$CACHE_ROOT/control-plane/kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}"
 
 say() { printf '[control-plane] %s\n' "$*" >&2; }
 
-if [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" && -x "$OUT/etcd" ]]; then
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubelet)
+kube_ready() { local b; for b in "${KUBE_BINARIES[@]}"; do [[ -x "$OUT/$b" ]] || return 1; done; }
+if kube_ready && [[ -x "$OUT/etcd" ]]; then
   say "reusing $OUT"
   echo "$OUT"
   exit 0
@@ -31,7 +34,7 @@ mkdir -p "$OUT"
 # One build at a time per cache directory: concurrent test runs wait instead of racing.
 exec 9>"$OUT.lock"
 flock 9
-if [[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" && -x "$OUT/etcd" ]]; then
+if kube_ready && [[ -x "$OUT/etcd" ]]; then
   say "reusing $OUT (built by a concurrent run)"
   echo "$OUT"
   exit 0
@@ -70,16 +73,20 @@ package controlplane
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )
 GO
-  say "resolving dependencies of kube-apiserver and kube-controller-manager"
+  say "resolving dependencies of ${KUBE_BINARIES[*]}"
   go mod tidy -e >&2 2>"$WORK/kube/tidy.log" || { cat "$WORK/kube/tidy.log" >&2; exit 1; }
-  say "building kube-apiserver (the slow part: several minutes on 2 cores)"
-  go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION" \
-    -o "$OUT/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-  say "building kube-controller-manager"
-  go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION" \
-    -o "$OUT/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
+  local b
+  for b in "${KUBE_BINARIES[@]}"; do
+    [[ -x "$OUT/$b" ]] && continue
+    # kube-apiserver first is the slow part; the others reuse most of its build cache.
+    say "building $b ($(date +%H:%M:%S); kube-apiserver takes several minutes on 2 cores)"
+    go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION" \
+      -o "$OUT/$b" "k8s.io/kubernetes/cmd/$b"
+  done
 }
 
 build_etcd() {
@@ -105,6 +112,6 @@ GO
 
 start=$(date +%s)
 [[ -x "$OUT/etcd" ]] || build_etcd
-[[ -x "$OUT/kube-apiserver" && -x "$OUT/kube-controller-manager" ]] || build_kube
+kube_ready || build_kube
 say "built in $(( $(date +%s) - start ))s into $OUT"
 echo "$OUT"
