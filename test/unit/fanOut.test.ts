@@ -169,6 +169,14 @@ describe('the fan-out message', () => {
       );
   });
 
+  it('a blank cluster name is refused, whitespace too: it names no cluster', () => {
+    for (const cluster of ['', ' ', '\t\n'])
+      assert.throws(
+        () => parseFanOut(delivered({ cluster, notification: NOTIFICATION })),
+        new InputError("the fan-out message's data.cluster must name a cluster"),
+      );
+  });
+
   it('names a configured cluster, or is refused with the cluster and the event named', () => {
     const specs = [{ raw: A }, { raw: B }];
     const m = parseFanOut(delivered({ cluster: B, notification: NOTIFICATION }, 'fan-3'));
