@@ -64,3 +64,10 @@ export interface SecretManager {
   disableVersion(id: SecretId, version: number, etag?: string): Promise<SecretVersionInfo>;
   close(): Promise<void>;
 }
+
+/**
+ * The metadata calls that confirm a notification (core/notificationCheck.ts): secrets.get and
+ * versions.get, i.e. secretmanager.secrets.get and secretmanager.versions.get
+ * (roles/secretmanager.viewer). Never a payload: onSecretEvent holds no secretAccessor.
+ */
+export type SecretMetadataReader = Pick<SecretManager, 'getSecret' | 'getVersion'>;
