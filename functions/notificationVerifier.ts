@@ -3,7 +3,7 @@
 // (core/notificationCheck.ts) and logs what does not check out. Anyone who can publish to the
 // topic can forge a notification; only what Secret Manager itself holds is believed.
 import type { SecretEvent } from './core/event';
-import type { MetadataAnswer, MetadataLookup } from './core/notificationCheck';
+import type { MetadataAnswer, MetadataLookup, NotificationCheck } from './core/notificationCheck';
 import { checkNotification, metadataLookup } from './core/notificationCheck';
 import type { SecretId } from './core/secretName';
 import { formatSecretId } from './core/secretName';
@@ -23,13 +23,21 @@ export async function confirmedBySecretManager(
   log: Logger,
   now: Date,
 ): Promise<boolean> {
-  const answer = await readMetadata(metadataLookup(event), secretManager);
-  const check = checkNotification(event, answer, now);
+  const check = await verifyNotification(event, secretManager, now);
   if (check.kind === 'confirmed') return true;
   log.error(`notification not confirmed by Secret Manager, acked without acting: ${check.reason}`, {
     secret: formatSecretId(event.secret),
   });
   return false;
+}
+
+/** What Secret Manager says of `event` (the CLI's `rotor apply --notification` reports it itself). */
+export async function verifyNotification(
+  event: SecretEvent & { readonly secret: SecretId },
+  secretManager: SecretMetadataReader,
+  now: Date,
+): Promise<NotificationCheck> {
+  return checkNotification(event, await readMetadata(metadataLookup(event), secretManager), now);
 }
 
 async function readMetadata(
