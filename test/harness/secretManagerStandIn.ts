@@ -102,6 +102,8 @@ export interface SecretManagerStandIn {
     secretName: string,
     state: { version?: number; state?: State; createTime?: Date; aliases?: Record<string, number> },
   ): void;
+  /** Forgets the secret, as DeleteSecret does (what a SECRET_DELETE announces). */
+  drop(secretName: string): void;
   /** Direct read of stored state, bypassing the API (test assertions only). */
   peek(secretName: string):
     | {
@@ -436,6 +438,9 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
       else answerDelays.delete(method);
     },
     hold,
+    drop(secretName) {
+      secrets.delete(secretName);
+    },
     peek(secretName) {
       const r = secrets.get(secretName);
       if (!r) return undefined;
@@ -554,7 +559,7 @@ function strMap(v: unknown): Record<string, string> {
  * the state a version event leaves its version in, the aliases a SECRET_UPDATE claims.
  */
 export function holdAnnounced(
-  standIn: Pick<SecretManagerStandIn, 'hold'>,
+  standIn: Pick<SecretManagerStandIn, 'hold' | 'drop'>,
   message: { readonly data?: string; readonly attributes: Readonly<Record<string, string>> },
 ): void {
   const event = parsePubsubMessage(message);
@@ -563,7 +568,8 @@ export function holdAnnounced(
   const createTime = event.eventTime ? new Date(Date.parse(event.eventTime) - 1000) : undefined;
   const at = createTime ? { createTime } : {};
   const aliases = event.secretResource?.versionAliases;
-  if (event.version !== undefined)
+  if (event.type === 'SECRET_DELETE') standIn.drop(name);
+  else if (event.version !== undefined)
     standIn.hold(name, {
       version: Number(event.version),
       state: STATE_AFTER[event.type] ?? 'ENABLED',
