@@ -2,8 +2,9 @@
 // message) in; restarts, reloads and waits in the configured clusters out.
 // Ack/retry contract with Pub/Sub:
 //   malformed message          log ERROR, return (ack): retrying cannot fix it
-//   not confirmed by Secret    log ERROR, return (ack): a forged or overtaken notification
-//   Manager (notificationVerifier.ts)   never becomes true; a transient Secret Manager failure throws
+//   not confirmed by Secret    log ERROR, return (ack): a forged or overtaken notification never
+//   Manager                    becomes true (notificationVerifier.ts); Secret Manager unavailable:
+//                              throw (redelivery)
 //   TOPIC_CONFIGURED, ROTATE   log, return
 //   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
 //                              then continued with rotor apply: a retry cannot fix it)
