@@ -4,7 +4,9 @@
 import type { SecretId, VersionSelector } from '../core/secretName';
 import type { SecretValue } from './secretValue';
 
-export type VersionState = 'ENABLED' | 'DISABLED' | 'DESTROYED';
+// The version states, defined once as plain data in the core (which checks notifications by them).
+import type { VersionState } from '../core/notificationCheck';
+export type { VersionState };
 
 export interface SecretMetadata {
   readonly id: SecretId;
