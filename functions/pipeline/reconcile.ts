@@ -628,8 +628,11 @@ async function perform(
       const synced: string[] = [];
       for (const n of decision.nudge) {
         const target = forceSyncTarget(n);
-        if (env.nudged.has(target)) continue;
-        env.nudged.add(target);
+        // Once per parent object, not per name: an ExternalSecret naming the parent with another
+        // uid (refused, see forceSyncOnce) must not use up the real children's force-sync.
+        const once = n.clusterExternalSecret ? `${target} uid ${n.clusterExternalSecret.uid}` : target;
+        if (env.nudged.has(once)) continue;
+        env.nudged.add(once);
         synced.push(await forceSyncOnce(api, n, target, write, log));
       }
       for (const n of decision.forceSecretSyncs) {
