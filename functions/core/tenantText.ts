@@ -47,3 +47,22 @@ export function tenantText(value: string, options: { quote?: boolean; limit?: nu
 export function quoteTenant(value: string): string {
   return tenantText(value, { quote: true });
 }
+
+/**
+ * The longest prefix of `text` whose UTF-8 encoding fits `maxBytes`, cut between characters (an
+ * API server or a log sink counts bytes, where a JavaScript string counts UTF-16 units).
+ */
+export function utf8Prefix(text: string, maxBytes: number): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = Math.max(0, maxBytes);
+  // Back off continuation bytes (10xxxxxx) to the start of the character that would be split.
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** `text` within `maxBytes` of UTF-8: whole, or a prefix ending in `suffix` (which fits too). */
+export function fitUtf8(text: string, maxBytes: number, suffix = ' …'): string {
+  if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
+  return utf8Prefix(text, maxBytes - Buffer.byteLength(suffix, 'utf8')) + suffix;
+}
