@@ -16,9 +16,12 @@ export const QUOTE_LIMIT = 64;
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
-/** `s` with every unsafe character written as a visible escape (`\x1b`, `\u202e`) and `\` doubled. */
+/**
+ * `s` with every unsafe character written as a visible escape (`\x1b`, `\u202e`): what a terminal
+ * or a rendered page shows cannot move the cursor, clear a line, hide or reorder text.
+ */
 export function escapeControls(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(UNSAFE, (c) => {
+  return s.replace(UNSAFE, (c) => {
     const code = c.charCodeAt(0);
     return code <= 0xff
       ? `\\x${code.toString(16).padStart(2, '0')}`
@@ -36,7 +39,8 @@ export function tenantText(value: string, options: { quote?: boolean; limit?: nu
   const limit = options.limit ?? QUOTE_LIMIT;
   // Two UTF-16 units per code point at most: this slice holds `limit` code points and one more if any.
   const head = Array.from(value.slice(0, limit * 2 + 1));
-  const escaped = escapeControls(head.slice(0, limit).join(''));
+  // The backslash doubled first: no tenant can write what reads as one of Rotor's escapes.
+  const escaped = escapeControls(head.slice(0, limit).join('').replace(/\\/g, '\\\\'));
   const cut = head.length > limit ? '…' : '';
   const shown = options.quote ? `"${escaped.replace(/"/g, '\\"')}${cut}"` : `${escaped}${cut}`;
   if (!cut) return shown;
