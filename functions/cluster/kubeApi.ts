@@ -19,8 +19,12 @@ export interface KubeRequest {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   readonly contentType?: string;
-  /** Response bodies that are not JSON (pod proxy) come back as text. */
+  /**
+   * Response bodies that are not JSON (pod proxy) come back as text: the first RAW_BODY_LIMIT
+   * bytes of it, the rest is never read.
+   */
   readonly raw?: boolean;
+  /** The whole request, from sending to the last byte of the answer (default 30 s). */
   readonly timeoutMs?: number;
   /**
    * An API path prefix the request must stay under (pod proxy requests: the pod's own
