@@ -35,7 +35,7 @@ import { createLogger } from './log';
 import type { FanOutPublisher } from './pipeline/fanOutPublisher';
 import { pubsubFanOutPublisher } from './pipeline/fanOutPublisher';
 import type { EventOutcome, OutcomeScope } from './pipeline/outcome';
-import { outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/outcome';
+import { boundedOutcome, outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/outcome';
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -264,7 +264,7 @@ export async function reconcileDelivery(
 async function publish(env: ReportingEnvironment, outcome: EventOutcome): Promise<void> {
   if (!env.publisher) return;
   try {
-    await env.publisher.publish(outcome);
+    await env.publisher.publish(boundedOutcome(outcome));
   } catch (e) {
     throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
   }

@@ -28,6 +28,7 @@ import { secretManagerFromEnv } from '../secretmanager/client';
 import { requireKubeconfig } from './kubeconfig';
 import { parseSelector } from './labelSelector';
 import { selectingWorkloads } from './selectingApi';
+import { terminalCell, terminalLines } from '../render/text';
 
 export const APPLY_USAGE = helpText(APPLY_COMMAND);
 
@@ -210,7 +211,7 @@ export function approvals(workloads: readonly string[], all: boolean): (ref: Wor
 export function renderOutcome(o: EventOutcome): string {
   const rows = o.workloads.map((w) => [
     w.result.toUpperCase(),
-    `${w.kind}/${w.namespace}/${w.name}`,
+    terminalCell(`${w.kind}/${w.namespace}/${w.name}`),
     `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`,
   ]);
   const widths = [0, 1].map((i) => Math.max(i === 0 ? 6 : 8, ...rows.map((r) => r[i].length)));
@@ -225,5 +226,5 @@ export function renderOutcome(o: EventOutcome): string {
     lines.push(
       `HALTED ${h.workload} (${h.cluster}): ${h.reasons.join('; ')}; fix it, then run rotor apply again`,
     );
-  return lines.join('\n') + '\n';
+  return terminalLines(lines);
 }

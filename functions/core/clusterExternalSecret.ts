@@ -12,6 +12,7 @@
 import { InputError } from '../errors';
 import type { KubeObject } from './kube';
 import { apiGroup, asArray, describeObject, isObject, str } from './kube';
+import { quoteTenant } from './tenantText';
 
 export const CLUSTER_EXTERNAL_SECRET = 'ClusterExternalSecret';
 
@@ -77,7 +78,7 @@ export function matchesSelector(
         break;
       default:
         throw new InputError(
-          `${where}: matchExpressions operator "${str(e.operator) ?? ''}" is not In, NotIn, Exists or DoesNotExist`,
+          `${where}: matchExpressions operator ${quoteTenant(str(e.operator) ?? '')} is not In, NotIn, Exists or DoesNotExist`,
         );
     }
   }

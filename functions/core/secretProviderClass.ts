@@ -6,6 +6,7 @@ import { asArray, describeObject, isObject, str } from './kube';
 import type { SecretVersionRef } from './secretName';
 import { parseSecretName } from './secretName';
 import { YamlSyntaxError, parseYaml } from './yaml';
+import { quoteTenant } from './tenantText';
 
 /** GKE add-on driver (provider `gke`) and the open-source driver (provider `gcp`). */
 export const CSI_DRIVERS: Readonly<Record<string, 'gke' | 'gcp'>> = {
@@ -115,7 +116,7 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     }
     if (ref.version === undefined) {
       throw new InputError(
-        `spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`,
+        `spec.parameters.secrets[${i}].resourceName ${quoteTenant(resourceName)} must end in /versions/V (latest, a number or an alias)`,
         where,
       );
     }

@@ -278,8 +278,15 @@ async function reconcileCluster(
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
           // Any restart or reload of a gated delivery counts, also one a retry after a conflict
-          // re-decided into (its step was planned from the first decision).
-          if (plan.steps.size && (result.result === 'restarted' || result.result === 'reloaded'))
+          // re-decided into (its step was planned from the first decision). A late report of an
+          // earlier delivery's work (decision none: its rollout is done) is not pending: if its
+          // Event can never be created, it would otherwise hold the event until dead-lettered.
+          const lateReportOfDone = planned.action === 'none' && step?.step !== 'rolling-out';
+          if (
+            plan.steps.size &&
+            (result.result === 'restarted' || result.result === 'reloaded') &&
+            !lateReportOfDone
+          )
             rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
