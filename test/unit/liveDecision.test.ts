@@ -415,14 +415,20 @@ describe('forceSyncTargets: which ExternalSecrets to force-sync', () => {
       es('c'),
     ]);
     const now = Date.parse('2024-05-01T10:05:00Z');
-    assert.equal(lastForcedSync([dep('a'), dep('b'), dep('c')], m, now), Date.parse('2024-05-01T10:02:00Z'));
-    assert.equal(lastForcedSync([dep('c')], m, now), 0);
+    assert.equal(
+      lastForcedSync([dep('a'), dep('b'), dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now),
+      Date.parse('2024-05-01T10:02:00Z'),
+    );
+    assert.equal(lastForcedSync([dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now), 0);
     // A tenant's far-future value is no forced sync at all (it would stretch the wait's bound).
     const future = new Map([
       es('a', undefined, '2024-05-01T10:01:00Z'),
       es('f', undefined, '2999-01-01T00:00:00Z'),
     ]);
-    assert.equal(lastForcedSync([dep('a'), dep('f')], future, now), Date.parse('2024-05-01T10:01:00Z'));
+    assert.equal(
+      lastForcedSync([dep('a'), dep('f')], { externalSecrets: future, secretSyncs: new Map() }, now),
+      Date.parse('2024-05-01T10:01:00Z'),
+    );
   });
 
   it('waitStart: the latest of the event, a sync forced now, and the last forced sync', () => {
