@@ -335,6 +335,17 @@ describe('live decision: waiting, force-sync and giving up', () => {
     assert.equal(d.action, 'wait');
   });
 
+  it('a force-sync someone wrote before the event is no sync of this event: the bound is what Rotor asks now', () => {
+    const tenant = esWith({ refreshTime: '2024-05-01T09:00:00Z' }, '2024-05-01T09:30:00Z');
+    const d = decideFor(api, { externalSecrets: tenant, now: T0 + 5 * MINUTE });
+    assert.equal(d.action, 'wait');
+    // Exactly as without the annotation: Rotor forces now, and the wait runs from its own ask.
+    assert.deepEqual(
+      [d.nudge.map((n) => n.at), d.giveUpAt],
+      [[new Date(T0 + 5 * MINUTE).toISOString()], T0 + 35 * MINUTE],
+    );
+  });
+
   it('a first delivery long after the event still forces a sync and waits (bounded from now)', () => {
     const d = decideFor(api, { externalSecrets: notSynced, now: T0 + 45 * MINUTE });
     assert.equal(d.action, 'wait');
