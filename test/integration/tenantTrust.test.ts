@@ -158,21 +158,32 @@ describe('a tenant touches only its own workloads (real control plane)', { timeo
     state: PodState,
   ): Promise<void> {
     podStates.set(name, (pod) => (podRestartedAt(pod) !== undefined ? state : { kind: 'ready' }));
-    await admin('PATCH', deploymentPath(A, name), {
-      metadata: {
-        annotations: {
-          'rotor.dev/applied': JSON.stringify({ [secret]: version }),
-          'rotor.dev/applied-by': JSON.stringify({ [secret]: record }),
+    await cp.admin(
+      'PATCH',
+      deploymentPath(A, name),
+      {
+        metadata: {
+          annotations: {
+            'rotor.dev/applied': JSON.stringify({ [secret]: version }),
+            'rotor.dev/applied-by': JSON.stringify({ [secret]: record }),
+          },
         },
+        spec: { template: { metadata: { annotations: { [RESTARTED_AT]: new Date().toISOString() } } } },
       },
-      spec: { template: { metadata: { annotations: { [RESTARTED_AT]: new Date().toISOString() } } } },
-    });
-    // The tenant's rollout is under way: its new pods exist and are in the state it arranged.
+      'application/merge-patch+json',
+    );
+    // The tenant's rollout is under way: its new pods exist, in the state it arranged (a pending
+    // pod is never bound; a failing one shows its container state).
     await waitFor(
-      async () => {
-        const pods = await podsOf(A, name);
-        return pods.some((p) => podRestartedAt(p) !== undefined && p.spec.nodeName !== undefined);
-      },
+      async () =>
+        (await podsOf(A, name)).some(
+          (p) =>
+            podRestartedAt(p) !== undefined &&
+            (state.kind === 'pending' ||
+              JSON.stringify(
+                (p.status as { containerStatuses?: unknown } | undefined)?.containerStatuses ?? [],
+              ).length > 2),
+        ),
       { what: `${name}'s own rollout started` },
     );
   }
