@@ -59,14 +59,14 @@ describe('a tenant touches only its own workloads (real control plane)', { timeo
   const podsOf = async (ns: string, name: string): Promise<StandInPod[]> =>
     (await admin<{ items: StandInPod[] }>('GET', `/api/v1/namespaces/${ns}/pods?labelSelector=app%3D${name}`))
       .items;
+  /** The reasons of the Events Rotor (reporting controller `rotor`) created about `name`. */
   const reasonsOf = async (ns: string, name: string): Promise<string[]> =>
     (
-      await admin<{ items: Array<{ reason: string; regarding: { name: string } }> }>(
-        'GET',
-        `/apis/events.k8s.io/v1/namespaces/${ns}/events`,
-      )
+      await admin<{
+        items: Array<{ reason: string; reportingController?: string; regarding: { name: string } }>;
+      }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`)
     ).items
-      .filter((e) => e.regarding.name === name)
+      .filter((e) => e.regarding.name === name && e.reportingController === 'rotor')
       .map((e) => e.reason);
 
   /**
