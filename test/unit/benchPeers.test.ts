@@ -9,7 +9,8 @@ import { after, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { AUDIT_POLICY, AuditLog, parseAuditLines, requestsIn } from '../../scripts/bench/audit';
 import { RELOADER_RBAC, RELOADER_SKIPPED, reloaderBinary, vmRssMb } from '../../scripts/bench/reloader';
-import { referencedSecrets } from '../../scripts/bench/reloaderScenario';
+import { buildFleet } from '../../scripts/bench/fleet';
+import { referencedSecrets, syncedSecretTargets } from '../../scripts/bench/reloaderScenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-peers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -190,5 +191,24 @@ describe('bench: the Reloader peer', () => {
       },
     };
     assert.deepEqual([...referencedSecrets(d)].sort(), ['bulk', 'db', 'files', 'init-creds']);
+  });
+
+  it('gives every synced Secret data to change, dataFrom ones included (a Secret without data never changes)', () => {
+    const fleet = buildFleet({ workloads: 400, namespaces: 20 });
+    const targets = syncedSecretTargets(fleet);
+    const byName = new Map(targets.map((t) => [`${t.namespace}/${t.externalSecret}`, t]));
+    const dataFrom = fleet.phases
+      .flatMap((p) => p.objects)
+      .filter((o) => o.body.kind === 'ExternalSecret' && (o.body.spec as { dataFrom?: unknown }).dataFrom);
+    assert.ok(dataFrom.length > 0, 'the fleet has dataFrom ExternalSecrets');
+    for (const o of dataFrom) {
+      const key = (o.body.spec as { dataFrom: Array<{ extract: { key: string } }> }).dataFrom[0].extract.key;
+      const t = byName.get(`${o.body.metadata?.namespace ?? ''}/${o.body.metadata?.name ?? ''}`);
+      assert.deepEqual(t?.keys, [key]);
+    }
+    assert.deepEqual(
+      targets.filter((t) => t.keys.length === 0),
+      [],
+    );
   });
 });
