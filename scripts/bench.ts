@@ -30,8 +30,10 @@
 // bearer token unchanged, so every cluster's requests reach the server as the `rotor` user and are
 // all counted there.
 //
-// Peers (`--peers reloader`): Stakater Reloader, a binary the user supplies in ROTOR_RELOADER_BIN
-// (./bench/reloader.ts; skipped with a message saying how to get one), run as its own `reloader`
+// Peers (`--peers reloader`): Stakater Reloader, built from the Go module proxy by
+// infra/local/build-reloader.sh (cached by version; the first build takes ~9 min on 2 cores, before
+// anything is measured) or the binary in ROTOR_RELOADER_BIN (./bench/reloader.ts; skipped with a
+// message saying why when the build fails), run as its own `reloader`
 // user with the permissions of Reloader's own manifest, against the same control plane and fleet
 // after the events above (with C > 1, on all C clusters' objects: Reloader watches the one API
 // server directly): scenario A, the synced Kubernetes Secrets of one rotated secret change
@@ -191,7 +193,7 @@ async function main(): Promise<void> {
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
         '   Rotor runs from the packaged bundle, with the deployed --max-old-space-size=384, or\n' +
         '   ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
-        '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
+        '   the reloader peer builds Stakater Reloader (infra/local/build-reloader.sh, cached) or runs ROTOR_RELOADER_BIN;\n' +
         '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
@@ -223,8 +225,9 @@ async function main(): Promise<void> {
   const esoNamespaces = Math.min(positiveInt(values['eso-namespaces'], '--eso-namespaces', 30), esoWorkloads);
   const esoEvents = positiveInt(values['eso-events'], '--eso-events', 4);
   const esoInterval = positiveInt(values['eso-interval'], '--eso-interval', 30);
-  // Bad input fails before anything starts: a variable naming no executable is an error, no
-  // variable at all skips the peer (with the message, here and in the result).
+  // Bad input fails before anything starts: a variable naming no executable is an error. Without
+  // the variable the peer is built (or reused from the cache) now, before anything is measured; a
+  // build that fails skips the peer (with the message, here and in the result).
   let reloader: ReturnType<typeof reloaderBinary> | undefined;
   try {
     reloader = peers.includes('reloader') ? reloaderBinary(process.env) : undefined;
