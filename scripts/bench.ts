@@ -1,6 +1,8 @@
 // npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
 // npm run bench -- --storm   (only the storm scenario, ./bench/storm.ts: the others are skipped)
+// npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]
+//                  (only the burst scenario, ./bench/burst.ts: K secrets rotated in one second)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
@@ -49,7 +51,6 @@
 //
 // Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
 // Numbers only: there are no timing assertions.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,21 +62,19 @@ import type { ControlPlane } from '../test/harness/controlPlane';
 import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
 import type { ClusterProxy } from './bench/clusterProxy';
-import { CLUSTER_LABEL, SHARED, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
-import type { Fleet } from './bench/fleet';
-import { buildFleet, HOT_SECRETS, PROJECT_ID, PROJECT_NUMBER } from './bench/fleet';
+import { labelByCluster, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
+import { runBurst } from './bench/burst';
+import { buildFleet, HOT_SECRETS } from './bench/fleet';
 import type { EventResult, Role, WorkerStats } from './bench/protocol';
 import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
 import type { RunningReloader } from './bench/reloader';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
+import { packageBundle, rotorWorker } from './bench/rotorWorker';
 import { runStorm } from './bench/storm';
 import type { WatchProbe } from './bench/watchProbe';
 import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
-
-/** The node flags the Terraform module gives onSecretEvent at its default 512Mi (functions.tf heap_mb). */
-const DEPLOYED_NODE_FLAGS = '--max-old-space-size=384';
 
 const PEERS = ['reloader'] as const;
 type Peer = (typeof PEERS)[number];
@@ -152,20 +151,6 @@ function figures(
   };
 }
 
-/** Labels every object with its cluster: namespace i is cluster i mod C; cluster-scoped ones are shared. */
-function labelByCluster(fleet: Fleet, clusterNames: readonly string[]): Fleet {
-  const clusterOf = new Map(
-    fleet.namespaces.map((ns, i) => [ns, clusterNames[i % clusterNames.length] ?? SHARED]),
-  );
-  for (const phase of fleet.phases)
-    for (const o of phase.objects) {
-      const meta = (o.body.metadata ??= {});
-      const ns = meta.namespace ?? /\/namespaces\/([^/]+)\//.exec(o.path)?.[1];
-      meta.labels = { ...meta.labels, [CLUSTER_LABEL]: ns ? (clusterOf.get(ns) ?? SHARED) : SHARED };
-    }
-  return fleet;
-}
-
 const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
 
 async function main(): Promise<void> {
@@ -181,6 +166,8 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      burst: { type: 'string' },
+      'burst-instances': { type: 'string' },
       'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -197,7 +184,10 @@ async function main(): Promise<void> {
         '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
-        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n',
+        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n' +
+        '       npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]\n' +
+        '  (only the burst scenario: K secrets rotated in one second, delivered at once to one instance\n' +
+        '   and to I instances (default 5); fleet 10000 / 500)\n',
     );
     return;
   }
@@ -217,6 +207,25 @@ async function main(): Promise<void> {
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
   const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
+  if (values.burst !== undefined) {
+    // The burst scenario alone (./bench/burst.ts), its figures under `burst`.
+    const burst = await runBurst({
+      workloads,
+      namespaces,
+      burst: positiveInt(values.burst, '--burst', 50),
+      instances: positiveInt(values['burst-instances'], '--burst-instances', 5),
+      progress,
+    });
+    const result = {
+      scenario: 'burst',
+      skipped: 'the default, redelivery, peers and scenario B runs (only --burst was asked for)',
+      burst,
+      seconds: { total: round((Date.now() - started) / 1000) },
+    };
+    progress(`done in ${result.seconds.total}s`);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
   const events = positiveInt(values.events, '--events', 20);
   const clusters = positiveInt(values.clusters, '--clusters', 1);
   const clusterNames = Array.from({ length: clusters }, (_, i) => `c${i}`);
@@ -282,41 +291,12 @@ async function main(): Promise<void> {
     progress(`seeded ${seeded} objects in ${seedSeconds.toFixed(1)}s`);
 
     progress('packaging the functions bundle (npm run package)');
-    const pkg = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'package.mjs')], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (pkg.status !== 0) throw new Error(`npm run package failed (${pkg.status ?? pkg.signal ?? '?'})`);
+    packageBundle();
     for (const name of clusterNames) proxies.push(await startClusterProxy(name, cp.server, cp.caPem));
     const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
     // Every proxy's context is the `rotor` user's token: the audit log sees all clusters as `rotor`.
     writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
-    const rotor = new Worker('rotor', {
-      path: join(__dirname, 'bench', 'bundle-worker.mjs'),
-      args: [join(REPO_ROOT, 'dist', 'function')],
-      // As deployed: the Terraform module bounds the heap to 3/4 of the function's 512Mi
-      // (NODE_OPTIONS, terraform/modules/rotor/functions.tf). ROTOR_BENCH_NODE_FLAGS replaces it
-      // (e.g. --max-old-space-size=128: a smaller instance; an empty string: V8's own sizing).
-      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? DEPLOYED_NODE_FLAGS).split(' ').filter(Boolean),
-      env: {
-        PATH: process.env.PATH ?? '',
-        // As the Cloud Functions runtime sets it: the deployed entry point (functions/index.ts loads its code at once).
-        FUNCTION_TARGET: 'onSecretEvent',
-        ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
-        ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
-        ROTOR_DEFAULT_PROJECT: PROJECT_ID,
-        ROTOR_MAX_WAIT_SECONDS: '1800',
-        // This control plane has no controller manager, so no restart ever finishes rolling out:
-        // gated waves (ROTOR_WAVE_SIZE, default 10) would hold every dependent but the first 10 of
-        // each event. The bench measures one event's whole work, so every dependent is one step
-        // (the --storm scenario measures the waves, on a control plane with the controller manager).
-        ROTOR_WAVE_SIZE: process.env.ROTOR_WAVE_SIZE ?? '1000000',
-        ...(process.env.ROTOR_CONCURRENCY ? { ROTOR_CONCURRENCY: process.env.ROTOR_CONCURRENCY } : {}),
-        ...(process.env.ROTOR_CLUSTER_CONCURRENCY
-          ? { ROTOR_CLUSTER_CONCURRENCY: process.env.ROTOR_CLUSTER_CONCURRENCY }
-          : {}),
-      },
-    });
+    const rotor = rotorWorker(proxyKubeconfig, clusterNames);
     workers.push(rotor);
     const baseline = clusters === 1 ? new Worker('baseline', cp.kubeconfigPathFor('baseline')) : undefined;
     if (baseline) workers.push(baseline);
