@@ -51,6 +51,8 @@ export interface BurstDelivery {
   /** Through the instances' proxies: every request, the lists among them and the bytes they returned. */
   readonly requests: number;
   readonly lists: number;
+  /** Of `lists`, the whole-cluster ones (discovery); the rest read one namespace (a dependent's pods, CSI statuses). */
+  readonly clusterWideLists: number;
   readonly listedMb: number;
   /** The most list requests one instance had in flight at once. */
   readonly peakConcurrentListsPerInstance: number;
@@ -75,8 +77,9 @@ export interface BurstFigures {
   readonly single: BurstDelivery;
   readonly oneInstance: BurstDelivery;
   readonly instances: BurstDelivery;
-  /** oneInstance's list requests over one event's: the target is at most 2. */
+  /** oneInstance's list requests over one event's (all lists, and the whole-cluster ones): the target is at most 2. */
   readonly listsOverOneEvent: number;
+  readonly clusterWideListsOverOneEvent: number;
 }
 
 const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -193,6 +196,7 @@ async function deliverBurst(
       maxDeliveriesPerEvent: Math.max(...deliveries),
       requests: sum((p) => p.requests),
       lists: sum((p) => p.lists),
+      clusterWideLists: sum((p) => p.clusterWideLists),
       listedMb: round(sum((p) => p.listBytes) / 1024 / 1024),
       peakConcurrentListsPerInstance: Math.max(...proxies.map((p) => p.peakConcurrentLists)),
       throttled: sum((p) => p.throttled),
@@ -247,6 +251,10 @@ export async function runBurst(o: BurstOptions): Promise<BurstFigures> {
       oneInstance,
       instances,
       listsOverOneEvent: round(oneInstance.lists / Math.max(1, single.lists), 2),
+      clusterWideListsOverOneEvent: round(
+        oneInstance.clusterWideLists / Math.max(1, single.clusterWideLists),
+        2,
+      ),
     };
   } finally {
     await cp?.stop();

@@ -22,6 +22,8 @@ export interface ClusterProxy {
   readonly listBytes: number;
   /** The most list requests in flight at once through this proxy. */
   readonly peakConcurrentLists: number;
+  /** Of `lists`, those of a whole cluster (no namespace in the path): discovery's inventory lists. */
+  readonly clusterWideLists: number;
   /** Responses with status 429 (Too Many Requests). */
   readonly throttled: number;
   close(): Promise<void>;
@@ -32,6 +34,7 @@ export async function startClusterProxy(name: string, server: string, caPem: str
   const agent = new https.Agent({ keepAlive: true, maxSockets: 64, ca: caPem });
   const counts = {
     requests: 0,
+    clusterWideLists: 0,
     patches: 0,
     lists: 0,
     listBytes: 0,
@@ -46,6 +49,7 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     const isList = req.method === 'GET' && url.searchParams.has('limit');
     if (isList) {
       counts.lists++;
+      if (!url.pathname.includes('/namespaces/')) counts.clusterWideLists++;
       counts.peakConcurrentLists = Math.max(counts.peakConcurrentLists, ++counts.listsInFlight);
       res.once('close', () => counts.listsInFlight--);
       const own = `${CLUSTER_LABEL} in (${name},${SHARED})`;
@@ -97,6 +101,9 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     },
     get peakConcurrentLists() {
       return counts.peakConcurrentLists;
+    },
+    get clusterWideLists() {
+      return counts.clusterWideLists;
     },
     get throttled() {
       return counts.throttled;
