@@ -306,10 +306,19 @@ async function main(): Promise<void> {
       requests: proxies.reduce((n, p) => n + p.requests, 0),
       patches: proxies.reduce((n, p) => n + p.patches, 0),
     });
+    /** Per Rotor event: from the notification until its last whole-cluster list ended (discovery), and those lists' summed time. */
+    const discovery: Array<{ ms: number; listMs: number }> = [];
     const rotorEvent = async (i: number, notification: string): Promise<EventResult> => {
       const before = proxyCounts();
+      const listMs = proxies.reduce((n, p) => n + p.clusterWideListMs, 0);
+      const from = Date.now();
       const r = await rotor.event(i, notification);
       const after = proxyCounts();
+      const lastList = Math.max(...proxies.map((p) => p.lastClusterWideListEnd));
+      discovery.push({
+        ms: Math.max(0, lastList - from),
+        listMs: proxies.reduce((n, p) => n + p.clusterWideListMs, 0) - listMs,
+      });
       return { ...r, requests: after.requests - before.requests, patches: after.patches - before.patches };
     };
 
@@ -431,6 +440,17 @@ async function main(): Promise<void> {
       : 0;
     const audited = (role: Role): number[] => windows[role].map(([from, to]) => audit.count(role, from, to));
     const rotorFig = figures(rotorResults, rotorStats, audited('rotor'));
+    // Where an event's time goes: discovery (until its last whole-cluster list ended, and the lists'
+    // own summed time, concurrent kinds overlapping) against the rest (decide, patches, Events).
+    // Only first deliveries (every other entry is the redelivery of the event before it).
+    const firstDeliveries = discovery.filter((_, i) => i % 2 === 0);
+    const sortedDiscovery = firstDeliveries.map((d) => d.ms).sort((a, b) => a - b);
+    const rotorDiscovery = {
+      p50DiscoveryMs: round(percentile(sortedDiscovery, 50)),
+      meanListMsPerEvent: round(
+        firstDeliveries.reduce((s, d) => s + d.listMs, 0) / Math.max(1, firstDeliveries.length),
+      ),
+    };
     const baselineFig = baselineStats
       ? figures(baselineResults, baselineStats, audited('baseline'))
       : undefined;
@@ -496,7 +516,7 @@ async function main(): Promise<void> {
       rotorRuns: 'packaged bundle (dist/function/index.js), plain node',
       dependentsPercent: round((100 * hot) / (workloads * clusters), 2),
       expectedRestartsPerEvent: round(expectedPerEvent),
-      rotor: rotorFig,
+      rotor: { ...rotorFig, ...rotorDiscovery },
       baseline: baselineFig ?? null,
       peers: { ...(reloaderPeer ? { reloader: reloaderPeer } : {}) },
       // The same event delivered again right after: the no-op path (lists, decisions, no patch).

@@ -24,6 +24,9 @@ export interface ClusterProxy {
   readonly peakConcurrentLists: number;
   /** Of `lists`, those of a whole cluster (no namespace in the path): discovery's inventory lists. */
   readonly clusterWideLists: number;
+  /** Summed duration of the whole-cluster lists (request → last byte through the proxy), and when the last one ended (ms). */
+  readonly clusterWideListMs: number;
+  readonly lastClusterWideListEnd: number;
   /** Responses with status 429 (Too Many Requests). */
   readonly throttled: number;
   close(): Promise<void>;
@@ -41,6 +44,8 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     listsInFlight: 0,
     peakConcurrentLists: 0,
     throttled: 0,
+    clusterWideListMs: 0,
+    lastClusterWideListEnd: 0,
   };
   const proxy = http.createServer((req, res) => {
     counts.requests++;
@@ -49,9 +54,16 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     const isList = req.method === 'GET' && url.searchParams.has('limit');
     if (isList) {
       counts.lists++;
-      if (!url.pathname.includes('/namespaces/')) counts.clusterWideLists++;
+      const wide = !url.pathname.includes('/namespaces/');
+      if (wide) counts.clusterWideLists++;
       counts.peakConcurrentLists = Math.max(counts.peakConcurrentLists, ++counts.listsInFlight);
-      res.once('close', () => counts.listsInFlight--);
+      const from = performance.now();
+      res.once('close', () => {
+        counts.listsInFlight--;
+        if (!wide) return;
+        counts.clusterWideListMs += performance.now() - from;
+        counts.lastClusterWideListEnd = Date.now();
+      });
       const own = `${CLUSTER_LABEL} in (${name},${SHARED})`;
       const given = url.searchParams.get('labelSelector');
       url.searchParams.set('labelSelector', given ? `${given},${own}` : own);
@@ -104,6 +116,12 @@ export async function startClusterProxy(name: string, server: string, caPem: str
     },
     get clusterWideLists() {
       return counts.clusterWideLists;
+    },
+    get clusterWideListMs() {
+      return counts.clusterWideListMs;
+    },
+    get lastClusterWideListEnd() {
+      return counts.lastClusterWideListEnd;
     },
     get throttled() {
       return counts.throttled;
