@@ -11,6 +11,7 @@ import { connectCluster } from './access';
 import type { KubeApi, KubeRequest } from './kubeApi';
 import type { RefreshOptions } from './refreshing';
 import { RefreshingKubeApi } from './refreshing';
+import { ListLimitedKubeApi } from './listLimit';
 
 /** A cluster that could not be connected: every request fails with why. */
 export class UnreachableCluster implements KubeApi {
@@ -53,8 +54,11 @@ export function clusterPool(
             ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
           });
         try {
-          // Cached for the instance's life, so it must follow a control-plane IP or CA rotation.
-          const api = new RefreshingKubeApi(spec.raw, await connect(), connect, refresh);
+          // Cached for the instance's life, so it must follow a control-plane IP or CA rotation;
+          // and shared by the events the instance holds at once, so its lists are bounded.
+          const api = new ListLimitedKubeApi(
+            new RefreshingKubeApi(spec.raw, await connect(), connect, refresh),
+          );
           connected.set(spec.raw, api);
           return api;
         } catch (e) {
