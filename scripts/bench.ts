@@ -68,6 +68,7 @@ import { buildFleet, HOT_SECRETS } from './bench/fleet';
 import type { EventResult, Role, WorkerStats } from './bench/protocol';
 import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
 import type { RunningReloader } from './bench/reloader';
+import type { ScenarioAResult } from './bench/reloaderScenario';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
 import { packageBundle, rotorWorker } from './bench/rotorWorker';
@@ -149,6 +150,48 @@ function figures(
     peakRssMb: stats.peakRssMb,
     startRssMb: stats.startRssMb,
   };
+}
+
+/** Rotor, the naive baseline and Reloader (scenario A) side by side, one row per figure, for the log. */
+function sideBySideTable(
+  rotor: Record<string, number>,
+  baseline: Record<string, number> | undefined,
+  reloader: ScenarioAResult | undefined,
+): string[] {
+  const cell = (v: number | null | undefined, unit = ''): string =>
+    v === undefined ? '-' : v === null ? 'n/a' : `${v}${unit}`;
+  const rows: Array<[string, string, string, string]> = [
+    ['', 'rotor', 'baseline', 'reloader (scenario A)'],
+    ['p50', cell(rotor.p50Ms, ' ms'), cell(baseline?.p50Ms, ' ms'), cell(reloader?.p50Ms, ' ms')],
+    ['p95', cell(rotor.p95Ms, ' ms'), cell(baseline?.p95Ms, ' ms'), cell(reloader?.p95Ms, ' ms')],
+    [
+      'requests/event (audit log)',
+      cell(rotor.auditedRequestsPerEvent),
+      cell(baseline?.auditedRequestsPerEvent),
+      cell(reloader?.requestsPerEvent),
+    ],
+    [
+      'restarts/event',
+      cell(rotor.restartsPerEvent),
+      cell(baseline?.restartsPerEvent),
+      cell(reloader?.restartsPerEvent),
+    ],
+    [
+      'RSS',
+      `${cell(rotor.startRssMb)} → ${cell(rotor.peakRssMb, ' MB')}`,
+      `${cell(baseline?.startRssMb)} → ${cell(baseline?.peakRssMb, ' MB')}`,
+      reloader ? `${reloader.steadyRssMb} MB held, peak ${reloader.peakRssMb} MB` : '-',
+    ],
+  ];
+  if (reloader)
+    rows.push([
+      'reloader: missed / needless / unreachable per event',
+      '',
+      '',
+      `${reloader.missed} / ${reloader.needlessRestarts} / ${reloader.unreachablePerEvent}`,
+    ]);
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join(' | '));
 }
 
 const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
@@ -456,6 +499,7 @@ async function main(): Promise<void> {
       : undefined;
 
     let reloaderPeer: Record<string, unknown> | undefined;
+    let sideBySide = sideBySideTable(rotorFig, baselineFig, undefined);
     if (reloader && 'skipped' in reloader) reloaderPeer = { skipped: reloader.skipped };
     else if (reloader) {
       progress('reloader: creating the synced Secrets ESO would have written, then starting Reloader');
@@ -471,6 +515,7 @@ async function main(): Promise<void> {
         reloader: runningReloader,
         progress,
       });
+      sideBySide = sideBySideTable(rotorFig, baselineFig, scenarioA);
       reloaderPeer = {
         binary: reloader.bin,
         syncedSecrets: secrets,
@@ -557,6 +602,7 @@ async function main(): Promise<void> {
       },
       seededObjects: seeded,
     };
+    for (const line of sideBySide) progress(line);
     progress(`done in ${result.seconds.total}s`);
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {
