@@ -46,4 +46,18 @@ describe('cluster pool', () => {
     assert.ok(second[0] instanceof ListLimitedKubeApi);
     for (const api of second) api.close();
   });
+
+  it('deliveries arriving together on a cold instance share one connection per cluster', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-pool-'));
+    const good = join(dir, 'kubeconfig');
+    writeFileSync(good, KUBECONFIG);
+    const pool = clusterPool([parseClusterSpec(`kubeconfig:${good}`)], loadConfig({}), () =>
+      Promise.reject(new Error('no Google credentials in this test')),
+    );
+    const together = await Promise.all([pool(), pool(), pool()]);
+    assert.equal(together[1]?.[0], together[0]?.[0]);
+    assert.equal(together[2]?.[0], together[0]?.[0]);
+    assert.equal((await pool())[0], together[0]?.[0]);
+    together[0]?.[0]?.close();
+  });
 });
