@@ -59,12 +59,14 @@ import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
 import { listAll, workloadResource } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
+import type { SecretManagerStandIn } from '../test/harness/secretManagerStandIn';
+import { startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
 import type { ClusterProxy } from './bench/clusterProxy';
 import { labelByCluster, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
 import { runBurst } from './bench/burst';
-import { buildFleet, HOT_SECRETS } from './bench/fleet';
+import { buildFleet, HOT_SECRETS, PROJECT_NUMBER } from './bench/fleet';
 import type { EventResult, Role, WorkerStats } from './bench/protocol';
 import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
 import type { RunningReloader } from './bench/reloader';
@@ -303,6 +305,8 @@ async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
   const proxies: ClusterProxy[] = [];
+  /** Secret Manager for onSecretEvent's confirmation of each notification (versions.get). */
+  let notices: SecretManagerStandIn | undefined;
   let runningReloader: RunningReloader | undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
   const audit = new AuditLog(join(scratch, 'audit.log'));
@@ -339,7 +343,11 @@ async function main(): Promise<void> {
     const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
     // Every proxy's context is the `rotor` user's token: the audit log sees all clusters as `rotor`.
     writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
-    const rotor = rotorWorker(proxyKubeconfig, clusterNames);
+    const held = await startSecretManagerStandIn();
+    notices = held;
+    const rotor = rotorWorker(proxyKubeconfig, clusterNames, {
+      ROTOR_SECRET_MANAGER_ENDPOINT: held.endpoint,
+    });
     workers.push(rotor);
     const baseline = clusters === 1 ? new Worker('baseline', cp.kubeconfigPathFor('baseline')) : undefined;
     if (baseline) workers.push(baseline);
@@ -398,6 +406,11 @@ async function main(): Promise<void> {
       await esoRefresh(admin, fleet, secret, refreshTime);
       const messageId = String(9_000_000_000 + i);
       const notification = cloudEvent(secret, version, eventTime, messageId);
+      // Secret Manager holds the version the notification announces, created at the event.
+      held.hold(`projects/${PROJECT_NUMBER}/secrets/${secret}`, {
+        version: Number(version),
+        createTime: new Date(eventMs),
+      });
       const expected = fleet.expected.get(secret) ?? new Set<string>();
 
       const rotorFrom = Date.now();
@@ -610,6 +623,7 @@ async function main(): Promise<void> {
     await runningReloader?.stop();
     for (const p of proxies) await p.close();
     await cp?.stop();
+    await notices?.close();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // Which ExternalSecrets to force-sync while a workload waits for ESO, and since when Rotor has
 // been waiting. Pure: it reads the ExternalSecrets' annotations and status.
 import * as annotations from './annotations';
+import type { ClusterExternalSecretRef } from './clusterExternalSecret';
 import { owningClusterExternalSecret } from './clusterExternalSecret';
 import type { Dependency } from './discovery';
 import { forcedSyncTime } from './forcedSync';
@@ -16,15 +17,16 @@ export interface ForceSync {
   /**
    * The ClusterExternalSecret whose child it is: ESO replaces a child's annotations with the
    * parent's spec.externalSecretMetadata on every reconcile, so the force-sync annotation goes
-   * there (and reaches every child at once).
+   * there (and reaches every child at once). Only with the owner's uid, which the patch sends as
+   * a precondition: a name alone could be any ClusterExternalSecret (see clusterExternalSecret.ts).
    */
-  readonly clusterExternalSecret?: string;
+  readonly clusterExternalSecret?: Required<ClusterExternalSecretRef>;
 }
 
 /** What a force-sync patches, once per delivery: the ExternalSecret, or its ClusterExternalSecret. */
 export function forceSyncTarget(n: ForceSync): string {
   return n.clusterExternalSecret !== undefined
-    ? `ClusterExternalSecret ${n.clusterExternalSecret}`
+    ? `ClusterExternalSecret ${n.clusterExternalSecret.name}`
     : `ExternalSecret ${n.key}`;
 }
 
@@ -76,7 +78,7 @@ export function forceSyncTargets(
       key,
       externalSecret: es,
       at,
-      ...(parent !== undefined ? { clusterExternalSecret: parent } : {}),
+      ...(parent?.uid !== undefined ? { clusterExternalSecret: { name: parent.name, uid: parent.uid } } : {}),
     });
   }
   return out;

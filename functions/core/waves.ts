@@ -18,6 +18,7 @@ import type { KubeObject } from './kube';
 import type { LiveDecision } from './liveDecision';
 import type { RolloutHealth } from './rolloutHealth';
 import { workloadAnnotation } from './workloadKinds';
+import { quoteTenant } from './tenantText';
 
 /** Numbered waves are 0..MAX_WAVE. */
 export const MAX_WAVE = 99;
@@ -37,7 +38,7 @@ export function waveOf(workload: KubeObject): WaveAssignment {
   if (/^[0-9]{1,2}$/.test(text)) return { wave: Number(text) };
   return {
     wave: DEFAULT_WAVE,
-    warning: `${annotations.WAVE} "${raw.slice(0, 40)}" is not a whole number from 0 to ${MAX_WAVE}: the workload goes in the default wave (${DEFAULT_WAVE})`,
+    warning: `${annotations.WAVE} ${quoteTenant(raw)} is not a whole number from 0 to ${MAX_WAVE}: the workload goes in the default wave (${DEFAULT_WAVE})`,
   };
 }
 

@@ -29,6 +29,7 @@ import type { ProjectMap } from '../core/secretName';
 import { secretKey } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
+import type { ForceSync } from '../core/forceSync';
 import { forceSyncTarget } from '../core/forceSync';
 import {
   forceSync,
@@ -40,7 +41,7 @@ import {
   restartWorkload,
 } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
-import { isConflict, isNotFound } from '../cluster/kubeApi';
+import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { sharedDiscovery } from '../cluster/sharedDiscovery';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
@@ -278,8 +279,15 @@ async function reconcileCluster(
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
           // Any restart or reload of a gated delivery counts, also one a retry after a conflict
-          // re-decided into (its step was planned from the first decision).
-          if (plan.steps.size && (result.result === 'restarted' || result.result === 'reloaded'))
+          // re-decided into (its step was planned from the first decision). A late report of an
+          // earlier delivery's work (decision none: its rollout is done) is not pending: if its
+          // Event can never be created, it would otherwise hold the event until dead-lettered.
+          const lateReportOfDone = planned.action === 'none' && step?.step !== 'rolling-out';
+          if (
+            plan.steps.size &&
+            (result.result === 'restarted' || result.result === 'reloaded') &&
+            !lateReportOfDone
+          )
             rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
@@ -628,14 +636,12 @@ async function perform(
       const synced: string[] = [];
       for (const n of decision.nudge) {
         const target = forceSyncTarget(n);
-        if (env.nudged.has(target)) continue;
-        env.nudged.add(target);
-        if (n.clusterExternalSecret !== undefined)
-          await forceSyncClusterExternalSecret(api, n.clusterExternalSecret, n.at, write);
-        else await forceSync(api, n.externalSecret, n.at, write);
-        synced.push(
-          n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
-        );
+        // Once per parent object, not per name: an ExternalSecret naming the parent with another
+        // uid (refused, see forceSyncOnce) must not use up the real children's force-sync.
+        const once = n.clusterExternalSecret ? `${target} uid ${n.clusterExternalSecret.uid}` : target;
+        if (env.nudged.has(once)) continue;
+        env.nudged.add(once);
+        synced.push(await forceSyncOnce(api, n, target, write, log));
       }
       for (const n of decision.forceSecretSyncs) {
         const target = `SecretSync ${n.key}`;
@@ -684,5 +690,36 @@ async function perform(
           return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
     }
+  }
+}
+
+/**
+ * Forces one sync: through the ClusterExternalSecret that owns the ExternalSecret, or the
+ * ExternalSecret itself. When the API server refuses the parent for its uid precondition (the
+ * object of that name is not the owner reference's: 409 or 422, "uid is immutable") or does not
+ * have it (404), the owner reference was not ESO's: the ExternalSecret is forced directly, and
+ * nothing else is touched. Says what it forced.
+ */
+async function forceSyncOnce(
+  api: KubeApi,
+  n: ForceSync,
+  target: string,
+  write: { dryRun: boolean },
+  log: Logger,
+): Promise<string> {
+  const parent = n.clusterExternalSecret;
+  if (parent === undefined) {
+    await forceSync(api, n.externalSecret, n.at, write);
+    return target;
+  }
+  try {
+    await forceSyncClusterExternalSecret(api, parent, n.at, write);
+    return `${target} (parent of ExternalSecret ${n.key})`;
+  } catch (e) {
+    if (!(e instanceof KubeApiError && [404, 409, 422].includes(e.status))) throw e;
+    const notOwner = `ExternalSecret ${n.key} names ClusterExternalSecret ${parent.name} (uid ${parent.uid}) as its owner, which is not that object (${errorMessage(e)})`;
+    log.warn(`${notOwner}: forcing the ExternalSecret itself`);
+    await forceSync(api, n.externalSecret, n.at, write);
+    return `ExternalSecret ${n.key} (${notOwner})`;
   }
 }

@@ -19,11 +19,13 @@ import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { listAll, workloadResource } from '../../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../../test/harness/controlPlane';
 import type { ControlPlane } from '../../test/harness/controlPlane';
+import type { SecretManagerStandIn } from '../../test/harness/secretManagerStandIn';
+import { startSecretManagerStandIn } from '../../test/harness/secretManagerStandIn';
 import { cloudEvent, esoRefresh, seed, sleep } from './cluster';
 import type { ClusterProxy } from './clusterProxy';
 import { labelByCluster, proxiesKubeconfig, startClusterProxy } from './clusterProxy';
 import type { Fleet } from './fleet';
-import { buildFleet } from './fleet';
+import { PROJECT_NUMBER, buildFleet } from './fleet';
 import type { EventResult } from './protocol';
 import { packageBundle, rotorWorker } from './rotorWorker';
 import type { Worker } from './workerClient';
@@ -102,6 +104,8 @@ async function generations(admin: KubeApi): Promise<Map<string, number>> {
 interface Round {
   readonly admin: KubeApi;
   readonly cp: ControlPlane;
+  /** Secret Manager, which Rotor asks to confirm each notification before acting. */
+  readonly secretManager: SecretManagerStandIn;
   readonly fleet: Fleet;
   readonly progress: (line: string) => void;
   lastWrite: number;
@@ -124,7 +128,9 @@ async function deliverBurst(
       proxies.push(proxy);
       const kubeconfig = join(r.cp.dir, `burst-instance-${i}.kubeconfig`);
       writeFileSync(kubeconfig, proxiesKubeconfig([proxy], r.cp.tokenFor('rotor')));
-      workers.push(rotorWorker(kubeconfig, [CLUSTER]));
+      workers.push(
+        rotorWorker(kubeconfig, [CLUSTER], { ROTOR_SECRET_MANAGER_ENDPOINT: r.secretManager.endpoint }),
+      );
     }
     await Promise.all(workers.map((w) => w.ready()));
     const before = await generations(r.admin);
@@ -136,6 +142,12 @@ async function deliverBurst(
     while (Date.now() <= refreshMs) await sleep(refreshMs + 5 - Date.now());
     const refreshTime = new Date(refreshMs).toISOString().replace(/\.\d+Z$/, 'Z');
     await Promise.all(secrets.map((s) => esoRefresh(r.admin, r.fleet, s, refreshTime)));
+    // Secret Manager holds each version the notifications announce, created at the event.
+    for (const s of secrets)
+      r.secretManager.hold(`projects/${PROJECT_NUMBER}/secrets/${s}`, {
+        version: Number(version),
+        createTime: new Date(eventMs),
+      });
     const notifications = secrets.map((s) =>
       cloudEvent(s, version, new Date(eventMs).toISOString(), String(8_000_000_000 + r.nextMessage++)),
     );
@@ -224,7 +236,9 @@ export async function runBurst(o: BurstOptions): Promise<BurstFigures> {
     `burst: ${o.workloads} Deployments in ${o.namespaces} namespaces; ${o.burst} secrets rotated at once, ${dependents} dependents in all`,
   );
   let cp: ControlPlane | undefined;
+  let secretManager: SecretManagerStandIn | undefined;
   try {
+    secretManager = await startSecretManagerStandIn();
     o.progress('burst: starting the local control plane (default in-flight limits, APF on)');
     cp = await startControlPlane({ users: ['rotor'], controllerManager: false });
     const admin = kubeApiFromKubeconfig(cp.kubeconfigPath, undefined, 'admin');
@@ -234,7 +248,15 @@ export async function runBurst(o: BurstOptions): Promise<BurstFigures> {
     await seed(admin, fleet, o.progress);
     o.progress('burst: packaging the functions bundle (npm run package)');
     packageBundle();
-    const r: Round = { admin, cp, fleet, progress: o.progress, lastWrite: Date.now(), nextMessage: 0 };
+    const r: Round = {
+      admin,
+      cp,
+      secretManager,
+      fleet,
+      progress: o.progress,
+      lastWrite: Date.now(),
+      nextMessage: 0,
+    };
     const single = await deliverBurst(r, 'single', secrets.slice(0, 1), '2', 1);
     o.progress(`burst single: ${JSON.stringify(single)}`);
     const oneInstance = await deliverBurst(r, 'one instance', secrets, '3', 1);
@@ -258,5 +280,6 @@ export async function runBurst(o: BurstOptions): Promise<BurstFigures> {
     };
   } finally {
     await cp?.stop();
+    await secretManager?.close();
   }
 }

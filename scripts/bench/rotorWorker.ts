@@ -19,8 +19,12 @@ export function packageBundle(): void {
   if (pkg.status !== 0) throw new Error(`npm run package failed (${pkg.status ?? pkg.signal ?? '?'})`);
 }
 
-/** A Rotor instance reconciling the contexts `clusterNames` of `kubeconfig`. */
-export function rotorWorker(kubeconfig: string, clusterNames: readonly string[]): Worker {
+/** A Rotor instance reconciling the contexts `clusterNames` of `kubeconfig` (`env`: e.g. the Secret Manager stand-in's endpoint). */
+export function rotorWorker(
+  kubeconfig: string,
+  clusterNames: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Worker {
   return new Worker('rotor', {
     path: join(__dirname, 'bundle-worker.mjs'),
     args: [join(REPO_ROOT, 'dist', 'function')],
@@ -36,6 +40,7 @@ export function rotorWorker(kubeconfig: string, clusterNames: readonly string[])
       ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
       ROTOR_DEFAULT_PROJECT: PROJECT_ID,
       ROTOR_MAX_WAIT_SECONDS: '1800',
+      ...env,
       // This control plane has no controller manager, so no restart ever finishes rolling out:
       // gated waves (ROTOR_WAVE_SIZE, default 10) would hold every dependent but the first 10 of
       // each event. The bench measures one event's whole work, so every dependent is one step
