@@ -6,8 +6,9 @@
 //   Manager                    becomes true (notificationVerifier.ts); Secret Manager unavailable:
 //                              throw (redelivery)
 //   TOPIC_CONFIGURED, ROTATE   log, return
-//   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
-//                              then continued with rotor apply: a retry cannot fix it)
+//   done / given up / halted   publish the outcome, return (a halted namespace is fixed by a person,
+//                              then continued with rotor apply: a retry cannot fix it; the other
+//                              namespaces' waits still count as waiting)
 //   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
 //                              next delivery skips what this one finished (rotor.dev/applied)
 //   a fleet to fan out         publish one message per cluster to ROTOR_FANOUT_TOPIC, then the

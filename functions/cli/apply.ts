@@ -1,6 +1,7 @@
 // `rotor apply`: act on live clusters for one secret event, the same way onSecretEvent does.
 // The event comes from flags (--secret, --version, --event) or from a notification file (any
 // form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ClusterSpec } from '../cluster/access';
 import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/access';
@@ -153,9 +154,12 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
   try {
     const deadline = Date.now() + waitSeconds * 1000;
+    // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
+    // on its next pass (--wait), and no record of another run or a tenant is.
+    const runId = `rotor-apply-${randomUUID()}`;
     let outcome: EventOutcome;
     for (;;) {
-      outcome = await reconcileEvent(ctx, messageId ? { messageId } : {}, {
+      outcome = await reconcileEvent(ctx, messageId ? { messageId } : { runId }, {
         clusters,
         projects,
         ...(defaultProject ? { defaultProject } : {}),

@@ -84,19 +84,48 @@ export function forceSyncTargets(
   return out;
 }
 
-/** When Rotor last forced a sync of an ExternalSecret `affected` reads through (ms; 0 if never). */
+/**
+ * When a sync of a source `affected` reads through was last forced (ms; 0 if never): ESO's
+ * force-sync annotation on an ExternalSecret, GKE's spec.forceSynchronization on a SecretSync.
+ * Either is what Rotor writes when it asks, so a wait measured from it never starts before Rotor
+ * could ask, for every kind of sync.
+ */
 export function lastForcedSync(
   affected: readonly Dependency[],
-  externalSecrets: ReadonlyMap<string, KubeObject>,
+  sources: {
+    readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+    readonly secretSyncs: ReadonlyMap<string, KubeObject>;
+  },
   now: number,
 ): number {
+  const values = [
+    ...externalSecretsOf(affected, sources.externalSecrets).map(
+      ({ es }) => es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC],
+    ),
+    ...secretSyncsOf(affected, sources.secretSyncs).map((sync) =>
+      isObject(sync.spec) ? str(sync.spec.forceSynchronization) : undefined,
+    ),
+  ];
   let latest = 0;
-  for (const { es } of externalSecretsOf(affected, externalSecrets)) {
+  for (const value of values) {
     // A time in the future would stretch the wait's bound as far as a tenant likes: ignored.
-    const t = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now);
+    const t = forcedSyncTime(value, now);
     if (t !== undefined && t > latest) latest = t;
   }
   return latest;
+}
+
+/** The SecretSyncs that `affected` reads through, once each. */
+function secretSyncsOf(
+  affected: readonly Dependency[],
+  secretSyncs: ReadonlyMap<string, KubeObject>,
+): KubeObject[] {
+  const keys = new Set(
+    affected.flatMap((d) =>
+      d.source.kind === 'gke-sync' ? [`${d.source.namespace}/${d.source.secretSync}`] : [],
+    ),
+  );
+  return [...keys].flatMap((k) => secretSyncs.get(k) ?? []);
 }
 
 /**

@@ -25,8 +25,9 @@ export type Result =
   /** The bounded wait ran out before the new version became visible. */
   | 'gave-up'
   /**
-   * The event halted (core/waves.ts): this workload's rollout failed, or it was left alone
-   * because another one's did. Acked; `rotor apply` continues once a person fixed the cause.
+   * Its namespace's part of the event halted (core/waves.ts): this workload's rollout failed, or
+   * it was left alone because another one's in its namespace (or a canary's) did. Not pending;
+   * `rotor apply` continues once a person fixed the cause.
    */
   | 'halted'
   /** ESO will never refresh the ExternalSecret (refreshInterval 0, CreatedOnce): reported at once, acked. */
@@ -89,7 +90,10 @@ export interface EventOutcome {
   /** Clusters that could not be reached or listed this time (retried). */
   readonly clusterErrors: Array<{ cluster: string; error: string }>;
   readonly warnings: string[];
-  /** The failed rollouts that halted the event (absent: not halted). Nothing more is acted on. */
+  /**
+   * The failed rollouts that halted their namespaces (absent: none halted). Nothing more is acted
+   * on there; in every namespace when the failure is in a canary namespace (core/waves.ts).
+   */
   readonly halted?: readonly HaltCause[];
   /** Still waiting or transiently failed: the event must be redelivered. */
   readonly pending: number;

@@ -16,11 +16,11 @@ import { afterReload } from '../core/reloadResult';
 import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
-import { actedForEvent, appliedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
+import { appliedForEvent, planWaves, rolloutToJudge, waveIntent, waveOf } from '../core/waves';
 import type { WaveSettings } from '../config';
 import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
-import type { AppliedBy } from '../core/appliedBy';
+import type { AppliedBy, Delivery } from '../core/appliedBy';
 import { describeAppliedBy } from '../core/appliedBy';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
@@ -45,6 +45,7 @@ import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { sharedDiscovery } from '../cluster/sharedDiscovery';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
+import { namespaceMatcher } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
@@ -89,6 +90,11 @@ export interface ReconcileConfig {
 
 export interface EventInfo {
   readonly messageId?: string;
+  /**
+   * Without a message (a CLI run): this run's own id, recorded in rotor.dev/applied-by so the run
+   * believes the records it wrote itself (core/appliedBy.ts, trustedAppliedBy).
+   */
+  readonly runId?: string;
   /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
   readonly scope?: OutcomeScope;
 }
@@ -144,11 +150,11 @@ export async function reconcileAndReport(
     rollingOut += r.rollingOut;
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
-  // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
-  const awaitingRollouts = halted.length
-    ? 0
-    : workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
-  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
+  // A halted namespace waits for nothing (its workloads are reported halted: a person fixes the
+  // cause and runs rotor apply); the other namespaces' waits still count.
+  const awaitingRollouts =
+    workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
+  const waiting = workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const result: EventOutcome = {
     event: outcomeEvent(ctx, info.messageId, cfg.projects),
@@ -231,7 +237,7 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
-    ...(info.messageId ? { messageId: info.messageId } : {}),
+    delivery: deliveryOf(ctx, info, cfg),
     ...(cfg.events && !cfg.dryRun
       ? {
           eventSource: {
@@ -353,6 +359,16 @@ function workloadId(wd: WorkloadDependencies): string {
 
 const NO_WAVES: WavePlan = { steps: new Map(), halted: [] };
 
+/** The delivery whose rotor.dev/applied-by records this pass writes, and believes. */
+function deliveryOf(ctx: EventContext, info: EventInfo, cfg: ReconcileConfig): Delivery {
+  const id = info.messageId ?? info.runId;
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(ctx.time !== undefined ? { eventTime: ctx.time } : {}),
+    now: (cfg.now ?? (() => new Date()))().getTime(),
+  };
+}
+
 /**
  * The wave plan of this delivery: each dependent's wave, what its decision would do, and the
  * rollout health of what Rotor already did for this event (read from the controller's status,
@@ -367,21 +383,24 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
   // finished rollout costs no request (the controller's status is in the listed object); pods are
   // listed only for rollouts still going.
   const now = (cfg.now ?? (() => new Date()))().getTime();
+  const canaries = waves.canaryNamespaces?.length
+    ? namespaceMatcher({ allow: waves.canaryNamespaces })
+    : () => false;
   const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
     const { wd } = d;
     const { wave, warning } = waveOf(wd.object);
     if (warning) env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${warning}`);
     // Only what Rotor did for this event that changes pods has a rollout to wait for: a restart
-    // or a reload (a reload that leaves pods unready halts too). A `record` changed nothing, so
-    // someone else's rollout in progress must not hold, or halt, the event. Without an applied-by
-    // record (written before it existed) the workload is read as acted on.
-    const acted = actedForEvent(wd.object, env.secretKey, ctx);
-    const by = appliedForEvent(wd.object, env.secretKey, ctx);
-    const health =
-      acted && by?.action !== 'record' ? await healthOf(wd, env, now, waves.rolloutTimeoutMs) : undefined;
+    // or a reload (a reload that leaves pods unready halts too), recorded by one of this event's
+    // deliveries. A `record` changed nothing, and a record a tenant wrote proves nothing: someone
+    // else's rollout must not hold, or halt, the event.
+    const by = rolloutToJudge(wd.object, env.secretKey, ctx, env.delivery);
+    const health = by ? await healthOf(wd, by, env, now, waves.rolloutTimeoutMs) : undefined;
     return {
       id: workloadId(wd),
       label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
+      namespace: wd.ref.namespace,
+      canary: canaries(wd.ref.namespace),
       wave,
       // A workload whose decision failed (it is reported failed, and retried) is not known to be
       // done: it holds later waves, like a wait.
@@ -394,15 +413,13 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
 
 async function healthOf(
   wd: WorkloadDependencies,
+  by: AppliedBy,
   env: WorkloadEnv,
   now: number,
   timeoutMs: number,
 ): Promise<RolloutHealth> {
-  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart
-  // marker), or else from the restart marker on the workload.
-  const actedAt =
-    appliedForEvent(wd.object, env.secretKey, env.ctx)?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
-  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, ...(actedAt ? { actedAt } : {}) };
+  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart marker).
+  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, actedAt: by.at };
   const health = rolloutHealth(wd.object, { ...live, pods: [] });
   // Pods tell a crash loop long before the controller gives up: read them while it is not done.
   if (health.health === 'done' || health.health === 'manual') return health;
@@ -439,8 +456,8 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
-  /** The delivery's message, recorded in rotor.dev/applied-by. */
-  readonly messageId?: string;
+  /** The delivery: its id is recorded in rotor.dev/applied-by, and only its records are believed. */
+  readonly delivery: Delivery;
   /** Set when Kubernetes Events are reported (not in dry runs). */
   readonly eventSource?: EventSource;
 }
@@ -499,7 +516,7 @@ async function handleWorkload(
     case 'failed':
       return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
     case 'rolling-out': {
-      const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
+      const by = appliedForEvent(wd.object, env.secretKey, env.ctx, env.delivery);
       const done = by ? `${describeAppliedBy(by)}: ` : '';
       const waiting = `${done}waiting for the rollout to finish (${step.detail})`;
       // Work an earlier delivery did but never reported is reported now (restarted by message M);
@@ -568,7 +585,7 @@ async function unreported(
 ): Promise<WorkloadOutcome | undefined> {
   const source = env.eventSource;
   if (!source) return undefined;
-  const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
+  const by = appliedForEvent(wd.object, env.secretKey, env.ctx, env.delivery);
   if (!by || by.action === 'record') return undefined;
   const earlier = outcome(
     wd,
@@ -594,7 +611,7 @@ async function perform(
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
   const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => ({
-    by: { action: a, at, ...(env.messageId ? { message: env.messageId } : {}) },
+    by: { action: a, at, ...(env.delivery.id !== undefined ? { message: env.delivery.id } : {}) },
   });
   switch (decision.action) {
     case 'none':

@@ -23,6 +23,7 @@ import { KnownEvents, createEvent } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'limits';
 const SECRET = 'projects/my-proj/secrets/limits-key';
@@ -41,19 +42,31 @@ describe('Kubernetes Events at the limits, on the real API server', { timeout: 3
   let cp: ControlPlane;
   let api: KubeApi;
   let kubelet: Kubelet;
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
   const logger = memoryLogger();
   const knownEvents = new KnownEvents();
   const admin = <T = KubeObject>(method: string, path: string, body?: object): Promise<T> =>
     cp.admin<T>(method, path, body);
 
+  const publishedAt = new Map<string, string>();
+  /** One delivery of `messageId`: the same timestamp on every redelivery, as Pub/Sub keeps it. */
   const deliver = (messageId: string): Promise<Delivery> => {
-    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version: '2' });
+    const timestamp = publishedAt.get(messageId) ?? new Date().toISOString();
+    publishedAt.set(messageId, timestamp);
+    const message = notificationMessage({
+      type: 'SECRET_VERSION_ADD',
+      secret: SECRET,
+      version: '2',
+      timestamp,
+    });
+    confirming.announce(message);
     return deliverOnce(
-      { message: { ...message, messageId, publishTime: new Date().toISOString() } },
+      { message: { ...message, messageId, publishTime: timestamp } },
       {
         config: loadConfig({}),
         logger,
         knownEvents,
+        secretManager: confirming.secretManager,
         clusters: () => Promise.resolve([api]),
       },
     );
@@ -66,6 +79,7 @@ describe('Kubernetes Events at the limits, on the real API server', { timeout: 3
     logger.entries.filter((e) => /Kubernetes Event .* not created/.test(e.message)).map((e) => e.message);
 
   before(async () => {
+    confirming = await startConfirmingSecretManager();
     cp = await startControlPlane({ users: ['rotor'] });
     const kc = cp.kubeConfig();
     await installCrds(kc);
@@ -78,6 +92,7 @@ describe('Kubernetes Events at the limits, on the real API server', { timeout: 3
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   });
 
   it('a 201-character Deployment name: its Events are created, and later deliveries report nothing again', async () => {

@@ -90,6 +90,8 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     },
   });
 
+  /** Each message's publish time: Pub/Sub redelivers the same message, timestamp and all. */
+  const publishedAt = new Map<string, string>();
   /** One delivery: 'acked' with the outcome when it returns, 'nacked' when it throws (redelivery). */
   function deliver(
     secret: string,
@@ -97,12 +99,11 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     messageId: string,
     env: NodeJS.ProcessEnv = {},
   ): Promise<Delivery> {
-    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
+    const timestamp = publishedAt.get(messageId) ?? new Date().toISOString();
+    publishedAt.set(messageId, timestamp);
+    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version, timestamp });
     confirming.announce(message);
-    return deliverOnce(
-      { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-      environment(env),
-    );
+    return deliverOnce({ message: { ...message, messageId, publishTime: timestamp } }, environment(env));
   }
 
   /** Redelivers (as Pub/Sub would, without its backoff) until acked. */
