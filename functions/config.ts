@@ -72,6 +72,12 @@ export interface ActingSettings {
 /** Two passes start at least this far apart: a burst of status changes costs one pass. */
 export const MIN_PASS_INTERVAL_MS = 1_000;
 
+/**
+ * Beyond its budget, how long a delivery may still take to report what it did: its last pass, the
+ * report, then its timeout (at most the budget plus max(30 s, timeout / 5) = 108 s at 540 s).
+ */
+export const REPORT_LEASE_MARGIN_MS = 120_000;
+
 /** Pacing and the brake (core/waves.ts): workloads of a wave in flight at once; the rollout bound. */
 export interface WaveSettings {
   /** ROTOR_WAVE_SIZE: at most this many workloads of a wave acted on and not yet rolled out. */
@@ -107,6 +113,9 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
       budgetMs: int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000,
       pollMs: int(env.ROTOR_DELIVERY_POLL_SECONDS, 'ROTOR_DELIVERY_POLL_SECONDS', 5, 1) * 1000,
       minIntervalMs: MIN_PASS_INTERVAL_MS,
+      reportLeaseMs:
+        int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000 +
+        REPORT_LEASE_MARGIN_MS,
     },
     csiRotationIntervalMs:
       int(

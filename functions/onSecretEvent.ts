@@ -262,6 +262,7 @@ export async function reconcileDelivery(
       reload: env.config.reload,
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
+      reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),
         ...(env.knownEvents ? { known: env.knownEvents } : {}),

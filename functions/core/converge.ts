@@ -34,6 +34,28 @@ export interface LoopSettings {
   readonly pollMs: number;
   /** The shortest time between the starts of two passes: a burst of changes costs one pass. */
   readonly minIntervalMs: number;
+  /**
+   * How long another live delivery may take to report what it did (its pass ends, at the latest,
+   * with its function's timeout): until then a concurrent delivery leaves that report to it.
+   */
+  readonly reportLeaseMs: number;
+}
+
+/**
+ * Who reports an action another delivery took for this event, whose Kubernetes Event (the mark of
+ * its report) is missing: an earlier delivery of this very message is over (Pub/Sub redelivers a
+ * message only after its delivery ended or died), so its work is reported now; another delivery
+ * (a duplicate notification, a continuation) may still be reporting it, so its report is waited
+ * for until the lease has passed since the action, and only then taken over.
+ */
+export function reportOwner(
+  action: { readonly delivery: string; readonly atMs: number },
+  mine: string | undefined,
+  now: number,
+  leaseMs: number,
+): 'report-now' | 'wait-for-it' {
+  if (action.delivery === mine) return 'report-now';
+  return Number.isFinite(action.atMs) && now - action.atMs < leaseMs ? 'wait-for-it' : 'report-now';
 }
 
 /** A continuation's place in its event: the event's identity and how many deliveries continued it. */
@@ -258,8 +280,10 @@ export function watchTargetsOf(
   const at = { cluster: ref.cluster, namespace: ref.namespace };
   switch (waiting) {
     case undefined:
+    case 'report':
     case 'wave':
       // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
+      // A report is due from another delivery: its Event is polled for (Events are not watched).
       return [];
     case 'acted':
     case 'rollout':

@@ -23,7 +23,7 @@ import { workloadEvent } from '../core/kubeEvents';
 import type { AppliedBy } from '../core/appliedBy';
 import { chainMarkOf, describeAppliedBy } from '../core/appliedBy';
 import type { ChainMark, ChainPosition, WatchTarget } from '../core/converge';
-import { watchTargetsOf } from '../core/converge';
+import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
@@ -84,6 +84,11 @@ export interface ReconcileConfig {
   readonly now?: () => Date;
   /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
   readonly csiRotationIntervalMs?: number;
+  /**
+   * How long another delivery's unreported action is left for it to report (core/converge.ts,
+   * reportOwner); unset: 0, every unreported action is reported at once.
+   */
+  readonly reportLeaseMs?: number;
   /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
   readonly approve?: (ref: WorkloadRef) => boolean;
 }
@@ -614,7 +619,9 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
 /**
  * Work an earlier delivery did for this event but never reported: rotor.dev/applied-by names the
  * action, and the Kubernetes Event a reported action leaves (created after its outcome was
- * published) is missing. Reported now, once: this delivery's Event closes it.
+ * published) is missing. Reported now, once: this delivery's Event closes it. If the delivery that
+ * acted may still be alive and about to report (core/converge.ts, reportOwner), its report is
+ * waited for instead: two concurrent deliveries never both report one action.
  */
 async function unreported(
   wd: WorkloadDependencies,
@@ -633,6 +640,16 @@ async function unreported(
   );
   const event = workloadEvent(wd.object, earlier, source);
   if (!event || (await eventExists(env.api, event, env.cfg.events?.known))) return undefined;
+  const owner = reportOwner(
+    { delivery: by.delivery ?? by.message ?? '', atMs: Date.parse(by.at) },
+    env.chain?.delivery ?? env.messageId,
+    (env.cfg.now ?? (() => new Date()))().getTime(),
+    env.cfg.reportLeaseMs ?? 0,
+  );
+  if (owner === 'wait-for-it')
+    return outcome(wd, by.action, 'waiting', `${describeAppliedBy(by)}, which reports it: ${reason}`, {
+      waitingFor: 'report',
+    });
   return earlier;
 }
 

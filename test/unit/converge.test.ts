@@ -17,12 +17,18 @@ import {
   continuationAttributes,
   continuationMessage,
   madeProgress,
+  reportOwner,
   supersededBy,
   watchGroups,
   watchTargetsOf,
 } from '../../functions/core/converge';
 
-const settings: LoopSettings = { budgetMs: 60_000, pollMs: 5_000, minIntervalMs: 1_000 };
+const settings: LoopSettings = {
+  budgetMs: 60_000,
+  pollMs: 5_000,
+  minIntervalMs: 1_000,
+  reportLeaseMs: 180_000,
+};
 const chain: ChainPosition = { event: 'm1', step: 0, delivery: 'm1' };
 
 function pass(startedAt: number, endedAt: number, fields: Partial<PassRecord> = {}): PassRecord {
@@ -300,5 +306,24 @@ describe('the continuation message', () => {
       rotorEvent: 'n1',
       rotorStep: '2',
     });
+  });
+});
+
+describe('who reports an action whose report is missing', () => {
+  const at = Date.parse('2026-12-07T10:00:00Z');
+  it('an earlier delivery of this very message is over: report it now', () => {
+    assert.equal(reportOwner({ delivery: 'm1', atMs: at }, 'm1', at + 1_000, 180_000), 'report-now');
+  });
+  it('another delivery that acted within the lease may still report it: wait for its report', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, 'm1', at + 179_999, 180_000), 'wait-for-it');
+  });
+  it('another delivery whose lease has passed died before reporting: take its report over', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, 'm1', at + 180_000, 180_000), 'report-now');
+  });
+  it('an unreadable action time is no lease (never waited on forever)', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: Number.NaN }, 'm1', at, 180_000), 'report-now');
+  });
+  it('no lease (a CLI run, or the setting 0): report at once', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, undefined, at, 0), 'report-now');
   });
 });

@@ -58,7 +58,7 @@ describe('environment values', () => {
       reload: { retries: 3, backoffMs: 500 },
       waves: { size: 10, rolloutTimeoutMs: 600_000 },
       // No budget known (Terraform sets it from the function's timeout): one pass per delivery.
-      loop: { budgetMs: 0, pollMs: 5_000, minIntervalMs: 1_000 },
+      loop: { budgetMs: 0, pollMs: 5_000, minIntervalMs: 1_000, reportLeaseMs: 120_000 },
       csiRotationIntervalMs: 120_000,
     });
     const env = {
@@ -76,7 +76,7 @@ describe('environment values', () => {
       clusterConcurrency: 5,
       reload: { retries: 0, backoffMs: 10 },
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
-      loop: { budgetMs: 240_000, pollMs: 2_000, minIntervalMs: 1_000 },
+      loop: { budgetMs: 240_000, pollMs: 2_000, minIntervalMs: 1_000, reportLeaseMs: 360_000 },
       csiRotationIntervalMs: 120_000,
     });
     const cfg = loadConfig(env);
