@@ -14,8 +14,8 @@ export interface AppliedBy {
   /** When (RFC 3339). */
   readonly at: string;
   /**
-   * Which continuation of the event acted (core/converge.ts): its step and its own message id.
-   * Absent: the notification's own delivery (step 0).
+   * Which delivery of the event acted (core/converge.ts), when it is not the notification's own
+   * message: a continuation's step and its own message id, or a fan-out message's (step 0).
    */
   readonly step?: number;
   readonly delivery?: string;
@@ -44,7 +44,7 @@ export function appliedBy(w: KubeObject): Record<string, AppliedBy> {
       ...(typeof v.message === 'string' ? { message: v.message } : {}),
       ...(typeof v.step === 'number' &&
       Number.isSafeInteger(v.step) &&
-      v.step > 0 &&
+      v.step >= 0 &&
       typeof v.delivery === 'string'
         ? { step: v.step, delivery: v.delivery }
         : {}),

@@ -276,7 +276,7 @@ async function reconcileCluster(
     nudged: new Set(),
     acts: { count: 0 },
     ...(info.messageId ? { messageId: info.messageId } : {}),
-    ...(info.chain && info.chain.step > 0 ? { chain: info.chain } : {}),
+    ...(info.chain ? { chain: info.chain } : {}),
     ...(cfg.events && !cfg.dryRun
       ? {
           eventSource: {
@@ -671,7 +671,10 @@ async function perform(
         action: a,
         at,
         ...(env.messageId ? { message: env.messageId } : {}),
-        ...(env.messageId && env.chain ? { step: env.chain.step, delivery: env.chain.delivery } : {}),
+        // A delivery other than the event's own message (a continuation, a fan-out message) names itself.
+        ...(env.messageId && env.chain && env.chain.delivery !== env.messageId
+          ? { step: env.chain.step, delivery: env.chain.delivery }
+          : {}),
       },
     };
   };
