@@ -75,7 +75,13 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
   const knownEvents = new KnownEvents();
   const environment = (
     env: NodeJS.ProcessEnv = {},
-    instance: { api?: KubeApi; knownEvents?: KnownEvents; continuation?: ContinuationPublisher } = {},
+    instance: {
+      api?: KubeApi;
+      knownEvents?: KnownEvents;
+      continuation?: ContinuationPublisher;
+      /** Publishing takes this long (a slow outcome topic: the gap before the Events are created). */
+      publishDelayMs?: number;
+    } = {},
   ): SecretEventEnvironment => ({
     config: loadConfig(env),
     logger,
@@ -83,15 +89,16 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     clusters: () => Promise.resolve([instance.api ?? api]),
     ...(instance.continuation ? { continuation: instance.continuation } : {}),
     publisher: {
-      publish: (o: EventOutcome) => {
+      publish: async (o: EventOutcome) => {
+        if (instance.publishDelayMs) await new Promise((r) => setTimeout(r, instance.publishDelayMs));
         // Only the suite's own instance dies; another (its own api) is alive.
-        if (dead && !instance.api) return Promise.reject(new Error('the instance died'));
+        if (dead && !instance.api) throw new Error('the instance died');
         if (crashBeforePublish) {
           crashBeforePublish = false;
-          return Promise.reject(new Error('the instance died before publishing'));
+          throw new Error('the instance died before publishing');
         }
         published.push(o);
-        return Promise.resolve(`outcome-${published.length}`);
+        return `outcome-${published.length}`;
       },
       close: () => Promise.resolve(),
     },
@@ -627,7 +634,8 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
         const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
         return deliverOnce(
           { message: { ...message, messageId: id, publishTime: new Date().toISOString() } },
-          environment(LOOP, { knownEvents: new KnownEvents() }),
+          // A slow outcome topic widens the gap between a delivery's report and its Events.
+          environment(LOOP, { knownEvents: new KnownEvents(), publishDelayMs: 1_500 }),
         );
       }),
     );
