@@ -290,7 +290,14 @@ async function main(): Promise<void> {
       `published SECRET_VERSION_ADD ${message.attributes.secretId} version ${version}; waiting for Rotor`,
     );
     const deliveries = (): DeliveryRecord[] => rl.deliveriesOf(messageId);
-    await waitUntil(() => deliveries().length >= 1, 30_000, 'the first delivery', diagnostics);
+    // Rotor's first look (its first pass's summary line): the delivery itself is still open, waiting.
+    await srv.waitForLog(
+      (l) => typeof l.message === 'string' && l.message.startsWith('SECRET_VERSION_ADD '),
+      {
+        timeoutMs: 30_000,
+        what: "Rotor's first pass",
+      },
+    );
     setTimeout(() => n.resumeRotation(), 1500).unref();
     await waitUntil(
       () => deliveries().some((d) => d.status >= 200 && d.status < 300),
