@@ -8,7 +8,8 @@
 //
 // Ack/retry contract, as onSecretEvent's, per cluster:
 //   not a fan-out message, a malformed one, a cluster not in ROTOR_CLUSTERS, a malformed
-//   notification inside                 log ERROR, return (ack): retrying cannot fix it
+//   notification inside, a notification
+//   Secret Manager does not confirm      log ERROR, return (ack): retrying cannot fix it
 //   done / given up / halted              publish the outcome (scope `cluster`), return
 //   waiting                               wait inside the delivery, as onSecretEvent; with work
 //                                         left at the budget: after progress, publish a
@@ -34,11 +35,14 @@ import { InputError } from './errors';
 import type { Logger } from './log';
 import { createLogger } from './log';
 import { nackError } from './nack';
-import { chainOfMessage, messageIdOf, reconcileDelivery } from './onSecretEvent';
+import { chainOfMessage, messageIdOf, nowOf, reconcileDelivery } from './onSecretEvent';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import type { ChainPosition } from './core/converge';
 import type { PubsubMessage } from './core/event';
+import { confirmedBySecretManager } from './notificationVerifier';
+import { secretManagerFromEnv } from './secretmanager/client';
+import type { SecretMetadataReader } from './secretmanager/types';
 import type { EventOutcome } from './pipeline/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -49,6 +53,11 @@ export interface ClusterEventEnvironment {
   readonly logger: Logger;
   /** The connection to one configured cluster (only the one a message names is connected). */
   readonly cluster: (spec: ClusterSpec) => Promise<KubeApi>;
+  /**
+   * Confirms the notification a fan-out message carries, as onSecretEvent did: the fan-out topic
+   * is one more topic someone could publish to, so its word is not taken for it.
+   */
+  readonly secretManager: SecretMetadataReader;
   readonly publisher?: OutcomePublisher;
   readonly now?: () => Date;
   readonly projectNumbers?: ProjectNumberResolver;
@@ -85,6 +94,7 @@ export function clusterEnvironmentFromEnv(
       if (!api) throw new Error(`no connection made for ${spec.raw}`);
       return api;
     },
+    secretManager: secretManagerFromEnv(env),
     projectNumbers: new ProjectNumberResolver(
       config.projects,
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
@@ -138,6 +148,8 @@ export async function handleClusterEvent(
     log.error(`fan-out message acked without acting: ${event.type} has no cluster work`);
     return undefined;
   }
+  if (!(await confirmedBySecretManager({ ...event, secret: ctx.secret }, env.secretManager, log, nowOf(env))))
+    return undefined;
   await env.projectNumbers?.resolve(ctx.secret.project, log);
   return reconcileDelivery(
     event,

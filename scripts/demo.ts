@@ -33,6 +33,7 @@ import { startPubsubEmulator } from '../test/harness/pubsubEmulator';
 import type { PubsubEmulator } from '../test/harness/pubsubEmulator';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../test/harness/simulatedCluster';
 import { deployedDelivery } from '../test/harness/deployedDelivery';
+import { holdAnnounced, startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import type { SimulatedEso, SimulatedNode } from '../test/harness/simulatedCluster';
 import { notificationMessage } from '../functions/core/event';
 import type { EventOutcome, WorkloadOutcome } from '../functions/pipeline/outcome';
@@ -240,6 +241,9 @@ async function main(): Promise<void> {
     await emulator.createPullSubscription('rotor-outcomes-audit', outcomeTopic);
     const topic = await emulator.createTopic('secret-events');
     const deployed = deployedDelivery();
+    // The Secret Manager API onSecretEvent confirms each notification with (metadata only).
+    const notices = await startSecretManagerStandIn();
+    stops.push(() => notices.close());
     progress(
       `starting the functions framework (onSecretEvent) as the rotor user, with the deployed delivery: ${deployed.budgetSeconds} s budget in a ${deployed.timeoutSeconds} s timeout, ${deployed.retryBackoffSeconds} s backoff`,
     );
@@ -252,6 +256,7 @@ async function main(): Promise<void> {
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
         ROTOR_OUTCOME_TOPIC: outcomeTopic,
         ROTOR_EVENT_TOPIC: topic,
+        ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
         ROTOR_MAX_WAIT_SECONDS: '90',
         ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds),
       },
@@ -281,6 +286,7 @@ async function main(): Promise<void> {
       secret: `projects/${PROJECT_NUMBER}/secrets/${SECRET}`,
       version,
     });
+    holdAnnounced(notices, message);
     const publishedAt = Date.now();
     const messageId = await emulator.publish(topic, {
       data: Buffer.from(message.data ?? '', 'base64'),

@@ -3,6 +3,7 @@
 // form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged, in
 // the in-delivery loop onSecretEvent runs (pipeline/converge.ts): it waits on watches of what the
 // event waits for and acts on each next step at once, printing a line per pass.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ClusterSpec } from '../cluster/access';
 import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/access';
@@ -25,9 +26,12 @@ import { APPLY_COMMAND } from './commands';
 import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
 import { hostname } from 'node:os';
+import { verifyNotification } from '../notificationVerifier';
+import { secretManagerFromEnv } from '../secretmanager/client';
 import { requireKubeconfig } from './kubeconfig';
 import { parseSelector } from './labelSelector';
 import { selectingWorkloads } from './selectingApi';
+import { terminalCell, terminalLines } from '../render/text';
 
 export const APPLY_USAGE = helpText(APPLY_COMMAND);
 
@@ -92,6 +96,18 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       io.stdout('TOPIC_CONFIGURED: nothing to do\n');
       return 0;
     }
+    // A notification file is someone else's word, as on the topic: confirmed with Secret Manager's
+    // metadata (ROTOR_SECRET_MANAGER_ENDPOINT, else Google with Application Default Credentials)
+    // before anything is done. --secret/--version are the person's own choice and are taken as given.
+    const secretManager = secretManagerFromEnv(io.env);
+    const check = await verifyNotification({ ...event, secret: c.secret }, secretManager, new Date()).finally(
+      () => secretManager.close(),
+    );
+    if (check.kind === 'refuted')
+      throw new InputError(
+        `not confirmed by Secret Manager, nothing done: ${check.reason} (to act anyway, give --secret and --version)`,
+        values.notification,
+      );
     ctx = c;
     messageId = event.messageId;
   } else {
@@ -140,9 +156,12 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
   try {
     const acting = actingSettings(io.env);
+    // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
+    // on its next pass (--wait), and no record of another run or a tenant is.
+    const runId = `rotor-apply-${randomUUID()}`;
     const { outcome } = await convergeEvent(
       ctx,
-      messageId ? { messageId } : {},
+      messageId ? { messageId } : { runId },
       {
         clusters,
         projects,
@@ -206,7 +225,7 @@ export function approvals(workloads: readonly string[], all: boolean): (ref: Wor
 export function renderOutcome(o: EventOutcome): string {
   const rows = o.workloads.map((w) => [
     w.result.toUpperCase(),
-    `${w.kind}/${w.namespace}/${w.name}`,
+    terminalCell(`${w.kind}/${w.namespace}/${w.name}`),
     `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`,
   ]);
   const widths = [0, 1].map((i) => Math.max(i === 0 ? 6 : 8, ...rows.map((r) => r[i].length)));
@@ -221,5 +240,5 @@ export function renderOutcome(o: EventOutcome): string {
     lines.push(
       `HALTED ${h.workload} (${h.cluster}): ${h.reasons.join('; ')}; fix it, then run rotor apply again`,
     );
-  return lines.join('\n') + '\n';
+  return terminalLines(lines);
 }

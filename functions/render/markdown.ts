@@ -1,21 +1,16 @@
 // The Plan as Markdown for a pull-request comment: a heading, the count of each action, a table
 // of the workloads and the Mermaid flowchart in a fenced block (GitHub and GitLab render both).
 import type { Plan, PlannedDecision } from '../core/plan';
+import { markdownCode, markdownText } from './text';
 import { renderMermaid } from './mermaid';
 import { actionCounts, sortedWorkloads } from './table';
 
-/** A table cell: pipes escaped, line breaks as <br>, so one value stays one cell. */
-function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
-}
+const cell = markdownText;
+const code = markdownCode;
 
 export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]): string {
   const lines: string[] = [
-    `### Rotor plan: ${plan.event} ${code(plan.secret)}${plan.version ? ` version ${plan.version}` : ''}`,
+    `### Rotor plan: ${plan.event} ${code(plan.secret)}${plan.version ? ` version ${cell(plan.version)}` : ''}`,
     '',
   ];
   if (plan.workloads.length === 0) {

@@ -35,6 +35,7 @@ import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { notificationMessage } from '../../functions/core/event';
+import { startConfirmingSecretManager } from '../../test/harness/secretManagerStandIn';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
@@ -111,6 +112,7 @@ export async function runStorm(
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>> | undefined;
   try {
     progress('storm: starting the local control plane WITH kube-controller-manager');
     cp = await startControlPlane({ users: ['rotor'] });
@@ -179,6 +181,8 @@ export async function runStorm(
     const config = loadConfig(
       delivery === 'deployed' ? { ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds) } : {},
     );
+    const sm = await startConfirmingSecretManager();
+    confirming = sm;
     const deliverUntilAcked = async (
       version: string,
       messageId: string,
@@ -190,7 +194,14 @@ export async function runStorm(
       mostAttempts?: number;
     }> => {
       const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version });
-      const env = { config, logger, clusters: () => Promise.resolve([recording]) };
+      // Rotor confirms each notification with Secret Manager: the stand-in holds the version.
+      sm.announce(message);
+      const env = {
+        config,
+        logger,
+        secretManager: sm.secretManager,
+        clusters: () => Promise.resolve([recording]),
+      };
       const body = { message: { ...message, messageId, publishTime: new Date().toISOString() } };
       if (delivery === 'deployed') {
         const r = await deliverAsDeployed({ body, id: messageId }, env, {
@@ -288,5 +299,6 @@ export async function runStorm(
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   }
 }

@@ -26,6 +26,7 @@ import { runApply } from '../../functions/cli/apply';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import type { ContinuationPublisher } from '../../functions/pipeline/continuationPublisher';
 import { pubsubMessageOf } from '../../functions/core/event';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'waves';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -73,6 +74,8 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
   // One warm instance for every delivery: the Events it created or found are remembered
   // (a redelivery after a crash before the report must still find its Event missing).
   const knownEvents = new KnownEvents();
+  // Secret Manager, holding each version a delivery announces: Rotor confirms every notification.
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
   const environment = (
     env: NodeJS.ProcessEnv = {},
     instance: {
@@ -84,6 +87,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     } = {},
   ): SecretEventEnvironment => ({
     config: loadConfig(env),
+    secretManager: confirming.secretManager,
     logger,
     knownEvents: instance.knownEvents ?? knownEvents,
     clusters: () => Promise.resolve([instance.api ?? api]),
@@ -104,6 +108,8 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     },
   });
 
+  /** Each message's publish time: Pub/Sub redelivers the same message, timestamp and all. */
+  const publishedAt = new Map<string, string>();
   /** One delivery: 'acked' with the outcome when it returns, 'nacked' when it throws (redelivery). */
   function deliver(
     secret: string,
@@ -111,11 +117,11 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     messageId: string,
     env: NodeJS.ProcessEnv = {},
   ): Promise<Delivery> {
-    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
-    return deliverOnce(
-      { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-      environment(env),
-    );
+    const timestamp = publishedAt.get(messageId) ?? new Date().toISOString();
+    publishedAt.set(messageId, timestamp);
+    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version, timestamp });
+    confirming.announce(message);
+    return deliverOnce({ message: { ...message, messageId, publishTime: timestamp } }, environment(env));
   }
 
   /** Redelivers (as Pub/Sub would, without its backoff) until acked. */
@@ -189,6 +195,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
   }
 
   before(async () => {
+    confirming = await startConfirmingSecretManager();
     cp = await startControlPlane({ users: ['rotor'] });
     const kc = cp.kubeConfig();
     await installCrds(kc);
@@ -202,6 +209,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   });
 
   it('three healthy waves: each starts only after the earlier one is Available', async () => {
@@ -510,6 +518,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     // The subscription as deployed (a short backoff for speed): continuations delivered next.
     // Two passes at most per delivery (the budget, 1 s apart): three waves need several deliveries.
     const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    confirming.announce(notification);
     const run = await deliverAsDeployed(
       {
         body: { message: { ...notification, messageId: 'm-chain', publishTime: new Date().toISOString() } },
@@ -545,6 +554,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     const kc = (await admin('GET', deploymentPath('kc'))).metadata?.annotations?.['rotor.dev/applied-by'];
     const record = (JSON.parse(kc ?? '{}') as Record<string, { step?: number; delivery?: string }>)[secret];
     const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    confirming.announce(notification);
     const stale = pubsubMessageOf({
       message: {
         ...notification,
@@ -598,6 +608,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
       );
       try {
         const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+        confirming.announce(message);
         const redelivered = await deliverOnce(
           { message: { ...message, messageId: 'm-die', publishTime: new Date().toISOString() } },
           environment(LOOP, { api: fresh, knownEvents: new KnownEvents() }),
@@ -632,6 +643,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     const results = await Promise.all(
       ['m-dup-1', 'm-dup-2', 'm-dup-3', 'm-dup-4', 'm-dup-5'].map((id) => {
         const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+        confirming.announce(message);
         return deliverOnce(
           { message: { ...message, messageId: id, publishTime: new Date().toISOString() } },
           // A slow outcome topic widens the gap between a delivery's report and its Events.

@@ -77,6 +77,11 @@ describe('a received continuation', () => {
       {
         config: loadConfig({}),
         logger,
+        // Never asked: the message is refused before anything is confirmed.
+        secretManager: {
+          getSecret: () => Promise.reject(new Error('not asked')),
+          getVersion: () => Promise.reject(new Error('not asked')),
+        },
         clusters: () => {
           connected = true;
           return Promise.resolve([]);

@@ -119,6 +119,17 @@ variable "namespaces" {
   }
 }
 
+variable "canary_namespaces" {
+  description = "ROTOR_CANARY_NAMESPACES: namespaces whose rotor.dev/wave orders every namespace and whose failed rollout halts the whole event (globs like team-*). Elsewhere a wave orders, and a failed rollout halts, only its own namespace: rotor.dev/wave is tenant input, this list is the operator's."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.canary_namespaces : can(regex("^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$", n))])
+    error_message = "canary_namespaces must be Kubernetes namespace names (RFC 1123 labels), optionally with * and ? globs."
+  }
+}
+
 variable "exclude_namespaces" {
   description = "onSecretEvent never acts on workloads in these namespaces. Not applied to rotateSecret (see namespaces)."
   type        = list(string)
@@ -279,6 +290,20 @@ variable "rotation_extra_secrets" {
     # granted on resources inside that project.
     condition     = alltrue([for s in var.rotation_extra_secrets : split("/", s)[1] == var.project_id])
     error_message = "rotation_extra_secrets must live in project_id (name them projects/PROJECT_ID/...): the rotator custom role cannot be granted in other projects."
+  }
+}
+
+variable "notified_secrets" {
+  description = "Secrets outside this module whose notifications reach the secret-events topic (projects/P/secrets/S or projects/P/locations/L/secrets/S). onSecretEvent confirms every notification with Secret Manager's metadata (secrets.get, versions.get) before acting, so its identity gets roles/secretmanager.viewer on each (metadata only, never a value). Managed secrets (var.secrets) and rotation_extra_secrets get it without being listed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for s in var.notified_secrets :
+      can(regex("^projects/[^/]+/(locations/[a-z]+-[a-z]+[0-9]+/)?secrets/[A-Za-z0-9_-]{1,255}$", s))
+    ])
+    error_message = "notified_secrets entries must be projects/P/secrets/S or projects/P/locations/L/secrets/S."
   }
 }
 
