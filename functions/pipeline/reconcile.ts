@@ -22,7 +22,7 @@ import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
 import type { AppliedBy, Delivery } from '../core/appliedBy';
 import { chainMarkOf, describeAppliedBy } from '../core/appliedBy';
-import type { ChainMark, ChainPosition, WatchTarget } from '../core/converge';
+import type { ChainPosition, PlacedMark, WatchTarget } from '../core/converge';
 import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
@@ -143,7 +143,7 @@ export interface Pass {
   /** What the pending work waits on (core/converge.ts). */
   readonly waits: readonly WatchTarget[];
   /** The chain positions recorded on the event's dependents (rotor.dev/applied-by). */
-  readonly marks: readonly ChainMark[];
+  readonly marks: readonly PlacedMark[];
   /** Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see reconcileAndReport). */
   readonly report: (report: (outcome: EventOutcome) => Promise<void>) => Promise<void>;
 }
@@ -156,7 +156,7 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
   const warnings: string[] = [];
   const halted: HaltCause[] = [];
   const waits: WatchTarget[] = [];
-  const marks: ChainMark[] = [];
+  const marks: PlacedMark[] = [];
   let transient = 0;
   let rollingOut = 0;
   let acted = 0;
@@ -228,7 +228,7 @@ async function reconcileCluster(
   rollingOut: number;
   acted: number;
   waits: WatchTarget[];
-  marks: ChainMark[];
+  marks: PlacedMark[];
   createEvents: () => Promise<void>;
 }> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
@@ -407,7 +407,7 @@ async function reconcileCluster(
   const marks = decided.flatMap(({ wd }) => {
     const by = appliedForEvent(wd.object, env.secretKey, ctx, env.delivery);
     const mark = by ? chainMarkOf(by) : undefined;
-    return mark ? [mark] : [];
+    return mark ? [{ place: `${wd.ref.cluster}/${wd.ref.namespace}`, mark }] : [];
   });
   return { outcomes, halted, transient, rollingOut, acted: env.acts.count, waits, marks, createEvents };
 }
