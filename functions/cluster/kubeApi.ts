@@ -38,6 +38,13 @@ export interface KubeRequest {
    * the caller filters the returned items again.
    */
   readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
+  /**
+   * A watch (`?watch=1`): the answer is the first event the server streams (one JSON line), or
+   * `{}` when the stream ends without one; the connection is closed after it. Watches use their
+   * own connections, so one held open never delays the requests of a reconcile. `signal` aborts
+   * it (the promise rejects).
+   */
+  readonly watch?: { readonly signal?: AbortSignal };
 }
 
 export interface KubeApi {
@@ -90,6 +97,8 @@ export interface HttpKubeApiOptions {
 export class HttpKubeApi implements KubeApi {
   private count = 0;
   private agent: http.Agent | undefined;
+  /** Watches only: each holds a connection until its first event. */
+  private watchAgent: http.Agent | undefined;
   private readonly server: URL;
 
   constructor(
@@ -109,6 +118,8 @@ export class HttpKubeApi implements KubeApi {
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
+    this.watchAgent?.destroy();
+    this.watchAgent = undefined;
   }
 
   async request<T>(req: KubeRequest): Promise<T> {
@@ -129,6 +140,18 @@ export class HttpKubeApi implements KubeApi {
           })
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
     }
+    if (req.watch && !this.watchAgent)
+      this.watchAgent = secure
+        ? new https.Agent({
+            keepAlive: false,
+            maxSockets: 64,
+            ...(opts.ca ? { ca: opts.ca } : {}),
+            ...(opts.cert ? { cert: opts.cert } : {}),
+            ...(opts.key ? { key: opts.key } : {}),
+            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          })
+        : new http.Agent({ keepAlive: false, maxSockets: 64 });
     const url = requestUrl(this.server, req.path);
     if (req.confinedTo !== undefined) {
       const problem = confinementProblem(this.server, req.path, req.confinedTo);
@@ -150,10 +173,16 @@ export class HttpKubeApi implements KubeApi {
     this.count++;
     const timeoutMs = req.timeoutMs ?? this.defaults.timeoutMs ?? 30_000;
     const answer = await exchange(
-      (secure ? https : http).request(url, { method: req.method, headers, agent: this.agent }),
+      (secure ? https : http).request(url, {
+        method: req.method,
+        headers,
+        agent: req.watch ? this.watchAgent : this.agent,
+        ...(req.watch?.signal ? { signal: req.watch.signal } : {}),
+      }),
       payload,
       {
         timeoutMs,
+        ...(req.watch ? { firstLine: true } : {}),
         ...(req.eachItem ? { eachItem: req.eachItem } : {}),
         ...(req.raw ? { maxBytes: RAW_BODY_LIMIT } : {}),
       },
@@ -207,6 +236,8 @@ interface ExchangeOptions {
   readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
   /** Keep at most this many bytes of the body and stop reading there. */
   readonly maxBytes?: number;
+  /** A watch: the answer is the first line (one event), or `{}` when the stream ends without one. */
+  readonly firstLine?: boolean;
 }
 
 /** The request is not answered in full within its deadline. */
@@ -238,13 +269,28 @@ function exchange(r: http.ClientRequest, payload: Buffer | undefined, o: Exchang
       res.on('error', fail);
       // After the end (or the kept bytes) this is a no-op: the answer is settled.
       res.on('close', () => fail(new Error('the connection closed before the answer ended')));
-      if (o.eachItem && status >= 200 && status < 300) readItems(res, o.eachItem, status, done, fail);
+      if (o.firstLine && status >= 200 && status < 300) readFirstLine(res, status, done);
+      else if (o.eachItem && status >= 200 && status < 300) readItems(res, o.eachItem, status, done, fail);
       else readBody(res, o.maxBytes, status, done);
     });
     r.on('error', fail);
     if (payload) r.write(payload);
     r.end();
   });
+}
+
+/** A watch's first event (one JSON line, at most 1 MiB kept); the rest is not read. */
+function readFirstLine(res: http.IncomingMessage, status: number, done: (a: Answer) => void): void {
+  let text = '';
+  res.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+    const nl = text.indexOf('\n');
+    if (nl >= 0 || text.length > 1 << 20) {
+      done({ status, body: nl >= 0 ? text.slice(0, nl) : '{}' });
+      res.destroy();
+    }
+  });
+  res.on('end', () => done({ status, body: text.trim() ? text : '{}' }));
 }
 
 /** A list, parsed item by item as the bytes arrive: only what eachItem keeps is held. */
