@@ -508,15 +508,18 @@ spec:
 
       // The app: DB holds the JSON credential; every request (and the readiness probe) is a real
       // login with it. /cgi-bin/login answers "ok" plus the hash of the user it logged in as.
-      const login = [
+      const prelude = [
+        'mkdir -p /tmp/www/cgi-bin',
+        "cat > /tmp/login.sh <<'EOF'",
         'field() { echo "$DB" | sed -n "s/.*\\"$1\\":\\"\\{0,1\\}\\([^\\",}]*\\).*/\\1/p"; }',
         'PGPASSWORD="$(field password)" PGCONNECT_TIMEOUT=3 psql -h "$(field host)" -p "$(field port)" -U "$(field username)" -d postgres -tAc "select 1" >/dev/null 2>&1 || exit 1',
         'printf ok; field username | tr -d "\\n" | sha256sum | cut -c1-64',
-      ].join('\n');
-      const prelude = [
-        'mkdir -p /tmp/www/cgi-bin',
-        `printf '%s\\n' ${JSON.stringify(login)} > /tmp/login.sh`,
-        `printf '%s\\n' '#!/bin/sh' "printf 'Content-Type: text/plain\\\\r\\\\n\\\\r\\\\n'" 'sh /tmp/login.sh || echo failed' > /tmp/www/cgi-bin/login`,
+        'EOF',
+        "cat > /tmp/www/cgi-bin/login <<'EOF'",
+        '#!/bin/sh',
+        "printf 'Content-Type: text/plain\\r\\n\\r\\n'",
+        'sh /tmp/login.sh || echo failed',
+        'EOF',
       ].join('\n');
       await rig.apply(`
 apiVersion: v1
