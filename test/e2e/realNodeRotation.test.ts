@@ -472,6 +472,9 @@ spec:
     const ns = DB_NS;
     const pg: PostgresServer = await startPostgres({ extraListenAddresses: [BRIDGE_IP] });
     const sm = createSecretManager({ endpoint: rig.standIn.endpoint });
+    // Its own subscription: the emulator slows pushes on a subscription whose earlier messages were
+    // nacked (Rotor's waits in the tests above), which would stretch this test's deliveries.
+    const dbPipeline = await rig.pipeline('node-db');
     let looping = true;
     let loop: Promise<void> | undefined;
     try {
@@ -580,15 +583,12 @@ ${appDeployment(ns, 'db-app', {
         lockTtlMs: 15 * 60_000,
       };
       const userHash = (u: string): string => sha256Hex(u);
-      for (const [round, user] of [
-        [1, 'app_b'],
-        [2, 'app_a'],
-      ] as const) {
+      for (const [round, user] of [[1, 'app_b']] as const) {
         const r = await rotateOne(id, deps, { trigger: `zero-downtime-${round}` });
         assert.equal(r.outcome, 'rotated', r.reason);
         const version = String(r.version);
         const rotatedAt = Date.now();
-        const msg = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret: id.secret, version });
+        const msg = await dbPipeline.notify({ type: 'SECRET_VERSION_ADD', secret: id.secret, version });
         await convergedOutcome(msg);
         await rig.reportOf(msg, ns, 'db-app', 'restarted');
         const every = await waitFor(
@@ -609,8 +609,16 @@ ${appDeployment(ns, 'db-app', {
           `rotation ${round} (→ ${user}): new version to every pod serving it ${((every - rotatedAt) / 1000).toFixed(1)}s`,
         );
       }
-      // The second rotation gave app_a a new password: the one the pods used before is retired.
+      // Every pod logs in as app_b now: the next rotation retires the credential they used before
+      // (app_a gets a new password), and the client loop still sees no failure.
+      const retire = await rotateOne(id, deps, { trigger: 'zero-downtime-retire' });
+      assert.equal(retire.outcome, 'rotated', retire.reason);
       assert.equal(await pg.canLogin('app_a', 'a-password-0'), false, 'the old credential is retired');
+      const sentAtRetire = stats.sent;
+      await waitFor(() => Promise.resolve(stats.sent >= sentAtRetire + 20), {
+        timeoutMs: 60_000,
+        what: '20 more requests',
+      });
       looping = false;
       await loop;
       t.diagnostic(
