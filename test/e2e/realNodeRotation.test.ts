@@ -468,9 +468,10 @@ spec:
     assert.ok(old && isReady(old), 'the old pod is still Ready');
     assert.equal(await served(ns, fragileOld, '/cgi-bin/env?TOKEN'), sha256Hex(`${secret}@v1`));
   });
-  // todo (runs, reports, does not fail the suite): in 3 of 4 runs the Pub/Sub emulator never pushed
-  // this test's notification (no delivery reached the relay within 240 s); the one run that got it
-  // converged, every pod served app_b after 124.6 s. Not yet seen green end to end.
+  // todo (runs, reports, does not fail the suite): of the three runs that reached the notification,
+  // one got no push delivery at all within 240 s (the relay saw none), one the same with a shared
+  // subscription, and one converged (every pod served app_b 124.6 s after the new version) but a
+  // second notification then did not converge. Not yet seen green end to end.
   it(
     'zero downtime: postgres-alternating rotations reach every replica through Rotor and ESO while a client loop never sees a failed login',
     { todo: 'the emulator does not push this notification reliably yet' },
