@@ -28,6 +28,8 @@ import type { PodNetwork, PodServer } from '../harness/podNetwork';
 import { startPubsubEmulator } from '../harness/pubsubEmulator';
 import type { PubsubEmulator } from '../harness/pubsubEmulator';
 import { locateEso, startRealEso } from '../harness/realEso';
+import { NODE_NAME, startRealNode } from '../harness/realNode';
+import type { RealNode, RealNodeOptions } from '../harness/realNode';
 import type { RealEso } from '../harness/realEso';
 import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
@@ -85,7 +87,10 @@ export interface RigBase {
   readonly emulator: PubsubEmulator;
   /** The Secret Manager the simulated ESO and the simulated CSI driver read. */
   readonly sm: SecretManagerState;
+  /** The simulated kubelet and CSI driver (serving no namespace when the rig has a real node). */
   readonly node: SimulatedNode;
+  /** The real node (test/harness/realNode.ts), when the rig was started with `realNode`. */
+  readonly realNode?: RealNode;
   readonly podNetwork?: PodNetwork;
   /** Why there is no pod network (reload pings cannot reach a pod), when there is none. */
   readonly noPodNetworkReason?: string;
@@ -145,7 +150,16 @@ interface EsoPart<E> {
   stop(): Promise<void>;
 }
 
-export function startRig(options: { namespaces: string[] }): Promise<Rig> {
+export interface RigOptions {
+  namespaces: string[];
+  /**
+   * Run pods on a real node (kubelet, scheduler, containerd) instead of the kubelet stand-in: the
+   * simulated node then serves no namespace (the scheduler would race it for every pod).
+   */
+  realNode?: RealNodeOptions | true;
+}
+
+export function startRig(options: RigOptions): Promise<Rig> {
   return startRigWith(options, (cp, sm) => {
     const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
     return Promise.resolve({
@@ -156,7 +170,7 @@ export function startRig(options: { namespaces: string[] }): Promise<Rig> {
   });
 }
 
-export function startRealEsoRig(options: { namespaces: string[] }): Promise<RealEsoRig> {
+export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
   return startRigWith(options, async (cp) => {
     // ESO's own CRDs (of the binary's module version) replace the minimal ones of infra/crds (same
     // names), before the controller starts: it watches kinds the minimal set does not declare.
@@ -190,7 +204,7 @@ export function startRealEsoRig(options: { namespaces: string[] }): Promise<Real
 }
 
 async function startRigWith<E>(
-  options: { namespaces: string[] },
+  options: RigOptions,
   startEso: (cp: ControlPlane, sm: SecretManagerState) => Promise<EsoPart<E>>,
 ): Promise<RigBase & E> {
   const stops: Array<() => Promise<void>> = [];
@@ -200,7 +214,10 @@ async function startRigWith<E>(
   try {
     // The control plane and the emulator start side by side (both mostly wait on process start-up).
     const [cp, emulator] = await Promise.all([
-      startControlPlane({ users: ['rotor'] }).then((c) => {
+      startControlPlane({
+        users: ['rotor'],
+        ...(options.realNode ? { node: { name: NODE_NAME } } : {}),
+      }).then((c) => {
         stops.push(() => c.stop());
         return c;
       }),
@@ -224,11 +241,17 @@ async function startRigWith<E>(
       const pn = podNetwork;
       stops.push(() => pn.close());
     }
+    let realNode: RealNode | undefined;
+    if (options.realNode) {
+      const rn = await startRealNode(cp, options.realNode === true ? {} : options.realNode);
+      realNode = rn;
+      stops.push(() => rn.stop());
+    }
     const sm = new SecretManagerState(PROJECT_NUMBER);
     const eso = await startEso(cp, sm);
     stops.push(() => eso.stop());
     const node = startSimulatedNode(cp, sm, {
-      namespaces: options.namespaces,
+      namespaces: realNode ? [] : options.namespaces,
       ...(podNetwork ? { podNetwork } : {}),
       rotationPollMs: 700,
     });
@@ -253,6 +276,7 @@ async function startRigWith<E>(
       emulator,
       sm,
       node,
+      ...(realNode ? { realNode } : {}),
       ...(podNetwork ? { podNetwork } : {}),
       ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
       outcomeTopic,
@@ -373,6 +397,7 @@ async function startRigWith<E>(
           emulator.logTail(10),
           cp.logTail(10),
           eso.diagnostics(),
+          realNode?.logTail(15) ?? '',
           `--- simulated node: ${node.errors().slice(-10).join('\n') || 'no errors'}`,
         ].join('\n');
       },
