@@ -31,6 +31,8 @@ import { locateEso, startRealEso } from '../harness/realEso';
 import { NODE_NAME, startRealNode } from '../harness/realNode';
 import type { RealNode, RealNodeOptions } from '../harness/realNode';
 import type { RealEso } from '../harness/realEso';
+import { startRealCsi } from '../harness/realCsi';
+import type { RealCsi } from '../harness/realCsi';
 import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../harness/simulatedCluster';
@@ -179,14 +181,7 @@ export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
     const standIn = await startSecretManagerStandIn();
     try {
       const eso = await startRealEso(cp, { secretManagerEndpoint: standIn.endpoint, dir });
-      const m = /^(.*):(\d+)$/.exec(standIn.endpoint);
-      const secretManager = new SecretManagerServiceClient({
-        apiEndpoint: m?.[1] ?? '127.0.0.1',
-        port: Number(m?.[2]),
-        sslCreds: grpc.credentials.createInsecure(),
-        projectId: PROJECT_ID,
-        clientOptions: { universeDomain: 'googleapis.com' },
-      });
+      const secretManager = standInClient(standIn);
       return {
         fields: { eso, standIn, secretManager },
         diagnostics: () => eso.logTail(40),
@@ -200,6 +195,57 @@ export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
       await standIn.close();
       throw err;
     }
+  });
+}
+
+/**
+ * A rig whose pods run on the real node, with the real Secrets Store CSI driver and GCP provider
+ * (test/harness/realCsi.ts) mounting from the Secret Manager stand-in. ExternalSecrets, if any, are
+ * the simulated ESO's business: this rig is about CSI volumes.
+ */
+export interface RealCsiRig extends RigBase {
+  readonly csi: RealCsi;
+  readonly realNode: RealNode;
+  readonly standIn: SecretManagerStandIn;
+  /** A client of the stand-in, for the versions a test adds (as the real client would). */
+  readonly secretManager: SecretManagerServiceClient;
+}
+
+export async function startRealCsiRig(options: RigOptions): Promise<RealCsiRig> {
+  // The node is up before this part starts (startRigWith): the driver registers with its kubelet.
+  const rig = await startRigWith({ ...options, realNode: options.realNode ?? true }, async (cp) => {
+    const standIn = await startSecretManagerStandIn();
+    try {
+      const csi = await startRealCsi(cp, { secretManagerEndpoint: standIn.endpoint, nodeName: NODE_NAME });
+      const secretManager = standInClient(standIn);
+      return {
+        fields: { csi, standIn, secretManager },
+        diagnostics: () => csi.logTail(30),
+        async stop() {
+          await secretManager.close();
+          await csi.stop();
+          await standIn.close();
+        },
+      };
+    } catch (err) {
+      await standIn.close();
+      throw err;
+    }
+  });
+  const realNode = rig.realNode;
+  if (!realNode) throw new Error('startRealCsiRig: the rig has no real node');
+  return { ...rig, realNode };
+}
+
+/** A Secret Manager client of the stand-in, as the real client is configured against an endpoint. */
+function standInClient(standIn: SecretManagerStandIn): SecretManagerServiceClient {
+  const m = /^(.*):(\d+)$/.exec(standIn.endpoint);
+  return new SecretManagerServiceClient({
+    apiEndpoint: m?.[1] ?? '127.0.0.1',
+    port: Number(m?.[2]),
+    sslCreds: grpc.credentials.createInsecure(),
+    projectId: PROJECT_ID,
+    clientOptions: { universeDomain: 'googleapis.com' },
   });
 }
 
