@@ -7,17 +7,32 @@
 // is ever printed): the app answers with the new value, its reload saw the new file, and nothing
 // restarted.
 //
+// The driver cannot be paused, but its rotation can be held back where a real one fails: the
+// stand-in refuses the provider's AccessSecretVersion (UNAVAILABLE) until the test lets it through,
+// so Rotor's first deliveries deterministically find the old version mounted.
+//
 // The app (busybox httpd, CGI) loads the mounted file when it starts and again on each POST to
 // /cgi-bin/reload, and serves the hash of what it loaded (/cgi-bin/served), the hash of the file as
 // it is now (/cgi-bin/file?PATH) and the hash each reload loaded (/cgi-bin/reloads).
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { waitFor } from '../harness/controlPlane';
+import { postCloudEvent } from '../harness/eventarc';
 import { CSI_DRIVER } from '../harness/realCsi';
 import { podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
+import { RpcError } from '../harness/secretManagerStandIn';
 import type { Pipeline, RealCsiRig } from './fixture';
-import { PROJECT_ID, applied, deployment, replicaSets, restartedAt, startRealCsiRig } from './fixture';
+import {
+  PROJECT_ID,
+  applied,
+  deployment,
+  outcomeFor,
+  replicaSets,
+  restartedAt,
+  startRealCsiRig,
+} from './fixture';
 
 const NS = 'real-csi';
 const SECRET = 'real-csi-api-key';
@@ -54,20 +69,27 @@ function reloadingApp(): string {
   );
 }
 
-function reloadingDeployment(image: string, spcName: string, replicas: number): string {
+/** A Deployment of the app mounting `spcName` with the real driver; `reload` declares the endpoint. */
+function appDeployment(
+  image: string,
+  name: string,
+  spcName: string,
+  replicas: number,
+  reload: boolean,
+): string {
   return JSON.stringify({
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: {
-      name: 'web',
+      name,
       namespace: NS,
-      annotations: { 'rotor.dev/reload-endpoint': '8080/cgi-bin/reload' },
+      annotations: reload ? { 'rotor.dev/reload-endpoint': '8080/cgi-bin/reload' } : {},
     },
     spec: {
       replicas,
-      selector: { matchLabels: { app: 'web' } },
+      selector: { matchLabels: { app: name } },
       template: {
-        metadata: { labels: { app: 'web' } },
+        metadata: { labels: { app: name } },
         spec: {
           terminationGracePeriodSeconds: 1,
           containers: [
@@ -103,6 +125,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
   });
 
   after(async () => {
+    rig?.standIn.before('AccessSecretVersion', undefined);
     await rig?.stop();
   });
 
@@ -118,14 +141,24 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
     return { version, hash: sha256Hex(payload) };
   }
 
-  async function readyPods(): Promise<PodView[]> {
+  async function readyPods(app: string): Promise<PodView[]> {
     const pods =
-      (await rig.get<{ items: PodView[] }>(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3Dweb`))?.items ??
-      [];
+      (await rig.get<{ items: PodView[] }>(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`))
+        ?.items ?? [];
     return pods.filter(
       (p) =>
         !p.metadata.deletionTimestamp &&
         p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+    );
+  }
+
+  async function waitForReady(app: string, count: number): Promise<PodView[]> {
+    return waitFor(
+      async () => {
+        const pods = await readyPods(app);
+        return pods.length === count ? pods : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: `${count} ready ${app} pod(s)\n${rig.diagnostics()}` },
     );
   }
 
@@ -148,7 +181,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
     return object ? /\/versions\/(\d+)$/.exec(object.version)?.[1] : undefined;
   }
 
-  it('a new version: the real driver rewrites the file and records it, then Rotor POSTs the reload endpoint, and the app serves the new value without a restart', async (t) => {
+  it('a new version: Rotor waits while the real driver has not rotated, POSTs the reload endpoint once the driver rewrote the file and recorded it, and the app serves the new value without a restart; the consumer without an endpoint restarts once, whatever the deliveries', async (t) => {
     await rig.secretManager.createSecret({
       parent: `projects/${PROJECT_ID}`,
       secretId: SECRET,
@@ -161,24 +194,58 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
         { resourceName: `projects/${PROJECT_ID}/secrets/${SECRET}/versions/latest`, path: FILE },
       ]),
     );
-    await rig.apply(reloadingDeployment(rig.realNode.images.app, 'api-key', 2));
-    const pods = await waitFor(async () => ((await readyPods()).length === 2 ? readyPods() : undefined), {
-      timeoutMs: 120_000,
-      intervalMs: 500,
-      what: `2 ready web pods\n${rig.diagnostics()}`,
-    });
-    const names = pods.map((p) => p.metadata.name).sort();
-    for (const pod of names) {
+    const image = rig.realNode.images.app;
+    await rig.apply(appDeployment(image, 'web', 'api-key', 2, true));
+    // Reads the same file but declared no reload endpoint: restarted.
+    await rig.apply(appDeployment(image, 'worker', 'api-key', 1, false));
+    const webPods = await waitForReady('web', 2);
+    const [workerBefore] = await waitForReady('worker', 1);
+    const names = webPods.map((p) => p.metadata.name).sort();
+    for (const pod of [...names, workerBefore.metadata.name]) {
       assert.equal(await served(pod, '/cgi-bin/served'), first.hash, `${pod} loaded version 1 at start`);
       assert.equal(await mountedVersion(pod), '1', `the driver recorded version 1 for ${pod}`);
     }
-    const uidsBefore = pods.map((p) => p.metadata.uid).sort();
+    const uidsBefore = webPods.map((p) => p.metadata.uid).sort();
 
+    // Secret Manager refuses the provider from now on: the driver's rotation cannot happen.
+    rig.standIn.before('AccessSecretVersion', () =>
+      Promise.reject(new RpcError(grpc.status.UNAVAILABLE, 'held back by the test')),
+    );
     const second = await addVersion();
-    const addedAt = Date.now();
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret: SECRET, version: second.version });
+    await pipeline.relay!.waitForDelivery(id, {
+      match: (d) => d.status >= 500,
+      what: 'nacked (waiting for the CSI driver)',
+    });
+    const waiting = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && outcomeFor(o, NS, 'web')?.result === 'waiting',
+      'web waiting',
+    );
+    assert.match(
+      outcomeFor(waiting, NS, 'web')!.reason,
+      /reload waits: the CSI driver has not mounted version 2 of SecretProviderClass real-csi\/api-key in 2 pod\(s\)/,
+    );
+    assert.equal(outcomeFor(waiting, NS, 'worker')?.result, 'restarted', 'what was ready was done at once');
+    const workerRestart = restartedAt(await deployment(rig, NS, 'worker'));
+    assert.ok(workerRestart);
+    // A redelivery while the driver still cannot rotate: no reload, and the restart is not redone.
+    await waitFor(() => Promise.resolve(pipeline.relay!.deliveriesOf(id).length >= 2), {
+      timeoutMs: 30_000,
+      what: `a redelivery of ${id}\n${rig.diagnostics()}`,
+    });
+    for (const pod of names) {
+      assert.equal(await served(pod, '/cgi-bin/reloads'), '', `no reload POST reached ${pod} yet`);
+      assert.equal(
+        await served(pod, `/cgi-bin/file?${MOUNT}/${FILE}`),
+        first.hash,
+        `${pod}'s file is unchanged`,
+      );
+      assert.equal(await mountedVersion(pod), '1');
+    }
 
-    // Watch each pod's file and pod status while Rotor works (for the measured delays below).
+    // Secret Manager answers again: the driver's next poll rotates the files.
+    rig.standIn.before('AccessSecretVersion', undefined);
+    const releasedAt = Date.now();
     const fileChangedAt = new Map<string, number>();
     const statusMovedAt = new Map<string, number>();
     const watching = waitFor(
@@ -196,11 +263,10 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
       },
       { timeoutMs: 120_000, intervalMs: 200, what: `the driver rotating both pods\n${rig.diagnostics()}` },
     );
-
-    const report = await rig.reportOf(id, NS, 'web', 'reloaded', 120_000);
-    const reloadedAt = Date.now();
+    await rig.reportOf(id, NS, 'web', 'reloaded', 120_000);
+    const convergedAt = Date.now();
     await watching;
-    assert.match(report.reason, /reload/);
+    await rig.reportOf(id, NS, 'worker', 'restarted');
 
     for (const pod of names) {
       // The app answers with the new value…
@@ -217,36 +283,50 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
       );
       assert.equal(await mountedVersion(pod), second.version);
     }
-
-    // No restart: the same pods, no container restarted, the template untouched.
-    const after = await readyPods();
-    assert.deepEqual(after.map((p) => p.metadata.uid).sort(), uidsBefore, 'the same pods');
-    for (const p of after)
+    // No restart of web: the same pods, no container restarted, the template untouched.
+    const webAfter = await readyPods('web');
+    assert.deepEqual(webAfter.map((p) => p.metadata.uid).sort(), uidsBefore, 'the same web pods');
+    for (const p of webAfter)
       assert.deepEqual(
         p.status.containerStatuses?.map((c) => c.restartCount),
         [0],
         `${p.metadata.name} never restarted`,
       );
     const web = await deployment(rig, NS, 'web');
-    assert.equal(restartedAt(web), undefined, 'reloaded, not restarted');
+    assert.equal(restartedAt(web), undefined, 'web was reloaded, not restarted');
     assert.equal(applied(web)[`projects/${PROJECT_ID}/secrets/${SECRET}`], second.version);
     assert.equal((await replicaSets(rig, NS, 'web')).length, 1);
+    // The worker: restarted once, and its new pod mounted and loaded the new version.
+    assert.equal(restartedAt(await deployment(rig, NS, 'worker')), workerRestart, 'worker restarted once');
+    assert.equal((await replicaSets(rig, NS, 'worker')).length, 2);
+    const [workerAfter] = await waitForReady('worker', 1);
+    assert.notEqual(workerAfter.metadata.uid, workerBefore.metadata.uid, 'a new worker pod');
+    assert.equal(await served(workerAfter.metadata.name, '/cgi-bin/served'), second.hash);
+
+    // A duplicate delivery after it all converged: no second POST, no restart.
+    const dup = await postCloudEvent(pipeline.server.url, pipeline.lastPushBody(id)!, pipeline.topic);
+    assert.equal(dup.status, 204, dup.body);
+    const dupOutcome = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged && outcomeFor(o, NS, 'web')?.result === 'unchanged',
+      "the duplicate's outcome",
+    );
+    assert.match(outcomeFor(dupOutcome, NS, 'web')!.reason, /already applied/);
+    for (const pod of names) assert.equal((await served(pod, '/cgi-bin/reloads')).split('\n').length, 1);
+    assert.equal(restartedAt(await deployment(rig, NS, 'web')), undefined);
 
     // The provider really read the stand-in through the proxy, with a token from the loopback endpoint.
     assert.ok(rig.csi.stats.tunnels > 0, 'the provider tunnelled to Secret Manager');
-    assert.ok(rig.csi.stats.tokens > 0, 'the provider got a token from the key’s token_uri');
+    assert.ok(rig.csi.stats.tokens > 0, "the provider got a token from the key's token_uri");
 
-    const outcomes = (await rig.outcomes()).filter((o) => o.event.messageId === id);
-    const waited = outcomes.some((o) => o.workloads.some((w) => w.name === 'web' && w.result === 'waiting'));
     const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)}s`;
     t.diagnostic(
-      `rotation (--rotation-poll-interval=${rig.csi.rotationPollInterval}), from AddSecretVersion: file changed ${names
-        .map((p) => seconds(fileChangedAt.get(p)! - addedAt))
-        .join(', ')}; pod status moved ${names
-        .map((p) => seconds(statusMovedAt.get(p)! - addedAt))
+      `rotation (--rotation-poll-interval=${rig.csi.rotationPollInterval}), from Secret Manager answering again: file changed after ${names
+        .map((p) => seconds(fileChangedAt.get(p)! - releasedAt))
+        .join(', ')}; pod status moved after ${names
+        .map((p) => seconds(statusMovedAt.get(p)! - releasedAt))
         .join(
           ', ',
-        )}; Rotor's reload reported after ${seconds(reloadedAt - addedAt)} (${outcomes.length} outcome(s), ${waited ? 'waited for the driver first' : 'the driver was already done'}); proxy refused ${rig.csi.stats.refused.length} dial(s) to ${[...new Set(rig.csi.stats.refused)].join(', ') || 'nothing'}`,
+        )}; the event converged (reload reported) after ${seconds(convergedAt - releasedAt)}, in ${pipeline.relay!.deliveriesOf(id).length} deliveries; the proxy refused ${rig.csi.stats.refused.length} dial(s) to ${[...new Set(rig.csi.stats.refused)].join(', ') || 'nothing'}`,
     );
   });
 });
