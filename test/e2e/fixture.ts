@@ -10,6 +10,8 @@
 //   other actors; reload pings reach a recording server in a network namespace through the API
 //   server's pod proxy. `startRealEsoRig` runs the real ESO controller instead of the simulated
 //   one (test/harness/realEso.ts), reading the Secret Manager stand-in through its GCP provider.
+//   `startRealCsiRig` runs pods on the real node (test/harness/realNode.ts) with the real Secrets
+//   Store CSI driver and GCP provider (test/harness/realCsi.ts) mounting from that stand-in.
 //
 // A test gets one `Rig` (one control plane, one emulator) and as many `Pipeline`s as configurations
 // it needs (each its own topic, subscription and function server, e.g. a short max wait).
