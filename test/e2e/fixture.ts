@@ -30,7 +30,7 @@ import type { PodNetwork, PodServer } from '../harness/podNetwork';
 import { startPubsubEmulator } from '../harness/pubsubEmulator';
 import type { PubsubEmulator } from '../harness/pubsubEmulator';
 import { locateEso, startRealEso } from '../harness/realEso';
-import { NODE_NAME, startRealNode } from '../harness/realNode';
+import { NODE_NAME, servingContainerScript, startRealNode } from '../harness/realNode';
 import type { RealNode, RealNodeOptions } from '../harness/realNode';
 import type { RealEso } from '../harness/realEso';
 import { startRealCsi } from '../harness/realCsi';
@@ -568,8 +568,23 @@ export function outcomeFor(
 }
 
 // Manifest builders shared by the end-to-end tests (YAML, applied with rig.apply).
-/** A Deployment whose container reads one key of a Kubernetes Secret as an env var. */
-export function envDeployment(ns: string, name: string, secretName: string, key: string): string {
+/**
+ * A Deployment whose container reads one key of a Kubernetes Secret as an env var. With a real
+ * node (`rig.realNode`), it runs the node's busybox image for real (never pulled), serving the
+ * hash of what it holds (servingContainerScript); else an image nothing pulls (the stand-in).
+ */
+export function envDeployment(
+  ns: string,
+  name: string,
+  secretName: string,
+  key: string,
+  realNode?: RealNode,
+): string {
+  const container = realNode
+    ? `image: ${realNode.images.app}
+          imagePullPolicy: Never
+          command: [sh, -c, ${JSON.stringify(servingContainerScript())}]`
+    : `image: example.invalid/${name}:1`;
   return `
 apiVersion: apps/v1
 kind: Deployment
@@ -580,9 +595,10 @@ spec:
   template:
     metadata: {labels: {app: ${name}}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
         - name: app
-          image: example.invalid/${name}:1
+          ${container}
           env:
             - name: ${key}
               valueFrom: {secretKeyRef: {name: ${secretName}, key: ${key}}}

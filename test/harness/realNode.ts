@@ -20,6 +20,7 @@
 //   podLog, podProxyGet, sha256Hex  reading what a container serves (by hash, never the value)
 //   servingContainerScript(...)    a busybox app serving hashes of env vars and files on :8080
 //   kernelSetting(name)            e.g. 'net/ipv4/ip_forward' (must stay 0)
+//   machineKernelSetting(name)     the value from before any node changed it (the lock's record)
 //
 // Machine state, all of it created here and undone on every exit path (stop(), a failure, process
 // exit, SIGINT/SIGTERM/SIGHUP through ./cleanup; after a SIGKILL the next start recovers it):
@@ -128,6 +129,14 @@ interface LockRecord {
 
 export function kernelSetting(name: string): string {
   return readFileSync(join('/proc/sys', name), 'utf8').trim();
+}
+
+/**
+ * The machine's own value of `name`: while a node runs (here or in another process) the kubelet has
+ * changed some, and the lock holds the values from before; else the current one.
+ */
+export function machineKernelSetting(name: string): string {
+  return readLock()?.kernel[name] ?? kernelSetting(name);
 }
 
 function recordKernelSettings(): Record<string, string> {
