@@ -14,7 +14,7 @@ import { defaultStrategies } from '../../functions/rotation/strategies';
 import { createSecretManager } from '../../functions/secretmanager/client';
 import { SecretValue } from '../../functions/secretmanager/secretValue';
 import type { Pipeline, RealEsoRig } from './fixture';
-import { PROJECT_ID, deployment, restartedAt, startRealEsoRig } from './fixture';
+import { PROJECT_ID, deployment, outcomeFor, restartedAt, startRealEsoRig } from './fixture';
 
 const ENV_NS = 'node-env';
 const FILES_NS = 'node-files';
@@ -47,6 +47,8 @@ interface AppOptions {
   prelude?: string;
   /** Readiness path; default: the hash of TOKEN. */
   readyPath?: string;
+  /** A readiness command instead (exec probe). */
+  readyExec?: string[];
 }
 
 describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 }, () => {
@@ -102,7 +104,7 @@ ${o.pod ?? ''}
           imagePullPolicy: Never
           command: [sh, -c, ${JSON.stringify(servingContainerScript(o.prelude))}]
           readinessProbe:
-            httpGet: {path: "${o.readyPath ?? '/cgi-bin/env?TOKEN'}", port: 8080}
+            ${o.readyExec ? `exec: {command: ${JSON.stringify(o.readyExec)}}` : `httpGet: {path: "${o.readyPath ?? '/cgi-bin/env?TOKEN'}", port: 8080}`}
             periodSeconds: 1
 ${o.container ?? ''}
 `;
@@ -165,20 +167,23 @@ spec:
 
   /** Waits until the app has exactly `count` pods, all Ready and none of them in `not`; returns their names. */
   async function readyPods(ns: string, app: string, count: number, not: string[] = []): Promise<string[]> {
-    return waitFor(
-      async () => {
-        const all = await pods(ns, app);
-        const ready = all.filter(isReady).map((p) => p.metadata.name);
-        return all.length === count && ready.length === count && ready.every((n) => !not.includes(n))
-          ? ready
-          : undefined;
-      },
-      {
-        timeoutMs: 120_000,
-        intervalMs: 300,
-        what: `${count} ready pod(s) of ${ns}/${app}\n${rig.diagnostics()}`,
-      },
-    );
+    try {
+      return await waitFor(
+        async () => {
+          const all = await pods(ns, app);
+          const ready = all.filter(isReady).map((p) => p.metadata.name);
+          return all.length === count && ready.length === count && ready.every((n) => !not.includes(n))
+            ? ready
+            : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 300, what: `${count} ready pod(s) of ${ns}/${app}` },
+      );
+    } catch (err) {
+      const now = (await pods(ns, app)).map((p) => ({ name: p.metadata.name, status: p.status }));
+      throw new Error(`${(err as Error).message}: pods now ${JSON.stringify(now)}\n${rig.diagnostics()}`, {
+        cause: err,
+      });
+    }
   }
 
   /** What pod `pod` serves at `path` (a hash, or `missing`); undefined when it does not answer. */
@@ -374,9 +379,14 @@ spec:
       `Secret volume (no subPath) updated in place ${((updatedAt - secretChangedAt) / 1000).toFixed(1)}s after ESO wrote the Secret (syncFrequency 10s)`,
     );
 
-    await convergedOutcome(id);
-    await rig.reportOf(id, ns, 'inplace', 'unchanged');
-    await rig.reportOf(id, ns, 'subpath-left', 'unchanged');
+    const final = await rig.waitForOutcome(
+      (o) => o.event.messageId === id && o.converged,
+      'the converged outcome',
+      180_000,
+    );
+    // Left alone: every delivery says so (unchanged is a report, not an action).
+    assert.equal(outcomeFor(final, ns, 'inplace')?.result, 'unchanged');
+    assert.equal(outcomeFor(final, ns, 'subpath-left')?.result, 'unchanged');
     await rig.reportOf(id, ns, 'subpath', 'restarted');
     await rig.reportOf(id, ns, 'boot', 'restarted');
     assert.deepEqual(
@@ -539,7 +549,8 @@ ${appDeployment(ns, 'db-app', {
           lifecycle:
             # Out of the Service's endpoints before it stops answering.
             preStop: {exec: {command: [sleep, "2"]}}`,
-  readyPath: '/cgi-bin/login',
+  // Ready = a real login with the credential it holds.
+  readyExec: ['sh', '/tmp/login.sh'],
 }).replace('terminationGracePeriodSeconds: 1', 'terminationGracePeriodSeconds: 5')}`);
       await readyPods(ns, 'db-app', 3);
 
