@@ -89,6 +89,19 @@ if (selected.includes('e2e') && !process.env.ROTOR_ESO_DIR) {
   env.ROTOR_ESO_DIR = r.stdout.toString().trim().split('\n').pop();
   console.log(`✔ External Secrets Operator in ${env.ROTOR_ESO_DIR}`);
 }
+// The real Secrets Store CSI driver, its GCP provider and the registration stand-in
+// (test/e2e/realCsi.test.ts): built from their Go modules once per version into the cache, with the
+// driver's CRDs; only the end-to-end suite runs them.
+if (selected.includes('e2e') && !process.env.ROTOR_CSI_DIR) {
+  console.log('\n▶ Secrets Store CSI driver and GCP provider: building or reusing them');
+  const r = spawnSync('bash', [join(root, 'infra/local/build-csi.sh')], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+  env.ROTOR_CSI_DIR = r.stdout.toString().trim().split('\n').pop();
+  console.log(`✔ Secrets Store CSI driver and GCP provider in ${env.ROTOR_CSI_DIR}`);
+}
 if (selected.includes('infra') && existsSync(join(root, 'scripts/terraform-mirror.sh'))) {
   console.log('\n▶ terraform: building or reusing the local provider mirror');
   const r = spawnSync('bash', [join(root, 'scripts/terraform-mirror.sh')], {

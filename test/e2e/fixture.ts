@@ -10,6 +10,8 @@
 //   other actors; reload pings reach a recording server in a network namespace through the API
 //   server's pod proxy. `startRealEsoRig` runs the real ESO controller instead of the simulated
 //   one (test/harness/realEso.ts), reading the Secret Manager stand-in through its GCP provider.
+//   `startRealCsiRig` runs pods on the real node (test/harness/realNode.ts) with the real Secrets
+//   Store CSI driver and GCP provider (test/harness/realCsi.ts) mounting from that stand-in.
 //
 // A test gets one `Rig` (one control plane, one emulator) and as many `Pipeline`s as configurations
 // it needs (each its own topic, subscription and function server, e.g. a short max wait).
@@ -31,6 +33,8 @@ import { locateEso, startRealEso } from '../harness/realEso';
 import { NODE_NAME, servingContainerScript, startRealNode } from '../harness/realNode';
 import type { RealNode, RealNodeOptions } from '../harness/realNode';
 import type { RealEso } from '../harness/realEso';
+import { startRealCsi } from '../harness/realCsi';
+import type { RealCsi } from '../harness/realCsi';
 import { holdAnnounced, startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../harness/simulatedCluster';
@@ -184,14 +188,7 @@ export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
     const standIn = await startSecretManagerStandIn();
     try {
       const eso = await startRealEso(cp, { secretManagerEndpoint: standIn.endpoint, dir });
-      const m = /^(.*):(\d+)$/.exec(standIn.endpoint);
-      const secretManager = new SecretManagerServiceClient({
-        apiEndpoint: m?.[1] ?? '127.0.0.1',
-        port: Number(m?.[2]),
-        sslCreds: grpc.credentials.createInsecure(),
-        projectId: PROJECT_ID,
-        clientOptions: { universeDomain: 'googleapis.com' },
-      });
+      const secretManager = standInClient(standIn);
       return {
         fields: { eso, standIn, secretManager },
         diagnostics: () => eso.logTail(40),
@@ -205,6 +202,57 @@ export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
       await standIn.close();
       throw err;
     }
+  });
+}
+
+/**
+ * A rig whose pods run on the real node, with the real Secrets Store CSI driver and GCP provider
+ * (test/harness/realCsi.ts) mounting from the Secret Manager stand-in. ExternalSecrets, if any, are
+ * the simulated ESO's business: this rig is about CSI volumes.
+ */
+export interface RealCsiRig extends RigBase {
+  readonly csi: RealCsi;
+  readonly realNode: RealNode;
+  readonly standIn: SecretManagerStandIn;
+  /** A client of the stand-in, for the versions a test adds (as the real client would). */
+  readonly secretManager: SecretManagerServiceClient;
+}
+
+export async function startRealCsiRig(options: RigOptions): Promise<RealCsiRig> {
+  // The node is up before this part starts (startRigWith): the driver registers with its kubelet.
+  const rig = await startRigWith({ ...options, realNode: options.realNode ?? true }, async (cp) => {
+    const standIn = await startSecretManagerStandIn();
+    try {
+      const csi = await startRealCsi(cp, { secretManagerEndpoint: standIn.endpoint, nodeName: NODE_NAME });
+      const secretManager = standInClient(standIn);
+      return {
+        fields: { csi, standIn, secretManager },
+        diagnostics: () => csi.logTail(30),
+        async stop() {
+          await secretManager.close();
+          await csi.stop();
+          await standIn.close();
+        },
+      };
+    } catch (err) {
+      await standIn.close();
+      throw err;
+    }
+  });
+  const realNode = rig.realNode;
+  if (!realNode) throw new Error('startRealCsiRig: the rig has no real node');
+  return { ...rig, realNode };
+}
+
+/** A Secret Manager client of the stand-in, as the real client is configured against an endpoint. */
+function standInClient(standIn: SecretManagerStandIn): SecretManagerServiceClient {
+  const m = /^(.*):(\d+)$/.exec(standIn.endpoint);
+  return new SecretManagerServiceClient({
+    apiEndpoint: m?.[1] ?? '127.0.0.1',
+    port: Number(m?.[2]),
+    sslCreds: grpc.credentials.createInsecure(),
+    projectId: PROJECT_ID,
+    clientOptions: { universeDomain: 'googleapis.com' },
   });
 }
 

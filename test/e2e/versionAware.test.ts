@@ -2,20 +2,18 @@
 // Eventarc-style CloudEvent → functions-framework running onSecretEvent → local control plane.
 // The point of these tests is timing: Rotor must act only once the new version is where the pods
 // will read it, keep asking Pub/Sub for a redelivery until then, never redo finished work, and give
-// up (saying what never converged) after its bounded wait.
+// up (saying what never converged) after its bounded wait. The CSI case (reload only once the
+// driver's pod status shows the new version) runs against the real driver and node in
+// test/e2e/realCsi.test.ts.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { postCloudEvent } from '../harness/eventarc';
 import { waitFor } from '../harness/controlPlane';
-import { podNetworkRequiredError } from '../harness/podNetwork';
-import type { PodServer } from '../harness/podNetwork';
 import type { Pipeline, Rig } from './fixture';
 import {
   PROJECT_ID,
   applied,
-  csiDeployment,
   envDeployment,
-  spc,
   deployment,
   offContractLines,
   outcomeFor,
@@ -53,7 +51,7 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
   let pipeline: Pipeline;
 
   before(async () => {
-    rig = await startRig({ namespaces: ['eso-app', 'csi-app', 'stuck-app'] });
+    rig = await startRig({ namespaces: ['eso-app', 'stuck-app'] });
     pipeline = await rig.pipeline('main');
     await rig.apply(STORE);
   });
@@ -62,10 +60,9 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     await rig?.stop();
   });
 
-  // A failed test must not leave ESO or the CSI driver paused for the next one.
+  // A failed test must not leave ESO paused for the next one.
   afterEach(() => {
     rig?.eso.resume();
-    rig?.node.resumeRotation();
   });
 
   it('restarts an env consumer of an ESO-synced Secret exactly once, only after the forced sync wrote the new value', async () => {
@@ -203,114 +200,6 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     );
     assert.ok(Date.parse(at) > proving.secretWrittenAt, 'restart after the provably fresh sync');
     assert.equal((await replicaSets(rig, ns, 'fast')).length, 2, 'exactly one restart');
-  });
-
-  it('pings the reload endpoint of CSI pods only after their SecretProviderClassPodStatus shows the new version; redelivery never redoes the restart it already did', async (t) => {
-    if (!rig.podNetwork) {
-      // Under CI a missing pod network is a failure, not a skip (CI runs as root: it can make one).
-      if (process.env.CI)
-        throw podNetworkRequiredError(rig.noPodNetworkReason ?? 'the rig has no pod network');
-      t.skip(`reload pings need a pod network: ${rig.noPodNetworkReason ?? ''}`);
-      return;
-    }
-    const ns = 'csi-app';
-    const secret = 'e2e-api-key';
-    const server: PodServer = await rig.podServer(8080);
-    rig.sm.addVersion(secret);
-    await rig.apply(spc(ns, 'api-key', `projects/rotor-demo/secrets/${secret}/versions/latest`, 'api-key'));
-    await rig.apply(csiDeployment(ns, 'web', 'api-key', 2, '8080/-/reload'));
-    // Reads the same file but declared no reload endpoint: restarted, which a new mount serves at once.
-    await rig.apply(csiDeployment(ns, 'worker', 'api-key', 1));
-    const webPods = await waitForReadyPods(rig, ns, 'app=web', 2);
-    await waitForReadyPods(rig, ns, 'app=worker', 1);
-    await waitFor(
-      () =>
-        Promise.resolve(rig.node.mounts.filter((m) => m.namespace === ns && m.kind === 'mount').length === 3),
-      { what: 'CSI mounts for 3 pods' },
-    );
-
-    // The driver has not rotated yet when the notification arrives.
-    rig.node.pauseRotation();
-    const version = rig.sm.addVersion(secret);
-    const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
-    await pipeline.relay!.waitForDelivery(id, {
-      match: (d) => d.status >= 500,
-      what: 'nacked (waiting for the CSI driver)',
-    });
-    const waiting = await rig.waitForOutcome(
-      (o) => o.event.messageId === id && outcomeFor(o, ns, 'web')?.result === 'waiting',
-      'web waiting',
-    );
-    assert.match(
-      outcomeFor(waiting, ns, 'web')!.reason,
-      /reload waits: the CSI driver has not mounted version 2 of SecretProviderClass csi-app\/api-key in 2 pod\(s\)/,
-    );
-    assert.equal(
-      outcomeFor(waiting, ns, 'worker')?.result,
-      'restarted',
-      'what was ready was done on the first delivery',
-    );
-    assert.equal(server.requests.length, 0, 'no reload ping before the driver mounted the new version');
-    const workerRestart = restartedAt(await deployment(rig, ns, 'worker'));
-    assert.ok(workerRestart);
-
-    // A second delivery while still waiting: the finished restart is not redone.
-    await waitFor(() => Promise.resolve(pipeline.relay!.deliveriesOf(id).length >= 2), {
-      timeoutMs: 30_000,
-      what: `a redelivery of ${id}\n${rig.diagnostics()}`,
-    });
-    assert.equal(server.requests.length, 0);
-
-    rig.node.resumeRotation();
-    await pipeline.relay!.waitForDelivery(id, { timeoutMs: 90_000 });
-    const requests = await server.waitForRequests(2, 10_000);
-    assert.equal(requests.length, 2, 'one ping per ready pod');
-    const ips = new Set(webPods.map((p) => p.status.podIP));
-    for (const r of requests) {
-      assert.equal(r.method, 'POST');
-      assert.equal(r.url, '/-/reload');
-      assert.ok(ips.has(r.localAddress), `ping reached a web pod (${r.localAddress})`);
-      const podName = webPods.find((p) => p.status.podIP === r.localAddress)!.metadata.name;
-      const rotated = rig.node.mounts.find(
-        (m) => m.kind === 'rotation' && m.pod === podName && m.versions[secret] === version,
-      );
-      assert.ok(rotated, `the driver rotated ${podName}`);
-      assert.ok(r.at >= rotated.at, `ping to ${podName} after its pod status showed version ${version}`);
-    }
-    assert.equal(new Set(requests.map((r) => r.localAddress)).size, 2);
-
-    const web = await deployment(rig, ns, 'web');
-    assert.equal(restartedAt(web), undefined, 'web was reloaded, not restarted');
-    assert.equal(applied(web)[`projects/${PROJECT_ID}/secrets/${secret}`], version);
-    assert.equal(
-      restartedAt(await deployment(rig, ns, 'worker')),
-      workerRestart,
-      'worker restarted once, whatever the number of deliveries',
-    );
-    assert.equal((await replicaSets(rig, ns, 'worker')).length, 2);
-    const deliveries = pipeline.relay!.deliveriesOf(id);
-    assert.ok(deliveries.length >= 3);
-    const final = await rig.waitForOutcome(
-      (o) => o.event.messageId === id && o.converged,
-      'the converged CSI outcome',
-    );
-    await rig.reportOf(id, ns, 'web', 'reloaded');
-    await rig.reportOf(id, ns, 'worker', 'restarted');
-    assert.equal(outcomeFor(final, ns, 'web')?.result, 'unchanged');
-    assert.equal(outcomeFor(final, ns, 'worker')?.result, 'unchanged');
-    assert.match(outcomeFor(final, ns, 'worker')!.reason, /already applied/);
-
-    // A duplicate delivery after it all converged: no second ping, no restart.
-    const pings = server.requests.length;
-    const dup = await postCloudEvent(pipeline.server.url, pipeline.lastPushBody(id)!, pipeline.topic);
-    assert.equal(dup.status, 204, dup.body);
-    const dupOutcome = await rig.waitForOutcome(
-      (o) => o.event.messageId === id && o.converged && outcomeFor(o, ns, 'web')?.result === 'unchanged',
-      "the duplicate's outcome",
-    );
-    assert.match(outcomeFor(dupOutcome, ns, 'web')!.reason, /already applied/);
-    assert.equal(server.requests.length, pings, 'no second reload ping');
-    assert.equal(restartedAt(await deployment(rig, ns, 'web')), undefined);
   });
 
   it('gives up after ROTOR_MAX_WAIT_SECONDS with an outcome that says what never converged, and acks', async () => {
