@@ -8,7 +8,8 @@
 //
 // Ack/retry contract, as onSecretEvent's, per cluster:
 //   not a fan-out message, a malformed one, a cluster not in ROTOR_CLUSTERS, a malformed
-//   notification inside                 log ERROR, return (ack): retrying cannot fix it
+//   notification inside, a notification
+//   Secret Manager does not confirm      log ERROR, return (ack): retrying cannot fix it
 //   done / given up / halted              publish the outcome (scope `cluster`), return
 //   waiting or transient                  publish the outcome, throw: Pub/Sub redelivers this
 //                                         cluster's message alone, with its own backoff and
@@ -31,7 +32,10 @@ import { InputError } from './errors';
 import type { Logger } from './log';
 import { createLogger } from './log';
 import { nackError } from './nack';
-import { messageIdOf, reconcileDelivery } from './onSecretEvent';
+import { messageIdOf, nowOf, reconcileDelivery } from './onSecretEvent';
+import { confirmedBySecretManager } from './notificationVerifier';
+import { secretManagerFromEnv } from './secretmanager/client';
+import type { SecretMetadataReader } from './secretmanager/types';
 import type { EventOutcome } from './pipeline/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -42,6 +46,11 @@ export interface ClusterEventEnvironment {
   readonly logger: Logger;
   /** The connection to one configured cluster (only the one a message names is connected). */
   readonly cluster: (spec: ClusterSpec) => Promise<KubeApi>;
+  /**
+   * Confirms the notification a fan-out message carries, as onSecretEvent did: the fan-out topic
+   * is one more topic someone could publish to, so its word is not taken for it.
+   */
+  readonly secretManager: SecretMetadataReader;
   readonly publisher?: OutcomePublisher;
   readonly now?: () => Date;
   readonly projectNumbers?: ProjectNumberResolver;
@@ -76,6 +85,7 @@ export function clusterEnvironmentFromEnv(
       if (!api) throw new Error(`no connection made for ${spec.raw}`);
       return api;
     },
+    secretManager: secretManagerFromEnv(env),
     projectNumbers: new ProjectNumberResolver(
       config.projects,
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
@@ -121,6 +131,8 @@ export async function handleClusterEvent(
     log.error(`fan-out message acked without acting: ${event.type} has no cluster work`);
     return undefined;
   }
+  if (!(await confirmedBySecretManager({ ...event, secret: ctx.secret }, env.secretManager, log, nowOf(env))))
+    return undefined;
   await env.projectNumbers?.resolve(ctx.secret.project, log);
   return reconcileDelivery(
     event,

@@ -2,6 +2,9 @@
 // message) in; restarts, reloads and waits in the configured clusters out.
 // Ack/retry contract with Pub/Sub:
 //   malformed message          log ERROR, return (ack): retrying cannot fix it
+//   not confirmed by Secret    log ERROR, return (ack): a forged or overtaken notification never
+//   Manager                    becomes true (notificationVerifier.ts); Secret Manager unavailable:
+//                              throw (redelivery)
 //   TOPIC_CONFIGURED, ROTATE   log, return
 //   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
 //                              then continued with rotor apply: a retry cannot fix it)
@@ -38,11 +41,16 @@ import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { reconcileAndReport } from './pipeline/reconcile';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
+import { confirmedBySecretManager } from './notificationVerifier';
+import { secretManagerFromEnv } from './secretmanager/client';
+import type { SecretMetadataReader } from './secretmanager/types';
 
 export interface SecretEventEnvironment {
   readonly config: RotorConfig;
   readonly logger: Logger;
   readonly clusters: () => Promise<KubeApi[]>;
+  /** Confirms each notification before anything is done (metadata calls only). */
+  readonly secretManager: SecretMetadataReader;
   readonly publisher?: OutcomePublisher;
   /** Publishes to ROTOR_FANOUT_TOPIC: present when config.fanOut is on. */
   readonly fanOut?: FanOutPublisher;
@@ -76,6 +84,7 @@ export function environmentFromEnv(
           cluster,
         }),
     }),
+    secretManager: secretManagerFromEnv(env),
     projectNumbers: new ProjectNumberResolver(
       config.projects,
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
@@ -134,6 +143,10 @@ export async function handleSecretEvent(
     await publish(env, outcomeWithoutWorkloads(header, { kind: 'event' }, env.config.dryRun, 0, noWork));
     return undefined;
   }
+  // Before anything is decided, recorded or fanned out (and before any wait loop around the
+  // reconcile): only a notification Secret Manager confirms is acted on.
+  if (!(await confirmedBySecretManager({ ...event, secret: ctx.secret }, env.secretManager, log, nowOf(env))))
+    return undefined;
   await env.projectNumbers?.resolve(ctx.secret.project, log);
   const fanOut = decideFanOut(
     env.config.clusters.map((c) => c.raw),
@@ -255,6 +268,11 @@ async function publish(env: ReportingEnvironment, outcome: EventOutcome): Promis
   } catch (e) {
     throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
   }
+}
+
+/** The environment's clock (tests move it), else the real one. */
+export function nowOf(env: Pick<SecretEventEnvironment, 'now'>): Date {
+  return env.now?.() ?? new Date();
 }
 
 /** This function instance, for the Events it reports: the Cloud Run revision and the instance's host. */

@@ -56,6 +56,8 @@ import { kubeApiFromKubeconfig } from '../functions/cluster/inventory';
 import { listAll, workloadResource } from '../functions/cluster/resources';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../test/harness/controlPlane';
 import type { ControlPlane } from '../test/harness/controlPlane';
+import type { SecretManagerStandIn } from '../test/harness/secretManagerStandIn';
+import { startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
 import type { ClusterProxy } from './bench/clusterProxy';
@@ -248,6 +250,8 @@ async function main(): Promise<void> {
   let cp: ControlPlane | undefined;
   const workers: Worker[] = [];
   const proxies: ClusterProxy[] = [];
+  /** Secret Manager for onSecretEvent's confirmation of each notification (versions.get). */
+  let notices: SecretManagerStandIn | undefined;
   let runningReloader: RunningReloader | undefined;
   const scratch = mkdtempSync(join(tmpdir(), 'rotor-bench-'));
   const audit = new AuditLog(join(scratch, 'audit.log'));
@@ -288,6 +292,8 @@ async function main(): Promise<void> {
     const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
     // Every proxy's context is the `rotor` user's token: the audit log sees all clusters as `rotor`.
     writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
+    const held = await startSecretManagerStandIn();
+    notices = held;
     const rotor = new Worker('rotor', {
       path: join(__dirname, 'bench', 'bundle-worker.mjs'),
       args: [join(REPO_ROOT, 'dist', 'function')],
@@ -302,6 +308,7 @@ async function main(): Promise<void> {
         ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
         ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
+        ROTOR_SECRET_MANAGER_ENDPOINT: held.endpoint,
         ROTOR_MAX_WAIT_SECONDS: '1800',
         // This control plane has no controller manager, so no restart ever finishes rolling out:
         // gated waves (ROTOR_WAVE_SIZE, default 10) would hold every dependent but the first 10 of
@@ -363,6 +370,11 @@ async function main(): Promise<void> {
       await esoRefresh(admin, fleet, secret, refreshTime);
       const messageId = String(9_000_000_000 + i);
       const notification = cloudEvent(secret, version, eventTime, messageId);
+      // Secret Manager holds the version the notification announces, created at the event.
+      held.hold(`projects/${PROJECT_NUMBER}/secrets/${secret}`, {
+        version: Number(version),
+        createTime: new Date(eventMs),
+      });
       const expected = fleet.expected.get(secret) ?? new Set<string>();
 
       const rotorFrom = Date.now();
@@ -561,6 +573,7 @@ async function main(): Promise<void> {
     await runningReloader?.stop();
     for (const p of proxies) await p.close();
     await cp?.stop();
+    await notices?.close();
     rmSync(scratch, { recursive: true, force: true });
   }
 }

@@ -27,6 +27,7 @@ import type { FunctionsServer } from '../test/harness/functionsServer';
 import { startPubsubEmulator } from '../test/harness/pubsubEmulator';
 import type { PubsubEmulator } from '../test/harness/pubsubEmulator';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../test/harness/simulatedCluster';
+import { holdAnnounced, startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import type { SimulatedEso, SimulatedNode } from '../test/harness/simulatedCluster';
 import { notificationMessage } from '../functions/core/event';
 import type { EventOutcome, WorkloadOutcome } from '../functions/pipeline/outcome';
@@ -232,6 +233,9 @@ async function main(): Promise<void> {
 
     const outcomeTopic = await emulator.createTopic('rotor-outcomes');
     await emulator.createPullSubscription('rotor-outcomes-audit', outcomeTopic);
+    // The Secret Manager API onSecretEvent confirms each notification with (metadata only).
+    const notices = await startSecretManagerStandIn();
+    stops.push(() => notices.close());
     progress('starting the functions framework (onSecretEvent) as the rotor user');
     server = await startFunctionsServer({
       target: 'onSecretEvent',
@@ -241,6 +245,7 @@ async function main(): Promise<void> {
         ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
         ROTOR_OUTCOME_TOPIC: outcomeTopic,
+        ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
         ROTOR_MAX_WAIT_SECONDS: '90',
       },
     });
@@ -269,6 +274,7 @@ async function main(): Promise<void> {
       secret: `projects/${PROJECT_NUMBER}/secrets/${SECRET}`,
       version,
     });
+    holdAnnounced(notices, message);
     const publishedAt = Date.now();
     const messageId = await emulator.publish(topic, {
       data: Buffer.from(message.data ?? '', 'base64'),

@@ -23,6 +23,8 @@ import { APPLY_COMMAND } from './commands';
 import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
 import { hostname } from 'node:os';
+import { verifyNotification } from '../notificationVerifier';
+import { secretManagerFromEnv } from '../secretmanager/client';
 import { requireKubeconfig } from './kubeconfig';
 import { parseSelector } from './labelSelector';
 import { selectingWorkloads } from './selectingApi';
@@ -90,6 +92,18 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       io.stdout('TOPIC_CONFIGURED: nothing to do\n');
       return 0;
     }
+    // A notification file is someone else's word, as on the topic: confirmed with Secret Manager's
+    // metadata (ROTOR_SECRET_MANAGER_ENDPOINT, else Google with Application Default Credentials)
+    // before anything is done. --secret/--version are the person's own choice and are taken as given.
+    const secretManager = secretManagerFromEnv(io.env);
+    const check = await verifyNotification({ ...event, secret: c.secret }, secretManager, new Date()).finally(
+      () => secretManager.close(),
+    );
+    if (check.kind === 'refuted')
+      throw new InputError(
+        `not confirmed by Secret Manager, nothing done: ${check.reason} (to act anyway, give --secret and --version)`,
+        values.notification,
+      );
     ctx = c;
     messageId = event.messageId;
   } else {

@@ -191,7 +191,7 @@ export const APPLY_COMMAND: CommandSpec = {
       type: 'string',
       value: 'FILE',
       complete: 'file',
-      help: 'a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message',
+      help: 'a JSON file: an Eventarc CloudEvent, a Pub/Sub push body or a Pub/Sub message; confirmed with Secret Manager (metadata) before acting',
     },
     kubeconfig,
     context,

@@ -4,7 +4,9 @@
 import type { SecretId, VersionSelector } from '../core/secretName';
 import type { SecretValue } from './secretValue';
 
-export type VersionState = 'ENABLED' | 'DISABLED' | 'DESTROYED';
+// The version states, defined once as plain data in the core (which checks notifications by them).
+import type { VersionState } from '../core/notificationCheck';
+export type { VersionState };
 
 export interface SecretMetadata {
   readonly id: SecretId;
@@ -64,3 +66,10 @@ export interface SecretManager {
   disableVersion(id: SecretId, version: number, etag?: string): Promise<SecretVersionInfo>;
   close(): Promise<void>;
 }
+
+/**
+ * The metadata calls that confirm a notification (core/notificationCheck.ts): secrets.get and
+ * versions.get, i.e. secretmanager.secrets.get and secretmanager.versions.get
+ * (roles/secretmanager.viewer). Never a payload: onSecretEvent holds no secretAccessor.
+ */
+export type SecretMetadataReader = Pick<SecretManager, 'getSecret' | 'getVersion'>;

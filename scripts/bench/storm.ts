@@ -29,6 +29,7 @@ import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { notificationMessage } from '../../functions/core/event';
+import { startConfirmingSecretManager } from '../../test/harness/secretManagerStandIn';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
@@ -96,6 +97,7 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>> | undefined;
   try {
     progress('storm: starting the local control plane WITH kube-controller-manager');
     cp = await startControlPlane({ users: ['rotor'] });
@@ -161,12 +163,21 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
     };
     const logger = memoryLogger();
     const config = loadConfig({});
+    const sm = await startConfirmingSecretManager();
+    confirming = sm;
     const deliverUntilAcked = async (
       version: string,
       messageId: string,
     ): Promise<{ outcome: EventOutcome; deliveries: number; ackedAtMs: number }> => {
       const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version });
-      const env = { config, logger, clusters: () => Promise.resolve([recording]) };
+      // Rotor confirms each notification with Secret Manager: the stand-in holds the version.
+      sm.announce(message);
+      const env = {
+        config,
+        logger,
+        secretManager: sm.secretManager,
+        clusters: () => Promise.resolve([recording]),
+      };
       const { outcome, deliveries } = await redeliverUntilAcked(
         () => deliverOnce({ message: { ...message, messageId, publishTime: new Date().toISOString() } }, env),
         {
@@ -252,5 +263,6 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   }
 }

@@ -127,6 +127,8 @@ describe(
           ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
           ROTOR_DEFAULT_PROJECT: PROJECT_ID,
           ROTOR_OUTCOME_TOPIC: rig.outcomeTopic,
+          // onClusterEvent confirms the notification a fan-out message carries, as onSecretEvent did.
+          ROTOR_SECRET_MANAGER_ENDPOINT: rig.notices.endpoint,
         },
       });
       fanOutRelay = await startEventarcRelay(perCluster.url, fanOutTopic);

@@ -29,7 +29,7 @@ import { startPubsubEmulator } from '../harness/pubsubEmulator';
 import type { PubsubEmulator } from '../harness/pubsubEmulator';
 import { locateEso, startRealEso } from '../harness/realEso';
 import type { RealEso } from '../harness/realEso';
-import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
+import { holdAnnounced, startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../harness/simulatedCluster';
 import type { SimulatedEso, SimulatedNode } from '../harness/simulatedCluster';
@@ -85,6 +85,11 @@ export interface RigBase {
   readonly emulator: PubsubEmulator;
   /** The Secret Manager the simulated ESO and the simulated CSI driver read. */
   readonly sm: SecretManagerState;
+  /**
+   * The Secret Manager onSecretEvent confirms notifications with (versions.get / secrets.get):
+   * `notify` makes it hold what each notification announces, as the real service would.
+   */
+  readonly notices: SecretManagerStandIn;
   readonly node: SimulatedNode;
   readonly podNetwork?: PodNetwork;
   /** Why there is no pod network (reload pings cannot reach a pod), when there is none. */
@@ -225,6 +230,8 @@ async function startRigWith<E>(
       stops.push(() => pn.close());
     }
     const sm = new SecretManagerState(PROJECT_NUMBER);
+    const notices = await startSecretManagerStandIn();
+    stops.push(() => notices.close());
     const eso = await startEso(cp, sm);
     stops.push(() => eso.stop());
     const node = startSimulatedNode(cp, sm, {
@@ -252,6 +259,7 @@ async function startRigWith<E>(
       cp,
       emulator,
       sm,
+      notices,
       node,
       ...(podNetwork ? { podNetwork } : {}),
       ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
@@ -265,6 +273,7 @@ async function startRigWith<E>(
             ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
             ROTOR_DEFAULT_PROJECT: PROJECT_ID,
             ROTOR_OUTCOME_TOPIC: outcomeTopic,
+            ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
             ROTOR_RELOAD_BACKOFF_MS: '200',
             ...opts.env,
           },
@@ -318,6 +327,7 @@ async function startRigWith<E>(
               ...(n.data ? { data: n.data } : {}),
               ...(n.timestamp ? { timestamp: n.timestamp } : {}),
             });
+            holdAnnounced(notices, m);
             return publish({
               ...(m.data !== undefined ? { data: Buffer.from(m.data, 'base64').toString('utf8') } : {}),
               attributes: m.attributes,

@@ -1,7 +1,9 @@
 // A Resource Manager stand-in on loopback: v3 projects.get (`GET /v3/projects/NUMBER`) answers
 // `{name, projectId, state}` for the projects it knows and the caller may read, and 403
 // PERMISSION_DENIED otherwise (Google answers 403 for a project that does not exist, too). Every
-// request is recorded, so tests can count lookups.
+// request is recorded, so tests can count lookups. A test can make the next answers fail the way
+// Google's front end does when it is in trouble (503 UNAVAILABLE, 429 RESOURCE_EXHAUSTED), or
+// never come (a request that hangs until the caller gives up).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -9,6 +11,10 @@ export interface ResourceManagerStandIn {
   readonly url: string;
   /** `GET /v3/projects/42` ... in arrival order. */
   readonly requests: string[];
+  /** The next `times` requests are answered `status` (e.g. 503, 429) before anything else. */
+  failNext(status: number, times?: number): void;
+  /** The next `times` requests are never answered (until close). */
+  stallNext(times?: number): void;
   close(): Promise<void>;
 }
 
@@ -21,11 +27,22 @@ export async function startResourceManagerStandIn(opts: {
   readonly denied?: readonly string[];
 }): Promise<ResourceManagerStandIn> {
   const requests: string[] = [];
+  const upcoming: Array<number | 'stall'> = [];
   const server = createServer((req, res) => {
     const url = req.url ?? '';
     requests.push(`${req.method ?? ''} ${url}`);
     const json = (status: number, body: object) =>
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const next = upcoming.shift();
+    if (next === 'stall') return;
+    if (next !== undefined)
+      return json(next, {
+        error: {
+          code: next,
+          message: next === 429 ? 'Quota exceeded.' : 'The service is currently unavailable.',
+          status: next === 429 ? 'RESOURCE_EXHAUSTED' : 'UNAVAILABLE',
+        },
+      });
     const m = /^\/v3\/projects\/([0-9]+)$/.exec(url);
     if (req.method !== 'GET' || !m) return json(404, { error: { code: 404, status: 'NOT_FOUND' } });
     const number = m[1];
@@ -50,6 +67,12 @@ export async function startResourceManagerStandIn(opts: {
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    failNext(status, times = 1) {
+      for (let i = 0; i < times; i++) upcoming.push(status);
+    },
+    stallNext(times = 1) {
+      for (let i = 0; i < times; i++) upcoming.push('stall');
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

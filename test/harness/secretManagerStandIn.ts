@@ -15,6 +15,11 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { randomBytes } from 'node:crypto';
+import { parsePubsubMessage } from '../../functions/core/event';
+import type { SecretEventType } from '../../functions/core/event';
+import { formatSecretId } from '../../functions/core/secretName';
+import { createSecretManager } from '../../functions/secretmanager/client';
+import type { SecretManager } from '../../functions/secretmanager/types';
 
 const SERVICE = 'google.cloud.secretmanager.v1.SecretManagerService';
 
@@ -86,6 +91,19 @@ export interface SecretManagerStandIn {
    * backend whose reply reflects the state when the request arrived, not when the reply lands.
    */
   delayAnswers(method: StandInMethod, ms: number | undefined): void;
+  /**
+   * Makes the stand-in hold what a notification announces (tests, the demo and the benches, whose
+   * notifications Rotor confirms with versions.get / secrets.get): the secret, its versions up to
+   * `version` (missing ones created at `createTime`, ENABLED), that version's `state`, and the
+   * `aliases` given. Only ever adds or changes toward what Secret Manager would hold after the
+   * event; the invariants of the API (increasing numbers, aliases on existing versions) hold.
+   */
+  hold(
+    secretName: string,
+    state: { version?: number; state?: State; createTime?: Date; aliases?: Record<string, number> },
+  ): void;
+  /** Forgets the secret, as DeleteSecret does (what a SECRET_DELETE announces). */
+  drop(secretName: string): void;
   /** Direct read of stored state, bypassing the API (test assertions only). */
   peek(secretName: string):
     | {
@@ -277,6 +295,55 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
     return versionMsg(record, version);
   }
 
+  function hold(
+    secretName: string,
+    want: { version?: number; state?: State; createTime?: Date; aliases?: Record<string, number> },
+  ): void {
+    const createTime = want.createTime ?? now();
+    let record = secrets.get(secretName);
+    if (!record) {
+      record = {
+        name: secretName,
+        createTime,
+        regional: secretName.includes('/locations/'),
+        labels: {},
+        annotations: {},
+        aliases: new Map(),
+        etag: newEtag(),
+        versions: [],
+      };
+      secrets.set(secretName, record);
+    }
+    const r = record;
+    const last = () => r.versions[r.versions.length - 1]?.number ?? 0;
+    while (want.version !== undefined && last() < want.version) {
+      const number = last() + 1;
+      r.versions.push({
+        number,
+        createTime,
+        state: 'ENABLED',
+        etag: newEtag(),
+        data: Buffer.from(`held-v${number}`),
+      });
+    }
+    const version = r.versions.find((v) => v.number === want.version);
+    if (version && want.state && version.state !== want.state) {
+      version.state = want.state;
+      version.etag = newEtag();
+      if (want.state === 'DESTROYED') {
+        version.data = undefined;
+        version.destroyTime = now();
+      }
+    }
+    if (want.aliases) {
+      for (const [alias, n] of Object.entries(want.aliases)) {
+        if (!r.versions.some((v) => v.number === n)) hold(secretName, { version: n, createTime });
+        r.aliases.set(alias, n);
+      }
+      r.etag = newEtag();
+    }
+  }
+
   function findSecret(name: string): SecretRecord {
     const record = secrets.get(name);
     if (!record) throw new RpcError(grpc.status.NOT_FOUND, `Secret [${name}] not found or has no versions.`);
@@ -369,6 +436,10 @@ export async function startSecretManagerStandIn(options: StandInOptions = {}): P
     delayAnswers(method, ms) {
       if (ms) answerDelays.set(method, ms);
       else answerDelays.delete(method);
+    },
+    hold,
+    drop(secretName) {
+      secrets.delete(secretName);
     },
     peek(secretName) {
       const r = secrets.get(secretName);
@@ -480,4 +551,63 @@ function strMap(v: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(obj(v))) out[k] = String(val);
   return out;
+}
+
+/**
+ * Makes `standIn` hold what `message` (a Secret Manager notification, as notificationMessage
+ * builds it) announces, so that Rotor confirms it: versions created no later than the event time,
+ * the state a version event leaves its version in, the aliases a SECRET_UPDATE claims.
+ */
+export function holdAnnounced(
+  standIn: Pick<SecretManagerStandIn, 'hold' | 'drop'>,
+  message: { readonly data?: string; readonly attributes: Readonly<Record<string, string>> },
+): void {
+  const event = parsePubsubMessage(message);
+  if (!event.secret) return;
+  const name = formatSecretId(event.secret);
+  const createTime = event.eventTime ? new Date(Date.parse(event.eventTime) - 1000) : undefined;
+  const at = createTime ? { createTime } : {};
+  const aliases = event.secretResource?.versionAliases;
+  if (event.type === 'SECRET_DELETE') standIn.drop(name);
+  else if (event.version !== undefined)
+    standIn.hold(name, {
+      version: Number(event.version),
+      state: STATE_AFTER[event.type] ?? 'ENABLED',
+      ...at,
+    });
+  else if (aliases)
+    standIn.hold(name, {
+      aliases: Object.fromEntries(Object.entries(aliases).map(([k, v]) => [k, Number(v)])),
+      ...at,
+    });
+  else standIn.hold(name, at);
+}
+
+const STATE_AFTER: Partial<Record<SecretEventType, State>> = {
+  SECRET_VERSION_DISABLE: 'DISABLED',
+  SECRET_VERSION_DESTROY_SCHEDULED: 'DISABLED',
+  SECRET_VERSION_DESTROY: 'DESTROYED',
+};
+
+/**
+ * A stand-in and the real client on it, as the function entry points get it: for tests and benches
+ * that call the handlers in process. `announce` makes the stand-in hold what a notification says.
+ */
+export async function startConfirmingSecretManager(): Promise<{
+  readonly standIn: SecretManagerStandIn;
+  readonly secretManager: SecretManager;
+  announce(message: { readonly data?: string; readonly attributes: Readonly<Record<string, string>> }): void;
+  close(): Promise<void>;
+}> {
+  const standIn = await startSecretManagerStandIn();
+  const secretManager = createSecretManager({ endpoint: standIn.endpoint });
+  return {
+    standIn,
+    secretManager,
+    announce: (message) => holdAnnounced(standIn, message),
+    async close() {
+      await secretManager.close();
+      await standIn.close();
+    },
+  };
 }

@@ -17,6 +17,8 @@ import { inflateRawSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../harness/freePort';
 import { fanOutMessage } from '../../functions/core/fanOut';
+import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
+import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 
 const ROOT = resolve(__dirname, '..', '..');
 const ENTRY_POINTS = ['onSecretEvent', 'onClusterEvent', 'rotateSecret'] as const;
@@ -167,8 +169,12 @@ describe('function bundle (npm run package)', () => {
   let zipPath = '';
   let app = '';
   let entries: ZipEntry[] = [];
+  /** The Secret Manager the functions confirm the SECRET_VERSION_ADD with (it holds version 7). */
+  let secretManager: SecretManagerStandIn | undefined;
 
-  before(() => {
+  before(async () => {
+    secretManager = await startSecretManagerStandIn();
+    secretManager.hold('projects/123456789012/secrets/db-password', { version: 7, createTime: new Date(Date.now() - 60_000) });
     // Outside the repository on purpose: Node must not find the repo's node_modules by walking up.
     work = mkdtempSync(join(tmpdir(), 'rotor-bundle-'));
     const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'package.mjs'), '--outdir', join(work, 'dist')], {
@@ -197,8 +203,9 @@ describe('function bundle (npm run package)', () => {
     }
   });
 
-  after(() => {
+  after(async () => {
     if (work) rmSync(work, { recursive: true, force: true });
+    await secretManager?.close();
   });
 
   it('zips index.js and a package.json whose only dependency is functions-framework', (t) => {
@@ -274,7 +281,8 @@ describe('function bundle (npm run package)', () => {
       const child = spawn(process.execPath, [launcher, `--target=${target}`, `--port=${port}`, `--source=${app}`], {
         cwd: app,
         // No outcome topic: publishing would need Google credentials. No clusters: nothing to act on.
-        env: childEnv({ ROTOR_OUTCOME_TOPIC: '', ROTOR_LOG_LEVEL: 'INFO' }),
+        // Secret Manager: the stand-in, which holds the version the notification announces.
+        env: childEnv({ ROTOR_OUTCOME_TOPIC: '', ROTOR_LOG_LEVEL: 'INFO', ROTOR_SECRET_MANAGER_ENDPOINT: secretManager?.endpoint ?? '' }),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let stdout = '';

@@ -26,6 +26,7 @@ import { TransientError } from '../../functions/errors';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
 import { loadConfig } from '../../functions/config';
 import { notificationMessage } from '../../functions/core/event';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'shop';
 const SECRET = 'projects/my-proj/secrets/db-password';
@@ -452,17 +453,24 @@ subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: limited}]
         assert.match(outcome.clusterErrors[0].error, /unreachable/);
         // Through the function's handler the same condition throws, so Pub/Sub redelivers.
         const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version: '12' });
-        await assert.rejects(
-          handleSecretEvent(
-            { message: { ...message, messageId: 'm-1', publishTime: new Date().toISOString() } },
-            {
-              config: loadConfig({}),
-              logger: memoryLogger(),
-              clusters: () => Promise.resolve([dead]),
-            },
-          ),
-          (e: unknown) => e instanceof TransientError,
-        );
+        const confirming = await startConfirmingSecretManager();
+        try {
+          confirming.announce(message);
+          await assert.rejects(
+            handleSecretEvent(
+              { message: { ...message, messageId: 'm-1', publishTime: new Date().toISOString() } },
+              {
+                config: loadConfig({}),
+                secretManager: confirming.secretManager,
+                logger: memoryLogger(),
+                clusters: () => Promise.resolve([dead]),
+              },
+            ),
+            (e: unknown) => e instanceof TransientError,
+          );
+        } finally {
+          await confirming.close();
+        }
       } finally {
         dead.close();
       }

@@ -15,6 +15,8 @@ import { environmentFromEnv, handleSecretEvent } from '../../functions/onSecretE
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import { deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
+import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
+import { holdAnnounced, startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 
 const NS = 'shop';
 const TOKEN = 'rm-token';
@@ -27,8 +29,11 @@ describe(
   () => {
     let cp: ControlPlane;
     let rm: ResourceManagerStandIn;
+    /** Secret Manager, holding what each notification announces (Rotor confirms it first). */
+    let sm: SecretManagerStandIn;
 
     before(async () => {
+      sm = await startSecretManagerStandIn();
       rm = await startResourceManagerStandIn({
         projects: { [MAPPED]: 'my-proj', [DENIED]: 'locked-proj' },
         token: TOKEN,
@@ -68,19 +73,24 @@ describe(
     after(async () => {
       await cp?.stop();
       await rm?.close();
+      await sm?.close();
     });
 
-    const deliver = (number: string, version: string) => ({
-      message: {
-        ...notificationMessage({
-          type: 'SECRET_VERSION_ADD',
-          secret: `projects/${number}/secrets/db-password`,
-          version,
-        }),
-        messageId: `m-${number}-${version}`,
-        publishTime: new Date().toISOString(),
-      },
-    });
+    const deliver = (number: string, version: string) => {
+      const notification = notificationMessage({
+        type: 'SECRET_VERSION_ADD',
+        secret: `projects/${number}/secrets/db-password`,
+        version,
+      });
+      holdAnnounced(sm, notification);
+      return {
+        message: {
+          ...notification,
+          messageId: `m-${number}-${version}`,
+          publishTime: new Date().toISOString(),
+        },
+      };
+    };
 
     /** Delivers until acked, returning every delivery's outcome. */
     async function deliverUntilAcked(
@@ -113,6 +123,7 @@ describe(
           {
             ROTOR_CLUSTERS: `kubeconfig:${cp.kubeconfigPathFor('rotor')}`,
             ROTOR_RESOURCE_MANAGER_API: rm.url,
+            ROTOR_SECRET_MANAGER_ENDPOINT: sm.endpoint,
           },
           () => Promise.resolve(TOKEN),
         ),
@@ -135,6 +146,36 @@ describe(
       assert.ok(!logger.entries.some((e) => e.severity === 'WARNING'), JSON.stringify(logger.entries));
     });
 
+    it('a 503 from Resource Manager: the delivery throws (nothing acked, nothing cached) and the redelivery maps and restarts', async () => {
+      const logger = memoryLogger();
+      const env = {
+        ...environmentFromEnv(
+          {
+            ROTOR_CLUSTERS: `kubeconfig:${cp.kubeconfigPathFor('rotor')}`,
+            ROTOR_RESOURCE_MANAGER_API: rm.url,
+            ROTOR_SECRET_MANAGER_ENDPOINT: sm.endpoint,
+          },
+          () => Promise.resolve(TOKEN),
+        ),
+        logger,
+      };
+      const asked = rm.requests.length;
+      rm.failNext(503);
+      const message = deliver(MAPPED, '4');
+      assert.deepEqual(await deliverOnce(message, env), { acked: false }, 'thrown: Pub/Sub redelivers');
+      assert.ok(!logger.entries.some((e) => e.severity === 'WARNING'), JSON.stringify(logger.entries));
+      const outcomes = await deliverUntilAcked(env, message);
+      assert.deepEqual(
+        outcomes[0]?.workloads.map((w) => [w.name, w.result]),
+        [['api', 'restarted']],
+      );
+      assert.deepEqual(
+        rm.requests.slice(asked),
+        [`GET /v3/projects/${MAPPED}`, `GET /v3/projects/${MAPPED}`],
+        'the redelivery asked again: the 503 was not remembered',
+      );
+    });
+
     it('a denied lookup: a WARNING naming the number, and the event goes on without the mapping', async () => {
       const logger = memoryLogger();
       const env = {
@@ -142,6 +183,7 @@ describe(
           {
             ROTOR_CLUSTERS: `kubeconfig:${cp.kubeconfigPathFor('rotor')}`,
             ROTOR_RESOURCE_MANAGER_API: rm.url,
+            ROTOR_SECRET_MANAGER_ENDPOINT: sm.endpoint,
           },
           () => Promise.resolve(TOKEN),
         ),

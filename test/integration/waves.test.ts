@@ -23,6 +23,7 @@ import { memoryLogger } from '../../functions/log';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import { runApply } from '../../functions/cli/apply';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'waves';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -68,8 +69,11 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   // One warm instance for every delivery: the Events it created or found are remembered
   // (a redelivery after a crash before the report must still find its Event missing).
   const knownEvents = new KnownEvents();
+  // Secret Manager, holding each version a delivery announces: Rotor confirms every notification.
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
   const environment = (env: NodeJS.ProcessEnv = {}): SecretEventEnvironment => ({
     config: loadConfig(env),
+    secretManager: confirming.secretManager,
     logger,
     knownEvents,
     clusters: () => Promise.resolve([api]),
@@ -94,6 +98,7 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     env: NodeJS.ProcessEnv = {},
   ): Promise<Delivery> {
     const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
+    confirming.announce(message);
     return deliverOnce(
       { message: { ...message, messageId, publishTime: new Date().toISOString() } },
       environment(env),
@@ -171,6 +176,7 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   }
 
   before(async () => {
+    confirming = await startConfirmingSecretManager();
     cp = await startControlPlane({ users: ['rotor'] });
     const kc = cp.kubeConfig();
     await installCrds(kc);
@@ -184,6 +190,7 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   });
 
   it('three healthy waves: each starts only after the earlier one is Available', async () => {

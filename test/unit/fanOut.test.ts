@@ -1,7 +1,7 @@
 // Fan-out (issue 14): the decision, the message format, the settings, and both entry points'
 // handling of it with in-memory clusters and publishers.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { ClusterSpec } from '../../functions/cluster/access';
 import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
 import { loadConfig } from '../../functions/config';
@@ -25,6 +25,7 @@ import { pubsubFanOutPublisher } from '../../functions/pipeline/fanOutPublisher'
 import type { PubSub } from '@google-cloud/pubsub';
 import type { OutcomePublisher } from '../../functions/pipeline/outcomePublisher';
 import { deployment } from './k8s';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const A = 'projects/p/locations/europe-west1/clusters/a';
 const B = 'projects/p/locations/europe-west1/clusters/b';
@@ -42,6 +43,14 @@ const NOTIFICATION: PubsubMessage = {
   messageId: 'event-1',
   publishTime: '2026-12-01T10:00:01.000Z',
 };
+
+/** Secret Manager (the stand-in, through the real client) holding what NOTIFICATION announces. */
+let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
+before(async () => {
+  confirming = await startConfirmingSecretManager();
+  confirming.announce(NOTIFICATION);
+});
+after(() => confirming.close());
 
 /** The Pub/Sub message a subscriber receives for what fanOutMessage built (data base64, an id). */
 function delivered(m: FanOut, messageId = 'fan-1'): PubsubMessage {
@@ -166,6 +175,14 @@ describe('the fan-out message', () => {
           assert.match(e.message, expected);
           return true;
         },
+      );
+  });
+
+  it('a blank cluster name is refused, whitespace too: it names no cluster', () => {
+    for (const cluster of ['', ' ', '\t\n'])
+      assert.throws(
+        () => parseFanOut(delivered({ cluster, notification: NOTIFICATION })),
+        new InputError("the fan-out message's data.cluster must name a cluster"),
       );
   });
 
@@ -361,6 +378,7 @@ describe('onSecretEvent with a fleet to fan out', () => {
       { message: NOTIFICATION },
       {
         config: loadConfig(FLEET_ENV),
+        secretManager: confirming.secretManager,
         logger,
         clusters: () => {
           connected++;
@@ -408,6 +426,7 @@ describe('onSecretEvent with a fleet to fan out', () => {
         { message: NOTIFICATION },
         {
           config: loadConfig(FLEET_ENV),
+          secretManager: confirming.secretManager,
           logger: memoryLogger(),
           clusters: () => Promise.resolve([]),
           fanOut,
@@ -441,6 +460,7 @@ describe('onSecretEvent with a fleet to fan out', () => {
         { message: NOTIFICATION },
         {
           config: loadConfig({ ...FLEET_ENV, ROTOR_CLUSTERS: [A, B].join(',') }),
+          secretManager: confirming.secretManager,
           logger: memoryLogger(),
           clusters: () => Promise.resolve([a, b]),
           fanOut,
@@ -462,10 +482,47 @@ describe('onSecretEvent with a fleet to fan out', () => {
     );
   });
 
+  it('a notification Secret Manager does not confirm is never fanned out: acked with an error', async () => {
+    const fanOut = recordingFanOut();
+    const outcomes = recordingOutcomes();
+    const logger = memoryLogger();
+    const forged: PubsubMessage = {
+      ...notificationMessage({
+        type: 'SECRET_UPDATE',
+        secret: 'projects/123456789012/secrets/db-password',
+        data: { name: 'projects/123456789012/secrets/db-password', versionAliases: { prod: '7' } },
+        timestamp: '2099-01-01T00:00:00.000Z',
+      }),
+      messageId: 'forged-2',
+      publishTime: '2026-12-01T10:00:01.000Z',
+    };
+    const result = await handleSecretEvent(
+      { message: forged },
+      {
+        config: loadConfig(FLEET_ENV),
+        secretManager: confirming.secretManager,
+        logger,
+        clusters: () => Promise.resolve([]),
+        fanOut,
+        publisher: outcomes,
+      },
+    );
+    assert.equal(result, undefined);
+    assert.equal(fanOut.sent.length, 0);
+    assert.equal(outcomes.published.length, 0);
+    assert.equal(logger.entries.length, 1);
+    assert.equal(logger.entries[0]?.severity, 'ERROR');
+    assert.match(
+      logger.entries[0]?.message ?? '',
+      /^notification not confirmed by Secret Manager, acked without acting: SECRET_UPDATE of projects\/123456789012\/secrets\/db-password: its event time 2099-01-01T00:00:00.000Z lies in the future \(now .*, 5 min of clock skew allowed\)$/,
+    );
+  });
+
   it('TOPIC_CONFIGURED and SECRET_ROTATE have no cluster work: never fanned out', async () => {
     const fanOut = recordingFanOut();
     const env = {
       config: loadConfig(FLEET_ENV),
+      secretManager: confirming.secretManager,
       logger: memoryLogger(),
       clusters: () => Promise.resolve([]),
       fanOut,
@@ -483,7 +540,13 @@ describe('onSecretEvent with a fleet to fan out', () => {
     const fanOut = recordingFanOut();
     const result = await handleSecretEvent(
       { message: delivered({ cluster: A, notification: NOTIFICATION }) },
-      { config: loadConfig(FLEET_ENV), logger, clusters: () => Promise.resolve([]), fanOut },
+      {
+        config: loadConfig(FLEET_ENV),
+        secretManager: confirming.secretManager,
+        logger,
+        clusters: () => Promise.resolve([]),
+        fanOut,
+      },
     );
     assert.equal(result, undefined);
     assert.equal(fanOut.sent.length, 0, 'never fanned out again');
@@ -501,6 +564,7 @@ describe('onClusterEvent', () => {
       asked,
       env: {
         config: loadConfig(FLEET_ENV),
+        secretManager: confirming.secretManager,
         logger: memoryLogger(),
         cluster: (spec: ClusterSpec) => {
           asked.push(spec.raw);
@@ -555,6 +619,35 @@ describe('onClusterEvent', () => {
       `fan-out message acked without acting: fan-out message fan-x names cluster "${stray}", which is not in ROTOR_CLUSTERS (3 cluster(s) configured): event event-1 is not reconciled there`,
     );
     assert.equal(env.logger.entries[0]?.severity, 'ERROR');
+  });
+
+  it('a fan-out message carrying a notification Secret Manager does not confirm: acked with an error, no cluster connected', async () => {
+    const { env, asked } = clusterEnv({ [A]: oneDeploymentCluster(A) });
+    const forged: PubsubMessage = {
+      ...notificationMessage({
+        type: 'SECRET_VERSION_ADD',
+        secret: 'projects/123456789012/secrets/db-password',
+        version: '999999999',
+        timestamp: '2026-12-01T10:00:00.000Z',
+      }),
+      messageId: 'forged-1',
+      publishTime: '2026-12-01T10:00:01.000Z',
+    };
+    const result = await handleClusterEvent(
+      { message: delivered({ cluster: A, notification: forged }, 'fan-forged') },
+      env,
+    );
+    assert.equal(result, undefined);
+    assert.deepEqual(asked, [], 'nothing connected, nothing listed or patched');
+    assert.deepEqual(
+      env.logger.entries.map((e) => [e.severity, e.message]),
+      [
+        [
+          'ERROR',
+          'notification not confirmed by Secret Manager, acked without acting: SECRET_VERSION_ADD of projects/123456789012/secrets/db-password version 999999999: Secret Manager has no such version',
+        ],
+      ],
+    );
   });
 
   it('a Secret Manager notification routed to onClusterEvent is acked with an error saying where it belongs', async () => {

@@ -16,6 +16,7 @@ import { SecretManagerError } from '../../functions/secretmanager/errors';
 import type { SecretManager } from '../../functions/secretmanager/types';
 import { InputError } from '../../functions/errors';
 import { deployment } from './k8s';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const EVENT_TIME = '2026-12-01T10:00:00.000Z';
 
@@ -123,7 +124,11 @@ describe("onSecretEvent's summary log line", () => {
         publishTime: '2026-12-01T10:00:01.000Z',
       },
     };
-    const result = await handleSecretEvent(body, env);
+    const sm = await startConfirmingSecretManager();
+    sm.announce(body.message);
+    const result = await handleSecretEvent(body, { ...env, secretManager: sm.secretManager }).finally(() =>
+      sm.close(),
+    );
     assert.equal(result?.converged, true);
     const summary = logger.entries.find((e) => e.severity === 'NOTICE');
     assert.ok(summary, JSON.stringify(logger.entries));
@@ -180,7 +185,11 @@ async function workloadLines(cluster: KubeApi): Promise<Array<Record<string, unk
       publishTime: '2026-12-01T10:00:01.000Z',
     },
   };
-  await handleSecretEvent(body, env).catch(() => undefined);
+  const sm = await startConfirmingSecretManager();
+  sm.announce(body.message);
+  await handleSecretEvent(body, { ...env, secretManager: sm.secretManager })
+    .catch(() => undefined)
+    .finally(() => sm.close());
   // The lines the outcome metric counts: those whose workload carries a result.
   return logger.entries.flatMap((e) => {
     const w = e.workload as Record<string, unknown> | undefined;

@@ -8,8 +8,14 @@ import {
   unmappedNumberProblem,
 } from '../../functions/core/projectNumber';
 import { ProjectMap } from '../../functions/core/secretName';
+import { TransientError, isTransient } from '../../functions/errors';
 import { memoryLogger } from '../../functions/log';
-import { ProjectNumberResolver } from '../../functions/projectLookup';
+import {
+  ProjectLookupRefused,
+  ProjectNumberResolver,
+  resourceManagerProjectIds,
+} from '../../functions/projectLookup';
+import { startResourceManagerStandIn } from '../harness/resourceManagerStandIn';
 
 describe('project numbers without a mapping', () => {
   it('a number is unmapped until the map knows its id; ids are never "unmapped"', () => {
@@ -75,7 +81,7 @@ describe('ProjectNumberResolver', () => {
     let now = 1_000_000;
     let answer: () => Promise<string> = () =>
       Promise.reject(
-        new Error(
+        new ProjectLookupRefused(
           'Resource Manager projects.get: HTTP 403 (grant resourcemanager.projects.get on it, e.g. roles/browser): denied',
         ),
       );
@@ -108,5 +114,84 @@ describe('ProjectNumberResolver', () => {
     assert.equal(calls, 2);
     assert.equal(projects.canonical('987654321098'), 'other-proj');
     assert.equal(log.entries.length, 2, 'no warning once mapped');
+  });
+});
+
+describe('a Resource Manager failure that may pass', () => {
+  it('is thrown for redelivery, not remembered and not warned about; the next event asks again and maps', async () => {
+    const projects = new ProjectMap();
+    const answers: Array<() => Promise<string>> = [
+      () => Promise.reject(new TransientError('Resource Manager projects.get: HTTP 503: UNAVAILABLE')),
+      () => Promise.reject(new TypeError('fetch failed')),
+      () => Promise.resolve('my-proj'),
+    ];
+    let calls = 0;
+    const resolver = new ProjectNumberResolver(projects, () => answers[calls++]());
+    const log = memoryLogger();
+    await assert.rejects(
+      resolver.resolve('42', log),
+      new TransientError(
+        'project number 42 could not be mapped to its id yet (Resource Manager projects.get: HTTP 503: UNAVAILABLE): Pub/Sub will redeliver',
+      ),
+    );
+    await assert.rejects(resolver.resolve('42', log), TransientError, 'a network error too');
+    assert.equal(projects.canonical('42'), '42', 'not mapped yet');
+    await resolver.resolve('42', log);
+    assert.equal(calls, 3, 'each delivery asked again: no failure was cached');
+    assert.equal(projects.canonical('42'), 'my-proj');
+    assert.deepEqual(log.entries, [], 'no WARNING: the event was not let through unmapped');
+  });
+});
+
+describe('resourceManagerProjectIds classifies the answer', () => {
+  const TOKEN = 'rm-token';
+  const token = () => Promise.resolve(TOKEN);
+
+  it('503 and 429 may pass (transient); 403 and 404 are a definite no; 200 is the id', async () => {
+    const rm = await startResourceManagerStandIn({ projects: { '42': 'my-proj' }, token: TOKEN });
+    try {
+      const ids = resourceManagerProjectIds(token, rm.url);
+      rm.failNext(503);
+      await assert.rejects(ids('42'), (e: unknown) => {
+        assert.ok(e instanceof TransientError, String(e));
+        assert.equal(
+          e.message,
+          'Resource Manager projects.get: HTTP 503: UNAVAILABLE: The service is currently unavailable.',
+        );
+        return true;
+      });
+      rm.failNext(429);
+      await assert.rejects(ids('42'), (e: unknown) => e instanceof TransientError && isTransient(e));
+      await assert.rejects(ids('43'), (e: unknown) => {
+        assert.ok(e instanceof ProjectLookupRefused, String(e));
+        assert.equal(isTransient(e), false);
+        assert.match(e.message, /^Resource Manager projects.get: HTTP 403 \(grant resourcemanager/);
+        return true;
+      });
+      rm.failNext(404);
+      await assert.rejects(ids('42'), (e: unknown) => e instanceof ProjectLookupRefused && !isTransient(e));
+      assert.equal(await ids('42'), 'my-proj');
+    } finally {
+      await rm.close();
+    }
+  });
+
+  it('a request that never gets an answer and a refused connection may pass', async () => {
+    const rm = await startResourceManagerStandIn({ projects: { '42': 'my-proj' }, token: TOKEN });
+    try {
+      rm.stallNext();
+      await assert.rejects(resourceManagerProjectIds(token, rm.url, 50)('42'), (e: unknown) => {
+        assert.ok(e instanceof TransientError, String(e));
+        assert.match(e.message, /^Resource Manager projects.get: .*(timeout|aborted)/i);
+        return true;
+      });
+    } finally {
+      await rm.close();
+    }
+    // The stand-in is closed: nothing listens on its port any more.
+    await assert.rejects(
+      resourceManagerProjectIds(token, rm.url)('42'),
+      (e: unknown) => e instanceof TransientError && /fetch failed/.test(e.message),
+    );
   });
 });

@@ -6,7 +6,10 @@
 #   - publish outcomes to the outcomes topic, and (fan-out) the per-cluster messages to the
 #     cluster-events topic; no other topic;
 #   - cluster access (gke.tf);
-#   - no Secret Manager role at all: everything it needs arrives in the notification itself.
+#   - roles/secretmanager.viewer on each secret whose notifications reach it (managed, rotation
+#     extras, notified_secrets): secrets.get and versions.get confirm a notification before
+#     Rotor acts on it (anyone who can publish to the topic could forge one). Metadata only:
+#     never versions.access (no secretAccessor), never a write.
 # rotateSecret (google_service_account.rotation):
 #   - a custom "rotator" role on each managed secret only (not project-wide);
 #   - read-only access to the secrets a strategy logs in with (rotation_read_secrets);
@@ -73,6 +76,14 @@ locals {
   # projects/P/secrets/S or projects/P/locations/L/secrets/S, split into what the IAM resources take.
   extra_secrets = {
     for s in var.rotation_extra_secrets : s => {
+      project  = split("/", s)[1]
+      location = length(split("/", s)) == 6 ? split("/", s)[3] : null
+      secret   = reverse(split("/", s))[0]
+    }
+  }
+  # Every secret whose notifications onSecretEvent confirms: metadata read access on each.
+  notified_secrets = {
+    for s in distinct(concat(var.rotation_extra_secrets, var.notified_secrets)) : s => {
       project  = split("/", s)[1]
       location = length(split("/", s)) == 6 ? split("/", s)[3] : null
       secret   = reverse(split("/", s))[0]
@@ -150,4 +161,35 @@ resource "google_project_iam_member" "rotation_cloudsql" {
   project = each.key
   role    = each.value.name
   member  = google_service_account.rotation.member
+}
+
+# onSecretEvent and onClusterEvent confirm each notification with secrets.get / versions.get before
+# acting (functions/notificationVerifier.ts). roles/secretmanager.viewer holds those and nothing
+# that reads a value or changes anything; never secretAccessor for this identity.
+resource "google_secret_manager_secret_iam_member" "events_confirms_managed" {
+  for_each = google_secret_manager_secret.managed
+
+  project   = var.project_id
+  secret_id = each.value.secret_id
+  role      = "roles/secretmanager.viewer"
+  member    = google_service_account.events.member
+}
+
+resource "google_secret_manager_secret_iam_member" "events_confirms_notified" {
+  for_each = { for k, s in local.notified_secrets : k => s if s.location == null }
+
+  project   = each.value.project
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.viewer"
+  member    = google_service_account.events.member
+}
+
+resource "google_secret_manager_regional_secret_iam_member" "events_confirms_notified" {
+  for_each = { for k, s in local.notified_secrets : k => s if s.location != null }
+
+  project   = each.value.project
+  location  = each.value.location
+  secret_id = each.value.secret
+  role      = "roles/secretmanager.viewer"
+  member    = google_service_account.events.member
 }

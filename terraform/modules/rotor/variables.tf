@@ -282,6 +282,20 @@ variable "rotation_extra_secrets" {
   }
 }
 
+variable "notified_secrets" {
+  description = "Secrets outside this module whose notifications reach the secret-events topic (projects/P/secrets/S or projects/P/locations/L/secrets/S). onSecretEvent confirms every notification with Secret Manager's metadata (secrets.get, versions.get) before acting, so its identity gets roles/secretmanager.viewer on each (metadata only, never a value). Managed secrets (var.secrets) and rotation_extra_secrets get it without being listed."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition = alltrue([
+      for s in var.notified_secrets :
+      can(regex("^projects/[^/]+/(locations/[a-z]+-[a-z]+[0-9]+/)?secrets/[A-Za-z0-9_-]{1,255}$", s))
+    ])
+    error_message = "notified_secrets entries must be projects/P/secrets/S or projects/P/locations/L/secrets/S."
+  }
+}
+
 variable "rotation_read_secrets" {
   description = "Secrets the rotation function only reads (secretAccessor), e.g. the admin credential a postgres strategy logs in with. Full names projects/P/secrets/S."
   type        = list(string)

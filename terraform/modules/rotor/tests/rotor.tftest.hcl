@@ -127,13 +127,17 @@ run "functions_are_nodejs22_with_their_entry_points_and_identities" {
 run "least_privilege" {
   command = apply
 
-  # The reload function gets no Secret Manager grant of any kind.
+  # The reload function reads metadata only: no rotator role, no secretAccessor.
   assert {
     condition = alltrue(concat(
       [for m in google_secret_manager_secret_iam_member.rotation_rotates_managed : m.member != google_service_account.events.member],
       [for m in google_secret_manager_secret_iam_member.rotation_reads : m.member != google_service_account.events.member],
     ))
-    error_message = "onSecretEvent's identity must not be granted on any secret"
+    error_message = "onSecretEvent's identity must not be granted a role that reads or changes a secret"
+  }
+  assert {
+    condition     = length(google_secret_manager_secret_iam_member.events_confirms_managed) == 2 && alltrue([for m in google_secret_manager_secret_iam_member.events_confirms_managed : m.role == "roles/secretmanager.viewer" && m.member == google_service_account.events.member])
+    error_message = "onSecretEvent's identity confirms notifications with roles/secretmanager.viewer on each managed secret, nothing more"
   }
   assert {
     condition     = length(google_secret_manager_secret_iam_member.rotation_rotates_managed) == 2 && alltrue([for m in google_secret_manager_secret_iam_member.rotation_rotates_managed : m.role == google_project_iam_custom_role.rotator.name])
