@@ -11,6 +11,7 @@ import type { NamespaceFilter } from './cluster/namespaces';
 import { parseNamespaceList } from './cluster/namespaces';
 import { ProjectMap } from './core/secretName';
 import type { FanOutSetting } from './core/fanOut';
+import type { LoopSettings } from './core/converge';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -21,6 +22,12 @@ export interface RotorConfig {
   readonly defaultProject?: string;
   /** `projects/P/topics/T`; unset: outcomes are only logged. */
   readonly outcomeTopic?: string;
+  /**
+   * ROTOR_EVENT_TOPIC: the topic onSecretEvent's notifications arrive on. A delivery that made
+   * progress and still has work publishes the event's continuation there (core/converge.ts);
+   * unset: it throws instead, and Pub/Sub redelivers.
+   */
+  readonly eventTopic?: string;
   /** ROTOR_FANOUT_TOPIC / ROTOR_FANOUT_MIN_CLUSTERS: when an event goes out as one message per cluster. */
   readonly fanOut: FanOutSetting;
   readonly maxWaitMs: number;
@@ -28,6 +35,7 @@ export interface RotorConfig {
   readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
   readonly waves: WaveSettings;
+  readonly loop: LoopSettings;
   readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
@@ -49,7 +57,26 @@ export interface ActingSettings {
    */
   readonly csiRotationIntervalMs: number;
   readonly waves: WaveSettings;
+  /**
+   * The in-delivery loop (core/converge.ts). ROTOR_DELIVERY_BUDGET_SECONDS: how long one delivery
+   * keeps reconciling (waiting for a change, then acting on the next step) before it continues the
+   * event in a new delivery; it must end safely inside the function's timeout, which only the
+   * deployment knows, so Terraform sets it from the timeout (terraform/modules/rotor/budget.tf) and
+   * unset it is 0: one pass per delivery. ROTOR_DELIVERY_POLL_SECONDS: the longest wait between
+   * passes when no watched object changes (what no watch shows: a crash loop's pods, a transient
+   * failure).
+   */
+  readonly loop: LoopSettings;
 }
+
+/** Two passes start at least this far apart: a burst of status changes costs one pass. */
+export const MIN_PASS_INTERVAL_MS = 1_000;
+
+/**
+ * Beyond its budget, how long a delivery may still take to report what it did: its last pass, the
+ * report, then its timeout (at most the budget plus max(30 s, timeout / 5) = 108 s at 540 s).
+ */
+export const REPORT_LEASE_MARGIN_MS = 120_000;
 
 /** Pacing and the brake (core/waves.ts): workloads of a wave in flight at once; the rollout bound. */
 export interface WaveSettings {
@@ -81,6 +108,14 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
       size: int(env.ROTOR_WAVE_SIZE, 'ROTOR_WAVE_SIZE', 10, 1),
       rolloutTimeoutMs:
         int(env.ROTOR_ROLLOUT_TIMEOUT_SECONDS, 'ROTOR_ROLLOUT_TIMEOUT_SECONDS', 600, 1) * 1000,
+    },
+    loop: {
+      budgetMs: int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000,
+      pollMs: int(env.ROTOR_DELIVERY_POLL_SECONDS, 'ROTOR_DELIVERY_POLL_SECONDS', 5, 1) * 1000,
+      minIntervalMs: MIN_PASS_INTERVAL_MS,
+      reportLeaseMs:
+        int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000 +
+        REPORT_LEASE_MARGIN_MS,
     },
     csiRotationIntervalMs:
       int(
@@ -164,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     throw new InputError(`ROTOR_GKE_ENDPOINT="${endpoint}" must be ip or dns`);
   const defaultProject = envDefaultProject(env);
   const outcomeTopic = topicName(env.ROTOR_OUTCOME_TOPIC, 'ROTOR_OUTCOME_TOPIC', defaultProject);
+  const eventTopic = topicName(env.ROTOR_EVENT_TOPIC, 'ROTOR_EVENT_TOPIC', defaultProject);
   const allow = parseNamespaceList(env.ROTOR_NAMESPACES);
   const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
   return {
@@ -174,6 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     projects: ProjectMap.parse(env.ROTOR_PROJECT_MAP),
     ...(defaultProject ? { defaultProject } : {}),
     ...(outcomeTopic ? { outcomeTopic } : {}),
+    ...(eventTopic ? { eventTopic } : {}),
     fanOut: fanOutSetting(env, defaultProject),
     maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
     ...actingSettings(env),

@@ -11,9 +11,12 @@
 //   notification inside, a notification
 //   Secret Manager does not confirm      log ERROR, return (ack): retrying cannot fix it
 //   done / given up / halted              publish the outcome (scope `cluster`), return
-//   waiting or transient                  publish the outcome, throw: Pub/Sub redelivers this
-//                                         cluster's message alone, with its own backoff and
-//                                         dead-letter budget; the other clusters go on
+//   waiting                               wait inside the delivery, as onSecretEvent; with work
+//                                         left at the budget: after progress, publish a
+//                                         continuation of this cluster's message to the fan-out
+//                                         topic and return; without progress (or transient
+//                                         only), throw: Pub/Sub redelivers this cluster's message
+//                                         alone, with its own backoff and dead-letter budget
 // Waves (core/waves.ts) are planned per cluster, so a cluster's waves gate only that cluster.
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { ClusterSpec, TokenSource } from './cluster/access';
@@ -32,10 +35,14 @@ import { InputError } from './errors';
 import type { Logger } from './log';
 import { createLogger } from './log';
 import { nackError } from './nack';
-import { messageIdOf, nowOf, reconcileDelivery } from './onSecretEvent';
+import { chainOfMessage, messageIdOf, nowOf, reconcileDelivery } from './onSecretEvent';
 import { confirmedBySecretManager } from './notificationVerifier';
 import { secretManagerFromEnv } from './secretmanager/client';
 import type { SecretMetadataReader } from './secretmanager/types';
+import type { ContinuationPublisher } from './pipeline/continuationPublisher';
+import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
+import type { ChainPosition } from './core/converge';
+import type { PubsubMessage } from './core/event';
 import type { EventOutcome } from './pipeline/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -56,6 +63,8 @@ export interface ClusterEventEnvironment {
   readonly projectNumbers?: ProjectNumberResolver;
   /** The Kubernetes Events this instance created or found (onSecretEvent.ts). */
   readonly knownEvents?: KnownEvents;
+  /** Publishes continuations to ROTOR_FANOUT_TOPIC; absent: a delivery with work left throws. */
+  readonly continuation?: ContinuationPublisher;
 }
 
 export function clusterEnvironmentFromEnv(
@@ -91,6 +100,9 @@ export function clusterEnvironmentFromEnv(
       resourceManagerProjectIds(tokens, config.apis.resourceManager),
     ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
+    ...(config.fanOut.kind === 'on'
+      ? { continuation: pubsubContinuationPublisher(config.fanOut.topic) }
+      : {}),
     knownEvents: new KnownEvents(),
   };
 }
@@ -103,10 +115,15 @@ export async function handleClusterEvent(
   let fanOut: ReceivedFanOut | undefined;
   let event: SecretEvent | undefined;
   let spec: ClusterSpec;
+  let message: PubsubMessage;
+  let chain: ChainPosition | undefined;
   try {
-    fanOut = parseFanOut(pubsubMessageOf(body));
+    message = pubsubMessageOf(body);
+    fanOut = parseFanOut(message);
     event = parsePubsubMessage(fanOut.notification);
     spec = configuredCluster(fanOut, env.config.clusters);
+    // A continuation of this cluster's message carries the event's id in its notification.
+    chain = chainOfMessage(message, event.messageId);
   } catch (e) {
     if (e instanceof InputError) {
       // Ack: none of these heals. What was readable is logged, to find the message and its event.
@@ -141,6 +158,7 @@ export async function handleClusterEvent(
     { kind: 'cluster', cluster: spec.raw, fanOutMessageId: fanOut.messageId },
     env,
     log,
+    chain ? { message, chain } : { message },
   );
 }
 

@@ -8,8 +8,15 @@
 //   TOPIC_CONFIGURED, ROTATE   log, return
 //   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
 //                              then continued with rotor apply: a retry cannot fix it)
-//   waiting or transient       publish the outcome, throw: Pub/Sub redelivers with backoff and the
-//                              next delivery skips what this one finished (rotor.dev/applied)
+//   waiting                    wait inside the delivery for a change on what it waits on, and act
+//                              on the next step at once (pipeline/converge.ts), up to the budget
+//                              (ROTOR_DELIVERY_BUDGET_SECONDS); then, with work left:
+//     after progress           publish the outcome and a continuation of the event (same topic,
+//                              next step: core/converge.ts), return (ack): a healthy rollout never
+//                              uses up the subscription's attempts
+//     without progress         publish the outcome, throw: Pub/Sub redelivers with backoff and the
+//     (or transient only)      next delivery skips what this one finished (rotor.dev/applied)
+//   a duplicate continuation   (a later step of the event is running) return
 //   a fleet to fan out         publish one message per cluster to ROTOR_FANOUT_TOPIC, then the
 //   (core/fanOut.ts)           outcome `fanned-out`, return; onClusterEvent.ts reconciles each
 //                              cluster. Any message not published: throw, so the whole event is
@@ -26,6 +33,8 @@ import { loadConfig } from './config';
 import { parsePubsubMessage, pubsubMessageOf } from './core/event';
 import type { PubsubMessage, SecretEvent } from './core/event';
 import type { EventContext } from './core/decision';
+import type { ChainPosition } from './core/converge';
+import { chainOf, continuationMessage } from './core/converge';
 import { decideFanOut, isFanOutMessage } from './core/fanOut';
 import { eventContext } from './core/plan';
 import { InputError, TransientError, errorMessage } from './errors';
@@ -39,7 +48,9 @@ import { outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/out
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
-import { reconcileAndReport } from './pipeline/reconcile';
+import { convergeEvent } from './pipeline/converge';
+import type { ContinuationPublisher } from './pipeline/continuationPublisher';
+import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
 import { confirmedBySecretManager } from './notificationVerifier';
 import { secretManagerFromEnv } from './secretmanager/client';
@@ -59,13 +70,21 @@ export interface SecretEventEnvironment {
   readonly projectNumbers?: ProjectNumberResolver;
   /** The Kubernetes Events this instance created or found: what a warm instance's redelivery reuses. */
   readonly knownEvents?: KnownEvents;
+  /** Publishes continuations to ROTOR_EVENT_TOPIC; absent: a delivery with work left throws. */
+  readonly continuation?: ContinuationPublisher;
 }
 
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
 export type ReportingEnvironment = Pick<
   SecretEventEnvironment,
-  'config' | 'publisher' | 'now' | 'knownEvents'
+  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation'
 >;
+
+/** The message a delivery received and its place in the event's chain (core/converge.ts). */
+export interface ReceivedDelivery {
+  readonly message: PubsubMessage;
+  readonly chain?: ChainPosition;
+}
 
 export function environmentFromEnv(
   env: NodeJS.ProcessEnv = process.env,
@@ -91,6 +110,7 @@ export function environmentFromEnv(
     ),
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
     ...(config.fanOut.kind === 'on' ? { fanOut: pubsubFanOutPublisher(config.fanOut.topic) } : {}),
+    ...(config.eventTopic ? { continuation: pubsubContinuationPublisher(config.eventTopic) } : {}),
     knownEvents: new KnownEvents(),
   };
 }
@@ -102,6 +122,7 @@ export async function handleSecretEvent(
 ): Promise<EventOutcome | undefined> {
   let message: PubsubMessage;
   let event: SecretEvent;
+  let chain: ChainPosition | undefined;
   try {
     message = pubsubMessageOf(body);
     if (isFanOutMessage(message))
@@ -109,6 +130,7 @@ export async function handleSecretEvent(
         'this is a fan-out message (ROTOR_FANOUT_TOPIC): its subscription must deliver to onClusterEvent, not onSecretEvent',
       );
     event = parsePubsubMessage(message);
+    chain = chainOfMessage(message, message.messageId);
   } catch (e) {
     if (e instanceof InputError) {
       // Ack: a malformed message never becomes valid. Log enough to find it, nothing more.
@@ -117,9 +139,12 @@ export async function handleSecretEvent(
     }
     throw e;
   }
+  // A continuation is the event itself: its identity (outcomes, records) is the notification's id.
+  if (chain) event = { ...event, messageId: chain.event };
   const log = env.logger.with({
     eventType: event.type,
     ...(event.messageId ? { messageId: event.messageId } : {}),
+    ...(chain && chain.step > 0 ? { step: chain.step, deliveryId: chain.delivery } : {}),
   });
   const ctx = eventContext(event);
   // Events that need no cluster work still get an outcome: the audit trail shows every event.
@@ -153,7 +178,30 @@ export async function handleSecretEvent(
     env.config.fanOut,
   );
   if (fanOut.kind === 'fan-out') return fanOutEvent(message, event, ctx, fanOut, env, log);
-  return reconcileDelivery(event, ctx, await env.clusters(), { kind: 'event' }, env, log);
+  return reconcileDelivery(
+    event,
+    ctx,
+    await env.clusters(),
+    { kind: 'event' },
+    env,
+    log,
+    chain ? { message, chain } : { message },
+  );
+}
+
+/**
+ * The chain position of a received message (core/converge.ts), when it has a message id; a
+ * malformed continuation is refused as bad input. `eventId`: the event's own id (the message's,
+ * or for a fan-out message the notification's inside).
+ */
+export function chainOfMessage(
+  message: PubsubMessage,
+  eventId: string | undefined,
+): ChainPosition | undefined {
+  if (!message.messageId || !eventId) return undefined;
+  const chain = chainOf(message.attributes, { event: eventId, delivery: message.messageId });
+  if (!chain.ok) throw new InputError(`malformed continuation: ${chain.problem}`);
+  return chain.chain;
 }
 
 /**
@@ -198,7 +246,9 @@ async function fanOutEvent(
 
 /**
  * Reconciles `clusters` for one event and reports: per-workload lines, the summary line, the
- * outcome topic; throws when not converged (Pub/Sub redelivers). The one path of both entry points.
+ * outcome topic. Waits inside the delivery (pipeline/converge.ts) and ends as core/converge.ts
+ * says: returns when done (or a duplicate stood down), publishes a continuation and returns after
+ * progress, throws otherwise (Pub/Sub redelivers). The one path of both entry points.
  */
 export async function reconcileDelivery(
   event: SecretEvent,
@@ -207,30 +257,12 @@ export async function reconcileDelivery(
   scope: OutcomeScope,
   env: ReportingEnvironment,
   log: Logger,
+  received?: ReceivedDelivery,
 ): Promise<EventOutcome> {
-  // The outcome is logged and published before the Kubernetes Events are created: an Event is the
-  // mark that its action was reported (see reconcileAndReport).
-  const report = async (outcome: EventOutcome): Promise<void> => {
-    for (const w of outcome.workloads) {
-      const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
-      const fields = { workload: w };
-      if (['failed', 'gave-up', 'halted', 'never-synced'].includes(w.result)) log.error(line, fields);
-      else if (w.warning) log.warn(line, fields);
-      else log.info(line, fields);
-    }
-    const summary = {
-      outcome: {
-        ...outcomeLogFields(outcome, env.now?.() ?? new Date()),
-        ...(outcome.halted ? { halted: outcome.halted } : {}),
-      },
-    };
-    if (outcome.halted) log.error(summarize(outcome), summary);
-    else log.notice(summarize(outcome), summary);
-    await publish(env, outcome);
-  };
-  const outcome = await reconcileAndReport(
+  const chain = received?.chain;
+  const { outcome, end, passes } = await convergeEvent(
     ctx,
-    { ...(event.messageId ? { messageId: event.messageId } : {}), scope },
+    { ...(event.messageId ? { messageId: event.messageId } : {}), scope, ...(chain ? { chain } : {}) },
     {
       clusters,
       projects: env.config.projects,
@@ -243,6 +275,7 @@ export async function reconcileDelivery(
       reload: env.config.reload,
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
+      reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),
         ...(env.knownEvents ? { known: env.knownEvents } : {}),
@@ -250,14 +283,53 @@ export async function reconcileDelivery(
       logger: log,
       ...(env.now ? { now: env.now } : {}),
     },
-    report,
+    { settings: env.config.loop, canContinue: Boolean(env.continuation && received && chain) },
+    (o) => reportOutcome(o, env, log),
   );
-  if (!outcome.converged) {
-    throw new TransientError(
-      `${outcome.pending} item(s) pending (waiting for a new version to become visible, or a transient failure): Pub/Sub will redeliver`,
-    );
+  const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
+  switch (end.end) {
+    case 'done':
+      return outcome;
+    case 'stand-down':
+      log.notice(`duplicate continuation acked: ${end.reason}`, fields);
+      return outcome;
+    case 'give-up':
+      log.error(`event left unfinished: ${end.reason}`, fields);
+      return outcome;
+    case 'continue': {
+      if (!env.continuation || !received) throw new TransientError(end.reason);
+      try {
+        const id = await env.continuation.publish(continuationMessage(received.message, end.next));
+        log.notice(`continued as message ${id}: ${end.reason}`, fields);
+      } catch (e) {
+        // Not continued: the redelivery repeats this step (idempotent) and continues then.
+        throw new TransientError(`publishing the continuation failed: ${errorMessage(e)}`, { cause: e });
+      }
+      return outcome;
+    }
+    case 'retry':
+      throw new TransientError(end.reason);
   }
-  return outcome;
+}
+
+/** Logs a pass's outcome (a line per workload, the summary) and publishes it. */
+async function reportOutcome(outcome: EventOutcome, env: ReportingEnvironment, log: Logger): Promise<void> {
+  for (const w of outcome.workloads) {
+    const line = `${w.result}: ${w.kind} ${w.namespace}/${w.name} (${w.cluster}): ${w.reason}`;
+    const fields = { workload: w };
+    if (['failed', 'gave-up', 'halted', 'never-synced'].includes(w.result)) log.error(line, fields);
+    else if (w.warning) log.warn(line, fields);
+    else log.info(line, fields);
+  }
+  const summary = {
+    outcome: {
+      ...outcomeLogFields(outcome, env.now?.() ?? new Date()),
+      ...(outcome.halted ? { halted: outcome.halted } : {}),
+    },
+  };
+  if (outcome.halted) log.error(summarize(outcome), summary);
+  else log.notice(summarize(outcome), summary);
+  await publish(env, outcome);
 }
 
 /** Publishes to the outcome topic when one is configured; a failure is transient (redelivery). */

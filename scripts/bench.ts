@@ -1,6 +1,8 @@
 // npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
-// npm run bench -- --storm   (only the storm scenario, ./bench/storm.ts: the others are skipped)
+// npm run bench -- --storm [--delivery immediate|deployed]   (only the storm scenario, ./bench/storm.ts:
+//                  the others are skipped; --delivery deployed runs it with the delivery Terraform
+//                  deploys: the in-delivery budget, continuations, the 60 s backoff)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
@@ -181,6 +183,7 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      delivery: { type: 'string' },
       'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -204,7 +207,12 @@ async function main(): Promise<void> {
   if (values.storm) {
     // The storm scenario alone, to keep the run short: its last line has the same top-level
     // `scenario`/`seconds` keys and the figures under `storm`; the other scenarios are skipped.
-    const storm = await runStorm(progress);
+    const delivery = values.delivery ?? 'immediate';
+    if (delivery !== 'immediate' && delivery !== 'deployed') {
+      process.stderr.write(`--delivery "${delivery}" is not immediate or deployed\n`);
+      process.exit(2);
+    }
+    const storm = await runStorm(progress, delivery);
     const result = {
       scenario: 'storm',
       skipped: 'the default, redelivery, peers and scenario B runs (only --storm was asked for)',

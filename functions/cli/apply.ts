@@ -1,6 +1,8 @@
 // `rotor apply`: act on live clusters for one secret event, the same way onSecretEvent does.
 // The event comes from flags (--secret, --version, --event) or from a notification file (any
-// form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged.
+// form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged, in
+// the in-delivery loop onSecretEvent runs (pipeline/converge.ts): it waits on watches of what the
+// event waits for and acts on each next step at once, printing a line per pass.
 import { readFileSync } from 'node:fs';
 import type { ClusterSpec } from '../cluster/access';
 import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/access';
@@ -16,7 +18,7 @@ import { actingSettings, envDefaultProject } from '../config';
 import { createLogger } from '../log';
 import type { EventOutcome } from '../pipeline/outcome';
 import { summarize } from '../pipeline/outcome';
-import { reconcileEvent } from '../pipeline/reconcile';
+import { convergeEvent } from '../pipeline/converge';
 import { dump } from 'js-yaml';
 import { keyValues } from './args';
 import { APPLY_COMMAND } from './commands';
@@ -151,10 +153,11 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const deny = parseNamespaceList(values['exclude-namespaces']);
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
   try {
-    const deadline = Date.now() + waitSeconds * 1000;
-    let outcome: EventOutcome;
-    for (;;) {
-      outcome = await reconcileEvent(ctx, messageId ? { messageId } : {}, {
+    const acting = actingSettings(io.env);
+    const { outcome } = await convergeEvent(
+      ctx,
+      messageId ? { messageId } : {},
+      {
         clusters,
         projects,
         ...(defaultProject ? { defaultProject } : {}),
@@ -163,15 +166,22 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
         // (an old notification file would otherwise be given up on at once).
         maxWaitMs: Number.POSITIVE_INFINITY,
-        ...actingSettings(io.env),
+        ...acting,
+        reportLeaseMs: acting.loop.reportLeaseMs,
         events: { instance: `rotor-apply/${hostname()}` },
         logger,
         approve,
-      });
-      if (outcome.converged || Date.now() >= deadline) break;
-      io.stderr(`${summarize(outcome)} — waiting…\n`);
-      await new Promise((r) => setTimeout(r, 5000));
-    }
+      },
+      {
+        // --wait is this run's budget; a person, not a continuation, picks up what is left.
+        settings: { ...acting.loop, budgetMs: waitSeconds * 1000 },
+        canContinue: false,
+        onPass: (pass, n) => {
+          if (pass.outcome.pending > 0) io.stderr(`pass ${n}: ${summarize(pass.outcome)} — waiting…\n`);
+        },
+      },
+      () => Promise.resolve(),
+    );
     io.stdout(
       output === 'json'
         ? JSON.stringify(outcome, null, 2) + '\n'

@@ -33,6 +33,13 @@ export interface KubeRequest {
    * the caller filters the returned items again.
    */
   readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
+  /**
+   * A watch (`?watch=1`): the answer is the first event the server streams (one JSON line), or
+   * `{}` when the stream ends without one; the connection is closed after it. Watches use their
+   * own connections, so one held open never delays the requests of a reconcile. `signal` aborts
+   * it (the promise rejects).
+   */
+  readonly watch?: { readonly signal?: AbortSignal };
 }
 
 export interface KubeApi {
@@ -85,6 +92,8 @@ export interface HttpKubeApiOptions {
 export class HttpKubeApi implements KubeApi {
   private count = 0;
   private agent: http.Agent | undefined;
+  /** Watches only: each holds a connection until its first event. */
+  private watchAgent: http.Agent | undefined;
   private readonly server: URL;
 
   constructor(
@@ -104,6 +113,8 @@ export class HttpKubeApi implements KubeApi {
   close(): void {
     this.agent?.destroy();
     this.agent = undefined;
+    this.watchAgent?.destroy();
+    this.watchAgent = undefined;
   }
 
   async request<T>(req: KubeRequest): Promise<T> {
@@ -124,6 +135,18 @@ export class HttpKubeApi implements KubeApi {
           })
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
     }
+    if (req.watch && !this.watchAgent)
+      this.watchAgent = secure
+        ? new https.Agent({
+            keepAlive: false,
+            maxSockets: 64,
+            ...(opts.ca ? { ca: opts.ca } : {}),
+            ...(opts.cert ? { cert: opts.cert } : {}),
+            ...(opts.key ? { key: opts.key } : {}),
+            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+            ...(opts.servername ? { servername: opts.servername } : {}),
+          })
+        : new http.Agent({ keepAlive: false, maxSockets: 64 });
     const url = requestUrl(this.server, req.path);
     if (req.confinedTo !== undefined) {
       const problem = confinementProblem(this.server, req.path, req.confinedTo);
@@ -149,10 +172,30 @@ export class HttpKubeApi implements KubeApi {
     const answer = await new Promise<Answer>((resolve, reject) => {
       const r = (secure ? https : http).request(
         url,
-        { method: req.method, headers, agent: this.agent, timeout: timeoutMs },
+        {
+          method: req.method,
+          headers,
+          agent: req.watch ? this.watchAgent : this.agent,
+          timeout: timeoutMs,
+          ...(req.watch?.signal ? { signal: req.watch.signal } : {}),
+        },
         (res) => {
           const status = res.statusCode ?? 0;
           res.on('error', reject);
+          if (req.watch && status >= 200 && status < 300) {
+            // The first event line is the answer; what follows is not needed (bounded to 1 MiB).
+            let text = '';
+            res.on('data', (c: Buffer) => {
+              text += c.toString('utf8');
+              const nl = text.indexOf('\n');
+              if (nl >= 0 || text.length > 1 << 20) {
+                resolve({ status, body: nl >= 0 ? text.slice(0, nl) : '{}' });
+                res.destroy();
+              }
+            });
+            res.on('end', () => resolve({ status, body: text.trim() ? text : '{}' }));
+            return;
+          }
           if (eachItem && status >= 200 && status < 300) {
             // A list, parsed item by item as the bytes arrive: only what eachItem keeps is held.
             const parser = new ListItemParser((item) => eachItem(item as KubeObject));

@@ -13,6 +13,12 @@ export interface AppliedBy {
   readonly message?: string;
   /** When (RFC 3339). */
   readonly at: string;
+  /**
+   * Which delivery of the event acted (core/converge.ts), when it is not the notification's own
+   * message: a continuation's step and its own message id, or a fan-out message's (step 0).
+   */
+  readonly step?: number;
+  readonly delivery?: string;
 }
 
 const ACTIONS: ReadonlySet<string> = new Set(['restart', 'reload', 'record']);
@@ -36,6 +42,12 @@ export function appliedBy(w: KubeObject): Record<string, AppliedBy> {
       action: v.action as AppliedBy['action'],
       at: v.at,
       ...(typeof v.message === 'string' ? { message: v.message } : {}),
+      ...(typeof v.step === 'number' &&
+      Number.isSafeInteger(v.step) &&
+      v.step >= 0 &&
+      typeof v.delivery === 'string'
+        ? { step: v.step, delivery: v.delivery }
+        : {}),
     };
   }
   return out;
@@ -46,6 +58,12 @@ export function appliedByAnnotation(w: KubeObject, records: readonly AppliedReco
   const current = appliedBy(w);
   for (const r of records) current[r.key] = by;
   return JSON.stringify(current);
+}
+
+/** The chain position a record names (core/converge.ts), when it names a message. */
+export function chainMarkOf(b: AppliedBy): { event: string; step: number; delivery: string } | undefined {
+  if (b.message === undefined) return undefined;
+  return { event: b.message, step: b.step ?? 0, delivery: b.delivery ?? b.message };
 }
 
 /** "restarted by message M at T". */

@@ -36,7 +36,8 @@ export function reportedAs(o: WorkloadOutcome): Reported | undefined {
         ? { reason: 'ReloadFailed', type: 'Warning', action: 'Reload' }
         : undefined;
     case 'waiting':
-      return { reason: 'Waiting', type: 'Normal', action: 'Wait' };
+      // Waiting for another delivery's report is no news for the workload's owner.
+      return o.waitingFor === 'report' ? undefined : { reason: 'Waiting', type: 'Normal', action: 'Wait' };
     case 'halted':
       return { reason: 'Halted', type: 'Warning', action: 'Halt' };
     case 'gave-up':

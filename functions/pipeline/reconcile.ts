@@ -21,7 +21,9 @@ import type { WaveSettings } from '../config';
 import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
 import type { AppliedBy } from '../core/appliedBy';
-import { describeAppliedBy } from '../core/appliedBy';
+import { chainMarkOf, describeAppliedBy } from '../core/appliedBy';
+import type { ChainMark, ChainPosition, WatchTarget } from '../core/converge';
+import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
@@ -82,12 +84,20 @@ export interface ReconcileConfig {
   readonly now?: () => Date;
   /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
   readonly csiRotationIntervalMs?: number;
+  /**
+   * How long another delivery's unreported action is left for it to report (core/converge.ts,
+   * reportOwner); unset: 0, every unreported action is reported at once.
+   */
+  readonly reportLeaseMs?: number;
   /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
   readonly approve?: (ref: WorkloadRef) => boolean;
 }
 
 export interface EventInfo {
+  /** The event's identity: the notification's message id (a continuation carries it too). */
   readonly messageId?: string;
+  /** Which delivery of the event's chain this is (core/converge.ts); absent: step 0. */
+  readonly chain?: ChainPosition;
   /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
   readonly scope?: OutcomeScope;
 }
@@ -113,14 +123,36 @@ export async function reconcileAndReport(
   cfg: ReconcileConfig,
   report: (outcome: EventOutcome) => Promise<void>,
 ): Promise<EventOutcome> {
+  const pass = await reconcilePass(ctx, info, cfg);
+  await pass.report(report);
+  return pass.outcome;
+}
+
+/** One pass: discover, decide, act. What it did, what it waits on, and how to report it. */
+export interface Pass {
+  readonly outcome: EventOutcome;
+  /** Restarts, reloads, records and forced syncs this pass wrote. */
+  readonly acted: number;
+  /** What the pending work waits on (core/converge.ts). */
+  readonly waits: readonly WatchTarget[];
+  /** The chain positions recorded on the event's dependents (rotor.dev/applied-by). */
+  readonly marks: readonly ChainMark[];
+  /** Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see reconcileAndReport). */
+  readonly report: (report: (outcome: EventOutcome) => Promise<void>) => Promise<void>;
+}
+
+export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: ReconcileConfig): Promise<Pass> {
   const started = Date.now();
   const eventsToCreate: Array<() => Promise<void>> = [];
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
   const halted: HaltCause[] = [];
+  const waits: WatchTarget[] = [];
+  const marks: ChainMark[] = [];
   let transient = 0;
   let rollingOut = 0;
+  let acted = 0;
   // A bounded number of clusters at once, each independent of the others: memory holds that many
   // clusters' dependents, and a slow or unreachable cluster takes one slot (until its requests
   // time out) while the others go on through the rest. Outcomes are in cluster order.
@@ -139,8 +171,11 @@ export async function reconcileAndReport(
     eventsToCreate.push(r.createEvents);
     workloads.push(...r.outcomes);
     halted.push(...r.halted);
+    waits.push(...r.waits);
+    marks.push(...r.marks);
     transient += r.transient;
     rollingOut += r.rollingOut;
+    acted += r.acted;
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
@@ -149,7 +184,7 @@ export async function reconcileAndReport(
     : workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
   const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
-  const result: EventOutcome = {
+  const outcome: EventOutcome = {
     event: outcomeEvent(ctx, info.messageId, cfg.projects),
     scope: info.scope ?? { kind: 'event' },
     dryRun: cfg.dryRun,
@@ -162,9 +197,16 @@ export async function reconcileAndReport(
     converged: pending === 0,
     durationMs: Date.now() - started,
   };
-  await report(result);
-  await Promise.all(eventsToCreate.map((create) => create()));
-  return result;
+  return {
+    outcome,
+    acted,
+    waits: halted.length ? [] : waits,
+    marks,
+    async report(report) {
+      await report(outcome);
+      await Promise.all(eventsToCreate.map((create) => create()));
+    },
+  };
 }
 
 async function reconcileCluster(
@@ -177,6 +219,9 @@ async function reconcileCluster(
   halted: HaltCause[];
   transient: number;
   rollingOut: number;
+  acted: number;
+  waits: WatchTarget[];
+  marks: ChainMark[];
   createEvents: () => Promise<void>;
 }> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
@@ -229,7 +274,9 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
+    acts: { count: 0 },
     ...(info.messageId ? { messageId: info.messageId } : {}),
+    ...(info.chain ? { chain: info.chain } : {}),
     ...(cfg.events && !cfg.dryRun
       ? {
           eventSource: {
@@ -330,7 +377,25 @@ async function reconcileCluster(
       if (event) await createEvent(api, event, log, cfg.events?.known);
     });
   };
-  return { outcomes, halted, transient, rollingOut, createEvents };
+  const gated = plan.steps.size > 0;
+  const waits = outcomes.flatMap((o, i) => {
+    const wd = decided[i]?.wd;
+    if (!wd) return [];
+    const acting = gated && (o.result === 'restarted' || o.result === 'reloaded');
+    const waiting = o.result === 'waiting' ? o.waitingFor : acting ? ('acted' as const) : undefined;
+    return watchTargetsOf(
+      wd.ref,
+      wd.object.metadata?.resourceVersion,
+      waiting,
+      wd.dependencies.map((d) => d.source),
+    );
+  });
+  const marks = decided.flatMap(({ wd }) => {
+    const by = appliedForEvent(wd.object, env.secretKey, ctx);
+    const mark = by ? chainMarkOf(by) : undefined;
+    return mark ? [mark] : [];
+  });
+  return { outcomes, halted, transient, rollingOut, acted: env.acts.count, waits, marks, createEvents };
 }
 
 /** A dependent decided (or whose decision failed: it is retried, reported failed, and holds later waves). */
@@ -430,8 +495,12 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
+  /** Writes performed (restarts, reloads, records, forced syncs): the loop's progress. */
+  readonly acts: { count: number };
   /** The delivery's message, recorded in rotor.dev/applied-by. */
   readonly messageId?: string;
+  /** A continuation's place in the event's chain, recorded in rotor.dev/applied-by. */
+  readonly chain?: ChainPosition;
   /** Set when Kubernetes Events are reported (not in dry runs). */
   readonly eventSource?: EventSource;
 }
@@ -550,7 +619,9 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
 /**
  * Work an earlier delivery did for this event but never reported: rotor.dev/applied-by names the
  * action, and the Kubernetes Event a reported action leaves (created after its outcome was
- * published) is missing. Reported now, once: this delivery's Event closes it.
+ * published) is missing. Reported now, once: this delivery's Event closes it. If the delivery that
+ * acted may still be alive and about to report (core/converge.ts, reportOwner), its report is
+ * waited for instead: two concurrent deliveries never both report one action.
  */
 async function unreported(
   wd: WorkloadDependencies,
@@ -569,6 +640,16 @@ async function unreported(
   );
   const event = workloadEvent(wd.object, earlier, source);
   if (!event || (await eventExists(env.api, event, env.cfg.events?.known))) return undefined;
+  const owner = reportOwner(
+    { delivery: by.delivery ?? by.message ?? '', atMs: Date.parse(by.at) },
+    env.chain?.delivery ?? env.messageId,
+    (env.cfg.now ?? (() => new Date()))().getTime(),
+    env.cfg.reportLeaseMs ?? 0,
+  );
+  if (owner === 'wait-for-it')
+    return outcome(wd, by.action, 'waiting', `${describeAppliedBy(by)}, which reports it: ${reason}`, {
+      waitingFor: 'report',
+    });
   return earlier;
 }
 
@@ -584,9 +665,19 @@ async function perform(
   const write = { dryRun: cfg.dryRun };
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
-  const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => ({
-    by: { action: a, at, ...(env.messageId ? { message: env.messageId } : {}) },
-  });
+  const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => {
+    return {
+      by: {
+        action: a,
+        at,
+        ...(env.messageId ? { message: env.messageId } : {}),
+        // A delivery other than the event's own message (a continuation, a fan-out message) names itself.
+        ...(env.messageId && env.chain && env.chain.delivery !== env.messageId
+          ? { step: env.chain.step, delivery: env.chain.delivery }
+          : {}),
+      },
+    };
+  };
   switch (decision.action) {
     case 'none':
       return (
@@ -608,12 +699,14 @@ async function perform(
         ...write,
         ...by('record', new Date().toISOString()),
       });
+      env.acts.count++;
       return outcome(wd, action, done('recorded'), decision.reason, extra);
     case 'restart':
       await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, {
         ...write,
         ...by('restart', decision.at),
       });
+      env.acts.count++;
       return outcome(wd, action, done('restarted'), decision.reason, extra);
     case 'never-synced':
       log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.reason}`);
@@ -632,6 +725,7 @@ async function perform(
         if (n.clusterExternalSecret !== undefined)
           await forceSyncClusterExternalSecret(api, n.clusterExternalSecret, n.at, write);
         else await forceSync(api, n.externalSecret, n.at, write);
+        env.acts.count++;
         synced.push(
           n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
         );
@@ -641,6 +735,7 @@ async function perform(
         if (env.nudged.has(target)) continue;
         env.nudged.add(target);
         await forceSecretSync(api, n.secretSync, n.at, write);
+        env.acts.count++;
         synced.push(target);
       }
       const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
@@ -671,6 +766,7 @@ async function perform(
             ...write,
             ...by('reload', new Date().toISOString()),
           });
+          env.acts.count++;
           return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
         case 'failed':
           return outcome(wd, action, 'failed', after.reason, extra);
@@ -680,6 +776,7 @@ async function perform(
             ...write,
             ...by('restart', after.at),
           });
+          env.acts.count++;
           return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
     }

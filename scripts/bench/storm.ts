@@ -6,8 +6,13 @@
 // (handleSecretEvent, the function's own: a throw is a nack, a return an ack) runs IN-PROCESS under
 // tsx (not the packaged bundle in a Worker like the default bench: the scenario needs the
 // recording client to timestamp each restart), as the least-privileged `rotor` user, with the
-// default wave config (ROTOR_WAVE_SIZE 10). Redelivery is a loop: each delivery acts on what is
-// ready and nacks while waiting; the bench redelivers after a short poll until acked.
+// default wave config (ROTOR_WAVE_SIZE 10). Two deliveries (`--delivery`):
+//   immediate  no delivery budget (one pass a delivery): each delivery acts on what is ready and
+//              nacks while waiting, and the bench redelivers after a short poll until acked
+//              (Rotor's lower bound under redelivery; not what a deployment does);
+//   deployed   as Terraform deploys it (test/harness/deployedDelivery.ts): the in-delivery budget
+//              its timeout gives onSecretEvent, continuations published and delivered next, and a
+//              nack redelivered only after the fixed retry_backoff_seconds (60 s).
 //
 //   healthy  a new version: every wave rolls; time from the event to the ack (converged) and to
 //            the moment the last wave's Deployments are all Available on the new revision.
@@ -23,7 +28,8 @@ import {
 } from '../../test/harness/controlPlane';
 import { podRestartedAt, startKubelet } from '../../test/harness/kubelet';
 import { subPathCsiDeployment } from '../../test/harness/workloads';
-import { deliverOnce, redeliverUntilAcked } from '../../test/harness/redelivery';
+import { deliverAsDeployed, deliverOnce, redeliverUntilAcked } from '../../test/harness/redelivery';
+import { deployedDelivery } from '../../test/harness/deployedDelivery';
 import type { Kubelet, StandInPod } from '../../test/harness/kubelet';
 import { RecordingApi } from '../../test/harness/recordingApi';
 import { join } from 'node:path';
@@ -47,7 +53,10 @@ const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const POLL_MS = 250;
 const EVENT_BUDGET_MS = 20 * 60_000;
 
+export type StormDelivery = 'immediate' | 'deployed';
+
 export interface StormFigures {
+  readonly delivery: string;
   readonly dependents: number;
   readonly waves: string;
   readonly failedWorkload: string;
@@ -59,6 +68,9 @@ export interface StormFigures {
     readonly restarted: number;
     readonly lastRestartOfWaveMs: Record<string, number | null>;
     readonly deliveries: number;
+    /** deployed: continuations published, and the attempts of the message that needed the most. */
+    readonly continuations?: number;
+    readonly mostAttempts?: number;
     readonly converged: boolean;
   };
   readonly halt: HaltFigures & {
@@ -93,7 +105,10 @@ const isAvailable = (d: DeploymentView): boolean => {
   );
 };
 
-export async function runStorm(progress: (line: string) => void): Promise<StormFigures> {
+export async function runStorm(
+  progress: (line: string) => void,
+  delivery: StormDelivery = 'immediate',
+): Promise<StormFigures> {
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
@@ -162,13 +177,22 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
       return Promise.resolve();
     };
     const logger = memoryLogger();
-    const config = loadConfig({});
     const sm = await startConfirmingSecretManager();
     confirming = sm;
+    const deployed = deployedDelivery();
+    const config = loadConfig(
+      delivery === 'deployed' ? { ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds) } : {},
+    );
     const deliverUntilAcked = async (
       version: string,
       messageId: string,
-    ): Promise<{ outcome: EventOutcome; deliveries: number; ackedAtMs: number }> => {
+    ): Promise<{
+      outcome: EventOutcome;
+      deliveries: number;
+      ackedAtMs: number;
+      continuations?: number;
+      mostAttempts?: number;
+    }> => {
       const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version });
       // Rotor confirms each notification with Secret Manager: the stand-in holds the version.
       sm.announce(message);
@@ -178,14 +202,20 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
         secretManager: sm.secretManager,
         clusters: () => Promise.resolve([recording]),
       };
-      const { outcome, deliveries } = await redeliverUntilAcked(
-        () => deliverOnce({ message: { ...message, messageId, publishTime: new Date().toISOString() } }, env),
-        {
+      const body = { message: { ...message, messageId, publishTime: new Date().toISOString() } };
+      if (delivery === 'deployed') {
+        const r = await deliverAsDeployed({ body, id: messageId }, env, {
+          backoffMs: deployed.retryBackoffSeconds * 1000,
           deadline: eventStart + EVENT_BUDGET_MS,
-          pollMs: POLL_MS,
           why: () => `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
-        },
-      );
+        });
+        return { ...r, ackedAtMs: Date.now() - eventStart };
+      }
+      const { outcome, deliveries } = await redeliverUntilAcked(() => deliverOnce(body, env), {
+        deadline: eventStart + EVENT_BUDGET_MS,
+        pollMs: POLL_MS,
+        why: () => `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
+      });
       return { outcome, deliveries, ackedAtMs: Date.now() - eventStart };
     };
 
@@ -236,6 +266,10 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
     );
 
     return {
+      delivery:
+        delivery === 'deployed'
+          ? `as deployed: ${deployed.budgetSeconds} s delivery budget, continuations, ${deployed.retryBackoffSeconds} s backoff`
+          : 'immediate redelivery by the harness (one pass a delivery; not what a deployment does)',
       dependents: waveOf.size,
       waves: `4 waves of ${PER_WAVE}: rotor.dev/wave "1".."4" (wave 1 first)`,
       failedWorkload: `Deployment ${NS}/${BAD} (wave ${FAILED_WAVE})`,
@@ -249,6 +283,8 @@ export async function runStorm(progress: (line: string) => void): Promise<StormF
           WAVES.map((w) => [String(w), lastRestartOfWave(healthyRestarts, w)]),
         ),
         deliveries: healthy.deliveries,
+        ...(healthy.continuations !== undefined ? { continuations: healthy.continuations } : {}),
+        ...(healthy.mostAttempts !== undefined ? { mostAttempts: healthy.mostAttempts } : {}),
         converged: healthy.outcome.converged === true && healthy.outcome.halted === undefined,
       },
       halt: {

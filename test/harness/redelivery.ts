@@ -36,3 +36,53 @@ export async function redeliverUntilAcked(
     await new Promise((res) => setTimeout(res, options.pollMs));
   }
 }
+
+/**
+ * A subscription as Terraform deploys it, played in process: each message is delivered until
+ * acked, a nack brought back after `backoffMs` (the fixed retry_backoff_seconds); continuations
+ * the handler publishes (env.continuation is set here) join the queue and are delivered next.
+ * Counts every delivery, and the attempts of the message that needed the most (what the
+ * dead-letter policy's max_delivery_attempts is measured against). Throws after `deadline`.
+ */
+export async function deliverAsDeployed(
+  first: { readonly body: unknown; readonly id: string },
+  env: SecretEventEnvironment,
+  options: { readonly backoffMs: number; readonly deadline: number; readonly why: () => string },
+): Promise<{
+  readonly outcome: EventOutcome;
+  readonly deliveries: number;
+  readonly continuations: number;
+  readonly mostAttempts: number;
+}> {
+  const queue = [first];
+  const attempts = new Map<string, number>();
+  let continuations = 0;
+  let deliveries = 0;
+  let outcome: EventOutcome | undefined;
+  const continuing: SecretEventEnvironment = {
+    ...env,
+    continuation: {
+      publish: (m) => {
+        const id = `${first.id}-c${++continuations}`;
+        queue.push({ body: { message: { ...m, messageId: id, publishTime: new Date().toISOString() } }, id });
+        return Promise.resolve(id);
+      },
+      close: () => Promise.resolve(),
+    },
+  };
+  for (let m = queue.shift(); m; m = queue.shift()) {
+    for (;;) {
+      if (Date.now() > options.deadline) throw new Error(`not acked in time: ${options.why()}`);
+      deliveries++;
+      attempts.set(m.id, (attempts.get(m.id) ?? 0) + 1);
+      const r = await deliverOnce(m.body, continuing);
+      if (r.acked) {
+        outcome = r.outcome;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, options.backoffMs));
+    }
+  }
+  if (!outcome) throw new Error('no delivery was acked');
+  return { outcome, deliveries, continuations, mostAttempts: Math.max(...attempts.values()) };
+}

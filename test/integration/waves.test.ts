@@ -13,7 +13,7 @@ import { subPathCsiDeployment } from '../harness/workloads';
 import { podRestartedAt, startKubelet } from '../harness/kubelet';
 import { RecordingApi } from '../harness/recordingApi';
 import type { Delivery } from '../harness/redelivery';
-import { deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
+import { deliverAsDeployed, deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
 import type { KubeObject } from '../../functions/core/kube';
 import { notificationMessage } from '../../functions/core/event';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
@@ -24,6 +24,9 @@ import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import { runApply } from '../../functions/cli/apply';
 import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
+import type { KubeApi } from '../../functions/cluster/kubeApi';
+import type { ContinuationPublisher } from '../../functions/pipeline/continuationPublisher';
+import { pubsubMessageOf } from '../../functions/core/event';
 
 const NS = 'waves';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -35,7 +38,7 @@ interface DeploymentStatus {
   availableReplicas?: number;
 }
 
-describe('waves and the brake on the real control plane', { timeout: 300_000 }, () => {
+describe('waves and the brake on the real control plane', { timeout: 420_000 }, () => {
   let cp: ControlPlane;
   let api: RecordingApi;
   let kubelet: Kubelet;
@@ -43,6 +46,8 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   const logger = memoryLogger();
   /** Makes the next publish fail, as if the function died right after its patches. */
   let crashBeforePublish = false;
+  /** The instance is dead: nothing it sends reaches the cluster or the outcome topic any more. */
+  let dead = false;
 
   const admin = <T = KubeObject>(method: string, path: string, body?: object): Promise<T> =>
     cp.admin<T>(method, path, body);
@@ -71,14 +76,19 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
   const knownEvents = new KnownEvents();
   // Secret Manager, holding each version a delivery announces: Rotor confirms every notification.
   let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
-  const environment = (env: NodeJS.ProcessEnv = {}): SecretEventEnvironment => ({
+  const environment = (
+    env: NodeJS.ProcessEnv = {},
+    instance: { api?: KubeApi; knownEvents?: KnownEvents; continuation?: ContinuationPublisher } = {},
+  ): SecretEventEnvironment => ({
     config: loadConfig(env),
     secretManager: confirming.secretManager,
     logger,
-    knownEvents,
-    clusters: () => Promise.resolve([api]),
+    knownEvents: instance.knownEvents ?? knownEvents,
+    clusters: () => Promise.resolve([instance.api ?? api]),
+    ...(instance.continuation ? { continuation: instance.continuation } : {}),
     publisher: {
       publish: (o: EventOutcome) => {
+        if (dead) return Promise.reject(new Error('the instance died'));
         if (crashBeforePublish) {
           crashBeforePublish = false;
           return Promise.reject(new Error('the instance died before publishing'));
@@ -452,5 +462,195 @@ describe('waves and the brake on the real control plane', { timeout: 300_000 }, 
     );
     assert.equal(await markerOf('s2'), undefined, 'wave 2 untouched');
     kubelet.setPolicy(() => ({ kind: 'ready' }));
+  });
+  // The in-delivery loop (core/converge.ts, pipeline/converge.ts): a budget lets one delivery wait
+  // for each wave's rollouts and act on the next at once.
+  const LOOP = { ROTOR_DELIVERY_BUDGET_SECONDS: '120', ROTOR_DELIVERY_POLL_SECONDS: '2' };
+
+  it('with a delivery budget, three waves converge in ONE delivery, re-deciding on each watched change', async () => {
+    const secret = 'projects/my-proj/secrets/loop-key';
+    const fleet: Array<[string, string | undefined]> = [
+      ['la', '1'],
+      ['lb', '2'],
+      ['lc', undefined],
+    ];
+    await createFleet(secret, 'loop', fleet);
+    published.length = 0;
+    const sent = api.log.length;
+    const first = await deliver(secret, '2', 'm-loop', LOOP);
+    assert.equal(first.acked, true, 'the first delivery is acked: no redelivery needed');
+    assert.equal(first.acked && first.outcome.converged, true);
+    for (const [name] of fleet) {
+      assert.ok(await available(name), `${name} Available when the delivery acks`);
+      assert.equal((await replicaSets(name)).length, 2, `${name} restarted exactly once`);
+    }
+    const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
+    assert.deepEqual(
+      restarts.map((w) => w.name),
+      ['la', 'lb', 'lc'],
+      'each restart reported once, in wave order',
+    );
+    const watches = api.log.slice(sent).filter((r) => r.watch !== undefined);
+    assert.ok(
+      watches.some((r) => r.path === `/apis/apps/v1/namespaces/${NS}/deployments` && r.query?.watch === 1),
+      'it waited on watches of the Deployments whose rollouts it started',
+    );
+  });
+
+  it('a gated rollout is continued across deliveries (published continuations), never nacked into the dead-letter budget', async () => {
+    const secret = 'projects/my-proj/secrets/chain-key';
+    const fleet: Array<[string, string | undefined]> = [
+      ['ka', '1'],
+      ['kb', '2'],
+      ['kc', '3'],
+    ];
+    await createFleet(secret, 'chain', fleet);
+    published.length = 0;
+    // The subscription as deployed (a short backoff for speed): continuations delivered next.
+    // Two passes at most per delivery (the budget, 1 s apart): three waves need several deliveries.
+    const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    const run = await deliverAsDeployed(
+      {
+        body: { message: { ...notification, messageId: 'm-chain', publishTime: new Date().toISOString() } },
+        id: 'm-chain',
+      },
+      environment({ ROTOR_DELIVERY_BUDGET_SECONDS: '2', ROTOR_DELIVERY_POLL_SECONDS: '1' }),
+      { backoffMs: 250, deadline: Date.now() + 120_000, why: () => kubelet.lastError() },
+    );
+    assert.equal(run.outcome.converged, true);
+    assert.ok(run.continuations >= 1, `continued at least once (${run.continuations} continuations)`);
+    // Pub/Sub's smallest dead-letter budget is 5 attempts: no message came near it.
+    assert.ok(run.mostAttempts < 5, `at most ${run.mostAttempts} attempts of one message`);
+    for (const [name] of fleet)
+      assert.equal((await replicaSets(name)).length, 2, `${name} restarted exactly once`);
+    // Every continuation is the same event: outcomes carry the notification's id, records its steps.
+    assert.ok(published.every((o) => o.event.messageId === 'm-chain'));
+    const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
+    assert.deepEqual(
+      restarts.map((w) => w.name),
+      ['ka', 'kb', 'kc'],
+      'each restart reported once',
+    );
+    const kc = (await admin('GET', deploymentPath('kc'))).metadata?.annotations?.['rotor.dev/applied-by'];
+    const record = (JSON.parse(kc ?? '{}') as Record<string, { message?: string; step?: number }>)[secret];
+    assert.equal(record?.message, 'm-chain', 'recorded as the event, whichever continuation acted');
+    assert.ok((record?.step ?? 0) >= 1, 'by a continuation (a step after the first)');
+  });
+
+  it('a duplicate continuation of a step already continued stands down (acked, nothing done)', async () => {
+    const secret = 'projects/my-proj/secrets/chain-key';
+    // The records of the previous case show step >= 1 for event m-chain: a stale step 1 copy with
+    // an id that sorts after them, or any step-0 redelivery of another id, defers to them.
+    const kc = (await admin('GET', deploymentPath('kc'))).metadata?.annotations?.['rotor.dev/applied-by'];
+    const record = (JSON.parse(kc ?? '{}') as Record<string, { step?: number; delivery?: string }>)[secret];
+    const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    const stale = pubsubMessageOf({
+      message: {
+        ...notification,
+        attributes: {
+          ...notification.attributes,
+          rotorEvent: 'm-chain',
+          rotorStep: String(record?.step ?? 1),
+        },
+        messageId: 'zz-duplicate',
+        publishTime: new Date().toISOString(),
+      },
+    });
+    published.length = 0;
+    logger.entries.length = 0;
+    const r = await deliverOnce({ message: stale }, environment(LOOP));
+    assert.equal(r.acked, true);
+    assert.ok(
+      logger.entries.some((e) => /^duplicate continuation acked: step \d+ of this event/.test(e.message)) ||
+        (r.acked && r.outcome.converged),
+      'acked as a duplicate, or found the event done',
+    );
+    assert.equal(
+      published.flatMap((o) => o.workloads).filter((w) => w.result === 'restarted').length,
+      0,
+      'nothing restarted again',
+    );
+  });
+
+  it('a function that dies mid-wait is recovered by the redelivery: every dependent restarted exactly once, reported once', async () => {
+    const secret = 'projects/my-proj/secrets/die-key';
+    const fleet: Array<[string, string | undefined]> = [
+      ['da', '1'],
+      ['db', '2'],
+    ];
+    await createFleet(secret, 'die', fleet);
+    published.length = 0;
+    // The instance dies as soon as it starts waiting on a watch (after acting on wave 1 and
+    // reporting it): from then on, nothing it sends arrives anywhere.
+    api.beforeRequest = (req) => {
+      if (req.watch !== undefined) dead = true;
+      return dead ? Promise.reject(new Error('the instance died')) : Promise.resolve();
+    };
+    const dying = deliver(secret, '2', 'm-die', { ...LOOP, ROTOR_DELIVERY_BUDGET_SECONDS: '10' });
+    await waitFor(() => Promise.resolve(dead), { what: 'the first delivery waiting' });
+    assert.ok((await markerOf('da')) !== undefined, 'wave 1 acted on before the death');
+    assert.equal(await markerOf('db'), undefined);
+    // Pub/Sub redelivers to another instance (its own connection and memory).
+    const fresh = new RecordingApi(kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local'));
+    try {
+      const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+      const redelivered = await deliverOnce(
+        { message: { ...message, messageId: 'm-die', publishTime: new Date().toISOString() } },
+        environment(LOOP, { api: fresh, knownEvents: new KnownEvents() }),
+      );
+      assert.equal(redelivered.acked, true, 'the redelivery converges the event in one delivery');
+    } finally {
+      fresh.close();
+    }
+    const died = await dying;
+    assert.equal(died.acked, false, 'the dead delivery never acked');
+    dead = false;
+    api.beforeRequest = undefined;
+    for (const [name] of fleet)
+      assert.equal((await replicaSets(name)).length, 2, `${name} restarted exactly once`);
+    const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
+    assert.deepEqual(restarts.map((w) => w.name).sort(), ['da', 'db'], 'each restart reported exactly once');
+  });
+  it('concurrent deliveries of one event (duplicate publishes) report each restart exactly once', async () => {
+    const secret = 'projects/my-proj/secrets/dup-key';
+    const names = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
+    await createFleet(
+      secret,
+      'dup',
+      names.map((n) => [n, undefined]),
+    );
+    published.length = 0;
+    // Five publishes of the same notification (different message ids), delivered at once, each
+    // to its own instance (its own memory of Events).
+    const results = await Promise.all(
+      ['m-dup-1', 'm-dup-2', 'm-dup-3', 'm-dup-4', 'm-dup-5'].map((id) => {
+        const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+        return deliverOnce(
+          { message: { ...message, messageId: id, publishTime: new Date().toISOString() } },
+          environment(LOOP, { knownEvents: new KnownEvents() }),
+        );
+      }),
+    );
+    assert.deepEqual(
+      results.map((r) => r.acked),
+      [true, true, true, true, true],
+      'every delivery converges',
+    );
+    for (const name of names)
+      assert.equal((await replicaSets(name)).length, 2, `${name} restarted exactly once`);
+    const reports = new Map<string, number>();
+    for (const w of published.flatMap((o) => o.workloads))
+      if (w.result === 'restarted') reports.set(w.name, (reports.get(w.name) ?? 0) + 1);
+    assert.deepEqual(
+      Object.fromEntries([...reports].sort()),
+      Object.fromEntries(names.map((n) => [n, 1])),
+      'each restart on the outcome topic exactly once',
+    );
+    for (const name of names)
+      assert.equal(
+        (await eventsOf(name)).filter((e) => e.reason === 'Restarted').length,
+        1,
+        `${name}: one Event`,
+      );
   });
 });

@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restartPatch } from '../../functions/cluster/actions';
-import { appliedBy, appliedByAnnotation, describeAppliedBy } from '../../functions/core/appliedBy';
+import {
+  appliedBy,
+  appliedByAnnotation,
+  chainMarkOf,
+  describeAppliedBy,
+} from '../../functions/core/appliedBy';
 import type { KubeObject } from '../../functions/core/kube';
 
 const withBy = (raw: string | undefined): KubeObject => ({
@@ -64,5 +69,40 @@ describe('rotor.dev/applied-by', () => {
       `restarted by message m-1 at ${T}`,
     );
     assert.equal(describeAppliedBy({ action: 'reload', at: T }), `reloaded at ${T}`);
+  });
+});
+
+describe('rotor.dev/applied-by: the delivery that acted (core/converge.ts)', () => {
+  it("reads a continuation's step and delivery, and a fan-out message's step 0; drops them when malformed", () => {
+    const raw = JSON.stringify({
+      a: { action: 'restart', at: '2026-12-07T10:00:00Z', message: 'n1', step: 3, delivery: 'c3' },
+      b: { action: 'restart', at: '2026-12-07T10:00:00Z', message: 'n1', step: 0, delivery: 'f1' },
+      c: { action: 'restart', at: '2026-12-07T10:00:00Z', message: 'n1', step: -1, delivery: 'c3' },
+      d: { action: 'restart', at: '2026-12-07T10:00:00Z', message: 'n1', step: 2 },
+      e: { action: 'restart', at: '2026-12-07T10:00:00Z', message: 'n1', step: '2', delivery: 'c2' },
+    });
+    const w = { metadata: { annotations: { 'rotor.dev/applied-by': raw } } };
+    const at = '2026-12-07T10:00:00Z';
+    assert.deepEqual(appliedBy(w), {
+      a: { action: 'restart', at, message: 'n1', step: 3, delivery: 'c3' },
+      b: { action: 'restart', at, message: 'n1', step: 0, delivery: 'f1' },
+      c: { action: 'restart', at, message: 'n1' },
+      d: { action: 'restart', at, message: 'n1' },
+      e: { action: 'restart', at, message: 'n1' },
+    });
+  });
+
+  it('a record names its chain position: the notification itself is step 0 of its own message', () => {
+    assert.deepEqual(chainMarkOf({ action: 'restart', at: 't', message: 'n1' }), {
+      event: 'n1',
+      step: 0,
+      delivery: 'n1',
+    });
+    assert.deepEqual(chainMarkOf({ action: 'restart', at: 't', message: 'n1', step: 2, delivery: 'c2' }), {
+      event: 'n1',
+      step: 2,
+      delivery: 'c2',
+    });
+    assert.equal(chainMarkOf({ action: 'restart', at: 't' }), undefined);
   });
 });

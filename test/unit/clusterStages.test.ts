@@ -90,9 +90,9 @@ describe('cluster stages', () => {
       ...['a', 'b', 'c', 'd', 'e'].map((name) => ({ name, stage: 0 })),
       { name: 'prod', stage: 3 },
     ];
-    const g = stageGates(many, new Map());
+    const prod = stageGates(many, new Map()).get('prod');
     assert.equal(
-      g.get('prod')?.kind === 'wait' && g.get('prod')?.reason,
+      prod?.kind === 'wait' && prod.reason,
       'waiting for stage 0 (a, b, c and 2 more) to converge before stage 3',
     );
   });

@@ -57,6 +57,8 @@ describe('environment values', () => {
       clusterConcurrency: 2,
       reload: { retries: 3, backoffMs: 500 },
       waves: { size: 10, rolloutTimeoutMs: 600_000 },
+      // No budget known (Terraform sets it from the function's timeout): one pass per delivery.
+      loop: { budgetMs: 0, pollMs: 5_000, minIntervalMs: 1_000, reportLeaseMs: 120_000 },
       csiRotationIntervalMs: 120_000,
     });
     const env = {
@@ -66,12 +68,15 @@ describe('environment values', () => {
       ROTOR_RELOAD_BACKOFF_MS: '10',
       ROTOR_WAVE_SIZE: '3',
       ROTOR_ROLLOUT_TIMEOUT_SECONDS: '90',
+      ROTOR_DELIVERY_BUDGET_SECONDS: '240',
+      ROTOR_DELIVERY_POLL_SECONDS: '2',
     };
     assert.deepEqual(actingSettings(env), {
       concurrency: 2,
       clusterConcurrency: 5,
       reload: { retries: 0, backoffMs: 10 },
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
+      loop: { budgetMs: 240_000, pollMs: 2_000, minIntervalMs: 1_000, reportLeaseMs: 360_000 },
       csiRotationIntervalMs: 120_000,
     });
     const cfg = loadConfig(env);
@@ -81,6 +86,7 @@ describe('environment values', () => {
         clusterConcurrency: cfg.clusterConcurrency,
         reload: cfg.reload,
         waves: cfg.waves,
+        loop: cfg.loop,
         csiRotationIntervalMs: cfg.csiRotationIntervalMs,
       },
       actingSettings(env),
@@ -88,6 +94,14 @@ describe('environment values', () => {
     assert.throws(
       () => actingSettings({ ROTOR_CLUSTER_CONCURRENCY: '0' }),
       /ROTOR_CLUSTER_CONCURRENCY="0" is not a whole number >= 1/,
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_DELIVERY_POLL_SECONDS: '0' }),
+      /ROTOR_DELIVERY_POLL_SECONDS="0" is not a whole number >= 1/,
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_DELIVERY_BUDGET_SECONDS: '-1' }),
+      /ROTOR_DELIVERY_BUDGET_SECONDS="-1" is not a whole number >= 0/,
     );
     assert.throws(
       () => actingSettings({ ROTOR_WAVE_SIZE: '0' }),

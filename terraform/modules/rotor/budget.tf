@@ -1,22 +1,37 @@
-# The redelivery budget. A gated rollout is a reconcile loop over redeliveries: every `wait` and every
-# rollout still in progress throws, and Pub/Sub brings the message back after the backoff. The
-# message is dead-lettered after max_delivery_attempts, so the attempts must outlast the longest
-# healthy rollout, or a fleet that is rolling out fine ends in the dead-letter topic:
+# The delivery budget. A delivery converges the event itself (functions/core/converge.ts): after
+# acting it waits, on watches of what it waits for, and acts on each next step as soon as it can,
+# until the event is done or its budget runs out, safely inside the function's timeout:
 #
-#   longest healthy event = max_waves * rollout_timeout_seconds + max_wait_seconds
-#   max_delivery_attempts = max(5, ceil(longest / retry_backoff_seconds) + 1)
+#   delivery_budget_seconds = timeout_seconds - max(30, ceil(timeout_seconds / 5))
 #
-# (A attempts leave A - 1 backoffs between them; Pub/Sub's floor is 5.) Both backoff bounds are set
-# to retry_backoff_seconds: with an exponential range the gaps would be unknown, and the lower bound
-# alone would make the budget needlessly large. Delivery is best effort and each attempt's own run
-# time only adds to the budget, so the formula is a lower bound of what a message really gets.
+# (the margin covers the last pass, its report and the continuation's publish). Work still pending
+# then is continued: a delivery that made progress publishes a continuation of the event (same
+# topic, next step) and is acked, so it never uses up an attempt; only a delivery that made no
+# progress throws and counts towards max_delivery_attempts. A healthy event goes without progress
+# at most as long as its longest single wait: a sync (max_wait_seconds, then it gives up) or one
+# rollout (rollout_timeout_seconds, then it halts). Each delivery without progress lasts its whole
+# budget, and Pub/Sub waits retry_backoff_seconds before the next, so:
+#
+#   longest stretch without progress = max(max_wait_seconds, rollout_timeout_seconds)
+#   max_delivery_attempts = max(5, ceil(longest stretch / (delivery_budget + retry_backoff)) + 1)
+#
+# (the +1 is the delivery that sees the progress; Pub/Sub's floor is 5). The number of waves and
+# dependents no longer enters: a rollout of any size continues for as long as it progresses. Both
+# backoff bounds are set to retry_backoff_seconds, so the gaps are known.
 
 locals {
-  longest_healthy_event_seconds = var.max_waves * var.rollout_timeout_seconds + var.max_wait_seconds
-  needed_delivery_attempts      = ceil(local.longest_healthy_event_seconds / var.retry_backoff_seconds) + 1
-  max_delivery_attempts         = max(5, local.needed_delivery_attempts)
+  delivery_budget_seconds = {
+    for name, settings in { events = var.event_function, clusters = var.cluster_function } :
+    name => max(0, settings.timeout_seconds - max(30, ceil(settings.timeout_seconds / 5)))
+  }
+  # Both subscriptions get the attempts of the shorter budget (the one that needs more attempts).
+  shortest_delivery_budget_seconds = local.fan_out ? min(values(local.delivery_budget_seconds)...) : local.delivery_budget_seconds.events
 
-  # The bounds the budget was derived from, given to the functions so they act within them.
+  longest_stretch_without_progress_seconds = max(var.max_wait_seconds, var.rollout_timeout_seconds)
+  needed_delivery_attempts                 = ceil(local.longest_stretch_without_progress_seconds / (local.shortest_delivery_budget_seconds + var.retry_backoff_seconds)) + 1
+  max_delivery_attempts                    = max(5, local.needed_delivery_attempts)
+
+  # The bounds the attempts were derived from, given to the functions so they act within them.
   # Caller-supplied environment_variables are merged after these and could override them; the
   # precondition below only holds for these values.
   budget_environment = {
@@ -26,19 +41,20 @@ locals {
   }
 }
 
-# Fails `terraform plan` when no subscription Pub/Sub allows can carry the rollout (at most 100
-# attempts of at most 600 s each, about 16.5 hours).
+# Fails `terraform plan` when no subscription Pub/Sub allows can carry the longest stretch without
+# progress (at most 100 attempts).
 resource "terraform_data" "delivery_budget" {
   input = {
-    longest_healthy_event_seconds = local.longest_healthy_event_seconds
-    max_delivery_attempts         = local.max_delivery_attempts
-    retry_backoff_seconds         = var.retry_backoff_seconds
+    delivery_budget_seconds                  = local.delivery_budget_seconds
+    longest_stretch_without_progress_seconds = local.longest_stretch_without_progress_seconds
+    max_delivery_attempts                    = local.max_delivery_attempts
+    retry_backoff_seconds                    = var.retry_backoff_seconds
   }
 
   lifecycle {
     precondition {
       condition     = local.needed_delivery_attempts <= 100
-      error_message = "The redelivery budget cannot cover the longest healthy rollout: max_waves (${var.max_waves}) x rollout_timeout_seconds (${var.rollout_timeout_seconds}) + max_wait_seconds (${var.max_wait_seconds}) = ${local.longest_healthy_event_seconds} s needs ${local.needed_delivery_attempts} delivery attempts at retry_backoff_seconds = ${var.retry_backoff_seconds}, and Pub/Sub allows at most 100 (100 x 600 s covers 59400 s). Raise retry_backoff_seconds (up to 600), or lower max_waves (larger wave_size), rollout_timeout_seconds or max_wait_seconds."
+      error_message = "The redelivery budget cannot cover the longest wait without progress: max(max_wait_seconds (${var.max_wait_seconds}), rollout_timeout_seconds (${var.rollout_timeout_seconds})) = ${local.longest_stretch_without_progress_seconds} s needs ${local.needed_delivery_attempts} delivery attempts of ${local.shortest_delivery_budget_seconds} s (the delivery budget, from the functions' timeout_seconds) + ${var.retry_backoff_seconds} s (retry_backoff_seconds), and Pub/Sub allows at most 100. Raise timeout_seconds or retry_backoff_seconds, or lower max_wait_seconds or rollout_timeout_seconds."
     }
   }
 }

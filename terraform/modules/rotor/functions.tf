@@ -120,11 +120,16 @@ locals {
     name => floor(tonumber(regex("^[0-9]+", memory)) * (can(regex("G", memory)) ? 1024 : 1) * 3 / 4)
   }
 
+  # Each function's delivery budget follows its own timeout (budget.tf); continuations go back to
+  # the topic the function's deliveries arrive on.
   event_environment = merge(local.reconcile_environment, {
-    NODE_OPTIONS = "--max-old-space-size=${local.heap_mb.event}"
+    NODE_OPTIONS                  = "--max-old-space-size=${local.heap_mb.event}"
+    ROTOR_DELIVERY_BUDGET_SECONDS = tostring(local.delivery_budget_seconds.events)
+    ROTOR_EVENT_TOPIC             = google_pubsub_topic.secret_events.id
   }, var.event_function.environment_variables)
   on_cluster_event_environment = merge(local.reconcile_environment, {
-    NODE_OPTIONS = "--max-old-space-size=${local.heap_mb.cluster}"
+    NODE_OPTIONS                  = "--max-old-space-size=${local.heap_mb.cluster}"
+    ROTOR_DELIVERY_BUDGET_SECONDS = tostring(local.delivery_budget_seconds.clusters)
   }, var.cluster_function.environment_variables)
 
   # rotateSecret lists the clusters' workloads before it disables a superseded version, and keeps

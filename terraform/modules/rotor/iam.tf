@@ -23,8 +23,17 @@ resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
   member  = google_service_account.events.member
 }
 
-# Fan-out: onSecretEvent publishes one message per cluster. (onClusterEvent shares the identity and
-# so could publish there too; it never does: functions/onClusterEvent.ts has no publisher for it.)
+# Fan-out: onSecretEvent publishes one message per cluster; onClusterEvent (the same identity)
+# publishes a cluster's continuation there (functions/core/converge.ts).
+# Continuations: a delivery that made progress and still has work publishes the event again, with
+# its next step, to the topic it came from (functions/core/converge.ts).
+resource "google_pubsub_topic_iam_member" "events_continues_secret_events" {
+  project = var.project_id
+  topic   = google_pubsub_topic.secret_events.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.events.member
+}
+
 resource "google_pubsub_topic_iam_member" "events_publishes_cluster_events" {
   count = local.fan_out ? 1 : 0
 

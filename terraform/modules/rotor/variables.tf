@@ -489,11 +489,12 @@ variable "delivery" {
   }
 }
 
-# The redelivery budget (budget.tf derives the subscription's attempts from these): a gated rollout
-# is driven by redeliveries, so the attempts times the backoff must outlast the longest healthy one.
+# The redelivery budget (budget.tf derives the subscription's attempts from these and the functions'
+# timeouts): only deliveries without progress count, so the attempts must outlast the longest wait
+# without progress, whatever the size of the rollout.
 
 variable "retry_backoff_seconds" {
-  description = "push delivery: seconds between redeliveries (Pub/Sub allows 0-600; minimum and maximum backoff are both set to it, so the budget is known). `wait` decisions, rollouts in progress and transient failures are re-checked this often."
+  description = "push delivery: seconds between redeliveries (Pub/Sub allows 0-600; minimum and maximum backoff are both set to it, so the budget is known). A delivery waits inside itself for its next step (budget.tf); this is the gap before a delivery that made no progress, or failed, is tried again."
   type        = number
   default     = 60
 
@@ -533,17 +534,6 @@ variable "wave_size" {
   validation {
     condition     = var.wave_size >= 1 && floor(var.wave_size) == var.wave_size
     error_message = "wave_size must be a whole number, at least 1."
-  }
-}
-
-variable "max_waves" {
-  description = "The longest healthy rollout you plan for, in rollout steps that each may take rollout_timeout_seconds: for every wave, ceil(its workloads / wave_size), summed over the waves of a secret's dependents. Sizes the redelivery budget; a rollout that needs more steps may be dead-lettered."
-  type        = number
-  default     = 3
-
-  validation {
-    condition     = var.max_waves >= 1 && floor(var.max_waves) == var.max_waves
-    error_message = "max_waves must be a whole number, at least 1."
   }
 }
 

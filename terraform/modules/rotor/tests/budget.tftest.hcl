@@ -1,7 +1,9 @@
-# `terraform test` for the redelivery budget (budget.tf): the dead-letter attempts are derived from
-# the rollout and wait bounds so that attempts x backoff outlasts the longest healthy rollout, and a
-# combination no Pub/Sub subscription can carry fails the plan. Expected values are worked out by hand
-# from max_delivery_attempts = max(5, ceil((max_waves * rollout_timeout + max_wait) / backoff) + 1).
+# `terraform test` for the delivery budget (budget.tf): each function's in-delivery budget follows
+# from its timeout, and the dead-letter attempts from the longest wait without progress, so that
+# attempts x (budget + backoff) outlasts it; a combination no Pub/Sub subscription can carry fails the
+# plan. Expected values are worked out by hand from
+#   budget = max(0, timeout - max(30, ceil(timeout / 5)))
+#   max_delivery_attempts = max(5, ceil(max(max_wait, rollout_timeout) / (budget + backoff)) + 1).
 # Mocked provider, as in rotor.tftest.hcl.
 
 mock_provider "google" {
@@ -36,102 +38,139 @@ variables {
 }
 
 
-# Defaults: 3 steps x 600 s + 1800 s = 3600 s; 3600 / 60 = 60 backoffs, so 61 attempts.
-run "defaults_cover_an_hour" {
+# Defaults: timeout 300 s, budget 300 - 60 = 240 s; max(1800, 600) = 1800 s without progress at
+# most; 1800 / (240 + 60) = 6 deliveries without progress, so 7 attempts.
+run "defaults" {
   command = apply
 
   assert {
-    condition     = local.longest_healthy_event_seconds == 3600
-    error_message = "3 x 600 s + 1800 s is 3600 s"
+    condition     = local.delivery_budget_seconds.events == 240 && local.longest_stretch_without_progress_seconds == 1800
+    error_message = "300 s timeout: a 240 s budget; the longest wait without progress is max_wait_seconds, 1800 s"
   }
   assert {
     condition = alltrue([
       for s in google_pubsub_subscription.push :
-      s.dead_letter_policy[0].max_delivery_attempts == 61 && s.retry_policy[0].minimum_backoff == "60s" && s.retry_policy[0].maximum_backoff == "60s"
+      s.dead_letter_policy[0].max_delivery_attempts == 7 && s.retry_policy[0].minimum_backoff == "60s" && s.retry_policy[0].maximum_backoff == "60s"
     ])
-    error_message = "defaults: 61 attempts 60 s apart"
+    error_message = "defaults: 7 attempts 60 s apart"
   }
   assert {
     condition = (google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_MAX_WAIT_SECONDS"] == "1800" &&
       google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_ROLLOUT_TIMEOUT_SECONDS"] == "600" &&
-    google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_WAVE_SIZE"] == "10")
-    error_message = "onSecretEvent must act within the bounds the budget was derived from"
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_WAVE_SIZE"] == "10" &&
+    google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_DELIVERY_BUDGET_SECONDS"] == "240")
+    error_message = "onSecretEvent must act within the bounds the attempts were derived from"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_EVENT_TOPIC"] == google_pubsub_topic.secret_events.id
+    error_message = "onSecretEvent continues an event on the topic its notifications arrive on"
+  }
+  assert {
+    condition     = google_pubsub_topic_iam_member.events_continues_secret_events.topic == google_pubsub_topic.secret_events.name && google_pubsub_topic_iam_member.events_continues_secret_events.role == "roles/pubsub.publisher" && google_pubsub_topic_iam_member.events_continues_secret_events.member == "serviceAccount:rotor-events@my-proj-123.iam.gserviceaccount.com"
+    error_message = "onSecretEvent's identity may publish continuations to the secret events topic"
   }
 }
 
-# Long rollouts: 10 steps x 1800 s + 3600 s = 21600 s (6 h); 21600 / 600 = 36 backoffs, 37 attempts.
-run "long_rollouts_at_the_maximum_backoff" {
+# The wave size (and so the number of steps) does not enter: waves of 1 get the same 7 attempts.
+run "rollout_size_does_not_enter" {
+  command = plan
+  variables {
+    wave_size = 1
+  }
+
+  assert {
+    condition     = local.max_delivery_attempts == 7
+    error_message = "the attempts do not depend on the number of rollout steps"
+  }
+}
+
+# Long waits at the maximum backoff and timeout: budget 540 - 108 = 432 s; max(3600, 1800) = 3600 s;
+# 3600 / (432 + 600) = 3.49, so 4 deliveries without progress and 5 attempts.
+run "long_waits_at_the_maximum_backoff" {
   command = apply
   variables {
-    max_waves               = 10
     rollout_timeout_seconds = 1800
     max_wait_seconds        = 3600
     wave_size               = 25
     retry_backoff_seconds   = 600
+    event_function          = { timeout_seconds = 540 }
   }
 
   assert {
     condition = alltrue([
       for s in google_pubsub_subscription.push :
-      s.dead_letter_policy[0].max_delivery_attempts == 37 && s.retry_policy[0].minimum_backoff == "600s" && s.retry_policy[0].maximum_backoff == "600s"
+      s.dead_letter_policy[0].max_delivery_attempts == 5 && s.retry_policy[0].minimum_backoff == "600s" && s.retry_policy[0].maximum_backoff == "600s"
     ])
-    error_message = "6 h at 600 s: 37 attempts"
+    error_message = "3600 s at 432 + 600 s: 5 attempts"
   }
   assert {
     condition = (google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_MAX_WAIT_SECONDS"] == "3600" &&
       google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_ROLLOUT_TIMEOUT_SECONDS"] == "1800" &&
-    google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_WAVE_SIZE"] == "25")
-    error_message = "the function's environment must carry the long bounds"
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_WAVE_SIZE"] == "25" &&
+    google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_DELIVERY_BUDGET_SECONDS"] == "432")
+    error_message = "the function's environment must carry the long bounds and its budget"
   }
 }
 
-# A short budget still gets Pub/Sub's minimum: 1 x 60 + 60 = 120 s at 600 s needs 2, floor is 5.
-run "short_rollouts_get_pubsubs_minimum_of_5" {
-  command = apply
+# A timeout too short for any margin: budget 0 (one pass per delivery, each step waits a backoff),
+# so 1800 / 60 = 30 deliveries without progress and 31 attempts.
+run "no_budget_in_a_short_timeout" {
+  command = plan
   variables {
-    max_waves               = 1
-    rollout_timeout_seconds = 60
-    max_wait_seconds        = 60
-    retry_backoff_seconds   = 600
+    event_function = { timeout_seconds = 10 }
   }
 
   assert {
-    condition     = google_pubsub_subscription.push["events"].dead_letter_policy[0].max_delivery_attempts == 5
-    error_message = "Pub/Sub allows no fewer than 5 attempts"
+    condition     = local.delivery_budget_seconds.events == 0 && local.max_delivery_attempts == 31
+    error_message = "10 s timeout: no budget, 31 attempts"
   }
 }
 
-# The boundary: 96 x 600 + 1800 = 59400 s = 99 x 600 s, exactly 100 attempts: still fits.
+# Fan-out: both subscriptions get the attempts of the shorter budget. onClusterEvent at 60 s:
+# 60 - 30 = 30 s; 1800 / (30 + 60) = 20, so 21 attempts.
+run "fan_out_uses_the_shorter_budget" {
+  command = apply
+  variables {
+    fan_out_min_clusters = 2
+    cluster_function     = { timeout_seconds = 60 }
+  }
+
+  assert {
+    condition = (google_cloudfunctions2_function.fn["clusters"].service_config[0].environment_variables["ROTOR_DELIVERY_BUDGET_SECONDS"] == "30" &&
+    google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_DELIVERY_BUDGET_SECONDS"] == "240")
+    error_message = "each function's budget follows its own timeout"
+  }
+  assert {
+    condition = alltrue([
+      for s in google_pubsub_subscription.push : s.dead_letter_policy[0].max_delivery_attempts == 21
+    ])
+    error_message = "the shorter budget (30 s) sizes every subscription: 21 attempts"
+  }
+}
+
+# The boundary: no budget (10 s timeout), 10 s backoff, 990 s without progress: 99 deliveries, 100
+# attempts: still fits.
 run "exactly_100_attempts_fit" {
   command = plan
   variables {
-    max_waves             = 96
-    retry_backoff_seconds = 600
+    event_function        = { timeout_seconds = 10 }
+    retry_backoff_seconds = 10
+    max_wait_seconds      = 990
   }
 
   assert {
     condition     = local.max_delivery_attempts == 100
-    error_message = "59400 s at 600 s is 99 backoffs, 100 attempts"
+    error_message = "990 s at 0 + 10 s is 99 deliveries, 100 attempts"
   }
 }
 
-# One step more than fits: 100 x 600 + 1800 = 61800 s needs 103 backoffs (104 attempts) even at
-# 600 s, and 100 x 600 s is not enough: the plan fails instead of dead-lettering healthy rollouts.
-run "rejects_a_rollout_longer_than_any_subscription_can_carry" {
+# One second more needs 101 attempts: the plan fails instead of dead-lettering healthy events.
+run "rejects_a_wait_longer_than_any_subscription_can_carry" {
   command = plan
   variables {
-    max_waves             = 100
-    retry_backoff_seconds = 600
-  }
-  expect_failures = [terraform_data.delivery_budget]
-}
-
-# A backoff too short for the rollout: 8 x 600 + 1800 = 6600 s at the default 60 s needs 110
-# backoffs (111 attempts); 600 s would carry it in 12.
-run "rejects_a_backoff_too_short_for_the_rollout" {
-  command = plan
-  variables {
-    max_waves = 8
+    event_function        = { timeout_seconds = 10 }
+    retry_backoff_seconds = 10
+    max_wait_seconds      = 991
   }
   expect_failures = [terraform_data.delivery_budget]
 }

@@ -45,7 +45,7 @@ run "push_delivery_is_the_default" {
   assert {
     condition = alltrue([
       for s in google_pubsub_subscription.push :
-      s.dead_letter_policy[0].max_delivery_attempts == 61 && s.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id
+      s.dead_letter_policy[0].max_delivery_attempts == 7 && s.dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id
     ])
     error_message = "every push subscription must dead-letter to the dead-letter topic"
   }
@@ -645,7 +645,7 @@ run "fan_out_from_the_threshold" {
   }
   assert {
     condition = (
-      google_pubsub_subscription.push["clusters"].dead_letter_policy[0].max_delivery_attempts == 61 &&
+      google_pubsub_subscription.push["clusters"].dead_letter_policy[0].max_delivery_attempts == 7 &&
       google_pubsub_subscription.push["clusters"].dead_letter_policy[0].dead_letter_topic == google_pubsub_topic.dead_letters.id &&
       google_pubsub_subscription.push["clusters"].retry_policy[0].minimum_backoff == "60s" &&
       google_pubsub_subscription.push["clusters"].retry_policy[0].maximum_backoff == "60s" &&

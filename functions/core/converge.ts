@@ -1,0 +1,362 @@
+// The in-delivery loop: one delivery runs reconcile passes (discover → decide → act → report) one
+// after another, waiting between them for a change on exactly what the last pass waits on, until
+// the event is done or the delivery's budget (safely inside the function's timeout) is spent. Then
+// work still pending is continued: a delivery that made progress publishes a continuation of the
+// same event (its identity plus the next step) and acks, so the subscription's attempts count only
+// deliveries that made no progress. Every choice of the loop is made here, purely; the shell
+// (pipeline/converge.ts) runs passes, waits and publishes as told.
+import type { WaitingFor } from './decision';
+import type { DependencySource } from './discovery';
+import type { PubsubMessage } from './event';
+import type { WorkloadKind, WorkloadRef } from './kube';
+
+/** What one reconcile pass showed, as the loop needs it. */
+export interface PassRecord {
+  /** When the pass started and ended (epoch ms). */
+  readonly startedAt: number;
+  readonly endedAt: number;
+  /** Items still to do (waits, rollouts in progress, transient failures). 0: the event is done. */
+  readonly pending: number;
+  /** Actions this pass performed: restarts, reloads, records, forced syncs. */
+  readonly acted: number;
+  /**
+   * What the pass saw, in a form that changes when anything it reports changes (each workload's
+   * result and reason, which carry a rollout's progress): a pass that differs from the one before
+   * made progress even without acting (a rollout advanced, a sync arrived).
+   */
+  readonly fingerprint: string;
+}
+
+export interface LoopSettings {
+  /** The delivery's budget (ms from its start): no pass or wait starts that would end after it. */
+  readonly budgetMs: number;
+  /** The longest wait between passes without a change seen (a poll, for what no watch shows). */
+  readonly pollMs: number;
+  /** The shortest time between the starts of two passes: a burst of changes costs one pass. */
+  readonly minIntervalMs: number;
+  /**
+   * How long another live delivery may take to report what it did (its pass ends, at the latest,
+   * with its function's timeout): until then a concurrent delivery leaves that report to it.
+   */
+  readonly reportLeaseMs: number;
+}
+
+/**
+ * Who reports an action another delivery took for this event, whose Kubernetes Event (the mark of
+ * its report) is missing: an earlier delivery of this very message is over (Pub/Sub redelivers a
+ * message only after its delivery ended or died), so its work is reported now; another delivery
+ * (a duplicate notification, a continuation) may still be reporting it, so its report is waited
+ * for until the lease has passed since the action, and only then taken over.
+ */
+export function reportOwner(
+  action: { readonly delivery: string; readonly atMs: number },
+  mine: string | undefined,
+  now: number,
+  leaseMs: number,
+): 'report-now' | 'wait-for-it' {
+  if (action.delivery === mine) return 'report-now';
+  return Number.isFinite(action.atMs) && now - action.atMs < leaseMs ? 'wait-for-it' : 'report-now';
+}
+
+/** A continuation's place in its event: the event's identity and how many deliveries continued it. */
+export interface ChainPosition {
+  /** The event's identity: the original notification's message id. */
+  readonly event: string;
+  /** 0 for the notification itself; n for the n-th continuation. */
+  readonly step: number;
+  /** This delivery's own message id (a continuation's differs from the event's). */
+  readonly delivery: string;
+}
+
+/** Where Rotor recorded a chain's action on a workload (rotor.dev/applied-by). */
+export type ChainMark = ChainPosition;
+
+export interface LoopState {
+  /** When the delivery started (epoch ms). */
+  readonly startedAt: number;
+  readonly now: number;
+  /** The passes run so far, in order (at least one). */
+  readonly passes: readonly [PassRecord, ...PassRecord[]];
+  readonly chain?: ChainPosition;
+  /** Whether a continuation can be published (a topic is configured and the event has an identity). */
+  readonly canContinue: boolean;
+  /** Another delivery of this event that is further along (see supersededBy). */
+  readonly superseded?: ChainMark;
+}
+
+export type LoopEnd =
+  /** Nothing pending: ack. */
+  | { readonly end: 'done'; readonly reason: string }
+  /** Progress made, work left, budget spent: publish `next`, then ack. */
+  | { readonly end: 'continue'; readonly next: ChainPosition; readonly reason: string }
+  /** No progress in this delivery (or no way to continue): throw, so Pub/Sub redelivers. */
+  | { readonly end: 'retry'; readonly reason: string }
+  /** A later step of this event's chain is running: this duplicate acks and leaves it the work. */
+  | { readonly end: 'stand-down'; readonly by: ChainMark; readonly reason: string }
+  /** The chain reached MAX_CONTINUATION_STEP: ack, with the event left unfinished and said so. */
+  | { readonly end: 'give-up'; readonly reason: string };
+
+export type LoopStep =
+  /** Wait for a change on what the pass waits on, at most until `untilMs`; start no pass before `notBeforeMs`. */
+  | { readonly kind: 'wait'; readonly untilMs: number; readonly notBeforeMs: number }
+  | { readonly kind: 'end'; readonly end: LoopEnd };
+
+/** What to do after a pass. */
+export function afterPass(state: LoopState, settings: LoopSettings): LoopStep {
+  const last = state.passes[state.passes.length - 1] ?? state.passes[0];
+  if (last.pending === 0) return end({ end: 'done', reason: passesDone(state.passes.length) });
+  if (state.superseded)
+    return end({
+      end: 'stand-down',
+      by: state.superseded,
+      reason: `step ${state.superseded.step} of this event (delivery ${state.superseded.delivery}) is further along: this duplicate leaves it the work`,
+    });
+  const wait = nextWait(state, settings);
+  return wait ?? end(budgetSpent(state));
+}
+
+/**
+ * The next wait, if a wait and the pass after it both fit in the budget. A pass is assumed to take
+ * as long as the longest one so far, so the delivery ends before its budget even if it has to run it.
+ */
+export function nextWait(state: LoopState, settings: LoopSettings): LoopStep | undefined {
+  const deadline = state.startedAt + settings.budgetMs;
+  const longestPass = Math.max(...state.passes.map((p) => p.endedAt - p.startedAt));
+  const last = state.passes[state.passes.length - 1] ?? state.passes[0];
+  const notBeforeMs = last.startedAt + settings.minIntervalMs;
+  const latestPassStart = deadline - longestPass;
+  if (Math.max(state.now, notBeforeMs) > latestPassStart) return undefined;
+  return { kind: 'wait', untilMs: Math.min(state.now + settings.pollMs, latestPassStart), notBeforeMs };
+}
+
+/** The end of a delivery whose budget is spent with work still pending. */
+export function budgetSpent(state: LoopState): LoopEnd {
+  const last = state.passes[state.passes.length - 1] ?? state.passes[0];
+  const pending = `${last.pending} item(s) pending`;
+  if (!madeProgress(state.passes))
+    return {
+      end: 'retry',
+      reason: `${pending} and no progress in ${passesDone(state.passes.length)}: Pub/Sub redelivers (this counts towards the subscription's attempts)`,
+    };
+  if (!state.canContinue || !state.chain)
+    return {
+      end: 'retry',
+      reason: `${pending} after progress, and no continuation topic: Pub/Sub redelivers`,
+    };
+  const next = continuationOf(state.chain);
+  if (next.step > MAX_CONTINUATION_STEP)
+    return {
+      end: 'give-up',
+      reason: `${pending} after ${MAX_CONTINUATION_STEP} continuations of the event: Rotor stops continuing it (a person continues with rotor apply)`,
+    };
+  return {
+    end: 'continue',
+    next,
+    reason: `${pending} after progress in ${passesDone(state.passes.length)}: continued as step ${next.step} of the event`,
+  };
+}
+
+/**
+ * Whether the delivery moved the event forward: a pass acted, or what a pass saw differs from the
+ * pass before (a sync arrived, a rollout advanced). Only deliveries without progress count towards
+ * giving up.
+ */
+export function madeProgress(passes: readonly PassRecord[]): boolean {
+  return passes.some((p, i) => p.acted > 0 || (i > 0 && p.fingerprint !== passes[i - 1]?.fingerprint));
+}
+
+/** The continuation published after `chain`: the same event, the next step (its delivery is not known yet). */
+export function continuationOf(chain: ChainPosition): ChainPosition {
+  return { event: chain.event, step: chain.step + 1, delivery: '' };
+}
+
+/**
+ * The chain that supersedes this delivery, if any, among the marks Rotor recorded for this event
+ * on its workloads: one further along (a higher step), or a duplicate at the same step whose
+ * delivery id sorts first (two copies of one step: exactly one goes on). Marks of other events,
+ * and this delivery's own (its redeliveries share its id), never supersede it.
+ */
+export function supersededBy(mine: ChainPosition, marks: readonly ChainMark[]): ChainMark | undefined {
+  let best: ChainMark | undefined;
+  for (const m of marks) {
+    if (m.event !== mine.event || m.delivery === mine.delivery) continue;
+    if (m.step < mine.step || (m.step === mine.step && m.delivery > mine.delivery)) continue;
+    if (!best || m.step > best.step || (m.step === best.step && m.delivery < best.delivery)) best = m;
+  }
+  return best;
+}
+
+/** A continuation's Pub/Sub attributes: the event's identity and the step. */
+export const CONTINUATION_EVENT_ATTRIBUTE = 'rotorEvent';
+export const CONTINUATION_STEP_ATTRIBUTE = 'rotorStep';
+/** Continuations of one event stop here: a healthy event never needs this many (docs/deploy.md). */
+export const MAX_CONTINUATION_STEP = 10_000;
+
+/**
+ * The chain position of a received message: a continuation's attributes name its event and step;
+ * a notification is step 0 of itself. Malformed continuation attributes are refused (acked with
+ * an error by the caller), never guessed.
+ */
+export function chainOf(
+  attributes: Readonly<Record<string, string>>,
+  ids: { readonly event: string; readonly delivery: string },
+): { readonly ok: true; readonly chain: ChainPosition } | { readonly ok: false; readonly problem: string } {
+  const messageId = ids.delivery;
+  const event = attributes[CONTINUATION_EVENT_ATTRIBUTE];
+  const step = attributes[CONTINUATION_STEP_ATTRIBUTE];
+  if (event === undefined && step === undefined)
+    return { ok: true, chain: { event: ids.event, step: 0, delivery: messageId } };
+  if (event === undefined || step === undefined)
+    return {
+      ok: false,
+      problem: `a continuation needs both ${CONTINUATION_EVENT_ATTRIBUTE} and ${CONTINUATION_STEP_ATTRIBUTE}`,
+    };
+  if (!/^[A-Za-z0-9._-]{1,128}$/.test(event))
+    return { ok: false, problem: `${CONTINUATION_EVENT_ATTRIBUTE} is not a message id` };
+  if (!/^[1-9][0-9]{0,5}$/.test(step) || Number(step) > MAX_CONTINUATION_STEP)
+    return {
+      ok: false,
+      problem: `${CONTINUATION_STEP_ATTRIBUTE} "${step.slice(0, 20)}" is not a step from 1 to ${MAX_CONTINUATION_STEP}`,
+    };
+  return { ok: true, chain: { event, step: Number(step), delivery: messageId } };
+}
+
+/** The attributes that make a message the continuation `next` (beside the notification's own). */
+export function continuationAttributes(next: ChainPosition): Record<string, string> {
+  return { [CONTINUATION_EVENT_ATTRIBUTE]: next.event, [CONTINUATION_STEP_ATTRIBUTE]: String(next.step) };
+}
+
+/**
+ * The continuation of `received` (the message this delivery got: a notification, a fan-out
+ * message or an earlier continuation) as step `next`: the same data and attributes, the chain's
+ * attributes, and the event's time kept as `timestamp` when the original had none (its publish
+ * time would otherwise become the continuation's, and restart every wait's clock).
+ */
+export function continuationMessage(
+  received: PubsubMessage,
+  next: ChainPosition,
+): { readonly data?: string; readonly attributes: Record<string, string> } {
+  const time = received.attributes.timestamp ?? received.publishTime;
+  return {
+    ...(received.data !== undefined ? { data: received.data } : {}),
+    attributes: {
+      ...received.attributes,
+      ...(time !== undefined ? { timestamp: time } : {}),
+      ...continuationAttributes(next),
+    },
+  };
+}
+
+function end(e: LoopEnd): LoopStep {
+  return { kind: 'end', end: e };
+}
+
+function passesDone(n: number): string {
+  return n === 1 ? '1 pass' : `${n} passes`;
+}
+
+/**
+ * An object (or, without a name, every object of a resource in a namespace) whose change can let
+ * the next pass act: what a pass waits on. `resourceVersion`: the version the pass saw, so a watch
+ * from it misses nothing that changed since (absent: the collection's version when the wait starts).
+ */
+export type WatchTarget = {
+  readonly cluster: string;
+  readonly namespace: string;
+  readonly name?: string;
+  readonly resourceVersion?: string;
+} & (
+  | { readonly resource: 'workload'; readonly kind: WorkloadKind }
+  | { readonly resource: 'external-secret' | 'secret-sync' | 'spc-pod-status' | 'pod' }
+);
+
+/** What a dependent's outcome waits on, as watch targets. */
+export function watchTargetsOf(
+  ref: WorkloadRef,
+  resourceVersion: string | undefined,
+  waiting: WaitingFor | 'acted' | undefined,
+  sources: readonly DependencySource[],
+): WatchTarget[] {
+  const at = { cluster: ref.cluster, namespace: ref.namespace };
+  switch (waiting) {
+    case undefined:
+    case 'report':
+    case 'wave':
+      // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
+      // A report is due from another delivery: its Event is polled for (Events are not watched).
+      return [];
+    case 'acted':
+    case 'rollout':
+      return [
+        {
+          ...at,
+          resource: 'workload',
+          kind: ref.kind,
+          name: ref.name,
+          ...(resourceVersion ? { resourceVersion } : {}),
+        },
+      ];
+    case 'eso':
+      return sources.flatMap((s): WatchTarget[] =>
+        s.kind === 'eso'
+          ? [
+              {
+                ...at,
+                namespace: s.namespace,
+                resource: 'external-secret',
+                ...(s.externalSecret ? { name: s.externalSecret } : {}),
+              },
+            ]
+          : [],
+      );
+    case 'gke-sync':
+      return sources.flatMap((s): WatchTarget[] =>
+        s.kind === 'gke-sync'
+          ? [
+              {
+                ...at,
+                namespace: s.namespace,
+                resource: 'secret-sync',
+                ...(s.secretSync ? { name: s.secretSync } : {}),
+              },
+            ]
+          : [],
+      );
+    case 'csi':
+      return [{ ...at, resource: 'spc-pod-status' }];
+    case 'pods':
+      return [{ ...at, resource: 'pod' }];
+  }
+}
+
+/**
+ * The watches to open for `targets`: one per object; where a namespace has several objects of one
+ * resource, one watch of the namespace's resource instead; at most `max` (when more are needed, the
+ * wait is a poll: the next pass lists anyway). The earliest resourceVersion of a group is kept.
+ */
+export function watchGroups(targets: readonly WatchTarget[], max: number): WatchTarget[] {
+  const groups = new Map<string, WatchTarget[]>();
+  for (const t of targets) {
+    const key = [t.cluster, t.resource, t.resource === 'workload' ? t.kind : '', t.namespace].join('\u0000');
+    const g = groups.get(key);
+    if (g) g.push(t);
+    else groups.set(key, [t]);
+  }
+  const out: WatchTarget[] = [];
+  for (const g of groups.values()) {
+    const first = g[0];
+    if (!first) continue;
+    const names = new Set(g.map((t) => t.name));
+    if (names.size === 1 && first.name !== undefined) {
+      const versions = g.map((t) => t.resourceVersion);
+      out.push(versions.every((v) => v === first.resourceVersion) ? first : loosened(first, 'object'));
+    } else out.push(loosened(first, 'namespace'));
+  }
+  return out.length > max ? [] : out;
+}
+
+/** The target without its resourceVersion (the wait starts at the current one), for the object or the namespace. */
+function loosened(t: WatchTarget, scope: 'object' | 'namespace'): WatchTarget {
+  const { resourceVersion: _seen, name, ...rest } = t;
+  return scope === 'object' && name !== undefined ? { ...rest, name } : rest;
+}

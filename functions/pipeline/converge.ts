@@ -1,0 +1,96 @@
+// The in-delivery loop's shell: runs reconcile passes (reconcile.ts), and between them waits for a
+// change on what the last pass waits on (cluster/watch.ts), as core/converge.ts decides, until the
+// event is done or the budget is spent. A pass is reported (outcome, then its Kubernetes Events)
+// when it acted, when it saw something new, and always when it is the last one.
+import { createHash } from 'node:crypto';
+import type { ChainPosition, LoopEnd, LoopSettings, PassRecord } from '../core/converge';
+import { afterPass, supersededBy } from '../core/converge';
+import type { EventContext } from '../core/decision';
+import { waitForChange } from '../cluster/watch';
+import type { EventOutcome } from './outcome';
+import type { EventInfo, Pass, ReconcileConfig } from './reconcile';
+import { reconcilePass } from './reconcile';
+
+export interface LoopOptions {
+  readonly settings: LoopSettings;
+  /** Whether the shell can publish a continuation (ends `continue`; otherwise `retry`). */
+  readonly canContinue: boolean;
+  /** Called after each pass (the CLI prints a progress line). */
+  readonly onPass?: (pass: Pass, n: number) => void;
+}
+
+export interface Converged {
+  /** The last pass's outcome. */
+  readonly outcome: EventOutcome;
+  readonly end: LoopEnd;
+  readonly passes: number;
+}
+
+/** Runs passes until core/converge.ts ends the loop; reports as described above. */
+export async function convergeEvent(
+  ctx: EventContext,
+  info: EventInfo & { readonly chain?: ChainPosition },
+  cfg: ReconcileConfig,
+  options: LoopOptions,
+  report: (outcome: EventOutcome) => Promise<void>,
+): Promise<Converged> {
+  const startedAt = Date.now();
+  const passes: PassRecord[] = [];
+  let reported: string | undefined;
+  for (;;) {
+    const passStarted = Date.now();
+    const pass = await reconcilePass(ctx, info, cfg);
+    const record: PassRecord = {
+      startedAt: passStarted,
+      endedAt: Date.now(),
+      pending: pass.outcome.pending,
+      acted: pass.acted,
+      fingerprint: fingerprintOf(pass.outcome),
+    };
+    passes.push(record);
+    options.onPass?.(pass, passes.length);
+    const superseded = info.chain ? supersededBy(info.chain, pass.marks) : undefined;
+    const step = afterPass(
+      {
+        startedAt,
+        now: Date.now(),
+        passes: [passes[0] ?? record, ...passes.slice(1)],
+        canContinue: options.canContinue,
+        ...(info.chain ? { chain: info.chain } : {}),
+        ...(superseded ? { superseded } : {}),
+      },
+      options.settings,
+    );
+    if (step.kind === 'end' || pass.acted > 0 || record.fingerprint !== reported) {
+      await pass.report(report);
+      reported = record.fingerprint;
+    }
+    if (step.kind === 'end') return { outcome: pass.outcome, end: step.end, passes: passes.length };
+    await waitForChange(cfg.clusters, pass.waits, step.untilMs, cfg.logger);
+    const early = step.notBeforeMs - Date.now();
+    if (early > 0) await new Promise((r) => setTimeout(r, early));
+  }
+}
+
+/**
+ * What a pass reported, hashed: each workload's result, reason and wait (a rollout's progress is
+ * in its reason), the halt and the number of cluster errors. Two passes that saw the same have the same one.
+ */
+export function fingerprintOf(outcome: EventOutcome): string {
+  const h = createHash('sha256');
+  // A failure's text is left out: an error that reads differently each time is no progress.
+  for (const w of outcome.workloads)
+    h.update(
+      JSON.stringify([
+        w.cluster,
+        w.kind,
+        w.namespace,
+        w.name,
+        w.result,
+        w.result === 'failed' ? '' : w.reason,
+        w.waitingFor ?? '',
+      ]),
+    );
+  h.update(JSON.stringify([outcome.halted ?? [], outcome.clusterErrors.length, outcome.pending]));
+  return h.digest('base64');
+}

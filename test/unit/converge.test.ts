@@ -1,0 +1,329 @@
+// The in-delivery loop's rules (core/converge.ts), each from hand-written passes: when the event is
+// done, how long to wait and when the budget is spent, what counts as progress, when a delivery
+// continues the event or throws, and how a duplicate continuation is recognised.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type {
+  ChainPosition,
+  LoopSettings,
+  LoopState,
+  PassRecord,
+  WatchTarget,
+} from '../../functions/core/converge';
+import {
+  MAX_CONTINUATION_STEP,
+  afterPass,
+  chainOf,
+  continuationAttributes,
+  continuationMessage,
+  madeProgress,
+  reportOwner,
+  supersededBy,
+  watchGroups,
+  watchTargetsOf,
+} from '../../functions/core/converge';
+
+const settings: LoopSettings = {
+  budgetMs: 60_000,
+  pollMs: 5_000,
+  minIntervalMs: 1_000,
+  reportLeaseMs: 180_000,
+};
+const chain: ChainPosition = { event: 'm1', step: 0, delivery: 'm1' };
+
+function pass(startedAt: number, endedAt: number, fields: Partial<PassRecord> = {}): PassRecord {
+  return { startedAt, endedAt, pending: 1, acted: 0, fingerprint: 'a', ...fields };
+}
+
+function state(passes: [PassRecord, ...PassRecord[]], now: number, more: Partial<LoopState> = {}): LoopState {
+  return { startedAt: 0, now, passes, chain, canContinue: true, ...more };
+}
+
+describe('after a pass', () => {
+  it('nothing pending: done, whatever the budget left', () => {
+    const step = afterPass(state([pass(0, 100, { pending: 0, acted: 3 })], 100), settings);
+    assert.equal(step.kind, 'end');
+    assert.equal(step.kind === 'end' && step.end.end, 'done');
+  });
+
+  it('work pending and budget left: wait for a change, at most one poll, no pass sooner than the minimum interval', () => {
+    const step = afterPass(state([pass(0, 200, { acted: 1 })], 200), settings);
+    assert.deepEqual(step, { kind: 'wait', untilMs: 5_200, notBeforeMs: 1_000 });
+  });
+
+  it('a wait never runs past the last moment a pass as long as the longest one can start', () => {
+    // Budget 60 s; the longest pass took 4 s: the last pass may start at 56 s.
+    const passes: [PassRecord, ...PassRecord[]] = [pass(0, 4_000, { acted: 1 }), pass(50_000, 50_500)];
+    assert.deepEqual(afterPass(state(passes, 54_000), settings), {
+      kind: 'wait',
+      untilMs: 56_000,
+      notBeforeMs: 51_000,
+    });
+  });
+
+  it('budget spent after progress: continue as the next step of the same event', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [pass(0, 4_000, { acted: 2 }), pass(50_000, 53_000)];
+    const step = afterPass(state(passes, 56_500), settings);
+    assert.equal(step.kind, 'end');
+    if (step.kind !== 'end') return;
+    assert.equal(step.end.end, 'continue');
+    assert.deepEqual(step.end.end === 'continue' && step.end.next, { event: 'm1', step: 1, delivery: '' });
+  });
+
+  it('budget spent without progress: retry (counts towards the attempts)', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [
+      pass(0, 1_000),
+      pass(30_000, 31_000),
+      pass(58_000, 59_000),
+    ];
+    const step = afterPass(state(passes, 59_500), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+
+  it('budget spent after progress but no continuation topic: retry', () => {
+    const step = afterPass(state([pass(0, 59_000, { acted: 1 })], 59_000, { canContinue: false }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+
+  it('a continuation past the last step gives up instead of publishing another', () => {
+    const last: ChainPosition = { event: 'm1', step: MAX_CONTINUATION_STEP, delivery: 'c' };
+    const step = afterPass(state([pass(0, 59_000, { acted: 1 })], 59_000, { chain: last }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'give-up');
+  });
+
+  it('a budget of 0 is one pass: the delivery ends after it', () => {
+    const step = afterPass(state([pass(0, 10, { acted: 1 })], 10), { ...settings, budgetMs: 0 });
+    assert.equal(step.kind === 'end' && step.end.end, 'continue');
+  });
+
+  it('superseded by a later step of the chain: stand down, even with work pending', () => {
+    const by = { event: 'm1', step: 2, delivery: 'c2' };
+    const step = afterPass(state([pass(0, 100, { acted: 1 })], 100, { superseded: by }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'stand-down');
+    assert.deepEqual(step.kind === 'end' && step.end.end === 'stand-down' && step.end.by, by);
+  });
+
+  it('superseded but already done: done (nothing is left to leave to anyone)', () => {
+    const by = { event: 'm1', step: 2, delivery: 'c2' };
+    const step = afterPass(state([pass(0, 100, { pending: 0 })], 100, { superseded: by }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'done');
+  });
+});
+
+describe('progress', () => {
+  it('a pass that acted is progress', () => {
+    assert.equal(madeProgress([pass(0, 1, { acted: 1 })]), true);
+  });
+  it('a change in what the passes saw is progress (a rollout advanced), without acting', () => {
+    assert.equal(madeProgress([pass(0, 1, { fingerprint: 'x' }), pass(2, 3, { fingerprint: 'y' })]), true);
+  });
+  it('the same view pass after pass, with nothing done, is no progress', () => {
+    assert.equal(madeProgress([pass(0, 1), pass(2, 3), pass(4, 5)]), false);
+  });
+  it('one pass that did nothing is no progress (the previous delivery is not compared)', () => {
+    assert.equal(madeProgress([pass(0, 1, { fingerprint: 'z' })]), false);
+  });
+});
+
+describe('continuations: identity and dedup', () => {
+  it('a notification is step 0 of itself', () => {
+    assert.deepEqual(chainOf({ eventType: 'SECRET_VERSION_ADD' }, { event: 'n1', delivery: 'n1' }), {
+      ok: true,
+      chain: { event: 'n1', step: 0, delivery: 'n1' },
+    });
+  });
+
+  it('a continuation carries its event and step; its own id is the delivery', () => {
+    assert.deepEqual(
+      chainOf(continuationAttributes({ event: 'n1', step: 3, delivery: '' }), {
+        event: 'c9',
+        delivery: 'c9',
+      }),
+      {
+        ok: true,
+        chain: { event: 'n1', step: 3, delivery: 'c9' },
+      },
+    );
+  });
+
+  it('refuses half a continuation, a step 0, a step beyond the bound and an id that is not one', () => {
+    assert.equal(chainOf({ rotorEvent: 'n1' }, { event: 'c', delivery: 'c' }).ok, false);
+    assert.equal(chainOf({ rotorStep: '2' }, { event: 'c', delivery: 'c' }).ok, false);
+    assert.equal(chainOf({ rotorEvent: 'n1', rotorStep: '0' }, { event: 'c', delivery: 'c' }).ok, false);
+    assert.equal(
+      chainOf(
+        { rotorEvent: 'n1', rotorStep: String(MAX_CONTINUATION_STEP + 1) },
+        { event: 'c', delivery: 'c' },
+      ).ok,
+      false,
+    );
+    assert.equal(chainOf({ rotorEvent: 'n1', rotorStep: '2.5' }, { event: 'c', delivery: 'c' }).ok, false);
+    assert.equal(chainOf({ rotorEvent: 'a/b', rotorStep: '2' }, { event: 'c', delivery: 'c' }).ok, false);
+  });
+
+  const mine: ChainPosition = { event: 'n1', step: 2, delivery: 'c5' };
+
+  it('a mark of a later step of the same event supersedes', () => {
+    const later = { event: 'n1', step: 3, delivery: 'c7' };
+    assert.deepEqual(supersededBy(mine, [later]), later);
+  });
+
+  it('a duplicate at the same step: the delivery whose id sorts first goes on, the other stands down', () => {
+    const twin = { event: 'n1', step: 2, delivery: 'c4' };
+    assert.deepEqual(supersededBy(mine, [twin]), twin);
+    assert.equal(supersededBy(twin, [mine]), undefined);
+  });
+
+  it('earlier steps, other events and its own marks (its redeliveries) never supersede', () => {
+    assert.equal(
+      supersededBy(mine, [
+        { event: 'n1', step: 1, delivery: 'c1' },
+        { event: 'n2', step: 9, delivery: 'c0' },
+        { event: 'n1', step: 2, delivery: 'c5' },
+      ]),
+      undefined,
+    );
+  });
+
+  it('of several superseding marks, the furthest along is named', () => {
+    const marks = [
+      { event: 'n1', step: 3, delivery: 'c9' },
+      { event: 'n1', step: 4, delivery: 'c8' },
+      { event: 'n1', step: 4, delivery: 'c6' },
+    ];
+    assert.deepEqual(supersededBy(mine, marks), { event: 'n1', step: 4, delivery: 'c6' });
+  });
+});
+
+describe('what a pass waits on', () => {
+  const ref = { cluster: 'c', kind: 'Deployment' as const, namespace: 'shop', name: 'api' };
+  const eso = {
+    kind: 'eso' as const,
+    namespace: 'shop',
+    externalSecret: 'db',
+    secretName: 'db',
+  };
+  const sync = { kind: 'gke-sync' as const, namespace: 'shop', secretSync: 'db', spc: 'p', secretName: 'db' };
+
+  it('a rollout Rotor started: the workload itself, from the version the pass saw', () => {
+    assert.deepEqual(watchTargetsOf(ref, '41', 'rollout', [eso]), [
+      {
+        cluster: 'c',
+        namespace: 'shop',
+        resource: 'workload',
+        kind: 'Deployment',
+        name: 'api',
+        resourceVersion: '41',
+      },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, undefined, 'acted', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', name: 'api' },
+    ]);
+  });
+
+  it("ESO's sync: the ExternalSecrets it reads; GKE's sync: its SecretSyncs; the CSI driver: the namespace's pod statuses", () => {
+    assert.deepEqual(watchTargetsOf(ref, '41', 'eso', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, '41', 'gke-sync', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'secret-sync', name: 'db' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, '41', 'csi', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'spc-pod-status' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, '41', 'pods', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'pod' },
+    ]);
+  });
+
+  it('a wave waits on other workloads (their own targets); nothing pending waits on nothing', () => {
+    assert.deepEqual(watchTargetsOf(ref, '41', 'wave', [eso]), []);
+    assert.deepEqual(watchTargetsOf(ref, '41', undefined, [eso]), []);
+  });
+
+  it('one watch per object; several objects of a resource in a namespace: one watch of the namespace', () => {
+    const w = (name: string, rv: string): WatchTarget => ({
+      cluster: 'c',
+      namespace: 'shop',
+      resource: 'workload',
+      kind: 'Deployment',
+      name,
+      resourceVersion: rv,
+    });
+    assert.deepEqual(watchGroups([w('a', '1'), w('a', '1')], 16), [w('a', '1')]);
+    assert.deepEqual(watchGroups([w('a', '1'), w('a', '2')], 16), [
+      { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', name: 'a' },
+    ]);
+    assert.deepEqual(watchGroups([w('a', '1'), w('b', '2')], 16), [
+      { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment' },
+    ]);
+  });
+
+  it('more groups than the bound: no watch, the wait is a poll', () => {
+    const targets: WatchTarget[] = ['a', 'b', 'c'].map((ns) => ({
+      cluster: 'c',
+      namespace: ns,
+      resource: 'pod',
+    }));
+    assert.equal(watchGroups(targets, 3).length, 3);
+    assert.deepEqual(watchGroups(targets, 2), []);
+  });
+});
+
+describe('the continuation message', () => {
+  it('keeps the data and attributes, adds the chain, and keeps the event time when the notification had none', () => {
+    const received = {
+      data: 'e30=',
+      attributes: { eventType: 'SECRET_VERSION_ADD' },
+      messageId: 'n1',
+      publishTime: '2026-12-07T10:00:00Z',
+    };
+    assert.deepEqual(continuationMessage(received, { event: 'n1', step: 1, delivery: '' }), {
+      data: 'e30=',
+      attributes: {
+        eventType: 'SECRET_VERSION_ADD',
+        timestamp: '2026-12-07T10:00:00Z',
+        rotorEvent: 'n1',
+        rotorStep: '1',
+      },
+    });
+  });
+
+  it("a continuation's continuation names the next step and keeps the first event time", () => {
+    const received = {
+      attributes: {
+        eventType: 'SECRET_VERSION_ADD',
+        timestamp: '2026-12-07T10:00:00Z',
+        rotorEvent: 'n1',
+        rotorStep: '1',
+      },
+      messageId: 'c1',
+      publishTime: '2026-12-07T10:05:00Z',
+    };
+    assert.deepEqual(continuationMessage(received, { event: 'n1', step: 2, delivery: '' }).attributes, {
+      eventType: 'SECRET_VERSION_ADD',
+      timestamp: '2026-12-07T10:00:00Z',
+      rotorEvent: 'n1',
+      rotorStep: '2',
+    });
+  });
+});
+
+describe('who reports an action whose report is missing', () => {
+  const at = Date.parse('2026-12-07T10:00:00Z');
+  it('an earlier delivery of this very message is over: report it now', () => {
+    assert.equal(reportOwner({ delivery: 'm1', atMs: at }, 'm1', at + 1_000, 180_000), 'report-now');
+  });
+  it('another delivery that acted within the lease may still report it: wait for its report', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, 'm1', at + 179_999, 180_000), 'wait-for-it');
+  });
+  it('another delivery whose lease has passed died before reporting: take its report over', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, 'm1', at + 180_000, 180_000), 'report-now');
+  });
+  it('an unreadable action time is no lease (never waited on forever)', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: Number.NaN }, 'm1', at, 180_000), 'report-now');
+  });
+  it('no lease (a CLI run, or the setting 0): report at once', () => {
+    assert.equal(reportOwner({ delivery: 'm2', atMs: at }, undefined, at, 0), 'report-now');
+  });
+});
