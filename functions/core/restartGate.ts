@@ -130,3 +130,23 @@ export function gateDecision(
 function outsideWindow(applicable: ApplicableWindows, now: number): boolean {
   return windowVerdict(applicable.windows, now).kind === 'closed';
 }
+
+/** When a planned restart or reload happens under the windows: now, at a window's opening, or not waited for. */
+export type PlannedTime =
+  | { readonly when: 'now' }
+  | { readonly when: 'window'; readonly at: string; readonly windows: string }
+  | { readonly when: 'beyond-bound'; readonly at: string; readonly windows: string };
+
+/** For `rotor plan` and `rotor status`: when an action planned at `now` (the event's time) would happen. */
+export function plannedTime(
+  action: 'restart' | 'reload',
+  applicable: ApplicableWindows,
+  policy: WindowPolicy,
+  now: number,
+): PlannedTime {
+  const gate = restartGate({ action, applicable, policy, now });
+  if (gate.kind === 'act') return { when: 'now' };
+  const at = new Date(gate.opensAtMs).toISOString();
+  const windows = `${applicable.from}: ${applicable.windows.map((w) => w.text).join('; ')}`;
+  return { when: gate.kind === 'wait' ? 'window' : 'beyond-bound', at, windows };
+}

@@ -9,6 +9,9 @@ import { gateDecision, restartGate, windowsFor } from '../../functions/core/rest
 import type { RestartWindow } from '../../functions/core/restartWindows';
 import { parseRestartWindows } from '../../functions/core/restartWindows';
 import { loadConfig } from '../../functions/config';
+import type { Plan, PlannedWorkload } from '../../functions/core/plan';
+import { withPlannedTimes } from '../../functions/core/plan';
+import { renderMarkdown } from '../../functions/render/markdown';
 
 function windows(text: string): readonly RestartWindow[] {
   const parsed = parseRestartWindows(text);
@@ -237,6 +240,69 @@ describe('window configuration, validated at start', () => {
     assert.throws(
       () => loadConfig({ ROTOR_RELOAD_OUTSIDE_WINDOWS: 'maybe' }),
       /ROTOR_RELOAD_OUTSIDE_WINDOWS/,
+    );
+  });
+});
+
+describe('rotor plan with maintenance windows', () => {
+  const planned = (name: string, action: 'restart' | 'reload' | 'none'): PlannedWorkload => ({
+    cluster: 'manifests',
+    kind: 'Deployment',
+    namespace: 'payments',
+    name,
+    action,
+    reason: 'reads the secret',
+    dependencies: [],
+  });
+  const plan: Plan = {
+    secret: 'projects/p/secrets/db',
+    event: 'SECRET_VERSION_ADD',
+    workloads: [planned('api', 'restart'), planned('web', 'reload'), planned('cron', 'none')],
+  };
+
+  it('says when each restart and reload happens for an event at --now', () => {
+    const timed = withPlannedTimes(plan, policy({ reloadOutsideWindows: true }), MONDAY_10_UTC);
+    assert.deepEqual(
+      timed.workloads.map((w) => [w.name, w.when]),
+      [
+        [
+          'api',
+          {
+            when: 'window',
+            at: '2026-12-08T01:00:00.000Z',
+            windows: 'ROTOR_RESTART_WINDOWS: Mon-Fri 02:00-05:00 Europe/Berlin',
+          },
+        ],
+        ['web', { when: 'now' }],
+        ['cron', undefined],
+      ],
+    );
+  });
+
+  it('a namespace override read live applies to its workloads', () => {
+    const timed = withPlannedTimes(
+      plan,
+      policy(),
+      MONDAY_10_UTC,
+      new Map([['payments', 'daily 00:00-24:00 UTC']]),
+    );
+    assert.deepEqual(timed.workloads[0]?.when, { when: 'now' });
+  });
+
+  it('without windows the plan is unchanged', () => {
+    assert.equal(withPlannedTimes(plan, policy({ cluster: [] }), MONDAY_10_UTC), plan);
+  });
+
+  it('markdown has a When column and lists the windows', () => {
+    const md = renderMarkdown(withPlannedTimes(plan, policy(), MONDAY_10_UTC), []);
+    assert.ok(md.includes('| Action | Wave | When | Workload | Via | Reason |'), md);
+    assert.ok(
+      md.includes('| **RESTART** | - | at 2026-12-08T01:00:00.000Z | `Deployment/payments/api` |'),
+      md,
+    );
+    assert.ok(
+      md.includes('**Maintenance windows**\n\n- ROTOR_RESTART_WINDOWS: Mon-Fri 02:00-05:00 Europe/Berlin'),
+      md,
     );
   });
 });
