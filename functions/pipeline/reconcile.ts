@@ -643,6 +643,9 @@ async function withinWindows(
 ): Promise<LiveDecision> {
   const policy = env.cfg.windows;
   if (!policy || (decision.action !== 'restart' && decision.action !== 'reload')) return decision;
+  // No windows configured anywhere: no Namespace is read (no request added to an event). A
+  // namespace's annotation takes effect once ROTOR_RESTART_WINDOWS or a workload's entry is set.
+  if (policy.cluster.length === 0 && policy.byWorkload.size === 0) return decision;
   const applicable = windowsFor(policy, wd.ref, await env.namespaceWindows(wd.ref.namespace));
   if (applicable.warning) env.log.warn(applicable.warning);
   const now = (env.cfg.now ?? (() => new Date()))().getTime();
