@@ -96,8 +96,14 @@ export const REPORT_LEASE_MARGIN_MS = 120_000;
 export interface WaveSettings {
   /** ROTOR_WAVE_SIZE: at most this many workloads of a wave acted on and not yet rolled out. */
   readonly size: number;
-  /** ROTOR_ROLLOUT_TIMEOUT_SECONDS: not Available this long after Rotor's restart halts the event. */
+  /** ROTOR_ROLLOUT_TIMEOUT_SECONDS: not Available this long after Rotor's restart halts its namespace. */
   readonly rolloutTimeoutMs: number;
+  /**
+   * ROTOR_CANARY_NAMESPACES (comma list, `*` globs): namespaces whose waves order every namespace
+   * and whose failed rollout halts the whole event. Elsewhere a wave orders, and a failure halts,
+   * only its own namespace: `rotor.dev/wave` is tenant input, this setting is the operator's.
+   */
+  readonly canaryNamespaces?: readonly string[];
 }
 
 export const GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS = 120;
@@ -122,6 +128,7 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
       size: int(env.ROTOR_WAVE_SIZE, 'ROTOR_WAVE_SIZE', 10, 1),
       rolloutTimeoutMs:
         int(env.ROTOR_ROLLOUT_TIMEOUT_SECONDS, 'ROTOR_ROLLOUT_TIMEOUT_SECONDS', 600, 1) * 1000,
+      ...canaryNamespaces(env),
     },
     loop: {
       budgetMs: int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000,
@@ -191,6 +198,12 @@ function workloadWindows(raw: string | undefined): ReadonlyMap<string, readonly 
       return [key, windowsSetting(text, `${name} for ${key}`)];
     }),
   );
+}
+
+/** ROTOR_CANARY_NAMESPACES, when set. */
+function canaryNamespaces(env: NodeJS.ProcessEnv): { canaryNamespaces?: readonly string[] } {
+  const list = parseNamespaceList(env.ROTOR_CANARY_NAMESPACES);
+  return list.length ? { canaryNamespaces: list } : {};
 }
 
 /** ROTOR_LOG_LEVEL: the minimum severity logged (DEBUG…ERROR, any case); unset: `fallback`. */

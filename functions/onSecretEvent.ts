@@ -6,8 +6,9 @@
 //   Manager                    becomes true (notificationVerifier.ts); Secret Manager unavailable:
 //                              throw (redelivery)
 //   TOPIC_CONFIGURED, ROTATE   log, return
-//   done / given up / halted   publish the outcome, return (a halted event is fixed by a person,
-//                              then continued with rotor apply: a retry cannot fix it)
+//   done / given up / halted   publish the outcome, return (a halted namespace is fixed by a person,
+//                              then continued with rotor apply: a retry cannot fix it; the other
+//                              namespaces' waits still count as waiting)
 //   waiting                    wait inside the delivery for a change on what it waits on, and act
 //                              on the next step at once (pipeline/converge.ts), up to the budget
 //                              (ROTOR_DELIVERY_BUDGET_SECONDS); then, with work left:
@@ -44,7 +45,7 @@ import { createLogger } from './log';
 import type { FanOutPublisher } from './pipeline/fanOutPublisher';
 import { pubsubFanOutPublisher } from './pipeline/fanOutPublisher';
 import type { EventOutcome, OutcomeScope } from './pipeline/outcome';
-import { outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/outcome';
+import { boundedOutcome, outcomeEvent, outcomeWithoutWorkloads, summarize } from './pipeline/outcome';
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
@@ -337,7 +338,7 @@ async function reportOutcome(outcome: EventOutcome, env: ReportingEnvironment, l
 async function publish(env: ReportingEnvironment, outcome: EventOutcome): Promise<void> {
   if (!env.publisher) return;
   try {
-    await env.publisher.publish(outcome);
+    await env.publisher.publish(boundedOutcome(outcome));
   } catch (e) {
     throw new TransientError(`publishing the outcome failed: ${errorMessage(e)}`, { cause: e });
   }

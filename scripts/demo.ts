@@ -32,8 +32,8 @@ import type { FunctionsServer } from '../test/harness/functionsServer';
 import { startPubsubEmulator } from '../test/harness/pubsubEmulator';
 import type { PubsubEmulator } from '../test/harness/pubsubEmulator';
 import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../test/harness/simulatedCluster';
-import { holdAnnounced, startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import { deployedDelivery } from '../test/harness/deployedDelivery';
+import { holdAnnounced, startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import type { SimulatedEso, SimulatedNode } from '../test/harness/simulatedCluster';
 import { notificationMessage } from '../functions/core/event';
 import type { EventOutcome, WorkloadOutcome } from '../functions/pipeline/outcome';
@@ -239,11 +239,11 @@ async function main(): Promise<void> {
 
     const outcomeTopic = await emulator.createTopic('rotor-outcomes');
     await emulator.createPullSubscription('rotor-outcomes-audit', outcomeTopic);
+    const topic = await emulator.createTopic('secret-events');
+    const deployed = deployedDelivery();
     // The Secret Manager API onSecretEvent confirms each notification with (metadata only).
     const notices = await startSecretManagerStandIn();
     stops.push(() => notices.close());
-    const topic = await emulator.createTopic('secret-events');
-    const deployed = deployedDelivery();
     progress(
       `starting the functions framework (onSecretEvent) as the rotor user, with the deployed delivery: ${deployed.budgetSeconds} s budget in a ${deployed.timeoutSeconds} s timeout, ${deployed.retryBackoffSeconds} s backoff`,
     );
@@ -255,8 +255,8 @@ async function main(): Promise<void> {
         ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
         ROTOR_DEFAULT_PROJECT: PROJECT_ID,
         ROTOR_OUTCOME_TOPIC: outcomeTopic,
-        ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
         ROTOR_EVENT_TOPIC: topic,
+        ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
         ROTOR_MAX_WAIT_SECONDS: '90',
         ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds),
       },
@@ -296,7 +296,14 @@ async function main(): Promise<void> {
       `published SECRET_VERSION_ADD ${message.attributes.secretId} version ${version}; waiting for Rotor`,
     );
     const deliveries = (): DeliveryRecord[] => rl.deliveriesOf(messageId);
-    await waitUntil(() => deliveries().length >= 1, 30_000, 'the first delivery', diagnostics);
+    // Rotor's first look (its first pass's summary line): the delivery itself is still open, waiting.
+    await srv.waitForLog(
+      (l) => typeof l.message === 'string' && l.message.startsWith('SECRET_VERSION_ADD '),
+      {
+        timeoutMs: 30_000,
+        what: "Rotor's first pass",
+      },
+    );
     setTimeout(() => n.resumeRotation(), 1500).unref();
     await waitUntil(
       () => deliveries().some((d) => d.status >= 200 && d.status < 300),

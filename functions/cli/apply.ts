@@ -3,6 +3,7 @@
 // form Secret Manager / Pub/Sub / Eventarc delivers). --wait keeps reconciling until converged, in
 // the in-delivery loop onSecretEvent runs (pipeline/converge.ts): it waits on watches of what the
 // event waits for and acts on each next step at once, printing a line per pass.
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ClusterSpec } from '../cluster/access';
 import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/access';
@@ -30,6 +31,7 @@ import { secretManagerFromEnv } from '../secretmanager/client';
 import { requireKubeconfig } from './kubeconfig';
 import { parseSelector } from './labelSelector';
 import { selectingWorkloads } from './selectingApi';
+import { terminalCell, terminalLines } from '../render/text';
 
 export const APPLY_USAGE = helpText(APPLY_COMMAND);
 
@@ -154,9 +156,12 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
   try {
     const acting = actingSettings(io.env);
+    // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
+    // on its next pass (--wait), and no record of another run or a tenant is.
+    const runId = `rotor-apply-${randomUUID()}`;
     const { outcome } = await convergeEvent(
       ctx,
-      messageId ? { messageId } : {},
+      messageId ? { messageId } : { runId },
       {
         clusters,
         projects,
@@ -220,7 +225,7 @@ export function approvals(workloads: readonly string[], all: boolean): (ref: Wor
 export function renderOutcome(o: EventOutcome): string {
   const rows = o.workloads.map((w) => [
     w.result.toUpperCase(),
-    `${w.kind}/${w.namespace}/${w.name}`,
+    terminalCell(`${w.kind}/${w.namespace}/${w.name}`),
     `${w.reason}${w.detail ? ` [${w.detail}]` : ''}`,
   ]);
   const widths = [0, 1].map((i) => Math.max(i === 0 ? 6 : 8, ...rows.map((r) => r[i].length)));
@@ -235,5 +240,5 @@ export function renderOutcome(o: EventOutcome): string {
     lines.push(
       `HALTED ${h.workload} (${h.cluster}): ${h.reasons.join('; ')}; fix it, then run rotor apply again`,
     );
-  return lines.join('\n') + '\n';
+  return terminalLines(lines);
 }

@@ -22,6 +22,7 @@ import { STATUS_COMMAND } from './commands';
 import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
 import { requireKubeconfig } from './kubeconfig';
+import { markdownText, terminalCell, terminalLines } from '../render/text';
 
 export async function runStatus(args: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(STATUS_COMMAND, args);
@@ -182,13 +183,11 @@ export function renderStatusTable(s: RotationStatus): string {
   if (s.workloads.length === 0) lines.push('No workload depends on this secret.');
   const rows = [
     ['CLUSTER', 'WORKLOAD', 'PODS', 'ROLLOUT', 'PENDING'],
-    ...s.workloads.map((w) => [
-      w.cluster,
-      workloadName(w),
-      servingCounts(w),
-      rolloutCell(w),
-      describePending(w.pending),
-    ]),
+    ...s.workloads.map((w) =>
+      [w.cluster, workloadName(w), servingCounts(w), rolloutCell(w), describePending(w.pending)].map(
+        terminalCell,
+      ),
+    ),
   ];
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   if (s.workloads.length > 0)
@@ -196,10 +195,10 @@ export function renderStatusTable(s: RotationStatus): string {
       lines.push(
         [0, 1, 2, 3].map((i) => (r[i] ?? '').padEnd(widths[i] ?? 0)).join('  ') + '  ' + (r[4] ?? ''),
       );
-  return lines.join('\n') + '\n';
+  return terminalLines(lines);
 }
 
-const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = markdownText;
 
 export function renderStatusMarkdown(s: RotationStatus): string {
   const lines = [

@@ -171,20 +171,26 @@ export async function reloadPods(
 /**
  * Forces a sync of every child of a ClusterExternalSecret: ESO copies
  * spec.externalSecretMetadata.annotations onto each child, so the force-sync annotation set there
- * changes every child's metadata (which ESO refreshes on) and stays on them.
+ * changes every child's metadata (which ESO refreshes on) and stays on them. `owner.uid` (from the
+ * child's owner reference) goes in as metadata.uid, a precondition: the API server refuses the
+ * patch (409) when the object of that name is not that owner, so an ExternalSecret that merely
+ * names a ClusterExternalSecret cannot make Rotor touch it.
  */
 export async function forceSyncClusterExternalSecret(
   api: KubeApi,
-  name: string,
+  owner: { readonly name: string; readonly uid: string },
   at: string,
   opts: WriteOptions,
 ): Promise<void> {
   await api.request({
     method: 'PATCH',
-    path: resourcePath(RESOURCES.clusterExternalSecrets, 'v1', undefined, name),
+    path: resourcePath(RESOURCES.clusterExternalSecrets, 'v1', undefined, owner.name),
     query: { fieldManager: 'rotor', ...(opts.dryRun ? { dryRun: 'All' } : {}) },
     contentType: MERGE_PATCH,
-    body: { spec: { externalSecretMetadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } } },
+    body: {
+      metadata: { uid: owner.uid },
+      spec: { externalSecretMetadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } },
+    },
   });
 }
 

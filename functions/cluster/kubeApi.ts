@@ -7,7 +7,8 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../core/kube';
-import { TransientError } from '../errors';
+import { TransientError, errorMessage } from '../errors';
+import { tenantText } from '../core/tenantText';
 import { ListItemParser } from './listItems';
 import { ProxyPathRefused, confinementProblem, requestUrl } from './podProxy';
 
@@ -18,8 +19,12 @@ export interface KubeRequest {
   readonly query?: Readonly<Record<string, string | number | undefined>>;
   readonly body?: unknown;
   readonly contentType?: string;
-  /** Response bodies that are not JSON (pod proxy) come back as text. */
+  /**
+   * Response bodies that are not JSON (pod proxy) come back as text: the first RAW_BODY_LIMIT
+   * bytes of it, the rest is never read.
+   */
   readonly raw?: boolean;
+  /** The whole request, from sending to the last byte of the answer (default 30 s). */
   readonly timeoutMs?: number;
   /**
    * An API path prefix the request must stay under (pod proxy requests: the pod's own
@@ -167,70 +172,25 @@ export class HttpKubeApi implements KubeApi {
     }
     this.count++;
     const timeoutMs = req.timeoutMs ?? this.defaults.timeoutMs ?? 30_000;
-    const eachItem = req.eachItem;
-    type Answer = { status: number; body: string } | { status: number; parsed: unknown };
-    const answer = await new Promise<Answer>((resolve, reject) => {
-      const r = (secure ? https : http).request(
-        url,
-        {
-          method: req.method,
-          headers,
-          agent: req.watch ? this.watchAgent : this.agent,
-          timeout: timeoutMs,
-          ...(req.watch?.signal ? { signal: req.watch.signal } : {}),
-        },
-        (res) => {
-          const status = res.statusCode ?? 0;
-          res.on('error', reject);
-          if (req.watch && status >= 200 && status < 300) {
-            // The first event line is the answer; what follows is not needed (bounded to 1 MiB).
-            let text = '';
-            res.on('data', (c: Buffer) => {
-              text += c.toString('utf8');
-              const nl = text.indexOf('\n');
-              if (nl >= 0 || text.length > 1 << 20) {
-                resolve({ status, body: nl >= 0 ? text.slice(0, nl) : '{}' });
-                res.destroy();
-              }
-            });
-            res.on('end', () => resolve({ status, body: text.trim() ? text : '{}' }));
-            return;
-          }
-          if (eachItem && status >= 200 && status < 300) {
-            // A list, parsed item by item as the bytes arrive: only what eachItem keeps is held.
-            const parser = new ListItemParser((item) => eachItem(item as KubeObject));
-            res.on('data', (c: Buffer) => {
-              try {
-                parser.write(c);
-              } catch (e) {
-                res.destroy(e instanceof Error ? e : new Error(String(e)));
-              }
-            });
-            res.on('end', () => {
-              try {
-                resolve({ status, parsed: parser.end() });
-              } catch (e) {
-                reject(e instanceof Error ? e : new Error(String(e)));
-              }
-            });
-            return;
-          }
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-        },
-      );
-      r.on('timeout', () => r.destroy(new Error(`timed out after ${timeoutMs} ms`)));
-      r.on('error', (e) =>
-        reject(
-          new TransientError(
-            `${req.method} ${req.path} on ${this.cluster}: API server unreachable: ${e.message}`,
-            { cause: e },
-          ),
-        ),
-      );
-      if (payload) r.write(payload);
-      r.end();
+    const answer = await exchange(
+      (secure ? https : http).request(url, {
+        method: req.method,
+        headers,
+        agent: req.watch ? this.watchAgent : this.agent,
+        ...(req.watch?.signal ? { signal: req.watch.signal } : {}),
+      }),
+      payload,
+      {
+        timeoutMs,
+        ...(req.watch ? { firstLine: true } : {}),
+        ...(req.eachItem ? { eachItem: req.eachItem } : {}),
+        ...(req.raw ? { maxBytes: RAW_BODY_LIMIT } : {}),
+      },
+    ).catch((e: unknown) => {
+      const what = e instanceof DeadlineExceeded ? '' : 'API server unreachable: ';
+      throw new TransientError(`${req.method} ${req.path} on ${this.cluster}: ${what}${errorMessage(e)}`, {
+        cause: e,
+      });
     });
     const { status } = answer;
     if ('parsed' in answer) return answer.parsed as T;
@@ -247,14 +207,140 @@ export class HttpKubeApi implements KubeApi {
       // the pod proxy): it may echo application data, so only its status is kept.
       parsed = { message: req.raw ? 'the pod answered with an error (body not logged)' : body.slice(0, 300) };
     }
+    // Through the pod proxy even a JSON Status may be the pod's own words: bounded and escaped.
+    const text = (v: unknown): string | undefined =>
+      typeof v !== 'string' ? undefined : req.raw ? tenantText(v, { limit: 200 }) : v;
     throw new KubeApiError(
       status,
-      parsed.reason ?? httpReason(status),
-      parsed.message ?? '',
+      text(parsed.reason) ?? httpReason(status),
+      text(parsed.message) ?? '',
       req.method,
       url.pathname,
     );
   }
+}
+
+/**
+ * A pod's own answer through the pod proxy (a `raw` request) is read up to this many bytes, enough
+ * for any reason worth reporting; the rest is never read (the connection is closed), so a pod that
+ * answers hundreds of MiB costs Rotor a few KiB.
+ */
+export const RAW_BODY_LIMIT = 4096;
+
+type Answer =
+  { readonly status: number; readonly body: string } | { readonly status: number; readonly parsed: unknown };
+
+interface ExchangeOptions {
+  /** The whole exchange, from sending to the last byte of the answer (not socket idle time). */
+  readonly timeoutMs: number;
+  readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
+  /** Keep at most this many bytes of the body and stop reading there. */
+  readonly maxBytes?: number;
+  /** A watch: the answer is the first line (one event), or `{}` when the stream ends without one. */
+  readonly firstLine?: boolean;
+}
+
+/** The request is not answered in full within its deadline. */
+export class DeadlineExceeded extends Error {
+  override readonly name = 'DeadlineExceeded';
+}
+
+/**
+ * Sends `r` and reads its answer, all within `timeoutMs`: a server that trickles its answer a
+ * byte at a time is cut off at the deadline like one that never answers. Settles once.
+ */
+function exchange(r: http.ClientRequest, payload: Buffer | undefined, o: ExchangeOptions): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    let settled = false;
+    const settle = (f: () => void): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      f();
+    };
+    const fail = (e: unknown): void => settle(() => reject(e instanceof Error ? e : new Error(String(e))));
+    const done = (a: Answer): void => settle(() => resolve(a));
+    const deadline = setTimeout(() => {
+      fail(new DeadlineExceeded(`no complete answer within ${o.timeoutMs} ms`));
+      r.destroy();
+    }, o.timeoutMs);
+    r.on('response', (res) => {
+      const status = res.statusCode ?? 0;
+      res.on('error', fail);
+      // After the end (or the kept bytes) this is a no-op: the answer is settled.
+      res.on('close', () => fail(new Error('the connection closed before the answer ended')));
+      if (o.firstLine && status >= 200 && status < 300) readFirstLine(res, status, done);
+      else if (o.eachItem && status >= 200 && status < 300) readItems(res, o.eachItem, status, done, fail);
+      else readBody(res, o.maxBytes, status, done);
+    });
+    r.on('error', fail);
+    if (payload) r.write(payload);
+    r.end();
+  });
+}
+
+/** A watch's first event (one JSON line, at most 1 MiB kept); the rest is not read. */
+function readFirstLine(res: http.IncomingMessage, status: number, done: (a: Answer) => void): void {
+  let text = '';
+  res.on('data', (c: Buffer) => {
+    text += c.toString('utf8');
+    const nl = text.indexOf('\n');
+    if (nl >= 0 || text.length > 1 << 20) {
+      done({ status, body: nl >= 0 ? text.slice(0, nl) : '{}' });
+      res.destroy();
+    }
+  });
+  res.on('end', () => done({ status, body: text.trim() ? text : '{}' }));
+}
+
+/** A list, parsed item by item as the bytes arrive: only what eachItem keeps is held. */
+function readItems(
+  res: http.IncomingMessage,
+  eachItem: (item: KubeObject) => KubeObject | undefined,
+  status: number,
+  done: (a: Answer) => void,
+  fail: (e: unknown) => void,
+): void {
+  const parser = new ListItemParser((item) => eachItem(item as KubeObject));
+  res.on('data', (c: Buffer) => {
+    try {
+      parser.write(c);
+    } catch (e) {
+      fail(e);
+      res.destroy();
+    }
+  });
+  res.on('end', () => {
+    try {
+      done({ status, parsed: parser.end() });
+    } catch (e) {
+      fail(e);
+    }
+  });
+}
+
+/** The body as text; with `maxBytes`, only its first bytes, and the rest is not read. */
+function readBody(
+  res: http.IncomingMessage,
+  maxBytes: number | undefined,
+  status: number,
+  done: (a: Answer) => void,
+): void {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  const finish = (): void => done({ status, body: Buffer.concat(chunks).toString('utf8') });
+  res.on('data', (c: Buffer) => {
+    if (maxBytes === undefined || kept + c.length <= maxBytes) {
+      chunks.push(c);
+      kept += c.length;
+      return;
+    }
+    chunks.push(c.subarray(0, maxBytes - kept));
+    kept = maxBytes;
+    finish();
+    res.destroy();
+  });
+  res.on('end', finish);
 }
 
 function httpReason(status: number): string {

@@ -12,6 +12,7 @@
 import { InputError } from '../errors';
 import type { KubeObject } from './kube';
 import { apiGroup, asArray, describeObject, isObject, str } from './kube';
+import { quoteTenant } from './tenantText';
 
 export const CLUSTER_EXTERNAL_SECRET = 'ClusterExternalSecret';
 
@@ -23,12 +24,26 @@ export function isNamespace(o: KubeObject): boolean {
   return o.kind === 'Namespace' && o.apiVersion === 'v1';
 }
 
+/**
+ * A ClusterExternalSecret as an ExternalSecret's owner reference names it. The name alone proves
+ * nothing: anyone who may write the ExternalSecret (a tenant) may name any ClusterExternalSecret
+ * there. The uid is the one ESO copied from its owner; Rotor's force-sync of the parent sends it as
+ * a precondition (metadata.uid), so the API server refuses the patch unless the object of that name
+ * is that very owner.
+ */
+export interface ClusterExternalSecretRef {
+  readonly name: string;
+  /** Absent on children Rotor expanded offline from a manifest without one. */
+  readonly uid?: string;
+}
+
 /** The ClusterExternalSecret that owns an ExternalSecret (its controller owner reference), if any. */
-export function owningClusterExternalSecret(es: KubeObject): string | undefined {
+export function owningClusterExternalSecret(es: KubeObject): ClusterExternalSecretRef | undefined {
   const owner = (es.metadata?.ownerReferences ?? []).find(
-    (r) => r.controller === true && r.kind === CLUSTER_EXTERNAL_SECRET,
+    (r) => r.controller === true && r.kind === CLUSTER_EXTERNAL_SECRET && typeof r.name === 'string',
   );
-  return owner?.name;
+  if (owner?.name === undefined) return undefined;
+  return { name: owner.name, ...(owner.uid ? { uid: owner.uid } : {}) };
 }
 
 /**
@@ -63,7 +78,7 @@ export function matchesSelector(
         break;
       default:
         throw new InputError(
-          `${where}: matchExpressions operator "${str(e.operator) ?? ''}" is not In, NotIn, Exists or DoesNotExist`,
+          `${where}: matchExpressions operator ${quoteTenant(str(e.operator) ?? '')} is not In, NotIn, Exists or DoesNotExist`,
         );
     }
   }
@@ -132,7 +147,14 @@ export function expandClusterExternalSecrets(
           namespace,
           ...(isObject(metadata.labels) ? { labels: stringMap(metadata.labels) } : {}),
           ...(isObject(metadata.annotations) ? { annotations: stringMap(metadata.annotations) } : {}),
-          ownerReferences: [{ kind: CLUSTER_EXTERNAL_SECRET, name: cesName, controller: true }],
+          ownerReferences: [
+            {
+              kind: CLUSTER_EXTERNAL_SECRET,
+              name: cesName,
+              ...(ces.metadata?.uid ? { uid: ces.metadata.uid } : {}),
+              controller: true,
+            },
+          ],
         },
         spec: spec.externalSecretSpec,
         ...(ces.__source ? { __source: ces.__source } : {}),

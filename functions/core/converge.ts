@@ -207,6 +207,37 @@ export function supersededBy(mine: ChainPosition, marks: readonly ChainMark[]): 
   return best;
 }
 
+/** A mark with where it was found: `cluster/namespace` of the workload that carries it. */
+export interface PlacedMark {
+  readonly place: string;
+  readonly mark: ChainMark;
+}
+
+/**
+ * The chain that supersedes this delivery everywhere it has work. A mark is an annotation on a
+ * tenant's workload, and a tenant can copy the event's id into a forged one on its own workloads:
+ * so one namespace's marks never stop the work of another. The delivery stands down only when
+ * every `cluster/namespace` with a dependent in this pass carries a mark that supersedes it; the
+ * least advanced of those is named. Anything less, and both chains go on (harmless: every action
+ * is idempotent and each report has one owner), which is the safe side.
+ */
+export function supersededEverywhere(
+  mine: ChainPosition,
+  marks: readonly PlacedMark[],
+  places: readonly string[],
+): ChainMark | undefined {
+  let weakest: ChainMark | undefined;
+  for (const place of new Set(places)) {
+    const by = supersededBy(
+      mine,
+      marks.filter((m) => m.place === place).map((m) => m.mark),
+    );
+    if (!by) return undefined;
+    if (!weakest || by.step < weakest.step) weakest = by;
+  }
+  return weakest;
+}
+
 /** A continuation's Pub/Sub attributes: the event's identity and the step. */
 export const CONTINUATION_EVENT_ATTRIBUTE = 'rotorEvent';
 export const CONTINUATION_STEP_ATTRIBUTE = 'rotorStep';

@@ -10,6 +10,7 @@ import { parseReloadEndpoint } from './reloadEndpoint';
 import { kindOf, workloadAnnotation } from './workloadKinds';
 import { versionKind } from './secretName';
 import type { SecretId } from './secretName';
+import { quoteTenant, tenantText } from './tenantText';
 
 export type Action = 'restart' | 'reload' | 'none' | 'wait' | 'manual';
 
@@ -179,7 +180,7 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
   const ignoredOverride =
     overrideRaw && !override
-      ? ` (${annotations.ON_ROTATE} "${overrideRaw}" ignored: expected restart, reload, none or manual)`
+      ? ` (${annotations.ON_ROTATE} ${quoteTenant(overrideRaw)} ignored: expected restart, reload, none or manual)`
       : '';
   if (override === 'none') {
     return {
@@ -465,7 +466,7 @@ export function describeVia(d: Dependency): string {
   const where = d.container ? ` in ${d.container}` : '';
   switch (d.source.kind) {
     case 'csi':
-      return `${d.via === 'init' ? 'init container ' : ''}CSI file ${d.source.file}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
+      return `${d.via === 'init' ? 'init container ' : ''}CSI file ${tenantText(d.source.file)}${d.via === 'subPath' ? ' mounted with subPath' : ''}${where}`;
     case 'eso':
     case 'csi-sync':
     case 'gke-sync': {

@@ -641,7 +641,7 @@ function scanWorkload(
 /** "ExternalSecret shop/db", or "ExternalSecret shop/db (from ClusterExternalSecret db)" for ESO's children. */
 function describeExternalSecret(eso: EsoInfo): string {
   const parent = owningClusterExternalSecret(eso.source);
-  return `ExternalSecret ${eso.namespace}/${eso.name}${parent ? ` (from ClusterExternalSecret ${parent})` : ''}`;
+  return `ExternalSecret ${eso.namespace}/${eso.name}${parent ? ` (from ClusterExternalSecret ${parent.name})` : ''}`;
 }
 
 function esoSource(eso: EsoInfo, namespace: string, secretName: string): DependencySource {

@@ -9,6 +9,7 @@ import type { NameMatcher } from './nameRegexp';
 import { compileNameRegexp } from './nameRegexp';
 import type { SecretId, VersionSelector } from './secretName';
 import { parseSecretName } from './secretName';
+import { quoteTenant, tenantText } from './tenantText';
 
 export interface GcpStore {
   readonly kind: 'SecretStore' | 'ClusterSecretStore';
@@ -144,7 +145,7 @@ export function readExternalSecret(
     const found = stores.lookup(kind, storeName, namespace);
     if (found === 'foreign') return undefined;
     if (!found) {
-      opts.onProblem?.(`${where}: ${detail} uses ${kind} "${storeName}", which was not found`);
+      opts.onProblem?.(`${where}: ${detail} uses ${kind} ${quoteTenant(storeName)}, which was not found`);
       return undefined;
     }
     return found;
@@ -176,7 +177,7 @@ export function readExternalSecret(
     const project = store.project ?? opts.defaultProject;
     if (!project) {
       opts.onProblem?.(
-        `${where}: ${detail}: ${store.kind} "${store.name}" names no gcpsm.projectID and no default project is configured`,
+        `${where}: ${detail}: ${store.kind} ${quoteTenant(store.name)} names no gcpsm.projectID and no default project is configured`,
       );
       return;
     }
@@ -187,7 +188,7 @@ export function readExternalSecret(
       const ref = parseSecretName(full);
       references.push({ id: ref.id, version: version ?? 'latest', detail, ...keyPart });
     } catch (e) {
-      throw new InputError(`${detail}: remoteRef.key "${key}": ${(e as Error).message}`, where);
+      throw new InputError(`${detail}: remoteRef.key ${quoteTenant(key)}: ${(e as Error).message}`, where);
     }
   };
 
@@ -232,7 +233,7 @@ export function readExternalSecret(
         } catch (e) {
           // ESO cannot sync it either; the message says which ExternalSecret and what RE2 rejected.
           throw new InputError(
-            `spec.dataFrom[${i}].find.name.regexp ${JSON.stringify(nameSel)} is not a valid RE2 expression: ${(e as Error).message}`,
+            `spec.dataFrom[${i}].find.name.regexp ${quoteTenant(nameSel)} is not a valid RE2 expression: ${(e as Error).message}`,
             where,
           );
         }
@@ -244,7 +245,7 @@ export function readExternalSecret(
           pattern,
           ...(path ? { path } : {}),
           keyedByName,
-          detail: `${detail} (find /${nameSel}/${path ? ` under ${path}` : ''})`,
+          detail: `${detail} (find /${tenantText(nameSel)}/${path ? ` under ${tenantText(path)}` : ''})`,
         });
       } else {
         // Tag-based finds depend on labels in Secret Manager, which discovery does not read.

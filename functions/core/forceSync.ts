@@ -1,6 +1,7 @@
 // Which ExternalSecrets to force-sync while a workload waits for ESO, and since when Rotor has
 // been waiting. Pure: it reads the ExternalSecrets' annotations and status.
 import * as annotations from './annotations';
+import type { ClusterExternalSecretRef } from './clusterExternalSecret';
 import { owningClusterExternalSecret } from './clusterExternalSecret';
 import type { Dependency } from './discovery';
 import { forcedSyncTime } from './forcedSync';
@@ -16,15 +17,16 @@ export interface ForceSync {
   /**
    * The ClusterExternalSecret whose child it is: ESO replaces a child's annotations with the
    * parent's spec.externalSecretMetadata on every reconcile, so the force-sync annotation goes
-   * there (and reaches every child at once).
+   * there (and reaches every child at once). Only with the owner's uid, which the patch sends as
+   * a precondition: a name alone could be any ClusterExternalSecret (see clusterExternalSecret.ts).
    */
-  readonly clusterExternalSecret?: string;
+  readonly clusterExternalSecret?: Required<ClusterExternalSecretRef>;
 }
 
 /** What a force-sync patches, once per delivery: the ExternalSecret, or its ClusterExternalSecret. */
 export function forceSyncTarget(n: ForceSync): string {
   return n.clusterExternalSecret !== undefined
-    ? `ClusterExternalSecret ${n.clusterExternalSecret}`
+    ? `ClusterExternalSecret ${n.clusterExternalSecret.name}`
     : `ExternalSecret ${n.key}`;
 }
 
@@ -76,25 +78,54 @@ export function forceSyncTargets(
       key,
       externalSecret: es,
       at,
-      ...(parent !== undefined ? { clusterExternalSecret: parent } : {}),
+      ...(parent?.uid !== undefined ? { clusterExternalSecret: { name: parent.name, uid: parent.uid } } : {}),
     });
   }
   return out;
 }
 
-/** When Rotor last forced a sync of an ExternalSecret `affected` reads through (ms; 0 if never). */
+/**
+ * When a sync of a source `affected` reads through was last forced (ms; 0 if never): ESO's
+ * force-sync annotation on an ExternalSecret, GKE's spec.forceSynchronization on a SecretSync.
+ * Either is what Rotor writes when it asks, so a wait measured from it never starts before Rotor
+ * could ask, for every kind of sync.
+ */
 export function lastForcedSync(
   affected: readonly Dependency[],
-  externalSecrets: ReadonlyMap<string, KubeObject>,
+  sources: {
+    readonly externalSecrets: ReadonlyMap<string, KubeObject>;
+    readonly secretSyncs: ReadonlyMap<string, KubeObject>;
+  },
   now: number,
 ): number {
+  const values = [
+    ...externalSecretsOf(affected, sources.externalSecrets).map(
+      ({ es }) => es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC],
+    ),
+    ...secretSyncsOf(affected, sources.secretSyncs).map((sync) =>
+      isObject(sync.spec) ? str(sync.spec.forceSynchronization) : undefined,
+    ),
+  ];
   let latest = 0;
-  for (const { es } of externalSecretsOf(affected, externalSecrets)) {
+  for (const value of values) {
     // A time in the future would stretch the wait's bound as far as a tenant likes: ignored.
-    const t = forcedSyncTime(es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC], now);
+    const t = forcedSyncTime(value, now);
     if (t !== undefined && t > latest) latest = t;
   }
   return latest;
+}
+
+/** The SecretSyncs that `affected` reads through, once each. */
+function secretSyncsOf(
+  affected: readonly Dependency[],
+  secretSyncs: ReadonlyMap<string, KubeObject>,
+): KubeObject[] {
+  const keys = new Set(
+    affected.flatMap((d) =>
+      d.source.kind === 'gke-sync' ? [`${d.source.namespace}/${d.source.secretSync}`] : [],
+    ),
+  );
+  return [...keys].flatMap((k) => secretSyncs.get(k) ?? []);
 }
 
 /**

@@ -8,12 +8,21 @@
 import { createHash } from 'node:crypto';
 import type { WorkloadOutcome } from '../pipeline/outcome';
 import type { KubeObject } from './kube';
+import { fitUtf8, utf8Prefix } from './tenantText';
 import { kindOf } from './workloadKinds';
 
 export const REPORTING_CONTROLLER = 'rotor';
-/** The API server's limits (pkg/apis/core/validation/events.go). */
+/**
+ * The API server's limits (pkg/apis/core/validation/events.go): Go's len(), so bytes of UTF-8,
+ * not characters. The name is validated as any object name: a DNS-1123 subdomain.
+ */
 const NOTE_LIMIT = 1024;
 const FIELD_LIMIT = 128;
+const NAME_LIMIT = 253;
+/** `.rotor-` and 16 hex digits: the part of an Event's name that tells one fact from another. */
+const NAME_SUFFIX_LENGTH = '.rotor-'.length + 16;
+/** A DNS-1123 subdomain: lowercase alphanumeric labels of [-a-z0-9], joined by dots. */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export type EventReason = 'Restarted' | 'Reloaded' | 'ReloadFailed' | 'Waiting' | 'Halted' | 'GaveUp';
 
@@ -108,13 +117,13 @@ export function workloadEvent(
   return {
     apiVersion: 'events.k8s.io/v1',
     kind: 'Event',
-    metadata: { name: `${o.name.slice(0, 200)}.rotor-${hash}`, namespace: o.namespace },
+    metadata: { name: eventName(o.name, hash), namespace: o.namespace },
     eventTime: microTime(src.now),
     type: reported.type,
     reason: reported.reason,
     action: reported.action,
     reportingController: REPORTING_CONTROLLER,
-    reportingInstance: src.instance.slice(0, FIELD_LIMIT),
+    reportingInstance: utf8Prefix(src.instance, FIELD_LIMIT),
     regarding: {
       apiVersion: workload.apiVersion ?? `${info.group}/${info.versions[0] ?? 'v1'}`,
       kind: o.kind,
@@ -122,6 +131,16 @@ export function workloadEvent(
       name: o.name,
       ...(workload.metadata?.uid ? { uid: workload.metadata.uid } : {}),
     },
-    note: note.length > NOTE_LIMIT ? `${note.slice(0, NOTE_LIMIT - 4)} ...` : note,
+    note: fitUtf8(note, NOTE_LIMIT, ' ...'),
   };
+}
+
+/**
+ * `WORKLOAD.rotor-HASH`, a name the API server accepts for any workload name: the workload's name
+ * is cut to leave room for the suffix (within 253 characters) and never ends in `-` or `.` where
+ * the suffix joins it. A name that is no DNS subdomain even so is left out: `rotor-HASH`.
+ */
+export function eventName(workload: string, hash: string): string {
+  const stem = workload.slice(0, NAME_LIMIT - NAME_SUFFIX_LENGTH).replace(/[-.]+$/, '');
+  return DNS_SUBDOMAIN.test(stem) ? `${stem}.rotor-${hash}` : `rotor-${hash}`;
 }

@@ -228,7 +228,11 @@ function waitFor(
     eventTime: event.time,
     now: live.now,
     forcingNow: nudge.length > 0 || forceSecretSyncs.length > 0,
-    lastForcedSync: lastForcedSync(affected, live.externalSecrets, live.now),
+    lastForcedSync: lastForcedSync(
+      affected,
+      { externalSecrets: live.externalSecrets, secretSyncs: live.secretSyncs ?? new Map() },
+      live.now,
+    ),
   });
   const giveUpAt = started + live.maxWaitMs;
   // A dry run asks ESO for nothing, so its waits never end: it reports them instead of giving up.

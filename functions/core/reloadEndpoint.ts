@@ -4,6 +4,7 @@
 // reinterpret (dot segments, percent-encoding, backslashes, a query or a fragment) would let the
 // path climb out of the pod's proxy prefix to another pod, namespace or, through a Connect Gateway
 // base path, another cluster. So the grammar is deliberately narrow, and a rejection says why. Pure.
+import { quoteTenant } from './tenantText';
 
 export interface ReloadEndpoint {
   /** A container port number (1-65535) or a container port name (IANA service name syntax). */
@@ -33,11 +34,11 @@ function rejected(reason: string): ReloadEndpointParse {
 function portProblem(port: string): string | undefined {
   if (port === '') return 'no port before the path';
   if (/^[0-9]+$/.test(port)) {
-    if (port.length > 1 && port.startsWith('0')) return `port "${port}" has a leading zero`;
+    if (port.length > 1 && port.startsWith('0')) return `port ${quoteTenant(port)} has a leading zero`;
     const n = Number(port);
     return n >= 1 && n <= 65535 ? undefined : `port ${port} is outside 1-65535`;
   }
-  const name = `port "${port}" is neither a number 1-65535 nor a container port name`;
+  const name = `port ${quoteTenant(port)} is neither a number 1-65535 nor a container port name`;
   if (port.length > 15) return `${name} (a name has at most 15 characters)`;
   if (!/^[a-z0-9-]+$/.test(port)) return `${name} (a name has only a-z, 0-9 and "-")`;
   if (!/[a-z]/.test(port)) return `${name} (a name has at least one letter)`;
@@ -57,7 +58,7 @@ function pathProblem(path: string): string | undefined {
     if (segment === '') return 'the path has an empty segment ("//" or a trailing "/")';
     if (segment === '.' || segment === '..') return `the path has a "${segment}" segment`;
     if (!UNRESERVED.test(segment))
-      return `path segment ${JSON.stringify(segment)} has characters other than A-Z a-z 0-9 - . _ ~`;
+      return `path segment ${quoteTenant(segment)} has characters other than A-Z a-z 0-9 - . _ ~`;
   }
   return undefined;
 }

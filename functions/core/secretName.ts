@@ -2,6 +2,7 @@
 // secrets live under `locations/L`: two references denote the same secret only when project
 // (after id↔number mapping), location and name all agree.
 import { InputError } from '../errors';
+import { quoteTenant } from './tenantText';
 
 export interface SecretId {
   /** Project as written: an id (`my-proj`) or a number (`123456789012`). */
@@ -36,33 +37,41 @@ export function parseSecretName(name: string): SecretVersionRef {
   const expect = (word: string): void => {
     if (parts[i] !== word) {
       throw new InputError(
-        `"${name}" is not a Secret Manager name: expected "${word}" at segment ${i + 1}, found "${parts[i] ?? ''}" (want projects/P/[locations/L/]secrets/S[/versions/V])`,
+        `${quoteTenant(name)} is not a Secret Manager name: expected "${word}" at segment ${i + 1}, found ${quoteTenant(parts[i] ?? '')} (want projects/P/[locations/L/]secrets/S[/versions/V])`,
       );
     }
     i++;
   };
   expect('projects');
   const project = parts[i++] ?? '';
-  if (!PROJECT.test(project)) throw new InputError(`"${name}": invalid project "${project}"`);
+  if (!PROJECT.test(project))
+    throw new InputError(`${quoteTenant(name)}: invalid project ${quoteTenant(project)}`);
   let location: string | undefined;
   if (parts[i] === 'locations') {
     i++;
     location = parts[i++] ?? '';
-    if (!LOCATION.test(location)) throw new InputError(`"${name}": invalid location "${location}"`);
+    if (!LOCATION.test(location))
+      throw new InputError(`${quoteTenant(name)}: invalid location ${quoteTenant(location)}`);
   }
   expect('secrets');
   const secret = parts[i++] ?? '';
   if (!SECRET.test(secret))
-    throw new InputError(`"${name}": invalid secret name "${secret}" (letters, digits, _ and - only)`);
+    throw new InputError(
+      `${quoteTenant(name)}: invalid secret name ${quoteTenant(secret)} (letters, digits, _ and - only)`,
+    );
   let version: string | undefined;
   if (i < parts.length) {
     expect('versions');
     version = parts[i++] ?? '';
     if (!VERSION.test(version))
-      throw new InputError(`"${name}": invalid version "${version}" (latest, a number or an alias)`);
+      throw new InputError(
+        `${quoteTenant(name)}: invalid version ${quoteTenant(version)} (latest, a number or an alias)`,
+      );
   }
   if (i !== parts.length)
-    throw new InputError(`"${name}": unexpected trailing segments "${parts.slice(i).join('/')}"`);
+    throw new InputError(
+      `${quoteTenant(name)}: unexpected trailing segments ${quoteTenant(parts.slice(i).join('/'))}`,
+    );
   return { id: location ? { project, location, secret } : { project, secret }, version };
 }
 
@@ -75,12 +84,12 @@ export function parseSecretArg(value: string, defaultProject?: string): SecretVe
   if (value.startsWith('projects/')) return parseSecretName(value);
   if (value.includes('/') && !/^[^/]+\/versions\/[^/]+$/.test(value)) {
     throw new InputError(
-      `secret "${value}" is neither a short name (NAME or NAME/versions/V) nor a full name (projects/P/[locations/L/]secrets/S): regional secrets need their full name`,
+      `secret ${quoteTenant(value)} is neither a short name (NAME or NAME/versions/V) nor a full name (projects/P/[locations/L/]secrets/S): regional secrets need their full name`,
     );
   }
   if (!defaultProject) {
     throw new InputError(
-      `secret "${value}" is a short name: give projects/P/secrets/${value} or a default project`,
+      `secret ${quoteTenant(value)} is a short name: give projects/P/secrets/${value.slice(0, 255)} or a default project`,
     );
   }
   return parseSecretName(`projects/${defaultProject}/secrets/${value}`);

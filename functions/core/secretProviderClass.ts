@@ -6,12 +6,19 @@ import { asArray, describeObject, isObject, str } from './kube';
 import type { SecretVersionRef } from './secretName';
 import { parseSecretName } from './secretName';
 import { YamlSyntaxError, parseYaml } from './yaml';
+import { quoteTenant } from './tenantText';
 
 /** GKE add-on driver (provider `gke`) and the open-source driver (provider `gcp`). */
 export const CSI_DRIVERS: Readonly<Record<string, 'gke' | 'gcp'>> = {
   'secrets-store-gke.csi.k8s.io': 'gke',
   'secrets-store.csi.k8s.io': 'gcp',
 };
+
+/**
+ * At most this many entries in one class's spec.parameters.secrets: every class is read on every
+ * event, and the text is a tenant's. A class mounts a handful of secrets; a thousand is generous.
+ */
+export const MAX_SPC_ENTRIES = 1000;
 
 /** `projects/P/locations/L/parameters/N/versions/V`: a Parameter Manager version. */
 const PARAMETER_VERSION = /^\/?projects\/[^/]+\/locations\/[^/]+\/parameters\/[^/]+\/versions\/[^/]+$/;
@@ -75,7 +82,8 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
   let list: unknown;
   if (typeof raw === 'string') {
     try {
-      list = parseYaml(raw);
+      // No aliases: a few bytes of `- *a` would expand into thousands of entries.
+      list = parseYaml(raw, { aliases: false });
     } catch (e) {
       if (!(e instanceof YamlSyntaxError)) throw e;
       throw new InputError(`spec.parameters.secrets does not parse as YAML: ${e.message}`, where);
@@ -89,6 +97,11 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
   }
   if (!Array.isArray(list))
     throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
+  if (list.length > MAX_SPC_ENTRIES)
+    throw new InputError(
+      `spec.parameters.secrets has ${list.length} entries; at most ${MAX_SPC_ENTRIES} are read per class`,
+      where,
+    );
   const entries: SpcEntry[] = list.flatMap((item, i) => {
     if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
     const resourceName = str(item.resourceName);
@@ -103,7 +116,7 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     }
     if (ref.version === undefined) {
       throw new InputError(
-        `spec.parameters.secrets[${i}].resourceName "${resourceName}" must end in /versions/V (latest, a number or an alias)`,
+        `spec.parameters.secrets[${i}].resourceName ${quoteTenant(resourceName)} must end in /versions/V (latest, a number or an alias)`,
         where,
       );
     }

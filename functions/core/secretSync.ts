@@ -8,6 +8,7 @@
 import { InputError } from '../errors';
 import type { Readiness } from './decision';
 import type { KubeObject } from './kube';
+import { forcedSyncTime } from './forcedSync';
 import { asArray, describeObject, isObject, str } from './kube';
 
 export const SECRET_SYNC_API_VERSION = 'secret-sync.gke.io/v1';
@@ -105,15 +106,18 @@ export function secretSyncNudges(
   now: number,
 ): SecretSyncNudge[] {
   const event = eventTime !== undefined ? Date.parse(eventTime) : undefined;
-  const after = (t: string | undefined): boolean =>
-    t !== undefined && event !== undefined && !Number.isNaN(Date.parse(t)) && Date.parse(t) > event;
+  const after = (t: number | undefined): boolean =>
+    t !== undefined && event !== undefined && !Number.isNaN(t) && t > event;
   const out: SecretSyncNudge[] = [];
   for (const key of new Set(keys)) {
     const sync = secretSyncs.get(key);
     if (!sync) continue;
     const status = isObject(sync.status) ? sync.status : {};
     const spec = isObject(sync.spec) ? sync.spec : {};
-    if (after(str(status.lastSuccessfulSyncTime)) || after(str(spec.forceSynchronization))) continue;
+    const synced = str(status.lastSuccessfulSyncTime);
+    // spec.forceSynchronization is tenant-writable: a time in the future counts as never forced.
+    const forced = forcedSyncTime(str(spec.forceSynchronization), now);
+    if (after(synced !== undefined ? Date.parse(synced) : undefined) || after(forced)) continue;
     out.push({ key, secretSync: sync, at: new Date(now).toISOString() });
   }
   return out;

@@ -44,10 +44,50 @@ export function parseYamlDocuments(text: string): unknown[] {
   }
 }
 
-/** One document. Throws YamlSyntaxError. */
-export function parseYaml(text: string): unknown {
+/**
+ * A listener that refuses the second appearance of one mapping or list: js-yaml returns an alias
+ * (`*name`, a merge key `<<: *name` too) as the very object its anchor made, so a node that closes
+ * with an object already seen is an alias. Refused as it is read, an alias bomb (a list of
+ * thousands of `- *a`, or anchors of anchors) costs no more than its first alias. The manifest
+ * loader draws the same line for whole objects (one object listed twice, functions/manifests/load.ts);
+ * where no alias is wanted at all, this draws it for every mapping and list.
+ */
+function refusingAliases(): (eventType: string, state: ParseState) => void {
+  const seen = new WeakSet<object>();
+  // Where each open node began (its alias is reported there, not where the parser stopped).
+  const starts: Array<{ line: number; column: number }> = [];
+  return (eventType, state) => {
+    if (eventType === 'open') {
+      starts.push({ line: state.line + 1, column: state.position - state.lineStart + 1 });
+      return;
+    }
+    const start = starts.pop();
+    if (typeof state.result !== 'object' || state.result === null) return;
+    if (seen.has(state.result))
+      throw new YamlSyntaxError(
+        'YAML aliases (*name) are not accepted here: write each entry out',
+        start?.line,
+        start?.column,
+      );
+    seen.add(state.result);
+  };
+}
+
+/** What js-yaml's parse listener reads of its state. */
+interface ParseState {
+  readonly result: unknown;
+  readonly line: number;
+  readonly position: number;
+  readonly lineStart: number;
+}
+
+/**
+ * One document. Throws YamlSyntaxError. `aliases: false` refuses an alias of a mapping or list
+ * (see refusingAliases), for text a tenant writes and Rotor reads on every event.
+ */
+export function parseYaml(text: string, options: { aliases: boolean } = { aliases: true }): unknown {
   try {
-    return load(text, { schema: SCHEMA });
+    return load(text, { schema: SCHEMA, ...(options.aliases ? {} : { listener: refusingAliases() }) });
   } catch (e) {
     return rethrow(e);
   }

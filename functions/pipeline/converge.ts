@@ -4,7 +4,7 @@
 // when it acted, when it saw something new, and always when it is the last one.
 import { createHash } from 'node:crypto';
 import type { ChainPosition, LoopEnd, LoopSettings, PassRecord } from '../core/converge';
-import { afterPass, supersededBy } from '../core/converge';
+import { afterPass, supersededEverywhere } from '../core/converge';
 import type { EventContext } from '../core/decision';
 import { waitForChange } from '../cluster/watch';
 import type { EventOutcome } from './outcome';
@@ -50,7 +50,8 @@ export async function convergeEvent(
     };
     passes.push(record);
     options.onPass?.(pass, passes.length);
-    const superseded = info.chain ? supersededBy(info.chain, pass.marks) : undefined;
+    const places = pass.outcome.workloads.map((w) => `${w.cluster}/${w.namespace}`);
+    const superseded = info.chain ? supersededEverywhere(info.chain, pass.marks, places) : undefined;
     const step = afterPass(
       {
         startedAt,

@@ -25,8 +25,9 @@ export type Result =
   /** The bounded wait ran out before the new version became visible. */
   | 'gave-up'
   /**
-   * The event halted (core/waves.ts): this workload's rollout failed, or it was left alone
-   * because another one's did. Acked; `rotor apply` continues once a person fixed the cause.
+   * Its namespace's part of the event halted (core/waves.ts): this workload's rollout failed, or
+   * it was left alone because another one's in its namespace (or a canary's) did. Not pending;
+   * `rotor apply` continues once a person fixed the cause.
    */
   | 'halted'
   /** ESO will never refresh the ExternalSecret (refreshInterval 0, CreatedOnce): reported at once, acked. */
@@ -91,7 +92,10 @@ export interface EventOutcome {
   /** Clusters that could not be reached or listed this time (retried). */
   readonly clusterErrors: Array<{ cluster: string; error: string }>;
   readonly warnings: string[];
-  /** The failed rollouts that halted the event (absent: not halted). Nothing more is acted on. */
+  /**
+   * The failed rollouts that halted their namespaces (absent: none halted). Nothing more is acted
+   * on there; in every namespace when the failure is in a canary namespace (core/waves.ts).
+   */
   readonly halted?: readonly HaltCause[];
   /** Still waiting or transiently failed: the event must be redelivered. */
   readonly pending: number;
@@ -103,6 +107,54 @@ export interface EventOutcome {
   /** Everything is done, or given up on: ack. */
   readonly converged: boolean;
   readonly durationMs: number;
+  /**
+   * Set when the outcome was too big to publish whole (boundedOutcome): how many workload
+   * outcomes and warnings are not in this message. Every count above is still complete.
+   */
+  readonly leftOut?: { readonly workloads: number; readonly warnings: number; readonly note: string };
+}
+
+/**
+ * Pub/Sub refuses a message over 10 MB, and a refused outcome is retried until dead-lettered, so
+ * every tenant's report for the event is lost. An outcome is published at most this big.
+ */
+export const OUTCOME_LIMIT_BYTES = 4 * 1024 * 1024;
+
+const jsonBytes = (v: unknown): number => Buffer.byteLength(JSON.stringify(v), 'utf8');
+
+/**
+ * The outcome as published: whole when its JSON fits `limit` bytes; otherwise its workload
+ * outcomes, then its warnings, in order while they fit, and `leftOut` says how many were left out.
+ */
+export function boundedOutcome(o: EventOutcome, limit: number = OUTCOME_LIMIT_BYTES): EventOutcome {
+  if (jsonBytes(o) <= limit) return o;
+  const leftOut = (workloads: number, warnings: number): NonNullable<EventOutcome['leftOut']> => ({
+    workloads,
+    warnings,
+    note: `… ${workloads} of ${o.workloads.length} workload outcome(s) and ${warnings} of ${o.warnings.length} warning(s) left out: the outcome message is bounded to ${limit} bytes (the log has each workload's line)`,
+  });
+  // Room for everything else, with the widest note it can carry.
+  let room =
+    limit -
+    jsonBytes({ ...o, workloads: [], warnings: [], leftOut: leftOut(o.workloads.length, o.warnings.length) });
+  const keep = <T>(items: readonly T[]): T[] => {
+    const kept: T[] = [];
+    for (const item of items) {
+      const cost = jsonBytes(item) + 1;
+      if (cost > room) break;
+      room -= cost;
+      kept.push(item);
+    }
+    return kept;
+  };
+  const workloads = keep(o.workloads);
+  const warnings = keep(o.warnings);
+  return {
+    ...o,
+    workloads,
+    warnings,
+    leftOut: leftOut(o.workloads.length - workloads.length, o.warnings.length - warnings.length),
+  };
 }
 
 /** What an outcome says of its event; its secret by project id (a notification may carry the number). */

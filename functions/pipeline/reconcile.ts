@@ -18,13 +18,13 @@ import { gateDecision, windowsFor } from '../core/restartGate';
 import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
-import { actedForEvent, appliedForEvent, planWaves, waveIntent, waveOf } from '../core/waves';
+import { appliedForEvent, planWaves, rolloutToJudge, waveIntent, waveOf } from '../core/waves';
 import type { WaveSettings } from '../config';
 import type { EventSource } from '../core/kubeEvents';
 import { workloadEvent } from '../core/kubeEvents';
-import type { AppliedBy } from '../core/appliedBy';
+import type { AppliedBy, Delivery } from '../core/appliedBy';
 import { chainMarkOf, describeAppliedBy } from '../core/appliedBy';
-import type { ChainMark, ChainPosition, WatchTarget } from '../core/converge';
+import type { ChainPosition, PlacedMark, WatchTarget } from '../core/converge';
 import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
@@ -33,6 +33,7 @@ import type { ProjectMap } from '../core/secretName';
 import { secretKey } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
+import type { ForceSync } from '../core/forceSync';
 import { forceSyncTarget } from '../core/forceSync';
 import {
   forceSync,
@@ -45,10 +46,11 @@ import {
   restartWorkload,
 } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
-import { isConflict, isNotFound } from '../cluster/kubeApi';
+import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { liveInventory } from '../cluster/inventory';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
+import { namespaceMatcher } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
@@ -103,6 +105,11 @@ export interface EventInfo {
   readonly messageId?: string;
   /** Which delivery of the event's chain this is (core/converge.ts); absent: step 0. */
   readonly chain?: ChainPosition;
+  /**
+   * Without a message (a CLI run): this run's own id, recorded in rotor.dev/applied-by so the run
+   * believes the records it wrote itself (core/appliedBy.ts, trustedAppliedBy).
+   */
+  readonly runId?: string;
   /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
   readonly scope?: OutcomeScope;
 }
@@ -141,7 +148,7 @@ export interface Pass {
   /** What the pending work waits on (core/converge.ts). */
   readonly waits: readonly WatchTarget[];
   /** The chain positions recorded on the event's dependents (rotor.dev/applied-by). */
-  readonly marks: readonly ChainMark[];
+  readonly marks: readonly PlacedMark[];
   /** Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see reconcileAndReport). */
   readonly report: (report: (outcome: EventOutcome) => Promise<void>) => Promise<void>;
 }
@@ -154,7 +161,7 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
   const warnings: string[] = [];
   const halted: HaltCause[] = [];
   const waits: WatchTarget[] = [];
-  const marks: ChainMark[] = [];
+  const marks: PlacedMark[] = [];
   let transient = 0;
   let rollingOut = 0;
   let acted = 0;
@@ -183,11 +190,11 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
     acted += r.acted;
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
-  // A halted event waits for nothing: a person fixes the cause and runs rotor apply.
-  const awaitingRollouts = halted.length
-    ? 0
-    : workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
-  const waiting = halted.length ? 0 : workloads.filter((w) => w.result === 'waiting').length + rollingOut;
+  // A halted namespace waits for nothing (its workloads are reported halted: a person fixes the
+  // cause and runs rotor apply); the other namespaces' waits still count.
+  const awaitingRollouts =
+    workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
+  const waiting = workloads.filter((w) => w.result === 'waiting').length + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const outcome: EventOutcome = {
     event: outcomeEvent(ctx, info.messageId, cfg.projects),
@@ -226,7 +233,7 @@ async function reconcileCluster(
   rollingOut: number;
   acted: number;
   waits: WatchTarget[];
-  marks: ChainMark[];
+  marks: PlacedMark[];
   createEvents: () => Promise<void>;
 }> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
@@ -291,8 +298,8 @@ async function reconcileCluster(
     log,
     nudged: new Set(),
     acts: { count: 0 },
-    ...(info.messageId ? { messageId: info.messageId } : {}),
     ...(info.chain ? { chain: info.chain } : {}),
+    delivery: deliveryOf(ctx, info, cfg),
     ...(cfg.events && !cfg.dryRun
       ? {
           eventSource: {
@@ -340,8 +347,15 @@ async function reconcileCluster(
             attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
           const result = await handleWorkload(current, planned, step, env);
           // Any restart or reload of a gated delivery counts, also one a retry after a conflict
-          // re-decided into (its step was planned from the first decision).
-          if (plan.steps.size && (result.result === 'restarted' || result.result === 'reloaded'))
+          // re-decided into (its step was planned from the first decision). A late report of an
+          // earlier delivery's work (decision none: its rollout is done) is not pending: if its
+          // Event can never be created, it would otherwise hold the event until dead-lettered.
+          const lateReportOfDone = planned.action === 'none' && step?.step !== 'rolling-out';
+          if (
+            plan.steps.size &&
+            (result.result === 'restarted' || result.result === 'reloaded') &&
+            !lateReportOfDone
+          )
             rollingOut++;
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
@@ -407,9 +421,9 @@ async function reconcileCluster(
     );
   });
   const marks = decided.flatMap(({ wd }) => {
-    const by = appliedForEvent(wd.object, env.secretKey, ctx);
+    const by = appliedForEvent(wd.object, env.secretKey, ctx, env.delivery);
     const mark = by ? chainMarkOf(by) : undefined;
-    return mark ? [mark] : [];
+    return mark ? [{ place: `${wd.ref.cluster}/${wd.ref.namespace}`, mark }] : [];
   });
   return { outcomes, halted, transient, rollingOut, acted: env.acts.count, waits, marks, createEvents };
 }
@@ -425,6 +439,16 @@ function workloadId(wd: WorkloadDependencies): string {
 
 const NO_WAVES: WavePlan = { steps: new Map(), halted: [] };
 
+/** The delivery whose rotor.dev/applied-by records this pass writes, and believes. */
+function deliveryOf(ctx: EventContext, info: EventInfo, cfg: ReconcileConfig): Delivery {
+  const id = info.messageId ?? info.runId;
+  return {
+    ...(id !== undefined ? { id } : {}),
+    ...(ctx.time !== undefined ? { eventTime: ctx.time } : {}),
+    now: (cfg.now ?? (() => new Date()))().getTime(),
+  };
+}
+
 /**
  * The wave plan of this delivery: each dependent's wave, what its decision would do, and the
  * rollout health of what Rotor already did for this event (read from the controller's status,
@@ -439,21 +463,24 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
   // finished rollout costs no request (the controller's status is in the listed object); pods are
   // listed only for rollouts still going.
   const now = (cfg.now ?? (() => new Date()))().getTime();
+  const canaries = waves.canaryNamespaces?.length
+    ? namespaceMatcher({ allow: waves.canaryNamespaces })
+    : () => false;
   const entries = await mapLimit(decided, cfg.concurrency, async (d) => {
     const { wd } = d;
     const { wave, warning } = waveOf(wd.object);
     if (warning) env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${warning}`);
     // Only what Rotor did for this event that changes pods has a rollout to wait for: a restart
-    // or a reload (a reload that leaves pods unready halts too). A `record` changed nothing, so
-    // someone else's rollout in progress must not hold, or halt, the event. Without an applied-by
-    // record (written before it existed) the workload is read as acted on.
-    const acted = actedForEvent(wd.object, env.secretKey, ctx);
-    const by = appliedForEvent(wd.object, env.secretKey, ctx);
-    const health =
-      acted && by?.action !== 'record' ? await healthOf(wd, env, now, waves.rolloutTimeoutMs) : undefined;
+    // or a reload (a reload that leaves pods unready halts too), recorded by one of this event's
+    // deliveries. A `record` changed nothing, and a record a tenant wrote proves nothing: someone
+    // else's rollout must not hold, or halt, the event.
+    const by = rolloutToJudge(wd.object, env.secretKey, ctx, env.delivery);
+    const health = by ? await healthOf(wd, by, env, now, waves.rolloutTimeoutMs) : undefined;
     return {
       id: workloadId(wd),
       label: `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}`,
+      namespace: wd.ref.namespace,
+      canary: canaries(wd.ref.namespace),
       wave,
       // A workload whose decision failed (it is reported failed, and retried) is not known to be
       // done: it holds later waves, like a wait.
@@ -466,15 +493,13 @@ async function planDelivery(decided: readonly Decided[], env: WorkloadEnv): Prom
 
 async function healthOf(
   wd: WorkloadDependencies,
+  by: AppliedBy,
   env: WorkloadEnv,
   now: number,
   timeoutMs: number,
 ): Promise<RolloutHealth> {
-  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart
-  // marker), or else from the restart marker on the workload.
-  const actedAt =
-    appliedForEvent(wd.object, env.secretKey, env.ctx)?.at ?? kindOf(wd.ref.kind).restartedAt(wd.object);
-  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, ...(actedAt ? { actedAt } : {}) };
+  // The timeout runs from Rotor's own action (rotor.dev/applied-by: a reload has no restart marker).
+  const live: Omit<HealthInputs, 'pods'> = { now, timeoutMs, actedAt: by.at };
   const health = rolloutHealth(wd.object, { ...live, pods: [] });
   // Pods tell a crash loop long before the controller gives up: read them while it is not done.
   if (health.health === 'done' || health.health === 'manual') return health;
@@ -515,10 +540,10 @@ interface WorkloadEnv {
   readonly nudged: Set<string>;
   /** Writes performed (restarts, reloads, records, forced syncs): the loop's progress. */
   readonly acts: { count: number };
-  /** The delivery's message, recorded in rotor.dev/applied-by. */
-  readonly messageId?: string;
   /** A continuation's place in the event's chain, recorded in rotor.dev/applied-by. */
   readonly chain?: ChainPosition;
+  /** The delivery: its id is recorded in rotor.dev/applied-by, and only its records are believed. */
+  readonly delivery: Delivery;
   /** Set when Kubernetes Events are reported (not in dry runs). */
   readonly eventSource?: EventSource;
 }
@@ -578,7 +603,7 @@ async function handleWorkload(
     case 'failed':
       return outcome(wd, action, 'halted', `the rollout failed: ${step.reasons.join('; ')}`);
     case 'rolling-out': {
-      const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
+      const by = appliedForEvent(wd.object, env.secretKey, env.ctx, env.delivery);
       const done = by ? `${describeAppliedBy(by)}: ` : '';
       const waiting = `${done}waiting for the rollout to finish (${step.detail})`;
       // Work an earlier delivery did but never reported is reported now (restarted by message M);
@@ -670,7 +695,7 @@ async function unreported(
 ): Promise<WorkloadOutcome | undefined> {
   const source = env.eventSource;
   if (!source) return undefined;
-  const by = appliedForEvent(wd.object, env.secretKey, env.ctx);
+  const by = appliedForEvent(wd.object, env.secretKey, env.ctx, env.delivery);
   if (!by || by.action === 'record') return undefined;
   const earlier = outcome(
     wd,
@@ -682,7 +707,7 @@ async function unreported(
   if (!event || (await eventExists(env.api, event, env.cfg.events?.known))) return undefined;
   const owner = reportOwner(
     { delivery: by.delivery ?? by.message ?? '', atMs: Date.parse(by.at) },
-    env.chain?.delivery ?? env.messageId,
+    env.chain?.delivery ?? env.delivery.id,
     (env.cfg.now ?? (() => new Date()))().getTime(),
     env.cfg.reportLeaseMs ?? 0,
   );
@@ -706,13 +731,14 @@ async function perform(
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
   const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => {
+    const id = env.delivery.id;
     return {
       by: {
         action: a,
         at,
-        ...(env.messageId ? { message: env.messageId } : {}),
+        ...(id !== undefined ? { message: id } : {}),
         // A delivery other than the event's own message (a continuation, a fan-out message) names itself.
-        ...(env.messageId && env.chain && env.chain.delivery !== env.messageId
+        ...(id !== undefined && env.chain && env.chain.delivery !== id
           ? { step: env.chain.step, delivery: env.chain.delivery }
           : {}),
       },
@@ -760,15 +786,13 @@ async function perform(
       const synced: string[] = [];
       for (const n of decision.nudge) {
         const target = forceSyncTarget(n);
-        if (env.nudged.has(target)) continue;
-        env.nudged.add(target);
-        if (n.clusterExternalSecret !== undefined)
-          await forceSyncClusterExternalSecret(api, n.clusterExternalSecret, n.at, write);
-        else await forceSync(api, n.externalSecret, n.at, write);
+        // Once per parent object, not per name: an ExternalSecret naming the parent with another
+        // uid (refused, see forceSyncOnce) must not use up the real children's force-sync.
+        const once = n.clusterExternalSecret ? `${target} uid ${n.clusterExternalSecret.uid}` : target;
+        if (env.nudged.has(once)) continue;
+        env.nudged.add(once);
+        synced.push(await forceSyncOnce(api, n, target, write, log));
         env.acts.count++;
-        synced.push(
-          n.clusterExternalSecret !== undefined ? `${target} (parent of ExternalSecret ${n.key})` : target,
-        );
       }
       for (const n of decision.forceSecretSyncs) {
         const target = `SecretSync ${n.key}`;
@@ -825,5 +849,36 @@ async function perform(
           return outcome(wd, 'restart', 'restarted', after.reason, extra);
       }
     }
+  }
+}
+
+/**
+ * Forces one sync: through the ClusterExternalSecret that owns the ExternalSecret, or the
+ * ExternalSecret itself. When the API server refuses the parent for its uid precondition (the
+ * object of that name is not the owner reference's: 409 or 422, "uid is immutable") or does not
+ * have it (404), the owner reference was not ESO's: the ExternalSecret is forced directly, and
+ * nothing else is touched. Says what it forced.
+ */
+async function forceSyncOnce(
+  api: KubeApi,
+  n: ForceSync,
+  target: string,
+  write: { dryRun: boolean },
+  log: Logger,
+): Promise<string> {
+  const parent = n.clusterExternalSecret;
+  if (parent === undefined) {
+    await forceSync(api, n.externalSecret, n.at, write);
+    return target;
+  }
+  try {
+    await forceSyncClusterExternalSecret(api, parent, n.at, write);
+    return `${target} (parent of ExternalSecret ${n.key})`;
+  } catch (e) {
+    if (!(e instanceof KubeApiError && [404, 409, 422].includes(e.status))) throw e;
+    const notOwner = `ExternalSecret ${n.key} names ClusterExternalSecret ${parent.name} (uid ${parent.uid}) as its owner, which is not that object (${errorMessage(e)})`;
+    log.warn(`${notOwner}: forcing the ExternalSecret itself`);
+    await forceSync(api, n.externalSecret, n.at, write);
+    return `ExternalSecret ${n.key} (${notOwner})`;
   }
 }

@@ -2,6 +2,7 @@
 // Audit itself).
 import type { Action } from '../core/decision';
 import type { Audit } from '../core/audit';
+import { markdownCode, markdownText, terminalCell, terminalLines } from './text';
 
 const ACTIONS: readonly Action[] = ['restart', 'reload', 'wait', 'manual', 'none'];
 
@@ -20,7 +21,7 @@ export function renderAuditTable(audit: Audit): string {
     );
     const rows = s.consumers.map((c) => [
       c.action.toUpperCase(),
-      `${c.kind}/${c.namespace}/${c.name}`,
+      terminalCell(`${c.kind}/${c.namespace}/${c.name}`),
       c.via.join(','),
     ]);
     const widths = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
@@ -28,10 +29,10 @@ export function renderAuditTable(audit: Audit): string {
     for (const r of s.risks) lines.push(`  RISK ${r.risk}: ${r.workload}: ${r.detail}`);
   }
   for (const p of audit.problems ?? []) lines.push(`note: ${p}`);
-  return lines.join('\n') + '\n';
+  return terminalLines(lines);
 }
 
-const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = markdownText;
 
 export function renderAuditMarkdown(audit: Audit): string {
   const lines = [
@@ -40,11 +41,11 @@ export function renderAuditMarkdown(audit: Audit): string {
   ];
   for (const s of audit.secrets)
     lines.push(
-      `| \`${cell(s.secret)}\` | ${s.consumers.length} | ${s.byAction.restart ?? 0} | ${s.byAction.reload ?? 0} | ${s.byAction.manual ?? 0} | ${s.byAction.none ?? 0} | ${s.risks.length} |`,
+      `| ${markdownCode(s.secret)} | ${s.consumers.length} | ${s.byAction.restart ?? 0} | ${s.byAction.reload ?? 0} | ${s.byAction.manual ?? 0} | ${s.byAction.none ?? 0} | ${s.risks.length} |`,
     );
   for (const s of audit.secrets) {
     if (s.risks.length === 0) continue;
-    lines.push('', `### \`${cell(s.secret)}\``, '');
+    lines.push('', `### ${markdownCode(s.secret)}`, '');
     for (const r of s.risks) lines.push(`- **${r.risk}** ${cell(r.workload)}: ${cell(r.detail)}`);
   }
   for (const p of audit.problems ?? []) lines.push('', `> note: ${cell(p)}`);

@@ -2,17 +2,12 @@
 // of the workloads and the Mermaid flowchart in a fenced block (GitHub and GitLab render both).
 import type { Plan, PlannedDecision } from '../core/plan';
 import type { PlannedTime } from '../core/restartGate';
+import { markdownCode, markdownText } from './text';
 import { renderMermaid } from './mermaid';
 import { actionCounts, sortedWorkloads } from './table';
 
-/** A table cell: pipes escaped, line breaks as <br>, so one value stays one cell. */
-function cell(text: string): string {
-  return text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``;
-}
+const cell = markdownText;
+const code = markdownCode;
 
 /** A plan's When cell: `now`, `at T (window)`, or a window beyond the bound. */
 export function whenText(when: PlannedTime | undefined): string {
@@ -29,7 +24,7 @@ export function whenText(when: PlannedTime | undefined): string {
 
 export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]): string {
   const lines: string[] = [
-    `### Rotor plan: ${plan.event} ${code(plan.secret)}${plan.version ? ` version ${plan.version}` : ''}`,
+    `### Rotor plan: ${plan.event} ${code(plan.secret)}${plan.version ? ` version ${cell(plan.version)}` : ''}`,
     '',
   ];
   if (plan.workloads.length === 0) {

@@ -2,6 +2,7 @@
 // → workload → action. Paste into any Markdown that renders Mermaid (GitHub, GitLab, docs sites).
 import type { DependencySource } from '../core/discovery';
 import type { Plan, PlannedDecision } from '../core/plan';
+import { escapeControls } from '../core/tenantText';
 
 /** `decisions` are the ones the plan was built from (they carry each dependency's source). */
 export function renderMermaid(plan: Plan, decisions: readonly PlannedDecision[]): string {
@@ -11,7 +12,7 @@ export function renderMermaid(plan: Plan, decisions: readonly PlannedDecision[])
     let nid = nodes.get(key);
     if (!nid) {
       nid = `n${nodes.size}`;
-      const text = label.replace(/"/g, '#quot;');
+      const text = escapeControls(label).replace(/"/g, '#quot;');
       const decl =
         shape === 'round'
           ? `(["${text}"])`

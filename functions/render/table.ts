@@ -1,5 +1,8 @@
 // The terminal view of a Plan: one aligned row per workload, reasons in full, then warnings.
+// Everything printed may hold tenant text (names, annotation values in reasons): control and
+// invisible formatting characters are shown as escapes, so none reaches the terminal.
 import type { Plan, PlannedWorkload } from '../core/plan';
+import { terminalCell, terminalLines } from './text';
 
 const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, manual: 3, none: 4 } as const;
 
@@ -25,7 +28,7 @@ export function actionCounts(plan: Plan): string {
 
 /** The plan's problems as `note:` lines (the CLI prints them on stderr in table output). */
 export function renderNotes(problems: readonly string[] = []): string {
-  return problems.map((p) => `note: ${p}\n`).join('');
+  return problems.length ? terminalLines(problems.map((p) => `note: ${p}`)) : '';
 }
 
 /** `notes: false` leaves the problems out (the caller prints them elsewhere). */
@@ -37,13 +40,15 @@ export function renderTable(plan: Plan, opts: { notes?: boolean } = {}): string 
     lines.push('No workload depends on this secret.');
   } else {
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
-    const rows = sortedWorkloads(plan).map((w) => [
-      w.action.toUpperCase(),
-      w.wave === undefined ? '-' : String(w.wave),
-      `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
-      [...new Set(w.dependencies.map((d) => d.via))].join(','),
-      w.reason,
-    ]);
+    const rows = sortedWorkloads(plan).map((w) =>
+      [
+        w.action.toUpperCase(),
+        w.wave === undefined ? '-' : String(w.wave),
+        `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
+        [...new Set(w.dependencies.map((d) => d.via))].join(','),
+        w.reason,
+      ].map(terminalCell),
+    );
     const header = ['ACTION', 'WAVE', 'WORKLOAD', 'VIA', 'REASON'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     widths[4] = 0; // the reason column is last: no padding
@@ -59,5 +64,5 @@ export function renderTable(plan: Plan, opts: { notes?: boolean } = {}): string 
   }
   for (const w of plan.workloads)
     if (w.warning) lines.push(`WARNING ${w.kind}/${w.namespace}/${w.name}: ${w.warning}`);
-  return lines.join('\n') + '\n' + (opts.notes === false ? '' : renderNotes(plan.problems));
+  return terminalLines(lines) + (opts.notes === false ? '' : renderNotes(plan.problems));
 }

@@ -177,12 +177,12 @@ export async function runStorm(
       return Promise.resolve();
     };
     const logger = memoryLogger();
-    const sm = await startConfirmingSecretManager();
-    confirming = sm;
     const deployed = deployedDelivery();
     const config = loadConfig(
       delivery === 'deployed' ? { ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds) } : {},
     );
+    const sm = await startConfirmingSecretManager();
+    confirming = sm;
     const deliverUntilAcked = async (
       version: string,
       messageId: string,

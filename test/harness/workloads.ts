@@ -9,6 +9,8 @@ export interface SubPathDeployment {
   readonly spc: string;
   readonly replicas: number;
   readonly annotations?: Record<string, string>;
+  /** The `app` label of its pods (default: its name; a label value has at most 63 characters). */
+  readonly app?: string;
 }
 
 export function subPathCsiDeployment(d: SubPathDeployment): object {
@@ -22,9 +24,9 @@ export function subPathCsiDeployment(d: SubPathDeployment): object {
     },
     spec: {
       replicas: d.replicas,
-      selector: { matchLabels: { app: d.name } },
+      selector: { matchLabels: { app: d.app ?? d.name } },
       template: {
-        metadata: { labels: { app: d.name } },
+        metadata: { labels: { app: d.app ?? d.name } },
         spec: {
           containers: [
             {

@@ -23,10 +23,10 @@ import { memoryLogger } from '../../functions/log';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import type { EventOutcome } from '../../functions/pipeline/outcome';
 import { runApply } from '../../functions/cli/apply';
-import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import type { ContinuationPublisher } from '../../functions/pipeline/continuationPublisher';
 import { pubsubMessageOf } from '../../functions/core/event';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'waves';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -78,7 +78,13 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
   let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
   const environment = (
     env: NodeJS.ProcessEnv = {},
-    instance: { api?: KubeApi; knownEvents?: KnownEvents; continuation?: ContinuationPublisher } = {},
+    instance: {
+      api?: KubeApi;
+      knownEvents?: KnownEvents;
+      continuation?: ContinuationPublisher;
+      /** Publishing takes this long (a slow outcome topic: the gap before the Events are created). */
+      publishDelayMs?: number;
+    } = {},
   ): SecretEventEnvironment => ({
     config: loadConfig(env),
     secretManager: confirming.secretManager,
@@ -87,19 +93,23 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     clusters: () => Promise.resolve([instance.api ?? api]),
     ...(instance.continuation ? { continuation: instance.continuation } : {}),
     publisher: {
-      publish: (o: EventOutcome) => {
-        if (dead) return Promise.reject(new Error('the instance died'));
+      publish: async (o: EventOutcome) => {
+        if (instance.publishDelayMs) await new Promise((r) => setTimeout(r, instance.publishDelayMs));
+        // Only the suite's own instance dies; another (its own api) is alive.
+        if (dead && !instance.api) throw new Error('the instance died');
         if (crashBeforePublish) {
           crashBeforePublish = false;
-          return Promise.reject(new Error('the instance died before publishing'));
+          throw new Error('the instance died before publishing');
         }
         published.push(o);
-        return Promise.resolve(`outcome-${published.length}`);
+        return `outcome-${published.length}`;
       },
       close: () => Promise.resolve(),
     },
   });
 
+  /** Each message's publish time: Pub/Sub redelivers the same message, timestamp and all. */
+  const publishedAt = new Map<string, string>();
   /** One delivery: 'acked' with the outcome when it returns, 'nacked' when it throws (redelivery). */
   function deliver(
     secret: string,
@@ -107,12 +117,11 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     messageId: string,
     env: NodeJS.ProcessEnv = {},
   ): Promise<Delivery> {
-    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version });
+    const timestamp = publishedAt.get(messageId) ?? new Date().toISOString();
+    publishedAt.set(messageId, timestamp);
+    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version, timestamp });
     confirming.announce(message);
-    return deliverOnce(
-      { message: { ...message, messageId, publishTime: new Date().toISOString() } },
-      environment(env),
-    );
+    return deliverOnce({ message: { ...message, messageId, publishTime: timestamp } }, environment(env));
   }
 
   /** Redelivers (as Pub/Sub would, without its backoff) until acked. */
@@ -509,6 +518,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     // The subscription as deployed (a short backoff for speed): continuations delivered next.
     // Two passes at most per delivery (the budget, 1 s apart): three waves need several deliveries.
     const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    confirming.announce(notification);
     const run = await deliverAsDeployed(
       {
         body: { message: { ...notification, messageId: 'm-chain', publishTime: new Date().toISOString() } },
@@ -544,6 +554,7 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     const kc = (await admin('GET', deploymentPath('kc'))).metadata?.annotations?.['rotor.dev/applied-by'];
     const record = (JSON.parse(kc ?? '{}') as Record<string, { step?: number; delivery?: string }>)[secret];
     const notification = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+    confirming.announce(notification);
     const stale = pubsubMessageOf({
       message: {
         ...notification,
@@ -587,25 +598,32 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
       return dead ? Promise.reject(new Error('the instance died')) : Promise.resolve();
     };
     const dying = deliver(secret, '2', 'm-die', { ...LOOP, ROTOR_DELIVERY_BUDGET_SECONDS: '10' });
-    await waitFor(() => Promise.resolve(dead), { what: 'the first delivery waiting' });
-    assert.ok((await markerOf('da')) !== undefined, 'wave 1 acted on before the death');
-    assert.equal(await markerOf('db'), undefined);
-    // Pub/Sub redelivers to another instance (its own connection and memory).
-    const fresh = new RecordingApi(kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local'));
     try {
-      const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
-      const redelivered = await deliverOnce(
-        { message: { ...message, messageId: 'm-die', publishTime: new Date().toISOString() } },
-        environment(LOOP, { api: fresh, knownEvents: new KnownEvents() }),
+      await waitFor(() => Promise.resolve(dead), { what: 'the first delivery waiting' });
+      assert.ok((await markerOf('da')) !== undefined, 'wave 1 acted on before the death');
+      assert.equal(await markerOf('db'), undefined);
+      // Pub/Sub redelivers to another instance (its own connection and memory).
+      const fresh = new RecordingApi(
+        kubeApiFromKubeconfig(cp.kubeconfigPathFor('rotor'), undefined, 'local'),
       );
-      assert.equal(redelivered.acked, true, 'the redelivery converges the event in one delivery');
+      try {
+        const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+        confirming.announce(message);
+        const redelivered = await deliverOnce(
+          { message: { ...message, messageId: 'm-die', publishTime: new Date().toISOString() } },
+          environment(LOOP, { api: fresh, knownEvents: new KnownEvents() }),
+        );
+        assert.equal(redelivered.acked, true, 'the redelivery converges the event in one delivery');
+      } finally {
+        fresh.close();
+      }
+      const died = await dying;
+      assert.equal(died.acked, false, 'the dead delivery never acked');
     } finally {
-      fresh.close();
+      await dying.catch(() => undefined);
+      dead = false;
+      api.beforeRequest = undefined;
     }
-    const died = await dying;
-    assert.equal(died.acked, false, 'the dead delivery never acked');
-    dead = false;
-    api.beforeRequest = undefined;
     for (const [name] of fleet)
       assert.equal((await replicaSets(name)).length, 2, `${name} restarted exactly once`);
     const restarts = published.flatMap((o) => o.workloads.filter((w) => w.result === 'restarted'));
@@ -625,9 +643,11 @@ describe('waves and the brake on the real control plane', { timeout: 420_000 }, 
     const results = await Promise.all(
       ['m-dup-1', 'm-dup-2', 'm-dup-3', 'm-dup-4', 'm-dup-5'].map((id) => {
         const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret, version: '2' });
+        confirming.announce(message);
         return deliverOnce(
           { message: { ...message, messageId: id, publishTime: new Date().toISOString() } },
-          environment(LOOP, { knownEvents: new KnownEvents() }),
+          // A slow outcome topic widens the gap between a delivery's report and its Events.
+          environment(LOOP, { knownEvents: new KnownEvents(), publishDelayMs: 1_500 }),
         );
       }),
     );

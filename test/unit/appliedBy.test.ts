@@ -4,10 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { restartPatch } from '../../functions/cluster/actions';
 import {
+  CLOCK_SKEW_MS,
   appliedBy,
   appliedByAnnotation,
   chainMarkOf,
   describeAppliedBy,
+  trustedAppliedBy,
 } from '../../functions/core/appliedBy';
 import type { KubeObject } from '../../functions/core/kube';
 
@@ -40,6 +42,17 @@ describe('rotor.dev/applied-by', () => {
     assert.deepEqual(appliedBy(withBy(undefined)), {});
     assert.deepEqual(appliedBy(withBy('{not json')), {});
     assert.deepEqual(appliedBy(withBy('[1]')), {});
+  });
+  it('JSON that is no object ("null", a string, a number, true) is ignored, never a crash', () => {
+    const by = { action: 'restart', message: 'm-2', at: T } as const;
+    for (const raw of ['null', '"restart"', '7', 'true']) {
+      assert.deepEqual(appliedBy(withBy(raw)), {}, raw);
+      assert.deepEqual(
+        JSON.parse(appliedByAnnotation(withBy(raw), [{ key: 'projects/p/secrets/db', version: '7' }], by)),
+        { 'projects/p/secrets/db': by },
+        raw,
+      );
+    }
   });
   it('merges every record of the action over what was there', () => {
     const before = withBy(JSON.stringify({ 'projects/p/secrets/old': { action: 'record', at: 'T0' } }));
@@ -104,5 +117,39 @@ describe('rotor.dev/applied-by: the delivery that acted (core/converge.ts)', () 
       delivery: 'c2',
     });
     assert.equal(chainMarkOf({ action: 'restart', at: 't' }), undefined);
+  });
+});
+
+describe("trustedAppliedBy: only a record of this event's delivery is believed", () => {
+  // Delivery of message m-1 for an event at 10:00:00, now 10:10:00.
+  const delivery = { id: 'm-1', eventTime: T, now: Date.parse(T) + 600_000 };
+  const at = (ms: number): string => new Date(Date.parse(T) + ms).toISOString();
+  it('its own message, between the event and now', () => {
+    assert.equal(CLOCK_SKEW_MS, 60_000);
+    assert.equal(trustedAppliedBy({ action: 'restart', message: 'm-1', at: at(5_000) }, delivery), true);
+  });
+  it('another message, or none, is not this delivery (a tenant cannot know the id beforehand)', () => {
+    assert.equal(trustedAppliedBy({ action: 'restart', message: 'm-0', at: at(5_000) }, delivery), false);
+    assert.equal(trustedAppliedBy({ action: 'restart', at: at(5_000) }, delivery), false);
+    assert.equal(trustedAppliedBy({ action: 'restart', at: at(5_000) }, { now: delivery.now }), false);
+  });
+  it('a time after now or before the event, beyond a minute of skew, or no time at all, is not believed', () => {
+    const rec = (ms: number) => ({ action: 'restart', message: 'm-1', at: at(ms) }) as const;
+    assert.equal(trustedAppliedBy(rec(660_000), delivery), true, 'now + skew');
+    assert.equal(trustedAppliedBy(rec(660_001), delivery), false);
+    assert.equal(trustedAppliedBy(rec(-60_000), delivery), true, 'event - skew');
+    assert.equal(trustedAppliedBy(rec(-60_001), delivery), false);
+    assert.equal(
+      trustedAppliedBy({ action: 'restart', message: 'm-1', at: '2099-01-01T00:00:00Z' }, delivery),
+      false,
+    );
+    assert.equal(trustedAppliedBy({ action: 'restart', message: 'm-1', at: 'soon' }, delivery), false);
+  });
+  it('without an event time only the upper bound applies', () => {
+    const { eventTime: _e, ...noEvent } = delivery;
+    assert.equal(
+      trustedAppliedBy({ action: 'reload', message: 'm-1', at: '2020-01-01T00:00:00Z' }, noEvent),
+      true,
+    );
   });
 });

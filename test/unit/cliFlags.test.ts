@@ -287,9 +287,10 @@ describe('rotor plan -o yaml and -o markdown', () => {
         '| **RELOAD** | 100 | `Deployment/shop/web` | csi | CSI file db-password.txt in app updates in place; the app re-reads it on POST 8080/-/reload |',
       ),
     );
+    // Markdown's special characters are escaped (DB\\_PASSWORD renders as DB_PASSWORD).
     assert.ok(
       lines.includes(
-        '| **RESTART** | 100 | `CronJob/shop/nightly-report` | env, csi | env DB_PASSWORD (key password) in report (Secret db-password-synced from SecretProviderClass db-password-oss sync) only changes when the pod restarts |',
+        '| **RESTART** | 100 | `CronJob/shop/nightly-report` | env, csi | env DB\\_PASSWORD (key password) in report (Secret db-password-synced from SecretProviderClass db-password-oss sync) only changes when the pod restarts |',
       ),
     );
     assert.equal(lines.filter((l) => l.startsWith('| **')).length, 21);

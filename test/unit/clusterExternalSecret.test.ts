@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { expandClusterExternalSecrets, matchesSelector } from '../../functions/core/clusterExternalSecret';
 import type { EventContext } from '../../functions/core/decision';
 import { DependencyIndex } from '../../functions/core/discovery';
-import { forceSyncTargets } from '../../functions/core/forceSync';
+import { forceSyncTarget, forceSyncTargets } from '../../functions/core/forceSync';
 import { inventoryFrom } from '../../functions/core/inventory';
 import type { KubeObject } from '../../functions/core/kube';
 import { buildPlan, decideAll } from '../../functions/core/plan';
@@ -116,6 +116,16 @@ describe('ClusterExternalSecret offline: expanded into the namespaces it picks',
     assert.deepEqual(child.metadata?.ownerReferences, [
       { kind: 'ClusterExternalSecret', name: 'db-everywhere', controller: true },
     ]);
+    // With the ClusterExternalSecret's uid when the manifest has one, as ESO's owner reference.
+    const [withUid] = expandClusterExternalSecrets(
+      [{ ...ces({ namespaces: ['team-c'] }), metadata: { name: 'db-everywhere', uid: 'ces-uid-1' } }],
+      [],
+      [],
+      () => undefined,
+    );
+    assert.deepEqual(withUid.metadata?.ownerReferences, [
+      { kind: 'ClusterExternalSecret', name: 'db-everywhere', uid: 'ces-uid-1', controller: true },
+    ]);
     assert.deepEqual(child.spec, esSpec);
   });
 
@@ -201,7 +211,30 @@ describe('ClusterExternalSecret live: its children, once', () => {
     );
     assert.deepEqual(
       targets.map((t) => [t.key, t.clusterExternalSecret]),
-      [['team-a/db-everywhere', 'db-everywhere']],
+      [['team-a/db-everywhere', { name: 'db-everywhere', uid: 'u1' }]],
+    );
+  });
+
+  it("the parent is named with the owner reference's uid (the patch's precondition); without one, the ExternalSecret itself is forced", () => {
+    // A tenant's ExternalSecret that names a platform ClusterExternalSecret by name only.
+    const claimsParent: KubeObject = {
+      ...child,
+      metadata: {
+        ...child.metadata,
+        ownerReferences: [{ kind: 'ClusterExternalSecret', name: 'db-everywhere', controller: true }],
+      },
+    };
+    const { index } = planOf([claimsParent, app('team-a')]);
+    const [wd] = index.dependentsOf(ADD7.secret);
+    const targets = forceSyncTargets(
+      wd.dependencies,
+      new Map([['team-a/db-everywhere', claimsParent]]),
+      ADD7.time,
+      Date.parse('2024-05-01T10:00:10Z'),
+    );
+    assert.deepEqual(
+      targets.map((t) => [t.key, t.clusterExternalSecret, forceSyncTarget(t)]),
+      [['team-a/db-everywhere', undefined, 'ExternalSecret team-a/db-everywhere']],
     );
   });
 });

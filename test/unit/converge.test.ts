@@ -19,6 +19,7 @@ import {
   madeProgress,
   reportOwner,
   supersededBy,
+  supersededEverywhere,
   watchGroups,
   watchTargetsOf,
 } from '../../functions/core/converge';
@@ -192,6 +193,40 @@ describe('continuations: identity and dedup', () => {
       { event: 'n1', step: 4, delivery: 'c6' },
     ];
     assert.deepEqual(supersededBy(mine, marks), { event: 'n1', step: 4, delivery: 'c6' });
+  });
+});
+
+describe('standing down only where every namespace with work says so', () => {
+  const mine: ChainPosition = { event: 'n1', step: 2, delivery: 'c5' };
+  const later = { event: 'n1', step: 3, delivery: 'c7' };
+  const furthest = { event: 'n1', step: 5, delivery: 'c9' };
+
+  it('a mark forged in one tenant namespace does not stop the work of another namespace', () => {
+    const marks = [{ place: 'prod/tenant-a', mark: furthest }];
+    assert.equal(supersededEverywhere(mine, marks, ['prod/tenant-a', 'prod/tenant-b']), undefined);
+  });
+
+  it('a namespace can stand down only the delivery whose work is all its own', () => {
+    const marks = [{ place: 'prod/tenant-a', mark: later }];
+    assert.deepEqual(supersededEverywhere(mine, marks, ['prod/tenant-a', 'prod/tenant-a']), later);
+  });
+
+  it('the same namespace in another cluster is another place', () => {
+    const marks = [{ place: 'prod/shop', mark: later }];
+    assert.equal(supersededEverywhere(mine, marks, ['prod/shop', 'staging/shop']), undefined);
+  });
+
+  it('superseded in every place: the least advanced superseding chain is named', () => {
+    const marks = [
+      { place: 'prod/a', mark: furthest },
+      { place: 'prod/b', mark: later },
+      { place: 'prod/b', mark: { event: 'n1', step: 1, delivery: 'c1' } },
+    ];
+    assert.deepEqual(supersededEverywhere(mine, marks, ['prod/a', 'prod/b']), later);
+  });
+
+  it('no dependents in the pass: nothing to leave to anyone, no stand-down', () => {
+    assert.equal(supersededEverywhere(mine, [{ place: 'prod/a', mark: later }], []), undefined);
   });
 });
 

@@ -77,10 +77,10 @@ describe('a received continuation', () => {
       {
         config: loadConfig({}),
         logger,
-        // Never consulted: a malformed continuation is refused before any notification check.
+        // Never asked: the message is refused before anything is confirmed.
         secretManager: {
-          getSecret: () => Promise.reject(new Error('Secret Manager consulted')),
-          getVersion: () => Promise.reject(new Error('Secret Manager consulted')),
+          getSecret: () => Promise.reject(new Error('not asked')),
+          getVersion: () => Promise.reject(new Error('not asked')),
         },
         clusters: () => {
           connected = true;

@@ -9,6 +9,7 @@ import { DependencyIndex } from '../../functions/core/discovery';
 import { inventoryFrom } from '../../functions/core/inventory';
 import type { KubeObject } from '../../functions/core/kube';
 import { decideLive } from '../../functions/core/liveDecision';
+import { rotationIntervalReadiness } from '../../functions/core/csiRotation';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { InputError } from '../../functions/errors';
 import { container, csiVolume, deployment, mount, spc } from './k8s';
@@ -50,10 +51,10 @@ const statusOf = (podName: string, version: string): KubeObject => ({
   },
 });
 
-function liveAt(nowIso: string, spcPodStatuses: KubeObject[] = []) {
+function liveAt(nowIso: string, spcPodStatuses: KubeObject[] = [], event: EventContext = ADD7) {
   const index = new DependencyIndex(inventoryFrom('c', [cls, web]), { projects });
   const [wd] = index.dependentsOf(ADD7.secret);
-  return decideLive(wd, ADD7, {
+  return decideLive(wd, event, {
     secretKey: index.keyOf(ADD7.secret),
     projects,
     externalSecrets: new Map(),
@@ -82,6 +83,27 @@ describe('CSI reload without SecretProviderClassPodStatus', () => {
     assert.match(
       d.reason,
       /re-reads it on POST 8080\/-\/reload \(evidence: no SecretProviderClassPodStatus for the 1 ready pod\(s\) mounting SecretProviderClass shop\/db, so Rotor waited the driver's rotation interval \(120s\) after the event\)$/,
+    );
+  });
+
+  it('without an event time, the interval never counts as passed, however late (nothing to count from)', () => {
+    const { time: _, ...untimed } = ADD7;
+    const d = liveAt('2099-01-01T00:00:00Z', [], untimed);
+    assert.equal(d.action, 'wait');
+    assert.equal(
+      d.reason,
+      "reload waits: no SecretProviderClassPodStatus for the 1 ready pod(s) mounting SecretProviderClass shop/db, and no event time to count the driver's rotation interval from",
+    );
+    assert.deepEqual(
+      rotationIntervalReadiness('pods of shop/db', {
+        now: Date.parse('2099-01-01T00:00:00Z'),
+        rotationIntervalMs: 1,
+      }),
+      {
+        ready: false,
+        detail:
+          "no SecretProviderClassPodStatus for pods of shop/db, and no event time to count the driver's rotation interval from",
+      },
     );
   });
 

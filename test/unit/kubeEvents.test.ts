@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../functions/core/kube';
-import { microTime, reportedAs, workloadEvent } from '../../functions/core/kubeEvents';
+import { eventName, microTime, reportedAs, workloadEvent } from '../../functions/core/kubeEvents';
 import type { WorkloadOutcome } from '../../functions/pipeline/outcome';
 
 const workload: KubeObject = {
@@ -114,5 +114,94 @@ describe('Kubernetes Events', () => {
 
   it('microTime has exactly six fractional digits', () => {
     assert.equal(microTime(new Date('2026-12-01T10:00:00Z')), '2026-12-01T10:00:00.000000Z');
+  });
+
+  it('a give-up is a Warning, like a halt and a failed reload; a restart, reload or wait is Normal', () => {
+    const type = (o: Partial<WorkloadOutcome>): string | undefined =>
+      workloadEvent(workload, { ...base, ...o }, src)?.type;
+    assert.equal(type({ result: 'gave-up', action: 'wait' }), 'Warning');
+    assert.equal(type({ result: 'halted' }), 'Warning');
+    assert.equal(type({ result: 'failed', action: 'reload' }), 'Warning');
+    assert.equal(type({ result: 'restarted' }), 'Normal');
+    assert.equal(type({ result: 'reloaded', action: 'reload' }), 'Normal');
+    assert.equal(type({ result: 'waiting', action: 'wait' }), 'Normal');
+  });
+
+  it('a wait on wave 2, then on wave 3, are two Events', () => {
+    const onWave = (wave: number): WorkloadOutcome => ({
+      ...base,
+      result: 'waiting',
+      waitingFor: 'wave',
+      wave,
+    });
+    const two = workloadEvent(workload, onWave(2), src)?.metadata.name;
+    const three = workloadEvent(workload, onWave(3), src)?.metadata.name;
+    assert.ok(two && three);
+    assert.notEqual(two, three);
+  });
+
+  it('a Restarted, then a Halted, for one workload and version, are two Events', () => {
+    const restarted = workloadEvent(workload, base, src)?.metadata.name;
+    const halted = workloadEvent(workload, { ...base, result: 'halted', reason: 'the rollout failed' }, src)
+      ?.metadata.name;
+    assert.ok(restarted && halted);
+    assert.notEqual(restarted, halted);
+  });
+});
+
+describe('Kubernetes Event names and notes the API server accepts', () => {
+  const HASH = '0123456789abcdef';
+  const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+  const named = (name: string): string | undefined =>
+    workloadEvent({ ...workload, metadata: { name, namespace: 'shop' } }, { ...base, name }, src)?.metadata
+      .name;
+
+  it('a short name is kept whole', () => {
+    assert.equal(eventName('api', HASH), 'api.rotor-0123456789abcdef');
+  });
+  it('the longest workload name (253 characters) makes a name of 253 characters at most', () => {
+    const longest = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
+    assert.equal(longest.length, 253);
+    const name = named(longest) ?? '';
+    assert.ok(name.length <= 253, `${name.length} characters`);
+    assert.match(name, DNS_SUBDOMAIN);
+    assert.equal(eventName(longest, HASH), `${longest.slice(0, 230)}.rotor-${HASH}`);
+    assert.equal(eventName(longest, HASH).length, 253);
+  });
+  it('a cut that ends in "-" or "." does not end the stem there', () => {
+    // 240 characters: these put "-" or "." at the cut (230 characters).
+    const dash = `${'a'.repeat(229)}-${'b'.repeat(10)}`;
+    const dot = `${'a'.repeat(229)}.${'b'.repeat(10)}`;
+    const dashes = `${'a'.repeat(225)}-----${'b'.repeat(10)}`;
+    assert.equal(eventName(dash, HASH), `${'a'.repeat(229)}.rotor-${HASH}`);
+    assert.equal(eventName(dot, HASH), `${'a'.repeat(229)}.rotor-${HASH}`);
+    assert.equal(eventName(dashes, HASH), `${'a'.repeat(225)}.rotor-${HASH}`);
+    for (const n of [dash, dot, dashes]) assert.match(named(n) ?? '', DNS_SUBDOMAIN);
+  });
+  it('a 201-character name whose 200th character is "-" is valid (the old cut at 200 made "x-.rotor-…")', () => {
+    const name = `${'w'.repeat(199)}-x`;
+    assert.equal(name.length, 201);
+    assert.equal(eventName(name, HASH), `${name}.rotor-${HASH}`);
+  });
+  it('a name that is no DNS subdomain gives the hash alone', () => {
+    assert.equal(eventName('Bad_Name', HASH), `rotor-${HASH}`);
+    assert.equal(eventName('-', HASH), `rotor-${HASH}`);
+  });
+
+  it('the note is within 1024 bytes of UTF-8, cut between characters', () => {
+    // 586 characters, 1386 bytes: each "—" is 3 bytes.
+    const reason = `${'—'.repeat(400)}${'r'.repeat(153)}`;
+    const e = workloadEvent(workload, { ...base, reason }, src);
+    const note = e?.note ?? '';
+    const prefix = 'projects/p/secrets/db version 7: ';
+    assert.equal(prefix.length + reason.length, 586);
+    assert.equal(Buffer.byteLength(prefix + reason), 1386);
+    assert.ok(Buffer.byteLength(note) <= 1024, `${Buffer.byteLength(note)} bytes`);
+    // 1024 bytes: the prefix (33), " ..." (4), and 329 whole dashes (987 bytes).
+    assert.equal(note, `${prefix}${'—'.repeat(329)} ...`);
+  });
+  it('the reporting instance is within 128 bytes, cut between characters', () => {
+    const e = workloadEvent(workload, base, { ...src, instance: `rev/${'é'.repeat(100)}` });
+    assert.equal(e?.reportingInstance, `rev/${'é'.repeat(62)}`);
   });
 });

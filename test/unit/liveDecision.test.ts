@@ -335,6 +335,17 @@ describe('live decision: waiting, force-sync and giving up', () => {
     assert.equal(d.action, 'wait');
   });
 
+  it('a force-sync someone wrote before the event is no sync of this event: the bound is what Rotor asks now', () => {
+    const tenant = esWith({ refreshTime: '2024-05-01T09:00:00Z' }, '2024-05-01T09:30:00Z');
+    const d = decideFor(api, { externalSecrets: tenant, now: T0 + 5 * MINUTE });
+    assert.equal(d.action, 'wait');
+    // Exactly as without the annotation: Rotor forces now, and the wait runs from its own ask.
+    assert.deepEqual(
+      [d.nudge.map((n) => n.at), d.giveUpAt],
+      [[new Date(T0 + 5 * MINUTE).toISOString()], T0 + 35 * MINUTE],
+    );
+  });
+
   it('a first delivery long after the event still forces a sync and waits (bounded from now)', () => {
     const d = decideFor(api, { externalSecrets: notSynced, now: T0 + 45 * MINUTE });
     assert.equal(d.action, 'wait');
@@ -415,14 +426,20 @@ describe('forceSyncTargets: which ExternalSecrets to force-sync', () => {
       es('c'),
     ]);
     const now = Date.parse('2024-05-01T10:05:00Z');
-    assert.equal(lastForcedSync([dep('a'), dep('b'), dep('c')], m, now), Date.parse('2024-05-01T10:02:00Z'));
-    assert.equal(lastForcedSync([dep('c')], m, now), 0);
+    assert.equal(
+      lastForcedSync([dep('a'), dep('b'), dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now),
+      Date.parse('2024-05-01T10:02:00Z'),
+    );
+    assert.equal(lastForcedSync([dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now), 0);
     // A tenant's far-future value is no forced sync at all (it would stretch the wait's bound).
     const future = new Map([
       es('a', undefined, '2024-05-01T10:01:00Z'),
       es('f', undefined, '2999-01-01T00:00:00Z'),
     ]);
-    assert.equal(lastForcedSync([dep('a'), dep('f')], future, now), Date.parse('2024-05-01T10:01:00Z'));
+    assert.equal(
+      lastForcedSync([dep('a'), dep('f')], { externalSecrets: future, secretSyncs: new Map() }, now),
+      Date.parse('2024-05-01T10:01:00Z'),
+    );
   });
 
   it('waitStart: the latest of the event, a sync forced now, and the last forced sync', () => {

@@ -89,6 +89,23 @@ function podStatus(version: string): KubeObject {
 }
 
 describe('readiness', () => {
+  it('ESO: Ready=Unknown (ESO still syncing) is not ready, even with a refresh after the event', () => {
+    const es = externalSecret('2024-05-01T10:05:00Z');
+    const obj = es.get('shop/db');
+    assert.ok(obj);
+    es.set('shop/db', {
+      ...obj,
+      status: {
+        refreshTime: '2024-05-01T10:05:00Z',
+        conditions: [{ type: 'Ready', status: 'Unknown', reason: 'Syncing', message: 'in progress' }],
+      },
+    });
+    assert.deepEqual(esoCheck(es, '2024-05-01T10:00:00Z'), {
+      ready: false,
+      detail: 'ExternalSecret shop/db is not Ready (Syncing: in progress)',
+    });
+  });
+
   it("ESO: a refresh within the event's second is not proof of a sync after it", () => {
     const eventTime = '2024-05-01T10:00:00.300Z';
     const sameSecond = readinessCheck(

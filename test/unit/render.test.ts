@@ -209,3 +209,64 @@ describe('renderMarkdown', () => {
     );
   });
 });
+
+describe('tenant text cannot drive the terminal or the pull-request comment', () => {
+  // Offline manifests are not validated by an API server: a name may hold any character.
+  const hostile = [
+    ...objects.slice(0, 2),
+    deployment(
+      'odd\u001b[8m',
+      { containers: [container('app', { env: [envFromKey('PW', 'creds', 'pw')] })] },
+      { annotations: { 'rotor.dev/wave': '\u001b[1A\u001b[2K\u001b[8m' } },
+    ),
+  ];
+
+  it('table: control characters are shown as escapes, and the summary line survives', () => {
+    assert.equal(
+      renderTable(planFor(hostile, ADD).plan),
+      [
+        'SECRET_VERSION_ADD projects/my-proj/secrets/db-password version 7',
+        'ACTION   WAVE  WORKLOAD                    VIA  REASON',
+        'RESTART  100   Deployment/shop/odd\\x1b[8m  env  env PW (key pw) in app (Secret creds from ExternalSecret creds) only changes when the pod restarts',
+        '1 dependent workload: 1 restart',
+        'WARNING Deployment/shop/odd\\x1b[8m: rotor.dev/wave "\\x1b[1A\\x1b[2K\\x1b[8m" is not a whole number from 0 to 99: the workload goes in the default wave (100)',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('table: bidi overrides in a note are shown as escapes too', () => {
+    const { plan } = planFor(objects, ADD);
+    assert.match(
+      renderTable({ ...plan, problems: ['file \u202etxt.exe'] }),
+      /\nnote: file \\u202etxt\.exe\n$/,
+    );
+  });
+
+  it('markdown: HTML and Markdown in tenant text render as text', () => {
+    const { plan, decisions } = planFor(objects, ADD);
+    const first = plan.workloads[0];
+    assert.ok(first);
+    const out = renderMarkdown(
+      {
+        ...plan,
+        workloads: [
+          {
+            ...first,
+            name: 'a|b\u001b',
+            reason: '<img src=x onerror=alert(1)> **bold** [x](http://e.invalid) _i_ `c` ~s~ a\\b &amp; #1 !',
+            warning: '<script>',
+          },
+        ],
+      },
+      decisions.slice(0, 1),
+    );
+    const row = out.split('\n').find((l) => l.startsWith('| **'));
+    assert.equal(
+      row,
+      '| **NONE** | - | `Deployment/shop/a\\|b\\x1b` | csi | &lt;img src=x onerror=alert(1)&gt; \\*\\*bold\\*\\* \\[x\\](http://e.invalid) \\_i\\_ \\`c\\` \\~s\\~ a\\\\b &amp;amp; \\#1 \\! |',
+    );
+    assert.ok(out.includes('\n- `Deployment/shop/a\\|b\\x1b`: &lt;script&gt;\n'));
+    assert.ok(!out.includes('\u001b'), 'no escape character anywhere, the flowchart included');
+  });
+});

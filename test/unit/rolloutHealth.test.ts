@@ -172,6 +172,14 @@ describe('new-revision pods and the timeout', () => {
       reasons: [`the Deployment was not Available 600s after Rotor acted at ${T} (1 of 3 replicas updated)`],
     });
   });
+  it('without a known action time it stays progressing: never timed out from 1970', () => {
+    const { actedAt: _actedAt, ...unknown } = live({ now: Date.parse('2099-01-01T00:00:00Z') });
+    assert.equal(progressing(rolloutHealth(rolling, unknown)), '1 of 3 replicas updated');
+    assert.equal(
+      progressing(rolloutHealth(rolling, { ...unknown, actedAt: 'not a time' })),
+      '1 of 3 replicas updated',
+    );
+  });
   it('a finished rollout is done whatever the time or old pods say', () => {
     const h = rolloutHealth(
       deploy(DEPLOY_DONE),

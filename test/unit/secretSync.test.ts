@@ -153,6 +153,61 @@ describe('GKE secret sync: waiting on what the sync reports', () => {
     });
   };
 
+  const liveAt = (syncObject: KubeObject, now: string) => {
+    const { index } = indexOf([cls, syncObject, envApi]);
+    const [wd] = index.dependentsOf(ADD7.secret);
+    return decideLive(wd, ADD7, {
+      secretKey: index.keyOf(ADD7.secret),
+      projects,
+      externalSecrets: new Map(),
+      secretSyncs: new Map([['shop/app-db', syncObject]]),
+      spcPodStatuses: [],
+      pods: [],
+      dryRun: false,
+      now: Date.parse(now),
+      maxWaitMs: 30 * 60_000,
+    });
+  };
+  const forcedAt = (at: string): KubeObject => {
+    const o = sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' });
+    return { ...o, spec: { ...(o.spec as Record<string, unknown>), forceSynchronization: at } };
+  };
+
+  it('live: forcing a SecretSync restarts the wait clock (event 10:00, first delivery 12:00, redelivery 12:01)', () => {
+    // 12:00: Rotor forces the sync and waits until 12:30 (30 minutes from when it could ask).
+    const first = liveAt(sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' }), '2024-05-01T12:00:00Z');
+    assert.equal(first.action, 'wait');
+    assert.deepEqual(
+      first.action === 'wait' ? [first.forceSecretSyncs.map((n) => n.at), first.giveUpAt] : undefined,
+      [['2024-05-01T12:00:00.000Z'], Date.parse('2024-05-01T12:30:00Z')],
+    );
+    // 12:01: the sync Rotor forced (spec.forceSynchronization 12:00) has not answered: still waiting.
+    const again = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:01:00Z');
+    assert.deepEqual(again.action === 'wait' ? [again.forceSecretSyncs, again.giveUpAt] : again, [
+      [],
+      Date.parse('2024-05-01T12:30:00Z'),
+    ]);
+    // 12:30:00.001: given up, 30 minutes after Rotor asked.
+    const late = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:30:00.001Z');
+    assert.deepEqual(late.action === 'give-up' ? late.waitedMs : late, 30 * 60_000 + 1);
+  });
+
+  it('live: a spec.forceSynchronization in the future neither stops Rotor forcing nor stretches the wait', () => {
+    const d = liveAt(forcedAt('2099-01-01T00:00:00Z'), '2024-05-01T10:05:00Z');
+    assert.deepEqual(d.action === 'wait' ? [d.forceSecretSyncs.map((n) => n.at), d.giveUpAt] : d, [
+      ['2024-05-01T10:05:00.000Z'],
+      Date.parse('2024-05-01T10:35:00Z'),
+    ]);
+  });
+
+  it('live: a spec.forceSynchronization from before the event is not a forced sync of this event', () => {
+    const d = liveAt(forcedAt('2024-05-01T09:00:00Z'), '2024-05-01T10:05:00Z');
+    assert.deepEqual(d.action === 'wait' ? [d.forceSecretSyncs.map((n) => n.at), d.giveUpAt] : d, [
+      ['2024-05-01T10:05:00.000Z'],
+      Date.parse('2024-05-01T10:35:00Z'),
+    ]);
+  });
+
   it('live: an env consumer waits for the sync, then restarts', () => {
     const before = live(sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' }));
     assert.equal(before.action, 'wait');

@@ -158,7 +158,8 @@ async function call<T>(
     // The request body holds the password; error messages from gaxios can echo the request, so
     // only the status and the API's own message are kept.
     const apiMessage = apiErrorMessage(err);
-    const text = `${what}: HTTP ${status ?? 'error'}${apiMessage ? `: ${apiMessage}` : status ? '' : `: ${redactBody(detail)}`}`;
+    const said = apiMessage ? `: ${apiMessage}` : status ? '' : `: ${detail}`;
+    const text = redactRequestEcho(`${what}: HTTP ${status ?? 'error'}${said}`, opts.data);
     if (isPermanentStatus(status)) throw new InputError(text);
     throw new TransientError(text, { cause: status === undefined ? undefined : err });
   }
@@ -191,6 +192,20 @@ function apiErrorMessage(err: unknown): string | undefined {
   return undefined;
 }
 
-function redactBody(message: string): string {
-  return message.replace(/"password"\s*:\s*"[^"]*"/g, '"password":"[redacted]"');
+/**
+ * `message` with every echo of the request's password removed: the JSON member `"password":"…"`
+ * read escape-aware (a password may hold `"` or `\`, written `\"` and `\\`), through the end of the
+ * message when it was cut inside the string; and the password itself, raw or JSON-escaped,
+ * wherever else it appears (an API message quoting it, another encoding of the body).
+ */
+export function redactRequestEcho(message: string, request: unknown): string {
+  let out = message.replace(/"password"\s*:\s*"(?:[^"\\]|\\[\s\S])*(?:"|\\?$)/g, '"password":"[redacted]"');
+  const password =
+    typeof request === 'object' && request !== null
+      ? (request as { password?: unknown }).password
+      : undefined;
+  if (typeof password === 'string' && password !== '')
+    for (const form of [password, JSON.stringify(password).slice(1, -1)])
+      out = out.split(form).join('[redacted]');
+  return out;
 }

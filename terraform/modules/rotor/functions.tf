@@ -107,6 +107,7 @@ locals {
   reconcile_environment = merge(local.common_environment, local.cluster_environment, {
     ROTOR_NAMESPACES         = join(",", var.namespaces)
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
+    ROTOR_CANARY_NAMESPACES  = join(",", var.canary_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
   }, local.fan_out_environment, local.budget_environment, local.window_environment)
 

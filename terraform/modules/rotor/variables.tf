@@ -119,6 +119,17 @@ variable "namespaces" {
   }
 }
 
+variable "canary_namespaces" {
+  description = "ROTOR_CANARY_NAMESPACES: namespaces whose rotor.dev/wave orders every namespace and whose failed rollout halts the whole event (globs like team-*). Elsewhere a wave orders, and a failed rollout halts, only its own namespace: rotor.dev/wave is tenant input, this list is the operator's."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for n in var.canary_namespaces : can(regex("^[a-z0-9*?]([-a-z0-9*?]{0,61}[a-z0-9*?])?$", n))])
+    error_message = "canary_namespaces must be Kubernetes namespace names (RFC 1123 labels), optionally with * and ? globs."
+  }
+}
+
 variable "exclude_namespaces" {
   description = "onSecretEvent never acts on workloads in these namespaces. Not applied to rotateSecret (see namespaces)."
   type        = list(string)

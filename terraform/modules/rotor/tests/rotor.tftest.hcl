@@ -113,7 +113,7 @@ run "functions_are_nodejs22_with_their_entry_points_and_identities" {
   }
   assert {
     condition = alltrue([
-      for k in ["ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES"] :
+      for k in ["ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES", "ROTOR_CANARY_NAMESPACES"] :
       !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), k)
     ])
     error_message = "rotateSecret gets no namespace lists: a version used in an excluded namespace must not be disabled either"
@@ -621,7 +621,7 @@ run "fan_out_from_the_threshold" {
   }
   assert {
     condition = alltrue([
-      for k in ["ROTOR_CLUSTERS", "ROTOR_GKE_ENDPOINT", "ROTOR_PROJECT_MAP", "ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES", "ROTOR_OUTCOME_TOPIC", "ROTOR_DRY_RUN", "ROTOR_MAX_WAIT_SECONDS", "ROTOR_ROLLOUT_TIMEOUT_SECONDS", "ROTOR_WAVE_SIZE", "ROTOR_FANOUT_TOPIC"] :
+      for k in ["ROTOR_CLUSTERS", "ROTOR_GKE_ENDPOINT", "ROTOR_PROJECT_MAP", "ROTOR_NAMESPACES", "ROTOR_EXCLUDE_NAMESPACES", "ROTOR_CANARY_NAMESPACES", "ROTOR_OUTCOME_TOPIC", "ROTOR_DRY_RUN", "ROTOR_MAX_WAIT_SECONDS", "ROTOR_ROLLOUT_TIMEOUT_SECONDS", "ROTOR_WAVE_SIZE", "ROTOR_FANOUT_TOPIC"] :
       lookup(google_cloudfunctions2_function.fn["clusters"].service_config[0].environment_variables, k, null) == google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables[k]
     ])
     error_message = "onClusterEvent must be configured exactly as onSecretEvent (clusters, namespaces, outcome topic, budget)"
