@@ -301,7 +301,9 @@ describe('rotor plan with maintenance windows', () => {
       md,
     );
     assert.ok(
-      md.includes('**Maintenance windows**\n\n- ROTOR\\_RESTART\\_WINDOWS: Mon-Fri 02:00-05:00 Europe/Berlin'),
+      md.includes(
+        '**Maintenance windows**\n\n- ROTOR\\_RESTART\\_WINDOWS: Mon-Fri 02:00-05:00 Europe/Berlin',
+      ),
       md,
     );
   });
