@@ -8,8 +8,9 @@
 //
 // Phases are timed in-process (load = read + parse the files, on worker threads as the CLI does; index = inventory + DependencyIndex,
 // decide = decisions + plan, render = table + JSON), then the whole command through main() K times,
-// then K times as a fresh `rotor plan` process (node startup and TypeScript loading included), with
-// its CPU time: on a busy machine, wall time mostly measures the neighbours.
+// then K times as a fresh `rotor plan` process (node startup and TypeScript loading included), and
+// K times as the built CLI (dist/functions/cli/main.js, built first), each with its CPU time: on a
+// busy machine, wall time mostly measures the neighbours.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -612,8 +613,41 @@ async function bench(): Promise<void> {
     }
     console.log(`rotor plan as a process: ${processRuns.join(', ')} ms (CPU ${processCpu.join(', ')} ms)`);
 
+    // The built CLI (`npm run build`: dist/functions/cli/main.js, what `npm install -g` runs), built
+    // now from these sources: no TypeScript to compile at start.
+    const build = spawnSync(
+      process.execPath,
+      [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    if (build.status !== 0) throw new Error(`npm run build failed: ${build.stdout}${build.stderr}`);
+    const builtRuns: number[] = [];
+    const builtCpu: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const before = childCpuMs();
+      t = performance.now();
+      const child = spawnSync(
+        process.execPath,
+        [join(root, 'dist/functions/cli/main.js'), ...PLAN_ARGS(dir)],
+        {
+          cwd: root,
+          encoding: 'utf8',
+          maxBuffer: 64 << 20,
+        },
+      );
+      builtRuns.push(ms(t));
+      const after = childCpuMs();
+      if (before !== undefined && after !== undefined) builtCpu.push(after - before);
+      if (child.status !== 0) throw new Error(`built rotor plan exited ${child.status}: ${child.stderr}`);
+    }
+    console.log(`built rotor plan as a process: ${builtRuns.join(', ')} ms (CPU ${builtCpu.join(', ')} ms)`);
+
     const sorted = [...mainRuns].sort((a, b) => a - b);
     const sortedProcess = [...processRuns].sort((a, b) => a - b);
+    const sortedBuilt = [...builtRuns].sort((a, b) => a - b);
     console.log(
       JSON.stringify({
         workloads: gen.workloads,
@@ -640,6 +674,12 @@ async function bench(): Promise<void> {
           min: sortedProcess[0],
           median: sortedProcess[Math.floor(sortedProcess.length / 2)],
           cpu: processCpu,
+        },
+        builtProcessMs: {
+          runs: builtRuns,
+          min: sortedBuilt[0],
+          median: sortedBuilt[Math.floor(sortedBuilt.length / 2)],
+          cpu: builtCpu,
         },
         correct: true,
         loadAverage: (await import('node:os')).loadavg().map((l) => Math.round(l * 100) / 100),

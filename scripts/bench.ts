@@ -1,5 +1,7 @@
 // npm run bench -- [--workloads N] [--namespaces M] [--events K] [--clusters C] [--peers reloader] [--watch-probe]
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
+// npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]
+//                  (only the burst scenario, ./bench/burst.ts: K secrets rotated in one second)
 // npm run bench -- --storm [--delivery immediate|deployed]   (only the storm scenario, ./bench/storm.ts:
 //                  the others are skipped; --delivery deployed runs it with the delivery Terraform
 //                  deploys: the in-delivery budget, continuations, the 60 s backoff)
@@ -32,8 +34,10 @@
 // bearer token unchanged, so every cluster's requests reach the server as the `rotor` user and are
 // all counted there.
 //
-// Peers (`--peers reloader`): Stakater Reloader, a binary the user supplies in ROTOR_RELOADER_BIN
-// (./bench/reloader.ts; skipped with a message saying how to get one), run as its own `reloader`
+// Peers (`--peers reloader`): Stakater Reloader, built from the Go module proxy by
+// infra/local/build-reloader.sh (cached by version; the first build takes ~9 min on 2 cores, before
+// anything is measured) or the binary in ROTOR_RELOADER_BIN (./bench/reloader.ts; skipped with a
+// message saying why when the build fails), run as its own `reloader`
 // user with the permissions of Reloader's own manifest, against the same control plane and fleet
 // after the events above (with C > 1, on all C clusters' objects: Reloader watches the one API
 // server directly): scenario A, the synced Kubernetes Secrets of one rotated secret change
@@ -49,7 +53,6 @@
 //
 // Progress goes to stderr; the LAST stdout line is one JSON object with both sides' figures.
 // Numbers only: there are no timing assertions.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,21 +66,20 @@ import { startSecretManagerStandIn } from '../test/harness/secretManagerStandIn'
 import { AuditLog, auditFlags } from './bench/audit';
 import { cloudEvent, esoRefresh, seed, sleep } from './bench/cluster';
 import type { ClusterProxy } from './bench/clusterProxy';
-import { CLUSTER_LABEL, SHARED, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
-import type { Fleet } from './bench/fleet';
-import { buildFleet, HOT_SECRETS, PROJECT_ID, PROJECT_NUMBER } from './bench/fleet';
+import { labelByCluster, proxiesKubeconfig, startClusterProxy } from './bench/clusterProxy';
+import { runBurst } from './bench/burst';
+import { buildFleet, HOT_SECRETS, PROJECT_NUMBER } from './bench/fleet';
 import type { EventResult, Role, WorkerStats } from './bench/protocol';
 import { RELOADER_RBAC, RELOADER_USER, reloaderBinary, startReloader } from './bench/reloader';
 import type { RunningReloader } from './bench/reloader';
+import type { ScenarioAResult } from './bench/reloaderScenario';
 import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
+import { packageBundle, rotorWorker } from './bench/rotorWorker';
 import { runStorm } from './bench/storm';
 import type { WatchProbe } from './bench/watchProbe';
 import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
-
-/** The node flags the Terraform module gives onSecretEvent at its default 512Mi (functions.tf heap_mb). */
-const DEPLOYED_NODE_FLAGS = '--max-old-space-size=384';
 
 const PEERS = ['reloader'] as const;
 type Peer = (typeof PEERS)[number];
@@ -154,18 +156,46 @@ function figures(
   };
 }
 
-/** Labels every object with its cluster: namespace i is cluster i mod C; cluster-scoped ones are shared. */
-function labelByCluster(fleet: Fleet, clusterNames: readonly string[]): Fleet {
-  const clusterOf = new Map(
-    fleet.namespaces.map((ns, i) => [ns, clusterNames[i % clusterNames.length] ?? SHARED]),
-  );
-  for (const phase of fleet.phases)
-    for (const o of phase.objects) {
-      const meta = (o.body.metadata ??= {});
-      const ns = meta.namespace ?? /\/namespaces\/([^/]+)\//.exec(o.path)?.[1];
-      meta.labels = { ...meta.labels, [CLUSTER_LABEL]: ns ? (clusterOf.get(ns) ?? SHARED) : SHARED };
-    }
-  return fleet;
+/** Rotor, the naive baseline and Reloader (scenario A) side by side, one row per figure, for the log. */
+function sideBySideTable(
+  rotor: Record<string, number>,
+  baseline: Record<string, number> | undefined,
+  reloader: ScenarioAResult | undefined,
+): string[] {
+  const cell = (v: number | null | undefined, unit = ''): string =>
+    v === undefined ? '-' : v === null ? 'n/a' : `${v}${unit}`;
+  const rows: Array<[string, string, string, string]> = [
+    ['', 'rotor', 'baseline', 'reloader (scenario A)'],
+    ['p50', cell(rotor.p50Ms, ' ms'), cell(baseline?.p50Ms, ' ms'), cell(reloader?.p50Ms, ' ms')],
+    ['p95', cell(rotor.p95Ms, ' ms'), cell(baseline?.p95Ms, ' ms'), cell(reloader?.p95Ms, ' ms')],
+    [
+      'requests/event (audit log)',
+      cell(rotor.auditedRequestsPerEvent),
+      cell(baseline?.auditedRequestsPerEvent),
+      cell(reloader?.requestsPerEvent),
+    ],
+    [
+      'restarts/event',
+      cell(rotor.restartsPerEvent),
+      cell(baseline?.restartsPerEvent),
+      cell(reloader?.restartsPerEvent),
+    ],
+    [
+      'RSS',
+      `${cell(rotor.startRssMb)} → ${cell(rotor.peakRssMb, ' MB')}`,
+      `${cell(baseline?.startRssMb)} → ${cell(baseline?.peakRssMb, ' MB')}`,
+      reloader ? `${reloader.steadyRssMb} MB held, peak ${reloader.peakRssMb} MB` : '-',
+    ],
+  ];
+  if (reloader)
+    rows.push([
+      'reloader: missed / needless / unreachable per event',
+      '',
+      '',
+      `${reloader.missed} / ${reloader.needlessRestarts} / ${reloader.unreachablePerEvent}`,
+    ]);
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...rows.map((r) => r[c]?.length ?? 0)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(widths[c] ?? 0)).join(' | '));
 }
 
 const diff = (a: Iterable<string>, b: ReadonlySet<string>): string[] => [...a].filter((x) => !b.has(x));
@@ -183,6 +213,8 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      burst: { type: 'string' },
+      'burst-instances': { type: 'string' },
       delivery: { type: 'string' },
       'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -196,11 +228,14 @@ async function main(): Promise<void> {
         '  (defaults 10000 / 500 / 20 / 1; N and M per cluster; the baseline runs only with one cluster;\n' +
         '   Rotor runs from the packaged bundle, with the deployed --max-old-space-size=384, or\n' +
         '   ROTOR_BENCH_NODE_FLAGS as its node flags;\n' +
-        '   the reloader peer runs the binary in ROTOR_RELOADER_BIN;\n' +
+        '   the reloader peer builds Stakater Reloader (infra/local/build-reloader.sh, cached) or runs ROTOR_RELOADER_BIN;\n' +
         '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
-        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n',
+        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n' +
+        '       npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]\n' +
+        '  (only the burst scenario: K secrets rotated in one second, delivered at once to one instance\n' +
+        '   and to I instances (default 5); fleet 10000 / 500)\n',
     );
     return;
   }
@@ -225,6 +260,25 @@ async function main(): Promise<void> {
   }
   const workloads = positiveInt(values.workloads, '--workloads', 10_000);
   const namespaces = Math.min(positiveInt(values.namespaces, '--namespaces', 500), workloads);
+  if (values.burst !== undefined) {
+    // The burst scenario alone (./bench/burst.ts), its figures under `burst`.
+    const burst = await runBurst({
+      workloads,
+      namespaces,
+      burst: positiveInt(values.burst, '--burst', 50),
+      instances: positiveInt(values['burst-instances'], '--burst-instances', 5),
+      progress,
+    });
+    const result = {
+      scenario: 'burst',
+      skipped: 'the default, redelivery, peers and scenario B runs (only --burst was asked for)',
+      burst,
+      seconds: { total: round((Date.now() - started) / 1000) },
+    };
+    progress(`done in ${result.seconds.total}s`);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    return;
+  }
   const events = positiveInt(values.events, '--events', 20);
   const clusters = positiveInt(values.clusters, '--clusters', 1);
   const clusterNames = Array.from({ length: clusters }, (_, i) => `c${i}`);
@@ -233,8 +287,9 @@ async function main(): Promise<void> {
   const esoNamespaces = Math.min(positiveInt(values['eso-namespaces'], '--eso-namespaces', 30), esoWorkloads);
   const esoEvents = positiveInt(values['eso-events'], '--eso-events', 4);
   const esoInterval = positiveInt(values['eso-interval'], '--eso-interval', 30);
-  // Bad input fails before anything starts: a variable naming no executable is an error, no
-  // variable at all skips the peer (with the message, here and in the result).
+  // Bad input fails before anything starts: a variable naming no executable is an error. Without
+  // the variable the peer is built (or reused from the cache) now, before anything is measured; a
+  // build that fails skips the peer (with the message, here and in the result).
   let reloader: ReturnType<typeof reloaderBinary> | undefined;
   try {
     reloader = peers.includes('reloader') ? reloaderBinary(process.env) : undefined;
@@ -291,43 +346,15 @@ async function main(): Promise<void> {
     progress(`seeded ${seeded} objects in ${seedSeconds.toFixed(1)}s`);
 
     progress('packaging the functions bundle (npm run package)');
-    const pkg = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'package.mjs')], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    if (pkg.status !== 0) throw new Error(`npm run package failed (${pkg.status ?? pkg.signal ?? '?'})`);
+    packageBundle();
     for (const name of clusterNames) proxies.push(await startClusterProxy(name, cp.server, cp.caPem));
     const proxyKubeconfig = join(cp.dir, 'bench-clusters.kubeconfig');
     // Every proxy's context is the `rotor` user's token: the audit log sees all clusters as `rotor`.
     writeFileSync(proxyKubeconfig, proxiesKubeconfig(proxies, cp.tokenFor('rotor')));
     const held = await startSecretManagerStandIn();
     notices = held;
-    const rotor = new Worker('rotor', {
-      path: join(__dirname, 'bench', 'bundle-worker.mjs'),
-      args: [join(REPO_ROOT, 'dist', 'function')],
-      // As deployed: the Terraform module bounds the heap to 3/4 of the function's 512Mi
-      // (NODE_OPTIONS, terraform/modules/rotor/functions.tf). ROTOR_BENCH_NODE_FLAGS replaces it
-      // (e.g. --max-old-space-size=128: a smaller instance; an empty string: V8's own sizing).
-      execArgv: (process.env.ROTOR_BENCH_NODE_FLAGS ?? DEPLOYED_NODE_FLAGS).split(' ').filter(Boolean),
-      env: {
-        PATH: process.env.PATH ?? '',
-        // As the Cloud Functions runtime sets it: the deployed entry point (functions/index.ts loads its code at once).
-        FUNCTION_TARGET: 'onSecretEvent',
-        ROTOR_CLUSTERS: clusterNames.map((n) => `kubeconfig:${proxyKubeconfig}#${n}`).join(','),
-        ROTOR_PROJECT_MAP: `${PROJECT_ID}=${PROJECT_NUMBER}`,
-        ROTOR_DEFAULT_PROJECT: PROJECT_ID,
-        ROTOR_SECRET_MANAGER_ENDPOINT: held.endpoint,
-        ROTOR_MAX_WAIT_SECONDS: '1800',
-        // This control plane has no controller manager, so no restart ever finishes rolling out:
-        // gated waves (ROTOR_WAVE_SIZE, default 10) would hold every dependent but the first 10 of
-        // each event. The bench measures one event's whole work, so every dependent is one step
-        // (the --storm scenario measures the waves, on a control plane with the controller manager).
-        ROTOR_WAVE_SIZE: process.env.ROTOR_WAVE_SIZE ?? '1000000',
-        ...(process.env.ROTOR_CONCURRENCY ? { ROTOR_CONCURRENCY: process.env.ROTOR_CONCURRENCY } : {}),
-        ...(process.env.ROTOR_CLUSTER_CONCURRENCY
-          ? { ROTOR_CLUSTER_CONCURRENCY: process.env.ROTOR_CLUSTER_CONCURRENCY }
-          : {}),
-      },
+    const rotor = rotorWorker(proxyKubeconfig, clusterNames, {
+      ROTOR_SECRET_MANAGER_ENDPOINT: held.endpoint,
     });
     workers.push(rotor);
     const baseline = clusters === 1 ? new Worker('baseline', cp.kubeconfigPathFor('baseline')) : undefined;
@@ -338,10 +365,19 @@ async function main(): Promise<void> {
       requests: proxies.reduce((n, p) => n + p.requests, 0),
       patches: proxies.reduce((n, p) => n + p.patches, 0),
     });
+    /** Per Rotor event: from the notification until its last whole-cluster list ended (discovery), and those lists' summed time. */
+    const discovery: Array<{ ms: number; listMs: number }> = [];
     const rotorEvent = async (i: number, notification: string): Promise<EventResult> => {
       const before = proxyCounts();
+      const listMs = proxies.reduce((n, p) => n + p.clusterWideListMs, 0);
+      const from = Date.now();
       const r = await rotor.event(i, notification);
       const after = proxyCounts();
+      const lastList = Math.max(...proxies.map((p) => p.lastClusterWideListEnd));
+      discovery.push({
+        ms: Math.max(0, lastList - from),
+        listMs: proxies.reduce((n, p) => n + p.clusterWideListMs, 0) - listMs,
+      });
       return { ...r, requests: after.requests - before.requests, patches: after.patches - before.patches };
     };
 
@@ -468,11 +504,23 @@ async function main(): Promise<void> {
       : 0;
     const audited = (role: Role): number[] => windows[role].map(([from, to]) => audit.count(role, from, to));
     const rotorFig = figures(rotorResults, rotorStats, audited('rotor'));
+    // Where an event's time goes: discovery (until its last whole-cluster list ended, and the lists'
+    // own summed time, concurrent kinds overlapping) against the rest (decide, patches, Events).
+    // Only first deliveries (every other entry is the redelivery of the event before it).
+    const firstDeliveries = discovery.filter((_, i) => i % 2 === 0);
+    const sortedDiscovery = firstDeliveries.map((d) => d.ms).sort((a, b) => a - b);
+    const rotorDiscovery = {
+      p50DiscoveryMs: round(percentile(sortedDiscovery, 50)),
+      meanListMsPerEvent: round(
+        firstDeliveries.reduce((s, d) => s + d.listMs, 0) / Math.max(1, firstDeliveries.length),
+      ),
+    };
     const baselineFig = baselineStats
       ? figures(baselineResults, baselineStats, audited('baseline'))
       : undefined;
 
     let reloaderPeer: Record<string, unknown> | undefined;
+    let sideBySide = sideBySideTable(rotorFig, baselineFig, undefined);
     if (reloader && 'skipped' in reloader) reloaderPeer = { skipped: reloader.skipped };
     else if (reloader) {
       progress('reloader: creating the synced Secrets ESO would have written, then starting Reloader');
@@ -488,6 +536,7 @@ async function main(): Promise<void> {
         reloader: runningReloader,
         progress,
       });
+      sideBySide = sideBySideTable(rotorFig, baselineFig, scenarioA);
       reloaderPeer = {
         binary: reloader.bin,
         syncedSecrets: secrets,
@@ -533,7 +582,7 @@ async function main(): Promise<void> {
       rotorRuns: 'packaged bundle (dist/function/index.js), plain node',
       dependentsPercent: round((100 * hot) / (workloads * clusters), 2),
       expectedRestartsPerEvent: round(expectedPerEvent),
-      rotor: rotorFig,
+      rotor: { ...rotorFig, ...rotorDiscovery },
       baseline: baselineFig ?? null,
       peers: { ...(reloaderPeer ? { reloader: reloaderPeer } : {}) },
       // The same event delivered again right after: the no-op path (lists, decisions, no patch).
@@ -574,6 +623,7 @@ async function main(): Promise<void> {
       },
       seededObjects: seeded,
     };
+    for (const line of sideBySide) progress(line);
     progress(`done in ${result.seconds.total}s`);
     process.stdout.write(JSON.stringify(result) + '\n');
   } finally {

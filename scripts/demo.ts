@@ -14,6 +14,11 @@
 // It prints progress lines while it builds and starts things (stderr), then an account of what
 // happened to each sample workload and why, with timings and the deliveries used (stdout), and
 // removes everything it started, also on Ctrl-C.
+//
+// `npm run demo -- --node real`: the pods run for real on a local kubelet + containerd
+// (test/harness/realNode.ts; root, Debian's containerd, runc, CNI plugins and busybox-static), and
+// the account adds, per workload, the version each pod serves before and after, read from the pods
+// (scripts/demoRealPods.ts).
 import { podNetworkUnsupportedReason, createPodNetwork } from '../test/harness/podNetwork';
 import type { PodNetwork, PodServer } from '../test/harness/podNetwork';
 import { onExit } from '../test/harness/cleanup';
@@ -35,6 +40,9 @@ import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../te
 import { deployedDelivery } from '../test/harness/deployedDelivery';
 import { holdAnnounced, startSecretManagerStandIn } from '../test/harness/secretManagerStandIn';
 import type { SimulatedEso, SimulatedNode } from '../test/harness/simulatedCluster';
+import { NODE_NAME, startRealNode } from '../test/harness/realNode';
+import { readServed, realPodManifests, rolloutsSettled, servedTable } from './demoRealPods';
+import type { Served } from './demoRealPods';
 import { notificationMessage } from '../functions/core/event';
 import type { EventOutcome, WorkloadOutcome } from '../functions/pipeline/outcome';
 import { join } from 'node:path';
@@ -44,6 +52,16 @@ const PROJECT_NUMBER = '123456789012';
 const SECRET = 'db-password';
 const NS = 'shop';
 const DEADLINE_MS = 120_000;
+
+/** `--node real` (real pods on a local kubelet) or `--node simulated` (the default). */
+function nodeMode(argv: string[]): 'real' | 'simulated' {
+  const i = argv.indexOf('--node');
+  const value = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--node='))?.slice('--node='.length);
+  if (value === undefined || value === 'simulated') return 'simulated';
+  if (value === 'real') return 'real';
+  throw new Error(`--node ${value}: expected real or simulated`);
+}
+const MODE = nodeMode(process.argv.slice(2));
 
 const started = Date.now();
 const progress = (line: string): void => {
@@ -195,7 +213,12 @@ async function main(): Promise<void> {
       process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN || (await locateBinaries());
     progress('starting the control plane and the Pub/Sub emulator');
     [cp, emulator] = await Promise.all([
-      startControlPlane({ users: ['rotor'], binDir, quiet: true }).then((c) => {
+      startControlPlane({
+        users: ['rotor'],
+        binDir,
+        quiet: true,
+        ...(MODE === 'real' ? { node: { name: NODE_NAME } } : {}),
+      }).then((c) => {
         stops.push(() => c.stop());
         return c;
       }),
@@ -210,8 +233,18 @@ async function main(): Promise<void> {
     await applyManifests(admin, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
     await cp.request('admin', 'POST', '/api/v1/namespaces', { body: { metadata: { name: NS } } });
 
-    const noNetns = podNetworkUnsupportedReason();
-    if (!noNetns) {
+    let realNodeImage: string | undefined;
+    if (MODE === 'real') {
+      progress('starting a real node: containerd, kube-scheduler, kubelet (busybox pods)');
+      const rn = await startRealNode(cp, { quiet: true });
+      stops.push(() => rn.stop());
+      realNodeImage = rn.images.app;
+      progress(`node ${rn.name} Ready in ${(rn.startMs / 1000).toFixed(1)}s`);
+    }
+    const noNetns = MODE === 'real' ? 'real pods' : podNetworkUnsupportedReason();
+    if (MODE === 'real') {
+      // Real pods serve their own answers; no recording server is needed.
+    } else if (!noNetns) {
       podNetwork = await createPodNetwork();
       const pn = podNetwork;
       stops.push(() => pn.close());
@@ -230,7 +263,8 @@ async function main(): Promise<void> {
     const e = eso;
     stops.push(() => e.stop());
     node = startSimulatedNode(cp, sm, {
-      namespaces: [NS],
+      // On a real node the kubelet runs the pods: the stand-in serves nothing.
+      namespaces: MODE === 'real' ? [] : [NS],
       ...(podNetwork ? { podNetwork } : {}),
       rotationPollMs: 2000,
     });
@@ -273,13 +307,21 @@ async function main(): Promise<void> {
     });
 
     progress('applying sample workloads in namespace shop and waiting for their pods');
-    await applyManifests(admin, manifests(Boolean(podServer)));
-    const podsReady = (): boolean => n.podIps.size >= 6 && e.syncs.length >= 1;
-    await waitUntil(podsReady, 60_000, 'the sample pods to run and ESO to sync', diagnostics);
+    await applyManifests(
+      admin,
+      realNodeImage ? realPodManifests(NS, PROJECT_ID, realNodeImage) : manifests(Boolean(podServer)),
+    );
+    const cpNow = cp;
+    const podsReady = async (): Promise<boolean> =>
+      realNodeImage
+        ? e.syncs.length >= 3 && (await rolloutsSettled(cpNow, NS))
+        : n.podIps.size >= 6 && e.syncs.length >= 1;
+    await waitUntil(podsReady, 120_000, 'the sample pods to run and ESO to sync', diagnostics);
+    const servedBefore: Served | undefined = realNodeImage ? await readServed(cp, NS, sm) : undefined;
 
     // The notification. ESO will sync when Rotor forces it (after ~1 s, as the operator's queue
     // does); the CSI driver's next rotation poll comes a little after Rotor's first look.
-    node.pauseRotation();
+    if (MODE === 'simulated') node.pauseRotation();
     const version = sm.addVersion(SECRET);
     const message = notificationMessage({
       type: 'SECRET_VERSION_ADD',
@@ -312,6 +354,22 @@ async function main(): Promise<void> {
       diagnostics,
     );
     const ackedAt = Date.now();
+    let servedAfter: Served | undefined;
+    if (servedBefore) {
+      progress(
+        'waiting for the rollouts and the kubelet to update Secret volumes in place (syncFrequency 10s)',
+      );
+      await waitUntil(() => rolloutsSettled(cpNow, NS), 120_000, 'the rollouts to finish', diagnostics);
+      // The in-place update comes on the kubelet's own schedule: wait (bounded) until "web" has it.
+      const webUpdated = async (): Promise<boolean> =>
+        [...((await readServed(cpNow, NS, sm)).get('web')?.values() ?? [])].every(
+          (v) => v === `${SECRET} v${version}`,
+        );
+      await waitUntil(webUpdated, 120_000, 'the Secret volume of web to update in place', diagnostics).catch(
+        () => progress('web: the kubelet did not update the Secret volume within 120 s'),
+      );
+      servedAfter = await readServed(cp, NS, sm);
+    }
 
     // The outcomes from the outcome topic: one per pass that acted or saw something new.
     const pulled: Pulled[] = [];
@@ -347,6 +405,8 @@ async function main(): Promise<void> {
       podServer,
       all: deployments.items.map((d) => d.metadata.name).sort(),
     });
+    if (servedBefore && servedAfter)
+      process.stdout.write(servedTable(servedBefore, servedAfter).join('\n') + '\n');
   } catch (err) {
     state = 'failed';
     throw err;

@@ -4,6 +4,8 @@
 #   PostgreSQL (initdb, pg_ctl)  rotation backends      -> postgresql
 #   ip (iproute2)                pod network namespaces -> iproute2
 #   Java 17                      the Pub/Sub emulator   -> openjdk-17-jre-headless
+#   containerd, runc, CNI        the real node (e2e)    -> containerd runc containernetworking-plugins
+#   busybox-static               the real node's images -> busybox-static (psql from postgresql-client)
 #   gcloud + pubsub-emulator     Pub/Sub                 (Google's package: must be on the machine)
 #   Go                           building the control plane (unless KUBEBUILDER_ASSETS is set) and,
 #                                for e2e, the External Secrets Operator (unless ROTOR_ESO_BIN is set)
@@ -11,11 +13,11 @@
 set -uo pipefail
 say() { printf '[prereqs] %s\n' "$*" >&2; }
 
-need_pg=0 need_ip=0 need_java=0 need_gcloud=0 need_go=0
+need_pg=0 need_ip=0 need_java=0 need_gcloud=0 need_go=0 need_node=0
 for s in "$@"; do
   case "$s" in
     integration) need_pg=1; need_ip=1; need_go=1 ;;
-    e2e) need_ip=1; need_java=1; need_gcloud=1; need_go=1 ;;
+    e2e) need_pg=1; need_ip=1; need_java=1; need_gcloud=1; need_go=1; need_node=1 ;;
   esac
 done
 
@@ -24,6 +26,12 @@ missing=()
 [[ $need_pg = 1 ]] && ! has_pg && missing+=(postgresql)
 [[ $need_ip = 1 ]] && ! command -v ip >/dev/null 2>&1 && missing+=(iproute2)
 [[ $need_java = 1 ]] && ! command -v java >/dev/null 2>&1 && missing+=(openjdk-17-jre-headless)
+if [[ $need_node = 1 ]]; then
+  [[ -x /usr/bin/containerd && -x /usr/bin/ctr ]] || missing+=(containerd)
+  [[ -x /usr/sbin/runc ]] || missing+=(runc)
+  [[ -x /usr/lib/cni/bridge && -x /usr/lib/cni/host-local && -x /usr/lib/cni/loopback ]] || missing+=(containernetworking-plugins)
+  [[ -x /bin/busybox ]] && dpkg-query -W busybox-static >/dev/null 2>&1 || missing+=(busybox-static)
+fi
 
 if [[ ${#missing[@]} -gt 0 ]]; then
   if [[ $(id -u) = 0 ]] && command -v apt-get >/dev/null 2>&1; then

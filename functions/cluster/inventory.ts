@@ -14,7 +14,7 @@ import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
 import type { ReachabilityOptions, SmallKinds } from '../core/reachability';
 import {
   TEMPLATE_REFERRING_KINDS,
-  WorkloadFilter,
+  WorkloadFilters,
   reachabilityOf,
   referencedTemplate,
 } from '../core/reachability';
@@ -48,6 +48,9 @@ export type InventoryScope =
       readonly without?: readonly string[];
     } & ReachabilityOptions);
 
+/** An inventory scope for one secret: what an event (or a pin, or a live plan) discovers from. */
+export type SecretScope = Extract<InventoryScope, { readonly kind: 'secret' }>;
+
 /**
  * One cluster's inventory. The small kinds (classes, ExternalSecrets, stores) are listed whole
  * first; then workload pages are streamed and, for a secret's scope, only the workloads that can
@@ -60,27 +63,68 @@ export async function liveInventory(
   scope: InventoryScope = { kind: 'all' },
   pageSize: number = INVENTORY_PAGE_SIZE,
 ): Promise<LiveInventory> {
+  if (scope.kind === 'secret') {
+    const [inventory] = await liveInventories(api, filter, [scope], pageSize);
+    if (inventory) return inventory;
+  }
   const lister = new Lister(api, filter, pageSize);
-  const stream = (res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> =>
-    lister.kept(res, keep);
-  const all = (): boolean => true;
-  const absent = lister.absent;
   const small = await lister.smallKinds();
-  const workloadFilter =
-    scope.kind === 'secret' ? new WorkloadFilter(reachabilityOf(small, scope.secret, scope)) : undefined;
-  const keep = workloadFilter ? (o: KubeObject): boolean => workloadFilter.keep(o) : all;
-  // Kinds that may run another kind's template are filtered first (the filter then keeps what
-  // they name); the rest concurrently. Kept workloads are returned in the table's order.
-  const without = scope.kind === 'secret' ? (scope.without ?? []) : [];
-  const kinds = WORKLOAD_RESOURCES.filter((res) => !without.includes(res.kind));
-  const referring = kinds.filter((res) => TEMPLATE_REFERRING_KINDS.includes(res.kind));
-  const first = Promise.all(referring.map((res) => stream(res, keep)));
-  const perKind = kinds.map((res) => {
-    const i = referring.indexOf(res);
-    return i >= 0 ? first.then((lists) => lists[i] ?? []) : first.then(() => stream(res, keep));
-  });
-  const workloads = (await Promise.all(perKind)).flat();
-  return { cluster: api.cluster, workloads, ...small, absent };
+  const perKind = await Promise.all(WORKLOAD_RESOURCES.map((res) => lister.kept(res, () => true)));
+  return { cluster: api.cluster, workloads: perKind.flat(), ...small, absent: lister.absent };
+}
+
+/**
+ * One cluster's inventories for several secrets from ONE set of lists (concurrent events sharing a
+ * discovery, sharedDiscovery.ts): the small kinds once, then each workload page is offered to every
+ * secret's filter (core/reachability.ts WorkloadFilters: each template read once) and a workload is
+ * kept in the inventory of each secret that can depend on it. Each result equals liveInventory for
+ * its scope alone; the objects are shared between the inventories (read-only: a reconcile writes
+ * to the API server, never to what it listed, and re-reads a workload on a conflict). Lists in flight at once:
+ * the small kinds', then one per workload kind, whatever the number of secrets.
+ */
+export async function liveInventories(
+  api: KubeApi,
+  filter: NamespaceFilter,
+  scopes: readonly SecretScope[],
+  pageSize: number = INVENTORY_PAGE_SIZE,
+): Promise<LiveInventory[]> {
+  const lister = new Lister(api, filter, pageSize);
+  const small = await lister.smallKinds();
+  const filters = new WorkloadFilters(scopes.map((scope) => reachabilityOf(small, scope.secret, scope)));
+  const lists = (res: Resource): number[] =>
+    scopes.flatMap((scope, i) => ((scope.without ?? []).includes(res.kind) ? [] : [i]));
+  // Per workload kind, per scope: what it keeps, in the table's order of kinds.
+  const kept = WORKLOAD_RESOURCES.map(() => scopes.map((): KubeObject[] => []));
+  const stream = async (res: Resource, k: number): Promise<void> => {
+    const listing = lists(res);
+    if (listing.length === 0) return;
+    // forEachPage may ask `keep` twice about one object: the answer is computed once.
+    const keptBy = new WeakMap<KubeObject, number[]>();
+    const keep = (o: KubeObject): boolean => {
+      let by = keptBy.get(o);
+      if (!by) {
+        const all = filters.keptBy(o);
+        by = all.filter((i) => listing.includes(i));
+        keptBy.set(o, by);
+      }
+      return by.length > 0;
+    };
+    await lister.each(res, keep, (o) => {
+      for (const i of keptBy.get(o) ?? []) kept[k]?.[i]?.push(o);
+    });
+  };
+  // Kinds that may run another kind's template are filtered first (the filters then keep what
+  // they name); the rest concurrently.
+  const isReferring = (res: Resource): boolean => TEMPLATE_REFERRING_KINDS.includes(res.kind);
+  const kinds = WORKLOAD_RESOURCES.map((res, k) => ({ res, k }));
+  await Promise.all(kinds.filter(({ res }) => isReferring(res)).map(({ res, k }) => stream(res, k)));
+  await Promise.all(kinds.filter(({ res }) => !isReferring(res)).map(({ res, k }) => stream(res, k)));
+  return scopes.map((_, i) => ({
+    cluster: api.cluster,
+    workloads: kept.flatMap((perScope) => perScope[i] ?? []),
+    ...small,
+    absent: lister.absent,
+  }));
 }
 
 /**
@@ -161,17 +205,20 @@ class Lister {
   /** Every object of `res` in scope that `keep` keeps, streamed page by page. */
   async kept(res: Resource, keep: (o: KubeObject) => boolean): Promise<KubeObject[]> {
     const kept: KubeObject[] = [];
+    await this.each(res, keep, (o) => kept.push(o));
+    return kept;
+  }
+
+  /** `visit` gets every object of `res` in scope that `keep` keeps, once, as its page arrives. */
+  async each(res: Resource, keep: (o: KubeObject) => boolean, visit: (o: KubeObject) => void): Promise<void> {
     const served = await forEachPage(
       this.api,
       res,
       { limit: this.pageSize },
-      (page) => {
-        kept.push(...page);
-      },
+      (page) => page.forEach(visit),
       (o) => this.inScope(res, o) && keep(o),
     );
     if (!served) this.absent.push(`${res.plural}.${res.group}`);
-    return kept;
   }
 
   /** The small kinds, whole; independent lists run concurrently, each one request per page. */

@@ -11,6 +11,7 @@ import { connectCluster } from './access';
 import type { KubeApi, KubeRequest } from './kubeApi';
 import type { RefreshOptions } from './refreshing';
 import { RefreshingKubeApi } from './refreshing';
+import { ListLimitedKubeApi } from './listLimit';
 
 /** A cluster that could not be connected: every request fails with why. */
 export class UnreachableCluster implements KubeApi {
@@ -37,10 +38,13 @@ export function clusterPool(
   tokens: TokenSource,
   refresh: RefreshOptions = {},
 ): () => Promise<KubeApi[]> {
-  const connected = new Map<string, KubeApi>();
+  // The connection being made or made, per cluster: deliveries that arrive together on a cold
+  // instance (a burst) wait for the same one instead of each connecting its own (each with its
+  // own sockets, list bound and shared discovery, which would then share nothing).
+  const connected = new Map<string, Promise<KubeApi>>();
   return () =>
     Promise.all(
-      specs.map(async (spec) => {
+      specs.map((spec) => {
         const cached = connected.get(spec.raw);
         if (cached) return cached;
         const connect = (): Promise<KubeApi> =>
@@ -52,14 +56,19 @@ export function clusterPool(
             ...(config.apis.connectGateway ? { connectGatewayApi: config.apis.connectGateway } : {}),
             ...(config.apis.resourceManager ? { resourceManagerApi: config.apis.resourceManager } : {}),
           });
-        try {
-          // Cached for the instance's life, so it must follow a control-plane IP or CA rotation.
-          const api = new RefreshingKubeApi(spec.raw, await connect(), connect, refresh);
-          connected.set(spec.raw, api);
-          return api;
-        } catch (e) {
-          return new UnreachableCluster(spec.raw, e);
-        }
+        const connecting = connect().then(
+          // Cached for the instance's life, so it must follow a control-plane IP or CA rotation;
+          // and shared by the events the instance holds at once, so its lists are bounded.
+          (first): KubeApi =>
+            new ListLimitedKubeApi(new RefreshingKubeApi(spec.raw, first, connect, refresh)),
+          (e: unknown): KubeApi => {
+            // Not cached: the next delivery tries again.
+            connected.delete(spec.raw);
+            return new UnreachableCluster(spec.raw, e);
+          },
+        );
+        connected.set(spec.raw, connecting);
+        return connecting;
       }),
     );
 }

@@ -113,38 +113,67 @@ export function referencedTemplate(
 
 /** Whether workload `w` can depend on the secret, by its own pod template and annotations. */
 export function mayDepend(w: KubeObject, reach: Reachability): boolean {
-  if (workloadAnnotation(w, annotations.SECRETS) !== undefined) return true;
-  if (referencedTemplate(w)) return true;
-  const spec = podTemplate(w)?.spec;
-  if (!spec) return false; // no pod template: discovery finds nothing in it either
-  const ns = w.metadata?.namespace ?? 'default';
-  const pod = attempt(() => parsePodSpec(spec));
-  if (!pod) return true;
-  for (const name of referencedSecretNames(pod)) if (reach.secrets.has(nsName(ns, name))) return true;
-  for (const v of pod.volumes.values()) {
-    const spc = v.csi?.secretProviderClass;
-    if (spc !== undefined && reach.classes.has(nsName(ns, spc))) return true;
-  }
-  return false;
+  return mayDependOn(w, [reach]).length > 0;
 }
 
 /**
- * The streaming filter: keeps what `mayDepend` keeps, and every Deployment a kept Rollout runs the
- * template of. Stateful (it remembers those Deployments), so objects of TEMPLATE_REFERRING_KINDS
- * must be offered before the others.
+ * The indices of the secrets (by their reachabilities) workload `w` can depend on, by its own pod
+ * template and annotations: `mayDepend` for several secrets at once, reading the template once.
  */
-export class WorkloadFilter {
+export function mayDependOn(w: KubeObject, reaches: readonly Reachability[]): number[] {
+  const every = (): number[] => reaches.map((_, i) => i);
+  if (workloadAnnotation(w, annotations.SECRETS) !== undefined) return every();
+  if (referencedTemplate(w)) return every();
+  const spec = podTemplate(w)?.spec;
+  if (!spec) return []; // no pod template: discovery finds nothing in it either
+  const ns = w.metadata?.namespace ?? 'default';
+  const pod = attempt(() => parsePodSpec(spec));
+  if (!pod) return every();
+  const secrets = [...referencedSecretNames(pod)].map((name) => nsName(ns, name));
+  const classes: string[] = [];
+  for (const v of pod.volumes.values()) {
+    const spc = v.csi?.secretProviderClass;
+    if (spc !== undefined) classes.push(nsName(ns, spc));
+  }
+  const out: number[] = [];
+  reaches.forEach((reach, i) => {
+    if (secrets.some((s) => reach.secrets.has(s)) || classes.some((c) => reach.classes.has(c))) out.push(i);
+  });
+  return out;
+}
+
+/**
+ * The streaming filter for several secrets at once (one discovery serving several events): per
+ * workload, the indices of the secrets it can depend on (`mayDependOn`), and every Deployment a
+ * kept Rollout runs the template of (kept for every secret, as the Rollout is). Stateful (it
+ * remembers those Deployments), so objects of TEMPLATE_REFERRING_KINDS must be offered first.
+ */
+export class WorkloadFilters {
   private readonly referenced = new Set<string>();
 
-  constructor(private readonly reach: Reachability) {}
+  constructor(private readonly reaches: readonly Reachability[]) {}
 
-  keep(w: KubeObject): boolean {
+  keptBy(w: KubeObject): number[] {
     const ns = w.metadata?.namespace ?? 'default';
     const kept =
-      mayDepend(w, this.reach) ||
-      (w.kind === 'Deployment' && this.referenced.has(nsName(ns, w.metadata?.name ?? '')));
-    const ref = kept ? referencedTemplate(w) : undefined;
+      w.kind === 'Deployment' && this.referenced.has(nsName(ns, w.metadata?.name ?? ''))
+        ? this.reaches.map((_, i) => i)
+        : mayDependOn(w, this.reaches);
+    const ref = kept.length > 0 ? referencedTemplate(w) : undefined;
     if (ref && ref.kind === 'Deployment') this.referenced.add(nsName(ref.namespace, ref.name));
     return kept;
+  }
+}
+
+/** WorkloadFilters for one secret: keeps what `mayDepend` keeps, and the Deployments kept Rollouts run. */
+export class WorkloadFilter {
+  private readonly filters: WorkloadFilters;
+
+  constructor(reach: Reachability) {
+    this.filters = new WorkloadFilters([reach]);
+  }
+
+  keep(w: KubeObject): boolean {
+    return this.filters.keptBy(w).length > 0;
   }
 }

@@ -155,8 +155,37 @@ function readByRotor(o: KubeObject): boolean {
  */
 export const MAX_DEPTH = 256;
 
-/** The path of the first value nested deeper than `limit` (an explicit stack: no recursion), or undefined. */
+/**
+ * The path of the first value nested deeper than `limit` (an explicit stack: no recursion), or
+ * undefined. Every object of every manifest goes through here, so the walk allocates nothing per
+ * value (two parallel stacks, no path strings: building a path for each of ~20 MB of values was
+ * most of the check's time and garbage); the path is built only for a value found too deep.
+ */
 export function tooDeep(value: unknown, limit = MAX_DEPTH): string | undefined {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop() ?? 0;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= limit) return pathTooDeep(value, limit);
+    if (Array.isArray(v))
+      for (const x of v as unknown[]) {
+        values.push(x);
+        depths.push(depth + 1);
+      }
+    else
+      for (const k in v)
+        if (Object.prototype.hasOwnProperty.call(v, k)) {
+          values.push((v as Record<string, unknown>)[k]);
+          depths.push(depth + 1);
+        }
+  }
+  return undefined;
+}
+
+/** The same walk with paths, for the message (only once a value is known to be too deep). */
+function pathTooDeep(value: unknown, limit: number): string | undefined {
   const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: '' }];
   for (let top = stack.pop(); top; top = stack.pop()) {
     const { v, depth, path } = top;

@@ -47,7 +47,7 @@ import {
 } from '../cluster/actions';
 import type { KubeApi } from '../cluster/kubeApi';
 import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
-import { liveInventory } from '../cluster/inventory';
+import { sharedDiscovery } from '../cluster/sharedDiscovery';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { namespaceMatcher } from '../cluster/namespaces';
@@ -237,7 +237,8 @@ async function reconcileCluster(
   createEvents: () => Promise<void>;
 }> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
-  const inventory = await liveInventory(api, cfg.namespaces ?? {}, {
+  // Concurrent events on this instance share one round of lists (cluster/sharedDiscovery.ts).
+  const inventory = await sharedDiscovery.inventory(api, cfg.namespaces ?? {}, {
     kind: 'secret',
     secret: ctx.secret,
     projects: cfg.projects,

@@ -10,18 +10,22 @@ import { join } from 'node:path';
 const [bundleDir] = process.argv.slice(2);
 if (!bundleDir) throw new Error('usage: bundle-worker.mjs DIST_FUNCTION_DIR');
 
-/** Workload outcomes of the current event, from the function's log lines (swallowed, not printed). */
-let current = [];
-/** The current event's summary line fields (jsonPayload.outcome): pending and awaitingRollouts. */
-let summary;
+/**
+ * Per delivery in flight, by its Pub/Sub messageId (every log line of a delivery carries it, so
+ * concurrent deliveries of a burst are told apart): the workload outcomes and the summary line's
+ * fields (jsonPayload.outcome: pending and awaitingRollouts), from the function's own log lines
+ * (swallowed, not printed).
+ */
+const deliveries = new Map();
 let warnings = 0;
 process.stdout.write = (chunk, encoding, callback) => {
   for (const line of String(chunk).split('\n')) {
     if (!line.startsWith('{')) continue;
     try {
       const entry = JSON.parse(line);
-      if (entry.workload && typeof entry.workload.result === 'string') current.push(entry.workload);
-      else if (entry.outcome && typeof entry.outcome.pending === 'number') summary = entry.outcome;
+      const d = deliveries.get(entry.messageId);
+      if (d && entry.workload && typeof entry.workload.result === 'string') d.workloads.push(entry.workload);
+      else if (d && entry.outcome && typeof entry.outcome.pending === 'number') d.summary = entry.outcome;
       else if ((entry.severity === 'WARNING' || entry.severity === 'ERROR') && warnings++ < 5)
         process.stderr.write(`[rotor] ${line}\n`);
     } catch {
@@ -43,25 +47,30 @@ await new Promise((resolve) => setImmediate(resolve));
 const startRssMb = mb(process.memoryUsage().rss);
 
 async function handle(id, notification) {
-  current = [];
-  summary = undefined;
+  const body = JSON.parse(notification);
+  const messageId = body.data.message.messageId;
+  const delivery = { workloads: [], summary: undefined };
+  deliveries.set(messageId, delivery);
   const started = performance.now();
   let converged = true;
   let error;
   try {
-    await fn.onSecretEvent(JSON.parse(notification));
+    await fn.onSecretEvent(body);
   } catch (e) {
     // Not converged (waiting or transient): the function throws so Pub/Sub redelivers. This
     // control plane runs no pods, so no rollout ever finishes: an event whose only pending items
     // are the rollouts it started has done its work (the --storm scenario measures rollouts).
+    const summary = delivery.summary;
     converged = summary !== undefined && summary.pending === summary.awaitingRollouts;
     error = /pending/.test(e.message) ? undefined : e.message;
+  } finally {
+    deliveries.delete(messageId);
   }
   const ms = performance.now() - started;
   const restarted = [];
   const recorded = [];
   const otherResults = {};
-  for (const w of current) {
+  for (const w of delivery.workloads) {
     const key = `${w.namespace}/${w.name}`;
     if (w.result === 'restarted') restarted.push(key);
     else if (w.result === 'recorded') recorded.push(key);
@@ -85,6 +94,13 @@ let queue = Promise.resolve();
 process.on('message', (msg) => {
   queue = queue.then(async () => {
     if (msg.type === 'event') process.send(await handle(msg.id, msg.notification));
+    else if (msg.type === 'burst')
+      // Every delivery at once, as Pub/Sub pushes a burst to an instance that takes them all.
+      process.send({
+        type: 'burst-result',
+        id: msg.id,
+        results: await Promise.all(msg.notifications.map((n, i) => handle(i, n))),
+      });
     else {
       // Where the memory is at the end (not the peak): live heap, external buffers, and what a
       // full collection leaves (with --expose-gc in ROTOR_BENCH_NODE_FLAGS), on stderr.

@@ -3,6 +3,7 @@
 // Secret Manager would send.
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { KubeApiError } from '../../functions/cluster/kubeApi';
+import { TransientError } from '../../functions/errors';
 import { notificationMessage } from '../../functions/core/event';
 import { mapLimit } from '../../functions/concurrency';
 import type { Fleet, SeedObject } from './fleet';
@@ -77,27 +78,43 @@ export function cloudEvent(secret: string, version: string, eventTime: string, m
   });
 }
 
+/** A request the bench makes as admin, tried again after a dropped connection or a busy server. */
+async function retried<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (e) {
+      // e.g. "socket hang up" on a keep-alive connection the server closed while the bench was idle.
+      const transient = e instanceof TransientError || (e instanceof KubeApiError && e.transient);
+      if (!transient || attempt >= 4) throw e;
+      await sleep(200 * attempt);
+    }
+  }
+}
+
 /** Stands in for ESO: marks the ExternalSecrets that sync `secret` as refreshed at `at`. */
 export async function esoRefresh(admin: KubeApi, fleet: Fleet, secret: string, at: string): Promise<void> {
   await mapLimit(fleet.externalSecretsOf.get(secret) ?? [], 16, (es) =>
-    admin.request({
-      method: 'PATCH',
-      path: `/apis/external-secrets.io/v1/namespaces/${es.namespace}/externalsecrets/${es.name}/status`,
-      contentType: 'application/merge-patch+json',
-      body: {
-        status: {
-          refreshTime: at,
-          conditions: [
-            {
-              type: 'Ready',
-              status: 'True',
-              reason: 'SecretSynced',
-              message: 'secret synced',
-              lastTransitionTime: at,
-            },
-          ],
+    retried(() =>
+      admin.request({
+        method: 'PATCH',
+        path: `/apis/external-secrets.io/v1/namespaces/${es.namespace}/externalsecrets/${es.name}/status`,
+        contentType: 'application/merge-patch+json',
+        body: {
+          status: {
+            refreshTime: at,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'SecretSynced',
+                message: 'secret synced',
+                lastTransitionTime: at,
+              },
+            ],
+          },
         },
-      },
-    }),
+      }),
+    ),
   );
 }

@@ -87,6 +87,8 @@ export interface FleetOptions {
   /** Share of workloads that mention a hot secret without depending on its new versions (default 0.006). */
   readonly decoyFraction?: number;
   readonly seed?: number;
+  /** The secrets rotated (default HOT_SECRETS); `--burst K` rotates K of its own at once. */
+  readonly hotSecrets?: readonly string[];
 }
 
 /** One object to create: the API collection path and the body. */
@@ -190,12 +192,13 @@ export function buildFleet(opts: FleetOptions): Fleet {
 
   const refs: SeedObject[] = [];
   const deployments: SeedObject[] = [];
-  const expected = new Map<string, Set<string>>(HOT_SECRETS.map((h) => [h, new Set<string>()]));
-  const decoys = new Map<string, Set<string>>(HOT_SECRETS.map((h) => [h, new Set<string>()]));
-  const externalSecretsOf = new Map<string, ExternalSecretRef[]>(HOT_SECRETS.map((h) => [h, []]));
+  const hotSecrets = opts.hotSecrets ?? HOT_SECRETS;
+  const expected = new Map<string, Set<string>>(hotSecrets.map((h) => [h, new Set<string>()]));
+  const decoys = new Map<string, Set<string>>(hotSecrets.map((h) => [h, new Set<string>()]));
+  const externalSecretsOf = new Map<string, ExternalSecretRef[]>(hotSecrets.map((h) => [h, []]));
   const modes: Record<string, number> = {};
   let hotTurn = 0;
-  const nextHot = (): string => HOT_SECRETS[hotTurn++ % HOT_SECRETS.length];
+  const nextHot = (): string => hotSecrets[hotTurn++ % hotSecrets.length];
 
   for (let w = 0; w < opts.workloads; w++) {
     const nsIndex = w % opts.namespaces;

@@ -4,7 +4,10 @@
 export type Role = 'rotor' | 'baseline';
 
 export type ToWorker =
-  { readonly type: 'event'; readonly id: number; readonly notification: string } | { readonly type: 'done' };
+  | { readonly type: 'event'; readonly id: number; readonly notification: string }
+  /** bundle-worker.mjs only: every notification delivered at once (`--burst`). */
+  | { readonly type: 'burst'; readonly id: number; readonly notifications: readonly string[] }
+  | { readonly type: 'done' };
 
 export interface EventResult {
   readonly type: 'result';
@@ -34,4 +37,11 @@ export interface WorkerStats {
   readonly logLines: number;
 }
 
-export type FromWorker = { readonly type: 'ready' } | EventResult | WorkerStats;
+/** The results of a burst, in the order of its notifications (each `id` its index). */
+export interface BurstResult {
+  readonly type: 'burst-result';
+  readonly id: number;
+  readonly results: readonly EventResult[];
+}
+
+export type FromWorker = { readonly type: 'ready' } | EventResult | BurstResult | WorkerStats;

@@ -1,16 +1,18 @@
 // Stakater Reloader as a peer in the benchmark (`npm run bench -- --peers reloader`): what users
-// run today to restart workloads when a Kubernetes Secret changes. The binary is the user's
-// (ROTOR_RELOADER_BIN): the Go module proxy refuses github.com/stakater/Reloader, and nothing here
-// builds it. It runs as its own token user, bound to the same permissions Reloader's manifest
+// run today to restart workloads when a Kubernetes Secret changes. The binary is built from the Go
+// module proxy by infra/local/build-reloader.sh (cached by version outside the repository; the
+// first build takes ~9 min on 2 cores), or is the user's own (ROTOR_RELOADER_BIN). It runs as its
+// own token user, bound to the same permissions Reloader's manifest
 // (deployments/kubernetes/reloader.yaml, ClusterRole `reloader-reloader-role`) grants its service
 // account, against the bench's control plane and fleet, with `--auto-reload-all` (the fleet carries
 // no Reloader annotations: every workload referencing a changed Secret is restarted, as Rotor needs
 // no annotation either).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { deathSignalPrefix } from '../../test/harness/cleanup';
+import { REPO_ROOT } from '../../test/harness/controlPlane';
 
 export const RELOADER_USER = 'reloader';
 
@@ -38,16 +40,46 @@ roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: bench-r
 subjects: [{ apiGroup: rbac.authorization.k8s.io, kind: User, name: ${RELOADER_USER} }]
 `;
 
-export const RELOADER_SKIPPED =
-  'peer reloader skipped: set ROTOR_RELOADER_BIN to a Stakater Reloader binary. This repository never builds ' +
-  "Reloader (the Go module proxy refuses its module); take the one in its release image, e.g. `docker create --name reloader ghcr.io/stakater/reloader:v1.4.21 && docker cp reloader:/manager ./reloader` (the image's entrypoint is /manager)";
+export const RELOADER_BUILD_SCRIPT = join(REPO_ROOT, 'infra', 'local', 'build-reloader.sh');
 
-/** The binary to run, or why the peer is skipped. A variable that names no executable is an error. */
+/** Why the peer is skipped when the build script fails (no Go, no module proxy). */
+export function reloaderSkipped(exit: string): string {
+  return (
+    `peer reloader skipped: ${RELOADER_BUILD_SCRIPT} failed (${exit}). It builds Stakater Reloader from the Go ` +
+    'module proxy with Go; without Go, set ROTOR_RELOADER_BIN to a Reloader binary, e.g. the one in its release ' +
+    'image: `docker create --name reloader ghcr.io/stakater/reloader:v1.4.22 && docker cp reloader:/manager ./reloader`'
+  );
+}
+
+/**
+ * Runs the build script (it reuses its cache, or builds: progress on our stderr) and returns the
+ * directory it printed last, or why it failed.
+ */
+export function buildReloader(
+  env: Readonly<Record<string, string | undefined>>,
+): { dir: string } | { failed: string } {
+  const r = spawnSync('bash', [RELOADER_BUILD_SCRIPT], {
+    env: { ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const dir = r.stdout?.toString().trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !dir) return { failed: r.error?.message ?? `exit ${r.status ?? r.signal ?? '?'}` };
+  return { dir };
+}
+
+/**
+ * The binary to run, or why the peer is skipped: ROTOR_RELOADER_BIN when set (a variable that
+ * names no executable is an error), else the one build-reloader.sh built or reuses.
+ */
 export function reloaderBinary(
   env: Readonly<Record<string, string | undefined>>,
+  build: typeof buildReloader = buildReloader,
 ): { bin: string } | { skipped: string } {
   const bin = env.ROTOR_RELOADER_BIN;
-  if (!bin) return { skipped: RELOADER_SKIPPED };
+  if (!bin) {
+    const built = build(env);
+    return 'dir' in built ? { bin: join(built.dir, 'reloader') } : { skipped: reloaderSkipped(built.failed) };
+  }
   if (!existsSync(bin) || !statSync(bin).isFile())
     throw new Error(`ROTOR_RELOADER_BIN=${bin} is not a file: point it at a Reloader binary`);
   try {

@@ -56,13 +56,21 @@ export function syncedSecretTargets(fleet: Fleet): ExternalSecretTarget[] {
       const spec = (o.body.spec ?? {}) as {
         target?: { name?: string };
         data?: Array<{ secretKey?: string }>;
+        dataFrom?: Array<{ extract?: { key?: string } }>;
       };
       const name = o.body.metadata?.name ?? '';
+      // `dataFrom.extract` writes the keys of the secret's JSON value; one key named after the
+      // extracted secret stands in for them. Without it the Secret would have no data, and a
+      // "change" to it would be a no-op patch the API server never reports to a watch.
+      const keys = [
+        ...(spec.data ?? []).map((d) => d.secretKey ?? ''),
+        ...(spec.dataFrom ?? []).map((d) => d.extract?.key ?? ''),
+      ].filter((k) => k !== '');
       out.push({
         namespace: o.body.metadata?.namespace ?? 'default',
         externalSecret: name,
         secret: spec.target?.name ?? name,
-        keys: (spec.data ?? []).map((d) => d.secretKey ?? '').filter((k) => k !== ''),
+        keys,
       });
     }
   }

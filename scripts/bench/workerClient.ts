@@ -92,6 +92,16 @@ export class Worker {
     return m;
   }
 
+  /** Every notification at once (bundle-worker.mjs only); results in their order, errors included. */
+  async burst(id: number, notifications: readonly string[]): Promise<readonly EventResult[]> {
+    const msg: ToWorker = { type: 'burst', id, notifications };
+    this.child.send(msg);
+    const m = await this.next();
+    if (m.type !== 'burst-result')
+      throw new Error(`${this.role} worker: expected a burst result, got ${m.type}`);
+    return m.results;
+  }
+
   async finish(): Promise<WorkerStats> {
     const msg: ToWorker = { type: 'done' };
     this.child.send(msg);

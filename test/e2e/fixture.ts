@@ -28,6 +28,8 @@ import type { PodNetwork, PodServer } from '../harness/podNetwork';
 import { startPubsubEmulator } from '../harness/pubsubEmulator';
 import type { PubsubEmulator } from '../harness/pubsubEmulator';
 import { locateEso, startRealEso } from '../harness/realEso';
+import { NODE_NAME, servingContainerScript, startRealNode } from '../harness/realNode';
+import type { RealNode, RealNodeOptions } from '../harness/realNode';
 import type { RealEso } from '../harness/realEso';
 import { holdAnnounced, startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
@@ -90,7 +92,10 @@ export interface RigBase {
    * `notify` makes it hold what each notification announces, as the real service would.
    */
   readonly notices: SecretManagerStandIn;
+  /** The simulated kubelet and CSI driver (serving no namespace when the rig has a real node). */
   readonly node: SimulatedNode;
+  /** The real node (test/harness/realNode.ts), when the rig was started with `realNode`. */
+  readonly realNode?: RealNode;
   readonly podNetwork?: PodNetwork;
   /** Why there is no pod network (reload pings cannot reach a pod), when there is none. */
   readonly noPodNetworkReason?: string;
@@ -150,7 +155,16 @@ interface EsoPart<E> {
   stop(): Promise<void>;
 }
 
-export function startRig(options: { namespaces: string[] }): Promise<Rig> {
+export interface RigOptions {
+  namespaces: string[];
+  /**
+   * Run pods on a real node (kubelet, scheduler, containerd) instead of the kubelet stand-in: the
+   * simulated node then serves no namespace (the scheduler would race it for every pod).
+   */
+  realNode?: RealNodeOptions | true;
+}
+
+export function startRig(options: RigOptions): Promise<Rig> {
   return startRigWith(options, (cp, sm) => {
     const eso = startSimulatedEso(cp, sm, { delayMs: 300 });
     return Promise.resolve({
@@ -161,7 +175,7 @@ export function startRig(options: { namespaces: string[] }): Promise<Rig> {
   });
 }
 
-export function startRealEsoRig(options: { namespaces: string[] }): Promise<RealEsoRig> {
+export function startRealEsoRig(options: RigOptions): Promise<RealEsoRig> {
   return startRigWith(options, async (cp) => {
     // ESO's own CRDs (of the binary's module version) replace the minimal ones of infra/crds (same
     // names), before the controller starts: it watches kinds the minimal set does not declare.
@@ -195,7 +209,7 @@ export function startRealEsoRig(options: { namespaces: string[] }): Promise<Real
 }
 
 async function startRigWith<E>(
-  options: { namespaces: string[] },
+  options: RigOptions,
   startEso: (cp: ControlPlane, sm: SecretManagerState) => Promise<EsoPart<E>>,
 ): Promise<RigBase & E> {
   const stops: Array<() => Promise<void>> = [];
@@ -205,7 +219,10 @@ async function startRigWith<E>(
   try {
     // The control plane and the emulator start side by side (both mostly wait on process start-up).
     const [cp, emulator] = await Promise.all([
-      startControlPlane({ users: ['rotor'] }).then((c) => {
+      startControlPlane({
+        users: ['rotor'],
+        ...(options.realNode ? { node: { name: NODE_NAME } } : {}),
+      }).then((c) => {
         stops.push(() => c.stop());
         return c;
       }),
@@ -229,13 +246,19 @@ async function startRigWith<E>(
       const pn = podNetwork;
       stops.push(() => pn.close());
     }
+    let realNode: RealNode | undefined;
+    if (options.realNode) {
+      const rn = await startRealNode(cp, options.realNode === true ? {} : options.realNode);
+      realNode = rn;
+      stops.push(() => rn.stop());
+    }
     const sm = new SecretManagerState(PROJECT_NUMBER);
     const notices = await startSecretManagerStandIn();
     stops.push(() => notices.close());
     const eso = await startEso(cp, sm);
     stops.push(() => eso.stop());
     const node = startSimulatedNode(cp, sm, {
-      namespaces: options.namespaces,
+      namespaces: realNode ? [] : options.namespaces,
       ...(podNetwork ? { podNetwork } : {}),
       rotationPollMs: 700,
     });
@@ -261,6 +284,7 @@ async function startRigWith<E>(
       sm,
       notices,
       node,
+      ...(realNode ? { realNode } : {}),
       ...(podNetwork ? { podNetwork } : {}),
       ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
       outcomeTopic,
@@ -383,6 +407,7 @@ async function startRigWith<E>(
           emulator.logTail(10),
           cp.logTail(10),
           eso.diagnostics(),
+          realNode?.logTail(15) ?? '',
           `--- simulated node: ${node.errors().slice(-10).join('\n') || 'no errors'}`,
         ].join('\n');
       },
@@ -505,8 +530,23 @@ export function outcomeFor(
 }
 
 // Manifest builders shared by the end-to-end tests (YAML, applied with rig.apply).
-/** A Deployment whose container reads one key of a Kubernetes Secret as an env var. */
-export function envDeployment(ns: string, name: string, secretName: string, key: string): string {
+/**
+ * A Deployment whose container reads one key of a Kubernetes Secret as an env var. With a real
+ * node (`rig.realNode`), it runs the node's busybox image for real (never pulled), serving the
+ * hash of what it holds (servingContainerScript); else an image nothing pulls (the stand-in).
+ */
+export function envDeployment(
+  ns: string,
+  name: string,
+  secretName: string,
+  key: string,
+  realNode?: RealNode,
+): string {
+  const container = realNode
+    ? `image: ${realNode.images.app}
+          imagePullPolicy: Never
+          command: [sh, -c, ${JSON.stringify(servingContainerScript())}]`
+    : `image: example.invalid/${name}:1`;
   return `
 apiVersion: apps/v1
 kind: Deployment
@@ -517,9 +557,10 @@ spec:
   template:
     metadata: {labels: {app: ${name}}}
     spec:
+      terminationGracePeriodSeconds: 1
       containers:
         - name: app
-          image: example.invalid/${name}:1
+          ${container}
           env:
             - name: ${key}
               valueFrom: {secretKeyRef: {name: ${secretName}, key: ${key}}}

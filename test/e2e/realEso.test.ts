@@ -86,7 +86,8 @@ describe('with the real External Secrets Operator, end to end', { timeout: 900_0
   let bounded: Pipeline;
 
   before(async () => {
-    rig = await startRealEsoRig({ namespaces: NAMESPACES });
+    // Real pods: the env consumers run on a real kubelet (test/harness/realNode.ts).
+    rig = await startRealEsoRig({ namespaces: NAMESPACES, realNode: true });
     pipeline = await rig.pipeline('real');
     bounded = await rig.pipeline('bounded', { env: { ROTOR_MAX_WAIT_SECONDS: '10' } });
     await rig.apply(rig.eso.credentialsSecret());
@@ -152,7 +153,7 @@ describe('with the real External Secrets Operator, end to end', { timeout: 900_0
       timeoutMs: 60_000,
       what: `ESO synced ${ns}/app-credentials\n${rig.diagnostics()}`,
     });
-    await rig.apply(envDeployment(ns, 'api', 'app-credentials', 'TOKEN'));
+    await rig.apply(envDeployment(ns, 'api', 'app-credentials', 'TOKEN', rig.realNode));
     await waitForReadyPods(rig, ns, 'app=api', 1);
   }
 

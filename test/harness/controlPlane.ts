@@ -71,6 +71,13 @@ export interface ControlPlaneOptions {
   startTimeoutMs?: number;
   /** No progress line on stderr. */
   quiet?: boolean;
+  /**
+   * Serve a real kubelet (test/harness/realNode.ts) named `name`: authorization Node,RBAC, the
+   * NodeRestriction admission plugin, a token user `system:node:NAME` in `system:nodes` (the
+   * kubelet's identity), and a client certificate the API server presents to the kubelet (logs,
+   * exec), signed by the cluster CA the kubelet trusts. Default: none (RBAC only, as before).
+   */
+  node?: { name: string };
 }
 
 export interface HttpResult {
@@ -89,6 +96,8 @@ export interface ControlPlane {
   readonly kubeconfigPath: string;
   /** PEM of the CA that signed the API server's serving certificate. */
   readonly caPem: string;
+  /** The CA file (PEM) the API server's kubelet client certificate chains to (for the kubelet's clientCAFile). */
+  readonly caPath: string;
   /** A fresh KubeConfig for the admin. */
   kubeConfig(): KubeConfig;
   /** A fresh KubeConfig for a token user provisioned at start (throws for unknown users). */
@@ -197,6 +206,46 @@ async function makeCertificates(dir: string): Promise<void> {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   writeFileSync(join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+}
+
+/** The API server's client certificate for kubelet requests (logs, exec, port-forward). */
+async function makeKubeletClientCertificate(dir: string): Promise<void> {
+  await execFileP('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '3650',
+    '-keyout',
+    join(dir, 'kubelet-client.key'),
+    '-out',
+    join(dir, 'kubelet-client.crt'),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-subj',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'extendedKeyUsage=clientAuth',
+  ]);
+}
+
+/** The flags that let a real kubelet join (besides the Node authorizer): NodeRestriction, the kubelet client certificate. */
+function nodeAuthorizationArgs(dir: string): string[] {
+  return [
+    '--enable-admission-plugins=NodeRestriction',
+    `--kubelet-client-certificate=${join(dir, 'kubelet-client.crt')}`,
+    `--kubelet-client-key=${join(dir, 'kubelet-client.key')}`,
+    // The node's InternalIP is 127.0.0.1 (the kubelet's --hostname-override): logs and exec go there.
+    '--kubelet-preferred-address-types=InternalIP',
+  ];
 }
 
 interface KubeconfigDoc {
@@ -353,6 +402,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
   const users: ControlPlaneUser[] = (options.users ?? ['rotor']).map((u) =>
     typeof u === 'string' ? { name: u } : u,
   );
+  if (options.node) users.push({ name: `system:node:${options.node.name}`, groups: ['system:nodes'] });
   const tokens = new Map<string, string>([[ADMIN, randomBytes(24).toString('hex')]]);
   for (const u of users) {
     if (tokens.has(u.name)) throw new Error(`duplicate control plane user ${u.name}`);
@@ -363,6 +413,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
     const [etcdPort, etcdPeerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const server = `https://127.0.0.1:${apiPort}`;
     await makeCertificates(dir);
+    if (options.node) await makeKubeletClientCertificate(dir);
     const caPem = readFileSync(join(dir, 'ca.crt'), 'utf8');
 
     // static token file: token,user,uid,"group,group"
@@ -419,7 +470,8 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         `--tls-cert-file=${join(dir, 'apiserver.crt')}`,
         `--tls-private-key-file=${join(dir, 'apiserver.key')}`,
         `--token-auth-file=${join(dir, 'tokens.csv')}`,
-        '--authorization-mode=RBAC',
+        // A string-slice flag (a repeat appends): set once, here.
+        `--authorization-mode=${options.node ? 'Node,RBAC' : 'RBAC'}`,
         '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
         `--service-account-key-file=${join(dir, 'sa.pub')}`,
         `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
@@ -429,6 +481,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
         // every pod creation in a fresh namespace race the controller manager creating `default`.
         '--disable-admission-plugins=ServiceAccount',
         '--profiling=false',
+        ...(options.node ? nodeAuthorizationArgs(dir) : []),
         ...(options.apiServerArgs ?? []),
       ]),
     );
@@ -500,6 +553,7 @@ async function startOnce(binDir: string, options: ControlPlaneOptions): Promise<
       dir,
       binDir,
       caPem,
+      caPath: join(dir, 'ca.crt'),
       kubeconfigPath: kubeconfigPaths.get(ADMIN)!,
       kubeConfig: () => configFor(ADMIN),
       kubeConfigFor: configFor,

@@ -9,6 +9,7 @@ import type { ControlPlane } from '../harness/controlPlane';
 import {
   forEachInventoryPart,
   kubeApiFromKubeconfig,
+  liveInventories,
   liveInventory,
 } from '../../functions/cluster/inventory';
 import type { AuditedSecret } from '../../functions/core/audit';
@@ -94,6 +95,25 @@ describe('streamed inventory equals the full inventory for discovery', { timeout
     const db = parseSecretName(`projects/${PROJECT_ID}/secrets/db-password`).id;
     const rollout = fullIndex.dependentsOf(db).find((d) => d.ref.kind === 'Rollout');
     assert.ok(rollout, 'the Rollout depends on db-password through its Deployment');
+  });
+
+  it('one set of lists for several secrets (a burst) gives each the inventory it gets alone', async () => {
+    const secrets = [...HOT_SECRETS, 'team-000-svc-000-config'].map(
+      (name) => parseSecretName(`projects/${PROJECT_ID}/secrets/${name}`).id,
+    );
+    const scope = (secret: (typeof secrets)[number]) =>
+      ({ kind: 'secret', secret, projects, defaultProject: PROJECT_ID }) as const;
+    const shared = await liveInventories(api, {}, secrets.map(scope), 25);
+    assert.equal(shared.length, secrets.length);
+    let kept = 0;
+    for (const [i, secret] of secrets.entries()) {
+      const alone = await liveInventory(api, {}, scope(secret), 25);
+      const name = (w: { metadata?: { namespace?: string; name?: string }; kind?: string }): string =>
+        `${w.kind ?? ''} ${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`;
+      assert.deepEqual(shared[i]?.workloads.map(name), alone.workloads.map(name), secret.secret);
+      kept += alone.workloads.length;
+    }
+    assert.ok(kept > 20, `kept ${kept} workloads in all`);
   });
 
   it('rotor audit, streamed part by part, equals the audit of the whole inventory', async () => {

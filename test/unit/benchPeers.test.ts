@@ -2,14 +2,21 @@
 // audit-log parser both contenders are counted with, the skip path, Reloader's RBAC, memory
 // sampling and the Secret references Reloader matches on.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { AUDIT_POLICY, AuditLog, parseAuditLines, requestsIn } from '../../scripts/bench/audit';
-import { RELOADER_RBAC, RELOADER_SKIPPED, reloaderBinary, vmRssMb } from '../../scripts/bench/reloader';
-import { referencedSecrets } from '../../scripts/bench/reloaderScenario';
+import {
+  RELOADER_BUILD_SCRIPT,
+  RELOADER_RBAC,
+  buildReloader,
+  reloaderBinary,
+  vmRssMb,
+} from '../../scripts/bench/reloader';
+import { buildFleet } from '../../scripts/bench/fleet';
+import { referencedSecrets, syncedSecretTargets } from '../../scripts/bench/reloaderScenario';
 
 const dir = mkdtempSync(join(tmpdir(), 'rotor-bench-peers-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,10 +114,42 @@ describe('bench: audit-log request counting', () => {
 });
 
 describe('bench: the Reloader peer', () => {
-  it('is skipped with a message naming ROTOR_RELOADER_BIN and where to get a binary when the variable is unset', () => {
-    assert.deepEqual(reloaderBinary({}), { skipped: RELOADER_SKIPPED });
-    assert.match(RELOADER_SKIPPED, /ROTOR_RELOADER_BIN/);
-    assert.match(RELOADER_SKIPPED, /ghcr\.io\/stakater\/reloader/);
+  it('without ROTOR_RELOADER_BIN, runs the build and takes `reloader` from the directory it printed', () => {
+    const seen: Array<string | undefined> = [];
+    const found = reloaderBinary({ ROTOR_CACHE: '/c' }, (env) => {
+      seen.push(env.ROTOR_CACHE);
+      return { dir: '/c/reloader/v1.4.22' };
+    });
+    assert.deepEqual(found, { bin: '/c/reloader/v1.4.22/reloader' });
+    assert.deepEqual(seen, ['/c']);
+  });
+
+  it('is skipped, naming the build script, Go and ROTOR_RELOADER_BIN, when the build fails', () => {
+    const found = reloaderBinary({}, () => ({ failed: 'exit 1' }));
+    assert.ok('skipped' in found);
+    assert.match(found.skipped, /build-reloader\.sh failed \(exit 1\)/);
+    assert.match(found.skipped, /Go/);
+    assert.match(found.skipped, /ROTOR_RELOADER_BIN/);
+  });
+
+  it('build-reloader.sh takes a prebuilt ROTOR_RELOADER_BIN into its cache, once, and prints the directory last', () => {
+    const cache = join(dir, 'cache');
+    const bin = join(dir, 'prebuilt-reloader');
+    writeFileSync(bin, '#!/bin/sh\n');
+    chmodSync(bin, 0o755);
+    const env = { PATH: process.env.PATH, ROTOR_CACHE: cache, ROTOR_RELOADER_BIN: bin };
+    const first = buildReloader(env);
+    assert.ok('dir' in first, JSON.stringify(first));
+    assert.ok(first.dir.startsWith(join(cache, 'reloader', 'prebuilt-')), first.dir);
+    assert.equal(realpathSync(join(first.dir, 'reloader')), realpathSync(bin));
+    assert.deepEqual(buildReloader(env), first);
+    assert.deepEqual(buildReloader({ ...env, ROTOR_RELOADER_BIN: join(dir, 'missing') }), {
+      failed: 'exit 1',
+    });
+    assert.match(
+      readFileSync(RELOADER_BUILD_SCRIPT, 'utf8'),
+      /github\.com\/openshift\/api v3\.9\.0\+incompatible/,
+    );
   });
 
   it('refuses a variable that names no executable file, and takes one that does', () => {
@@ -190,5 +229,24 @@ describe('bench: the Reloader peer', () => {
       },
     };
     assert.deepEqual([...referencedSecrets(d)].sort(), ['bulk', 'db', 'files', 'init-creds']);
+  });
+
+  it('gives every synced Secret data to change, dataFrom ones included (a Secret without data never changes)', () => {
+    const fleet = buildFleet({ workloads: 400, namespaces: 20 });
+    const targets = syncedSecretTargets(fleet);
+    const byName = new Map(targets.map((t) => [`${t.namespace}/${t.externalSecret}`, t]));
+    const dataFrom = fleet.phases
+      .flatMap((p) => p.objects)
+      .filter((o) => o.body.kind === 'ExternalSecret' && (o.body.spec as { dataFrom?: unknown }).dataFrom);
+    assert.ok(dataFrom.length > 0, 'the fleet has dataFrom ExternalSecrets');
+    for (const o of dataFrom) {
+      const key = (o.body.spec as { dataFrom: Array<{ extract: { key: string } }> }).dataFrom[0].extract.key;
+      const t = byName.get(`${o.body.metadata?.namespace ?? ''}/${o.body.metadata?.name ?? ''}`);
+      assert.deepEqual(t?.keys, [key]);
+    }
+    assert.deepEqual(
+      targets.filter((t) => t.keys.length === 0),
+      [],
+    );
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseClusterSpec } from '../../functions/cluster/access';
 import { UnreachableCluster, clusterPool } from '../../functions/cluster/pool';
-import { RefreshingKubeApi } from '../../functions/cluster/refreshing';
+import { ListLimitedKubeApi } from '../../functions/cluster/listLimit';
 import { loadConfig } from '../../functions/config';
 import { TransientError } from '../../functions/errors';
 
@@ -32,7 +32,9 @@ describe('cluster pool', () => {
     );
     const first = await pool();
     assert.ok(first[0] instanceof UnreachableCluster);
-    assert.ok(first[1] instanceof RefreshingKubeApi);
+    // Connected clusters bound their lists (shared by the events an instance holds at once).
+    assert.ok(first[1] instanceof ListLimitedKubeApi);
+    assert.equal(first[1].cluster, `kubeconfig:${good}`);
     await assert.rejects(
       first[0].request({ method: 'GET', path: '/api' }),
       (e: unknown) => e instanceof TransientError && /missing/.test(e.message),
@@ -41,7 +43,21 @@ describe('cluster pool', () => {
     writeFileSync(join(dir, 'missing'), KUBECONFIG);
     const second = await pool();
     assert.equal(second[1], first[1]);
-    assert.ok(second[0] instanceof RefreshingKubeApi);
+    assert.ok(second[0] instanceof ListLimitedKubeApi);
     for (const api of second) api.close();
+  });
+
+  it('deliveries arriving together on a cold instance share one connection per cluster', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rotor-pool-'));
+    const good = join(dir, 'kubeconfig');
+    writeFileSync(good, KUBECONFIG);
+    const pool = clusterPool([parseClusterSpec(`kubeconfig:${good}`)], loadConfig({}), () =>
+      Promise.reject(new Error('no Google credentials in this test')),
+    );
+    const together = await Promise.all([pool(), pool(), pool()]);
+    assert.equal(together[1]?.[0], together[0]?.[0]);
+    assert.equal(together[2]?.[0], together[0]?.[0]);
+    assert.equal((await pool())[0], together[0]?.[0]);
+    together[0]?.[0]?.close();
   });
 });

@@ -10,7 +10,9 @@ import type { Reachability } from '../../functions/core/reachability';
 import {
   TEMPLATE_REFERRING_KINDS,
   WorkloadFilter,
+  WorkloadFilters,
   mayDepend,
+  mayDependOn,
   reachabilityOf,
 } from '../../functions/core/reachability';
 import type { SecretId } from '../../functions/core/secretName';
@@ -155,6 +157,72 @@ describe('mayDepend: conservative per workload', () => {
     assert.equal(mayDepend(hostile, r), true);
     const noTemplate: KubeObject = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' } };
     assert.equal(mayDepend(noTemplate, r), false);
+  });
+});
+
+describe('mayDependOn / WorkloadFilters: several secrets at once (one discovery for several events)', () => {
+  const db = reach();
+  const token = reach(small, 'projects/my-proj/secrets/api-token');
+  it('gives the indices of the secrets each workload can depend on', () => {
+    assert.deepEqual(mayDependOn(readsSecret('a', 'db-creds'), [db, token]), [0]);
+    assert.deepEqual(mayDependOn(mountsClass('m', 'token-csi'), [db, token]), [1]);
+    assert.deepEqual(mayDependOn(readsSecret('a', 'unrelated'), [db, token]), []);
+    const annotated = deployment('api', {}, { annotations: { 'rotor.dev/secrets': 'api-token' } });
+    assert.deepEqual(mayDependOn(annotated, [db, token]), [0, 1]);
+    const both = deployment('both', {
+      containers: [
+        container('app', { env: [envFromKey('X', 'db-creds', 'pw')], volumeMounts: [mount('s', '/s')] }),
+      ],
+      volumes: [csiVolume('s', 'token-csi')],
+    });
+    assert.deepEqual(mayDependOn(both, [db, token]), [0, 1]);
+    assert.deepEqual(mayDependOn(both, []), []);
+  });
+
+  it('keeps the Deployment a kept Rollout runs for every secret, as it keeps the Rollout', () => {
+    const rollout: KubeObject = {
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'ro', namespace: 'shop' },
+      spec: { workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'base' } },
+    };
+    const filters = new WorkloadFilters([db, token]);
+    assert.deepEqual(filters.keptBy(readsSecret('base', 'unrelated')), []);
+    assert.deepEqual(filters.keptBy(rollout), [0, 1]);
+    assert.deepEqual(filters.keptBy(readsSecret('base', 'unrelated')), [0, 1]);
+    assert.deepEqual(filters.keptBy(readsSecret('base', 'unrelated', 'other')), []);
+  });
+
+  it('on the benchmark fleet: each secret keeps exactly what its own single filter keeps', () => {
+    const fleet = buildFleet({
+      workloads: 1500,
+      namespaces: 30,
+      hotFraction: 0.05,
+      decoyFraction: 0.03,
+      seed: 7,
+    });
+    const objects = fleet.phases.flatMap((ph) => ph.objects.map((o) => o.body));
+    const full = inventoryFrom('bench', objects);
+    const p = ProjectMap.parse(`${PROJECT_ID}=${PROJECT_NUMBER}`);
+    const reaches = HOT_SECRETS.map((h) =>
+      reachabilityOf(full, id(`projects/${PROJECT_ID}/secrets/${h}`), {
+        projects: p,
+        defaultProject: PROJECT_ID,
+      }),
+    );
+    const filters = new WorkloadFilters(reaches);
+    const singles = reaches.map((r) => new WorkloadFilter(r));
+    let kept = 0;
+    for (const w of full.workloads) {
+      const by = filters.keptBy(w);
+      kept += by.length;
+      assert.deepEqual(
+        by,
+        singles.flatMap((f, i) => (f.keep(w) ? [i] : [])),
+        `${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`,
+      );
+    }
+    assert.ok(kept > 50, `the filters keep workloads to compare (${kept})`);
   });
 });
 
