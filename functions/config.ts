@@ -12,6 +12,9 @@ import { parseNamespaceList } from './cluster/namespaces';
 import { ProjectMap } from './core/secretName';
 import type { FanOutSetting } from './core/fanOut';
 import type { LoopSettings } from './core/converge';
+import type { WindowPolicy } from './core/restartGate';
+import type { RestartWindow } from './core/restartWindows';
+import { parseRestartWindows } from './core/restartWindows';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -36,6 +39,7 @@ export interface RotorConfig {
   readonly reload: { retries: number; backoffMs: number };
   readonly waves: WaveSettings;
   readonly loop: LoopSettings;
+  readonly windows: WindowPolicy;
   readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
@@ -67,6 +71,16 @@ export interface ActingSettings {
    * failure).
    */
   readonly loop: LoopSettings;
+  /**
+   * Maintenance windows (core/restartGate.ts). ROTOR_RESTART_WINDOWS: when restarts may happen,
+   * e.g. `Mon-Fri 02:00-05:00 Europe/Berlin; Sat 00:00-24:00 UTC` (unset: at any time).
+   * ROTOR_WORKLOAD_RESTART_WINDOWS: a JSON object `{"NAMESPACE/Kind/NAME": "windows"}` overriding
+   * them per workload (a Namespace's rotor.dev/restart-windows annotation overrides them per
+   * namespace). ROTOR_RELOAD_OUTSIDE_WINDOWS=true: reloads need no window.
+   * ROTOR_WINDOW_MAX_WAIT_SECONDS (default a week): a window opening later than this after the
+   * event is reported (gave-up, acked), not waited for.
+   */
+  readonly windows: WindowPolicy;
 }
 
 /** Two passes start at least this far apart: a burst of status changes costs one pass. */
@@ -124,6 +138,7 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
         int(env.ROTOR_DELIVERY_BUDGET_SECONDS, 'ROTOR_DELIVERY_BUDGET_SECONDS', 0, 0) * 1000 +
         REPORT_LEASE_MARGIN_MS,
     },
+    windows: windowPolicy(env),
     csiRotationIntervalMs:
       int(
         env.ROTOR_CSI_ROTATION_INTERVAL_SECONDS,
@@ -132,6 +147,57 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
         1,
       ) * 1000,
   };
+}
+
+/** Bounds on ROTOR_WORKLOAD_RESTART_WINDOWS (configuration is outside input too). */
+const MAX_WORKLOAD_WINDOWS_TEXT = 64 * 1024;
+const MAX_WORKLOAD_WINDOWS = 1000;
+const WEEK_SECONDS = 7 * 24 * 3600;
+
+/** The maintenance windows, validated at start: a mistake stops the function with a clear error. */
+export function windowPolicy(env: NodeJS.ProcessEnv = process.env): WindowPolicy {
+  return {
+    cluster: windowsSetting(env.ROTOR_RESTART_WINDOWS ?? '', 'ROTOR_RESTART_WINDOWS'),
+    byWorkload: workloadWindows(env.ROTOR_WORKLOAD_RESTART_WINDOWS),
+    reloadOutsideWindows: envBool(env.ROTOR_RELOAD_OUTSIDE_WINDOWS, 'ROTOR_RELOAD_OUTSIDE_WINDOWS'),
+    maxWaitMs:
+      int(env.ROTOR_WINDOW_MAX_WAIT_SECONDS, 'ROTOR_WINDOW_MAX_WAIT_SECONDS', WEEK_SECONDS, 1) * 1000,
+  };
+}
+
+function windowsSetting(text: string, name: string): readonly RestartWindow[] {
+  const parsed = parseRestartWindows(text.trim());
+  if (!parsed.ok) throw new InputError(`${name}: ${parsed.error}`);
+  return parsed.windows;
+}
+
+/** ROTOR_WORKLOAD_RESTART_WINDOWS: `{"NAMESPACE/Kind/NAME": "windows", ...}`. */
+function workloadWindows(raw: string | undefined): ReadonlyMap<string, readonly RestartWindow[]> {
+  const name = 'ROTOR_WORKLOAD_RESTART_WINDOWS';
+  if (raw === undefined || raw.trim() === '') return new Map();
+  if (raw.length > MAX_WORKLOAD_WINDOWS_TEXT)
+    throw new InputError(`${name}: ${raw.length} characters, at most ${MAX_WORKLOAD_WINDOWS_TEXT}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new InputError(`${name} is not JSON: give {"NAMESPACE/Kind/NAME": "Mon-Fri 02:00-05:00 UTC"}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new InputError(`${name} must be a JSON object {"NAMESPACE/Kind/NAME": "windows"}`);
+  const entries = Object.entries(parsed);
+  if (entries.length > MAX_WORKLOAD_WINDOWS)
+    throw new InputError(`${name}: ${entries.length} workloads, at most ${MAX_WORKLOAD_WINDOWS}`);
+  return new Map(
+    entries.map(([key, text]) => {
+      if (!/^[a-z0-9-]+\/[A-Za-z]+\/[a-z0-9.-]+$/.test(key))
+        throw new InputError(
+          `${name}: "${key.slice(0, 80)}" is not NAMESPACE/Kind/NAME (e.g. payments/Deployment/api)`,
+        );
+      if (typeof text !== 'string') throw new InputError(`${name}: the windows of ${key} must be a string`);
+      return [key, windowsSetting(text, `${name} for ${key}`)];
+    }),
+  );
 }
 
 /** ROTOR_CANARY_NAMESPACES, when set. */

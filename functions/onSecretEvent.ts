@@ -276,6 +276,7 @@ export async function reconcileDelivery(
       reload: env.config.reload,
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
+      windows: env.config.windows,
       reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),

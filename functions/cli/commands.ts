@@ -122,6 +122,12 @@ export const PLAN_COMMAND: CommandSpec = {
     },
     output(PLAN_OUTPUTS),
     {
+      name: 'now',
+      type: 'string',
+      value: 'TIME',
+      help: 'the instant the event happens (ISO 8601), for when each restart falls in ROTOR_RESTART_WINDOWS (default: the clock)',
+    },
+    {
       name: 'strict',
       type: 'boolean',
       help: 'exit 2 on unresolved references and on any manifest file that does not parse',

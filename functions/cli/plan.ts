@@ -1,6 +1,6 @@
 // `rotor plan`: what a rotation of one secret will do to which workload, before anything rotates.
 // Offline on manifests (a GitOps repo, `helm template` output) or live on a cluster; read-only.
-import { envDefaultProject } from '../config';
+import { envDefaultProject, windowPolicy } from '../config';
 import { InputError } from '../errors';
 import type { EventContext } from '../core/decision';
 import { DependencyIndex } from '../core/discovery';
@@ -8,7 +8,7 @@ import { SECRET_EVENT_TYPES, isSecretEventType } from '../core/event';
 import type { Inventory } from '../core/inventory';
 import { inventoryFrom } from '../core/inventory';
 import type { Plan, PlannedDecision } from '../core/plan';
-import { buildPlan, decideAll } from '../core/plan';
+import { buildPlan, decideAll, withPlannedTimes } from '../core/plan';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { isUnmappedNumber, unmappedNumberProblem } from '../core/projectNumber';
 import { loadManifestsParallel } from '../manifests/parallel';
@@ -114,7 +114,18 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
     selector: selection,
     cluster: flags.string('cluster') ?? 'manifests',
     strict: flags.boolean('strict'),
+    now: planInstant(flags.string('now')),
+    windows: windowPolicy(env),
   };
+}
+
+/** --now: an ISO 8601 instant; unset: the clock. */
+function planInstant(text: string | undefined): number {
+  if (text === undefined) return Date.now();
+  const at = Date.parse(text);
+  if (!Number.isFinite(at))
+    throw new InputError(`--now "${text}" is not an ISO 8601 time (e.g. 2026-12-07T10:00:00Z)`);
+  return at;
 }
 
 /** Decides one event over inventories (one per cluster); discovery's notes go to `problems`. */
@@ -220,7 +231,11 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
   if (parsed.strict && concerning.length > 0)
     throw new InputError(`unresolved references:\n  ${concerning.join('\n  ')}`);
   const problems = [...loadNotes, ...concerning];
-  const plan = buildPlan(parsed.request.event, decisions, parsed.request.projects, problems);
+  const plan = withPlannedTimes(
+    buildPlan(parsed.request.event, decisions, parsed.request.projects, problems),
+    parsed.windows,
+    parsed.now,
+  );
   io.stdout(renderPlan(plan, decisions, parsed.request.output));
   if (!notesInOutput(parsed.request.output)) io.stderr(renderNotes(problems));
   return 0;

@@ -6,7 +6,9 @@ import { connectCluster, googleTokenSource, parseClusterSpec } from '../cluster/
 import { liveInventory } from '../cluster/inventory';
 import type { KubeApi } from '../cluster/kubeApi';
 import { listAll, podOwnerResource, RESOURCES } from '../cluster/resources';
-import { actingSettings, envDefaultProject } from '../config';
+import { actingSettings, envDefaultProject, windowPolicy } from '../config';
+import { namespaceAnnotation } from '../cluster/actions';
+import { RESTART_WINDOWS } from '../core/annotations';
 import { DependencyIndex } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
 import { ownedPods, selectorOf } from '../core/pods';
@@ -151,7 +153,16 @@ async function readCluster(
     secretSyncs: byName(inventory.secretSyncs ?? []),
     now: Date.now(),
     rolloutTimeoutMs: actingSettings(env).waves.rolloutTimeoutMs,
+    windows: { policy: windowPolicy(env), namespaceWindows: await restartWindowsOf(api, namespaces) },
   };
+}
+
+/** The namespaces' operator-set rotor.dev/restart-windows annotations. */
+async function restartWindowsOf(api: KubeApi, namespaces: readonly string[]): Promise<Map<string, string>> {
+  const values = await Promise.all(
+    namespaces.map(async (ns) => [ns, await namespaceAnnotation(api, ns, RESTART_WINDOWS)] as const),
+  );
+  return new Map(values.flatMap(([ns, v]) => (v === undefined ? [] : [[ns, v] as [string, string]])));
 }
 
 const workloadName = (w: WorkloadStatus): string => `${w.kind}/${w.namespace}/${w.name}`;

@@ -17,7 +17,7 @@ import type { AppliedBy } from '../core/appliedBy';
 import { appliedByAnnotation } from '../core/appliedBy';
 import { resolvePort } from '../core/pods';
 import type { KubeApi } from './kubeApi';
-import { KubeApiError } from './kubeApi';
+import { KubeApiError, isNotFound } from './kubeApi';
 import { ProxyPathRefused, podProxyPrefix } from './podProxy';
 import { RESOURCES, resourcePath, workloadResource } from './resources';
 
@@ -234,4 +234,31 @@ export async function forceSync(
     contentType: MERGE_PATCH,
     body: { metadata: { annotations: { [annotations.ESO_FORCE_SYNC]: at } } },
   });
+}
+
+/** Bound on an annotation Rotor reads from a Namespace (the same as parseRestartWindows' text bound). */
+const MAX_NAMESPACE_ANNOTATION = 1024;
+
+/**
+ * One annotation of a Namespace (cluster-scoped: written by the operator, not by tenants), or
+ * undefined when the namespace or the annotation is absent. Longer than the bound: refused.
+ */
+export async function namespaceAnnotation(
+  api: KubeApi,
+  namespace: string,
+  name: string,
+): Promise<string | undefined> {
+  let ns: KubeObject;
+  try {
+    ns = await api.request<KubeObject>({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}`,
+    });
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+  const value = ns.metadata?.annotations?.[name];
+  if (typeof value !== 'string') return undefined;
+  return value.length > MAX_NAMESPACE_ANNOTATION ? value.slice(0, MAX_NAMESPACE_ANNOTATION + 1) : value;
 }

@@ -21,3 +21,8 @@ export const APPLIED_BY = 'rotor.dev/applied-by';
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 /** External Secrets Operator: changing this annotation on an ExternalSecret forces a sync now. */
 export const ESO_FORCE_SYNC = 'force-sync';
+/**
+ * On a Namespace (cluster-scoped: the operator's, never a tenant's): the namespace's maintenance
+ * windows (core/restartWindows.ts syntax), overriding ROTOR_RESTART_WINDOWS for its workloads.
+ */
+export const RESTART_WINDOWS = 'rotor.dev/restart-windows';

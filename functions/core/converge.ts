@@ -25,6 +25,12 @@ export interface PassRecord {
    * made progress even without acting (a rollout advanced, a sync arrived).
    */
   readonly fingerprint: string;
+  /**
+   * Pending items waiting only for a maintenance window, and when the first of those windows opens
+   * (epoch ms). A delivery whose pending work is all such waits is on schedule, not stuck: it
+   * sleeps until the window (or its budget) and is continued, never counted towards giving up.
+   */
+  readonly windows?: { readonly waiting: number; readonly opensAt: number };
 }
 
 export interface LoopSettings {
@@ -126,14 +132,23 @@ export function nextWait(state: LoopState, settings: LoopSettings): LoopStep | u
   const notBeforeMs = last.startedAt + settings.minIntervalMs;
   const latestPassStart = deadline - longestPass;
   if (Math.max(state.now, notBeforeMs) > latestPassStart) return undefined;
-  return { kind: 'wait', untilMs: Math.min(state.now + settings.pollMs, latestPassStart), notBeforeMs };
+  // Waiting only for windows: nothing changes before one opens, so no poll before then.
+  const wake = onSchedule(last) ? Math.max(last.windows.opensAt, state.now) : state.now + settings.pollMs;
+  return { kind: 'wait', untilMs: Math.min(wake, latestPassStart), notBeforeMs };
+}
+
+/** Whether everything a pass left pending waits for a maintenance window (the clock alone). */
+export function onSchedule(
+  pass: PassRecord,
+): pass is PassRecord & { readonly windows: { readonly waiting: number; readonly opensAt: number } } {
+  return pass.pending > 0 && pass.windows !== undefined && pass.windows.waiting >= pass.pending;
 }
 
 /** The end of a delivery whose budget is spent with work still pending. */
 export function budgetSpent(state: LoopState): LoopEnd {
   const last = state.passes[state.passes.length - 1] ?? state.passes[0];
   const pending = `${last.pending} item(s) pending`;
-  if (!madeProgress(state.passes))
+  if (!madeProgress(state.passes) && !onSchedule(last))
     return {
       end: 'retry',
       reason: `${pending} and no progress in ${passesDone(state.passes.length)}: Pub/Sub redelivers (this counts towards the subscription's attempts)`,
@@ -148,6 +163,12 @@ export function budgetSpent(state: LoopState): LoopEnd {
     return {
       end: 'give-up',
       reason: `${pending} after ${MAX_CONTINUATION_STEP} continuations of the event: Rotor stops continuing it (a person continues with rotor apply)`,
+    };
+  if (onSchedule(last) && !madeProgress(state.passes))
+    return {
+      end: 'continue',
+      next,
+      reason: `${pending}, waiting for a maintenance window (opens at ${new Date(last.windows.opensAt).toISOString()}): continued as step ${next.step} of the event`,
     };
   return {
     end: 'continue',
@@ -313,8 +334,10 @@ export function watchTargetsOf(
     case undefined:
     case 'report':
     case 'wave':
+    case 'window':
       // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
       // A report is due from another delivery: its Event is polled for (Events are not watched).
+      // A window waits on the clock alone (PassRecord.windowOpensAt).
       return [];
     case 'acted':
     case 'rollout':

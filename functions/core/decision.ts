@@ -95,7 +95,7 @@ export interface WaitDecision extends DecisionFacts {
  * already did for the event; core/waves.ts; `report`: another delivery's report of what it did,
  * pipeline/reconcile.ts).
  */
-export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report';
+export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report' | 'window';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {

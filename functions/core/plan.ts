@@ -1,5 +1,7 @@
 // A Plan: for one secret event, every dependent workload with its action, reason and
 // dependencies — the JSON contract of `rotor plan` and the heart of every outcome message.
+import type { PlannedTime, WindowPolicy } from './restartGate';
+import { plannedTime, windowsFor } from './restartGate';
 import type { Action, Decision, EventContext, ReadinessCheck } from './decision';
 import { contractAction, decide, decisionWarning } from './decision';
 import type { DependencyIndex, Via, WorkloadDependencies } from './discovery';
@@ -26,6 +28,8 @@ export interface PlannedWorkload {
   /** A restart's or reload's wave (rotor.dev/wave; the default wave is 100): lower waves go first. */
   readonly wave?: number;
   readonly warning?: string;
+  /** With maintenance windows: when the restart or reload would happen (core/restartGate.ts). */
+  readonly when?: PlannedTime;
 }
 
 export interface Plan {
@@ -109,5 +113,35 @@ export function eventContext(ev: SecretEvent): EventContext | undefined {
     ...(ev.version !== undefined ? { version: ev.version } : {}),
     ...(aliases ? { aliases } : {}),
     ...(time ? { time } : {}),
+  };
+}
+
+/**
+ * The plan with the maintenance windows applied: each restart or reload says when it happens, an
+ * event at `now` (a Namespace's rotor.dev/restart-windows from `namespaceWindows`, when known).
+ * Without any windows configured the plan is unchanged.
+ */
+export function withPlannedTimes(
+  plan: Plan,
+  policy: WindowPolicy,
+  now: number,
+  namespaceWindows: ReadonlyMap<string, string> = new Map(),
+): Plan {
+  if (policy.cluster.length === 0 && policy.byWorkload.size === 0 && namespaceWindows.size === 0) return plan;
+  return {
+    ...plan,
+    workloads: plan.workloads.map((w) =>
+      w.action === 'restart' || w.action === 'reload'
+        ? {
+            ...w,
+            when: plannedTime(
+              w.action,
+              windowsFor(policy, w, namespaceWindows.get(w.namespace)),
+              policy,
+              now,
+            ),
+          }
+        : w,
+    ),
   };
 }

@@ -5,6 +5,8 @@
 //   env / synced Secret: a pod serves the new version when Rotor recorded it (rotor.dev/applied)
 //         and the pod belongs to the template revision Rotor's restart created (the restartedAt
 //         marker the pod carries from its template; workloadKinds.ts `currentRevisionPod`).
+import type { WindowPolicy } from './restartGate';
+import { plannedTime, windowsFor } from './restartGate';
 import { recordedVersion } from './appliedAlias';
 import { appliedBy, describeAppliedBy } from './appliedBy';
 import type { Dependency, WorkloadDependencies } from './discovery';
@@ -83,6 +85,11 @@ export interface StatusInputs {
   readonly secretSyncs: ReadonlyMap<string, KubeObject>;
   readonly now: number;
   readonly rolloutTimeoutMs: number;
+  /** Maintenance windows, and the namespaces' rotor.dev/restart-windows annotations read live. */
+  readonly windows?: {
+    readonly policy: WindowPolicy;
+    readonly namespaceWindows: ReadonlyMap<string, string>;
+  };
 }
 
 const isNumber = (v: string | undefined): v is string => v !== undefined && /^[0-9]+$/.test(v);
@@ -145,8 +152,26 @@ function workloadStatus(d: DependentState, inputs: StatusInputs, version: string
     acted,
     rollout,
     pods,
-    pending: pendingOf(acted, rollout, pods, byMount, deps, inputs, version),
+    pending: withWindow(
+      pendingOf(acted, rollout, pods, byMount, deps, inputs, version),
+      dependent.ref,
+      inputs,
+    ),
   };
+}
+
+/** A restart not acted on yet, under maintenance windows: says when it will happen. */
+function withWindow(pending: Pending, ref: WorkloadDependencies['ref'], inputs: StatusInputs): Pending {
+  const w = inputs.windows;
+  if (pending.pending !== 'not-acted' || !w) return pending;
+  const applicable = windowsFor(w.policy, ref, w.namespaceWindows.get(ref.namespace));
+  if (applicable.windows.length === 0) return pending;
+  const when = plannedTime('restart', applicable, w.policy, inputs.now);
+  const text =
+    when.when === 'now'
+      ? `its window is open (${applicable.from})`
+      : `the restart happens when ${when.windows} opens, at ${when.at}${when.when === 'beyond-bound' ? ' (beyond ROTOR_WINDOW_MAX_WAIT_SECONDS: not waited for)' : ''}`;
+  return { ...pending, detail: `${pending.detail}; ${text}` };
 }
 
 function csiServing(pod: KubeObject, inputs: StatusInputs, version: string): PodServing {

@@ -46,6 +46,7 @@ export async function convergeEvent(
       pending: pass.outcome.pending,
       acted: pass.acted,
       fingerprint: fingerprintOf(pass.outcome),
+      ...windowWaits(pass.outcome),
     };
     passes.push(record);
     options.onPass?.(pass, passes.length);
@@ -71,6 +72,14 @@ export async function convergeEvent(
     const early = step.notBeforeMs - Date.now();
     if (early > 0) await new Promise((r) => setTimeout(r, early));
   }
+}
+
+/** The pass's waits for maintenance windows, and when the first of those windows opens. */
+function windowWaits(outcome: EventOutcome): Pick<PassRecord, 'windows'> {
+  const opens = outcome.workloads.flatMap((w) =>
+    w.result === 'waiting' && w.waitingFor === 'window' && w.opensAt ? [Date.parse(w.opensAt)] : [],
+  );
+  return opens.length ? { windows: { waiting: opens.length, opensAt: Math.min(...opens) } } : {};
 }
 
 /**

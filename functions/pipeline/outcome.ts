@@ -47,6 +47,8 @@ export interface WorkloadOutcome {
   readonly detail?: string;
   /** A wait's (or dry run's wait's) cause: ESO's sync, the CSI driver's mount, or ready pods to ping. */
   readonly waitingFor?: WaitingFor;
+  /** Waiting for a maintenance window: when it opens (ISO 8601), and the restart or reload happens. */
+  readonly opensAt?: string;
   /** Its wave (rotor.dev/wave; the default wave is 100), when waves are planned. */
   readonly wave?: number;
 }

@@ -13,6 +13,8 @@ import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
 import { ownedPods, selectorOf } from '../core/pods';
 import { afterReload } from '../core/reloadResult';
+import type { WindowPolicy } from '../core/restartGate';
+import { gateDecision, windowsFor } from '../core/restartGate';
 import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
@@ -38,6 +40,7 @@ import {
   forceSyncClusterExternalSecret,
   forceSecretSync,
   getWorkload,
+  namespaceAnnotation,
   recordApplied,
   reloadPods,
   restartWorkload,
@@ -93,6 +96,8 @@ export interface ReconcileConfig {
   readonly reportLeaseMs?: number;
   /** Workloads a person approved acting on despite rotor.dev/on-rotate: manual (`rotor apply --workload`). */
   readonly approve?: (ref: WorkloadRef) => boolean;
+  /** Maintenance windows (core/restartGate.ts); unset: restarts at any time, no Namespace read. */
+  readonly windows?: WindowPolicy;
 }
 
 export interface EventInfo {
@@ -272,6 +277,16 @@ async function reconcileCluster(
     }
     return p;
   };
+  // Namespaces' rotor.dev/restart-windows, read once per namespace that has a restart to gate.
+  const windowCache = new Map<string, Promise<string | undefined>>();
+  const namespaceWindows = (namespace: string): Promise<string | undefined> => {
+    let p = windowCache.get(namespace);
+    if (!p) {
+      p = namespaceAnnotation(api, namespace, annotations.RESTART_WINDOWS);
+      windowCache.set(namespace, p);
+    }
+    return p;
+  };
   const env: WorkloadEnv = {
     api,
     ctx,
@@ -279,6 +294,7 @@ async function reconcileCluster(
     externalSecrets,
     secretSyncs,
     podStatuses,
+    namespaceWindows,
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
@@ -517,6 +533,8 @@ interface WorkloadEnv {
   readonly externalSecrets: ReadonlyMap<string, KubeObject>;
   readonly secretSyncs: ReadonlyMap<string, KubeObject>;
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
+  /** A namespace's rotor.dev/restart-windows annotation (memoized per pass). */
+  readonly namespaceWindows: (namespace: string) => Promise<string | undefined>;
   readonly secretKey: string;
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
@@ -536,7 +554,7 @@ function outcome(
   action: Action,
   result: WorkloadOutcome['result'],
   reason: string,
-  extra: { warning?: string; detail?: string; waitingFor?: WaitingFor } = {},
+  extra: { warning?: string; detail?: string; waitingFor?: WaitingFor; opensAt?: string } = {},
 ): WorkloadOutcome {
   return {
     cluster: wd.ref.cluster,
@@ -549,6 +567,7 @@ function outcome(
     ...(extra.warning ? { warning: extra.warning } : {}),
     ...(extra.detail ? { detail: extra.detail } : {}),
     ...(extra.waitingFor ? { waitingFor: extra.waitingFor } : {}),
+    ...(extra.opensAt ? { opensAt: extra.opensAt } : {}),
   };
 }
 
@@ -639,7 +658,28 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return decision;
+  return withinWindows(wd, decision, env);
+}
+
+/** The decision with the maintenance windows applied (core/restartGate.ts). */
+async function withinWindows(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  env: WorkloadEnv,
+): Promise<LiveDecision> {
+  const policy = env.cfg.windows;
+  if (!policy || (decision.action !== 'restart' && decision.action !== 'reload')) return decision;
+  // No windows configured anywhere: no Namespace is read (no request added to an event). A
+  // namespace's annotation takes effect once ROTOR_RESTART_WINDOWS or a workload's entry is set.
+  if (policy.cluster.length === 0 && policy.byWorkload.size === 0) return decision;
+  const applicable = windowsFor(policy, wd.ref, await env.namespaceWindows(wd.ref.namespace));
+  if (applicable.warning) env.log.warn(applicable.warning);
+  const now = (env.cfg.now ?? (() => new Date()))().getTime();
+  const eventTime = env.ctx.time ? Date.parse(env.ctx.time) : NaN;
+  return gateDecision(decision, applicable, policy, {
+    now,
+    ...(Number.isFinite(eventTime) ? { eventTime } : {}),
+  });
 }
 
 /**
@@ -764,15 +804,20 @@ async function perform(
         synced.push(target);
       }
       const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
+      // A window's wait ends when it opens: said in the outcome (rotor plan and status show it).
+      const opensAt =
+        decision.waitingFor === 'window' ? { opensAt: new Date(decision.giveUpAt).toISOString() } : {};
       // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
       if (cfg.dryRun)
         return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
           ...extra,
+          ...opensAt,
           waitingFor: decision.waitingFor,
           ...(forced ? { detail: `would ${forced}` } : {}),
         });
       return outcome(wd, action, 'waiting', decision.reason, {
         ...extra,
+        ...opensAt,
         waitingFor: decision.waitingFor,
         ...(synced.length ? { detail: `forced a sync of ${synced.join(', ')}` } : {}),
       });

@@ -1,12 +1,26 @@
 // The Plan as Markdown for a pull-request comment: a heading, the count of each action, a table
 // of the workloads and the Mermaid flowchart in a fenced block (GitHub and GitLab render both).
 import type { Plan, PlannedDecision } from '../core/plan';
+import type { PlannedTime } from '../core/restartGate';
 import { markdownCode, markdownText } from './text';
 import { renderMermaid } from './mermaid';
 import { actionCounts, sortedWorkloads } from './table';
 
 const cell = markdownText;
 const code = markdownCode;
+
+/** A plan's When cell: `now`, `at T (window)`, or a window beyond the bound. */
+export function whenText(when: PlannedTime | undefined): string {
+  if (!when) return '-';
+  switch (when.when) {
+    case 'now':
+      return 'now';
+    case 'window':
+      return `at ${when.at}`;
+    case 'beyond-bound':
+      return `not waited for (window opens ${when.at})`;
+  }
+}
 
 export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]): string {
   const lines: string[] = [
@@ -19,14 +33,27 @@ export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]
     const n = plan.workloads.length;
     lines.push(`**${n} dependent workload${n === 1 ? '' : 's'}:** ${actionCounts(plan)}`, '');
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
-    lines.push('| Action | Wave | Workload | Via | Reason |', '| --- | --- | --- | --- | --- |');
+    // With maintenance windows, a When column: now, or the window's opening.
+    const timed = plan.workloads.some((w) => w.when);
+    lines.push(
+      `| Action | Wave |${timed ? ' When |' : ''} Workload | Via | Reason |`,
+      `| --- | --- |${timed ? ' --- |' : ''} --- | --- | --- |`,
+    );
     for (const w of sortedWorkloads(plan)) {
       const name = `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`;
       const via = [...new Set(w.dependencies.map((d) => d.via))].join(', ');
       const wave = w.wave === undefined ? '-' : String(w.wave);
+      const when = timed ? ` ${cell(whenText(w.when))} |` : '';
       lines.push(
-        `| **${w.action.toUpperCase()}** | ${wave} | ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`,
+        `| **${w.action.toUpperCase()}** | ${wave} |${when} ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`,
       );
+    }
+    const windows = [
+      ...new Set(plan.workloads.flatMap((w) => (w.when && w.when.when !== 'now' ? [w.when.windows] : []))),
+    ];
+    if (windows.length > 0) {
+      lines.push('', '**Maintenance windows**', '');
+      for (const w of windows) lines.push(`- ${cell(w)}`);
     }
   }
   const warnings = plan.workloads.filter((w) => w.warning);

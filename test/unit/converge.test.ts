@@ -362,3 +362,59 @@ describe('who reports an action whose report is missing', () => {
     assert.equal(reportOwner({ delivery: 'm2', atMs: at }, undefined, at, 0), 'report-now');
   });
 });
+
+describe('waiting for a maintenance window', () => {
+  const windowed = (fields: Partial<PassRecord> = {}): PassRecord =>
+    pass(0, 100, { pending: 2, windows: { waiting: 2, opensAt: 40_000 }, ...fields });
+
+  it('sleeps until the window opens, not a poll at a time', () => {
+    assert.deepEqual(afterPass(state([windowed()], 100), settings), {
+      kind: 'wait',
+      untilMs: 40_000,
+      notBeforeMs: 1_000,
+    });
+  });
+
+  it('a window after the budget: sleeps to the last pass start the budget allows', () => {
+    // budget 60 000, longest pass 100 ms: the last pass starts by 59 900.
+    const step = afterPass(state([windowed({ windows: { waiting: 2, opensAt: 90_000 } })], 100), settings);
+    assert.deepEqual(step, { kind: 'wait', untilMs: 59_900, notBeforeMs: 1_000 });
+  });
+
+  it('a window already open (the clock passed it): the next pass at once', () => {
+    const step = afterPass(state([windowed({ windows: { waiting: 2, opensAt: 50 } })], 100), settings);
+    assert.deepEqual(step, { kind: 'wait', untilMs: 100, notBeforeMs: 1_000 });
+  });
+
+  it('budget spent waiting only for windows: continued, although nothing changed', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [
+      windowed(),
+      pass(59_800, 59_900, { pending: 2, windows: { waiting: 2, opensAt: 90_000 } }),
+    ];
+    const step = afterPass(state(passes, 59_950), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'continue');
+    assert.equal(
+      step.kind === 'end' && step.end.reason,
+      '2 item(s) pending, waiting for a maintenance window (opens at 1970-01-01T00:01:30.000Z): continued as step 1 of the event',
+    );
+  });
+
+  it('other pending work besides the windows: the usual rules (no progress: retry, and polls)', () => {
+    const mixed = pass(0, 100, { pending: 3, windows: { waiting: 2, opensAt: 40_000 } });
+    assert.deepEqual(afterPass(state([mixed], 100), settings), {
+      kind: 'wait',
+      untilMs: 5_100,
+      notBeforeMs: 1_000,
+    });
+    const spent = afterPass(
+      state([mixed, pass(59_800, 59_900, { pending: 3, windows: { waiting: 2, opensAt: 40_000 } })], 59_950),
+      settings,
+    );
+    assert.equal(spent.kind === 'end' && spent.end.end, 'retry');
+  });
+
+  it('without a continuation topic a window wait redelivers', () => {
+    const step = afterPass(state([windowed()], 59_950, { canContinue: false }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+});

@@ -59,6 +59,8 @@ describe('environment values', () => {
       waves: { size: 10, rolloutTimeoutMs: 600_000 },
       // No budget known (Terraform sets it from the function's timeout): one pass per delivery.
       loop: { budgetMs: 0, pollMs: 5_000, minIntervalMs: 1_000, reportLeaseMs: 120_000 },
+      // No maintenance windows: restarts at any time; a window a week away is still waited for.
+      windows: { cluster: [], byWorkload: new Map(), reloadOutsideWindows: false, maxWaitMs: 604_800_000 },
       csiRotationIntervalMs: 120_000,
     });
     const env = {
@@ -77,6 +79,7 @@ describe('environment values', () => {
       reload: { retries: 0, backoffMs: 10 },
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
       loop: { budgetMs: 240_000, pollMs: 2_000, minIntervalMs: 1_000, reportLeaseMs: 360_000 },
+      windows: { cluster: [], byWorkload: new Map(), reloadOutsideWindows: false, maxWaitMs: 604_800_000 },
       csiRotationIntervalMs: 120_000,
     });
     const cfg = loadConfig(env);
@@ -87,6 +90,7 @@ describe('environment values', () => {
         reload: cfg.reload,
         waves: cfg.waves,
         loop: cfg.loop,
+        windows: cfg.windows,
         csiRotationIntervalMs: cfg.csiRotationIntervalMs,
       },
       actingSettings(env),

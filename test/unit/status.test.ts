@@ -1,6 +1,7 @@
 // `rotor status`'s core: which version each pod serves, the rollout state and what is pending,
 // from hand-written objects as the controllers, the CSI driver and Rotor write them.
 import assert from 'node:assert/strict';
+import { loadConfig } from '../../functions/config';
 import { describe, it } from 'node:test';
 import type { Dependency, WorkloadDependencies } from '../../functions/core/discovery';
 import type { KubeObject } from '../../functions/core/kube';
@@ -256,6 +257,34 @@ describe('rotationStatus', () => {
     assert.deepEqual(summary(s), [
       ['api', 'no', 'done', 'not yet acted on: Rotor last acted on version 6', ['older']],
     ]);
+  });
+
+  it('not yet acted on, under maintenance windows: says when the restart happens', () => {
+    const old = deployment('api', { applied: '6', restartedAt: '2026-11-01T00:00:00Z' });
+    const windowed = (namespaceWindows: Map<string, string>): ReturnType<typeof rotationStatus> =>
+      rotationStatus(
+        inputs([dependent(old, [envDep], [pod('api-1', '2026-11-01T00:00:00Z')])], {
+          externalSecrets: new Map([['shop/db', syncedEso('2026-12-01T10:00:05Z')]]),
+          windows: { policy: loadConfig({}).windows, namespaceWindows },
+        }),
+        '7',
+      );
+    // The shop namespace's operator set Saturdays 01:00-03:00 UTC; NOW is Tuesday 2026-12-01: the
+    // next Saturday is 2026-12-05.
+    assert.deepEqual(summary(windowed(new Map([['shop', 'Sat 01:00-03:00 UTC']]))), [
+      [
+        'api',
+        'no',
+        'done',
+        "not yet acted on: Rotor last acted on version 6; the restart happens when namespace shop's rotor.dev/restart-windows: Sat 01:00-03:00 UTC opens, at 2026-12-05T01:00:00.000Z",
+        ['older'],
+      ],
+    ]);
+    // No windows anywhere: unchanged.
+    assert.equal(
+      describePending(windowed(new Map()).workloads[0]?.pending ?? { pending: 'nothing' }),
+      'not yet acted on: Rotor last acted on version 6',
+    );
   });
 
   it('waiting for ESO: its last sync predates the force-sync Rotor requested', () => {

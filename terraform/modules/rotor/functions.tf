@@ -109,7 +109,17 @@ locals {
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
     ROTOR_CANARY_NAMESPACES  = join(",", var.canary_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
-  }, local.fan_out_environment, local.budget_environment)
+  }, local.fan_out_environment, local.budget_environment, local.window_environment)
+
+  # Maintenance windows (functions/config.ts validates them at start; docs/deploy.md).
+  window_environment = merge(
+    var.restart_windows == "" ? {} : { ROTOR_RESTART_WINDOWS = var.restart_windows },
+    length(var.workload_restart_windows) == 0 ? {} : { ROTOR_WORKLOAD_RESTART_WINDOWS = jsonencode(var.workload_restart_windows) },
+    {
+      ROTOR_RELOAD_OUTSIDE_WINDOWS  = tostring(var.reload_outside_windows)
+      ROTOR_WINDOW_MAX_WAIT_SECONDS = tostring(var.window_max_wait_seconds)
+    },
+  )
 
   # V8 sizes its heap from the memory it sees, which in a function's sandbox need not be the
   # function's limit; most of a reconcile's peak above start is garbage it has not needed to

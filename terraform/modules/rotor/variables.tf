@@ -591,3 +591,42 @@ variable "notification_channels" {
     error_message = "notification_channels entries must be projects/PROJECT/notificationChannels/ID (the id of a google_monitoring_notification_channel)."
   }
 }
+
+variable "restart_windows" {
+  description = "ROTOR_RESTART_WINDOWS: when restarts may happen, e.g. \"Mon-Fri 02:00-05:00 Europe/Berlin; Sat 00:00-24:00 UTC\"; empty: at any time. A Namespace's rotor.dev/restart-windows annotation overrides it for its workloads."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = length(var.restart_windows) <= 1024
+    error_message = "restart_windows is at most 1024 characters (the function validates the syntax at start)."
+  }
+}
+
+variable "workload_restart_windows" {
+  description = "ROTOR_WORKLOAD_RESTART_WINDOWS: windows per workload, \"NAMESPACE/Kind/NAME\" => windows (overrides the namespace's and restart_windows)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.workload_restart_windows) : can(regex("^[a-z0-9-]+/[A-Za-z]+/[a-z0-9.-]+$", k))])
+    error_message = "workload_restart_windows keys must be NAMESPACE/Kind/NAME, e.g. payments/Deployment/api."
+  }
+}
+
+variable "reload_outside_windows" {
+  description = "ROTOR_RELOAD_OUTSIDE_WINDOWS: reloads (which restart no pod) may happen outside maintenance windows."
+  type        = bool
+  default     = false
+}
+
+variable "window_max_wait_seconds" {
+  description = "ROTOR_WINDOW_MAX_WAIT_SECONDS: a window opening later than this after the event is reported (gave-up, acked), not waited for."
+  type        = number
+  default     = 604800
+
+  validation {
+    condition     = var.window_max_wait_seconds >= 1 && floor(var.window_max_wait_seconds) == var.window_max_wait_seconds
+    error_message = "window_max_wait_seconds must be a whole number of seconds, at least 1."
+  }
+}
