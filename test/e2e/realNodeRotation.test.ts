@@ -225,9 +225,10 @@ spec:
         if (secretChangedAt === undefined && (await secretValue(ns)) === `${secret}@v2`)
           secretChangedAt = Date.now();
         for (const pod of oldPods) {
+          // An old pod being torn down may not answer at all: no answer, not a failure.
           const [env, envFrom] = [
-            await served(ns, pod, '/cgi-bin/env?TOKEN'),
-            await served(ns, pod, '/cgi-bin/env?FROM_TOKEN'),
+            await served(ns, pod, '/cgi-bin/env?TOKEN').catch(() => undefined),
+            await served(ns, pod, '/cgi-bin/env?FROM_TOKEN').catch(() => undefined),
           ];
           if (env !== undefined || envFrom !== undefined) oldAnswers.push({ at: Date.now(), env, envFrom });
         }

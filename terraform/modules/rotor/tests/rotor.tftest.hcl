@@ -229,8 +229,8 @@ run "kubernetes_admission_policy_names_the_event_identity" {
   command = apply
 
   assert {
-    condition     = length(split("\n---\n", output.kubernetes_admission_policy)) == 5 && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicy\n") && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicyBinding\n")
-    error_message = "the admission policy output must hold the parameter, both policies and both bindings"
+    condition     = length(split("\n---\n", output.kubernetes_admission_policy)) == 11 && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicy\n") && strcontains(output.kubernetes_admission_policy, "kind: ValidatingAdmissionPolicyBinding\n")
+    error_message = "the admission policy output must hold the parameter and five policies (workload, ExternalSecret, ClusterExternalSecret and SecretSync patches; Rotor's records), each with its binding"
   }
   assert {
     condition     = yamldecode(split("\n---\n", output.kubernetes_admission_policy)[0]).data.username == google_service_account.events.email
