@@ -44,6 +44,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { deathSignalPrefix, onExit } from './cleanup';
 import { freePort } from './freePort';
+import { runBuildScript } from './cachedBuild';
 
 const execFileP = promisify(execFile);
 
@@ -136,17 +137,7 @@ export interface ControlPlane {
 export async function locateBinaries(): Promise<string> {
   const fromEnv = process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN;
   if (fromEnv) return fromEnv;
-  // The script prints progress on stderr (passed through: a first build takes minutes and should say
-  // so) and the directory as its last stdout line.
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  const dir = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !dir) throw new Error(`${BUILD_SCRIPT} failed (exit ${code})`);
-  return dir;
+  return runBuildScript(BUILD_SCRIPT);
 }
 
 function binary(binDir: string, name: string): string {

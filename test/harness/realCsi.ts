@@ -42,6 +42,7 @@ import { freePort } from './freePort';
 import { PLUGINS_DIR, PLUGINS_REGISTRY_DIR } from './realNode';
 import { startSecretManagerProxy } from './secretManagerProxy';
 import type { SecretManagerProxy, SecretManagerProxyStats } from './secretManagerProxy';
+import { runBuildScript } from './cachedBuild';
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'infra', 'local', 'build-csi.sh');
 /** The open-source driver's name (Rotor reads its volumes as provider `gcp`). */
@@ -56,15 +57,7 @@ const REGISTRATION_SOCKET = join(PLUGINS_REGISTRY_DIR, `${CSI_DRIVER}-reg.sock`)
  */
 export async function locateCsi(): Promise<string> {
   if (process.env.ROTOR_CSI_DIR) return process.env.ROTOR_CSI_DIR;
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  const dir = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !dir) throw new Error(`${BUILD_SCRIPT} failed (exit ${code})`);
-  return dir;
+  return runBuildScript(BUILD_SCRIPT);
 }
 
 export interface RealCsi {

@@ -21,6 +21,7 @@ import type { ControlPlane } from './controlPlane';
 import { freePort } from './freePort';
 import { startSecretManagerProxy } from './secretManagerProxy';
 import type { SecretManagerProxy, SecretManagerProxyStats } from './secretManagerProxy';
+import { runBuildScript } from './cachedBuild';
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'infra', 'local', 'build-eso.sh');
 /** Where the store's credentials live (ESO reads the key from this Secret). */
@@ -33,15 +34,7 @@ export const ESO_CREDENTIALS = { namespace: 'external-secrets', name: 'gcpsm-cre
  */
 export async function locateEso(): Promise<string> {
   if (process.env.ROTOR_ESO_DIR) return process.env.ROTOR_ESO_DIR;
-  const child = spawn('bash', [BUILD_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-  });
-  const code = await new Promise<number | null>((done) => child.on('close', done));
-  const dir = out.trim().split('\n').pop() ?? '';
-  if (code !== 0 || !dir) throw new Error(`${BUILD_SCRIPT} failed (exit ${code})`);
-  return dir;
+  return runBuildScript(BUILD_SCRIPT);
 }
 
 export interface RealEso {
