@@ -2,7 +2,7 @@
 // serve what they hold, and the machine is left as it was.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { applyManifests, startControlPlane, waitFor } from '../harness/controlPlane';
@@ -99,9 +99,28 @@ function settings(): Record<string, string> {
 /** The machine's own values, read when this file loads (from the lock's record if a node runs now). */
 const MACHINE_BEFORE = Object.fromEntries(WATCHED.map((s) => [s, machineKernelSetting(s)]));
 
+/**
+ * Every process that talks to the node's containerd socket (containerd, its shims: one per pod),
+ * read from /proc here rather than through the harness, so a harness that misses one cannot hide it.
+ */
+function processesOnOurSocket(): string[] {
+  const socket = join(WORK_DIR, 'containerd.sock');
+  return readdirSync('/proc')
+    .filter((e) => /^[0-9]+$/.test(e))
+    .flatMap((pid) => {
+      let argv: string[];
+      try {
+        argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      } catch {
+        return [];
+      }
+      return argv.includes(socket) ? [`process ${pid}: ${argv.slice(0, 1).join('')}`] : [];
+    });
+}
+
 /** What a node leaves behind while it runs: none of it may remain once it is gone. */
 function leftovers(): string[] {
-  const found: string[] = [];
+  const found: string[] = processesOnOurSocket();
   if (existsSync(LOCK_FILE)) found.push(LOCK_FILE);
   if (existsSync(KUBELET_ROOT)) found.push(KUBELET_ROOT);
   if (existsSync(WORK_DIR)) found.push(WORK_DIR);
@@ -150,6 +169,11 @@ describe('the machine is put back on every exit path', { timeout: 300_000 }, () 
       // vm.overcommit_memory 0 → 1 on this machine (the kubelet's kernel tunables).
       assert.equal(kernelSetting('vm/overcommit_memory'), '1');
       assert.equal(kernelSetting('net/ipv4/ip_forward'), before['net/ipv4/ip_forward']);
+      // Its pod has a containerd shim (so "no process on our socket" below is not vacuous).
+      assert.ok(
+        processesOnOurSocket().some((p) => p.includes('containerd-shim')),
+        'the pod of the node process has a shim',
+      );
     } finally {
       process.kill(p.pid, 'SIGTERM');
       await p.exited;
@@ -170,6 +194,10 @@ describe('the machine is put back on every exit path', { timeout: 300_000 }, () 
     await p.exited;
     assert.ok(existsSync(LOCK_FILE), 'the dead owner left its lock');
     assert.equal(kernelSetting('vm/overcommit_memory'), '1', 'and the changed setting');
+    assert.ok(
+      processesOnOurSocket().some((p) => p.includes('containerd-shim')),
+      "and its pod's shim (re-parented to init, nothing killed it)",
+    );
     const cp = await startControlPlane({ users: [], node: { name: NODE_NAME }, quiet: true });
     try {
       const node = await startRealNode(cp, { quiet: true });

@@ -33,7 +33,8 @@
 //   - WORK_DIR (containerd's own config, root, state, socket; CNI config; logs) and KUBELET_ROOT,
 //     unmounted and removed at stop; the kubepods cgroups (their processes killed, then removed);
 //   - processes: scheduler, kubelet, host processes (own process groups, PDEATHSIG), containerd,
-//     its shims (by their PID files) and the containers (by the kubepods cgroups' process lists).
+//     its shims (every process whose `-address` is our containerd socket, found in /proc) and the
+//     containers (by the kubepods cgroups' process lists).
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -292,19 +293,59 @@ function removeKubepodsCgroups(): void {
     }
 }
 
-/** containerd's shims re-parent to init: their PID files in our state dir are how they are found. */
+/** The containerd socket of this node: a shim started for it carries it as its `-address`. */
+export const CONTAINERD_SOCKET = join(WORK_DIR, 'containerd.sock');
+
+/** argv of a process from /proc/PID/cmdline; undefined when it is gone or unreadable. */
+function processArgv(pid: string): string[] | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  } catch {
+    return undefined;
+  }
+}
+
+/** `-address X`, `--address X`, `-address=X` or `--address=X` in argv, else undefined. */
+function addressArgument(argv: string[]): string | undefined {
+  for (let i = 1; i < argv.length; i++) {
+    const m = /^--?address(?:=(.*))?$/.exec(argv[i]);
+    if (m) return m[1] ?? argv[i + 1];
+  }
+  return undefined;
+}
+
+/**
+ * The PIDs of containerd shims serving this node's containerd: a shim is ours exactly when its
+ * `-address` is our socket (one node per machine, so also those a dead owner left). Other people's
+ * shims (another containerd, Docker's) have another address and are never touched.
+ */
+function ourShims(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^[0-9]+$/.test(entry))
+    .filter((pid) => {
+      const argv = processArgv(pid);
+      return (
+        argv !== undefined &&
+        argv.length > 0 &&
+        /(^|\/)containerd-shim[^/]*$/.test(argv[0]) &&
+        addressArgument(argv) === CONTAINERD_SOCKET
+      );
+    })
+    .map(Number);
+}
+
+/**
+ * Kills every shim of this node (one per pod). They re-parent to init and outlive containerd. Their
+ * shim.pid files are not enough: with the containers killed first, a pod's shim outlived stop() on
+ * every run, its task directory (shim.pid included) already gone; so they are found by address.
+ */
 function killShims(): void {
-  const tasks = join(WORK_DIR, 'state', 'io.containerd.runtime.v2.task');
-  if (!existsSync(tasks)) return;
-  for (const ns of readdirSync(tasks))
-    for (const id of readdirSync(join(tasks, ns))) {
-      try {
-        const pid = Number(readFileSync(join(tasks, ns, id, 'shim.pid'), 'utf8').trim());
-        if (pid > 1) killQuietly(pid);
-      } catch {
-        // no shim for this one
-      }
-    }
+  for (let round = 0; round < 20; round++) {
+    const shims = ourShims();
+    if (shims.length === 0) return;
+    for (const pid of shims) killQuietly(pid);
+    for (const pid of shims) waitGoneSync(pid);
+  }
 }
 
 function decodeMountPath(raw: string): string {
@@ -354,9 +395,9 @@ root = "${WORK_DIR}/root"
 state = "${WORK_DIR}/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
 [grpc]
-  address = "${WORK_DIR}/containerd.sock"
+  address = "${CONTAINERD_SOCKET}"
 [ttrpc]
-  address = "${WORK_DIR}/containerd.sock.ttrpc"
+  address = "${CONTAINERD_SOCKET}.ttrpc"
 [debug]
   address = ""
 [metrics]
@@ -430,7 +471,7 @@ function kubeletConfig(cp: ControlPlane, options: RealNodeOptions): Record<strin
     failCgroupV1: false,
     cgroupDriver: 'cgroupfs',
     failSwapOn: false,
-    containerRuntimeEndpoint: `unix://${WORK_DIR}/containerd.sock`,
+    containerRuntimeEndpoint: `unix://${CONTAINERD_SOCKET}`,
     syncFrequency: options.syncFrequency ?? '10s',
     // No host resolver in pods: nothing resolves or leaves the machine.
     resolvConf: '',
@@ -616,7 +657,7 @@ export async function startRealNode(cp: ControlPlane, options: RealNodeOptions =
     const configPath = join(WORK_DIR, 'containerd.toml');
     writeFileSync(configPath, containerdConfig(images));
     writeFileSync(join(WORK_DIR, 'cni', '10-rotor-node.conflist'), cniConfig());
-    const socket = join(WORK_DIR, 'containerd.sock');
+    const socket = CONTAINERD_SOCKET;
     processes.push(
       startHost({ name: 'containerd', command: containerd, args: ['--config', configPath] }, logDir),
     );
