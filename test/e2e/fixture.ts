@@ -419,7 +419,7 @@ async function startRigWith<E>(
         return waitFor(async () => (await pullOutcomes()).find(match), {
           timeoutMs,
           intervalMs: 250,
-          what: `${what}\n${rig.diagnostics()}`,
+          what: () => `${what}\n${rig.diagnostics()}`,
         });
       },
       async reportOf(messageId, ns, name, result, timeoutMs = 60_000) {
@@ -537,7 +537,7 @@ export async function waitForReadyPods(
     {
       timeoutMs: 60_000,
       intervalMs: 200,
-      what: `${replicas} ready pod(s) ${selector} in ${ns}\n${rig.diagnostics()}`,
+      what: () => `${replicas} ready pod(s) ${selector} in ${ns}\n${rig.diagnostics()}`,
     },
   );
 }
@@ -555,7 +555,7 @@ export async function waitForEsoSynced(
           `/apis/external-secrets.io/v1/namespaces/${ns}/externalsecrets/${name}`,
         )
       )?.status as { refreshTime: string } | undefined,
-    { timeoutMs: 30_000, what: `ExternalSecret ${ns}/${name} synced\n${rig.diagnostics()}` },
+    { timeoutMs: 30_000, what: () => `ExternalSecret ${ns}/${name} synced\n${rig.diagnostics()}` },
   );
 }
 

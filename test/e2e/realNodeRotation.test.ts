@@ -5,14 +5,22 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
-import { podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
+import { startPostgres } from '../harness/postgres';
+import type { PostgresServer } from '../harness/postgres';
+import { BRIDGE_IP, POD_SUBNET, podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
+import { memoryLogger } from '../../functions/log';
+import { rotateOne } from '../../functions/rotation/protocol';
+import { defaultStrategies } from '../../functions/rotation/strategies';
+import { createSecretManager } from '../../functions/secretmanager/client';
+import { SecretValue } from '../../functions/secretmanager/secretValue';
 import type { Pipeline, RealEsoRig } from './fixture';
 import { PROJECT_ID, deployment, outcomeFor, restartedAt, startRealEsoRig } from './fixture';
 
 const ENV_NS = 'node-env';
 const FILES_NS = 'node-files';
 const BRAKE_NS = 'node-brake';
-const NAMESPACES = [ENV_NS, FILES_NS, BRAKE_NS];
+const DB_NS = 'node-db';
+const NAMESPACES = [ENV_NS, FILES_NS, BRAKE_NS, DB_NS];
 const ES_API = '/apis/external-secrets.io/v1';
 
 interface PodView {
@@ -39,8 +47,12 @@ interface AppOptions {
   prelude?: string;
   /** Readiness path; default: the hash of TOKEN. */
   readyPath?: string;
-  /** A readiness command instead (exec probe). */
-  readyExec?: string[];
+  /**
+   * A readiness command instead (exec probe), with its timeout: the kubelet's default of 1 s fails
+   * a real PostgreSQL login (psql start, SCRAM) on a busy 2-core machine often enough that every
+   * pod flapped between Ready and not Ready and no rollout finished.
+   */
+  readyExec?: { command: string[]; timeoutSeconds: number };
 }
 
 describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 }, () => {
@@ -61,7 +73,7 @@ describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 
             `${ES_API}/clustersecretstores/gcp`,
           )
         )?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      { timeoutMs: 60_000, what: `ClusterSecretStore gcp Ready\n${rig.diagnostics()}` },
+      { timeoutMs: 60_000, what: () => `ClusterSecretStore gcp Ready\n${rig.diagnostics()}` },
     );
   });
 
@@ -96,7 +108,12 @@ ${o.pod ?? ''}
           imagePullPolicy: Never
           command: [sh, -c, ${JSON.stringify(servingContainerScript(o.prelude))}]
           readinessProbe:
-            ${o.readyExec ? `exec: {command: ${JSON.stringify(o.readyExec)}}` : `httpGet: {path: "${o.readyPath ?? '/cgi-bin/env?TOKEN'}", port: 8080}`}
+            ${
+              o.readyExec
+                ? `exec: {command: ${JSON.stringify(o.readyExec.command)}}
+            timeoutSeconds: ${o.readyExec.timeoutSeconds}`
+                : `httpGet: {path: "${o.readyPath ?? '/cgi-bin/env?TOKEN'}", port: 8080}`
+            }
             periodSeconds: 1
 ${o.container ?? ''}
 `;
@@ -124,7 +141,7 @@ spec:
 `);
     await waitFor(async () => (await secretValue(ns)) === `${secret}@v1`, {
       timeoutMs: 60_000,
-      what: `ESO synced ${ns}/app-credentials\n${rig.diagnostics()}`,
+      what: () => `ESO synced ${ns}/app-credentials\n${rig.diagnostics()}`,
     });
   }
 
@@ -452,7 +469,7 @@ spec:
       {
         timeoutMs: 90_000,
         intervalMs: 500,
-        what: `a CrashLoopBackOff pod of ${ns}/fragile\n${rig.diagnostics()}`,
+        what: () => `a CrashLoopBackOff pod of ${ns}/fragile\n${rig.diagnostics()}`,
       },
     );
     assert.notEqual(crashing.metadata.name, fragileOld);
@@ -460,5 +477,178 @@ spec:
     const old = (await pods(ns, 'fragile')).find((p) => p.metadata.name === fragileOld);
     assert.ok(old && isReady(old), 'the old pod is still Ready');
     assert.equal(await served(ns, fragileOld, '/cgi-bin/env?TOKEN'), sha256Hex(`${secret}@v1`));
+  });
+  it('zero downtime: postgres-alternating rotations reach every replica through Rotor and ESO while a client loop never sees a failed login', async (t) => {
+    const ns = DB_NS;
+    const pg: PostgresServer = await startPostgres({ extraListenAddresses: [BRIDGE_IP] });
+    const sm = createSecretManager({ endpoint: rig.standIn.endpoint });
+    let looping = true;
+    let loop: Promise<void> | undefined;
+    try {
+      // Pods reach PostgreSQL on the bridge address; password logins only.
+      await pg.prependHbaRules([`host all all ${POD_SUBNET} scram-sha-256`]);
+      await pg.query("CREATE ROLE rotor_admin LOGIN CREATEROLE PASSWORD 'admin-pass-1'");
+      await pg.query("CREATE ROLE app_a LOGIN PASSWORD 'a-password-0'");
+      await pg.query("CREATE ROLE app_b LOGIN PASSWORD 'b-password-0'");
+      const cred = (username: string, password: string, host: string): string =>
+        JSON.stringify({ username, password, host, port: pg.port, dbname: 'postgres' });
+      const admin = { project: PROJECT_ID, secret: 'node-pg-admin' };
+      await sm.createSecret(admin, { labels: {}, annotations: {} });
+      await sm.addVersion(admin, SecretValue.fromString(cred('rotor_admin', 'admin-pass-1', pg.host)));
+      const id = { project: PROJECT_ID, secret: 'node-db-credentials' };
+      await sm.createSecret(id, {
+        labels: { 'rotor-strategy': 'postgres-alternating' },
+        annotations: {
+          'rotor-admin-secret': 'node-pg-admin',
+          'rotor-users': 'app_a,app_b',
+          'rotor-min-interval': '0',
+        },
+      });
+      const first = await sm.addVersion(id, SecretValue.fromString(cred('app_a', 'a-password-0', BRIDGE_IP)));
+      await sm.updateSecret(id, { versionAliases: { current: first.version } });
+      await rig.apply(`
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: ${ns}}
+spec:
+  refreshInterval: 1h
+  secretStoreRef: {kind: ClusterSecretStore, name: gcp}
+  target: {name: db-credentials}
+  data:
+    - secretKey: DB
+      remoteRef: {key: ${id.secret}}
+`);
+      await waitFor(
+        async () => (await rig.get(`/api/v1/namespaces/${ns}/secrets/db-credentials`)) !== undefined,
+        {
+          timeoutMs: 60_000,
+          what: () => `ESO synced ${ns}/db-credentials\n${rig.diagnostics()}`,
+        },
+      );
+
+      // The app: DB holds the JSON credential; every request (and the readiness probe) is a real
+      // login with it. /cgi-bin/login answers "ok" plus the hash of the user it logged in as.
+      const prelude = [
+        'mkdir -p /tmp/www/cgi-bin',
+        "cat > /tmp/login.sh <<'EOF'",
+        'field() { echo "$DB" | sed -n "s/.*\\"$1\\":\\"\\{0,1\\}\\([^\\",}]*\\).*/\\1/p"; }',
+        'PGPASSWORD="$(field password)" PGCONNECT_TIMEOUT=10 psql -h "$(field host)" -p "$(field port)" -U "$(field username)" -d postgres -tAc "select 1" >/dev/null 2>&1 || exit 1',
+        'printf ok; field username | tr -d "\\n" | sha256sum | cut -c1-64',
+        'EOF',
+        "cat > /tmp/www/cgi-bin/login <<'EOF'",
+        '#!/bin/sh',
+        "printf 'Content-Type: text/plain\\r\\n\\r\\n'",
+        'sh /tmp/login.sh || echo failed',
+        'EOF',
+      ].join('\n');
+      await rig.apply(`
+apiVersion: v1
+kind: Service
+metadata: {name: db-app, namespace: ${ns}}
+spec:
+  selector: {app: db-app}
+  ports: [{port: 8080, targetPort: 8080}]
+---
+${appDeployment(ns, 'db-app', {
+  replicas: 3,
+  prelude,
+  container: `
+          env:
+            - name: DB
+              valueFrom: {secretKeyRef: {name: db-credentials, key: DB}}
+          lifecycle:
+            # Out of the Service's endpoints before it stops answering.
+            preStop: {exec: {command: [sleep, "2"]}}`,
+  // Ready = a real login with the credential it holds.
+  readyExec: { command: ['sh', '/tmp/login.sh'], timeoutSeconds: 10 },
+}).replace('terminationGracePeriodSeconds: 1', 'terminationGracePeriodSeconds: 5')}`);
+      await readyPods(ns, 'db-app', 3);
+
+      // The client: one request at a time through the API server's service proxy (ready pods only),
+      // counting the answers by the user the pod logged in as: the old credential's (app_a) until the
+      // rollout, the new one's (app_b) after it.
+      const [asA, asB] = [`ok${sha256Hex('app_a')}`, `ok${sha256Hex('app_b')}`];
+      const stats = { sent: 0, failed: 0, lastFailure: '', asA: 0, asB: 0 };
+      loop = (async () => {
+        while (looping) {
+          stats.sent++;
+          const r = await rig.cp
+            .request('admin', 'GET', `/api/v1/namespaces/${ns}/services/db-app:8080/proxy/cgi-bin/login`)
+            .catch((err: unknown) => ({ status: 0, body: String(err) }));
+          const answer = r.status === 200 ? r.body.trim() : undefined;
+          if (answer === asA) stats.asA++;
+          else if (answer === asB) stats.asB++;
+          else {
+            stats.failed++;
+            stats.lastFailure = `${r.status} ${r.body.slice(0, 80)}`;
+          }
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      })();
+
+      const deps = {
+        secretManager: sm,
+        strategies: defaultStrategies(),
+        logger: memoryLogger(),
+        defaults: { graceMs: 60 * 60_000, minIntervalMs: 0 },
+        lockTtlMs: 15 * 60_000,
+      };
+      // The rotation: app_b gets a new password and becomes `current`; Secret Manager notifies.
+      const rotation = await rotateOne(id, deps, { trigger: 'zero-downtime' });
+      assert.equal(rotation.outcome, 'rotated', rotation.reason);
+      const rotatedAt = Date.now();
+      const msg = await pipeline.notify({
+        type: 'SECRET_VERSION_ADD',
+        secret: id.secret,
+        version: String(rotation.version),
+      });
+      await convergedOutcome(msg);
+      await rig.reportOf(msg, ns, 'db-app', 'restarted');
+      const everyPodServing = await waitFor(
+        async () => {
+          const all = await pods(ns, 'db-app');
+          const ready = all.filter(isReady).map((p) => p.metadata.name);
+          if (ready.length !== 3 || all.length !== 3) return undefined;
+          for (const pod of ready)
+            if ((await served(ns, pod, '/cgi-bin/login')) !== `ok${sha256Hex('app_b')}`) return undefined;
+          return Date.now();
+        },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 300,
+          what: () => `every db-app pod logging in as app_b\n${rig.diagnostics()}`,
+        },
+      );
+      const answered = pipeline.relay?.deliveriesOf(msg) ?? [];
+      t.diagnostic(
+        `notification: ${answered.length} push deliveries answered (${answered.map((d) => `${d.status} at +${((d.at - rotatedAt) / 1000).toFixed(1)}s`).join(', ')})`,
+      );
+      t.diagnostic(
+        `new version → every pod logging in with it: ${((everyPodServing - rotatedAt) / 1000).toFixed(1)}s`,
+      );
+      // Every pod logs in as app_b now: the next rotation retires the credential they used before
+      // (app_a gets a new password), and the client loop still sees no failure.
+      const retire = await rotateOne(id, deps, { trigger: 'zero-downtime-retire' });
+      assert.equal(retire.outcome, 'rotated', retire.reason);
+      assert.equal(await pg.canLogin('app_a', 'a-password-0'), false, 'the old credential is retired');
+      const asBAtRetire = stats.asB;
+      await waitFor(() => Promise.resolve(stats.asB >= asBAtRetire + 10 || stats.failed > 0), {
+        timeoutMs: 120_000,
+        what: '10 more answers after the retirement',
+      });
+      looping = false;
+      await loop;
+      t.diagnostic(
+        `client loop: ${stats.sent} requests sent, ${stats.asA} answered as app_a, ${stats.asB} as app_b, ${stats.failed} failed${stats.failed ? ` (last: ${stats.lastFailure})` : ''}`,
+      );
+      assert.equal(stats.failed, 0, `no request failed (last failure: ${stats.lastFailure})`);
+      assert.ok(stats.asA > 0, 'the loop ran before the rollout (answers logged in as app_a)');
+      assert.ok(stats.asB >= asBAtRetire + 10, 'and after the retirement (answers logged in as app_b)');
+    } finally {
+      looping = false;
+      await loop;
+      await sm.close();
+      await pg.destroy();
+    }
   });
 });

@@ -712,7 +712,12 @@ export async function installCrds(
 /** Polls `check` until it returns something other than undefined/false; returns that value. */
 export async function waitFor<T>(
   check: () => Promise<T | undefined | false>,
-  options: { timeoutMs?: number; intervalMs?: number; what?: string } = {},
+  options: {
+    timeoutMs?: number;
+    intervalMs?: number;
+    /** What was awaited; a function is called at the timeout (diagnostics as they are then, not at the start). */
+    what?: string | (() => string);
+  } = {},
 ): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let lastError: unknown;
@@ -725,7 +730,8 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       const detail = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
-      throw new Error(`timed out waiting for ${options.what ?? 'condition'}${detail}`);
+      const what = typeof options.what === 'function' ? options.what() : options.what;
+      throw new Error(`timed out waiting for ${what ?? 'condition'}${detail}`);
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }
