@@ -5,7 +5,7 @@
 import { TransientError } from '../../functions/errors';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 
 export type Delivery = { readonly acked: true; readonly outcome: EventOutcome } | { readonly acked: false };
 
