@@ -1,4 +1,4 @@
-// Configuration from environment variables (documented in the README), read and validated here
+// Configuration from environment variables (documented in docs/configuration.md), read and validated here
 // for both functions and the CLI, so a setting has one meaning and one default everywhere. The
 // shared value parsers are in envValues.ts; rotateSecret's own settings in rotation/settings.ts.
 import { InputError } from './errors';

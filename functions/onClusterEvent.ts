@@ -43,7 +43,7 @@ import type { PubsubMessage } from './core/event';
 import { confirmedBySecretManager } from './notificationVerifier';
 import { secretManagerFromEnv } from './secretmanager/client';
 import type { SecretMetadataReader } from './secretmanager/types';
-import type { EventOutcome } from './pipeline/outcome';
+import type { EventOutcome } from './core/outcome';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';

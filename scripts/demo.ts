@@ -44,7 +44,7 @@ import { NODE_NAME, startRealNode } from '../test/harness/realNode';
 import { readServed, realPodManifests, rolloutsSettled, servedTable } from './demoRealPods';
 import type { Served } from './demoRealPods';
 import { notificationMessage } from '../functions/core/event';
-import type { EventOutcome, WorkloadOutcome } from '../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../functions/core/outcome';
 import { join } from 'node:path';
 
 const PROJECT_ID = 'rotor-demo';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one test entry point behind `npm test` and its parts.
 //   node scripts/test.mjs all|unit|integration|e2e|infra [--no-lint] [files...]
-// `all` = format check + lint + type check + every suite, in one node:test run so the closing summary counts
+// `all` = format check + lint + type check + code shape + every suite, in one node:test run so the closing summary counts
 // everything. Suites that need heavy local parts (the Kubernetes control plane, the Terraform
 // provider mirror) build or reuse them first, with progress lines, before any test starts.
 import { spawnSync } from 'node:child_process';
@@ -51,6 +51,12 @@ if (suite === 'all' && !rest.includes('--no-lint')) {
   step('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
   step('lint (eslint)', bin('eslint'), ['.']);
   step('type check (tsc --noEmit, strict)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
+  // Functions ≤ 80 lines, a pure functions/core/, no import cycles (issue 23; rules in the script).
+  step('code shape (scripts/check-shape.ts)', process.execPath, [
+    '--import',
+    'tsx',
+    'scripts/check-shape.ts',
+  ]);
 }
 
 const env = {};

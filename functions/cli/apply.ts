@@ -17,12 +17,13 @@ import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { InputError } from '../errors';
 import { actingSettings, envDefaultProject } from '../config';
 import { createLogger } from '../log';
-import type { EventOutcome } from '../pipeline/outcome';
-import { summarize } from '../pipeline/outcome';
+import type { EventOutcome } from '../core/outcome';
+import { summarize } from '../core/outcome';
 import { convergeEvent } from '../pipeline/converge';
 import { dump } from 'js-yaml';
 import { keyValues } from './args';
 import { APPLY_COMMAND } from './commands';
+import type { Flags } from './flags';
 import { helpText, parseFlags } from './flags';
 import type { CliIo } from './io';
 import { hostname } from 'node:os';
@@ -35,12 +36,52 @@ import { terminalCell, terminalLines } from '../render/text';
 
 export const APPLY_USAGE = helpText(APPLY_COMMAND);
 
+/**
+ * `rotor apply`: flags, then the event (a confirmed notification file, or flags), then the
+ * clusters, then one converging reconcile, printed. Every flag problem is exit 2 before any request.
+ */
 export async function runApply(args: string[], io: CliIo): Promise<number> {
   const flags = parseFlags(APPLY_COMMAND, args);
   if (flags.boolean('help')) {
     io.stdout(APPLY_USAGE);
     return 0;
   }
+  const values = applyValues(flags);
+  const projects = ProjectMap.parse(
+    [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
+  );
+  const defaultProject = values.project ?? envDefaultProject(io.env);
+  const event = values.notification
+    ? await notificationEvent(values.notification, values.secret, io)
+    : flagEvent(values, defaultProject);
+  if (event === undefined) {
+    io.stdout('TOPIC_CONFIGURED: nothing to do\n');
+    return 0;
+  }
+  const specs = clusterSpecs(values, io);
+  const waitSeconds = values.wait === undefined ? 0 : Number(values.wait);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
+  const approve = approvals(values.workload, values['all-manual']);
+  const clusters = await connectClusters(specs, projects, values.selector);
+  try {
+    const outcome = await applyEvent(event, values, clusters, io, {
+      projects,
+      defaultProject,
+      waitSeconds,
+      approve,
+    });
+    io.stdout(renderAs(values.output, outcome));
+    return succeeded(outcome) ? 0 : 1;
+  } finally {
+    for (const c of clusters) c.close();
+  }
+}
+
+type ApplyValues = ReturnType<typeof applyValues>;
+
+/** The flags' values, with the combinations that cannot work refused. */
+function applyValues(flags: Flags) {
   if (flags.positionals.length > 0)
     throw new InputError(`unexpected argument "${flags.positionals[0] ?? ''}"`);
   const values = {
@@ -62,148 +103,174 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
     wait: flags.string('wait'),
     workload: flags.strings('workload'),
     'all-manual': flags.boolean('all-manual'),
+    output: flags.string('output') ?? 'table',
   };
-  const output = flags.string('output') ?? 'table';
   if (values.namespace !== undefined && values.namespaces !== undefined)
     throw new InputError('give --namespace or --namespaces, not both');
   if (flags.boolean('all-namespaces') && (values.namespace !== undefined || values.namespaces !== undefined))
     throw new InputError('give --all-namespaces or a namespace, not both');
   // Checked here so that a bad selector is exit 2 before any request; the API server applies it.
   if (values.selector !== undefined) parseSelector(values.selector);
-  const projects = ProjectMap.parse(
-    [io.env.ROTOR_PROJECT_MAP, values['project-map']].filter(Boolean).join(','),
-  );
-  const defaultProject = values.project ?? envDefaultProject(io.env);
+  return values;
+}
 
-  let ctx: EventContext;
-  let messageId: string | undefined;
-  if (values.notification) {
-    if (values.secret) throw new InputError('give --notification or --secret, not both');
-    let text: string;
-    try {
-      text = readFileSync(values.notification, 'utf8');
-    } catch (e) {
-      throw new InputError(`cannot read: ${(e as Error).message}`, values.notification);
-    }
-    let event;
-    try {
-      event = parseNotification(text);
-    } catch (e) {
-      throw new InputError((e as Error).message, values.notification);
-    }
-    const c = eventContext(event);
-    if (!c) {
-      io.stdout('TOPIC_CONFIGURED: nothing to do\n');
-      return 0;
-    }
-    // A notification file is someone else's word, as on the topic: confirmed with Secret Manager's
-    // metadata (ROTOR_SECRET_MANAGER_ENDPOINT, else Google with Application Default Credentials)
-    // before anything is done. --secret/--version are the person's own choice and are taken as given.
-    const secretManager = secretManagerFromEnv(io.env);
-    const check = await verifyNotification({ ...event, secret: c.secret }, secretManager, new Date()).finally(
-      () => secretManager.close(),
+interface AppliedEvent {
+  readonly ctx: EventContext;
+  readonly messageId?: string;
+}
+
+/**
+ * The event of a notification file; undefined for TOPIC_CONFIGURED. A notification file is
+ * someone else's word, as on the topic: confirmed with Secret Manager's metadata
+ * (ROTOR_SECRET_MANAGER_ENDPOINT, else Google with Application Default Credentials) before
+ * anything is done. --secret/--version are the person's own choice and are taken as given.
+ */
+async function notificationEvent(
+  path: string,
+  secret: string | undefined,
+  io: CliIo,
+): Promise<AppliedEvent | undefined> {
+  if (secret) throw new InputError('give --notification or --secret, not both');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read: ${(e as Error).message}`, path);
+  }
+  let event;
+  try {
+    event = parseNotification(text);
+  } catch (e) {
+    throw new InputError((e as Error).message, path);
+  }
+  const ctx = eventContext(event);
+  if (!ctx) return undefined;
+  const secretManager = secretManagerFromEnv(io.env);
+  const check = await verifyNotification({ ...event, secret: ctx.secret }, secretManager, new Date()).finally(
+    () => secretManager.close(),
+  );
+  if (check.kind === 'refuted')
+    throw new InputError(
+      `not confirmed by Secret Manager, nothing done: ${check.reason} (to act anyway, give --secret and --version)`,
+      path,
     );
-    if (check.kind === 'refuted')
-      throw new InputError(
-        `not confirmed by Secret Manager, nothing done: ${check.reason} (to act anyway, give --secret and --version)`,
-        values.notification,
-      );
-    ctx = c;
-    messageId = event.messageId;
-  } else {
-    if (!values.secret) throw new InputError('give --secret NAME --version V, or --notification FILE');
-    const type = values.event ?? 'SECRET_VERSION_ADD';
-    if (!isSecretEventType(type) || type === 'TOPIC_CONFIGURED')
-      throw new InputError(`--event "${type}" is not a Secret Manager event type`);
-    const ref = parseSecretArg(values.secret, defaultProject);
-    if (ref.version !== undefined)
-      throw new InputError(`--secret "${values.secret}" names a version: pass --version separately`);
-    if (type === 'SECRET_VERSION_ADD' && values.version === undefined)
-      throw new InputError('--version is required: acting needs the version number to record');
-    if (values.version !== undefined && !/^[0-9]+$/.test(values.version))
-      throw new InputError(`--version "${values.version}" is not a version number`);
-    const aliases = keyValues(values.alias, '--alias');
-    ctx = {
+  return { ctx, ...(event.messageId !== undefined ? { messageId: event.messageId } : {}) };
+}
+
+/** The event --secret, --version, --event and --alias describe. */
+function flagEvent(values: ApplyValues, defaultProject: string | undefined): AppliedEvent {
+  if (!values.secret) throw new InputError('give --secret NAME --version V, or --notification FILE');
+  const type = values.event ?? 'SECRET_VERSION_ADD';
+  if (!isSecretEventType(type) || type === 'TOPIC_CONFIGURED')
+    throw new InputError(`--event "${type}" is not a Secret Manager event type`);
+  const ref = parseSecretArg(values.secret, defaultProject);
+  if (ref.version !== undefined)
+    throw new InputError(`--secret "${values.secret}" names a version: pass --version separately`);
+  if (type === 'SECRET_VERSION_ADD' && values.version === undefined)
+    throw new InputError('--version is required: acting needs the version number to record');
+  if (values.version !== undefined && !/^[0-9]+$/.test(values.version))
+    throw new InputError(`--version "${values.version}" is not a version number`);
+  const aliases = keyValues(values.alias, '--alias');
+  return {
+    ctx: {
       type,
       secret: ref.id,
       ...(values.version !== undefined ? { version: values.version } : {}),
       ...(Object.keys(aliases).length ? { aliases } : {}),
       time: new Date().toISOString(),
-    };
-  }
+    },
+  };
+}
 
+/** --cluster specs; none named (or --kubeconfig/--context): the kubeconfig kubectl would use. */
+function clusterSpecs(values: ApplyValues, io: CliIo): ClusterSpec[] {
   const specs: ClusterSpec[] = values.cluster.map(parseClusterSpec);
-  // No cluster named: the kubeconfig (and context) kubectl would use.
   if (values.kubeconfig || values.context || specs.length === 0) {
     const path = requireKubeconfig(values.kubeconfig, io.env, 'give --kubeconfig FILE or --cluster SPEC');
     specs.push(parseClusterSpec(`kubeconfig:${path}${values.context ? `#${values.context}` : ''}`));
   }
-  const waitSeconds = values.wait === undefined ? 0 : Number(values.wait);
-  if (!Number.isFinite(waitSeconds) || waitSeconds < 0)
-    throw new InputError(`--wait "${values.wait}" is not a number of seconds`);
+  return specs;
+}
 
-  const approve = approvals(values.workload, values['all-manual']);
-
+async function connectClusters(
+  specs: readonly ClusterSpec[],
+  projects: ProjectMap,
+  selector: string | undefined,
+): Promise<KubeApi[]> {
   const needsGoogle = specs.some((s) => s.kind !== 'kubeconfig');
   const tokens = needsGoogle
     ? googleTokenSource()
     : () => Promise.reject(new Error('no Google credentials needed'));
   const connected: KubeApi[] = await Promise.all(specs.map((s) => connectCluster(s, { tokens, projects })));
-  const { selector } = values;
-  const clusters = selector === undefined ? connected : connected.map((c) => selectingWorkloads(c, selector));
+  return selector === undefined ? connected : connected.map((c) => selectingWorkloads(c, selector));
+}
+
+/** One converging reconcile of the event on the clusters, as onSecretEvent's, bounded by --wait. */
+async function applyEvent(
+  event: AppliedEvent,
+  values: ApplyValues,
+  clusters: KubeApi[],
+  io: CliIo,
+  run: {
+    projects: ProjectMap;
+    defaultProject: string | undefined;
+    waitSeconds: number;
+    approve: (ref: WorkloadRef) => boolean;
+  },
+): Promise<EventOutcome> {
   const allow = values.namespace !== undefined ? [values.namespace] : parseNamespaceList(values.namespaces);
   const deny = parseNamespaceList(values['exclude-namespaces']);
   const logger = createLogger({ sink: (line) => io.stderr(line + '\n'), minSeverity: 'WARNING' });
-  try {
-    const acting = actingSettings(io.env);
-    // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
-    // on its next pass (--wait), and no record of another run or a tenant is.
-    const runId = `rotor-apply-${randomUUID()}`;
-    const { outcome } = await convergeEvent(
-      ctx,
-      messageId ? { messageId } : { runId },
-      {
-        clusters,
-        projects,
-        ...(defaultProject ? { defaultProject } : {}),
-        namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
-        dryRun: values['dry-run'],
-        // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
-        // (an old notification file would otherwise be given up on at once).
-        maxWaitMs: Number.POSITIVE_INFINITY,
-        ...acting,
-        reportLeaseMs: acting.loop.reportLeaseMs,
-        events: { instance: `rotor-apply/${hostname()}` },
-        logger,
-        approve,
+  const acting = actingSettings(io.env);
+  // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
+  // on its next pass (--wait), and no record of another run or a tenant is.
+  const runId = `rotor-apply-${randomUUID()}`;
+  const { outcome } = await convergeEvent(
+    event.ctx,
+    event.messageId ? { messageId: event.messageId } : { runId },
+    {
+      clusters,
+      projects: run.projects,
+      ...(run.defaultProject ? { defaultProject: run.defaultProject } : {}),
+      namespaces: { ...(allow.length ? { allow } : {}), ...(deny.length ? { deny } : {}) },
+      dryRun: values['dry-run'],
+      // --wait bounds the CLI's own loop from now; the reconcile itself never gives up here
+      // (an old notification file would otherwise be given up on at once).
+      maxWaitMs: Number.POSITIVE_INFINITY,
+      ...acting,
+      reportLeaseMs: acting.loop.reportLeaseMs,
+      events: { instance: `rotor-apply/${hostname()}` },
+      logger,
+      approve: run.approve,
+    },
+    {
+      // --wait is this run's budget; a person, not a continuation, picks up what is left.
+      settings: { ...acting.loop, budgetMs: run.waitSeconds * 1000 },
+      canContinue: false,
+      onPass: (pass, n) => {
+        if (pass.outcome.pending > 0) io.stderr(`pass ${n}: ${summarize(pass.outcome)} — waiting…\n`);
       },
-      {
-        // --wait is this run's budget; a person, not a continuation, picks up what is left.
-        settings: { ...acting.loop, budgetMs: waitSeconds * 1000 },
-        canContinue: false,
-        onPass: (pass, n) => {
-          if (pass.outcome.pending > 0) io.stderr(`pass ${n}: ${summarize(pass.outcome)} — waiting…\n`);
-        },
-      },
-      () => Promise.resolve(),
-    );
-    io.stdout(
-      output === 'json'
-        ? JSON.stringify(outcome, null, 2) + '\n'
-        : output === 'yaml'
-          ? dump(outcome, { noRefs: true, lineWidth: -1 })
-          : renderOutcome(outcome),
-    );
-    return outcome.converged &&
-      !outcome.halted &&
-      !outcome.workloads.some(
-        (w) => w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced',
-      )
-      ? 0
-      : 1;
-  } finally {
-    for (const c of clusters) c.close();
-  }
+    },
+    () => Promise.resolve(),
+  );
+  return outcome;
+}
+
+function renderAs(output: string, outcome: EventOutcome): string {
+  if (output === 'json') return JSON.stringify(outcome, null, 2) + '\n';
+  if (output === 'yaml') return dump(outcome, { noRefs: true, lineWidth: -1 });
+  return renderOutcome(outcome);
+}
+
+/** Exit 0 only when everything converged, nothing halted, failed, was given up on or never syncs. */
+function succeeded(outcome: EventOutcome): boolean {
+  return (
+    outcome.converged &&
+    !outcome.halted &&
+    !outcome.workloads.some(
+      (w) => w.result === 'failed' || w.result === 'gave-up' || w.result === 'never-synced',
+    )
+  );
 }
 
 /**

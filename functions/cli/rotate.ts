@@ -78,18 +78,7 @@ export async function runRotate(
       io.stdout(USAGE);
       return 0;
     }
-    const project = parsed.project ?? envDefaultProject(io.env);
-    const seen = new Set<string>();
-    secrets = [];
-    for (const n of parsed.names) {
-      const ref = parseSecretArg(n, project);
-      if (ref.version !== undefined)
-        throw new InputError(`"${n}" names a version; rotation works on a secret`);
-      if (!seen.has(formatSecretId(ref.id))) {
-        seen.add(formatSecretId(ref.id));
-        secrets.push(ref.id);
-      }
-    }
+    secrets = namedSecrets(parsed.names, parsed.project ?? envDefaultProject(io.env));
     env = (environment ?? cliEnvironment)(io.env);
   } catch (err) {
     if (err instanceof InputError) {
@@ -128,9 +117,29 @@ export async function runRotate(
     if (!environment) await env.secretManager.close().catch(() => undefined);
   }
 
-  if (parsed.output === 'json') {
+  printReport(report, parsed.output, io);
+  return exitCodeOf(report);
+}
+
+/** The secrets named on the command line, each once, in order; a version is refused. */
+function namedSecrets(names: readonly string[], project: string | undefined): SecretId[] {
+  const seen = new Set<string>();
+  const secrets: SecretId[] = [];
+  for (const n of names) {
+    const ref = parseSecretArg(n, project);
+    if (ref.version !== undefined) throw new InputError(`"${n}" names a version; rotation works on a secret`);
+    if (!seen.has(formatSecretId(ref.id))) {
+      seen.add(formatSecretId(ref.id));
+      secrets.push(ref.id);
+    }
+  }
+  return secrets;
+}
+
+function printReport(report: BatchReport, output: RotateArgs['output'], io: RotateIo): void {
+  if (output === 'json') {
     io.stdout(JSON.stringify({ results: report.results, counts: report.counts }, null, 2) + '\n');
-  } else if (parsed.output === 'yaml') {
+  } else if (output === 'yaml') {
     io.stdout(dump({ results: report.results, counts: report.counts }, { noRefs: true, lineWidth: -1 }));
   } else {
     for (const r of report.results) {
@@ -139,6 +148,9 @@ export async function runRotate(
       io.stdout(`${r.outcome.padEnd(9)} ${r.secret}${version}${disabled}: ${r.reason}\n`);
     }
   }
+}
+
+function exitCodeOf(report: BatchReport): number {
   if (!report.failed) return 0;
   // A secret that cannot rotate until someone changes its configuration (no strategy, missing
   // role, bad annotation) is bad input: 2. Anything a retry may fix, or a refused value: 1.

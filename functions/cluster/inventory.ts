@@ -10,7 +10,8 @@ import { HttpKubeApi } from './kubeApi';
 import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
-import { RESOURCES, WORKLOAD_RESOURCES, forEachPage } from './resources';
+import { forEachPage } from './listing';
+import { RESOURCES, WORKLOAD_RESOURCES } from './resources';
 import type { ReachabilityOptions, SmallKinds } from '../core/reachability';
 import {
   TEMPLATE_REFERRING_KINDS,

@@ -127,31 +127,23 @@ export class HttpKubeApi implements KubeApi {
     const opts: https.RequestOptions = { headers: {} };
     await this.kc.applyToHTTPSOptions(opts);
     const secure = this.server.protocol === 'https:';
-    if (!this.agent) {
-      this.agent = secure
-        ? new https.Agent({
-            keepAlive: true,
-            maxSockets: 16,
-            ...(opts.ca ? { ca: opts.ca } : {}),
-            ...(opts.cert ? { cert: opts.cert } : {}),
-            ...(opts.key ? { key: opts.key } : {}),
-            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-            ...(opts.servername ? { servername: opts.servername } : {}),
-          })
-        : new http.Agent({ keepAlive: true, maxSockets: 16 });
-    }
-    if (req.watch && !this.watchAgent)
-      this.watchAgent = secure
-        ? new https.Agent({
-            keepAlive: false,
-            maxSockets: 64,
-            ...(opts.ca ? { ca: opts.ca } : {}),
-            ...(opts.cert ? { cert: opts.cert } : {}),
-            ...(opts.key ? { key: opts.key } : {}),
-            ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-            ...(opts.servername ? { servername: opts.servername } : {}),
-          })
-        : new http.Agent({ keepAlive: false, maxSockets: 64 });
+    this.ensureAgents(opts, secure, req.watch !== undefined);
+    const url = this.confinedUrl(req);
+    const { headers, payload } = await this.headersAndPayload(req, opts);
+    this.count++;
+    const answer = await this.send(req, url, secure, headers, payload);
+    return answerBody<T>(answer, req, url);
+  }
+
+  /** Pooled connections for requests, short-lived ones for watches, over the kubeconfig's TLS. */
+  private ensureAgents(opts: https.RequestOptions, secure: boolean, watch: boolean): void {
+    if (!this.agent) this.agent = agentFor(opts, secure, { keepAlive: true, maxSockets: 16 });
+    if (watch && !this.watchAgent)
+      this.watchAgent = agentFor(opts, secure, { keepAlive: false, maxSockets: 64 });
+  }
+
+  /** The request's URL; a request confined to a pod's proxy prefix that would leave it is refused unsent. */
+  private confinedUrl(req: KubeRequest): URL {
     const url = requestUrl(this.server, req.path);
     if (req.confinedTo !== undefined) {
       const problem = confinementProblem(this.server, req.path, req.confinedTo);
@@ -160,19 +152,34 @@ export class HttpKubeApi implements KubeApi {
     }
     for (const [k, v] of Object.entries(req.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async headersAndPayload(
+    req: KubeRequest,
+    opts: https.RequestOptions,
+  ): Promise<{ headers: Record<string, string>; payload: Buffer | undefined }> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
     if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
     if (this.defaults.bearerToken) headers.Authorization = `Bearer ${await this.defaults.bearerToken()}`;
-    let payload: Buffer | undefined;
-    if (req.body !== undefined) {
-      payload = Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
-      headers['Content-Type'] = req.contentType ?? 'application/json';
-      headers['Content-Length'] = String(payload.length);
-    }
-    this.count++;
+    if (req.body === undefined) return { headers, payload: undefined };
+    const payload = Buffer.from(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
+    headers['Content-Type'] = req.contentType ?? 'application/json';
+    headers['Content-Length'] = String(payload.length);
+    return { headers, payload };
+  }
+
+  /** One exchange, bounded in time (and in bytes for raw answers); no answer at all is transient. */
+  private send(
+    req: KubeRequest,
+    url: URL,
+    secure: boolean,
+    headers: Record<string, string>,
+    payload: Buffer | undefined,
+  ): Promise<Answer> {
     const timeoutMs = req.timeoutMs ?? this.defaults.timeoutMs ?? 30_000;
-    const answer = await exchange(
+    return exchange(
       (secure ? https : http).request(url, {
         method: req.method,
         headers,
@@ -192,32 +199,52 @@ export class HttpKubeApi implements KubeApi {
         cause: e,
       });
     });
-    const { status } = answer;
-    if ('parsed' in answer) return answer.parsed as T;
-    const { body } = answer;
-    if (status >= 200 && status < 300) {
-      if (req.raw) return body as T;
-      return (body ? JSON.parse(body) : {}) as T;
-    }
-    let parsed: StatusBody;
-    try {
-      parsed = JSON.parse(body) as StatusBody;
-    } catch {
-      // A non-JSON error body on a raw request is the pod's own answer (a reload endpoint behind
-      // the pod proxy): it may echo application data, so only its status is kept.
-      parsed = { message: req.raw ? 'the pod answered with an error (body not logged)' : body.slice(0, 300) };
-    }
-    // Through the pod proxy even a JSON Status may be the pod's own words: bounded and escaped.
-    const text = (v: unknown): string | undefined =>
-      typeof v !== 'string' ? undefined : req.raw ? tenantText(v, { limit: 200 }) : v;
-    throw new KubeApiError(
-      status,
-      text(parsed.reason) ?? httpReason(status),
-      text(parsed.message) ?? '',
-      req.method,
-      url.pathname,
-    );
   }
+}
+
+function agentFor(
+  opts: https.RequestOptions,
+  secure: boolean,
+  pool: { keepAlive: boolean; maxSockets: number },
+): http.Agent {
+  if (!secure) return new http.Agent(pool);
+  return new https.Agent({
+    ...pool,
+    ...(opts.ca ? { ca: opts.ca } : {}),
+    ...(opts.cert ? { cert: opts.cert } : {}),
+    ...(opts.key ? { key: opts.key } : {}),
+    ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+    ...(opts.servername ? { servername: opts.servername } : {}),
+  });
+}
+
+/** A 2xx answer's body (parsed unless raw); anything else thrown as a KubeApiError. */
+function answerBody<T>(answer: Answer, req: KubeRequest, url: URL): T {
+  const { status } = answer;
+  if ('parsed' in answer) return answer.parsed as T;
+  const { body } = answer;
+  if (status >= 200 && status < 300) {
+    if (req.raw) return body as T;
+    return (body ? JSON.parse(body) : {}) as T;
+  }
+  let parsed: StatusBody;
+  try {
+    parsed = JSON.parse(body) as StatusBody;
+  } catch {
+    // A non-JSON error body on a raw request is the pod's own answer (a reload endpoint behind
+    // the pod proxy): it may echo application data, so only its status is kept.
+    parsed = { message: req.raw ? 'the pod answered with an error (body not logged)' : body.slice(0, 300) };
+  }
+  // Through the pod proxy even a JSON Status may be the pod's own words: bounded and escaped.
+  const text = (v: unknown): string | undefined =>
+    typeof v !== 'string' ? undefined : req.raw ? tenantText(v, { limit: 200 }) : v;
+  throw new KubeApiError(
+    status,
+    text(parsed.reason) ?? httpReason(status),
+    text(parsed.message) ?? '',
+    req.method,
+    url.pathname,
+  );
 }
 
 /**

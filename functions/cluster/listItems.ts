@@ -54,78 +54,94 @@ export class ListItemParser<T> {
     const n = chunk.length;
     while (i < n) {
       if (this.inString) {
-        const q = chunk.indexOf(QUOTE, i);
-        const end = q < 0 ? n : q;
-        // Backslashes right before `end` (the run may have started in an earlier chunk).
-        let run = 0;
-        while (end - run - 1 >= i && chunk[end - run - 1] === BACKSLASH) run++;
-        const odd = (end - run - 1 >= i ? run : run + (this.escaped ? 1 : 0)) % 2 === 1;
-        if (this.keyBytes) this.collectKey(chunk, i, end);
-        if (q < 0) {
-          this.escaped = odd;
-          break;
-        }
-        this.escaped = false;
-        i = q + 1;
-        if (odd) {
-          if (this.keyBytes) this.keyBytes.push(QUOTE);
-          continue; // an escaped quote: still in the string
-        }
-        this.inString = false;
+        i = this.scanString(chunk, i);
         continue;
       }
-      const b = chunk[i];
-      switch (b) {
-        case QUOTE:
-          this.inString = true;
-          this.escaped = false;
-          this.keyBytes = this.depth === 1 && !this.inItems ? [] : undefined;
-          // A new top-level key: the previous one no longer names what follows (even if this one
-          // is too long to be kept).
-          if (this.keyBytes) this.lastKey = '';
-          break;
-        case COLON:
-          if (this.depth === 1 && this.keyBytes) this.lastKey = Buffer.from(this.keyBytes).toString('utf8');
-          this.keyBytes = undefined;
-          break;
-        case OPEN_OBJECT:
-        case OPEN_ARRAY:
-          this.depth++;
-          if (this.inItems && this.depth === 3) {
-            if (b !== OPEN_OBJECT) throw new SyntaxError('list items must be objects');
-            this.skeleton.push(Buffer.from(chunk.subarray(from, i)));
-            this.item = [];
-            from = i;
-          } else if (this.depth === 2 && b === OPEN_ARRAY && this.lastKey === 'items' && !this.split) {
-            this.inItems = true;
-            this.split = true;
-          }
-          break;
-        case CLOSE_OBJECT:
-        case CLOSE_ARRAY:
-          this.depth--;
-          if (this.depth < 0) throw new SyntaxError('unbalanced JSON in a list response');
-          if (this.inItems && this.depth === 2 && this.item) {
-            this.item.push(chunk.subarray(from, i + 1));
-            this.finishItem();
-            from = i + 1;
-          } else if (this.inItems && this.depth === 1) this.inItems = false;
-          break;
-        case COMMA:
-          // Between items: not copied (the skeleton's `items` stays an empty array).
-          if (this.inItems && this.depth === 2) {
-            this.skeleton.push(Buffer.from(chunk.subarray(from, i)));
-            from = i + 1;
-          }
-          break;
-        default:
-          break;
-      }
+      from = this.structuralByte(chunk, i, from);
       i++;
     }
     if (from < n) {
       if (this.item) this.item.push(chunk.subarray(from, n));
       else this.skeleton.push(Buffer.from(chunk.subarray(from, n)));
+    }
+  }
+
+  /** Inside a string from `i`: where scanning goes on (past its closing quote, or the chunk's end). */
+  private scanString(chunk: Buffer, i: number): number {
+    const n = chunk.length;
+    const q = chunk.indexOf(QUOTE, i);
+    const end = q < 0 ? n : q;
+    // Backslashes right before `end` (the run may have started in an earlier chunk).
+    let run = 0;
+    while (end - run - 1 >= i && chunk[end - run - 1] === BACKSLASH) run++;
+    const odd = (end - run - 1 >= i ? run : run + (this.escaped ? 1 : 0)) % 2 === 1;
+    if (this.keyBytes) this.collectKey(chunk, i, end);
+    if (q < 0) {
+      this.escaped = odd;
+      return n;
+    }
+    this.escaped = false;
+    if (odd) {
+      if (this.keyBytes) this.keyBytes.push(QUOTE);
+      return q + 1; // an escaped quote: still in the string
+    }
+    this.inString = false;
+    return q + 1;
+  }
+
+  /**
+   * One byte outside strings: keys, nesting, and the bounds of each item of `items`. Returns the
+   * new start of what is not yet copied (`from`, moved when an item starts or ends).
+   */
+  private structuralByte(chunk: Buffer, i: number, from: number): number {
+    const b = chunk[i];
+    switch (b) {
+      case QUOTE:
+        this.inString = true;
+        this.escaped = false;
+        this.keyBytes = this.depth === 1 && !this.inItems ? [] : undefined;
+        // A new top-level key: the previous one no longer names what follows (even if this one
+        // is too long to be kept).
+        if (this.keyBytes) this.lastKey = '';
+        return from;
+      case COLON:
+        if (this.depth === 1 && this.keyBytes) this.lastKey = Buffer.from(this.keyBytes).toString('utf8');
+        this.keyBytes = undefined;
+        return from;
+      case OPEN_OBJECT:
+      case OPEN_ARRAY:
+        this.depth++;
+        if (this.inItems && this.depth === 3) {
+          if (b !== OPEN_OBJECT) throw new SyntaxError('list items must be objects');
+          this.skeleton.push(Buffer.from(chunk.subarray(from, i)));
+          this.item = [];
+          return i;
+        }
+        if (this.depth === 2 && b === OPEN_ARRAY && this.lastKey === 'items' && !this.split) {
+          this.inItems = true;
+          this.split = true;
+        }
+        return from;
+      case CLOSE_OBJECT:
+      case CLOSE_ARRAY:
+        this.depth--;
+        if (this.depth < 0) throw new SyntaxError('unbalanced JSON in a list response');
+        if (this.inItems && this.depth === 2 && this.item) {
+          this.item.push(chunk.subarray(from, i + 1));
+          this.finishItem();
+          return i + 1;
+        }
+        if (this.inItems && this.depth === 1) this.inItems = false;
+        return from;
+      case COMMA:
+        // Between items: not copied (the skeleton's `items` stays an empty array).
+        if (this.inItems && this.depth === 2) {
+          this.skeleton.push(Buffer.from(chunk.subarray(from, i)));
+          return i + 1;
+        }
+        return from;
+      default:
+        return from;
     }
   }
 

@@ -5,7 +5,7 @@
 // every rotation interval (ROTOR_CSI_ROTATION_INTERVAL_SECONDS; GKE's documented default for the
 // add-on's rotationConfig.rotationInterval is 2 minutes), so one interval after the event the new
 // version is in the files. Pure.
-import type { Readiness } from './decision';
+import type { Readiness } from './readinessVerdict';
 
 export interface RotationClock {
   /** When the new version appeared in Secret Manager. */

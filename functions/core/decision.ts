@@ -5,6 +5,7 @@ import { recordedVersion, staleAliasMove } from './appliedAlias';
 import type { Dependency, WorkloadDependencies } from './discovery';
 import { appliedVersions, describeRead } from './discovery';
 import type { SecretEventType } from './event';
+import type { Readiness } from './readinessVerdict';
 import type { ReloadEndpoint } from './reloadEndpoint';
 import { parseReloadEndpoint } from './reloadEndpoint';
 import { kindOf, workloadAnnotation } from './workloadKinds';
@@ -24,16 +25,6 @@ export interface EventContext {
   readonly aliases?: Readonly<Record<string, string>>;
   /** When the new state became visible in Secret Manager (event timestamp or publish time). */
   readonly time?: string;
-}
-
-export interface Readiness {
-  readonly ready: boolean;
-  /** Why (not) ready: "ExternalSecret shop/db refreshed at 10:02:11 after the event". */
-  readonly detail: string;
-  /** When the new value became visible to new pods (for coalescing several rotations into one restart). */
-  readonly since?: string;
-  /** Ready by indirect evidence: said in the decision's reason (e.g. a rotation interval waited out). */
-  readonly evidence?: string;
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */

@@ -126,6 +126,184 @@ interface SyncedSecret {
   readonly spc?: SpcInfo;
 }
 
+/** How one scan reports: the options' problem sink, and a reader that is lenient unless strict. */
+interface Scan {
+  readonly problem: (message: string) => void;
+  /** Reads one object; lenient mode reports a malformed one and skips it. */
+  read<T>(what: () => T): T | undefined;
+}
+
+function lenientScan(options: DiscoveryOptions): Scan {
+  const problem = options.onProblem ?? (() => undefined);
+  return {
+    problem,
+    read<T>(what: () => T): T | undefined {
+      try {
+        return what();
+      } catch (e) {
+        if (options.strict || !(e instanceof InputError)) throw e;
+        problem(`${e.message} (left out)`);
+        return undefined;
+      }
+    },
+  };
+}
+
+/** What the workloads of one inventory may read, indexed by `namespace/name`. */
+interface SecretSources {
+  readonly spcs: ReadonlyMap<string, SpcInfo>;
+  /** Kubernetes Secrets written from Secret Manager, by `namespace/secret name`. */
+  readonly synced: ReadonlyMap<string, SyncedSecret[]>;
+  /** ExternalSecrets with dataFrom find, by namespace. */
+  readonly esoFinds: ReadonlyMap<string, EsoInfo[]>;
+  /** Argo Rollouts may run the pod template of a Deployment they reference (spec.workloadRef). */
+  readonly deployments: ReadonlyMap<string, KubeObject>;
+}
+
+function readSecretProviderClasses(inventory: Inventory, scan: Scan): Map<string, SpcInfo> {
+  const spcs = new Map<string, SpcInfo>();
+  for (const o of inventory.secretProviderClasses) {
+    const info = scan.read(() => readSecretProviderClass(o));
+    if (info) spcs.set(`${info.namespace}/${info.name}`, info);
+  }
+  return spcs;
+}
+
+function addSynced(synced: Map<string, SyncedSecret[]>, ns: string, name: string, s: SyncedSecret): void {
+  const k = `${ns}/${name}`;
+  const list = synced.get(k);
+  if (list) list.push(s);
+  else synced.set(k, [s]);
+}
+
+/** The open-source CSI driver's secretObjects: each writes a Secret from the class's files. */
+function addCsiSyncedSecrets(
+  spcs: ReadonlyMap<string, SpcInfo>,
+  synced: Map<string, SyncedSecret[]>,
+  scan: Scan,
+): void {
+  for (const spc of spcs.values()) {
+    if (spc.secretObjects.length === 0) continue;
+    if (spc.provider === 'gke') {
+      scan.problem(
+        `SecretProviderClass ${spc.namespace}/${spc.name}: secretObjects sync is a feature of the open-source driver (provider gcp); the GKE add-on ignores it`,
+      );
+      continue;
+    }
+    for (const so of spc.secretObjects) {
+      const refs = so.items.flatMap((item) =>
+        spc.entries
+          .filter((e) => e.file === item.objectName)
+          .map((e) => ({
+            id: e.ref.id,
+            version: e.ref.version,
+            ...(item.key ? { key: item.key } : {}),
+            detail: `synced by SecretProviderClass ${spc.namespace}/${spc.name} (secretObjects, ${e.file})`,
+          })),
+      );
+      addSynced(synced, spc.namespace, so.secretName, {
+        origin: 'csi-sync',
+        owner: `${spc.namespace}/${spc.name}`,
+        refs,
+        spc,
+      });
+    }
+  }
+}
+
+/** GKE's secret sync: each SecretSync writes the Secret of its name from a `gke` class. */
+function addGkeSyncedSecrets(
+  inventory: Inventory,
+  spcs: ReadonlyMap<string, SpcInfo>,
+  synced: Map<string, SyncedSecret[]>,
+  scan: Scan,
+): void {
+  for (const o of inventory.secretSyncs ?? []) {
+    const sync = scan.read(() => readSecretSync(o));
+    if (!sync) continue;
+    const spc = spcs.get(`${sync.namespace}/${sync.secretProviderClass}`);
+    if (!spc) {
+      scan.problem(
+        `SecretSync ${sync.namespace}/${sync.name}: SecretProviderClass ${sync.namespace}/${sync.secretProviderClass} was not found`,
+      );
+      continue;
+    }
+    const refs = sync.items.flatMap((item) =>
+      spc.entries
+        .filter((e) => e.file === item.sourcePath)
+        .map((e) => ({
+          id: e.ref.id,
+          version: e.ref.version,
+          key: item.targetKey,
+          detail: `synced by SecretSync ${sync.namespace}/${sync.name} (SecretProviderClass ${spc.name}, path ${e.file})`,
+        })),
+    );
+    addSynced(synced, sync.namespace, sync.name, {
+      origin: 'gke-sync',
+      owner: `${sync.namespace}/${sync.name}`,
+      refs,
+      spc,
+    });
+  }
+}
+
+/**
+ * ExternalSecrets, and offline the ones ESO would create from ClusterExternalSecrets: each writes
+ * its target Secret. Returns the ones with dataFrom find, by namespace.
+ */
+function addEsoSyncedSecrets(
+  inventory: Inventory,
+  synced: Map<string, SyncedSecret[]>,
+  scan: Scan,
+  options: DiscoveryOptions,
+): Map<string, EsoInfo[]> {
+  const stores = new StoreIndex(inventory.secretStores);
+  const esoFinds = new Map<string, EsoInfo[]>();
+  const children = (inventory.clusterExternalSecrets ?? []).flatMap(
+    (ces) =>
+      scan.read(() =>
+        expandClusterExternalSecrets(
+          [ces],
+          inventory.namespaces ?? [],
+          inventory.externalSecrets,
+          scan.problem,
+        ),
+      ) ?? [],
+  );
+  for (const o of [...inventory.externalSecrets, ...children]) {
+    const eso = scan.read(() =>
+      readExternalSecret(o, stores, {
+        ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
+        onProblem: scan.problem,
+      }),
+    );
+    if (!eso) continue;
+    const refs = eso.references.map((r) => ({
+      id: r.id,
+      version: r.version,
+      ...(r.secretKey ? { key: r.secretKey } : {}),
+      detail: `synced by ${describeExternalSecret(eso)} (${r.detail})`,
+    }));
+    addSynced(synced, eso.namespace, eso.targetName, {
+      origin: 'eso',
+      owner: `${eso.namespace}/${eso.name}`,
+      refs,
+      eso,
+    });
+    if (eso.findPatterns.length > 0)
+      esoFinds.set(eso.namespace, [...(esoFinds.get(eso.namespace) ?? []), eso]);
+  }
+  return esoFinds;
+}
+
+function deploymentsByName(inventory: Inventory): Map<string, KubeObject> {
+  const deployments = new Map<string, KubeObject>();
+  for (const w of inventory.workloads)
+    if (w.kind === 'Deployment')
+      deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
+  return deployments;
+}
+
 export class DependencyIndex {
   private readonly projects: ProjectMap;
   private readonly byKey = new Map<string, Map<number, Dependency[]>>();
@@ -138,171 +316,67 @@ export class DependencyIndex {
   private readonly refs: WorkloadRef[] = [];
   private readonly objects: KubeObject[] = [];
 
+  /**
+   * Scans the inventory once: what writes Kubernetes Secrets from Secret Manager (CSI secretObjects,
+   * SecretSyncs, ExternalSecrets and ClusterExternalSecrets' children), then each standalone
+   * workload's reads of them, of CSI volumes and of declared API secrets.
+   */
   constructor(
     readonly inventory: Inventory,
     private readonly options: DiscoveryOptions = {},
   ) {
     this.projects = options.projects ?? new ProjectMap();
-    const problem = options.onProblem ?? (() => undefined);
-
-    /** Reads one object; lenient mode reports a malformed one and skips it. */
-    const read = <T>(what: () => T): T | undefined => {
-      try {
-        return what();
-      } catch (e) {
-        if (options.strict || !(e instanceof InputError)) throw e;
-        problem(`${e.message} (left out)`);
-        return undefined;
-      }
-    };
-
-    const spcs = new Map<string, SpcInfo>();
-    for (const o of inventory.secretProviderClasses) {
-      const info = read(() => readSecretProviderClass(o));
-      if (info) spcs.set(`${info.namespace}/${info.name}`, info);
-    }
+    const scan = lenientScan(options);
+    const spcs = readSecretProviderClasses(inventory, scan);
     const synced = new Map<string, SyncedSecret[]>();
-    const addSynced = (ns: string, name: string, s: SyncedSecret): void => {
-      const k = `${ns}/${name}`;
-      const list = synced.get(k);
-      if (list) list.push(s);
-      else synced.set(k, [s]);
-    };
-    for (const spc of spcs.values()) {
-      if (spc.secretObjects.length === 0) continue;
-      if (spc.provider === 'gke') {
-        problem(
-          `SecretProviderClass ${spc.namespace}/${spc.name}: secretObjects sync is a feature of the open-source driver (provider gcp); the GKE add-on ignores it`,
-        );
-        continue;
-      }
-      for (const so of spc.secretObjects) {
-        const refs = so.items.flatMap((item) =>
-          spc.entries
-            .filter((e) => e.file === item.objectName)
-            .map((e) => ({
-              id: e.ref.id,
-              version: e.ref.version,
-              ...(item.key ? { key: item.key } : {}),
-              detail: `synced by SecretProviderClass ${spc.namespace}/${spc.name} (secretObjects, ${e.file})`,
-            })),
-        );
-        addSynced(spc.namespace, so.secretName, {
-          origin: 'csi-sync',
-          owner: `${spc.namespace}/${spc.name}`,
-          refs,
-          spc,
+    addCsiSyncedSecrets(spcs, synced, scan);
+    addGkeSyncedSecrets(inventory, spcs, synced, scan);
+    const esoFinds = addEsoSyncedSecrets(inventory, synced, scan, options);
+    const sources: SecretSources = { spcs, synced, esoFinds, deployments: deploymentsByName(inventory) };
+    // A CronJob's Jobs and a controller's Pods are covered by the workload that owns them.
+    const standalone = inventory.workloads.filter((o) => workloadKindOf(o)?.standalone(o) ?? false);
+    standalone.forEach((object, index) => this.indexWorkload(index, object, sources, scan));
+  }
+
+  /** One workload: its dependencies by secret, and its ESO find-by-name patterns. */
+  private indexWorkload(index: number, object: KubeObject, sources: SecretSources, scan: Scan): void {
+    const ref = workloadRef(this.inventory.cluster, object);
+    this.refs.push(ref);
+    this.objects.push(object);
+    // What the pods run: the object itself, or for a Rollout with workloadRef, its Deployment's template.
+    const w = withReferencedTemplate(object, ref, sources.deployments, scan.problem);
+    const spec = podTemplate(w)?.spec;
+    const pod = spec ? parsePodSpec(spec) : undefined;
+    for (const dep of scanWorkload(w, pod, ref, sources.spcs, sources.synced, this.options, scan.problem)) {
+      this.add(index, dep);
+    }
+    if (pod) this.addFinds(index, pod, ref.namespace, sources.esoFinds.get(ref.namespace) ?? []);
+  }
+
+  /** ESO find-by-name: the dependency exists for any secret whose name matches (dependentsOf). */
+  private addFinds(index: number, pod: PodSpecView, ns: string, esoFinds: readonly EsoInfo[]): void {
+    for (const eso of esoFinds) {
+      const consumers = secretConsumers(pod, eso.targetName);
+      if (consumers.length === 0) continue;
+      for (const f of eso.findPatterns) {
+        this.finds.push({
+          workload: index,
+          find: f,
+          make: (id) =>
+            consumers
+              // Keyed by name: a read of some keys sees only the secrets named like them.
+              .filter((c) => !f.keyedByName || seesKey(c.keys, id.secret))
+              .map((c) =>
+                dependencyFromConsumer(
+                  c,
+                  { id, version: 'latest', detail: `synced by ${describeExternalSecret(eso)} (${f.detail})` },
+                  esoSource(eso, ns, eso.targetName),
+                  eso.targetName,
+                ),
+              ),
         });
       }
     }
-    // GKE's secret sync: each SecretSync writes the Secret of its name from a `gke` class.
-    for (const o of inventory.secretSyncs ?? []) {
-      const sync = read(() => readSecretSync(o));
-      if (!sync) continue;
-      const spc = spcs.get(`${sync.namespace}/${sync.secretProviderClass}`);
-      if (!spc) {
-        problem(
-          `SecretSync ${sync.namespace}/${sync.name}: SecretProviderClass ${sync.namespace}/${sync.secretProviderClass} was not found`,
-        );
-        continue;
-      }
-      const refs = sync.items.flatMap((item) =>
-        spc.entries
-          .filter((e) => e.file === item.sourcePath)
-          .map((e) => ({
-            id: e.ref.id,
-            version: e.ref.version,
-            key: item.targetKey,
-            detail: `synced by SecretSync ${sync.namespace}/${sync.name} (SecretProviderClass ${spc.name}, path ${e.file})`,
-          })),
-      );
-      addSynced(sync.namespace, sync.name, {
-        origin: 'gke-sync',
-        owner: `${sync.namespace}/${sync.name}`,
-        refs,
-        spc,
-      });
-    }
-    const stores = new StoreIndex(inventory.secretStores);
-    /** ExternalSecrets with dataFrom find, by namespace. */
-    const esoFinds = new Map<string, EsoInfo[]>();
-    // ClusterExternalSecrets (offline): the ExternalSecrets ESO would create from them.
-    const children = (inventory.clusterExternalSecrets ?? []).flatMap(
-      (ces) =>
-        read(() =>
-          expandClusterExternalSecrets([ces], inventory.namespaces ?? [], inventory.externalSecrets, problem),
-        ) ?? [],
-    );
-    for (const o of [...inventory.externalSecrets, ...children]) {
-      const eso = read(() =>
-        readExternalSecret(o, stores, {
-          ...(options.defaultProject ? { defaultProject: options.defaultProject } : {}),
-          onProblem: problem,
-        }),
-      );
-      if (!eso) continue;
-      const refs = eso.references.map((r) => ({
-        id: r.id,
-        version: r.version,
-        ...(r.secretKey ? { key: r.secretKey } : {}),
-        detail: `synced by ${describeExternalSecret(eso)} (${r.detail})`,
-      }));
-      addSynced(eso.namespace, eso.targetName, {
-        origin: 'eso',
-        owner: `${eso.namespace}/${eso.name}`,
-        refs,
-        eso,
-      });
-      if (eso.findPatterns.length > 0)
-        esoFinds.set(eso.namespace, [...(esoFinds.get(eso.namespace) ?? []), eso]);
-    }
-
-    // Argo Rollouts may run the pod template of a Deployment they reference (spec.workloadRef).
-    const deployments = new Map<string, KubeObject>();
-    for (const w of inventory.workloads)
-      if (w.kind === 'Deployment')
-        deployments.set(`${w.metadata?.namespace ?? 'default'}/${w.metadata?.name ?? ''}`, w);
-
-    // A CronJob's Jobs and a controller's Pods are covered by the workload that owns them.
-    const standalone = inventory.workloads.filter((o) => workloadKindOf(o)?.standalone(o) ?? false);
-    standalone.forEach((object, index) => {
-      const ref = workloadRef(inventory.cluster, object);
-      this.refs.push(ref);
-      this.objects.push(object);
-      // What the pods run: the object itself, or for a Rollout with workloadRef, its Deployment's template.
-      const w = withReferencedTemplate(object, ref, deployments, problem);
-      const spec = podTemplate(w)?.spec;
-      const pod = spec ? parsePodSpec(spec) : undefined;
-      for (const dep of scanWorkload(w, pod, ref, spcs, synced, options, problem)) this.add(index, dep);
-      // ESO find-by-name: the dependency exists for any secret whose name matches.
-      const ns = ref.namespace;
-      for (const eso of esoFinds.get(ns) ?? []) {
-        const consumers = pod ? secretConsumers(pod, eso.targetName) : [];
-        if (consumers.length === 0) continue;
-        for (const f of eso.findPatterns) {
-          this.finds.push({
-            workload: index,
-            find: f,
-            make: (id) =>
-              consumers
-                // Keyed by name: a read of some keys sees only the secrets named like them.
-                .filter((c) => !f.keyedByName || seesKey(c.keys, id.secret))
-                .map((c) =>
-                  dependencyFromConsumer(
-                    c,
-                    {
-                      id,
-                      version: 'latest',
-                      detail: `synced by ${describeExternalSecret(eso)} (${f.detail})`,
-                    },
-                    esoSource(eso, ns, eso.targetName),
-                    eso.targetName,
-                  ),
-                ),
-          });
-        }
-      }
-    });
   }
 
   private add(workload: number, dep: Dependency): void {
@@ -515,124 +589,176 @@ function dependencyFromConsumer(
   };
 }
 
+/** A workload's dependencies: synced Secrets it reads, then CSI volumes, then declared API reads. */
 function scanWorkload(
   w: KubeObject,
   pod: PodSpecView | undefined,
   ref: WorkloadRef,
-  spcs: Map<string, SpcInfo>,
-  synced: Map<string, SyncedSecret[]>,
+  spcs: ReadonlyMap<string, SpcInfo>,
+  synced: ReadonlyMap<string, SyncedSecret[]>,
   options: DiscoveryOptions,
   problem: (m: string) => void,
 ): Dependency[] {
+  return [
+    ...(pod ? syncedSecretReads(pod, ref.namespace, synced) : []),
+    ...(pod ? csiVolumeReads(w, pod, ref.namespace, spcs, problem) : []),
+    ...declaredApiReads(w, options, problem),
+  ];
+}
+
+/** Kubernetes Secrets written from Secret Manager, as the containers read them. */
+function syncedSecretReads(
+  pod: PodSpecView,
+  ns: string,
+  synced: ReadonlyMap<string, SyncedSecret[]>,
+): Dependency[] {
   const deps: Dependency[] = [];
-  const ns = ref.namespace;
-  if (pod) {
-    // Kubernetes Secrets written from Secret Manager, as the containers read them.
-    for (const secretName of referencedSecretNames(pod)) {
-      const syncedAs = synced.get(`${ns}/${secretName}`);
-      if (!syncedAs) continue;
-      const consumers = secretConsumers(pod, secretName);
-      if (consumers.length === 0) continue;
-      for (const s of syncedAs) {
-        const source: DependencySource =
-          s.origin === 'eso'
-            ? s.eso
-              ? esoSource(s.eso, ns, secretName)
-              : { kind: 'eso', namespace: ns, externalSecret: '', secretName }
-            : s.origin === 'gke-sync'
-              ? {
-                  kind: 'gke-sync',
-                  namespace: ns,
-                  secretSync: secretName,
-                  spc: s.spc?.name ?? '',
-                  secretName,
-                }
-              : { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
-        for (const c of consumers) {
-          for (const r of s.refs) {
-            // A read that sees some keys depends only on the secrets synced under those keys.
-            if (!seesKey(c.keys, r.key)) continue;
-            deps.push(dependencyFromConsumer(c, r, source, secretName));
-          }
-        }
-      }
-    }
-    // CSI volumes mounted straight from Secret Manager.
-    for (const c of pod.containers) {
-      for (const m of c.mounts) {
-        const vol = pod.volumes.get(m.volume ?? '');
-        if (!vol?.csi) continue;
-        const { driver } = vol.csi;
-        const provider = CSI_DRIVERS[driver];
-        if (!provider) continue;
-        const spcName = vol.csi.secretProviderClass;
-        if (!spcName) {
-          problem(`${describeObject(w)}: CSI volume ${vol.name} names no secretProviderClass`);
-          continue;
-        }
-        const spc = spcs.get(`${ns}/${spcName}`);
-        if (!spc) {
-          problem(
-            `${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${vol.name}) was not found`,
-          );
-          continue;
-        }
-        if (!isGoogleProvider(spc.provider)) continue; // Vault, AWS, Azure: not Secret Manager's
-        if (spc.provider !== provider) {
-          problem(
-            `${describeObject(w)}: volume ${vol.name} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,
-          );
-        }
-        const { subPath } = m;
-        const mountPath = m.mountPath ?? '?';
-        for (const e of spc.entries) {
-          // A subPath mount exposes one file (or directory) of the volume: only entries under it count.
-          if (subPath && !(e.file === subPath || e.file.startsWith(subPath.replace(/\/?$/, '/')))) continue;
-          const via: Via = c.init ? 'init' : subPath ? 'subPath' : 'csi';
-          const container = c.init ? `${c.name} (init)` : c.name;
-          deps.push({
-            via,
-            container: c.name,
-            detail: `CSI volume ${vol.name} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
-            version: e.ref.version,
-            secret: e.ref.id,
-            source: {
-              kind: 'csi',
-              namespace: ns,
-              spc: spcName,
-              file: e.file,
-              driver,
-              resourceName: e.resourceName,
-            },
-            read: { kind: 'csi', volume: vol.name, mountPath: m.mountPath, subPath },
-            inPlace: via === 'csi',
-          });
+  for (const secretName of referencedSecretNames(pod)) {
+    const syncedAs = synced.get(`${ns}/${secretName}`);
+    if (!syncedAs) continue;
+    const consumers = secretConsumers(pod, secretName);
+    if (consumers.length === 0) continue;
+    for (const s of syncedAs) {
+      const source = syncedSecretSource(s, ns, secretName);
+      for (const c of consumers) {
+        for (const r of s.refs) {
+          // A read that sees some keys depends only on the secrets synced under those keys.
+          if (!seesKey(c.keys, r.key)) continue;
+          deps.push(dependencyFromConsumer(c, r, source, secretName));
         }
       }
     }
   }
-  // Apps that call the Secret Manager API themselves declare what they read.
+  return deps;
+}
+
+function syncedSecretSource(s: SyncedSecret, ns: string, secretName: string): DependencySource {
+  if (s.origin === 'eso') {
+    return s.eso
+      ? esoSource(s.eso, ns, secretName)
+      : { kind: 'eso', namespace: ns, externalSecret: '', secretName };
+  }
+  if (s.origin === 'gke-sync') {
+    return { kind: 'gke-sync', namespace: ns, secretSync: secretName, spc: s.spc?.name ?? '', secretName };
+  }
+  return { kind: 'csi-sync', namespace: ns, spc: s.spc?.name ?? '', secretName };
+}
+
+/** CSI volumes mounted straight from Secret Manager: one dependency per file the mount exposes. */
+function csiVolumeReads(
+  w: KubeObject,
+  pod: PodSpecView,
+  ns: string,
+  spcs: ReadonlyMap<string, SpcInfo>,
+  problem: (m: string) => void,
+): Dependency[] {
+  const deps: Dependency[] = [];
+  for (const c of pod.containers) {
+    for (const m of c.mounts) {
+      const vol = pod.volumes.get(m.volume ?? '');
+      if (!vol?.csi) continue;
+      const spc = googleClassOf(w, vol, ns, spcs, problem);
+      if (spc) deps.push(...csiMountReads(c, m, vol, spc, ns));
+    }
+  }
+  return deps;
+}
+
+/** The Google SecretProviderClass a CSI volume mounts; undefined (reported when wrong) otherwise. */
+function googleClassOf(
+  w: KubeObject,
+  vol: VolumeView,
+  ns: string,
+  spcs: ReadonlyMap<string, SpcInfo>,
+  problem: (m: string) => void,
+): SpcInfo | undefined {
+  const driver = vol.csi?.driver ?? '';
+  const provider = CSI_DRIVERS[driver];
+  if (!provider) return undefined;
+  const spcName = vol.csi?.secretProviderClass;
+  if (!spcName) {
+    problem(`${describeObject(w)}: CSI volume ${vol.name} names no secretProviderClass`);
+    return undefined;
+  }
+  const spc = spcs.get(`${ns}/${spcName}`);
+  if (!spc) {
+    problem(`${describeObject(w)}: SecretProviderClass ${ns}/${spcName} (volume ${vol.name}) was not found`);
+    return undefined;
+  }
+  if (!isGoogleProvider(spc.provider)) return undefined; // Vault, AWS, Azure: not Secret Manager's
+  if (spc.provider !== provider) {
+    problem(
+      `${describeObject(w)}: volume ${vol.name} uses driver ${driver} but SecretProviderClass ${ns}/${spcName} has provider ${spc.provider} (expected ${provider})`,
+    );
+  }
+  return spc;
+}
+
+function csiMountReads(
+  c: ContainerView,
+  m: ContainerView['mounts'][number],
+  vol: VolumeView,
+  spc: SpcInfo,
+  ns: string,
+): Dependency[] {
+  const driver = vol.csi?.driver ?? '';
+  const spcName = spc.name;
+  const { subPath } = m;
+  const mountPath = m.mountPath ?? '?';
+  const deps: Dependency[] = [];
+  for (const e of spc.entries) {
+    // A subPath mount exposes one file (or directory) of the volume: only entries under it count.
+    if (subPath && !(e.file === subPath || e.file.startsWith(subPath.replace(/\/?$/, '/')))) continue;
+    const via: Via = c.init ? 'init' : subPath ? 'subPath' : 'csi';
+    const container = c.init ? `${c.name} (init)` : c.name;
+    deps.push({
+      via,
+      container: c.name,
+      detail: `CSI volume ${vol.name} (${driver}, SecretProviderClass ${spcName}) file ${e.file} at ${mountPath}${subPath ? ` via subPath ${subPath}` : ''} in ${container}, ${e.resourceName}`,
+      version: e.ref.version,
+      secret: e.ref.id,
+      source: {
+        kind: 'csi',
+        namespace: ns,
+        spc: spcName,
+        file: e.file,
+        driver,
+        resourceName: e.resourceName,
+      },
+      read: { kind: 'csi', volume: vol.name, mountPath: m.mountPath, subPath },
+      inPlace: via === 'csi',
+    });
+  }
+  return deps;
+}
+
+/** Apps that call the Secret Manager API themselves declare what they read (rotor.dev/secrets). */
+function declaredApiReads(
+  w: KubeObject,
+  options: DiscoveryOptions,
+  problem: (m: string) => void,
+): Dependency[] {
   const declared = workloadAnnotation(w, annotations.SECRETS);
-  if (declared) {
-    for (const item of declared
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)) {
-      try {
-        const r = parseSecretArg(item, options.defaultProject);
-        deps.push({
-          via: 'annotation',
-          container: '',
-          detail: `${annotations.SECRETS} declares ${formatSecretId(r.id)} version ${r.version ?? 'latest'} (read through the Secret Manager API)`,
-          version: r.version ?? 'latest',
-          secret: r.id,
-          source: { kind: 'api' },
-          read: { kind: 'api' },
-          inPlace: true,
-        });
-      } catch (e) {
-        problem(`${describeObject(w)}: annotation ${annotations.SECRETS}: ${(e as Error).message}`);
-      }
+  if (!declared) return [];
+  const deps: Dependency[] = [];
+  for (const item of declared
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    try {
+      const r = parseSecretArg(item, options.defaultProject);
+      deps.push({
+        via: 'annotation',
+        container: '',
+        detail: `${annotations.SECRETS} declares ${formatSecretId(r.id)} version ${r.version ?? 'latest'} (read through the Secret Manager API)`,
+        version: r.version ?? 'latest',
+        secret: r.id,
+        source: { kind: 'api' },
+        read: { kind: 'api' },
+        inPlace: true,
+      });
+    } catch (e) {
+      problem(`${describeObject(w)}: annotation ${annotations.SECRETS}: ${(e as Error).message}`);
     }
   }
   return deps;

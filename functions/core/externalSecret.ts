@@ -116,145 +116,187 @@ export interface EsoReadOptions {
   readonly onProblem?: (message: string) => void;
 }
 
-/** Reads an ExternalSecret; undefined when none of its stores is a Google Secret Manager store. */
+/**
+ * Reads an ExternalSecret; undefined when none of its stores is a Google Secret Manager store.
+ * Each `spec.data` entry and each `spec.dataFrom` entry (extract or find) is read in order against
+ * its store; what they reference accumulates in one EsoRead.
+ */
 export function readExternalSecret(
   o: KubeObject,
   stores: StoreIndex,
   opts: EsoReadOptions = {},
 ): EsoInfo | undefined {
-  const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
-  const namespace = o.metadata?.namespace ?? 'default';
-  const name = o.metadata?.name ?? '';
   const spec = isObject(o.spec) ? o.spec : {};
   const target = isObject(spec.target) ? spec.target : {};
-  const targetName = str(target.name) ?? name;
-  // A template writes keys of its own (a DSN built from a password...): which key carries which
-  // secret is then unknown, and any key of the target may change.
-  const templated = isObject(target.template) || asArray(target.templateFrom).length > 0;
-  const defaultStoreRef = isObject(spec.secretStoreRef) ? spec.secretStoreRef : undefined;
-
-  const resolveStore = (entry: Record<string, unknown>, detail: string): GcpStore | undefined => {
-    const sourceRef = isObject(entry.sourceRef) ? entry.sourceRef : undefined;
-    const storeRef = sourceRef && isObject(sourceRef.storeRef) ? sourceRef.storeRef : defaultStoreRef;
-    if (!storeRef) {
-      opts.onProblem?.(`${where}: ${detail} has no secretStoreRef`);
-      return undefined;
-    }
-    const kind = str(storeRef.kind) ?? 'SecretStore';
-    const storeName = str(storeRef.name) ?? '';
-    const found = stores.lookup(kind, storeName, namespace);
-    if (found === 'foreign') return undefined;
-    if (!found) {
-      opts.onProblem?.(`${where}: ${detail} uses ${kind} ${quoteTenant(storeName)}, which was not found`);
-      return undefined;
-    }
-    return found;
+  const name = o.metadata?.name ?? '';
+  const read: EsoRead = {
+    where: `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`,
+    namespace: o.metadata?.namespace ?? 'default',
+    // A template writes keys of its own (a DSN built from a password...): which key carries which
+    // secret is then unknown, and any key of the target may change.
+    templated: isObject(target.template) || asArray(target.templateFrom).length > 0,
+    defaultStoreRef: isObject(spec.secretStoreRef) ? spec.secretStoreRef : undefined,
+    stores,
+    opts,
+    references: [],
+    findPatterns: [],
+    sawGoogleStore: false,
   };
+  asArray(spec.data).forEach((d, i) => readDataEntry(read, d, i));
+  asArray(spec.dataFrom).forEach((d, i) => readDataFromEntry(read, d, i));
+  if (!read.sawGoogleStore && read.references.length === 0) return undefined;
+  const { namespace, references, findPatterns } = read;
+  return { namespace, name, targetName: str(target.name) ?? name, references, findPatterns, source: o };
+}
 
-  const references: EsoReference[] = [];
-  const findPatterns: FindPattern[] = [];
-  let sawGoogleStore = false;
+/** One ExternalSecret being read: where it is, its defaults, and what its entries referenced so far. */
+interface EsoRead {
+  readonly where: string;
+  readonly namespace: string;
+  readonly templated: boolean;
+  readonly defaultStoreRef: Record<string, unknown> | undefined;
+  readonly stores: StoreIndex;
+  readonly opts: EsoReadOptions;
+  readonly references: EsoReference[];
+  readonly findPatterns: FindPattern[];
+  /** Some entry reads a Google store, even if it references no version (metadataPolicy Fetch, find). */
+  sawGoogleStore: boolean;
+}
 
-  const addRef = (
-    store: GcpStore,
-    key: string,
-    version: string | undefined,
-    detail: string,
-    secretKey?: string,
-  ): void => {
-    const keyPart = secretKey && !templated ? { secretKey } : {};
-    sawGoogleStore = true;
-    // A key may be a full resource name; otherwise it is a bare name in the store's project.
-    if (key.startsWith('projects/')) {
-      try {
-        const ref = parseSecretName(key);
-        references.push({ id: ref.id, version: version ?? ref.version ?? 'latest', detail, ...keyPart });
-      } catch (e) {
-        throw new InputError(`${detail}: ${(e as Error).message}`, where);
-      }
-      return;
-    }
-    const project = store.project ?? opts.defaultProject;
-    if (!project) {
-      opts.onProblem?.(
-        `${where}: ${detail}: ${store.kind} ${quoteTenant(store.name)} names no gcpsm.projectID and no default project is configured`,
-      );
-      return;
-    }
-    const full = store.location
-      ? `projects/${project}/locations/${store.location}/secrets/${key}`
-      : `projects/${project}/secrets/${key}`;
-    try {
-      const ref = parseSecretName(full);
-      references.push({ id: ref.id, version: version ?? 'latest', detail, ...keyPart });
-    } catch (e) {
-      throw new InputError(`${detail}: remoteRef.key ${quoteTenant(key)}: ${(e as Error).message}`, where);
-    }
-  };
+/** `spec.data[i]`: one remote key into one target key. */
+function readDataEntry(read: EsoRead, d: unknown, i: number): void {
+  if (!isObject(d)) throw new InputError(`spec.data[${i}] must be a mapping`, read.where);
+  const remote = isObject(d.remoteRef) ? d.remoteRef : undefined;
+  const key = remote ? str(remote.key) : undefined;
+  if (!key) throw new InputError(`spec.data[${i}].remoteRef.key is missing`, read.where);
+  const secretKey = str(d.secretKey);
+  const detail = `data[${i}]${secretKey ? ` (key ${secretKey})` : ''}`;
+  const store = resolveStore(read, d, detail);
+  if (!store) return;
+  // metadataPolicy Fetch reads the secret's labels and annotations: no version changes them.
+  if (remote && str(remote.metadataPolicy) === 'Fetch') {
+    read.sawGoogleStore = true;
+    return;
+  }
+  addReference(read, store, key, remote ? str(remote.version) : undefined, detail, secretKey);
+}
 
-  asArray(spec.data).forEach((d, i) => {
-    if (!isObject(d)) throw new InputError(`spec.data[${i}] must be a mapping`, where);
-    const remote = isObject(d.remoteRef) ? d.remoteRef : undefined;
-    const key = remote ? str(remote.key) : undefined;
-    if (!key) throw new InputError(`spec.data[${i}].remoteRef.key is missing`, where);
-    const secretKey = str(d.secretKey);
-    const detail = `data[${i}]${secretKey ? ` (key ${secretKey})` : ''}`;
-    const store = resolveStore(d, detail);
+/** `spec.dataFrom[i]`: every key of one secret (extract), or every secret a name matches (find). */
+function readDataFromEntry(read: EsoRead, d: unknown, i: number): void {
+  if (!isObject(d)) throw new InputError(`spec.dataFrom[${i}] must be a mapping`, read.where);
+  const detail = `dataFrom[${i}]`;
+  if (isObject(d.extract)) {
+    const key = str(d.extract.key);
+    if (!key) throw new InputError(`spec.dataFrom[${i}].extract.key is missing`, read.where);
+    const store = resolveStore(read, d, detail);
     if (!store) return;
-    // metadataPolicy Fetch reads the secret's labels and annotations: no version changes them.
-    if (remote && str(remote.metadataPolicy) === 'Fetch') {
-      sawGoogleStore = true;
+    if (str(d.extract.metadataPolicy) === 'Fetch') {
+      read.sawGoogleStore = true;
       return;
     }
-    addRef(store, key, remote ? str(remote.version) : undefined, detail, secretKey);
+    addReference(read, store, key, str(d.extract.version), `${detail} (extract)`);
+  } else if (isObject(d.find)) {
+    const store = resolveStore(read, d, detail);
+    if (!store) return;
+    read.sawGoogleStore = true;
+    readFind(read, store, d, i, detail);
+  }
+}
+
+/** A find by name: a pattern discovery matches against the rotated secret's name. */
+function readFind(
+  read: EsoRead,
+  store: GcpStore,
+  d: Record<string, unknown>,
+  i: number,
+  detail: string,
+): void {
+  const find = isObject(d.find) ? d.find : {};
+  const nameSel = isObject(find.name) ? str(find.name.regexp) : undefined;
+  if (!nameSel) {
+    // Tag-based finds depend on labels in Secret Manager, which discovery does not read.
+    read.opts.onProblem?.(
+      `${read.where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`,
+    );
+    return;
+  }
+  let pattern: NameMatcher;
+  try {
+    pattern = compileNameRegexp(nameSel);
+  } catch (e) {
+    // ESO cannot sync it either; the message says which ExternalSecret and what RE2 rejected.
+    throw new InputError(
+      `spec.dataFrom[${i}].find.name.regexp ${quoteTenant(nameSel)} is not a valid RE2 expression: ${(e as Error).message}`,
+      read.where,
+    );
+  }
+  const path = str(find.path);
+  // Found secrets land under their own names as keys, unless rewritten or templated.
+  const keyedByName = !read.templated && asArray(d.rewrite).length === 0;
+  read.findPatterns.push({
+    store,
+    pattern,
+    ...(path ? { path } : {}),
+    keyedByName,
+    detail: `${detail} (find /${tenantText(nameSel)}/${path ? ` under ${tenantText(path)}` : ''})`,
   });
-  asArray(spec.dataFrom).forEach((d, i) => {
-    if (!isObject(d)) throw new InputError(`spec.dataFrom[${i}] must be a mapping`, where);
-    const detail = `dataFrom[${i}]`;
-    if (isObject(d.extract)) {
-      const key = str(d.extract.key);
-      if (!key) throw new InputError(`spec.dataFrom[${i}].extract.key is missing`, where);
-      const store = resolveStore(d, detail);
-      if (!store) return;
-      if (str(d.extract.metadataPolicy) === 'Fetch') {
-        sawGoogleStore = true;
-        return;
-      }
-      addRef(store, key, str(d.extract.version), `${detail} (extract)`);
-    } else if (isObject(d.find)) {
-      const store = resolveStore(d, detail);
-      if (!store) return;
-      sawGoogleStore = true;
-      const nameSel = isObject(d.find.name) ? str(d.find.name.regexp) : undefined;
-      if (nameSel) {
-        let pattern: NameMatcher;
-        try {
-          pattern = compileNameRegexp(nameSel);
-        } catch (e) {
-          // ESO cannot sync it either; the message says which ExternalSecret and what RE2 rejected.
-          throw new InputError(
-            `spec.dataFrom[${i}].find.name.regexp ${quoteTenant(nameSel)} is not a valid RE2 expression: ${(e as Error).message}`,
-            where,
-          );
-        }
-        const path = str(d.find.path);
-        // Found secrets land under their own names as keys, unless rewritten or templated.
-        const keyedByName = !templated && asArray(d.rewrite).length === 0;
-        findPatterns.push({
-          store,
-          pattern,
-          ...(path ? { path } : {}),
-          keyedByName,
-          detail: `${detail} (find /${tenantText(nameSel)}/${path ? ` under ${tenantText(path)}` : ''})`,
-        });
-      } else {
-        // Tag-based finds depend on labels in Secret Manager, which discovery does not read.
-        opts.onProblem?.(
-          `${where}: ${detail} finds secrets by tags; Rotor cannot tell offline which secrets match`,
-        );
-      }
+}
+
+/** The Google store an entry reads (its own sourceRef, else the ExternalSecret's); undefined: skip it. */
+function resolveStore(read: EsoRead, entry: Record<string, unknown>, detail: string): GcpStore | undefined {
+  const sourceRef = isObject(entry.sourceRef) ? entry.sourceRef : undefined;
+  const storeRef = sourceRef && isObject(sourceRef.storeRef) ? sourceRef.storeRef : read.defaultStoreRef;
+  if (!storeRef) {
+    read.opts.onProblem?.(`${read.where}: ${detail} has no secretStoreRef`);
+    return undefined;
+  }
+  const kind = str(storeRef.kind) ?? 'SecretStore';
+  const storeName = str(storeRef.name) ?? '';
+  const found = read.stores.lookup(kind, storeName, read.namespace);
+  if (found === 'foreign') return undefined;
+  if (!found) {
+    read.opts.onProblem?.(
+      `${read.where}: ${detail} uses ${kind} ${quoteTenant(storeName)}, which was not found`,
+    );
+    return undefined;
+  }
+  return found;
+}
+
+/** A reference to one secret version: a full resource name, or a bare name in the store's project. */
+function addReference(
+  read: EsoRead,
+  store: GcpStore,
+  key: string,
+  version: string | undefined,
+  detail: string,
+  secretKey?: string,
+): void {
+  const keyPart = secretKey && !read.templated ? { secretKey } : {};
+  read.sawGoogleStore = true;
+  if (key.startsWith('projects/')) {
+    try {
+      const ref = parseSecretName(key);
+      read.references.push({ id: ref.id, version: version ?? ref.version ?? 'latest', detail, ...keyPart });
+    } catch (e) {
+      throw new InputError(`${detail}: ${(e as Error).message}`, read.where);
     }
-  });
-  if (!sawGoogleStore && references.length === 0) return undefined;
-  return { namespace, name, targetName, references, findPatterns, source: o };
+    return;
+  }
+  const project = store.project ?? read.opts.defaultProject;
+  if (!project) {
+    read.opts.onProblem?.(
+      `${read.where}: ${detail}: ${store.kind} ${quoteTenant(store.name)} names no gcpsm.projectID and no default project is configured`,
+    );
+    return;
+  }
+  const full = store.location
+    ? `projects/${project}/locations/${store.location}/secrets/${key}`
+    : `projects/${project}/secrets/${key}`;
+  try {
+    const ref = parseSecretName(full);
+    read.references.push({ id: ref.id, version: version ?? 'latest', detail, ...keyPart });
+  } catch (e) {
+    throw new InputError(`${detail}: remoteRef.key ${quoteTenant(key)}: ${(e as Error).message}`, read.where);
+  }
 }

@@ -22,8 +22,17 @@ export interface KubeObject {
   readonly __source?: string;
 }
 
-export type { WorkloadKind } from './workloadKinds';
-import type { WorkloadKind } from './workloadKinds';
+/** Every workload kind Rotor acts on; what each one is and does lives in workloadKinds.ts. */
+export const WORKLOAD_KIND_NAMES = [
+  'Deployment',
+  'StatefulSet',
+  'DaemonSet',
+  'CronJob',
+  'Rollout',
+  'Job',
+  'Pod',
+] as const;
+export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
 
 export interface WorkloadRef {
   readonly cluster: string;

@@ -6,7 +6,7 @@
 // wait is for), so a redelivery that reports the same thing again makes the same name and the API
 // server refuses the duplicate: one Event per fact, however often Pub/Sub redelivers.
 import { createHash } from 'node:crypto';
-import type { WorkloadOutcome } from '../pipeline/outcome';
+import type { WorkloadOutcome } from './outcome';
 import type { KubeObject } from './kube';
 import { fitUtf8, utf8Prefix } from './tenantText';
 import { kindOf } from './workloadKinds';

@@ -8,7 +8,8 @@
 //         version it mounted, `projects/N/secrets/S/versions/V`) at or past the target, for every
 //         ready pod (reload), or for any pod mounting the class (secretObjects sync).
 import { ESO_FORCE_SYNC } from './annotations';
-import type { ReadinessCheck, Readiness } from './decision';
+import type { ReadinessCheck } from './decision';
+import type { Readiness } from './readinessVerdict';
 import { esoNeverRefreshes } from './esoRefresh';
 import type { Dependency } from './discovery';
 import type { KubeObject } from './kube';

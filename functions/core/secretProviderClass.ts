@@ -68,32 +68,35 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
   const where = `${o.__source ? o.__source + ': ' : ''}${describeObject(o)}`;
   const spec = isObject(o.spec) ? o.spec : {};
   const provider = str(spec.provider) ?? '';
-  if (!isGoogleProvider(provider))
-    return {
-      namespace: o.metadata?.namespace ?? defaultNamespace,
-      name: o.metadata?.name ?? '',
-      provider,
-      entries: [],
-      secretObjects: [],
-    };
+  const known = {
+    namespace: o.metadata?.namespace ?? defaultNamespace,
+    name: o.metadata?.name ?? '',
+    provider,
+  };
+  if (!isGoogleProvider(provider)) return { ...known, entries: [], secretObjects: [] };
   const params = isObject(spec.parameters) ? spec.parameters : {};
-  const raw = params.secrets;
+  const entries = secretsParameter(params.secrets, where).flatMap((item, i) => readEntry(item, i, where));
+  const secretObjects = readSecretObjects(spec.secretObjects, where);
+  return { ...known, entries, secretObjects };
+}
+
+/** `spec.parameters.secrets`: a YAML string holding a list, bounded to MAX_SPC_ENTRIES entries. */
+function secretsParameter(raw: unknown, where: string): unknown[] {
   if (raw === undefined) throw new InputError('spec.parameters.secrets is missing', where);
-  let list: unknown;
-  if (typeof raw === 'string') {
-    try {
-      // No aliases: a few bytes of `- *a` would expand into thousands of entries.
-      list = parseYaml(raw, { aliases: false });
-    } catch (e) {
-      if (!(e instanceof YamlSyntaxError)) throw e;
-      throw new InputError(`spec.parameters.secrets does not parse as YAML: ${e.message}`, where);
-    }
-  } else {
+  if (typeof raw !== 'string') {
     // Parameters are map[string]string in the CRD; a list here is a common hand-written mistake.
     throw new InputError(
       'spec.parameters.secrets must be a YAML string (use a block scalar: `secrets: |`)',
       where,
     );
+  }
+  let list: unknown;
+  try {
+    // No aliases: a few bytes of `- *a` would expand into thousands of entries.
+    list = parseYaml(raw, { aliases: false });
+  } catch (e) {
+    if (!(e instanceof YamlSyntaxError)) throw e;
+    throw new InputError(`spec.parameters.secrets does not parse as YAML: ${e.message}`, where);
   }
   if (!Array.isArray(list))
     throw new InputError('spec.parameters.secrets must be a YAML list of {resourceName, path}', where);
@@ -102,31 +105,38 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
       `spec.parameters.secrets has ${list.length} entries; at most ${MAX_SPC_ENTRIES} are read per class`,
       where,
     );
-  const entries: SpcEntry[] = list.flatMap((item, i) => {
-    if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
-    const resourceName = str(item.resourceName);
-    if (!resourceName) throw new InputError(`spec.parameters.secrets[${i}].resourceName is missing`, where);
-    // The gcp provider also mounts Parameter Manager versions: not Secret Manager's, not Rotor's.
-    if (PARAMETER_VERSION.test(resourceName)) return [];
-    let ref: SecretVersionRef;
-    try {
-      ref = parseSecretName(resourceName);
-    } catch (e) {
-      throw new InputError(`spec.parameters.secrets[${i}].resourceName: ${(e as Error).message}`, where);
-    }
-    if (ref.version === undefined) {
-      throw new InputError(
-        `spec.parameters.secrets[${i}].resourceName ${quoteTenant(resourceName)} must end in /versions/V (latest, a number or an alias)`,
-        where,
-      );
-    }
-    // As the provider reads it (yaml.v3 into string fields): `path: 123` is the file "123"; an
-    // empty path falls back to fileName.
-    const file = scalarText(item.path) || scalarText(item.fileName);
-    if (!file) throw new InputError(`spec.parameters.secrets[${i}] needs "path" or "fileName"`, where);
-    return [{ file, ref: { id: ref.id, version: ref.version }, resourceName }];
-  });
-  const secretObjects: SyncedSecretObject[] = asArray(spec.secretObjects).flatMap((so, i) => {
+  return list;
+}
+
+/** One `{resourceName, path}` entry: the file a Secret Manager version lands in (none for Parameter Manager). */
+function readEntry(item: unknown, i: number, where: string): SpcEntry[] {
+  if (!isObject(item)) throw new InputError(`spec.parameters.secrets[${i}] must be a mapping`, where);
+  const resourceName = str(item.resourceName);
+  if (!resourceName) throw new InputError(`spec.parameters.secrets[${i}].resourceName is missing`, where);
+  // The gcp provider also mounts Parameter Manager versions: not Secret Manager's, not Rotor's.
+  if (PARAMETER_VERSION.test(resourceName)) return [];
+  let ref: SecretVersionRef;
+  try {
+    ref = parseSecretName(resourceName);
+  } catch (e) {
+    throw new InputError(`spec.parameters.secrets[${i}].resourceName: ${(e as Error).message}`, where);
+  }
+  if (ref.version === undefined) {
+    throw new InputError(
+      `spec.parameters.secrets[${i}].resourceName ${quoteTenant(resourceName)} must end in /versions/V (latest, a number or an alias)`,
+      where,
+    );
+  }
+  // As the provider reads it (yaml.v3 into string fields): `path: 123` is the file "123"; an
+  // empty path falls back to fileName.
+  const file = scalarText(item.path) || scalarText(item.fileName);
+  if (!file) throw new InputError(`spec.parameters.secrets[${i}] needs "path" or "fileName"`, where);
+  return [{ file, ref: { id: ref.id, version: ref.version }, resourceName }];
+}
+
+/** `spec.secretObjects`: the Kubernetes Secrets the open-source driver writes from the files. */
+function readSecretObjects(raw: unknown, where: string): SyncedSecretObject[] {
+  return asArray(raw).flatMap((so, i) => {
     if (!isObject(so)) return [];
     const secretName = str(so.secretName);
     if (!secretName) throw new InputError(`spec.secretObjects[${i}].secretName is missing`, where);
@@ -137,11 +147,4 @@ export function readSecretProviderClass(o: KubeObject, defaultNamespace = 'defau
     });
     return [{ secretName, items }];
   });
-  return {
-    namespace: o.metadata?.namespace ?? defaultNamespace,
-    name: o.metadata?.name ?? '',
-    provider,
-    entries,
-    secretObjects,
-  };
 }

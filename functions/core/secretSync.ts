@@ -6,7 +6,7 @@
 // status.lastSuccessfulSyncTime ("the last time the secret was retrieved from the Provider and
 // updated"), status.syncHash and status.conditions. Pure.
 import { InputError } from '../errors';
-import type { Readiness } from './decision';
+import type { Readiness } from './readinessVerdict';
 import type { KubeObject } from './kube';
 import { forcedSyncTime } from './forcedSync';
 import { asArray, describeObject, isObject, str } from './kube';

@@ -8,19 +8,8 @@
 // over the status the real controllers write, with the stricter StatefulSet rule (update revision
 // equals current revision) and Argo's own restart bookkeeping (status.restartedAt).
 import * as annotations from './annotations';
-import type { KubeObject, ObjectMeta } from './kube';
+import type { KubeObject, ObjectMeta, WorkloadKind } from './kube';
 import { apiGroup, asArray, isObject } from './kube';
-
-export const WORKLOAD_KIND_NAMES = [
-  'Deployment',
-  'StatefulSet',
-  'DaemonSet',
-  'CronJob',
-  'Rollout',
-  'Job',
-  'Pod',
-] as const;
-export type WorkloadKind = (typeof WORKLOAD_KIND_NAMES)[number];
 
 export const STRATEGIC_MERGE = 'application/strategic-merge-patch+json';
 export const MERGE_PATCH = 'application/merge-patch+json';

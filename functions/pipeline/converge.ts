@@ -7,7 +7,7 @@ import type { ChainPosition, LoopEnd, LoopSettings, PassRecord } from '../core/c
 import { afterPass, supersededEverywhere } from '../core/converge';
 import type { EventContext } from '../core/decision';
 import { waitForChange } from '../cluster/watch';
-import type { EventOutcome } from './outcome';
+import type { EventOutcome } from '../core/outcome';
 import type { EventInfo, Pass, ReconcileConfig } from './reconcile';
 import { reconcilePass } from './reconcile';
 

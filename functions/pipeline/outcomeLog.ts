@@ -1,7 +1,7 @@
 // The structured fields of onSecretEvent's per-event summary line (`jsonPayload.outcome` in Cloud
 // Logging). terraform/modules/rotor/monitoring.tf builds log-based metrics on these names: renaming
 // one silently empties a metric, so test/unit/outcomeLog.test.ts pins them.
-import type { EventOutcome, OutcomeScope } from './outcome';
+import type { EventOutcome, OutcomeScope } from '../core/outcome';
 
 export interface OutcomeLogFields {
   /** OutcomeScope's kind: `event`, `fanned-out` (onSecretEvent handed it on) or `cluster` (onClusterEvent). */

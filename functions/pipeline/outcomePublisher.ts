@@ -1,7 +1,7 @@
 // Publishes each event's outcome as JSON to a Pub/Sub topic, for alerting and audit. The
 // message carries names, versions, actions and reasons only, never a secret value.
 import { PubSub } from '@google-cloud/pubsub';
-import type { EventOutcome } from './outcome';
+import type { EventOutcome } from '../core/outcome';
 
 export interface OutcomePublisher {
   publish(outcome: EventOutcome): Promise<string>;

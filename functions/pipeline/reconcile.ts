@@ -51,10 +51,11 @@ import { sharedDiscovery } from '../cluster/sharedDiscovery';
 import type { LiveInventory } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { namespaceMatcher } from '../cluster/namespaces';
-import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
+import { listAll } from '../cluster/listing';
+import { RESOURCES, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
-import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
-import { outcomeEvent } from './outcome';
+import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from '../core/outcome';
+import { outcomeEvent } from '../core/outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
 const MAX_CONFLICT_ATTEMPTS = 12;

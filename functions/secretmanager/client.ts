@@ -41,132 +41,163 @@ export function secretManagerFromEnv(env: NodeJS.ProcessEnv = process.env): Secr
   return createSecretManager(endpoint ? { endpoint } : {});
 }
 
+/**
+ * The SecretManager over the real client: each operation is one function below, over one Rpc (the
+ * clients per location and the error classification every call goes through).
+ */
 export function createSecretManager(options: SecretManagerClientOptions = {}): SecretManager {
+  const rpc = secretManagerRpc(options.endpoint);
+  return {
+    getSecret: (id) => getSecret(rpc, id),
+    createSecret: (id, init: NewSecret = {}) => createSecret(rpc, id, init),
+    updateSecret: (id, patch, etag) => updateSecret(rpc, id, patch, etag),
+    listVersions: (id) => listVersions(rpc, id),
+    getVersion: (id, version) => getVersion(rpc, id, version),
+    accessVersion: (id, version) => accessVersion(rpc, id, version),
+    addVersion: (id, value) => addVersion(rpc, id, value),
+    disableVersion: (id, version, etag) => disableVersion(rpc, id, version, etag),
+    close: () => rpc.close(),
+  };
+}
+
+/** The clients (one per location) and the one way a call's failure becomes a SecretManagerError. */
+interface Rpc {
+  clientFor(id: SecretId): SecretManagerServiceClient;
+  call<T>(what: string, fn: () => Promise<T>, withEtag?: boolean): Promise<T>;
+  close(): Promise<void>;
+}
+
+function secretManagerRpc(endpoint: string | undefined): Rpc {
   // Regional secrets are served only by their regional endpoint, so one client per location.
   const clients = new Map<string, SecretManagerServiceClient>();
-  const clientFor = (id: SecretId): SecretManagerServiceClient => {
-    const key = options.endpoint ? 'emulator' : (id.location ?? 'global');
-    let client = clients.get(key);
-    if (!client) {
-      client = new SecretManagerServiceClient(clientOptions(options.endpoint, id.location));
-      clients.set(key, client);
-    }
-    return client;
-  };
-
-  const call = async <T>(what: string, fn: () => Promise<T>, withEtag = false): Promise<T> => {
-    try {
-      return await fn();
-    } catch (err) {
-      throw classifyError(err, what, withEtag);
-    }
-  };
-
   return {
-    async getSecret(id) {
-      const name = formatSecretId(id);
-      const [secret] = await call(`get ${name}`, () => clientFor(id).getSecret({ name }));
-      return toMetadata(id, secret);
-    },
-
-    async createSecret(id, init: NewSecret = {}) {
-      const parent = id.location
-        ? `projects/${id.project}/locations/${id.location}`
-        : `projects/${id.project}`;
-      const secret: ISecret = { labels: init.labels ?? {}, annotations: init.annotations ?? {} };
-      // Global secrets need a replication policy; regional ones must not have one.
-      if (!id.location) secret.replication = { automatic: {} };
-      const [created] = await call(`create ${formatSecretId(id)}`, () =>
-        clientFor(id).createSecret({ parent, secretId: id.secret, secret }),
-      );
-      return toMetadata(id, created);
-    },
-
-    async updateSecret(id, patch: SecretPatch, etag?: string) {
-      const name = formatSecretId(id);
-      const paths: string[] = [];
-      const secret: ISecret = { name };
-      if (patch.labels) {
-        secret.labels = patch.labels;
-        paths.push('labels');
+    clientFor(id) {
+      const key = endpoint ? 'emulator' : (id.location ?? 'global');
+      let client = clients.get(key);
+      if (!client) {
+        client = new SecretManagerServiceClient(clientOptions(endpoint, id.location));
+        clients.set(key, client);
       }
-      if (patch.annotations) {
-        secret.annotations = patch.annotations;
-        paths.push('annotations');
+      return client;
+    },
+    async call(what, fn, withEtag = false) {
+      try {
+        return await fn();
+      } catch (err) {
+        throw classifyError(err, what, withEtag);
       }
-      if (patch.versionAliases) {
-        secret.versionAliases = Object.fromEntries(
-          Object.entries(patch.versionAliases).map(([k, v]) => [k, String(v)]),
-        );
-        paths.push('version_aliases');
-      }
-      if (etag !== undefined) secret.etag = etag;
-      if (paths.length === 0) return this.getSecret(id);
-      const [updated] = await call(
-        `update ${name} (${paths.join(', ')})`,
-        () => clientFor(id).updateSecret({ secret, updateMask: { paths } }),
-        etag !== undefined,
-      );
-      return toMetadata(id, updated);
     },
-
-    async listVersions(id) {
-      const parent = formatSecretId(id);
-      const out: SecretVersionInfo[] = [];
-      await call(`list versions of ${parent}`, async () => {
-        // Explicit paging: the client's auto-pagination warns on stderr in async mode.
-        let pageToken = '';
-        do {
-          const [versions, , response] = await clientFor(id).listSecretVersions(
-            { parent, pageSize: 250, pageToken },
-            { autoPaginate: false },
-          );
-          for (const v of versions) out.push(toVersion(id, v));
-          pageToken = response?.nextPageToken ?? '';
-        } while (pageToken);
-      });
-      // The API documents newest first; sort anyway so callers can rely on it with any backend.
-      return out.sort((a, b) => b.version - a.version);
-    },
-
-    async getVersion(id, version: VersionSelector) {
-      const name = formatSecretVersion(id, version);
-      const [v] = await call(`get ${name}`, () => clientFor(id).getSecretVersion({ name }));
-      return toVersion(id, v);
-    },
-
-    async accessVersion(id, version: VersionSelector): Promise<AccessedVersion> {
-      const name = formatSecretVersion(id, version);
-      const [res] = await call(`access ${name}`, () => clientFor(id).accessSecretVersion({ name }));
-      const data = res.payload?.data;
-      const bytes =
-        typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data ?? new Uint8Array());
-      return { version: versionNumber(res.name ?? name), value: SecretValue.fromBytes(bytes) };
-    },
-
-    async addVersion(id, value) {
-      const parent = formatSecretId(id);
-      const [v] = await call(`add version to ${parent}`, () =>
-        clientFor(id).addSecretVersion({ parent, payload: { data: value.bytes() } }),
-      );
-      return toVersion(id, v);
-    },
-
-    async disableVersion(id, version, etag) {
-      const name = formatSecretVersion(id, String(version));
-      const [v] = await call(
-        `disable ${name}`,
-        () => clientFor(id).disableSecretVersion({ name, ...(etag ? { etag } : {}) }),
-        etag !== undefined,
-      );
-      return toVersion(id, v);
-    },
-
     async close() {
       await Promise.all([...clients.values()].map((c) => c.close()));
       clients.clear();
     },
   };
+}
+
+async function getSecret(rpc: Rpc, id: SecretId): Promise<SecretMetadata> {
+  const name = formatSecretId(id);
+  const [secret] = await rpc.call(`get ${name}`, () => rpc.clientFor(id).getSecret({ name }));
+  return toMetadata(id, secret);
+}
+
+async function createSecret(rpc: Rpc, id: SecretId, init: NewSecret): Promise<SecretMetadata> {
+  const parent = id.location ? `projects/${id.project}/locations/${id.location}` : `projects/${id.project}`;
+  const secret: ISecret = { labels: init.labels ?? {}, annotations: init.annotations ?? {} };
+  // Global secrets need a replication policy; regional ones must not have one.
+  if (!id.location) secret.replication = { automatic: {} };
+  const [created] = await rpc.call(`create ${formatSecretId(id)}`, () =>
+    rpc.clientFor(id).createSecret({ parent, secretId: id.secret, secret }),
+  );
+  return toMetadata(id, created);
+}
+
+async function updateSecret(
+  rpc: Rpc,
+  id: SecretId,
+  patch: SecretPatch,
+  etag?: string,
+): Promise<SecretMetadata> {
+  const name = formatSecretId(id);
+  const paths: string[] = [];
+  const secret: ISecret = { name };
+  if (patch.labels) {
+    secret.labels = patch.labels;
+    paths.push('labels');
+  }
+  if (patch.annotations) {
+    secret.annotations = patch.annotations;
+    paths.push('annotations');
+  }
+  if (patch.versionAliases) {
+    secret.versionAliases = Object.fromEntries(
+      Object.entries(patch.versionAliases).map(([k, v]) => [k, String(v)]),
+    );
+    paths.push('version_aliases');
+  }
+  if (etag !== undefined) secret.etag = etag;
+  if (paths.length === 0) return getSecret(rpc, id);
+  const [updated] = await rpc.call(
+    `update ${name} (${paths.join(', ')})`,
+    () => rpc.clientFor(id).updateSecret({ secret, updateMask: { paths } }),
+    etag !== undefined,
+  );
+  return toMetadata(id, updated);
+}
+
+async function listVersions(rpc: Rpc, id: SecretId): Promise<SecretVersionInfo[]> {
+  const parent = formatSecretId(id);
+  const out: SecretVersionInfo[] = [];
+  await rpc.call(`list versions of ${parent}`, async () => {
+    // Explicit paging: the client's auto-pagination warns on stderr in async mode.
+    let pageToken = '';
+    do {
+      const [versions, , response] = await rpc
+        .clientFor(id)
+        .listSecretVersions({ parent, pageSize: 250, pageToken }, { autoPaginate: false });
+      for (const v of versions) out.push(toVersion(id, v));
+      pageToken = response?.nextPageToken ?? '';
+    } while (pageToken);
+  });
+  // The API documents newest first; sort anyway so callers can rely on it with any backend.
+  return out.sort((a, b) => b.version - a.version);
+}
+
+async function getVersion(rpc: Rpc, id: SecretId, version: VersionSelector): Promise<SecretVersionInfo> {
+  const name = formatSecretVersion(id, version);
+  const [v] = await rpc.call(`get ${name}`, () => rpc.clientFor(id).getSecretVersion({ name }));
+  return toVersion(id, v);
+}
+
+async function accessVersion(rpc: Rpc, id: SecretId, version: VersionSelector): Promise<AccessedVersion> {
+  const name = formatSecretVersion(id, version);
+  const [res] = await rpc.call(`access ${name}`, () => rpc.clientFor(id).accessSecretVersion({ name }));
+  const data = res.payload?.data;
+  const bytes =
+    typeof data === 'string' ? Buffer.from(data, 'base64') : Buffer.from(data ?? new Uint8Array());
+  return { version: versionNumber(res.name ?? name), value: SecretValue.fromBytes(bytes) };
+}
+
+async function addVersion(rpc: Rpc, id: SecretId, value: SecretValue): Promise<SecretVersionInfo> {
+  const parent = formatSecretId(id);
+  const [v] = await rpc.call(`add version to ${parent}`, () =>
+    rpc.clientFor(id).addSecretVersion({ parent, payload: { data: value.bytes() } }),
+  );
+  return toVersion(id, v);
+}
+
+async function disableVersion(
+  rpc: Rpc,
+  id: SecretId,
+  version: number,
+  etag: string | undefined,
+): Promise<SecretVersionInfo> {
+  const name = formatSecretVersion(id, String(version));
+  const [v] = await rpc.call(
+    `disable ${name}`,
+    () => rpc.clientFor(id).disableSecretVersion({ name, ...(etag ? { etag } : {}) }),
+    etag !== undefined,
+  );
+  return toVersion(id, v);
 }
 
 function clientOptions(

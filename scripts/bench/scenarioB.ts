@@ -29,7 +29,8 @@ import { join } from 'node:path';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { mapLimit } from '../../functions/concurrency';
-import { RESOURCES, listAll } from '../../functions/cluster/resources';
+import { listAll } from '../../functions/cluster/listing';
+import { RESOURCES } from '../../functions/cluster/resources';
 import { ESO_FORCE_SYNC } from '../../functions/core/annotations';
 import type { KubeObject } from '../../functions/core/kube';
 import {

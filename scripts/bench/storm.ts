@@ -38,7 +38,7 @@ import { notificationMessage } from '../../functions/core/event';
 import { startConfirmingSecretManager } from '../../test/harness/secretManagerStandIn';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import type { HaltFigures, RecordedRestart } from './stormFigures';
 import { haltFigures, lastRestartOfWave } from './stormFigures';
 

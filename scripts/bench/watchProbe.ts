@@ -11,7 +11,8 @@
 // the timeout whatever the number of changes.
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { KubeApiError } from '../../functions/cluster/kubeApi';
-import { forEachPage, workloadResource } from '../../functions/cluster/resources';
+import { forEachPage } from '../../functions/cluster/listing';
+import { workloadResource } from '../../functions/cluster/resources';
 import { INVENTORY_PAGE_SIZE } from '../../functions/cluster/inventory';
 
 export interface WatchProbe {

@@ -28,7 +28,7 @@ import type { ClusterProxy } from '../../scripts/bench/clusterProxy';
 import { CLUSTER_LABEL, proxiesKubeconfig, startClusterProxy } from '../../scripts/bench/clusterProxy';
 import { notificationMessage } from '../../functions/core/event';
 import { fanOutMessage } from '../../functions/core/fanOut';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import type { Pipeline, Rig } from './fixture';
 import {
   PROJECT_ID,

@@ -41,7 +41,7 @@ import { SecretManagerState, startSimulatedEso, startSimulatedNode } from '../ha
 import type { SimulatedEso, SimulatedNode } from '../harness/simulatedCluster';
 import { notificationMessage } from '../../functions/core/event';
 import type { SecretEventType, SecretResource, SecretVersionResource } from '../../functions/core/event';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 
 export const PROJECT_ID = 'rotor-demo';
 export const PROJECT_NUMBER = '123456789012';

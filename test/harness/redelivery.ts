@@ -1,11 +1,11 @@
 // Pub/Sub's redelivery played by the harness, for tests and benches that call onSecretEvent's
 // handler in process: a throw of TransientError is a nack (redeliver), a return an ack. The
-// emulator's own redelivery is not relied on where several messages wait (README: it stops
+// emulator's own redelivery is not relied on where several messages wait (docs/testing.md: it stops
 // redelivering them).
 import { TransientError } from '../../functions/errors';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 
 export type Delivery = { readonly acked: true; readonly outcome: EventOutcome } | { readonly acked: false };
 

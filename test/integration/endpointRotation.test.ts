@@ -18,7 +18,8 @@ import { applyManifests, REPO_ROOT, startControlPlane } from '../harness/control
 import type { ControlPlane } from '../harness/controlPlane';
 import { parseClusterSpec } from '../../functions/cluster/access';
 import { clusterPool } from '../../functions/cluster/pool';
-import { listAll, RESOURCES } from '../../functions/cluster/resources';
+import { listAll } from '../../functions/cluster/listing';
+import { RESOURCES } from '../../functions/cluster/resources';
 import { loadConfig } from '../../functions/config';
 
 const execFileP = promisify(execFile);

@@ -22,7 +22,7 @@ import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { KnownEvents, createEvent } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
-import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
 import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'limits';

@@ -16,7 +16,7 @@ import type { SecretResource } from '../../functions/core/event';
 import { memoryLogger } from '../../functions/log';
 import { environmentFromEnv, handleSecretEvent } from '../../functions/onSecretEvent';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 
 const NS = 'shop';
 const NUMBER = '123456789012';

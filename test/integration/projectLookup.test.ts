@@ -13,7 +13,7 @@ import { notificationMessage } from '../../functions/core/event';
 import { memoryLogger } from '../../functions/log';
 import { environmentFromEnv, handleSecretEvent } from '../../functions/onSecretEvent';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import { deliverOnce, redeliverUntilAcked } from '../harness/redelivery';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import { holdAnnounced, startSecretManagerStandIn } from '../harness/secretManagerStandIn';

@@ -18,7 +18,7 @@ import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { reconcileEvent } from '../../functions/pipeline/reconcile';
 import type { ReconcileConfig } from '../../functions/pipeline/reconcile';
-import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
 import { memoryLogger } from '../../functions/log';
 
 const NS = 'kinds';

@@ -21,7 +21,7 @@ import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { KnownEvents } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
-import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
 import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const A = 'tenant-a';

@@ -21,7 +21,7 @@ import { KnownEvents } from '../../functions/cluster/events';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import type { SecretEventEnvironment } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import { runApply } from '../../functions/cli/apply';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import type { ContinuationPublisher } from '../../functions/pipeline/continuationPublisher';

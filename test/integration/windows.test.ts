@@ -19,7 +19,7 @@ import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 
 const NS = 'windows';
 const OTHER_NS = 'windows-late';

@@ -6,7 +6,7 @@ import { notificationMessage } from '../../functions/core/event';
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
-import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
 import { fingerprintOf } from '../../functions/pipeline/converge';
 
 const workload = (fields: Partial<WorkloadOutcome>): WorkloadOutcome => ({

@@ -19,7 +19,7 @@ import { InputError, TransientError } from '../../functions/errors';
 import { memoryLogger } from '../../functions/log';
 import { handleClusterEvent } from '../../functions/onClusterEvent';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import type { FanOutPublisher } from '../../functions/pipeline/fanOutPublisher';
 import { pubsubFanOutPublisher } from '../../functions/pipeline/fanOutPublisher';
 import type { PubSub } from '@google-cloud/pubsub';

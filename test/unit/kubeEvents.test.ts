@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubeObject } from '../../functions/core/kube';
 import { eventName, microTime, reportedAs, workloadEvent } from '../../functions/core/kubeEvents';
-import type { WorkloadOutcome } from '../../functions/pipeline/outcome';
+import type { WorkloadOutcome } from '../../functions/core/outcome';
 
 const workload: KubeObject = {
   apiVersion: 'apps/v1',

@@ -8,7 +8,7 @@ import { loadConfig } from '../../functions/config';
 import { notificationMessage } from '../../functions/core/event';
 import { memoryLogger } from '../../functions/log';
 import { handleSecretEvent } from '../../functions/onSecretEvent';
-import type { EventOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome } from '../../functions/core/outcome';
 import { outcomeLogFields } from '../../functions/pipeline/outcomeLog';
 import { rotateOne } from '../../functions/rotation/protocol';
 import { defaultStrategies } from '../../functions/rotation/strategies';

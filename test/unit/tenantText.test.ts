@@ -10,8 +10,8 @@ import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { fitUtf8, quoteTenant, tenantText, utf8Prefix } from '../../functions/core/tenantText';
 import { waveOf } from '../../functions/core/waves';
 import { LOG_LINE_LIMIT, createLogger } from '../../functions/log';
-import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
-import { OUTCOME_LIMIT_BYTES, boundedOutcome } from '../../functions/pipeline/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
+import { OUTCOME_LIMIT_BYTES, boundedOutcome } from '../../functions/core/outcome';
 import { container, csiVolume, deployment, mount, spc } from './k8s';
 
 const KB = 1000;

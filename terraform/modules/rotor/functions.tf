@@ -77,8 +77,8 @@ resource "google_storage_bucket_object" "source" {
 # --- Configuration --------------------------------------------------------------------------------
 
 locals {
-  # Environment of both functions (the names are the functions' configuration contract; see the
-  # README's configuration table). Caller-supplied variables win, so any of these can be overridden.
+  # Environment of both functions (the names are the functions' configuration contract; see
+  # docs/configuration.md). Caller-supplied variables win, so any of these can be overridden.
   common_environment = {
     ROTOR_PROJECT_MAP     = join(",", [for id, number in local.project_map : "${id}=${number}"])
     ROTOR_DEFAULT_PROJECT = var.project_id

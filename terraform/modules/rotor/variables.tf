@@ -168,7 +168,7 @@ variable "secrets" {
     Secrets Rotor manages in project_id (the key is the secret id). Each one notifies the secret-events
     topic; with rotation_period and next_rotation_time set, Secret Manager also sends SECRET_ROTATE on
     schedule to the rotation topic and the rotation function may add and disable its versions.
-    labels carry the rotation strategy settings (see the README). Existing secrets: import them
+    labels carry the rotation strategy settings (see docs/rotation.md). Existing secrets: import them
     (`terraform import 'module.rotor.google_secret_manager_secret.managed["NAME"]' projects/P/secrets/NAME`).
   EOT
   type = map(object({

@@ -1,10 +1,10 @@
 // What happened, per workload and per event: logged, published to the outcome topic, printed by
 // the CLI. The action is the decision; the result is what running it did.
-import type { Action, WaitingFor } from '../core/decision';
-import type { SecretEventType } from '../core/event';
-import type { WorkloadKind } from '../core/kube';
-import type { ProjectMap, SecretId } from '../core/secretName';
-import { secretKey } from '../core/secretName';
+import type { Action, WaitingFor } from './decision';
+import type { SecretEventType } from './event';
+import type { WorkloadKind } from './kube';
+import type { ProjectMap, SecretId } from './secretName';
+import { secretKey } from './secretName';
 
 export type Result =
   | 'restarted'
