@@ -1,7 +1,14 @@
 // End to end, every kind of notification Secret Manager sends, through the Pub/Sub emulator and the
 // functions framework: what is acked, what is retried, what is acted on, what is only warned about,
 // and the outcome message each handled event leaves on the outcome topic.
+//
+// The consumers run on the real node (test/harness/realNode.ts) and mount their key with the real
+// Secrets Store CSI driver and GCP provider (test/harness/realCsi.ts), which read the Secret Manager
+// stand-in. Each app copies the mounted key when it starts and serves the hash of that copy (never
+// the value), so a test reads inside the pod which version the running process holds: a restart
+// shows as a new pod serving the new version, "nothing restarted" as the same pods serving the old.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -9,40 +16,93 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
-import type { Pipeline, Rig } from './fixture';
+import { CSI_DRIVER } from '../harness/realCsi';
+import { podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
+import type { Pipeline, RealCsiRig } from './fixture';
 import {
   PROJECT_ID,
   PROJECT_NUMBER,
   applied,
-  csiDeployment,
-  spc,
   deployment,
   offContractLines,
   outcomeFor,
   restartedAt,
-  startRig,
-  waitForReadyPods,
+  startRealCsiRig,
 } from './fixture';
 
 const NS = 'events-app';
 const KEY = 'e2e-signing-key';
 const KEY_ID = `projects/${PROJECT_ID}/secrets/${KEY}`;
+const SIGNERS = ['signer-pinned', 'signer-latest', 'signer-current'] as const;
+/** Where the app keeps the copy of the key it loaded at start. */
+const LOADED = '/tmp/loaded';
 
-/** This file's CSI consumers: one key file from `secret` at `version`. */
-const keySpc = (name: string, secret: string, version: string): string =>
-  spc(NS, name, `projects/${PROJECT_ID}/secrets/${secret}/versions/${version}`, 'key');
-const keyConsumer = (name: string, spcName: string): string => csiDeployment(NS, name, spcName, 1);
+interface PodView {
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
+  status: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/** A pod and what its process serves: the hash of the key it loaded at start. */
+interface Served {
+  readonly pod: string;
+  readonly uid: string;
+  readonly hash: string;
+}
+
+/** A consumer: one replica of the app, mounting `spcName` (the key as file `key`) with the real driver. */
+function keyConsumer(image: string, name: string, spcName: string): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: NS },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [
+            {
+              name: 'app',
+              image,
+              imagePullPolicy: 'Never',
+              command: ['sh', '-c', servingContainerScript(`cp /secrets/key ${LOADED}`)],
+              ports: [{ name: 'http', containerPort: 8080 }],
+              readinessProbe: { httpGet: { path: `/cgi-bin/file?${LOADED}`, port: 8080 }, periodSeconds: 1 },
+              volumeMounts: [{ name: 'secrets', mountPath: '/secrets', readOnly: true }],
+            },
+          ],
+          volumes: [
+            {
+              name: 'secrets',
+              csi: { driver: CSI_DRIVER, readOnly: true, volumeAttributes: { secretProviderClass: spcName } },
+            },
+          ],
+        },
+      },
+    },
+  });
+}
 
 describe('every notification type, end to end', { timeout: 600_000 }, () => {
-  let rig: Rig;
+  let rig: RealCsiRig;
   let events: Pipeline;
+  /** The hash of each version's payload, by `secret/version`. */
+  const hashes = new Map<string, string>();
+  /** The pod each signer had after setting up, and the hash it served then. */
+  const initial = new Map<string, Served>();
 
   before(async () => {
-    rig = await startRig({ namespaces: [NS] });
+    rig = await startRealCsiRig({ namespaces: [NS] });
     events = await rig.pipeline('events', { maximumBackoffSeconds: 2 });
-    rig.sm.addVersion(KEY);
-    rig.sm.addVersion(KEY);
-    rig.sm.setAlias(KEY, 'current', '1');
+    await createSecret(KEY);
+    assert.equal(await addVersion(KEY), '1');
+    assert.equal(await addVersion(KEY), '2');
+    await rig.secretManager.updateSecret({
+      secret: { name: KEY_ID, versionAliases: { current: 1 } },
+      updateMask: { paths: ['version_aliases'] },
+    });
     await rig.apply(
       [
         keySpc('key-v1', KEY, '1'),
@@ -50,20 +110,87 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
         keySpc('key-current', KEY, 'current'),
       ].join('\n---\n'),
     );
+    const image = rig.realNode.images.app;
     await rig.apply(
       [
-        keyConsumer('signer-pinned', 'key-v1'),
-        keyConsumer('signer-latest', 'key-latest'),
-        keyConsumer('signer-current', 'key-current'),
+        keyConsumer(image, 'signer-pinned', 'key-v1'),
+        keyConsumer(image, 'signer-latest', 'key-latest'),
+        keyConsumer(image, 'signer-current', 'key-current'),
       ].join('\n---\n'),
     );
-    for (const name of ['signer-pinned', 'signer-latest', 'signer-current'])
-      await waitForReadyPods(rig, NS, `app=${name}`, 1);
+    for (const name of SIGNERS) initial.set(name, await served(name));
+    // Inside the pods: each process loaded the version its SecretProviderClass names.
+    assert.equal(initial.get('signer-pinned')!.hash, hashOf(KEY, '1'), 'signer-pinned loaded version 1');
+    assert.equal(initial.get('signer-latest')!.hash, hashOf(KEY, '2'), 'signer-latest loaded version 2');
+    assert.equal(initial.get('signer-current')!.hash, hashOf(KEY, '1'), 'signer-current loaded version 1');
   });
 
   after(async () => {
     await rig?.stop();
   });
+
+  /** This file's SecretProviderClasses: one key file from `secret` at `version`. */
+  function keySpc(name: string, secret: string, version: string): string {
+    return rig.csi.secretProviderClass(NS, name, [
+      { resourceName: `projects/${PROJECT_ID}/secrets/${secret}/versions/${version}`, path: 'key' },
+    ]);
+  }
+
+  /** Creates `secret` in Secret Manager (the stand-in the provider reads), as `gcloud secrets create`. */
+  async function createSecret(secret: string): Promise<void> {
+    await rig.secretManager.createSecret({
+      parent: `projects/${PROJECT_ID}`,
+      secretId: secret,
+      secret: { replication: { automatic: {} } },
+    });
+  }
+
+  /** Adds a version of `secret` with a fresh random payload; returns its number, keeping its hash. */
+  async function addVersion(secret: string): Promise<string> {
+    const payload = randomBytes(24).toString('hex');
+    const [v] = await rig.secretManager.addSecretVersion({
+      parent: `projects/${PROJECT_ID}/secrets/${secret}`,
+      payload: { data: Buffer.from(payload) },
+    });
+    const version = /\/versions\/(\d+)$/.exec(v.name ?? '')?.[1];
+    assert.ok(version, `AddSecretVersion returned ${v.name}`);
+    hashes.set(`${secret}/${version}`, sha256Hex(payload));
+    return version;
+  }
+
+  function hashOf(secret: string, version: string): string {
+    const hash = hashes.get(`${secret}/${version}`);
+    assert.ok(hash, `no version ${version} of ${secret} was added`);
+    return hash;
+  }
+
+  /**
+   * The one ready pod of `app` and what it serves: the hash of the key its process loaded at start.
+   * With `unlike`, waits for a pod other than that one (the pod a restart rolled out).
+   */
+  async function served(app: string, unlike?: string): Promise<Served> {
+    return waitFor(
+      async () => {
+        const pods =
+          (await rig.get<{ items: PodView[] }>(`/api/v1/namespaces/${NS}/pods?labelSelector=app%3D${app}`))
+            ?.items ?? [];
+        const ready = pods.filter(
+          (p) =>
+            !p.metadata.deletionTimestamp &&
+            p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        );
+        if (ready.length !== 1 || ready[0].metadata.uid === unlike) return undefined;
+        const { name, uid } = ready[0].metadata;
+        const r = await podProxyGet(rig.cp, NS, name, 8080, `/cgi-bin/file?${LOADED}`);
+        return r.status === 200 ? { pod: name, uid, hash: r.body.trim() } : undefined;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 500,
+        what: () => `one ready ${app} pod${unlike ? ` other than ${unlike}` : ''}\n${rig.diagnostics()}`,
+      },
+    );
+  }
 
   it('acks a poison message exactly once, with an ERROR log, and never retries it', async () => {
     const from = events.server.entries().length;
@@ -189,11 +316,20 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
         ),
       );
       assert.deepEqual(after, before, 'nothing restarted');
+      for (const name of SIGNERS)
+        assert.deepEqual(
+          await served(name),
+          initial.get(name),
+          `${name}: the same pod, serving what it loaded`,
+        );
     });
   }
 
   it('SECRET_UPDATE that moves an alias restarts the alias consumers only', async () => {
-    rig.sm.setAlias(KEY, 'current', '2');
+    await rig.secretManager.updateSecret({
+      secret: { name: KEY_ID, versionAliases: { current: 2 } },
+      updateMask: { paths: ['version_aliases'] },
+    });
     const id = await events.notify({
       type: 'SECRET_UPDATE',
       secret: KEY,
@@ -221,6 +357,12 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     // The alias move is recorded with the event's time (a later, older update is then stale).
     assert.match(applied(d)[`${KEY_ID}@current`] ?? '', /^2@\d{4}-\d\d-\d\dT[0-9:.]+Z$/);
     assert.equal(restartedAt(await deployment(rig, NS, 'signer-latest')), undefined);
+    // Inside the pods: a new signer-current pod loaded version 2; the others are the pods they were.
+    const restarted = await served('signer-current', initial.get('signer-current')!.uid);
+    assert.equal(restarted.hash, hashOf(KEY, '2'), 'the restarted signer-current loaded version 2');
+    for (const name of ['signer-pinned', 'signer-latest'])
+      assert.deepEqual(await served(name), initial.get(name), `${name} was not restarted`);
+    initial.set('signer-current', restarted);
   });
 
   it('SECRET_DELETE: every dependent is warned about, loudly, nothing is restarted', async () => {
@@ -237,6 +379,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       assert.match(w.warning ?? '', new RegExp(`${KEY_ID} was deleted but .* still reads it`));
     }
     assert.equal(outcome.warnings.length, 3);
+    for (const name of SIGNERS)
+      assert.deepEqual(await served(name), initial.get(name), `${name} was not restarted`);
     await events.server.waitForLog(
       (e) => e.severity === 'WARNING' && e.messageId === id && /was deleted/.test(e.message ?? ''),
       { what: 'a WARNING log for the delete' },
@@ -256,6 +400,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     assert.deepEqual(outcome.workloads, []);
     assert.match(outcome.note ?? '', /handled by rotateSecret/);
     assert.equal(restartedAt(await deployment(rig, NS, 'signer-latest')), before);
+    for (const name of SIGNERS)
+      assert.deepEqual(await served(name), initial.get(name), `${name} was not restarted`);
   });
 
   it('retries a transient failure (the API server unreachable) until it succeeds, then acks', async () => {
@@ -292,11 +438,13 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
         maximumBackoffSeconds: 2,
       });
       const secret = 'e2e-flaky-secret';
-      rig.sm.addVersion(secret);
+      await createSecret(secret);
+      const first = await addVersion(secret);
       await rig.apply(keySpc('flaky', secret, 'latest'));
-      await rig.apply(keyConsumer('flaky-consumer', 'flaky'));
-      await waitForReadyPods(rig, NS, 'app=flaky-consumer', 1);
-      const version = rig.sm.addVersion(secret);
+      await rig.apply(keyConsumer(rig.realNode.images.app, 'flaky-consumer', 'flaky'));
+      const old = await served('flaky-consumer');
+      assert.equal(old.hash, hashOf(secret, first), 'flaky-consumer loaded version 1');
+      const version = await addVersion(secret);
       const id = await flaky.notify({ type: 'SECRET_VERSION_ADD', secret, version });
 
       const nack = await flaky.relay!.waitForDelivery(id, {
@@ -311,6 +459,7 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       assert.equal(failed.clusterErrors.length, 1);
       assert.match(failed.clusterErrors[0].error, /API server unreachable/);
       assert.equal(restartedAt(await deployment(rig, NS, 'flaky-consumer')), undefined);
+      assert.deepEqual(await served('flaky-consumer'), old, 'not restarted while the cluster is unreachable');
 
       open = true;
       assert.equal((await flaky.relay!.waitForDelivery(id, { timeoutMs: 60_000 })).status, 204);
@@ -321,6 +470,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
       assert.equal(done.converged, true);
       await rig.reportOf(id, NS, 'flaky-consumer', 'restarted');
       assert.ok(restartedAt(await deployment(rig, NS, 'flaky-consumer')));
+      const restarted = await served('flaky-consumer', old.uid);
+      assert.equal(restarted.hash, hashOf(secret, version), `the new pod loaded version ${version}`);
     } finally {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => forwarder.close(() => r()));
@@ -331,11 +482,13 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
   it('also works when the subscription pushes straight to the function (the framework converts the push body)', async () => {
     const direct = await rig.pipeline('direct', { delivery: 'push' });
     const secret = 'e2e-direct-secret';
-    rig.sm.addVersion(secret);
+    await createSecret(secret);
+    const first = await addVersion(secret);
     await rig.apply(keySpc('direct', secret, 'latest'));
-    await rig.apply(keyConsumer('direct-consumer', 'direct'));
-    await waitForReadyPods(rig, NS, 'app=direct-consumer', 1);
-    const version = rig.sm.addVersion(secret);
+    await rig.apply(keyConsumer(rig.realNode.images.app, 'direct-consumer', 'direct'));
+    const old = await served('direct-consumer');
+    assert.equal(old.hash, hashOf(secret, first), 'direct-consumer loaded version 1');
+    const version = await addVersion(secret);
     const id = await direct.notify({ type: 'SECRET_VERSION_ADD', secret, version });
     const outcome = await rig.waitForOutcome(
       (o) => o.event.messageId === id && o.converged,
@@ -346,6 +499,8 @@ describe('every notification type, end to end', { timeout: 600_000 }, () => {
     await waitFor(async () => restartedAt(await deployment(rig, NS, 'direct-consumer')), {
       what: 'direct-consumer restarted',
     });
+    const restarted = await served('direct-consumer', old.uid);
+    assert.equal(restarted.hash, hashOf(secret, version), `the new pod loaded version ${version}`);
     // Secret Manager's test message has no data, which the framework's conversion skips: the raw
     // push body reaches the function and is still understood.
     const marker = await direct.notify({ type: 'TOPIC_CONFIGURED' });
