@@ -11,6 +11,7 @@ import type { NamespaceFilter } from './namespaces';
 import { namespaceMatcher } from './namespaces';
 import type { Resource } from './resources';
 import { forEachPage } from './listing';
+import { mentioning } from './listItems';
 import { RESOURCES, WORKLOAD_RESOURCES } from './resources';
 import type { ReachabilityOptions, SmallKinds } from '../core/reachability';
 import {
@@ -35,6 +36,9 @@ export interface LiveInventory extends Inventory {
  * the kept items outlive their parse, so smaller pages would only add round trips.
  */
 export const INVENTORY_PAGE_SIZE = 2000;
+
+/** API groups of the built-in workload kinds, whose pod templates the API server validates. */
+const VALIDATED_GROUPS: readonly string[] = ['', 'apps', 'batch'];
 
 /**
  * What a live inventory is for: every workload (`rotor plan` of the whole cluster, tests), or the
@@ -110,9 +114,20 @@ export async function liveInventories(
       }
       return by.length > 0;
     };
-    await lister.each(res, keep, (o) => {
-      for (const i of keptBy.get(o) ?? []) kept[k]?.[i]?.push(o);
-    });
+    // A workload of a built-in kind is kept only if its JSON names what the filters keep: the
+    // others are dropped unparsed (after the Rollouts, so the Deployments they run are named).
+    const mayKeepItem =
+      VALIDATED_GROUPS.includes(res.group) && !isReferring(res)
+        ? mentioning(filters.mentionsToKeep())
+        : undefined;
+    await lister.each(
+      res,
+      keep,
+      (o) => {
+        for (const i of keptBy.get(o) ?? []) kept[k]?.[i]?.push(o);
+      },
+      mayKeepItem,
+    );
   };
   // Kinds that may run another kind's template are filtered first (the filters then keep what
   // they name); the rest concurrently.
@@ -210,14 +225,23 @@ class Lister {
     return kept;
   }
 
-  /** `visit` gets every object of `res` in scope that `keep` keeps, once, as its page arrives. */
-  async each(res: Resource, keep: (o: KubeObject) => boolean, visit: (o: KubeObject) => void): Promise<void> {
+  /**
+   * `visit` gets every object of `res` in scope that `keep` keeps, once, as its page arrives;
+   * `mayKeepItem` drops items unparsed where `keep` would (forEachPage).
+   */
+  async each(
+    res: Resource,
+    keep: (o: KubeObject) => boolean,
+    visit: (o: KubeObject) => void,
+    mayKeepItem?: (bytes: Buffer) => boolean,
+  ): Promise<void> {
     const served = await forEachPage(
       this.api,
       res,
       { limit: this.pageSize },
       (page) => page.forEach(visit),
       (o) => this.inScope(res, o) && keep(o),
+      mayKeepItem,
     );
     if (!served) this.absent.push(`${res.plural}.${res.group}`);
   }

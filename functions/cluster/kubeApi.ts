@@ -39,6 +39,12 @@ export interface KubeRequest {
    */
   readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
   /**
+   * With eachItem: sees each item's bytes before it is parsed, and an item it answers false for is
+   * dropped unparsed (listItems.ts). It must answer false only for items eachItem would drop; a
+   * KubeApi may ignore it.
+   */
+  readonly mayKeepItem?: (bytes: Buffer) => boolean;
+  /**
    * A watch (`?watch=1`): the answer is the first event the server streams (one JSON line), or
    * `{}` when the stream ends without one; the connection is closed after it. Watches use their
    * own connections, so one held open never delays the requests of a reconcile. `signal` aborts
@@ -191,6 +197,7 @@ export class HttpKubeApi implements KubeApi {
         timeoutMs,
         ...(req.watch ? { firstLine: true } : {}),
         ...(req.eachItem ? { eachItem: req.eachItem } : {}),
+        ...(req.mayKeepItem ? { mayKeepItem: req.mayKeepItem } : {}),
         ...(req.raw ? { maxBytes: RAW_BODY_LIMIT } : {}),
       },
     ).catch((e: unknown) => {
@@ -261,6 +268,7 @@ interface ExchangeOptions {
   /** The whole exchange, from sending to the last byte of the answer (not socket idle time). */
   readonly timeoutMs: number;
   readonly eachItem?: (item: KubeObject) => KubeObject | undefined;
+  readonly mayKeepItem?: (bytes: Buffer) => boolean;
   /** Keep at most this many bytes of the body and stop reading there. */
   readonly maxBytes?: number;
   /** A watch: the answer is the first line (one event), or `{}` when the stream ends without one. */
@@ -297,7 +305,7 @@ function exchange(r: http.ClientRequest, payload: Buffer | undefined, o: Exchang
       // After the end (or the kept bytes) this is a no-op: the answer is settled.
       res.on('close', () => fail(new Error('the connection closed before the answer ended')));
       if (o.firstLine && status >= 200 && status < 300) readFirstLine(res, status, done);
-      else if (o.eachItem && status >= 200 && status < 300) readItems(res, o.eachItem, status, done, fail);
+      else if (o.eachItem && status >= 200 && status < 300) readItems(res, o, status, done, fail);
       else readBody(res, o.maxBytes, status, done);
     });
     r.on('error', fail);
@@ -323,12 +331,13 @@ function readFirstLine(res: http.IncomingMessage, status: number, done: (a: Answ
 /** A list, parsed item by item as the bytes arrive: only what eachItem keeps is held. */
 function readItems(
   res: http.IncomingMessage,
-  eachItem: (item: KubeObject) => KubeObject | undefined,
+  o: Pick<ExchangeOptions, 'eachItem' | 'mayKeepItem'>,
   status: number,
   done: (a: Answer) => void,
   fail: (e: unknown) => void,
 ): void {
-  const parser = new ListItemParser((item) => eachItem(item as KubeObject));
+  const { eachItem } = o;
+  const parser = new ListItemParser((item) => eachItem?.(item as KubeObject), o.mayKeepItem);
   res.on('data', (c: Buffer) => {
     try {
       parser.write(c);

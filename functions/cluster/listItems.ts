@@ -45,7 +45,14 @@ export class ListItemParser<T> {
   private readonly skeleton: Buffer[] = [];
   private readonly kept: T[] = [];
 
-  constructor(private readonly each: (item: unknown) => T | undefined) {}
+  /**
+   * `mayKeep`, when given, sees each item's bytes first: an item it answers false for is not
+   * parsed and not offered to `each` (it must answer false only for items `each` would drop).
+   */
+  constructor(
+    private readonly each: (item: unknown) => T | undefined,
+    private readonly mayKeep?: (bytes: Buffer) => boolean,
+  ) {}
 
   write(chunk: Buffer): void {
     let i = 0;
@@ -173,6 +180,7 @@ export class ListItemParser<T> {
     const parts = this.item ?? [];
     this.item = undefined;
     const bytes = parts.length === 1 ? (parts[0] ?? Buffer.alloc(0)) : Buffer.concat(parts);
+    if (this.mayKeep && !this.mayKeep(bytes)) return;
     this.offer(JSON.parse(bytes.toString('utf8')));
   }
 
@@ -180,4 +188,64 @@ export class ListItemParser<T> {
     const kept = this.each(item);
     if (kept !== undefined) this.kept.push(kept);
   }
+}
+
+/** Names a pre-filter can look for: none of JSON's structural characters, quotes or escapes. */
+const PLAIN_NAME = /^[A-Za-z0-9._/-]+$/;
+
+/** More names than this and `mentioning` gives up (every item is parsed). */
+export const MAX_MENTIONED = 10_000;
+
+/** What a list item must name to be kept (WorkloadFilters.mentionsToKeep). */
+export interface Mentions {
+  /** A key or string value that alone may get an item kept (an annotation's key). */
+  readonly anywhere: readonly string[];
+  /** `namespace/name`: kept only if the item names `name` and is in `namespace`. */
+  readonly namespaced: readonly string[];
+}
+
+/**
+ * A byte-level pre-filter for list items (ListItemParser's `mayKeep`): false only for an item that
+ * holds none of `anywhere` as a whole JSON string, and no `name` of `namespaced` as one while its
+ * namespace (a string value of a "namespace" key, or "default") is that name's namespace. Such an
+ * item is not parsed. Exact, whatever wrote the JSON: a JSON string's bytes between its quotes are
+ * its value's UTF-8 unless it holds an escape, and every escape starts with a backslash, so items
+ * with a backslash are always kept, and in the others a value is found exactly where its quoted
+ * bytes are. Names are looked for only when every one is plain (PLAIN_NAME: a match then starts at
+ * a string's own quote, never across two strings); otherwise undefined (no pre-filter).
+ */
+export function mentioning(m: Mentions): ((bytes: Buffer) => boolean) | undefined {
+  const namespaces = new Map<string, Set<string>>();
+  for (const key of m.namespaced) {
+    const slash = key.indexOf('/');
+    const name = key.slice(slash + 1);
+    const inNs = namespaces.get(name) ?? new Set<string>();
+    inNs.add(key.slice(0, slash));
+    namespaces.set(name, inNs);
+  }
+  const names = [...new Set([...m.anywhere, ...namespaces.keys()])];
+  if (names.length === 0) return () => false;
+  if (names.length > MAX_MENTIONED || !names.every((n) => PLAIN_NAME.test(n))) return undefined;
+  // Plain names are ASCII: their bytes are their latin1 characters, as the item's are.
+  const quoted = new RegExp(`"(${names.map((n) => n.replace(/[.]/g, '\\.')).join('|')})"`, 'g');
+  const anywhere = new Set(m.anywhere);
+  return (bytes) => {
+    if (bytes.includes(BACKSLASH)) return true;
+    const text = bytes.toString('latin1');
+    let own: Set<string> | undefined;
+    for (const [, name = ''] of text.matchAll(quoted)) {
+      if (anywhere.has(name)) return true;
+      own ??= namespacesOf(text);
+      for (const ns of namespaces.get(name) ?? []) if (own.has(ns)) return true;
+    }
+    return false;
+  };
+}
+
+/** Every string value of a "namespace" key in an item's text (latin1), and "default". */
+function namespacesOf(text: string): Set<string> {
+  const out = new Set<string>(['default']);
+  for (const [, ns = ''] of text.matchAll(/"namespace"[ \t\r\n]*:[ \t\r\n]*"([^"]*)"/g))
+    out.add(Buffer.from(ns, 'latin1').toString('utf8'));
+  return out;
 }

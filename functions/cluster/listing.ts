@@ -49,6 +49,8 @@ export async function forEachPage(
   opts: ListOptions,
   onPage: (items: KubeObject[]) => void,
   keep: (o: KubeObject) => boolean = () => true,
+  /** A byte-level pre-filter of the items (KubeRequest.mayKeepItem): false only where `keep` is. */
+  mayKeepItem?: (bytes: Buffer) => boolean,
 ): Promise<{ version: string; resourceVersion: string } | undefined> {
   let lastNotFound: unknown;
   for (const version of res.versions) {
@@ -78,6 +80,7 @@ export async function forEachPage(
             fieldSelector: opts.fieldSelector,
           },
           eachItem: accept,
+          ...(mayKeepItem ? { mayKeepItem } : {}),
         });
         const items: KubeObject[] = [];
         for (const item of page.items ?? []) if (accept(item)) items.push(item);

@@ -163,6 +163,24 @@ export class WorkloadFilters {
     if (ref && ref.kind === 'Deployment') this.referenced.add(nsName(ref.namespace, ref.name));
     return kept;
   }
+
+  /**
+   * What a workload of a built-in kind (its pod template validated by the API server; never one of
+   * TEMPLATE_REFERRING_KINDS) must name, as a whole key or string value, for keptBy to keep it once
+   * the Rollouts were offered: the key rotor.dev/secrets anywhere, or, in its own namespace, a
+   * Secret or class a secret reaches (read as whole values: secretKeyRef, secretRef, secretName,
+   * volumeAttributes.secretProviderClass) or a Deployment a kept Rollout runs (its metadata.name).
+   * Its other ways in do not apply: it runs no other template, and a validated template is
+   * readable. For a byte-level pre-filter of list items (cluster/listItems.ts mentioning).
+   */
+  mentionsToKeep(): { anywhere: string[]; namespaced: string[] } {
+    const namespaced = new Set<string>(this.referenced);
+    for (const reach of this.reaches) {
+      for (const s of reach.secrets) namespaced.add(s);
+      for (const c of reach.classes) namespaced.add(c);
+    }
+    return { anywhere: [annotations.SECRETS], namespaced: [...namespaced] };
+  }
 }
 
 /** WorkloadFilters for one secret: keeps what `mayDepend` keeps, and the Deployments kept Rollouts run. */

@@ -1,9 +1,9 @@
 // Loading large manifest trees on several cores. Parsing YAML is most of an offline plan's time
-// (10 000 workloads are ~20 MB of YAML); with more than one core, worker threads parse part of the
-// files while the main thread parses the rest. The result is exactly loadManifests' result: the
+// (10 000 workloads are ~20 MB of YAML); with idle cores (workerCount), worker threads parse part of
+// the files while the main thread parses the rest. The result is exactly loadManifests' result: the
 // same objects in the same order, the same errors (a file a worker could not parse is parsed again
 // here, so its error reads the same), and the same notes.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -15,7 +15,10 @@ import { loadManifestFile, manifestFiles, objectsOfDocuments } from './load';
 export interface ParallelLoadOptions extends LoadOptions {
   /** Below this many bytes of YAML, threads cost more than they save (default 4 MB). */
   readonly thresholdBytes?: number;
-  /** Worker threads at most (default: the cores beyond the main thread's, up to 3). */
+  /**
+   * Worker threads at most. Default: one per idle core beyond the main thread's, up to 3 (see
+   * workerCount); given, that many whatever the load (still one core left to the main thread).
+   */
   readonly maxWorkers?: number;
   /**
    * Called with the InputError of a file that does not parse (YAML or JSON syntax, nesting, a
@@ -48,6 +51,20 @@ parentPort.postMessage(workerData.files.map((file) => {
 }));
 `;
 
+/**
+ * How many worker threads pay for themselves. A worker's share still costs the main thread a
+ * JSON.parse of its result (about 40% of parsing the YAML), and the worker's start and its
+ * JSON.stringify cost CPU too: 10 000 workloads took 1.1 s of CPU on one thread and 1.5-1.8 s with
+ * one worker on 2 shared cores, for no shorter wall time. A worker helps only on a core nobody else
+ * is using, so by default there is one per idle core (cores minus the 1-minute load average, the
+ * main thread's core kept), up to 3; on 2 cores, none. An explicit `requested` (tests) ignores the
+ * load. Never more than one per file beyond the main thread's first.
+ */
+export function workerCount(cores: number, load: number, yamlFiles: number, requested?: number): number {
+  const idle = requested === undefined ? Math.floor(cores - load) : cores;
+  return Math.max(0, Math.min(requested ?? 3, idle - 1, cores - 1, yamlFiles - 1));
+}
+
 function runWorker(files: readonly string[]): Promise<WorkerResult[]> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
@@ -72,7 +89,7 @@ export async function loadManifestsParallel(
   const yamlFiles = files.filter((f) => extname(f.path).toLowerCase() !== '.json');
   const sizes = new Map(yamlFiles.map((f) => [f.path, sizeOf(f.path)]));
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
-  const workers = Math.min(opts.maxWorkers ?? 3, availableParallelism() - 1, yamlFiles.length - 1);
+  const workers = workerCount(availableParallelism(), loadavg()[0] ?? 0, yamlFiles.length, opts.maxWorkers);
   if (total < (opts.thresholdBytes ?? 4_000_000) || workers < 1)
     return files.flatMap((f) => {
       try {

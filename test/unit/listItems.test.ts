@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeApi, KubeApiError } from '../../functions/cluster/kubeApi';
-import { ListItemParser } from '../../functions/cluster/listItems';
+import { ListItemParser, MAX_MENTIONED, mentioning } from '../../functions/cluster/listItems';
 import type { KubeObject } from '../../functions/core/kube';
 
 const keepAll = (o: unknown): unknown => o;
@@ -108,13 +108,116 @@ describe('ListItemParser', () => {
   });
 });
 
+describe('ListItemParser with mayKeep: items dropped before they are parsed', () => {
+  it('neither parses nor offers an item mayKeep refuses; the others as without it', () => {
+    // The second item is not JSON a parser accepts (`tru`): refused, it is never parsed.
+    const text = '{"kind":"L","items":[{"n":"keep-1"},{"n":"drop","x":tru},{"n":"keep-2"}],"metadata":{}}';
+    const offered: unknown[] = [];
+    const p = new ListItemParser(
+      (o) => {
+        offered.push(o);
+        return o;
+      },
+      (bytes) => !bytes.toString('utf8').includes('drop'),
+    );
+    const bytes = Buffer.from(text);
+    p.write(bytes.subarray(0, 30));
+    p.write(bytes.subarray(30));
+    assert.deepEqual(p.end(), { kind: 'L', items: [{ n: 'keep-1' }, { n: 'keep-2' }], metadata: {} });
+    assert.deepEqual(offered, [{ n: 'keep-1' }, { n: 'keep-2' }]);
+    // Without mayKeep the same body is parsed item by item, and the bad one fails it.
+    assert.throws(() => parseInChunks(text, [30], keepAll), SyntaxError);
+  });
+});
+
+describe('mentioning: an item may be kept only if its JSON names what is wanted, in its namespace', () => {
+  const may = mentioning({
+    anywhere: ['rotor.dev/secrets'],
+    namespaced: ['shop/db-creds', 'shop/db.csi', 'data/token'],
+  });
+  const item = (
+    namespace: string | undefined,
+    spec: unknown,
+    extra: object = {},
+  ): Record<string, unknown> => ({
+    metadata: { name: 'w', ...(namespace ? { namespace } : {}), ...extra },
+    spec,
+  });
+  const envFrom = (name: string): unknown => ({ containers: [{ envFrom: [{ secretRef: { name } }] }] });
+  const check = (o: unknown, space?: number): boolean =>
+    may?.(Buffer.from(JSON.stringify(o, null, space))) ?? true;
+  it('finds a name as a whole value in its namespace, compact or pretty-printed', () => {
+    assert.equal(check(item('shop', envFrom('db-creds'))), true);
+    assert.equal(check(item('shop', envFrom('db-creds')), 2), true);
+    const csi = { volumes: [{ csi: { volumeAttributes: { secretProviderClass: 'db.csi' } } }] };
+    assert.equal(check(item('shop', csi)), true);
+    assert.equal(check(item('data', { volumes: [{ secret: { secretName: 'token' } }] })), true);
+    // No namespace at all: "default", as discovery reads it (always a candidate: which
+    // "namespace" key is the item's own is not known without parsing).
+    const inDefault = mentioning({ anywhere: [], namespaced: ['default/db-creds'] });
+    assert.equal(inDefault?.(Buffer.from(JSON.stringify(item(undefined, envFrom('db-creds'))))), true);
+    assert.equal(inDefault?.(Buffer.from(JSON.stringify(item('shop', envFrom('db-creds'))))), true);
+    assert.equal(inDefault?.(Buffer.from(JSON.stringify(item('shop', envFrom('token'))))), false);
+  });
+  it('the annotation key anywhere, in any namespace', () => {
+    assert.equal(check(item('elsewhere', {}, { annotations: { 'rotor.dev/secrets': 'x' } })), true);
+    assert.equal(
+      check(item('elsewhere', { template: { metadata: { annotations: { 'rotor.dev/secrets': 'x' } } } })),
+      true,
+    );
+  });
+  it('refuses the name in another namespace, a part of a longer string, a near key, nothing wanted', () => {
+    assert.equal(check(item('other', envFrom('db-creds'))), false);
+    assert.equal(check(item('shop', envFrom('token'))), false); // token is wanted in data only
+    assert.equal(check(item('shop', envFrom('db-creds-old'))), false);
+    assert.equal(check(item('shop', envFrom('old-db-creds'))), false);
+    assert.equal(check(item('shop', envFrom('dbxcsi'))), false); // the dot is not a wildcard
+    assert.equal(check(item('shop', { args: ['db-creds is read from a file'] })), false);
+    assert.equal(check(item('x', {}, { annotations: { 'rotor.dev/secrets-note': 'db-creds' } })), false);
+    assert.equal(check(item('shop', {}, { labels: { 'ünïcode-ø': 'é' } })), false);
+    assert.equal(check({}), false);
+  });
+  it('conservative: any "namespace" key counts, the name as a key counts', () => {
+    assert.equal(check(item('other', envFrom('db-creds'), { owner: { namespace: 'shop' } })), true);
+    assert.equal(check(item('shop', {}, { labels: { 'db-creds': 'yes' } })), true);
+  });
+  it('keeps every item with a backslash: an escape may spell a name otherwise', () => {
+    // "db-cred\u0073" in JSON is db-creds.
+    const escaped = '{"metadata":{"namespace":"shop"},"spec":{"secretName":"db-cred\\u0073"}}';
+    assert.equal((JSON.parse(escaped) as { spec: { secretName: string } }).spec.secretName, 'db-creds');
+    assert.equal(may?.(Buffer.from(escaped)), true);
+    assert.equal(check(item('other', { args: ['echo a\nb'] })), true);
+    assert.equal(check(item('other', { args: ['say "hi"'] })), true);
+  });
+  it('no pre-filter for names a match could straddle (quotes, commas, colons, spaces) or past MAX_MENTIONED', () => {
+    assert.equal(mentioning({ anywhere: [], namespaced: ['ns/a","b'] }), undefined);
+    assert.equal(mentioning({ anywhere: [], namespaced: ['ns/,'] }), undefined);
+    assert.equal(mentioning({ anywhere: ['a:b'], namespaced: [] }), undefined);
+    assert.equal(mentioning({ anywhere: [], namespaced: ['ns/a b'] }), undefined);
+    const many = Array.from({ length: MAX_MENTIONED + 1 }, (_, i) => `ns/s${i}`);
+    assert.equal(mentioning({ anywhere: [], namespaced: many }), undefined);
+    // The same name in several namespaces counts once.
+    const same = Array.from({ length: MAX_MENTIONED + 1 }, (_, i) => `ns${i}/s`);
+    assert.notEqual(mentioning({ anywhere: [], namespaced: same }), undefined);
+  });
+  it('nothing wanted: every item refused', () => {
+    assert.equal(mentioning({ anywhere: [], namespaced: [] })?.(Buffer.from('{"a":"b"}')), false);
+  });
+});
+
 describe('HttpKubeApi with eachItem, over HTTP', () => {
   const items = Array.from({ length: 300 }, (_, i) => ({
     metadata: { name: `w${i}`, managedFields: [{ manager: 'x' }] },
     spec: { note: `ünïcode "${'}'.repeat(i % 7)}" \\ ${i}` },
   }));
   const body = JSON.stringify({ kind: 'DeploymentList', metadata: { continue: 'next' }, items });
-  let mode: 'ok' | 'forbidden' | 'truncated' = 'ok';
+  // The same names with notes free of backslashes: what a byte test can refuse.
+  const plainBody = JSON.stringify({
+    kind: 'DeploymentList',
+    metadata: { continue: 'next' },
+    items: items.map((o, i) => ({ ...o, spec: { note: `plain ${i}` } })),
+  });
+  let mode: 'ok' | 'plain' | 'forbidden' | 'truncated' = 'ok';
   const server = createServer((_req, res) => {
     if (mode === 'forbidden') {
       res.writeHead(403, { 'content-type': 'application/json' });
@@ -123,7 +226,7 @@ describe('HttpKubeApi with eachItem, over HTTP', () => {
     }
     res.writeHead(200, { 'content-type': 'application/json' });
     // Many small writes: items are cut across chunks at odd places.
-    const bytes = Buffer.from(body);
+    const bytes = Buffer.from(mode === 'plain' ? plainBody : body);
     const end = mode === 'truncated' ? bytes.length - 40 : bytes.length;
     for (let i = 0; i < end; i += 997) res.write(bytes.subarray(i, Math.min(end, i + 997)));
     if (mode === 'truncated') res.destroy();
@@ -162,6 +265,38 @@ describe('HttpKubeApi with eachItem, over HTTP', () => {
       got.items,
       [7, 107, 207].map((i) => ({ metadata: { name: `w${i}` }, spec: items[i]?.spec })),
     );
+  });
+
+  it('with mayKeepItem: the same kept items; refused ones are never offered, unless they hold a backslash', async () => {
+    const request = async (): Promise<{ items: KubeObject[]; offered: string[] }> => {
+      const offered: string[] = [];
+      const got = await api.request<{ items: KubeObject[] }>({
+        method: 'GET',
+        path: '/apis/apps/v1/deployments',
+        eachItem: (o) => {
+          offered.push(o.metadata?.name ?? '');
+          if (o.metadata) delete (o.metadata as { managedFields?: unknown }).managedFields;
+          return Number((o.metadata?.name ?? '').slice(1)) % 100 === 7 ? o : undefined;
+        },
+        mayKeepItem: mentioning({ anywhere: ['w7', 'w107', 'w207'], namespaced: [] }),
+      });
+      return { items: got.items, offered };
+    };
+    mode = 'plain';
+    const plain = await request();
+    assert.deepEqual(
+      plain.items,
+      [7, 107, 207].map((i) => ({ metadata: { name: `w${i}` }, spec: { note: `plain ${i}` } })),
+    );
+    assert.deepEqual(plain.offered, ['w7', 'w107', 'w207']);
+    // Every note of the other body holds a backslash: each item is parsed and offered.
+    mode = 'ok';
+    const escaped = await request();
+    assert.deepEqual(
+      escaped.items,
+      [7, 107, 207].map((i) => ({ metadata: { name: `w${i}` }, spec: items[i]?.spec })),
+    );
+    assert.equal(escaped.offered.length, 300);
   });
 
   it('an error status is still a KubeApiError with the server reason', async () => {

@@ -329,6 +329,23 @@ describe('loadManifestsParallel', () => {
     });
   });
 
+  it('uses a worker per idle core beyond the main thread, none on a busy or 2-core machine', async () => {
+    const { workerCount } = await import('../../functions/manifests/parallel');
+    // (cores, 1-minute load average, YAML files, maxWorkers given)
+    assert.equal(workerCount(2, 0.05, 500), 0); // one idle core: the main thread's
+    assert.equal(workerCount(2, 3.2, 500), 0);
+    assert.equal(workerCount(4, 0.2, 500), 2);
+    assert.equal(workerCount(8, 0.5, 500), 3); // at most 3 by default
+    assert.equal(workerCount(8, 5.5, 500), 1); // 2 idle cores: the main thread's and one worker's
+    assert.equal(workerCount(8, 7.9, 500), 0);
+    assert.equal(workerCount(16, 40, 500), 0); // busier than its cores
+    assert.equal(workerCount(8, 0, 2), 1); // one file per thread at most
+    // Asked for explicitly (tests): the load does not count, one core stays the main thread's.
+    assert.equal(workerCount(2, 9, 500, 2), 1);
+    assert.equal(workerCount(8, 9, 500, 2), 2);
+    assert.equal(workerCount(1, 0, 500, 2), 0);
+  });
+
   it('stays on one thread for small inputs', async () => {
     const { loadManifestsParallel } = await import('../../functions/manifests/parallel');
     assert.deepEqual(

@@ -17,6 +17,7 @@ import {
 } from '../../functions/core/reachability';
 import type { SecretId } from '../../functions/core/secretName';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
+import { mentioning } from '../../functions/cluster/listItems';
 import { loadManifests } from '../../functions/manifests/load';
 import { HOT_SECRETS, PROJECT_ID, PROJECT_NUMBER, buildFleet } from '../../scripts/bench/fleet';
 import {
@@ -223,6 +224,77 @@ describe('mayDependOn / WorkloadFilters: several secrets at once (one discovery 
       );
     }
     assert.ok(kept > 50, `the filters keep workloads to compare (${kept})`);
+  });
+});
+
+describe('WorkloadFilters.mentionsToKeep: what a kept built-in workload must name (byte pre-filter)', () => {
+  const db = reach();
+  const token = reach(small, 'projects/my-proj/secrets/api-token');
+  it('the annotation key, the reached Secrets and classes by name, and the Deployments kept Rollouts run', () => {
+    const filters = new WorkloadFilters([db, token]);
+    // db: its ESO target db-creds, the find target found, class db-csi and its secretObjects
+    // db-synced; api-token: the ESO other's target (named as the ExternalSecret), found, token-csi.
+    const sorted = (m: { anywhere: string[]; namespaced: string[] }) => ({
+      anywhere: m.anywhere,
+      namespaced: [...m.namespaced].sort(),
+    });
+    assert.deepEqual(sorted(filters.mentionsToKeep()), {
+      anywhere: ['rotor.dev/secrets'],
+      namespaced: [
+        'shop/db-creds',
+        'shop/db-csi',
+        'shop/db-synced',
+        'shop/found',
+        'shop/other',
+        'shop/token-csi',
+      ],
+    });
+    filters.keptBy({
+      apiVersion: 'argoproj.io/v1alpha1',
+      kind: 'Rollout',
+      metadata: { name: 'ro', namespace: 'shop' },
+      spec: { workloadRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'base' } },
+    });
+    assert.ok(filters.mentionsToKeep().namespaced.includes('shop/base'));
+  });
+
+  it('on the benchmark fleet: never refuses a workload the filters keep, and refuses most of the rest', () => {
+    const fleet = buildFleet({
+      workloads: 1500,
+      namespaces: 30,
+      hotFraction: 0.05,
+      decoyFraction: 0.03,
+      seed: 7,
+    });
+    const objects = fleet.phases.flatMap((ph) => ph.objects.map((o) => o.body));
+    const full = inventoryFrom('bench', objects);
+    const p = ProjectMap.parse(`${PROJECT_ID}=${PROJECT_NUMBER}`);
+    const opts = { projects: p, defaultProject: PROJECT_ID };
+    const all = HOT_SECRETS.map((h) => reachabilityOf(full, id(`projects/${PROJECT_ID}/secrets/${h}`), opts));
+    let refused = 0;
+    let builtIn = 0;
+    // Each hot secret alone (one event), and all of them at once (a burst sharing one discovery).
+    for (const reaches of [...all.map((r) => [r]), all]) {
+      const filters = new WorkloadFilters(reaches);
+      const referring = full.workloads.filter((w) => TEMPLATE_REFERRING_KINDS.includes(w.kind ?? ''));
+      for (const w of referring) filters.keptBy(w);
+      const may = mentioning(filters.mentionsToKeep());
+      assert.ok(may, 'few enough strings to pre-filter');
+      for (const w of full.workloads) {
+        if (TEMPLATE_REFERRING_KINDS.includes(w.kind ?? '')) continue;
+        builtIn++;
+        const bytes = Buffer.from(JSON.stringify(w));
+        const kept = filters.keptBy(w).length > 0;
+        if (kept)
+          assert.equal(
+            may(bytes),
+            true,
+            `${w.kind ?? ''} ${w.metadata?.namespace ?? ''}/${w.metadata?.name ?? ''}`,
+          );
+        if (!may(bytes)) refused++;
+      }
+    }
+    assert.ok(refused > builtIn / 2, `refused unparsed: ${refused} of ${builtIn}`);
   });
 });
 
