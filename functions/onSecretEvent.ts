@@ -78,7 +78,7 @@ export interface SecretEventEnvironment {
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
 export type ReportingEnvironment = Pick<
   SecretEventEnvironment,
-  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation'
+  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation' | 'secretManager'
 >;
 
 /** The message a delivery received and its place in the event's chain (core/converge.ts). */
@@ -277,6 +277,8 @@ export async function reconcileDelivery(
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
       windows: env.config.windows,
+      groups: env.config.groups,
+      secretManager: env.secretManager,
       reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),

@@ -29,7 +29,7 @@ import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
-import type { ProjectMap } from '../core/secretName';
+import type { ProjectMap, SecretId } from '../core/secretName';
 import { secretKey } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
@@ -54,6 +54,10 @@ import { namespaceMatcher } from '../cluster/namespaces';
 import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
+import type { GroupPolicy } from '../core/secretGroups';
+import type { SecretMetadataReader } from '../secretmanager/types';
+import type { OtherSecret, SecretFacts } from './secretGroups';
+import { secretFactsReader, withinGroup } from './secretGroups';
 import { outcomeEvent } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
@@ -98,6 +102,12 @@ export interface ReconcileConfig {
   readonly approve?: (ref: WorkloadRef) => boolean;
   /** Maintenance windows (core/restartGate.ts); unset: restarts at any time, no Namespace read. */
   readonly windows?: WindowPolicy;
+  /**
+   * One restart for related secrets (core/secretGroups.ts), with the Secret Manager metadata
+   * reader it needs (roles/secretmanager.viewer); either unset: a restart per secret.
+   */
+  readonly groups?: GroupPolicy;
+  readonly secretManager?: SecretMetadataReader;
 }
 
 export interface EventInfo {
@@ -287,6 +297,11 @@ async function reconcileCluster(
     }
     return p;
   };
+  // The other secrets a workload reads: discovery over that workload alone (for groups).
+  const others = (wd: WorkloadDependencies): OtherSecret[] =>
+    indexOf({ ...inventory, workloads: [wd.object] })
+      .secretsInUse()
+      .map((s) => ({ key: s.key, secret: s.secret, dependencies: s.dependents[0]?.dependencies ?? [] }));
   const env: WorkloadEnv = {
     api,
     ctx,
@@ -295,6 +310,8 @@ async function reconcileCluster(
     secretSyncs,
     podStatuses,
     namespaceWindows,
+    others,
+    ...(cfg.groups && cfg.secretManager ? { secretFacts: secretFactsReader(cfg.secretManager, log) } : {}),
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
@@ -535,6 +552,9 @@ interface WorkloadEnv {
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
   /** A namespace's rotor.dev/restart-windows annotation (memoized per pass). */
   readonly namespaceWindows: (namespace: string) => Promise<string | undefined>;
+  /** The other secrets a workload reads, and what Secret Manager says of one (memoized per pass). */
+  readonly others: (wd: WorkloadDependencies) => OtherSecret[];
+  readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
   readonly secretKey: string;
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
@@ -658,7 +678,32 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinWindows(wd, decision, env);
+  return withinWindows(wd, await groupedWith(wd, decision, env), env);
+}
+
+/** The decision with the secrets rotated together with the event's applied (core/secretGroups.ts). */
+async function groupedWith(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  env: WorkloadEnv,
+): Promise<LiveDecision> {
+  const policy = env.cfg.groups;
+  if (!policy || !env.secretFacts || decision.action !== 'restart') return decision;
+  return withinGroup(wd, decision, {
+    ctx: env.ctx,
+    secretKey: env.secretKey,
+    projects: env.cfg.projects,
+    policy,
+    facts: env.secretFacts,
+    others: env.others,
+    externalSecrets: env.externalSecrets,
+    secretSyncs: env.secretSyncs,
+    podStatuses: env.podStatuses,
+    now: (env.cfg.now ?? (() => new Date()))().getTime(),
+    ...(env.cfg.csiRotationIntervalMs !== undefined
+      ? { csiRotationIntervalMs: env.cfg.csiRotationIntervalMs }
+      : {}),
+  });
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */
