@@ -50,6 +50,7 @@ import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { convergeEvent } from './pipeline/converge';
+import { secretFactsReader } from './pipeline/secretGroups';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
@@ -278,7 +279,7 @@ export async function reconcileDelivery(
       waves: env.config.waves,
       windows: env.config.windows,
       groups: env.config.groups,
-      secretManager: env.secretManager,
+      secretFacts: secretFactsReader(env.secretManager, log),
       reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),

@@ -55,9 +55,8 @@ import { RESOURCES, listAll, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from './outcome';
 import type { GroupPolicy } from '../core/secretGroups';
-import type { SecretMetadataReader } from '../secretmanager/types';
 import type { OtherSecret, SecretFacts } from './secretGroups';
-import { secretFactsReader, withinGroup } from './secretGroups';
+import { withinGroup } from './secretGroups';
 import { outcomeEvent } from './outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
@@ -103,11 +102,12 @@ export interface ReconcileConfig {
   /** Maintenance windows (core/restartGate.ts); unset: restarts at any time, no Namespace read. */
   readonly windows?: WindowPolicy;
   /**
-   * One restart for related secrets (core/secretGroups.ts), with the Secret Manager metadata
-   * reader it needs (roles/secretmanager.viewer); either unset: a restart per secret.
+   * One restart for related secrets (core/secretGroups.ts), with what Secret Manager says of a
+   * secret (pipeline/secretGroups.ts secretFactsReader: one per delivery, so every pass and
+   * cluster shares its reads); either unset: a restart per secret.
    */
   readonly groups?: GroupPolicy;
-  readonly secretManager?: SecretMetadataReader;
+  readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
 }
 
 export interface EventInfo {
@@ -311,7 +311,7 @@ async function reconcileCluster(
     podStatuses,
     namespaceWindows,
     others,
-    ...(cfg.groups && cfg.secretManager ? { secretFacts: secretFactsReader(cfg.secretManager, log) } : {}),
+    ...(cfg.secretFacts ? { secretFacts: cfg.secretFacts } : {}),
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),

@@ -15,6 +15,7 @@ import { ProjectMap } from '../../functions/core/secretName';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { reconcileEvent } from '../../functions/pipeline/reconcile';
+import { secretFactsReader } from '../../functions/pipeline/secretGroups';
 import type { ReconcileConfig } from '../../functions/pipeline/reconcile';
 import type { EventOutcome, WorkloadOutcome } from '../../functions/pipeline/outcome';
 import { memoryLogger } from '../../functions/log';
@@ -101,7 +102,7 @@ describe('one restart for secrets rotated together (rotor-group)', { timeout: 24
     reload: { retries: 0, backoffMs: 10 },
     logger,
     groups: { windowMs: 300_000, maxWaitMs: 600_000 },
-    secretManager: sm,
+    secretFacts: secretFactsReader(sm, logger),
   });
 
   before(async () => {
