@@ -10,6 +10,7 @@ import type { ControlPlane } from '../harness/controlPlane';
 import { startSecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { SecretManagerStandIn } from '../harness/secretManagerStandIn';
 import type { EventContext } from '../../functions/core/decision';
+import type { SecretId } from '../../functions/core/secretName';
 import type { KubeObject } from '../../functions/core/kube';
 import { ProjectMap } from '../../functions/core/secretName';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
@@ -22,6 +23,8 @@ import { memoryLogger } from '../../functions/log';
 import { createSecretManager } from '../../functions/secretmanager/client';
 import type { SecretManager } from '../../functions/secretmanager/types';
 import { SecretValue } from '../../functions/secretmanager/secretValue';
+import { rotateAll } from '../../functions/rotation/batch';
+import { startWorld } from './rotation/fixtures';
 
 const NS = 'grouped';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -206,5 +209,72 @@ describe('one restart for secrets rotated together (rotor-group)', { timeout: 24
     assert.equal(both3.result, 'unchanged', both3.reason);
     assert.match(both3.reason, /^version 2 of projects\/my-proj\/secrets\/db-pass already applied/);
     assert.equal((await template('both'))[RESTARTED_AT], marker, 'restarted exactly once');
+  });
+  it('secrets of one rotateSecret batch are grouped without a label: one restart, naming the batch', async () => {
+    // Two secrets rotated by one request (the `random` strategy, through the real protocol): the
+    // batch's trigger is recorded in each secret's rotor-last-rotation.
+    const w = await startWorld();
+    try {
+      const ids = [];
+      for (const name of ['api-key', 'api-id']) {
+        ids.push(
+          await w.secret(name, { 'rotor-strategy': 'random' }, { 'rotor-min-interval': '0' }, `${name}-1`),
+        );
+        await admin('POST', `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets`, {
+          apiVersion: 'external-secrets.io/v1',
+          kind: 'ExternalSecret',
+          metadata: { name },
+          spec: {
+            secretStoreRef: { kind: 'ClusterSecretStore', name: 'gcp-test' },
+            target: { name },
+            data: [{ secretKey: 'value', remoteRef: { key: name } }],
+          },
+        });
+      }
+      await admin('POST', `/apis/external-secrets.io/v1/clustersecretstores`, {
+        apiVersion: 'external-secrets.io/v1',
+        kind: 'ClusterSecretStore',
+        metadata: { name: 'gcp-test' },
+        spec: { provider: { gcpsm: { projectID: 'test-proj' } } },
+      });
+      await admin(
+        'POST',
+        `/apis/apps/v1/namespaces/${NS}/deployments`,
+        envDeployment('batched', ['api-key', 'api-id']),
+      );
+      const [key, appId] = ids as [SecretId, SecretId];
+      const report = await rotateAll([key, appId], w.deps(), { trigger: 'batch-1' }, 2);
+      assert.deepEqual(
+        report.results.map((r) => r.outcome),
+        ['rotated', 'rotated'],
+      );
+      const event = async (id: SecretId): Promise<EventContext> => ({
+        type: 'SECRET_VERSION_ADD',
+        secret: id,
+        version: '2',
+        time: (await w.sm.getVersion(id, '2')).createTime.toISOString(),
+      });
+      const cfg = (): ReconcileConfig => ({ ...config(), secretFacts: secretFactsReader(w.sm, logger) });
+
+      await synced('api-key');
+      const first = find(await reconcileEvent(await event(key), {}, cfg()), 'batched');
+      assert.equal(first.waitingFor, 'group', first.reason);
+      assert.match(
+        first.reason,
+        /waits for projects\/test-proj\/secrets\/api-id version 2 \(rotation batch batch-1\)/,
+      );
+
+      await synced('api-id');
+      const second = find(await reconcileEvent(await event(appId), {}, cfg()), 'batched');
+      assert.equal(second.result, 'restarted', second.reason);
+      assert.match(
+        second.reason,
+        /one restart for projects\/test-proj\/secrets\/api-key version 2 \(rotation batch batch-1\), all visible$/,
+      );
+      const third = find(await reconcileEvent(await event(key), {}, cfg()), 'batched');
+      assert.equal(third.result, 'unchanged', third.reason);
+    } finally {
+      await w.close();
+    }
   });
 });
