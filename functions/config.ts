@@ -13,6 +13,7 @@ import { ProjectMap } from './core/secretName';
 import type { FanOutSetting } from './core/fanOut';
 import type { LoopSettings } from './core/converge';
 import type { WindowPolicy } from './core/restartGate';
+import type { GroupPolicy } from './core/secretGroups';
 import type { RestartWindow } from './core/restartWindows';
 import { parseRestartWindows } from './core/restartWindows';
 
@@ -40,6 +41,7 @@ export interface RotorConfig {
   readonly waves: WaveSettings;
   readonly loop: LoopSettings;
   readonly windows: WindowPolicy;
+  readonly groups: GroupPolicy;
   readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
@@ -81,6 +83,15 @@ export interface ActingSettings {
    * event is reported (gave-up, acked), not waited for.
    */
   readonly windows: WindowPolicy;
+  /**
+   * One restart for related secrets (core/secretGroups.ts): secrets of one rotateSecret batch, or
+   * sharing the Secret Manager label (or annotation) `rotor-group`, restart a workload reading
+   * several of them once all are visible. ROTOR_GROUP_WINDOW_SECONDS (default 300): versions
+   * created this close to the event's count as rotated with it. ROTOR_GROUP_WAIT_SECONDS (default
+   * 600): a restart waits at most this long after the event for them, then restarts and says which
+   * it gave up on; 0 turns groups off (no Secret Manager metadata is read for them).
+   */
+  readonly groups: GroupPolicy;
 }
 
 /** Two passes start at least this far apart: a burst of status changes costs one pass. */
@@ -139,6 +150,10 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
         REPORT_LEASE_MARGIN_MS,
     },
     windows: windowPolicy(env),
+    groups: {
+      windowMs: int(env.ROTOR_GROUP_WINDOW_SECONDS, 'ROTOR_GROUP_WINDOW_SECONDS', 300, 1) * 1000,
+      maxWaitMs: int(env.ROTOR_GROUP_WAIT_SECONDS, 'ROTOR_GROUP_WAIT_SECONDS', 600, 0) * 1000,
+    },
     csiRotationIntervalMs:
       int(
         env.ROTOR_CSI_ROTATION_INTERVAL_SECONDS,

@@ -50,6 +50,7 @@ import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { convergeEvent } from './pipeline/converge';
+import { secretFactsReader } from './pipeline/secretGroups';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
@@ -78,7 +79,7 @@ export interface SecretEventEnvironment {
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
 export type ReportingEnvironment = Pick<
   SecretEventEnvironment,
-  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation'
+  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation' | 'secretManager'
 >;
 
 /** The message a delivery received and its place in the event's chain (core/converge.ts). */
@@ -277,6 +278,8 @@ export async function reconcileDelivery(
       csiRotationIntervalMs: env.config.csiRotationIntervalMs,
       waves: env.config.waves,
       windows: env.config.windows,
+      groups: env.config.groups,
+      secretFacts: secretFactsReader(env.secretManager, log),
       reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),

@@ -378,6 +378,16 @@ export function watchTargetsOf(
       );
     case 'csi':
       return [{ ...at, resource: 'spc-pod-status' }];
+    case 'group':
+      // The other secrets of the group reach the workload through syncs of the kinds it already
+      // reads: the namespace's ones of those kinds are watched (the bound is on the clock).
+      return [
+        ...(sources.some((s) => s.kind === 'eso') ? [{ ...at, resource: 'external-secret' } as const] : []),
+        ...(sources.some((s) => s.kind === 'gke-sync') ? [{ ...at, resource: 'secret-sync' } as const] : []),
+        ...(sources.some((s) => s.kind === 'csi-sync')
+          ? [{ ...at, resource: 'spc-pod-status' } as const]
+          : []),
+      ];
     case 'pods':
       return [{ ...at, resource: 'pod' }];
   }

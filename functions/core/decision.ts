@@ -84,9 +84,10 @@ export interface WaitDecision extends DecisionFacts {
 /**
  * What a wait is for (`wave`: an earlier wave's rollouts; `rollout`: the rollout of what Rotor
  * already did for the event; core/waves.ts; `report`: another delivery's report of what it did,
- * pipeline/reconcile.ts).
+ * pipeline/reconcile.ts; `group`: the other secrets rotated with this one, core/secretGroups.ts).
  */
-export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report' | 'window';
+export type WaitingFor =
+  'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report' | 'window' | 'group';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {

@@ -136,9 +136,7 @@ function workloadStatus(d: DependentState, inputs: StatusInputs, version: string
     now: inputs.now,
     timeoutMs: inputs.rolloutTimeoutMs,
   });
-  // Only CSI mounts: the driver's mount status says what each pod serves, whether Rotor restarted
-  // it or the driver rotated the file in place.
-  const byMount = deps.length > 0 && deps.every((dep) => dep.via === 'csi' && dep.source.kind === 'csi');
+  const byMount = servedByMount(deps);
   const pods = d.pods
     .filter((p) => !(p.metadata as { deletionTimestamp?: string } | undefined)?.deletionTimestamp)
     .map((p): PodServing =>
@@ -158,6 +156,15 @@ function workloadStatus(d: DependentState, inputs: StatusInputs, version: string
       inputs,
     ),
   };
+}
+
+/**
+ * Only CSI mounts: the driver's mount status says what each pod serves, whether Rotor restarted it
+ * or the driver rotated the file in place. Otherwise (env, synced Secrets, subPath) a pod serves
+ * what its template revision was started with (core/servedVersions.ts uses the same evidence).
+ */
+export function servedByMount(deps: readonly Dependency[]): boolean {
+  return deps.length > 0 && deps.every((dep) => dep.via === 'csi' && dep.source.kind === 'csi');
 }
 
 /** A restart not acted on yet, under maintenance windows: says when it will happen. */

@@ -29,7 +29,7 @@ import { reportOwner, watchTargetsOf } from '../core/converge';
 import type { KnownEvents } from '../cluster/events';
 import { createEvent, eventExists } from '../cluster/events';
 import { kindOf, workloadAnnotation } from '../core/workloadKinds';
-import type { ProjectMap } from '../core/secretName';
+import type { ProjectMap, SecretId } from '../core/secretName';
 import { secretKey } from '../core/secretName';
 import { errorMessage, isTransient } from '../errors';
 import type { Logger } from '../log';
@@ -55,6 +55,9 @@ import { listAll } from '../cluster/listing';
 import { RESOURCES, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
 import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from '../core/outcome';
+import type { GroupPolicy } from '../core/secretGroups';
+import type { OtherSecret, SecretFacts } from './secretGroups';
+import { withinGroup } from './secretGroups';
 import { outcomeEvent } from '../core/outcome';
 
 /** Conflicts are normal when many deliveries touch one workload; each retry re-decides. */
@@ -99,6 +102,13 @@ export interface ReconcileConfig {
   readonly approve?: (ref: WorkloadRef) => boolean;
   /** Maintenance windows (core/restartGate.ts); unset: restarts at any time, no Namespace read. */
   readonly windows?: WindowPolicy;
+  /**
+   * One restart for related secrets (core/secretGroups.ts), with what Secret Manager says of a
+   * secret (pipeline/secretGroups.ts secretFactsReader: one per delivery, so every pass and
+   * cluster shares its reads); either unset: a restart per secret.
+   */
+  readonly groups?: GroupPolicy;
+  readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
 }
 
 export interface EventInfo {
@@ -288,6 +298,11 @@ async function reconcileCluster(
     }
     return p;
   };
+  // The other secrets a workload reads: discovery over that workload alone (for groups).
+  const others = (wd: WorkloadDependencies): OtherSecret[] =>
+    indexOf({ ...inventory, workloads: [wd.object] })
+      .secretsInUse()
+      .map((s) => ({ key: s.key, secret: s.secret, dependencies: s.dependents[0]?.dependencies ?? [] }));
   const env: WorkloadEnv = {
     api,
     ctx,
@@ -296,6 +311,8 @@ async function reconcileCluster(
     secretSyncs,
     podStatuses,
     namespaceWindows,
+    others,
+    ...(cfg.secretFacts ? { secretFacts: cfg.secretFacts } : {}),
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
@@ -536,6 +553,9 @@ interface WorkloadEnv {
   readonly podStatuses: (namespace: string) => Promise<KubeObject[]>;
   /** A namespace's rotor.dev/restart-windows annotation (memoized per pass). */
   readonly namespaceWindows: (namespace: string) => Promise<string | undefined>;
+  /** The other secrets a workload reads, and what Secret Manager says of one (memoized per pass). */
+  readonly others: (wd: WorkloadDependencies) => OtherSecret[];
+  readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
   readonly secretKey: string;
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
@@ -659,7 +679,32 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinWindows(wd, decision, env);
+  return withinWindows(wd, await groupedWith(wd, decision, env), env);
+}
+
+/** The decision with the secrets rotated together with the event's applied (core/secretGroups.ts). */
+async function groupedWith(
+  wd: WorkloadDependencies,
+  decision: LiveDecision,
+  env: WorkloadEnv,
+): Promise<LiveDecision> {
+  const policy = env.cfg.groups;
+  if (!policy || !env.secretFacts || decision.action !== 'restart') return decision;
+  return withinGroup(wd, decision, {
+    ctx: env.ctx,
+    secretKey: env.secretKey,
+    projects: env.cfg.projects,
+    policy,
+    facts: env.secretFacts,
+    others: env.others,
+    externalSecrets: env.externalSecrets,
+    secretSyncs: env.secretSyncs,
+    podStatuses: env.podStatuses,
+    now: (env.cfg.now ?? (() => new Date()))().getTime(),
+    ...(env.cfg.csiRotationIntervalMs !== undefined
+      ? { csiRotationIntervalMs: env.cfg.csiRotationIntervalMs }
+      : {}),
+  });
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */

@@ -5,7 +5,10 @@
 //     not moved to anything newer yet,
 //   - mounts it through the CSI driver right now (SecretProviderClassPodStatus),
 //   - is the version a dependent is leaving while its rollout to the new one is halted or not done
-//     (rolloutHolds.ts): the way back stays open until the fleet has moved.
+//     (rolloutHolds.ts): the way back stays open until the fleet has moved,
+//   - is served by a pod of a dependent right now, by the evidence of `rotor status`
+//     (core/servedVersions.ts): a pod of a revision before Rotor's restart, or of a workload Rotor
+//     never recorded a version on, still serves an older version after every rollout is done.
 import type { Inventory } from '../core/inventory';
 import { DependencyIndex, appliedVersions } from '../core/discovery';
 import type { KubeObject } from '../core/kube';
@@ -14,9 +17,14 @@ import type { ProjectMap, SecretId } from '../core/secretName';
 import { formatSecretId, versionKind } from '../core/secretName';
 import type { KubeApi } from '../cluster/kubeApi';
 import { INVENTORY_PAGE_SIZE, liveInventory } from '../cluster/inventory';
-import { forEachPage } from '../cluster/listing';
-import { RESOURCES } from '../cluster/resources';
+import { forEachPage, listAll } from '../cluster/listing';
+import { RESOURCES, podOwnerResource } from '../cluster/resources';
 import { rolloutHealth } from '../core/rolloutHealth';
+import { ownedPods, selectorOf } from '../core/pods';
+import type { KnownVersion, ServingPod } from '../core/servedVersions';
+import { servedVersions, servingPods } from '../core/servedVersions';
+import { kindOf } from '../core/workloadKinds';
+import type { WorkloadDependencies } from '../core/discovery';
 import type { PinnedVersions } from './retire';
 import { ExplainedPins } from './retire';
 import type { DependentRollout } from './rolloutHolds';
@@ -95,6 +103,8 @@ export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: Projec
   return async (secret, versions) => {
     const pins = new Map<number, string>();
     const rollouts: DependentRollout[] = [];
+    const serving: ServingPod[] = [];
+    const clusterUses = new Map<number, string>();
     for (const api of await clusters()) {
       // No bare Pods: rotor-pins names no core resource (it cannot read a Secret), and a Pod's CSI
       // mounts are counted from the pod statuses.
@@ -104,11 +114,22 @@ export function clusterPins(clusters: () => Promise<KubeApi[]>, projects: Projec
         podStatusesOf(api, secret.id, projects),
       ]);
       for (const v of pinsFromInventory(inventory, secret.id, projects, statuses))
-        pins.set(v, 'a workload in a cluster uses it');
+        clusterUses.set(v, 'a workload in a cluster uses it');
       rollouts.push(...dependentRollouts(inventory, secret.id, projects, api.cluster, Date.now()));
+      serving.push(...(await servingPodsOf(api, inventory, secret.id, projects, statuses)));
     }
-    const enabled = versions.filter((v) => v.state === 'ENABLED').map((v) => v.version);
-    for (const [v, why] of rolloutHolds(rollouts, enabled)) pins.set(v, why);
+    const known: KnownVersion[] = versions.map((v) => ({
+      version: v.version,
+      createdAtMs: v.createTime.getTime(),
+      enabled: v.state === 'ENABLED',
+    }));
+    // What a pod serves is the most precise reason; a rollout that holds the version is added.
+    for (const [v, why] of servedVersions(serving, known)) pins.set(v, why);
+    const served = new Set(pins.keys());
+    const enabled = known.filter((v) => v.enabled).map((v) => v.version);
+    for (const [v, why] of rolloutHolds(rollouts, enabled))
+      pins.set(v, served.has(v) && pins.has(v) ? `${pins.get(v)}; ${why}` : why);
+    for (const [v, why] of clusterUses) if (!pins.has(v)) pins.set(v, why);
     return new ExplainedPins(pins);
   };
 }
@@ -120,4 +141,38 @@ async function podStatusesOf(api: KubeApi, secret: SecretId, projects: ProjectMa
     for (const s of page) if (mountedVersions(s, secret, projects).length > 0) kept.push(s);
   });
   return kept;
+}
+
+/**
+ * What each pod of the dependents of `secret` serves in one cluster (core/servedVersions.ts). Each
+ * dependent's pods are listed by its selector, and kept by ownership (a Deployment's through its
+ * ReplicaSets), as `rotor status` does; every namespace counts (see clusterPins).
+ */
+async function servingPodsOf(
+  api: KubeApi,
+  inventory: Inventory,
+  secret: SecretId,
+  projects: ProjectMap,
+  statuses: readonly KubeObject[],
+): Promise<ServingPod[]> {
+  const index = new DependencyIndex(inventory, { projects });
+  const inputs = { secret, secretKey: index.keyOf(secret), projects, spcPodStatuses: statuses };
+  const out: ServingPod[] = [];
+  for (const wd of index.dependentsOf(secret)) out.push(...servingPods(wd, await podsOf(api, wd), inputs));
+  return out;
+}
+
+async function podsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeObject[]> {
+  const { podOwner } = kindOf(wd.ref.kind);
+  const selector = selectorOf(wd.object);
+  const where = { namespace: wd.ref.namespace, ...(selector ? { labelSelector: selector } : {}) };
+  const [pods, owners] = await Promise.all([
+    listAll(api, RESOURCES.pods, where),
+    podOwner.via === 'intermediate' ? listAll(api, podOwnerResource(podOwner), where) : undefined,
+  ]);
+  return ownedPods(
+    wd.object,
+    pods?.items ?? [],
+    podOwner.via === 'intermediate' ? (owners?.items ?? []) : undefined,
+  );
 }

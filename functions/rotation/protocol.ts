@@ -29,7 +29,7 @@ import { readRotationConfig } from './config';
 import { formatDuration } from './duration';
 import { ALIASES } from './names';
 import type { PinnedVersions, RetirePlan } from './retire';
-import { aliasPins, planRetirement, retire } from './retire';
+import { aliasPins, planRetirement, retire, reusedUserHold } from './retire';
 import type { InProgress, LastAbandoned, LastRotation } from './rotationState';
 import {
   isLive,
@@ -252,6 +252,19 @@ class Rotation {
           },
         );
       }
+    }
+
+    if (!state) {
+      // postgres-alternating would re-password the previous version's user: not while it is served.
+      const held = this.deps.pinnedVersions
+        ? reusedUserHold(config.strategy, secret, await this.deps.pinnedVersions(secret, versions))
+        : undefined;
+      if (held)
+        return this.result(
+          'skipped',
+          `the previous user (version ${held.version}) is still in use: ${held.why}; the rotation waits, since it would change that user's password`,
+          { strategy: config.strategy, kept: [held] },
+        );
     }
 
     // The version in use: the one a resumed rotation started from, else `current`, else the

@@ -35,6 +35,24 @@ export const aliasPins: PinnedVersions = (secret) => {
   return Promise.resolve(pinned);
 };
 
+/**
+ * postgres-alternating's next rotation re-passwords the role the `previous` version holds: that
+ * drops the old user as surely as disabling its version. While the clusters say some consumer
+ * still uses that version (a pod serves it, a rollout holds it: `ExplainedPins`), the rotation
+ * waits, naming what holds it. Without cluster evidence (no clusters configured: a plain set, the
+ * fail-safe that keeps every version enabled), nothing tells, and rotation goes on as before.
+ */
+export function reusedUserHold(
+  strategy: string,
+  secret: SecretMetadata,
+  pins: ReadonlySet<number>,
+): { readonly version: number; readonly why: string } | undefined {
+  const previous = secret.versionAliases[ALIASES.previous];
+  if (strategy !== 'postgres-alternating' || previous === undefined) return undefined;
+  if (!(pins instanceof ExplainedPins) || !pins.has(previous)) return undefined;
+  return { version: previous, why: pins.why.get(previous) ?? 'a consumer uses it' };
+}
+
 export interface RetirePlan {
   /** Versions to disable now. */
   readonly disable: readonly SecretVersionInfo[];

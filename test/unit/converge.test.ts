@@ -271,6 +271,17 @@ describe('what a pass waits on', () => {
     ]);
   });
 
+  it("a group's other secrets: the namespace's syncs of the kinds the workload reads through", () => {
+    assert.deepEqual(watchTargetsOf(ref, '41', 'group', [eso]), [
+      { cluster: 'c', namespace: 'shop', resource: 'external-secret' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, '41', 'group', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'external-secret' },
+      { cluster: 'c', namespace: 'shop', resource: 'secret-sync' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, '41', 'group', []), []);
+  });
+
   it('a wave waits on other workloads (their own targets); nothing pending waits on nothing', () => {
     assert.deepEqual(watchTargetsOf(ref, '41', 'wave', [eso]), []);
     assert.deepEqual(watchTargetsOf(ref, '41', undefined, [eso]), []);

@@ -61,6 +61,8 @@ describe('environment values', () => {
       loop: { budgetMs: 0, pollMs: 5_000, minIntervalMs: 1_000, reportLeaseMs: 120_000 },
       // No maintenance windows: restarts at any time; a window a week away is still waited for.
       windows: { cluster: [], byWorkload: new Map(), reloadOutsideWindows: false, maxWaitMs: 604_800_000 },
+      // Related secrets: versions 5 min apart count as rotated together; a restart waits 10 min.
+      groups: { windowMs: 300_000, maxWaitMs: 600_000 },
       csiRotationIntervalMs: 120_000,
     });
     const env = {
@@ -72,6 +74,8 @@ describe('environment values', () => {
       ROTOR_ROLLOUT_TIMEOUT_SECONDS: '90',
       ROTOR_DELIVERY_BUDGET_SECONDS: '240',
       ROTOR_DELIVERY_POLL_SECONDS: '2',
+      ROTOR_GROUP_WINDOW_SECONDS: '60',
+      ROTOR_GROUP_WAIT_SECONDS: '0',
     };
     assert.deepEqual(actingSettings(env), {
       concurrency: 2,
@@ -80,6 +84,8 @@ describe('environment values', () => {
       waves: { size: 3, rolloutTimeoutMs: 90_000 },
       loop: { budgetMs: 240_000, pollMs: 2_000, minIntervalMs: 1_000, reportLeaseMs: 360_000 },
       windows: { cluster: [], byWorkload: new Map(), reloadOutsideWindows: false, maxWaitMs: 604_800_000 },
+      // 0: groups off.
+      groups: { windowMs: 60_000, maxWaitMs: 0 },
       csiRotationIntervalMs: 120_000,
     });
     const cfg = loadConfig(env);
@@ -91,6 +97,7 @@ describe('environment values', () => {
         waves: cfg.waves,
         loop: cfg.loop,
         windows: cfg.windows,
+        groups: cfg.groups,
         csiRotationIntervalMs: cfg.csiRotationIntervalMs,
       },
       actingSettings(env),
@@ -98,6 +105,10 @@ describe('environment values', () => {
     assert.throws(
       () => actingSettings({ ROTOR_CLUSTER_CONCURRENCY: '0' }),
       /ROTOR_CLUSTER_CONCURRENCY="0" is not a whole number >= 1/,
+    );
+    assert.throws(
+      () => actingSettings({ ROTOR_GROUP_WINDOW_SECONDS: '0' }),
+      /ROTOR_GROUP_WINDOW_SECONDS="0" is not a whole number >= 1/,
     );
     assert.throws(
       () => actingSettings({ ROTOR_DELIVERY_POLL_SECONDS: '0' }),

@@ -2,6 +2,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SecretId } from '../../../functions/core/secretName';
+import { ProjectMap, formatSecretId } from '../../../functions/core/secretName';
+import type { Dependency } from '../../../functions/core/discovery';
+import type { KubeObject } from '../../../functions/core/kube';
+import { servedVersions, servingPods } from '../../../functions/core/servedVersions';
+import type { PinnedVersions } from '../../../functions/rotation/retire';
+import { ExplainedPins } from '../../../functions/rotation/retire';
 import { PROTOCOL_STEPS, rotateOne } from '../../../functions/rotation/protocol';
 import type { PostgresServer } from '../../harness/postgres';
 import { startPostgres } from '../../harness/postgres';
@@ -93,6 +99,97 @@ describe('postgres strategies (real PostgreSQL)', () => {
       'the role used two rotations ago has a new password',
     );
     assert.ok(await pg.canLogin('app_b', b1.password), 'previous (app_b) still works');
+    assert.deepEqual(w.aliases(id), { current: 3, previous: 2 });
+  });
+
+  it('alternating: the previous user is kept while a pod still serves it, re-passworded once none does', async () => {
+    await pg.query("CREATE ROLE app_c LOGIN PASSWORD 'c-password-0'");
+    await pg.query("CREATE ROLE app_d LOGIN PASSWORD 'd-password-0'");
+    const id = await w.secret(
+      'db-served',
+      { 'rotor-strategy': 'postgres-alternating' },
+      { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'app_c,app_d', 'rotor-min-interval': '0' },
+      JSON.stringify(cred('app_c', 'c-password-0')),
+    );
+    // Version 1 exists from t1; version 2 comes a minute later.
+    const t1 = w.clock.now().getTime();
+    w.clock.advance(60_000);
+    const first = await rotateOne(id, w.deps(), { trigger: 'c1' });
+    assert.equal(first.outcome, 'rotated', first.reason);
+    assert.deepEqual(w.aliases(id), { current: 2, previous: 1 });
+    const d1 = currentCred(id);
+    assert.equal(d1.username, 'app_d');
+
+    // The cluster, as rotor status sees it: Rotor restarted the Deployment onto version 2, and one
+    // pod of the revision before (started before version 2 existed) still runs on version 1.
+    const key = formatSecretId(id);
+    const restart = new Date(t1 + 61_000).toISOString();
+    const dep: Dependency = {
+      via: 'env',
+      container: 'app',
+      detail: 'env DB from Secret db (ExternalSecret db)',
+      version: 'latest',
+      secret: id,
+      source: { kind: 'eso', namespace: 'shop', externalSecret: 'db', secretName: 'db' },
+      read: { kind: 'env', env: 'DB', key: 'cred' },
+      inPlace: false,
+    };
+    const deployment: KubeObject = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'api',
+        namespace: 'shop',
+        annotations: { 'rotor.dev/applied': JSON.stringify({ [key]: '2' }) },
+      },
+      spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': restart } } } },
+    };
+    const pod = (name: string, startedAt: Date, marker?: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name,
+        namespace: 'shop',
+        creationTimestamp: startedAt.toISOString(),
+        ...(marker ? { annotations: { 'kubectl.kubernetes.io/restartedAt': marker } } : {}),
+      },
+    });
+    let running: KubeObject[] = [];
+    const servedPins: PinnedVersions = (_secret, versions) => {
+      const pods = servingPods(
+        {
+          ref: { cluster: 'prod', kind: 'Deployment', namespace: 'shop', name: 'api' },
+          object: deployment,
+          dependencies: [dep],
+        },
+        running,
+        { secret: id, secretKey: key, projects: new ProjectMap(), spcPodStatuses: [] },
+      );
+      const known = versions.map((v) => ({
+        version: v.version,
+        createdAtMs: v.createTime.getTime(),
+        enabled: v.state === 'ENABLED',
+      }));
+      return Promise.resolve(new ExplainedPins(servedVersions(pods, known)));
+    };
+    running = [pod('api-new', new Date(t1 + 62_000), restart), pod('api-old', new Date(t1 + 1000))];
+
+    const held = await rotateOne(id, w.deps({ pinnedVersions: servedPins }), { trigger: 'c2' });
+    assert.equal(held.outcome, 'skipped', held.reason);
+    assert.equal(
+      held.reason,
+      "the previous user (version 1) is still in use: still served by prod shop/Deployment/api: pod api-old of a revision before Rotor's restart to version 2; the rotation waits, since it would change that user's password",
+    );
+    assert.ok(await pg.canLogin('app_c', 'c-password-0'), 'the previous user still logs in');
+    assert.deepEqual(w.aliases(id), { current: 2, previous: 1 }, 'no new version');
+
+    // The old pod is gone: nothing serves version 1, so the rotation re-passwords its user.
+    running = [pod('api-new', new Date(t1 + 62_000), restart)];
+    const rotated = await rotateOne(id, w.deps({ pinnedVersions: servedPins }), { trigger: 'c3' });
+    assert.equal(rotated.outcome, 'rotated', rotated.reason);
+    assert.equal(currentCred(id).username, 'app_c');
+    assert.ok(!(await pg.canLogin('app_c', 'c-password-0')), 'the old password of the previous user is gone');
+    assert.ok(await pg.canLogin('app_d', d1.password), 'the user pods serve now still logs in');
     assert.deepEqual(w.aliases(id), { current: 3, previous: 2 });
   });
 

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { aliasPins, planRetirement } from '../../../functions/rotation/retire';
+import { ExplainedPins, aliasPins, planRetirement, reusedUserHold } from '../../../functions/rotation/retire';
 import type { SecretMetadata, SecretVersionInfo } from '../../../functions/secretmanager/types';
 
 const id = { project: 'p', secret: 's' };
@@ -71,5 +71,43 @@ describe('retirement plan', () => {
       0,
     );
     assert.equal((await planRetirement(s, vs, null, new Date(t0 + 100 * H), aliasPins)).disable.length, 0);
+  });
+});
+
+describe("postgres-alternating: the previous version's user is kept while it is served", () => {
+  const why =
+    "still served by prod shop/Deployment/api: pod api-old of a revision before Rotor's restart to version 3";
+  const served = new ExplainedPins(new Map([[2, why]]));
+  it('holds the rotation while the clusters say a pod serves the previous version, naming it', () => {
+    assert.deepEqual(reusedUserHold('postgres-alternating', secret({ current: 3, previous: 2 }), served), {
+      version: 2,
+      why,
+    });
+  });
+  it('not once nothing serves it, nor for another version, nor without a previous version', () => {
+    const held3 = new ExplainedPins(new Map([[3, 'current']]));
+    assert.equal(
+      reusedUserHold('postgres-alternating', secret({ current: 3, previous: 2 }), held3),
+      undefined,
+    );
+    assert.equal(
+      reusedUserHold(
+        'postgres-alternating',
+        secret({ current: 3, previous: 2 }),
+        new ExplainedPins(new Map()),
+      ),
+      undefined,
+    );
+    assert.equal(reusedUserHold('postgres-alternating', secret({ current: 1 }), served), undefined);
+  });
+  it('not for other strategies (their old value is retired by disabling, which planRetirement holds)', () => {
+    assert.equal(reusedUserHold('postgres', secret({ current: 3, previous: 2 }), served), undefined);
+    assert.equal(reusedUserHold('random', secret({ current: 3, previous: 2 }), served), undefined);
+  });
+  it('not on the fail-safe of no clusters (a plain set keeps every version enabled, but tells nothing)', () => {
+    assert.equal(
+      reusedUserHold('postgres-alternating', secret({ current: 3, previous: 2 }), new Set([1, 2, 3])),
+      undefined,
+    );
   });
 });
