@@ -88,6 +88,12 @@ export interface LoopState {
   readonly canContinue: boolean;
   /** Another delivery of this event that is further along (see supersededBy). */
   readonly superseded?: ChainMark;
+  /**
+   * This delivery started the chain's wait clock (it received none: see waitClockOf). Its
+   * continuation is what carries the clock to later deliveries, so it continues the event even
+   * without progress (once per chain: every continuation carries the clock).
+   */
+  readonly startsClock?: boolean;
 }
 
 export type LoopEnd =
@@ -148,7 +154,11 @@ export function onSchedule(
 export function budgetSpent(state: LoopState): LoopEnd {
   const last = state.passes[state.passes.length - 1] ?? state.passes[0];
   const pending = `${last.pending} item(s) pending`;
-  if (!madeProgress(state.passes) && !onSchedule(last))
+  if (
+    !madeProgress(state.passes) &&
+    !onSchedule(last) &&
+    !(state.startsClock && state.canContinue && state.chain)
+  )
     return {
       end: 'retry',
       reason: `${pending} and no progress in ${passesDone(state.passes.length)}: Pub/Sub redelivers (this counts towards the subscription's attempts)`,
@@ -163,6 +173,12 @@ export function budgetSpent(state: LoopState): LoopEnd {
     return {
       end: 'give-up',
       reason: `${pending} after ${MAX_CONTINUATION_STEP} continuations of the event: Rotor stops continuing it (a person continues with rotor apply)`,
+    };
+  if (!madeProgress(state.passes) && !onSchedule(last))
+    return {
+      end: 'continue',
+      next,
+      reason: `${pending} and no progress in ${passesDone(state.passes.length)}, but this delivery started the wait clock: continued as step ${next.step} of the event, which carries it`,
     };
   if (onSchedule(last) && !madeProgress(state.passes))
     return {
@@ -238,9 +254,12 @@ export function supersededEverywhere(
   return weakest;
 }
 
-/** A continuation's Pub/Sub attributes: the event's identity and the step. */
+/** A continuation's Pub/Sub attributes: the event's identity, the step and the wait clock. */
 export const CONTINUATION_EVENT_ATTRIBUTE = 'rotorEvent';
 export const CONTINUATION_STEP_ATTRIBUTE = 'rotorStep';
+export const CONTINUATION_WAIT_SINCE_ATTRIBUTE = 'rotorWaitSince';
+/** How far before the event a continuation's wait clock may lie (the publisher's clock may differ). */
+export const WAIT_CLOCK_SKEW_MS = 60_000;
 /** Continuations of one event stop here: a healthy event never needs this many (docs/deploy.md). */
 export const MAX_CONTINUATION_STEP = 10_000;
 
@@ -273,20 +292,74 @@ export function chainOf(
   return { ok: true, chain: { event, step: Number(step), delivery: messageId } };
 }
 
+/**
+ * The chain's wait clock: when its first delivery started waiting (ms), the time every wait's bound
+ * (ROTOR_MAX_WAIT_SECONDS) runs from. It lives in the continuation message (rotorWaitSince), which
+ * only Rotor publishes, not in the force-sync times on ExternalSecrets and SecretSyncs, which a
+ * tenant can rewrite to push the bound forward. `carried`: this delivery received the clock; a
+ * delivery without one (a notification, a fan-out message, or their redelivery after a crash)
+ * starts it at its own `now` and carries it on. A continuation's value is hostile input too: a
+ * value that is not a time is refused (the clock starts now), and one is kept within [the event
+ * minus WAIT_CLOCK_SKEW_MS, now]. `problem`: what was wrong with the value, to log.
+ */
+export interface WaitClock {
+  readonly since: number;
+  readonly carried: boolean;
+  readonly problem?: string;
+}
+
+export function waitClockOf(
+  attributes: Readonly<Record<string, string>>,
+  chain: ChainPosition | undefined,
+  eventTime: string | undefined,
+  now: number,
+): WaitClock {
+  const value = attributes[CONTINUATION_WAIT_SINCE_ATTRIBUTE];
+  // Only a continuation carries the clock: on a notification the attribute is not Rotor's.
+  if (!chain || chain.step === 0 || value === undefined) return { since: now, carried: false };
+  const since = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(since))
+    return {
+      since: now,
+      carried: false,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} "${value.slice(0, 40)}" is not a UTC time: the wait clock starts now`,
+    };
+  if (since > now)
+    return {
+      since: now,
+      carried: true,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} ${value} lies in the future: the wait clock starts now`,
+    };
+  const event = eventTime !== undefined ? Date.parse(eventTime) : Number.NaN;
+  if (!Number.isNaN(event) && since < event - WAIT_CLOCK_SKEW_MS)
+    return {
+      since: event - WAIT_CLOCK_SKEW_MS,
+      carried: true,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} ${value} lies before the event (${eventTime}): the wait clock starts at the event`,
+    };
+  return { since, carried: true };
+}
+
 /** The attributes that make a message the continuation `next` (beside the notification's own). */
-export function continuationAttributes(next: ChainPosition): Record<string, string> {
-  return { [CONTINUATION_EVENT_ATTRIBUTE]: next.event, [CONTINUATION_STEP_ATTRIBUTE]: String(next.step) };
+export function continuationAttributes(next: ChainPosition, waitSince: number): Record<string, string> {
+  return {
+    [CONTINUATION_EVENT_ATTRIBUTE]: next.event,
+    [CONTINUATION_STEP_ATTRIBUTE]: String(next.step),
+    [CONTINUATION_WAIT_SINCE_ATTRIBUTE]: new Date(waitSince).toISOString(),
+  };
 }
 
 /**
  * The continuation of `received` (the message this delivery got: a notification, a fan-out
  * message or an earlier continuation) as step `next`: the same data and attributes, the chain's
- * attributes, and the event's time kept as `timestamp` when the original had none (its publish
- * time would otherwise become the continuation's, and restart every wait's clock).
+ * attributes with the wait clock `waitSince` (waitClockOf), and the event's time kept as
+ * `timestamp` when the original had none (its publish time would otherwise become the
+ * continuation's).
  */
 export function continuationMessage(
   received: PubsubMessage,
   next: ChainPosition,
+  waitSince: number,
 ): { readonly data?: string; readonly attributes: Record<string, string> } {
   const time = received.attributes.timestamp ?? received.publishTime;
   return {
@@ -294,7 +367,7 @@ export function continuationMessage(
     attributes: {
       ...received.attributes,
       ...(time !== undefined ? { timestamp: time } : {}),
-      ...continuationAttributes(next),
+      ...continuationAttributes(next, waitSince),
     },
   };
 }

@@ -112,6 +112,11 @@ export interface EventInfo {
   readonly runId?: string;
   /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
   readonly scope?: OutcomeScope;
+  /**
+   * The chain's wait clock (epoch ms, core/converge.ts: waitClockOf): every wait's bound runs from
+   * it. Absent: the pass's own start (a run that waits in-process keeps it across its passes).
+   */
+  readonly waitSince?: number;
 }
 
 export async function reconcileEvent(
@@ -298,6 +303,7 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
+    waitSince: info.waitSince ?? (cfg.now ?? (() => new Date()))().getTime(),
     acts: { count: 0 },
     ...(info.chain ? { chain: info.chain } : {}),
     delivery: deliveryOf(ctx, info, cfg),
@@ -539,6 +545,8 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
+  /** The chain's wait clock (EventInfo.waitSince). */
+  readonly waitSince: number;
   /** Writes performed (restarts, reloads, records, forced syncs): the loop's progress. */
   readonly acts: { count: number };
   /** A continuation's place in the event's chain, recorded in rotor.dev/applied-by. */
@@ -653,6 +661,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     dryRun: cfg.dryRun,
     now: now().getTime(),
     maxWaitMs: cfg.maxWaitMs,
+    waitSince: env.waitSince,
     approved: cfg.approve?.(wd.ref) ?? false,
     ...(cfg.csiRotationIntervalMs !== undefined ? { csiRotationIntervalMs: cfg.csiRotationIntervalMs } : {}),
   });
