@@ -395,14 +395,31 @@ export type WatchTarget = {
   | { readonly resource: 'external-secret' | 'secret-sync' | 'spc-pod-status' | 'pod' }
 );
 
-/** What a dependent's outcome waits on, as watch targets. */
+/**
+ * The resourceVersions a pass read what it waits on at: a watch from one of them delivers every
+ * change since the pass read it, so a change between the pass and the watch's start (an ESO sync,
+ * a CSI rotation, a pod becoming ready) ends the wait at once instead of at the next poll.
+ */
+export interface SeenVersions {
+  /** The workload itself. */
+  readonly workload?: string;
+  /** ExternalSecrets and SecretSyncs by `namespace/name`, as the pass read them. */
+  readonly externalSecrets?: ReadonlyMap<string, string>;
+  readonly secretSyncs?: ReadonlyMap<string, string>;
+  /** The pass's list of the workload's namespace's CSI pod statuses, and of its pods. */
+  readonly spcPodStatuses?: string;
+  readonly pods?: string;
+}
+
+/** What a dependent's outcome waits on, as watch targets, each from the version the pass saw. */
 export function watchTargetsOf(
   ref: WorkloadRef,
-  resourceVersion: string | undefined,
+  seen: SeenVersions,
   waiting: WaitingFor | 'acted' | undefined,
   sources: readonly DependencySource[],
 ): WatchTarget[] {
   const at = { cluster: ref.cluster, namespace: ref.namespace };
+  const from = (v: string | undefined) => (v ? { resourceVersion: v } : {});
   switch (waiting) {
     case undefined:
     case 'report':
@@ -420,7 +437,7 @@ export function watchTargetsOf(
           resource: 'workload',
           kind: ref.kind,
           name: ref.name,
-          ...(resourceVersion ? { resourceVersion } : {}),
+          ...from(seen.workload),
         },
       ];
     case 'eso':
@@ -431,7 +448,12 @@ export function watchTargetsOf(
                 ...at,
                 namespace: s.namespace,
                 resource: 'external-secret',
-                ...(s.externalSecret ? { name: s.externalSecret } : {}),
+                ...(s.externalSecret
+                  ? {
+                      name: s.externalSecret,
+                      ...from(seen.externalSecrets?.get(`${s.namespace}/${s.externalSecret}`)),
+                    }
+                  : {}),
               },
             ]
           : [],
@@ -444,22 +466,25 @@ export function watchTargetsOf(
                 ...at,
                 namespace: s.namespace,
                 resource: 'secret-sync',
-                ...(s.secretSync ? { name: s.secretSync } : {}),
+                ...(s.secretSync
+                  ? { name: s.secretSync, ...from(seen.secretSyncs?.get(`${s.namespace}/${s.secretSync}`)) }
+                  : {}),
               },
             ]
           : [],
       );
     case 'csi':
-      return [{ ...at, resource: 'spc-pod-status' }];
+      return [{ ...at, resource: 'spc-pod-status', ...from(seen.spcPodStatuses) }];
     case 'pods':
-      return [{ ...at, resource: 'pod' }];
+      return [{ ...at, resource: 'pod', ...from(seen.pods) }];
   }
 }
 
 /**
  * The watches to open for `targets`: one per object; where a namespace has several objects of one
  * resource, one watch of the namespace's resource instead; at most `max` (when more are needed, the
- * wait is a poll: the next pass lists anyway). The earliest resourceVersion of a group is kept.
+ * wait is a poll: the next pass lists anyway). A group is watched from its resourceVersion when all
+ * its targets share it (resourceVersions are opaque: never compared); otherwise from the current one.
  */
 export function watchGroups(targets: readonly WatchTarget[], max: number): WatchTarget[] {
   const groups = new Map<string, WatchTarget[]>();
@@ -474,10 +499,12 @@ export function watchGroups(targets: readonly WatchTarget[], max: number): Watch
     const first = g[0];
     if (!first) continue;
     const names = new Set(g.map((t) => t.name));
-    if (names.size === 1 && first.name !== undefined) {
-      const versions = g.map((t) => t.resourceVersion);
-      out.push(versions.every((v) => v === first.resourceVersion) ? first : loosened(first, 'object'));
-    } else out.push(loosened(first, 'namespace'));
+    // One version for the whole group (one object, or one list of the namespace): watched from it.
+    const sameVersion = g.every((t) => t.resourceVersion === first.resourceVersion);
+    if (names.size === 1 && first.name !== undefined)
+      out.push(sameVersion ? first : loosened(first, 'object'));
+    else if (names.size === 1 && sameVersion) out.push(first);
+    else out.push(loosened(first, 'namespace'));
   }
   return out.length > max ? [] : out;
 }

@@ -252,7 +252,7 @@ describe('what a pass waits on', () => {
   const sync = { kind: 'gke-sync' as const, namespace: 'shop', secretSync: 'db', spc: 'p', secretName: 'db' };
 
   it('a rollout Rotor started: the workload itself, from the version the pass saw', () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'rollout', [eso]), [
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'rollout', [eso]), [
       {
         cluster: 'c',
         namespace: 'shop',
@@ -262,29 +262,68 @@ describe('what a pass waits on', () => {
         resourceVersion: '41',
       },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, undefined, 'acted', []), [
+    assert.deepEqual(watchTargetsOf(ref, {}, 'acted', []), [
       { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', name: 'api' },
     ]);
   });
 
   it("ESO's sync: the ExternalSecrets it reads; GKE's sync: its SecretSyncs; the CSI driver: the namespace's pod statuses", () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'eso', [eso, sync]), [
+    const none = { workload: '41' };
+    assert.deepEqual(watchTargetsOf(ref, none, 'eso', [eso, sync]), [
       { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'gke-sync', [eso, sync]), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'gke-sync', [eso, sync]), [
       { cluster: 'c', namespace: 'shop', resource: 'secret-sync', name: 'db' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'csi', []), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'csi', []), [
       { cluster: 'c', namespace: 'shop', resource: 'spc-pod-status' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'pods', []), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'pods', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'pod' },
+    ]);
+  });
+
+  it("each from the version the pass read it at (the object, or the namespace's list), so nothing changed since is missed", () => {
+    const seen = {
+      workload: '41',
+      externalSecrets: new Map([
+        ['shop/db', '7'],
+        ['other/db', '8'],
+      ]),
+      secretSyncs: new Map([['shop/db', '9']]),
+      spcPodStatuses: '100',
+      pods: '101',
+    };
+    assert.deepEqual(watchTargetsOf(ref, seen, 'eso', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db', resourceVersion: '7' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'gke-sync', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'secret-sync', name: 'db', resourceVersion: '9' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'csi', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'spc-pod-status', resourceVersion: '100' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'pods', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'pod', resourceVersion: '101' },
+    ]);
+  });
+
+  it('a namespace watch keeps the version its targets share, and starts afresh when they differ', () => {
+    const pods = (rv: string): WatchTarget => ({
+      cluster: 'c',
+      namespace: 'shop',
+      resource: 'pod',
+      resourceVersion: rv,
+    });
+    assert.deepEqual(watchGroups([pods('5'), pods('5')], 16), [pods('5')]);
+    assert.deepEqual(watchGroups([pods('5'), pods('6')], 16), [
       { cluster: 'c', namespace: 'shop', resource: 'pod' },
     ]);
   });
 
   it('a wave waits on other workloads (their own targets); nothing pending waits on nothing', () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'wave', [eso]), []);
-    assert.deepEqual(watchTargetsOf(ref, '41', undefined, [eso]), []);
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'wave', [eso]), []);
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, undefined, [eso]), []);
   });
 
   it('one watch per object; several objects of a resource in a namespace: one watch of the namespace', () => {
