@@ -28,8 +28,11 @@ export interface RotorConfig {
   readonly outcomeTopic?: string;
   /**
    * ROTOR_EVENT_TOPIC: the topic onSecretEvent's notifications arrive on. A delivery that made
-   * progress and still has work publishes the event's continuation there (core/converge.ts);
-   * unset: it throws instead, and Pub/Sub redelivers.
+   * progress and still has work publishes the event's continuation there (core/converge.ts),
+   * carrying the wait clock (rotorWaitSince) that bounds every wait by ROTOR_MAX_WAIT_SECONDS;
+   * unset: it throws instead, Pub/Sub redelivers, and each redelivery measures its waits from its
+   * own start (a wait that never ends is then bounded by the subscription's attempts). Terraform
+   * always sets it.
    */
   readonly eventTopic?: string;
   /** ROTOR_FANOUT_TOPIC / ROTOR_FANOUT_MIN_CLUSTERS: when an event goes out as one message per cluster. */

@@ -35,7 +35,7 @@ import { parsePubsubMessage, pubsubMessageOf } from './core/event';
 import type { PubsubMessage, SecretEvent } from './core/event';
 import type { EventContext } from './core/decision';
 import type { ChainPosition } from './core/converge';
-import { chainOf, continuationMessage } from './core/converge';
+import { chainOf, continuationMessage, waitClockOf } from './core/converge';
 import { decideFanOut, isFanOutMessage } from './core/fanOut';
 import { eventContext } from './core/plan';
 import { InputError, TransientError, errorMessage } from './errors';
@@ -262,9 +262,17 @@ export async function reconcileDelivery(
   received?: ReceivedDelivery,
 ): Promise<EventOutcome> {
   const chain = received?.chain;
+  // The wait clock: carried by a continuation, or started now (core/converge.ts, waitClockOf).
+  const clock = waitClockOf(received?.message.attributes ?? {}, chain, ctx.time, nowOf(env).getTime());
+  if (clock.problem) log.warn(`continuation: ${clock.problem}`);
   const { outcome, end, passes } = await convergeEvent(
     ctx,
-    { ...(event.messageId ? { messageId: event.messageId } : {}), scope, ...(chain ? { chain } : {}) },
+    {
+      ...(event.messageId ? { messageId: event.messageId } : {}),
+      scope,
+      ...(chain ? { chain } : {}),
+      waitSince: clock.since,
+    },
     {
       clusters,
       projects: env.config.projects,
@@ -288,7 +296,11 @@ export async function reconcileDelivery(
       logger: log,
       ...(env.now ? { now: env.now } : {}),
     },
-    { settings: env.config.loop, canContinue: Boolean(env.continuation && received && chain) },
+    {
+      settings: env.config.loop,
+      canContinue: Boolean(env.continuation && received && chain),
+      startsClock: !clock.carried,
+    },
     (o) => reportOutcome(o, env, log),
   );
   const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
@@ -304,7 +316,9 @@ export async function reconcileDelivery(
     case 'continue': {
       if (!env.continuation || !received) throw new TransientError(end.reason);
       try {
-        const id = await env.continuation.publish(continuationMessage(received.message, end.next));
+        const id = await env.continuation.publish(
+          continuationMessage(received.message, end.next, clock.since),
+        );
         log.notice(`continued as message ${id}: ${end.reason}`, fields);
       } catch (e) {
         // Not continued: the redelivery repeats this step (idempotent) and continues then.

@@ -6,6 +6,10 @@
 //                  the others are skipped; --delivery deployed runs it with the delivery Terraform
 //                  deploys: the in-delivery budget, continuations, the 60 s backoff)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
+// npm run bench -- --waits [--waits-counts 1,10,40]   (only the concurrent-waits scenario,
+//                  ./bench/concurrentWaits.ts: memory per event waiting inside its delivery on
+//                  one instance, and a second event acted on while a first waits on a slow rollout;
+//                  NODE_OPTIONS=--expose-gc for idle figures after a collection)
 //
 // The live benchmark (shared/DESIGN.md, "npm scripts"): a local control plane seeded with N
 // Deployments (replicas 0) across M namespaces in a realistic mix of the ways workloads consume
@@ -78,6 +82,7 @@ import { createSyncedSecrets, runScenarioA } from './bench/reloaderScenario';
 import { runScenarioB } from './bench/scenarioB';
 import { packageBundle, rotorWorker } from './bench/rotorWorker';
 import { runStorm } from './bench/storm';
+import { runConcurrentWaits } from './bench/concurrentWaits';
 import type { WatchProbe } from './bench/watchProbe';
 import { runWatchProbe } from './bench/watchProbe';
 import { Worker } from './bench/workerClient';
@@ -214,6 +219,8 @@ async function main(): Promise<void> {
       'eso-events': { type: 'string' },
       'eso-interval': { type: 'string' },
       storm: { type: 'boolean' },
+      waits: { type: 'boolean' },
+      'waits-counts': { type: 'string' },
       burst: { type: 'string' },
       'burst-instances': { type: 'string' },
       delivery: { type: 'string' },
@@ -238,6 +245,21 @@ async function main(): Promise<void> {
         '  (only the burst scenario: K secrets rotated in one second, delivered at once to one instance\n' +
         '   and to I instances (default 5); fleet 10000 / 500)\n',
     );
+    return;
+  }
+  if (values.waits) {
+    const counts = (values['waits-counts'] ?? '1,10,40')
+      .split(',')
+      .map((c) => positiveInt(c, '--waits-counts', 1));
+    const waits = await runConcurrentWaits(progress, counts);
+    const result = {
+      scenario: 'waits',
+      skipped: 'every other scenario (only --waits was asked for)',
+      waits,
+      seconds: { total: round((Date.now() - started) / 1000) },
+    };
+    progress(`done in ${result.seconds.total}s`);
+    process.stdout.write(JSON.stringify(result) + '\n');
     return;
   }
   if (values.storm) {

@@ -21,19 +21,20 @@ export interface ListOptions {
 }
 
 /**
- * Lists every object of a resource (cluster-wide unless a namespace is given), page by page.
- * Returns undefined when an optional CRD is not installed.
+ * Lists every object of a resource (cluster-wide unless a namespace is given), page by page, with
+ * the list's resourceVersion (a watch from it sees every change since). Returns undefined when an
+ * optional CRD is not installed.
  */
 export async function listAll(
   api: KubeApi,
   res: Resource,
   opts: ListOptions = {},
-): Promise<{ items: KubeObject[]; version: string } | undefined> {
+): Promise<{ items: KubeObject[]; version: string; resourceVersion: string } | undefined> {
   const items: KubeObject[] = [];
   const served = await forEachPage(api, res, opts, (page) => {
     items.push(...page);
   });
-  return served ? { items, version: served.version } : undefined;
+  return served ? { items, ...served } : undefined;
 }
 
 /**

@@ -88,6 +88,12 @@ export interface LoopState {
   readonly canContinue: boolean;
   /** Another delivery of this event that is further along (see supersededBy). */
   readonly superseded?: ChainMark;
+  /**
+   * This delivery started the chain's wait clock (it received none: see waitClockOf). Its
+   * continuation is what carries the clock to later deliveries, so it continues the event even
+   * without progress (once per chain: every continuation carries the clock).
+   */
+  readonly startsClock?: boolean;
 }
 
 export type LoopEnd =
@@ -148,7 +154,11 @@ export function onSchedule(
 export function budgetSpent(state: LoopState): LoopEnd {
   const last = state.passes[state.passes.length - 1] ?? state.passes[0];
   const pending = `${last.pending} item(s) pending`;
-  if (!madeProgress(state.passes) && !onSchedule(last))
+  if (
+    !madeProgress(state.passes) &&
+    !onSchedule(last) &&
+    !(state.startsClock && state.canContinue && state.chain)
+  )
     return {
       end: 'retry',
       reason: `${pending} and no progress in ${passesDone(state.passes.length)}: Pub/Sub redelivers (this counts towards the subscription's attempts)`,
@@ -163,6 +173,12 @@ export function budgetSpent(state: LoopState): LoopEnd {
     return {
       end: 'give-up',
       reason: `${pending} after ${MAX_CONTINUATION_STEP} continuations of the event: Rotor stops continuing it (a person continues with rotor apply)`,
+    };
+  if (!madeProgress(state.passes) && !onSchedule(last))
+    return {
+      end: 'continue',
+      next,
+      reason: `${pending} and no progress in ${passesDone(state.passes.length)}, but this delivery started the wait clock: continued as step ${next.step} of the event, which carries it`,
     };
   if (onSchedule(last) && !madeProgress(state.passes))
     return {
@@ -238,9 +254,12 @@ export function supersededEverywhere(
   return weakest;
 }
 
-/** A continuation's Pub/Sub attributes: the event's identity and the step. */
+/** A continuation's Pub/Sub attributes: the event's identity, the step and the wait clock. */
 export const CONTINUATION_EVENT_ATTRIBUTE = 'rotorEvent';
 export const CONTINUATION_STEP_ATTRIBUTE = 'rotorStep';
+export const CONTINUATION_WAIT_SINCE_ATTRIBUTE = 'rotorWaitSince';
+/** How far before the event a continuation's wait clock may lie (the publisher's clock may differ). */
+export const WAIT_CLOCK_SKEW_MS = 60_000;
 /** Continuations of one event stop here: a healthy event never needs this many (docs/deploy.md). */
 export const MAX_CONTINUATION_STEP = 10_000;
 
@@ -273,20 +292,74 @@ export function chainOf(
   return { ok: true, chain: { event, step: Number(step), delivery: messageId } };
 }
 
+/**
+ * The chain's wait clock: when its first delivery started waiting (ms), the time every wait's bound
+ * (ROTOR_MAX_WAIT_SECONDS) runs from. It lives in the continuation message (rotorWaitSince), which
+ * only Rotor publishes, not in the force-sync times on ExternalSecrets and SecretSyncs, which a
+ * tenant can rewrite to push the bound forward. `carried`: this delivery received the clock; a
+ * delivery without one (a notification, a fan-out message, or their redelivery after a crash)
+ * starts it at its own `now` and carries it on. A continuation's value is hostile input too: a
+ * value that is not a time is refused (the clock starts now), and one is kept within [the event
+ * minus WAIT_CLOCK_SKEW_MS, now]. `problem`: what was wrong with the value, to log.
+ */
+export interface WaitClock {
+  readonly since: number;
+  readonly carried: boolean;
+  readonly problem?: string;
+}
+
+export function waitClockOf(
+  attributes: Readonly<Record<string, string>>,
+  chain: ChainPosition | undefined,
+  eventTime: string | undefined,
+  now: number,
+): WaitClock {
+  const value = attributes[CONTINUATION_WAIT_SINCE_ATTRIBUTE];
+  // Only a continuation carries the clock: on a notification the attribute is not Rotor's.
+  if (!chain || chain.step === 0 || value === undefined) return { since: now, carried: false };
+  const since = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,3})?Z$/.test(value) ? Date.parse(value) : Number.NaN;
+  if (Number.isNaN(since))
+    return {
+      since: now,
+      carried: false,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} "${value.slice(0, 40)}" is not a UTC time: the wait clock starts now`,
+    };
+  if (since > now)
+    return {
+      since: now,
+      carried: true,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} ${value} lies in the future: the wait clock starts now`,
+    };
+  const event = eventTime !== undefined ? Date.parse(eventTime) : Number.NaN;
+  if (!Number.isNaN(event) && since < event - WAIT_CLOCK_SKEW_MS)
+    return {
+      since: event - WAIT_CLOCK_SKEW_MS,
+      carried: true,
+      problem: `${CONTINUATION_WAIT_SINCE_ATTRIBUTE} ${value} lies before the event (${eventTime}): the wait clock starts at the event`,
+    };
+  return { since, carried: true };
+}
+
 /** The attributes that make a message the continuation `next` (beside the notification's own). */
-export function continuationAttributes(next: ChainPosition): Record<string, string> {
-  return { [CONTINUATION_EVENT_ATTRIBUTE]: next.event, [CONTINUATION_STEP_ATTRIBUTE]: String(next.step) };
+export function continuationAttributes(next: ChainPosition, waitSince: number): Record<string, string> {
+  return {
+    [CONTINUATION_EVENT_ATTRIBUTE]: next.event,
+    [CONTINUATION_STEP_ATTRIBUTE]: String(next.step),
+    [CONTINUATION_WAIT_SINCE_ATTRIBUTE]: new Date(waitSince).toISOString(),
+  };
 }
 
 /**
  * The continuation of `received` (the message this delivery got: a notification, a fan-out
  * message or an earlier continuation) as step `next`: the same data and attributes, the chain's
- * attributes, and the event's time kept as `timestamp` when the original had none (its publish
- * time would otherwise become the continuation's, and restart every wait's clock).
+ * attributes with the wait clock `waitSince` (waitClockOf), and the event's time kept as
+ * `timestamp` when the original had none (its publish time would otherwise become the
+ * continuation's).
  */
 export function continuationMessage(
   received: PubsubMessage,
   next: ChainPosition,
+  waitSince: number,
 ): { readonly data?: string; readonly attributes: Record<string, string> } {
   const time = received.attributes.timestamp ?? received.publishTime;
   return {
@@ -294,7 +367,7 @@ export function continuationMessage(
     attributes: {
       ...received.attributes,
       ...(time !== undefined ? { timestamp: time } : {}),
-      ...continuationAttributes(next),
+      ...continuationAttributes(next, waitSince),
     },
   };
 }
@@ -322,14 +395,31 @@ export type WatchTarget = {
   | { readonly resource: 'external-secret' | 'secret-sync' | 'spc-pod-status' | 'pod' }
 );
 
-/** What a dependent's outcome waits on, as watch targets. */
+/**
+ * The resourceVersions a pass read what it waits on at: a watch from one of them delivers every
+ * change since the pass read it, so a change between the pass and the watch's start (an ESO sync,
+ * a CSI rotation, a pod becoming ready) ends the wait at once instead of at the next poll.
+ */
+export interface SeenVersions {
+  /** The workload itself. */
+  readonly workload?: string;
+  /** ExternalSecrets and SecretSyncs by `namespace/name`, as the pass read them. */
+  readonly externalSecrets?: ReadonlyMap<string, string>;
+  readonly secretSyncs?: ReadonlyMap<string, string>;
+  /** The pass's list of the workload's namespace's CSI pod statuses, and of its pods. */
+  readonly spcPodStatuses?: string;
+  readonly pods?: string;
+}
+
+/** What a dependent's outcome waits on, as watch targets, each from the version the pass saw. */
 export function watchTargetsOf(
   ref: WorkloadRef,
-  resourceVersion: string | undefined,
+  seen: SeenVersions,
   waiting: WaitingFor | 'acted' | undefined,
   sources: readonly DependencySource[],
 ): WatchTarget[] {
   const at = { cluster: ref.cluster, namespace: ref.namespace };
+  const from = (v: string | undefined) => (v ? { resourceVersion: v } : {});
   switch (waiting) {
     case undefined:
     case 'report':
@@ -347,7 +437,7 @@ export function watchTargetsOf(
           resource: 'workload',
           kind: ref.kind,
           name: ref.name,
-          ...(resourceVersion ? { resourceVersion } : {}),
+          ...from(seen.workload),
         },
       ];
     case 'eso':
@@ -358,7 +448,12 @@ export function watchTargetsOf(
                 ...at,
                 namespace: s.namespace,
                 resource: 'external-secret',
-                ...(s.externalSecret ? { name: s.externalSecret } : {}),
+                ...(s.externalSecret
+                  ? {
+                      name: s.externalSecret,
+                      ...from(seen.externalSecrets?.get(`${s.namespace}/${s.externalSecret}`)),
+                    }
+                  : {}),
               },
             ]
           : [],
@@ -371,13 +466,15 @@ export function watchTargetsOf(
                 ...at,
                 namespace: s.namespace,
                 resource: 'secret-sync',
-                ...(s.secretSync ? { name: s.secretSync } : {}),
+                ...(s.secretSync
+                  ? { name: s.secretSync, ...from(seen.secretSyncs?.get(`${s.namespace}/${s.secretSync}`)) }
+                  : {}),
               },
             ]
           : [],
       );
     case 'csi':
-      return [{ ...at, resource: 'spc-pod-status' }];
+      return [{ ...at, resource: 'spc-pod-status', ...from(seen.spcPodStatuses) }];
     case 'group':
       // The other secrets of the group reach the workload through syncs of the kinds it already
       // reads: the namespace's ones of those kinds are watched (the bound is on the clock).
@@ -389,14 +486,15 @@ export function watchTargetsOf(
           : []),
       ];
     case 'pods':
-      return [{ ...at, resource: 'pod' }];
+      return [{ ...at, resource: 'pod', ...from(seen.pods) }];
   }
 }
 
 /**
  * The watches to open for `targets`: one per object; where a namespace has several objects of one
  * resource, one watch of the namespace's resource instead; at most `max` (when more are needed, the
- * wait is a poll: the next pass lists anyway). The earliest resourceVersion of a group is kept.
+ * wait is a poll: the next pass lists anyway). A group is watched from its resourceVersion when all
+ * its targets share it (resourceVersions are opaque: never compared); otherwise from the current one.
  */
 export function watchGroups(targets: readonly WatchTarget[], max: number): WatchTarget[] {
   const groups = new Map<string, WatchTarget[]>();
@@ -411,10 +509,12 @@ export function watchGroups(targets: readonly WatchTarget[], max: number): Watch
     const first = g[0];
     if (!first) continue;
     const names = new Set(g.map((t) => t.name));
-    if (names.size === 1 && first.name !== undefined) {
-      const versions = g.map((t) => t.resourceVersion);
-      out.push(versions.every((v) => v === first.resourceVersion) ? first : loosened(first, 'object'));
-    } else out.push(loosened(first, 'namespace'));
+    // One version for the whole group (one object, or one list of the namespace): watched from it.
+    const sameVersion = g.every((t) => t.resourceVersion === first.resourceVersion);
+    if (names.size === 1 && first.name !== undefined)
+      out.push(sameVersion ? first : loosened(first, 'object'));
+    else if (names.size === 1 && sameVersion) out.push(first);
+    else out.push(loosened(first, 'namespace'));
   }
   return out.length > max ? [] : out;
 }

@@ -1,5 +1,6 @@
 // Which ExternalSecrets to force-sync while a workload waits for ESO, and since when Rotor has
-// been waiting. Pure: it reads the ExternalSecrets' annotations and status.
+// been waiting. Pure: it reads the ExternalSecrets' annotations and status (which decide only
+// whether to force again) and the chain's wait clock (which alone bounds the wait).
 import * as annotations from './annotations';
 import type { ClusterExternalSecretRef } from './clusterExternalSecret';
 import { owningClusterExternalSecret } from './clusterExternalSecret';
@@ -85,63 +86,16 @@ export function forceSyncTargets(
 }
 
 /**
- * When a sync of a source `affected` reads through was last forced (ms; 0 if never): ESO's
- * force-sync annotation on an ExternalSecret, GKE's spec.forceSynchronization on a SecretSync.
- * Either is what Rotor writes when it asks, so a wait measured from it never starts before Rotor
- * could ask, for every kind of sync.
- */
-export function lastForcedSync(
-  affected: readonly Dependency[],
-  sources: {
-    readonly externalSecrets: ReadonlyMap<string, KubeObject>;
-    readonly secretSyncs: ReadonlyMap<string, KubeObject>;
-  },
-  now: number,
-): number {
-  const values = [
-    ...externalSecretsOf(affected, sources.externalSecrets).map(
-      ({ es }) => es.metadata?.annotations?.[annotations.ESO_FORCE_SYNC],
-    ),
-    ...secretSyncsOf(affected, sources.secretSyncs).map((sync) =>
-      isObject(sync.spec) ? str(sync.spec.forceSynchronization) : undefined,
-    ),
-  ];
-  let latest = 0;
-  for (const value of values) {
-    // A time in the future would stretch the wait's bound as far as a tenant likes: ignored.
-    const t = forcedSyncTime(value, now);
-    if (t !== undefined && t > latest) latest = t;
-  }
-  return latest;
-}
-
-/** The SecretSyncs that `affected` reads through, once each. */
-function secretSyncsOf(
-  affected: readonly Dependency[],
-  secretSyncs: ReadonlyMap<string, KubeObject>,
-): KubeObject[] {
-  const keys = new Set(
-    affected.flatMap((d) =>
-      d.source.kind === 'gke-sync' ? [`${d.source.namespace}/${d.source.secretSync}`] : [],
-    ),
-  );
-  return [...keys].flatMap((k) => secretSyncs.get(k) ?? []);
-}
-
-/**
- * When the wait began: the event, or the sync Rotor forced later (a first delivery may come long
- * after the event: a backlog, an outage, a replayed dead letter), never before Rotor could ask.
+ * When the wait began: the event, or, when the chain's first delivery came later (a backlog, an
+ * outage, a replayed dead letter), the time that delivery started waiting, never before Rotor could
+ * ask. `waitSince` is the chain's wait clock (core/converge.ts, waitClockOf): only Rotor writes it,
+ * in the continuation message. The force-sync times on ExternalSecrets and SecretSyncs are
+ * tenant-writable, so they decide only whether to force a sync again, never how long to wait.
  */
 export function waitStart(input: {
   readonly eventTime: string | undefined;
-  readonly now: number;
-  /** Rotor forces a sync now. */
-  readonly forcingNow: boolean;
-  readonly lastForcedSync: number;
+  readonly waitSince: number;
 }): number {
-  return Math.max(
-    input.eventTime ? Date.parse(input.eventTime) : input.now,
-    input.forcingNow ? input.now : 0,
-    input.lastForcedSync,
-  );
+  const event = input.eventTime !== undefined ? Date.parse(input.eventTime) : Number.NaN;
+  return Number.isNaN(event) ? input.waitSince : Math.max(event, input.waitSince);
 }

@@ -1,8 +1,8 @@
 // ESO's `force-sync` annotation on an ExternalSecret says when a sync was last asked for. Rotor
 // writes it (the current time), but so can anyone who may edit the ExternalSecret: it is tenant
-// input. Rotor measures a wait from the latest sync it asked for, so a value in the future would
-// move the start of the wait, and with it the ROTOR_MAX_WAIT_SECONDS bound, as far as the tenant
-// likes, and would keep Rotor from ever asking ESO again.
+// input. It decides only whether Rotor asks again (a value in the future would otherwise keep Rotor
+// from ever asking); how long Rotor waits runs from the chain's own wait clock (core/converge.ts,
+// waitClockOf), which only Rotor writes.
 
 /**
  * When a sync was forced (ms since the epoch), from the annotation's value; undefined when the

@@ -21,7 +21,7 @@ import type { Dependency, WorkloadDependencies } from './discovery';
 import type { ForceSync } from './forceSync';
 import type { SecretSyncNudge } from './secretSync';
 import { secretSyncNudges } from './secretSync';
-import { forceSyncTargets, lastForcedSync, waitStart } from './forceSync';
+import { forceSyncTargets, waitStart } from './forceSync';
 import type { KubeObject } from './kube';
 import { isObject, str } from './kube';
 import { isReadyPod } from './pods';
@@ -46,6 +46,12 @@ export interface LiveInputs {
   readonly now: number;
   /** Give up waiting this long after the wait began (ms). */
   readonly maxWaitMs: number;
+  /**
+   * When the event's chain of deliveries started waiting (ms; core/converge.ts, waitClockOf): the
+   * wait's bound runs from it (or from the event, if later). Only Rotor writes it; the force-sync
+   * times on the objects waited on are tenant-writable and never move the bound.
+   */
+  readonly waitSince: number;
   /** The CSI driver's rotation interval (ms): the fallback evidence for pods without mount status. */
   readonly csiRotationIntervalMs?: number;
   /** A person approved acting on this workload despite rotor.dev/on-rotate: manual. */
@@ -224,16 +230,7 @@ function waitFor(
     event.time,
     live.now,
   );
-  const started = waitStart({
-    eventTime: event.time,
-    now: live.now,
-    forcingNow: nudge.length > 0 || forceSecretSyncs.length > 0,
-    lastForcedSync: lastForcedSync(
-      affected,
-      { externalSecrets: live.externalSecrets, secretSyncs: live.secretSyncs ?? new Map() },
-      live.now,
-    ),
-  });
+  const started = waitStart({ eventTime: event.time, waitSince: live.waitSince });
   const giveUpAt = started + live.maxWaitMs;
   // A dry run asks ESO for nothing, so its waits never end: it reports them instead of giving up.
   if (!live.dryRun && live.now > giveUpAt) {

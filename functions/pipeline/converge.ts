@@ -15,6 +15,8 @@ export interface LoopOptions {
   readonly settings: LoopSettings;
   /** Whether the shell can publish a continuation (ends `continue`; otherwise `retry`). */
   readonly canContinue: boolean;
+  /** This delivery started the chain's wait clock (core/converge.ts: LoopState.startsClock). */
+  readonly startsClock?: boolean;
   /** Called after each pass (the CLI prints a progress line). */
   readonly onPass?: (pass: Pass, n: number) => void;
 }
@@ -35,11 +37,13 @@ export async function convergeEvent(
   report: (outcome: EventOutcome) => Promise<void>,
 ): Promise<Converged> {
   const startedAt = Date.now();
+  // The wait clock of a run that received none starts with it and holds across its passes.
+  const clocked = { ...info, waitSince: info.waitSince ?? (cfg.now?.() ?? new Date()).getTime() };
   const passes: PassRecord[] = [];
   let reported: string | undefined;
   for (;;) {
     const passStarted = Date.now();
-    const pass = await reconcilePass(ctx, info, cfg);
+    const pass = await reconcilePass(ctx, clocked, cfg);
     const record: PassRecord = {
       startedAt: passStarted,
       endedAt: Date.now(),
@@ -58,6 +62,7 @@ export async function convergeEvent(
         now: Date.now(),
         passes: [passes[0] ?? record, ...passes.slice(1)],
         canContinue: options.canContinue,
+        ...(options.startsClock ? { startsClock: true } : {}),
         ...(info.chain ? { chain: info.chain } : {}),
         ...(superseded ? { superseded } : {}),
       },

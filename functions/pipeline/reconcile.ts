@@ -123,6 +123,11 @@ export interface EventInfo {
   readonly runId?: string;
   /** Which part of the event cfg.clusters are (fan-out); absent: the whole event. */
   readonly scope?: OutcomeScope;
+  /**
+   * The chain's wait clock (epoch ms, core/converge.ts: waitClockOf): every wait's bound runs from
+   * it. Absent: the pass's own start (a run that waits in-process keeps it across its passes).
+   */
+  readonly waitSince?: number;
 }
 
 export async function reconcileEvent(
@@ -278,12 +283,17 @@ async function reconcileCluster(
       o,
     ]),
   );
+  // The versions this pass read what it may wait on at: its waits are watched from them.
+  const seen: PassVersions = { spcPodStatuses: new Map(), pods: new Map() };
   // SecretProviderClassPodStatuses, listed once per namespace that needs them.
   const statusCache = new Map<string, Promise<KubeObject[]>>();
   const podStatuses = (namespace: string): Promise<KubeObject[]> => {
     let p = statusCache.get(namespace);
     if (!p) {
-      p = listAll(api, RESOURCES.spcPodStatuses, { namespace }).then((r) => r?.items ?? []);
+      p = listAll(api, RESOURCES.spcPodStatuses, { namespace }).then((r) => {
+        if (r?.resourceVersion) seen.spcPodStatuses.set(namespace, r.resourceVersion);
+        return r?.items ?? [];
+      });
       statusCache.set(namespace, p);
     }
     return p;
@@ -316,6 +326,8 @@ async function reconcileCluster(
     secretKey: index.keyOf(ctx.secret),
     log,
     nudged: new Set(),
+    waitSince: info.waitSince ?? (cfg.now ?? (() => new Date()))().getTime(),
+    seen,
     acts: { count: 0 },
     ...(info.chain ? { chain: info.chain } : {}),
     delivery: deliveryOf(ctx, info, cfg),
@@ -427,14 +439,25 @@ async function reconcileCluster(
     });
   };
   const gated = plan.steps.size > 0;
+  const esVersions = objectVersions(externalSecrets);
+  const syncVersions = objectVersions(secretSyncs);
   const waits = outcomes.flatMap((o, i) => {
     const wd = decided[i]?.wd;
     if (!wd) return [];
     const acting = gated && (o.result === 'restarted' || o.result === 'reloaded');
     const waiting = o.result === 'waiting' ? o.waitingFor : acting ? ('acted' as const) : undefined;
+    const workload = wd.object.metadata?.resourceVersion;
+    const statuses = seen.spcPodStatuses.get(wd.ref.namespace);
+    const pods = seen.pods.get(workloadId(wd));
     return watchTargetsOf(
       wd.ref,
-      wd.object.metadata?.resourceVersion,
+      {
+        ...(workload ? { workload } : {}),
+        externalSecrets: esVersions,
+        secretSyncs: syncVersions,
+        ...(statuses ? { spcPodStatuses: statuses } : {}),
+        ...(pods ? { pods } : {}),
+      },
       waiting,
       wd.dependencies.map((d) => d.source),
     );
@@ -445,6 +468,19 @@ async function reconcileCluster(
     return mark ? [{ place: `${wd.ref.cluster}/${wd.ref.namespace}`, mark }] : [];
   });
   return { outcomes, halted, transient, rollingOut, acted: env.acts.count, waits, marks, createEvents };
+}
+
+/** The resourceVersions of the lists a pass read, by namespace (CSI pod statuses) and by workload (pods). */
+interface PassVersions {
+  readonly spcPodStatuses: Map<string, string>;
+  readonly pods: Map<string, string>;
+}
+
+/** Each object's resourceVersion by its key. */
+function objectVersions(objects: ReadonlyMap<string, KubeObject>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, o] of objects) if (o.metadata?.resourceVersion) out.set(key, o.metadata.resourceVersion);
+  return out;
 }
 
 /** A dependent decided (or whose decision failed: it is retried, reported failed, and holds later waves). */
@@ -560,6 +596,10 @@ interface WorkloadEnv {
   readonly log: Logger;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
+  /** The list versions this pass read (its waits are watched from them). */
+  readonly seen: PassVersions;
+  /** The chain's wait clock (EventInfo.waitSince). */
+  readonly waitSince: number;
   /** Writes performed (restarts, reloads, records, forced syncs): the loop's progress. */
   readonly acts: { count: number };
   /** A continuation's place in the event's chain, recorded in rotor.dev/applied-by. */
@@ -593,7 +633,7 @@ function outcome(
 }
 
 /** The workload's own pods (by controller owner references), in any state. */
-async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeObject[]> {
+async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies, seen?: PassVersions): Promise<KubeObject[]> {
   const { podOwner } = kindOf(wd.ref.kind);
   // The selector narrows the lists; ownership decides. A CronJob has none: its namespace is listed.
   const selector = selectorOf(wd.object);
@@ -602,6 +642,7 @@ async function ownPodsOf(api: KubeApi, wd: WorkloadDependencies): Promise<KubeOb
     listAll(api, RESOURCES.pods, where),
     podOwner.via === 'intermediate' ? listAll(api, podOwnerResource(podOwner), where) : undefined,
   ]);
+  if (seen && pods?.resourceVersion) seen.pods.set(workloadId(wd), pods.resourceVersion);
   return ownedPods(
     wd.object,
     pods?.items ?? [],
@@ -661,7 +702,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   const readsCsiSync = wd.dependencies.some((d) => d.source.kind === 'csi-sync');
   const mountsCsi = wd.dependencies.some((d) => d.source.kind === 'csi');
   const [pods, spcPodStatuses] = await Promise.all([
-    mayReload ? ownPodsOf(api, wd) : Promise.resolve([]),
+    mayReload ? ownPodsOf(api, wd, env.seen) : Promise.resolve([]),
     readsCsiSync || (mountsCsi && mayReload) ? env.podStatuses(wd.ref.namespace) : Promise.resolve([]),
   ]);
   const decision = decideLive(wd, ctx, {
@@ -674,6 +715,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     dryRun: cfg.dryRun,
     now: now().getTime(),
     maxWaitMs: cfg.maxWaitMs,
+    waitSince: env.waitSince,
     approved: cfg.approve?.(wd.ref) ?? false,
     ...(cfg.csiRotationIntervalMs !== undefined ? { csiRotationIntervalMs: cfg.csiRotationIntervalMs } : {}),
   });

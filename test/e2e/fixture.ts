@@ -22,7 +22,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
 import { startEventarcRelay } from '../harness/eventarc';
-import type { EventarcRelay, PushBody } from '../harness/eventarc';
+import type { DeliveryRecord, EventarcRelay, PushBody } from '../harness/eventarc';
 import { startFunctionsServer } from '../harness/functionsServer';
 import type { FunctionsServer } from '../harness/functionsServer';
 import { createPodNetwork, podNetworkUnsupportedReason } from '../harness/podNetwork';
@@ -59,6 +59,12 @@ export interface PipelineOptions {
   delivery?: 'eventarc' | 'push';
   minimumBackoffSeconds?: number;
   maximumBackoffSeconds?: number;
+  /**
+   * As Terraform deploys onSecretEvent: a delivery waits inside itself for up to `budgetSeconds`
+   * (ROTOR_DELIVERY_BUDGET_SECONDS) and continues the event on its own topic (ROTOR_EVENT_TOPIC),
+   * so an event's deliveries are its notification's and its continuations' (deliveriesOfEvent).
+   */
+  asDeployed?: { readonly budgetSeconds: number; readonly pollSeconds?: number };
 }
 
 export interface Notification {
@@ -83,6 +89,12 @@ export interface Pipeline {
   publishRaw(message: { data?: string; attributes?: Record<string, string> }): Promise<string>;
   /** The push body the emulator delivered for `messageId` (as published when not relayed), to replay it as a duplicate. */
   lastPushBody(messageId: string): PushBody | undefined;
+  /**
+   * Every relayed delivery of the event `messageId`: of the notification itself and of the
+   * continuations Rotor published for it (attribute rotorEvent), in order, the relay's own
+   * injected nacks left out. What a test counts to pin how many deliveries a case needs.
+   */
+  deliveriesOfEvent(messageId: string): DeliveryRecord[];
 }
 
 /** What every rig has, whichever ESO runs in it. */
@@ -337,6 +349,16 @@ async function startRigWith<E>(
       ...(noPodNetworkReason ? { noPodNetworkReason } : {}),
       outcomeTopic,
       async pipeline(name, opts = {}) {
+        const topic = await emulator.createTopic(`secrets-${name}`);
+        const deployed = opts.asDeployed
+          ? {
+              ROTOR_EVENT_TOPIC: topic,
+              ROTOR_DELIVERY_BUDGET_SECONDS: String(opts.asDeployed.budgetSeconds),
+              ...(opts.asDeployed.pollSeconds !== undefined
+                ? { ROTOR_DELIVERY_POLL_SECONDS: String(opts.asDeployed.pollSeconds) }
+                : {}),
+            }
+          : {};
         const server = await startFunctionsServer({
           target: 'onSecretEvent',
           env: {
@@ -347,12 +369,12 @@ async function startRigWith<E>(
             ROTOR_OUTCOME_TOPIC: outcomeTopic,
             ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
             ROTOR_RELOAD_BACKOFF_MS: '200',
+            ...deployed,
             ...opts.env,
           },
         });
         stops.push(() => server.stop());
         servers.push(server);
-        const topic = await emulator.createTopic(`secrets-${name}`);
         let relay: EventarcRelay | undefined;
         let endpoint: string;
         if ((opts.delivery ?? 'eventarc') === 'eventarc') {
@@ -407,6 +429,10 @@ async function startRigWith<E>(
           },
           publishRaw: publish,
           lastPushBody: (id) => relay?.deliveriesOf(id).at(-1)?.push ?? pushBodies.get(id),
+          deliveriesOfEvent: (id) =>
+            (relay?.deliveries ?? []).filter(
+              (d) => !d.injected && (d.messageId === id || d.push.message.attributes?.rotorEvent === id),
+            ),
         };
       },
       async podServer(port) {

@@ -89,7 +89,12 @@ describe('with the real External Secrets Operator, end to end', { timeout: 900_0
     // Real pods: the env consumers run on a real kubelet (test/harness/realNode.ts).
     rig = await startRealEsoRig({ namespaces: NAMESPACES, realNode: true });
     pipeline = await rig.pipeline('real');
-    bounded = await rig.pipeline('bounded', { env: { ROTOR_MAX_WAIT_SECONDS: '10' } });
+    // As deployed (a delivery budget and a continuation topic, which carries the wait clock): a
+    // delivery without one measures its waits from its own start, so a redelivery could not give up.
+    bounded = await rig.pipeline('bounded', {
+      env: { ROTOR_MAX_WAIT_SECONDS: '10' },
+      asDeployed: { budgetSeconds: 60, pollSeconds: 1 },
+    });
     await rig.apply(rig.eso.credentialsSecret());
     await rig.apply(rig.eso.clusterSecretStore('gcp', PROJECT_ID));
     // The store controller validates the store (a token from the key's token_uri) before the
@@ -397,5 +402,11 @@ describe('with the real External Secrets Operator, end to end', { timeout: 900_0
     const es = await externalSecretOf(ns, 'app');
     assert.equal(es.status?.conditions?.find((c) => c.type === 'Ready')?.status, 'False');
     assert.equal(restartedAt(await deployment(rig, ns, 'api')), undefined, 'not restarted');
+    // By design one delivery: the 10 s bound lies well inside its 60 s budget.
+    await bounded.relay!.waitForDelivery(id, { timeoutMs: 60_000 });
+    assert.deepEqual(
+      bounded.deliveriesOfEvent(id).map((d) => d.status),
+      [204],
+    );
   });
 });

@@ -1,8 +1,10 @@
 // End to end, on real components: Secret Manager's notification → Pub/Sub emulator → push →
 // Eventarc-style CloudEvent → functions-framework running onSecretEvent → local control plane.
 // The point of these tests is timing: Rotor must act only once the new version is where the pods
-// will read it, keep asking Pub/Sub for a redelivery until then, never redo finished work, and give
-// up (saying what never converged) after its bounded wait. The CSI case (reload only once the
+// will read it, wait for it inside the delivery until then (as deployed: a delivery budget and a
+// continuation topic), never redo finished work, and give up (saying what never converged) after
+// its bounded wait. Each case pins how many deliveries it used, written from the design, so a
+// change that needs more deliveries fails here. The CSI case (reload only once the
 // driver's pod status shows the new version) runs against the real driver and node in
 // test/e2e/realCsi.test.ts.
 import assert from 'node:assert/strict';
@@ -52,7 +54,8 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
 
   before(async () => {
     rig = await startRig({ namespaces: ['eso-app', 'stuck-app'] });
-    pipeline = await rig.pipeline('main');
+    // As deployed (a delivery budget, continuations on its own topic), with a short poll for speed.
+    pipeline = await rig.pipeline('main', { asDeployed: { budgetSeconds: 60, pollSeconds: 1 } });
     await rig.apply(STORE);
   });
 
@@ -80,12 +83,8 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     const version = rig.sm.addVersion(secret);
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
 
-    // First delivery: Rotor forces a sync, does not restart into the old value, and asks for a retry.
-    const nack = await pipeline.relay!.waitForDelivery(id, {
-      match: (d) => d.status >= 500,
-      what: 'nacked (waiting)',
-    });
-    assert.match(nack.response, /pending/);
+    // The delivery's first pass: Rotor forces a sync, does not restart into the old value, reports
+    // that it waits, and keeps waiting inside the delivery (watching the ExternalSecret).
     const waiting = await rig.waitForOutcome(
       (o) => o.event.messageId === id && outcomeFor(o, ns, 'api')?.result === 'waiting',
       'a waiting outcome for api',
@@ -107,7 +106,7 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
       'no restart while the Secret still holds the old value',
     );
 
-    // ESO catches up (it was asked to); the next redelivery restarts.
+    // ESO catches up (it was asked to); the same delivery sees it and restarts.
     rig.eso.resume();
     const ack = await pipeline.relay!.waitForDelivery(id, { timeoutMs: 90_000 });
     const sync = rig.eso.syncs.find(
@@ -141,8 +140,13 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
 
     const api = await rig.reportOf(id, ns, 'api', 'restarted');
     assert.match(api.reason, /env DB_PASSWORD .*only changes when the pod restarts/);
-    assert.ok(pipeline.relay!.deliveriesOf(id).length >= 2, 'Pub/Sub redelivered after the nack');
     assert.equal(ack.status, 204);
+    // By design one delivery: it forced the sync, waited inside itself for ESO, and restarted.
+    assert.deepEqual(
+      pipeline.deliveriesOfEvent(id).map((d) => d.status),
+      [204],
+      'one delivery, no redelivery and no continuation',
+    );
 
     // A duplicate delivery of the same message (Pub/Sub is at-least-once), sent as Eventarc would.
     const dup = await postCloudEvent(pipeline.server.url, pipeline.lastPushBody(id)!, pipeline.topic);
@@ -200,12 +204,20 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
     );
     assert.ok(Date.parse(at) > proving.secretWrittenAt, 'restart after the provably fresh sync');
     assert.equal((await replicaSets(rig, ns, 'fast')).length, 2, 'exactly one restart');
+    // By design one delivery: the second force and the restart happen inside it.
+    assert.deepEqual(
+      pipeline.deliveriesOfEvent(id).map((d) => d.status),
+      [204],
+    );
   });
 
   it('gives up after ROTOR_MAX_WAIT_SECONDS with an outcome that says what never converged, and acks', async () => {
     const ns = 'stuck-app';
     const secret = 'e2e-cache-token';
-    const bounded = await rig.pipeline('bounded', { env: { ROTOR_MAX_WAIT_SECONDS: '4' } });
+    const bounded = await rig.pipeline('bounded', {
+      env: { ROTOR_MAX_WAIT_SECONDS: '4' },
+      asDeployed: { budgetSeconds: 60, pollSeconds: 1 },
+    });
     rig.sm.addVersion(secret);
     await rig.apply(externalSecret(ns, 'cache', 'cache-credentials', 'TOKEN', secret));
     await waitForEsoSynced(rig, ns, 'cache');
@@ -221,8 +233,11 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
       what: 'acked after giving up',
     });
     assert.equal(ack.status, 204);
-    const nacks = bounded.relay!.deliveriesOf(id).filter((d) => d.status >= 500);
-    assert.ok(nacks.length >= 1, 'it waited (and was redelivered) before giving up');
+    // By design one delivery: the 4 s bound lies well inside its 60 s budget.
+    assert.deepEqual(
+      bounded.deliveriesOfEvent(id).map((d) => d.status),
+      [204],
+    );
 
     const outcome = await rig.waitForOutcome(
       (o) => o.event.messageId === id && o.converged,
@@ -235,6 +250,11 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
       /never converged within 4s: restart waits: ExternalSecret stuck-app\/cache last synced at/,
     );
     assert.equal(outcome.pending, 0);
+    // It waited inside the delivery first: its first report says so.
+    const reports = (await rig.outcomes())
+      .filter((o) => o.event.messageId === id)
+      .map((o) => outcomeFor(o, ns, 'cache')?.result);
+    assert.deepEqual([reports[0], reports.at(-1)], ['waiting', 'gave-up'], reports.join(', '));
     assert.equal(
       restartedAt(await deployment(rig, ns, 'cache')),
       undefined,
@@ -257,7 +277,11 @@ describe('version-aware actions, end to end', { timeout: 600_000 }, () => {
           e.severity === 'NOTICE' && /^retry: .*Pub\/Sub (will redeliver|redelivers)/.test(e.message ?? ''),
       );
     const nacks = pipeline.relay!.deliveries.filter((d) => !d.injected && d.status === 500);
-    assert.ok(nacks.length >= 1, 'the cases above waited across deliveries');
-    assert.equal(retries.length, nacks.length, 'each nack is one NOTICE line');
+    // As deployed, every case above waited inside its one delivery: nothing asked for a redelivery.
+    assert.deepEqual(
+      nacks.map((d) => d.response.slice(0, 200)),
+      [],
+    );
+    assert.equal(retries.length, 0, 'no NOTICE retry line either');
   });
 });

@@ -1,6 +1,8 @@
 // How long Rotor waits for ESO, measured from when it could first ask: a first delivery long after
-// the event (a backlog, an outage, a replayed dead letter) still forces a sync and waits; a sync
-// forced long ago and never answered is given up on; a dry run reports instead of waiting forever.
+// the event (a backlog, an outage, a replayed dead letter) still forces a sync and waits; a wait
+// whose chain started longer ago than the limit is given up on; a dry run reports instead of
+// waiting forever; and the wait clock is Rotor's own (the continuation's rotorWaitSince), so a
+// tenant rewriting the ExternalSecret's force-sync cannot extend it.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { join } from 'node:path';
@@ -12,6 +14,10 @@ import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { memoryLogger } from '../../functions/log';
 import { reconcileEvent } from '../../functions/pipeline/reconcile';
 import type { ReconcileConfig } from '../../functions/pipeline/reconcile';
+import { loadConfig } from '../../functions/config';
+import { notificationMessage } from '../../functions/core/event';
+import { handleSecretEvent } from '../../functions/onSecretEvent';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
 
 const NS = 'shop';
 const MINUTE = 60_000;
@@ -116,15 +122,20 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     assert.equal(outcome.converged, false);
   });
 
-  it('a sync forced longer ago than the limit and never answered is given up on, and says so', async () => {
-    // Rotor forced the sync 31 minutes ago (after the event, 40 minutes ago); ESO never answered.
+  it('a wait whose chain started longer ago than the limit, never answered, is given up on, and says so', async () => {
+    // The chain's clock: Rotor forced the sync 31 minutes ago (after the event, 40 minutes ago);
+    // ESO never answered.
     await admin(
       'PATCH',
       `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`,
       { metadata: { annotations: { 'force-sync': new Date(Date.now() - 31 * MINUTE).toISOString() } } },
       'application/merge-patch+json',
     );
-    const outcome = await reconcileEvent(event('7', 40 * MINUTE), {}, config());
+    const outcome = await reconcileEvent(
+      event('7', 40 * MINUTE),
+      { waitSince: Date.now() - 31 * MINUTE },
+      config(),
+    );
     const w = outcome.workloads.find((x) => x.name === 'api');
     assert.equal(w?.result, 'gave-up', w?.reason);
     assert.match(w.reason, /never converged within 1800s: restart waits/);
@@ -149,5 +160,81 @@ describe('waiting for ESO: bounded from when Rotor could first ask', { timeout: 
     const forced = (es.metadata as { annotations?: Record<string, string> }).annotations?.['force-sync'];
     const at = Date.parse(forced ?? '');
     assert.ok(at >= before && at <= Date.now(), `Rotor's own time replaced 2099: ${forced}`);
+  });
+
+  it('a tenant rewriting force-sync between deliveries cannot extend the wait: the continuation carries the clock', async () => {
+    // Delivered through onSecretEvent's handler as the deployed subscription does: the first
+    // delivery forces the sync and, its budget spent, publishes a continuation; ESO (not running
+    // here) never answers. Between the deliveries the tenant keeps writing a fresh force-sync, as
+    // if a sync had just been asked for. The continuation arrives 31 minutes after the first
+    // delivery (a clock given to the handler): the wait, bounded at 30 minutes from the first
+    // delivery, is given up on, whatever the tenant wrote.
+    const sm = await startConfirmingSecretManager();
+    try {
+      const esPath = `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/db`;
+      const forceSync = (at: string) =>
+        admin(
+          'PATCH',
+          esPath,
+          { metadata: { annotations: { 'force-sync': at } } },
+          'application/merge-patch+json',
+        );
+      await forceSync('2024-01-01T00:00:00Z'); // an old ask: this event's first delivery forces again
+      const t0 = Date.now();
+      const timestamp = new Date(t0 - MINUTE).toISOString();
+      const message = notificationMessage({
+        type: 'SECRET_VERSION_ADD',
+        secret: 'projects/my-proj/secrets/db-password',
+        version: '9',
+        timestamp,
+      });
+      sm.announce(message);
+      const continuations: Array<{ data?: string; attributes: Record<string, string> }> = [];
+      let clock = t0;
+      const env = {
+        config: loadConfig({ ROTOR_MAX_WAIT_SECONDS: '1800', ROTOR_DELIVERY_BUDGET_SECONDS: '0' }),
+        logger: memoryLogger(),
+        secretManager: sm.secretManager,
+        clusters: () => Promise.resolve([api]),
+        now: () => new Date(clock),
+        continuation: {
+          publish: (m: { data?: string; attributes: Record<string, string> }) => {
+            continuations.push(m);
+            return Promise.resolve(`c${continuations.length}`);
+          },
+          close: () => Promise.resolve(),
+        },
+      };
+      const first = await handleSecretEvent(
+        { message: { ...message, messageId: 'n-clock', publishTime: timestamp } },
+        env,
+      );
+      assert.equal(first?.workloads.find((w) => w.name === 'api')?.result, 'waiting');
+      assert.match(
+        first?.workloads.find((w) => w.name === 'api')?.detail ?? '',
+        /forced a sync of ExternalSecret shop\/db/,
+      );
+      const [continued] = continuations;
+      assert.equal(continuations.length, 1, 'continued once');
+      assert.equal(
+        continued?.attributes.rotorWaitSince,
+        new Date(t0).toISOString(),
+        "the chain's clock: the first delivery",
+      );
+
+      // The tenant: "a sync was just asked for", one minute before the continuation arrives.
+      clock = t0 + 31 * MINUTE;
+      await forceSync(new Date(clock - MINUTE).toISOString());
+      const second = await handleSecretEvent(
+        { message: { ...continued, messageId: 'c1', publishTime: new Date(clock).toISOString() } },
+        env,
+      );
+      const api2 = second?.workloads.find((w) => w.name === 'api');
+      assert.equal(api2?.result, 'gave-up', api2?.reason);
+      assert.match(api2.reason, /^never converged within 1800s: restart waits: ExternalSecret shop\/db/);
+      assert.equal(continuations.length, 1, 'acked: not continued again');
+    } finally {
+      await sm.close();
+    }
   });
 });

@@ -20,6 +20,7 @@ import {
   reportOwner,
   supersededBy,
   supersededEverywhere,
+  waitClockOf,
   watchGroups,
   watchTargetsOf,
 } from '../../functions/core/converge';
@@ -86,6 +87,16 @@ describe('after a pass', () => {
     assert.equal(step.kind === 'end' && step.end.end, 'retry');
   });
 
+  it('no progress, but this delivery started the wait clock: continue (the continuation carries the clock)', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [pass(0, 1_000), pass(58_000, 59_000)];
+    const step = afterPass(state(passes, 59_500, { startsClock: true }), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'continue');
+    assert.match(step.kind === 'end' ? step.end.reason : '', /started the wait clock: continued as step 1/);
+    // Without a continuation topic it cannot carry it: retry, as any delivery without progress.
+    const alone = afterPass(state(passes, 59_500, { startsClock: true, canContinue: false }), settings);
+    assert.equal(alone.kind === 'end' && alone.end.end, 'retry');
+  });
+
   it('a continuation past the last step gives up instead of publishing another', () => {
     const last: ChainPosition = { event: 'm1', step: MAX_CONTINUATION_STEP, delivery: 'c' };
     const step = afterPass(state([pass(0, 59_000, { acted: 1 })], 59_000, { chain: last }), settings);
@@ -136,7 +147,7 @@ describe('continuations: identity and dedup', () => {
 
   it('a continuation carries its event and step; its own id is the delivery', () => {
     assert.deepEqual(
-      chainOf(continuationAttributes({ event: 'n1', step: 3, delivery: '' }), {
+      chainOf(continuationAttributes({ event: 'n1', step: 3, delivery: '' }, 0), {
         event: 'c9',
         delivery: 'c9',
       }),
@@ -241,7 +252,7 @@ describe('what a pass waits on', () => {
   const sync = { kind: 'gke-sync' as const, namespace: 'shop', secretSync: 'db', spc: 'p', secretName: 'db' };
 
   it('a rollout Rotor started: the workload itself, from the version the pass saw', () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'rollout', [eso]), [
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'rollout', [eso]), [
       {
         cluster: 'c',
         namespace: 'shop',
@@ -251,40 +262,79 @@ describe('what a pass waits on', () => {
         resourceVersion: '41',
       },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, undefined, 'acted', []), [
+    assert.deepEqual(watchTargetsOf(ref, {}, 'acted', []), [
       { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', name: 'api' },
     ]);
   });
 
   it("ESO's sync: the ExternalSecrets it reads; GKE's sync: its SecretSyncs; the CSI driver: the namespace's pod statuses", () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'eso', [eso, sync]), [
+    const none = { workload: '41' };
+    assert.deepEqual(watchTargetsOf(ref, none, 'eso', [eso, sync]), [
       { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'gke-sync', [eso, sync]), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'gke-sync', [eso, sync]), [
       { cluster: 'c', namespace: 'shop', resource: 'secret-sync', name: 'db' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'csi', []), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'csi', []), [
       { cluster: 'c', namespace: 'shop', resource: 'spc-pod-status' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'pods', []), [
+    assert.deepEqual(watchTargetsOf(ref, none, 'pods', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'pod' },
+    ]);
+  });
+
+  it("each from the version the pass read it at (the object, or the namespace's list), so nothing changed since is missed", () => {
+    const seen = {
+      workload: '41',
+      externalSecrets: new Map([
+        ['shop/db', '7'],
+        ['other/db', '8'],
+      ]),
+      secretSyncs: new Map([['shop/db', '9']]),
+      spcPodStatuses: '100',
+      pods: '101',
+    };
+    assert.deepEqual(watchTargetsOf(ref, seen, 'eso', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db', resourceVersion: '7' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'gke-sync', [eso, sync]), [
+      { cluster: 'c', namespace: 'shop', resource: 'secret-sync', name: 'db', resourceVersion: '9' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'csi', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'spc-pod-status', resourceVersion: '100' },
+    ]);
+    assert.deepEqual(watchTargetsOf(ref, seen, 'pods', []), [
+      { cluster: 'c', namespace: 'shop', resource: 'pod', resourceVersion: '101' },
+    ]);
+  });
+
+  it('a namespace watch keeps the version its targets share, and starts afresh when they differ', () => {
+    const pods = (rv: string): WatchTarget => ({
+      cluster: 'c',
+      namespace: 'shop',
+      resource: 'pod',
+      resourceVersion: rv,
+    });
+    assert.deepEqual(watchGroups([pods('5'), pods('5')], 16), [pods('5')]);
+    assert.deepEqual(watchGroups([pods('5'), pods('6')], 16), [
       { cluster: 'c', namespace: 'shop', resource: 'pod' },
     ]);
   });
 
   it("a group's other secrets: the namespace's syncs of the kinds the workload reads through", () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'group', [eso]), [
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'group', [eso]), [
       { cluster: 'c', namespace: 'shop', resource: 'external-secret' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'group', [eso, sync]), [
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'group', [eso, sync]), [
       { cluster: 'c', namespace: 'shop', resource: 'external-secret' },
       { cluster: 'c', namespace: 'shop', resource: 'secret-sync' },
     ]);
-    assert.deepEqual(watchTargetsOf(ref, '41', 'group', []), []);
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'group', []), []);
   });
 
   it('a wave waits on other workloads (their own targets); nothing pending waits on nothing', () => {
-    assert.deepEqual(watchTargetsOf(ref, '41', 'wave', [eso]), []);
-    assert.deepEqual(watchTargetsOf(ref, '41', undefined, [eso]), []);
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, 'wave', [eso]), []);
+    assert.deepEqual(watchTargetsOf(ref, { workload: '41' }, undefined, [eso]), []);
   });
 
   it('one watch per object; several objects of a resource in a namespace: one watch of the namespace', () => {
@@ -324,13 +374,15 @@ describe('the continuation message', () => {
       messageId: 'n1',
       publishTime: '2026-12-07T10:00:00Z',
     };
-    assert.deepEqual(continuationMessage(received, { event: 'n1', step: 1, delivery: '' }), {
+    const clock = Date.parse('2026-12-07T12:00:00Z');
+    assert.deepEqual(continuationMessage(received, { event: 'n1', step: 1, delivery: '' }, clock), {
       data: 'e30=',
       attributes: {
         eventType: 'SECRET_VERSION_ADD',
         timestamp: '2026-12-07T10:00:00Z',
         rotorEvent: 'n1',
         rotorStep: '1',
+        rotorWaitSince: '2026-12-07T12:00:00.000Z',
       },
     });
   });
@@ -342,16 +394,22 @@ describe('the continuation message', () => {
         timestamp: '2026-12-07T10:00:00Z',
         rotorEvent: 'n1',
         rotorStep: '1',
+        rotorWaitSince: '2026-12-07T10:00:03.000Z',
       },
       messageId: 'c1',
       publishTime: '2026-12-07T10:05:00Z',
     };
-    assert.deepEqual(continuationMessage(received, { event: 'n1', step: 2, delivery: '' }).attributes, {
-      eventType: 'SECRET_VERSION_ADD',
-      timestamp: '2026-12-07T10:00:00Z',
-      rotorEvent: 'n1',
-      rotorStep: '2',
-    });
+    const clock = Date.parse('2026-12-07T10:00:03Z');
+    assert.deepEqual(
+      continuationMessage(received, { event: 'n1', step: 2, delivery: '' }, clock).attributes,
+      {
+        eventType: 'SECRET_VERSION_ADD',
+        timestamp: '2026-12-07T10:00:00Z',
+        rotorEvent: 'n1',
+        rotorStep: '2',
+        rotorWaitSince: '2026-12-07T10:00:03.000Z',
+      },
+    );
   });
 });
 
@@ -427,5 +485,59 @@ describe('waiting for a maintenance window', () => {
   it('without a continuation topic a window wait redelivers', () => {
     const step = afterPass(state([windowed()], 59_950, { canContinue: false }), settings);
     assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+});
+
+describe("the chain's wait clock (rotorWaitSince)", () => {
+  const event = '2026-12-07T10:00:00.000Z';
+  const now = Date.parse('2026-12-07T12:05:00Z');
+  const step2: ChainPosition = { event: 'n1', step: 2, delivery: 'c2' };
+  const at = (v: string) => waitClockOf({ rotorWaitSince: v }, step2, event, now);
+
+  it("a delivery without one starts it at its own now; a notification's attribute is not Rotor's", () => {
+    assert.deepEqual(waitClockOf({}, step2, event, now), { since: now, carried: false });
+    assert.deepEqual(waitClockOf({}, undefined, event, now), { since: now, carried: false });
+    const notification = { event: 'n1', step: 0, delivery: 'n1' };
+    assert.deepEqual(waitClockOf({ rotorWaitSince: '2026-12-07T10:00:01.000Z' }, notification, event, now), {
+      since: now,
+      carried: false,
+    });
+  });
+
+  it('a continuation carries it: the time its chain started waiting', () => {
+    assert.deepEqual(at('2026-12-07T12:00:00.000Z'), {
+      since: Date.parse('2026-12-07T12:00:00Z'),
+      carried: true,
+    });
+    assert.deepEqual(at('2026-12-07T12:00:00Z'), {
+      since: Date.parse('2026-12-07T12:00:00Z'),
+      carried: true,
+    });
+  });
+
+  it('garbage is refused: the clock starts now (and it is said)', () => {
+    for (const v of ['', 'yesterday', '1765101600000', '2026-12-07T12:00:00+01:00', '2026-13-45T99:00:00Z']) {
+      const c = at(v);
+      assert.deepEqual([c.since, c.carried], [now, false], v);
+      assert.match(c.problem ?? '', /is not a UTC time: the wait clock starts now/, v);
+    }
+  });
+
+  it('a time in the future is now at the latest (it can never stretch the bound)', () => {
+    const c = at('2099-01-01T00:00:00.000Z');
+    assert.deepEqual([c.since, c.carried], [now, true]);
+    assert.match(c.problem ?? '', /lies in the future/);
+    assert.deepEqual(at(new Date(now).toISOString()), { since: now, carried: true });
+  });
+
+  it('a time before the event is the event minus the skew at the earliest', () => {
+    const c = at('2026-12-07T09:00:00.000Z');
+    assert.deepEqual([c.since, c.carried], [Date.parse('2026-12-07T09:59:00Z'), true]);
+    assert.match(c.problem ?? '', /before the event/);
+    // Within the skew: kept as it is.
+    assert.deepEqual(at('2026-12-07T09:59:30.000Z'), {
+      since: Date.parse('2026-12-07T09:59:30Z'),
+      carried: true,
+    });
   });
 });

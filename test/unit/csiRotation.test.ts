@@ -63,6 +63,8 @@ function liveAt(nowIso: string, spcPodStatuses: KubeObject[] = [], event: EventC
     dryRun: false,
     now: Date.parse(nowIso),
     maxWaitMs: 30 * 60_000,
+    // The chain's wait clock started with the event (a first delivery at once).
+    waitSince: Date.parse(event.time ?? nowIso),
     csiRotationIntervalMs: 120_000,
   });
 }

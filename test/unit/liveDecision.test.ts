@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import type { EventContext } from '../../functions/core/decision';
 import { DependencyIndex } from '../../functions/core/discovery';
 import type { Dependency } from '../../functions/core/discovery';
-import { forceSyncTargets, lastForcedSync, waitStart } from '../../functions/core/forceSync';
+import { forceSyncTargets, waitStart } from '../../functions/core/forceSync';
 import { inventoryFrom } from '../../functions/core/inventory';
 import type { KubeObject } from '../../functions/core/kube';
 import type { LiveDecision, LiveInputs } from '../../functions/core/liveDecision';
@@ -95,6 +95,8 @@ function live(overrides: Partial<LiveInputs> = {}): LiveInputs {
     dryRun: false,
     now: T0 + MINUTE,
     maxWaitMs: 30 * MINUTE,
+    // The chain's wait clock (core/converge.ts): by default its first delivery came with the event.
+    waitSince: T0,
     ...overrides,
   };
 }
@@ -298,7 +300,7 @@ describe('live decision: waiting, force-sync and giving up', () => {
   const api = withUid(deployment('api', envPod), 'u1');
 
   it('waits while ESO has not synced since the event, forcing a sync of its ExternalSecret', () => {
-    const d = decideFor(api, { externalSecrets: notSynced });
+    const d = decideFor(api, { externalSecrets: notSynced, waitSince: T0 + MINUTE });
     assert.equal(d.action, 'wait');
     assert.equal(d.waitingFor, 'eso');
     assert.match(
@@ -309,19 +311,20 @@ describe('live decision: waiting, force-sync and giving up', () => {
       d.nudge.map((n) => [n.key, n.at]),
       [['shop/creds', new Date(T0 + MINUTE).toISOString()]],
     );
-    // Forcing now: the wait is bounded from now.
+    // The chain's clock started with this delivery: the wait is bounded from it.
     assert.equal(d.giveUpAt, T0 + MINUTE + 30 * MINUTE);
     assert.equal(outcomeAction(d), 'wait');
   });
 
   it('gives up once the bound has passed since the wait began, and not a moment before', () => {
-    // Forced 40 minutes ago, after the event, and never answered: no new nudge, the wait began then.
+    // The chain's clock started at T0+1min, when Rotor forced the sync; never answered since.
     const forcedAt = new Date(T0 + MINUTE).toISOString();
     const unanswered = esWith({ refreshTime: '2024-05-01T09:00:00Z' }, forcedAt);
-    const atBound = decideFor(api, { externalSecrets: unanswered, now: T0 + MINUTE + 30 * MINUTE });
+    const clock = { externalSecrets: unanswered, waitSince: T0 + MINUTE };
+    const atBound = decideFor(api, { ...clock, now: T0 + MINUTE + 30 * MINUTE });
     assert.equal(atBound.action, 'wait', 'exactly at the bound still waits');
     assert.equal(atBound.nudge.length, 0, 'forced after the event and not answered: no second nudge');
-    const past = decideFor(api, { externalSecrets: unanswered, now: T0 + MINUTE + 30 * MINUTE + 1 });
+    const past = decideFor(api, { ...clock, now: T0 + MINUTE + 30 * MINUTE + 1 });
     assert.equal(past.action, 'give-up');
     assert.equal(past.waitedMs, 30 * MINUTE + 1);
     assert.match(past.reason, /^never converged within 1800s: restart waits: ExternalSecret shop\/creds/);
@@ -337,9 +340,9 @@ describe('live decision: waiting, force-sync and giving up', () => {
 
   it('a force-sync someone wrote before the event is no sync of this event: the bound is what Rotor asks now', () => {
     const tenant = esWith({ refreshTime: '2024-05-01T09:00:00Z' }, '2024-05-01T09:30:00Z');
-    const d = decideFor(api, { externalSecrets: tenant, now: T0 + 5 * MINUTE });
+    const d = decideFor(api, { externalSecrets: tenant, now: T0 + 5 * MINUTE, waitSince: T0 + 5 * MINUTE });
     assert.equal(d.action, 'wait');
-    // Exactly as without the annotation: Rotor forces now, and the wait runs from its own ask.
+    // Exactly as without the annotation: Rotor forces now, and the wait runs from the chain's clock.
     assert.deepEqual(
       [d.nudge.map((n) => n.at), d.giveUpAt],
       [[new Date(T0 + 5 * MINUTE).toISOString()], T0 + 35 * MINUTE],
@@ -347,10 +350,50 @@ describe('live decision: waiting, force-sync and giving up', () => {
   });
 
   it('a first delivery long after the event still forces a sync and waits (bounded from now)', () => {
-    const d = decideFor(api, { externalSecrets: notSynced, now: T0 + 45 * MINUTE });
+    const d = decideFor(api, {
+      externalSecrets: notSynced,
+      now: T0 + 45 * MINUTE,
+      waitSince: T0 + 45 * MINUTE,
+    });
     assert.equal(d.action, 'wait');
     assert.equal(d.nudge.length, 1);
     assert.equal(d.giveUpAt, T0 + 75 * MINUTE);
+  });
+
+  it('a tenant rewriting force-sync (recent, or in the future) never moves the give-up: only the clock does', () => {
+    // The chain's clock started at T0+1min; at T0+31min+1ms the bound has passed, whatever the
+    // ExternalSecret's force-sync says: a minute ago, exactly now, or far in the future.
+    const now = T0 + 31 * MINUTE + 1;
+    for (const forged of [
+      new Date(now - MINUTE).toISOString(),
+      new Date(now).toISOString(),
+      '2099-01-01T00:00:00Z',
+    ]) {
+      const es = esWith({ refreshTime: '2024-05-01T09:00:00Z' }, forged);
+      const d = decideFor(api, { externalSecrets: es, now, waitSince: T0 + MINUTE });
+      assert.equal(d.action, 'give-up', forged);
+      assert.equal(d.waitedMs, 30 * MINUTE + 1, forged);
+    }
+    // Before the bound, the forged value decides only whether to force again (the far-future one
+    // counts as never forced: Rotor forces; the recent one as forced and unanswered: it does not).
+    const before = (forged: string) =>
+      decideFor(api, {
+        externalSecrets: esWith({ refreshTime: '2024-05-01T09:00:00Z' }, forged),
+        now: T0 + 10 * MINUTE,
+        waitSince: T0 + MINUTE,
+      });
+    const recent = before(new Date(T0 + 9 * MINUTE).toISOString());
+    const future = before('2099-01-01T00:00:00Z');
+    assert.deepEqual(
+      [
+        recent.action === 'wait' && [recent.nudge.length, recent.giveUpAt],
+        future.action === 'wait' && [future.nudge.length, future.giveUpAt],
+      ],
+      [
+        [0, T0 + 31 * MINUTE],
+        [1, T0 + 31 * MINUTE],
+      ],
+    );
   });
 });
 
@@ -419,42 +462,10 @@ describe('forceSyncTargets: which ExternalSecrets to force-sync', () => {
     );
   });
 
-  it('lastForcedSync is the newest force-sync annotation among them (0 when none)', () => {
-    const m = new Map([
-      es('a', undefined, '2024-05-01T10:01:00Z'),
-      es('b', undefined, '2024-05-01T10:02:00Z'),
-      es('c'),
-    ]);
-    const now = Date.parse('2024-05-01T10:05:00Z');
-    assert.equal(
-      lastForcedSync([dep('a'), dep('b'), dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now),
-      Date.parse('2024-05-01T10:02:00Z'),
-    );
-    assert.equal(lastForcedSync([dep('c')], { externalSecrets: m, secretSyncs: new Map() }, now), 0);
-    // A tenant's far-future value is no forced sync at all (it would stretch the wait's bound).
-    const future = new Map([
-      es('a', undefined, '2024-05-01T10:01:00Z'),
-      es('f', undefined, '2999-01-01T00:00:00Z'),
-    ]);
-    assert.equal(
-      lastForcedSync([dep('a'), dep('f')], { externalSecrets: future, secretSyncs: new Map() }, now),
-      Date.parse('2024-05-01T10:01:00Z'),
-    );
-  });
-
-  it('waitStart: the latest of the event, a sync forced now, and the last forced sync', () => {
-    assert.equal(waitStart({ eventTime: EVENT_TIME, now: T0 + 9, forcingNow: false, lastForcedSync: 0 }), T0);
-    assert.equal(
-      waitStart({ eventTime: EVENT_TIME, now: T0 + 9, forcingNow: true, lastForcedSync: 0 }),
-      T0 + 9,
-    );
-    assert.equal(
-      waitStart({ eventTime: EVENT_TIME, now: T0 + 9, forcingNow: false, lastForcedSync: T0 + 5 }),
-      T0 + 5,
-    );
-    assert.equal(
-      waitStart({ eventTime: undefined, now: T0 + 9, forcingNow: false, lastForcedSync: 0 }),
-      T0 + 9,
-    );
+  it("waitStart: the later of the event and the chain's wait clock; the clock alone without an event time", () => {
+    assert.equal(waitStart({ eventTime: EVENT_TIME, waitSince: T0 - 9 }), T0);
+    assert.equal(waitStart({ eventTime: EVENT_TIME, waitSince: T0 + 2 * 60 * MINUTE }), T0 + 2 * 60 * MINUTE);
+    assert.equal(waitStart({ eventTime: undefined, waitSince: T0 + 9 }), T0 + 9);
+    assert.equal(waitStart({ eventTime: 'garbage', waitSince: T0 + 9 }), T0 + 9);
   });
 });

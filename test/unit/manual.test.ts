@@ -145,6 +145,7 @@ describe('rotor.dev/on-rotate: manual', () => {
       dryRun: false,
       now: Date.parse('2024-05-01T10:01:00Z'),
       maxWaitMs: 60_000,
+      waitSince: Date.parse('2024-05-01T10:01:00Z'),
     };
     const held = decideLive(wd, ADD7, live);
     assert.equal(held.action, 'manual');

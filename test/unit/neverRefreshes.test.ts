@@ -106,6 +106,7 @@ describe('live: reported at once, never waited for', () => {
       dryRun: false,
       now,
       maxWaitMs: 30 * 60_000,
+      waitSince: now,
     });
   };
 

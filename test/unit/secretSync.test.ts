@@ -150,10 +150,12 @@ describe('GKE secret sync: waiting on what the sync reports', () => {
       dryRun: false,
       now: Date.parse('2024-05-01T10:03:00Z'),
       maxWaitMs: 30 * 60_000,
+      waitSince: Date.parse('2024-05-01T10:03:00Z'),
     });
   };
 
-  const liveAt = (syncObject: KubeObject, now: string) => {
+  /** `waitSince`: the chain's wait clock (core/converge.ts), by default this delivery's own start. */
+  const liveAt = (syncObject: KubeObject, now: string, waitSince = now) => {
     const { index } = indexOf([cls, syncObject, envApi]);
     const [wd] = index.dependentsOf(ADD7.secret);
     return decideLive(wd, ADD7, {
@@ -166,6 +168,7 @@ describe('GKE secret sync: waiting on what the sync reports', () => {
       dryRun: false,
       now: Date.parse(now),
       maxWaitMs: 30 * 60_000,
+      waitSince: Date.parse(waitSince),
     });
   };
   const forcedAt = (at: string): KubeObject => {
@@ -173,23 +176,32 @@ describe('GKE secret sync: waiting on what the sync reports', () => {
     return { ...o, spec: { ...(o.spec as Record<string, unknown>), forceSynchronization: at } };
   };
 
-  it('live: forcing a SecretSync restarts the wait clock (event 10:00, first delivery 12:00, redelivery 12:01)', () => {
-    // 12:00: Rotor forces the sync and waits until 12:30 (30 minutes from when it could ask).
+  it("live: the wait runs from the chain's clock (event 10:00, first delivery 12:00 forces, 12:01 still waits)", () => {
+    // 12:00: the first delivery starts the clock, forces the sync and waits until 12:30.
     const first = liveAt(sync({ lastSuccessfulSyncTime: '2024-05-01T09:58:00Z' }), '2024-05-01T12:00:00Z');
     assert.equal(first.action, 'wait');
     assert.deepEqual(
       first.action === 'wait' ? [first.forceSecretSyncs.map((n) => n.at), first.giveUpAt] : undefined,
       [['2024-05-01T12:00:00.000Z'], Date.parse('2024-05-01T12:30:00Z')],
     );
-    // 12:01: the sync Rotor forced (spec.forceSynchronization 12:00) has not answered: still waiting.
-    const again = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:01:00Z');
+    // 12:01, its continuation (clock 12:00): the sync Rotor forced has not answered: still waiting.
+    const clock = '2024-05-01T12:00:00Z';
+    const again = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:01:00Z', clock);
     assert.deepEqual(again.action === 'wait' ? [again.forceSecretSyncs, again.giveUpAt] : again, [
       [],
       Date.parse('2024-05-01T12:30:00Z'),
     ]);
-    // 12:30:00.001: given up, 30 minutes after Rotor asked.
-    const late = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:30:00.001Z');
+    // 12:30:00.001: given up, 30 minutes after the clock started.
+    const late = liveAt(forcedAt('2024-05-01T12:00:00.000Z'), '2024-05-01T12:30:00.001Z', clock);
     assert.deepEqual(late.action === 'give-up' ? late.waitedMs : late, 30 * 60_000 + 1);
+  });
+
+  it('live: a tenant rewriting spec.forceSynchronization (recent or future) never moves the give-up', () => {
+    const clock = '2024-05-01T12:00:00Z';
+    for (const forged of ['2024-05-01T12:29:00.000Z', '2024-05-01T12:30:00.000Z', '2099-01-01T00:00:00Z']) {
+      const d = liveAt(forcedAt(forged), '2024-05-01T12:30:00.001Z', clock);
+      assert.deepEqual(d.action === 'give-up' ? d.waitedMs : d, 30 * 60_000 + 1, forged);
+    }
   });
 
   it('live: a spec.forceSynchronization in the future neither stops Rotor forcing nor stretches the wait', () => {

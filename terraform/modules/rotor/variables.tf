@@ -345,14 +345,14 @@ variable "function_source_zip" {
 }
 
 variable "event_function" {
-  description = "Sizing of onSecretEvent (the reload function) and extra environment variables. The 512Mi default is what `npm run bench` measured enough for 10 000 workloads in one cluster, 50 000 in one cluster and 4 clusters x 10 000 in one event (peak RSS 167 MB / 256 MB / 203 MB from 105 MB ready to serve, with the heap bound the module sets: NODE_OPTIONS=--max-old-space-size of 3/4 of memory; docs/deploy.md, Memory of onSecretEvent)."
+  description = "Sizing of onSecretEvent (the reload function) and extra environment variables. The 512Mi default is what `npm run bench` measured enough for 10 000 workloads in one cluster, 50 000 in one cluster and 4 clusters x 10 000 in one event (peak RSS 167 MB / 256 MB / 203 MB from 105 MB ready to serve, with the heap bound the module sets: NODE_OPTIONS=--max-old-space-size of 3/4 of memory; docs/deploy.md, Memory of onSecretEvent). concurrency: events one instance takes at once; a delivery waits inside itself (for syncs and rollouts), so with 1 a few waiting events would hold every instance. 50 is what one 512Mi instance carries as measured: 50 events delivered at once on a 10 000-workload cluster peaked at 235 MB (shared discovery), and each event waiting inside its delivery adds under 1 MB (`npm run bench -- --waits`; docs/deploy.md, Concurrency of onSecretEvent). Concurrency above 1 needs cpu >= 1."
   type = object({
     memory                = optional(string, "512Mi")
     cpu                   = optional(string, "1")
     timeout_seconds       = optional(number, 300)
     min_instances         = optional(number, 0)
     max_instances         = optional(number, 5)
-    concurrency           = optional(number, 1)
+    concurrency           = optional(number, 50)
     environment_variables = optional(map(string), {})
   })
   default = {}
@@ -361,6 +361,12 @@ variable "event_function" {
     # Event-driven gen2 functions may run 540 s; a push subscription's ack deadline caps at 600 s.
     condition     = var.event_function.timeout_seconds >= 10 && var.event_function.timeout_seconds <= 540
     error_message = "event_function.timeout_seconds must be between 10 and 540."
+  }
+
+  validation {
+    # Cloud Run serves more than one request at a time per instance only with at least one vCPU.
+    condition     = var.event_function.concurrency == 1 || !can(tonumber(var.event_function.cpu)) || try(tonumber(var.event_function.cpu) >= 1, false)
+    error_message = "event_function.concurrency above 1 needs event_function.cpu of at least 1."
   }
 
   validation {

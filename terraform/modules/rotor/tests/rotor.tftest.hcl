@@ -122,6 +122,12 @@ run "functions_are_nodejs22_with_their_entry_points_and_identities" {
     condition     = startswith(google_storage_bucket_object.source.name, "rotor-function-") && endswith(google_storage_bucket_object.source.name, ".zip")
     error_message = "the source object must be content-addressed"
   }
+  assert {
+    # A delivery waits inside itself: one instance takes many events at once (docs/deploy.md,
+    # Concurrency of onSecretEvent); onClusterEvent and rotateSecret keep one at a time.
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].max_instance_request_concurrency == 50 && google_cloudfunctions2_function.fn["events"].service_config[0].available_cpu == "1" && google_cloudfunctions2_function.fn["rotation"].service_config[0].max_instance_request_concurrency == 1
+    error_message = "onSecretEvent takes 50 events at once per instance (with 1 vCPU); rotateSecret one"
+  }
 }
 
 run "least_privilege" {
