@@ -8,7 +8,10 @@
 //   TOPIC_CONFIGURED, ROTATE   log, return
 //   done / given up / halted   publish the outcome, return (a halted namespace is fixed by a person,
 //                              then continued with rotor apply: a retry cannot fix it; the other
-//                              namespaces' waits still count as waiting)
+//                              namespaces' waits still count as waiting). Under the rollback policy
+//                              (ROTOR_ON_HALT, core/rollback.ts) a halt first asks rotateSecret to
+//                              restore the previous value (outcome onHalt rolled-back); publishing
+//                              that request fails: throw (redelivery; the request is idempotent)
 //   waiting                    wait inside the delivery for a change on what it waits on, and act
 //                              on the next step at once (pipeline/converge.ts), up to the budget
 //                              (ROTOR_DELIVERY_BUDGET_SECONDS); then, with work left:
@@ -52,6 +55,8 @@ import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { convergeEvent } from './pipeline/converge';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
+import type { RollbackRequester } from './pipeline/rollbackRequests';
+import { pubsubRollbackRequester, respondToHalt, rollbackContext } from './pipeline/rollbackRequests';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
 import { confirmedBySecretManager } from './notificationVerifier';
 import { secretManagerFromEnv } from './secretmanager/client';
@@ -73,12 +78,14 @@ export interface SecretEventEnvironment {
   readonly knownEvents?: KnownEvents;
   /** Publishes continuations to ROTOR_EVENT_TOPIC; absent: a delivery with work left throws. */
   readonly continuation?: ContinuationPublisher;
+  /** Asks rotateSecret for rollbacks on ROTOR_ROTATION_TOPIC; absent: a halt is only held. */
+  readonly rollbackRequests?: RollbackRequester;
 }
 
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
 export type ReportingEnvironment = Pick<
   SecretEventEnvironment,
-  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation'
+  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation' | 'secretManager' | 'rollbackRequests'
 >;
 
 /** The message a delivery received and its place in the event's chain (core/converge.ts). */
@@ -112,6 +119,7 @@ export function environmentFromEnv(
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
     ...(config.fanOut.kind === 'on' ? { fanOut: pubsubFanOutPublisher(config.fanOut.topic) } : {}),
     ...(config.eventTopic ? { continuation: pubsubContinuationPublisher(config.eventTopic) } : {}),
+    ...(config.rotationTopic ? { rollbackRequests: pubsubRollbackRequester(config.rotationTopic) } : {}),
     knownEvents: new KnownEvents(),
   };
 }
@@ -261,8 +269,10 @@ export async function reconcileDelivery(
   received?: ReceivedDelivery,
 ): Promise<EventOutcome> {
   const chain = received?.chain;
+  // A rollback's version moves only what applied the bad one; a halt may ask for a rollback.
+  const rollback = await rollbackContext(ctx, env.secretManager, env.config.onHalt, log);
   const { outcome, end, passes } = await convergeEvent(
-    ctx,
+    rollback.ctx,
     { ...(event.messageId ? { messageId: event.messageId } : {}), scope, ...(chain ? { chain } : {}) },
     {
       clusters,
@@ -286,7 +296,8 @@ export async function reconcileDelivery(
       ...(env.now ? { now: env.now } : {}),
     },
     { settings: env.config.loop, canContinue: Boolean(env.continuation && received && chain) },
-    (o) => reportOutcome(o, env, log),
+    async (o) =>
+      reportOutcome(await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log), env, log),
   );
   const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
   switch (end.end) {
@@ -327,6 +338,7 @@ async function reportOutcome(outcome: EventOutcome, env: ReportingEnvironment, l
     outcome: {
       ...outcomeLogFields(outcome, env.now?.() ?? new Date()),
       ...(outcome.halted ? { halted: outcome.halted } : {}),
+      ...(outcome.onHalt ? { onHalt: outcome.onHalt } : {}),
     },
   };
   if (outcome.halted) log.error(summarize(outcome), summary);

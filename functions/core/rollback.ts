@@ -80,12 +80,16 @@ export type HaltResponse =
 
 /**
  * Whether a halted event asks the rotation function to roll its version back. Only an event about
- * a version number can (the bad value is that version, or an alias's new target); a dry run never.
+ * a version number can (the bad value is that version, or `current`'s new target); a dry run never.
  */
 export function onHalt(
   halted: readonly string[],
   policy: SecretPolicy,
-  event: { readonly version?: string; readonly rollback?: RollbackScope },
+  event: {
+    readonly version?: string;
+    readonly aliases?: Readonly<Record<string, string>>;
+    readonly rollback?: RollbackScope;
+  },
   dryRun: boolean,
 ): HaltResponse {
   if (halted.length === 0) return { kind: 'none' };
@@ -97,12 +101,11 @@ export function onHalt(
   if (event.rollback)
     return {
       kind: 'hold',
-      reason: `${why} on version ${event.version ?? '?'}, itself a rollback to version ${event.rollback.restores}: not rolled back again`,
+      reason: `${why} on version ${event.rollback.version}, itself a rollback to version ${event.rollback.restores}: not rolled back again`,
     };
-  const bad =
-    event.version !== undefined && /^[1-9][0-9]{0,17}$/.test(event.version)
-      ? Number(event.version)
-      : undefined;
+  // A version event names it; an alias move (SECRET_UPDATE) is about `current`'s new target.
+  const named = event.version ?? event.aliases?.current;
+  const bad = named !== undefined && /^[1-9][0-9]{0,17}$/.test(named) ? Number(named) : undefined;
   if (bad === undefined)
     return { kind: 'hold', reason: `${why}; the event names no version number to roll back` };
   return {
@@ -156,25 +159,40 @@ export function parseRollbackMark(raw: string | undefined): RollbackMark | undef
   };
 }
 
-/** What an event for the rollback version R carries: which version it restores and which it replaces. */
+/** What an event for the rollback version R carries: R, the version it restores and the one it replaces. */
 export interface RollbackScope {
+  readonly version: string;
   readonly restores: string;
   readonly replaces: string;
 }
 
 /**
- * Whether the event's version is the rollback version of `mark`: the version it names, or, while
- * the rollback is adding it (its notification can arrive before the mark names it), any version
- * above the mark's base.
+ * Whether the event is about the rollback version of `mark`: a version event for the version it
+ * names, or, while the rollback is adding it (its notification can arrive before the mark names
+ * it), for any version above the mark's base; an alias move (SECRET_UPDATE) whose aliases include
+ * the version the mark names.
  */
 export function rollbackScopeOf(
   mark: RollbackMark | undefined,
-  version: string | undefined,
+  event: { readonly version?: string; readonly aliases?: Readonly<Record<string, string>> },
 ): RollbackScope | undefined {
-  if (!mark || version === undefined || !/^[1-9][0-9]{0,17}$/.test(version)) return undefined;
+  if (!mark) return undefined;
+  const scope = (v: number): RollbackScope => ({
+    version: String(v),
+    restores: String(mark.restores),
+    replaces: String(mark.replaces),
+  });
+  const { version } = event;
+  if (version === undefined) {
+    const named = mark.version;
+    return named !== undefined && Object.values(event.aliases ?? {}).includes(String(named))
+      ? scope(named)
+      : undefined;
+  }
+  if (!/^[1-9][0-9]{0,17}$/.test(version)) return undefined;
   const v = Number(version);
   const isR = mark.version !== undefined ? v === mark.version : v > mark.base;
-  return isR ? { restores: String(mark.restores), replaces: String(mark.replaces) } : undefined;
+  return isR ? scope(v) : undefined;
 }
 
 /** One workload in the rollback version's event: roll it forward, or leave it alone and say why. */
@@ -189,7 +207,6 @@ export type RollbackStep =
 export function rollbackStep(
   applied: Readonly<Record<string, string>>,
   secretKey: string,
-  version: string,
   scope: RollbackScope,
 ): RollbackStep {
   const keys = Object.keys(applied).filter((k) => k === secretKey || k.startsWith(`${secretKey}@`));
@@ -199,7 +216,7 @@ export function rollbackStep(
     : 'Rotor never acted on it';
   return {
     step: 'leave',
-    reason: `version ${version} restores version ${scope.restores} in place of version ${scope.replaces}, which this workload never applied (${had}): nothing else moves`,
+    reason: `version ${scope.version} restores version ${scope.restores} in place of version ${scope.replaces}, which this workload never applied (${had}): nothing else moves`,
   };
 }
 

@@ -7,7 +7,8 @@
 import * as annotations from '../core/annotations';
 import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
-import { DependencyIndex } from '../core/discovery';
+import { DependencyIndex, appliedVersions } from '../core/discovery';
+import { rollbackStep } from '../core/rollback';
 import type { KubeObject, WorkloadRef } from '../core/kube';
 import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
@@ -658,7 +659,18 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinWindows(wd, decision, env);
+  return withinWindows(wd, withinRollback(wd, decision, env), env);
+}
+
+/**
+ * A rollback's version moves only the workloads that applied the version it replaces
+ * (core/rollback.ts): every other one is left as it is, and the reason names the restored version.
+ */
+function withinRollback(wd: WorkloadDependencies, decision: LiveDecision, env: WorkloadEnv): LiveDecision {
+  const scope = env.ctx.rollback;
+  if (!scope) return decision;
+  const step = rollbackStep(appliedVersions(wd.object), env.secretKey, scope);
+  return step.step === 'roll-forward' ? decision : { action: 'none', reason: step.reason };
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */

@@ -81,13 +81,25 @@ describe('what a halted event does', () => {
   });
   it('never in a dry run, never without a version number, never a rollback of a rollback', () => {
     assert.equal(onHalt(['D a/b'], rollback, { version: '7' }, true).kind, 'hold');
+    // An alias move: the bad value is current's new target.
+    assert.deepEqual(onHalt(['D a/b'], rollback, { aliases: { current: '7', previous: '6' } }, false), {
+      kind: 'request-rollback',
+      replaces: 7,
+      reason:
+        'the rollout of D a/b failed; ROTOR_ON_HALT is rollback: asked the rotation function to restore the version before 7',
+    });
     assert.deepEqual(onHalt(['D a/b'], rollback, {}, false), {
       kind: 'hold',
       reason: 'the rollout of D a/b failed; the event names no version number to roll back',
     });
     assert.deepEqual(onHalt(['D a/b'], rollback, { version: 'latest' }, false).kind, 'hold');
     assert.deepEqual(
-      onHalt(['D a/b'], rollback, { version: '8', rollback: { restores: '6', replaces: '7' } }, false),
+      onHalt(
+        ['D a/b'],
+        rollback,
+        { version: '8', rollback: { version: '8', restores: '6', replaces: '7' } },
+        false,
+      ),
       {
         kind: 'hold',
         reason:
@@ -265,24 +277,32 @@ describe('the rollback mark and the events it scopes', () => {
 
   it("R is the mark's version; while it is being added, any version above the base", () => {
     const mark: RollbackMark = { replaces: 7, restores: 6, base: 7, version: 8, at: 't' };
-    assert.deepEqual(rollbackScopeOf(mark, '8'), { restores: '6', replaces: '7' });
-    assert.equal(rollbackScopeOf(mark, '9'), undefined, 'a later version is an ordinary one');
-    assert.equal(rollbackScopeOf(mark, '7'), undefined);
-    assert.deepEqual(rollbackScopeOf({ ...mark, version: undefined }, '9'), { restores: '6', replaces: '7' });
-    assert.equal(rollbackScopeOf(undefined, '8'), undefined);
+    const r8 = { version: '8', restores: '6', replaces: '7' };
+    assert.deepEqual(rollbackScopeOf(mark, { version: '8' }), r8);
+    assert.equal(rollbackScopeOf(mark, { version: '9' }), undefined, 'a later version is an ordinary one');
+    assert.equal(rollbackScopeOf(mark, { version: '7' }), undefined);
+    assert.deepEqual(rollbackScopeOf({ ...mark, version: undefined }, { version: '9' }), {
+      version: '9',
+      restores: '6',
+      replaces: '7',
+    });
+    // The alias move that points current at R (SECRET_UPDATE: no version, the aliases after it).
+    assert.deepEqual(rollbackScopeOf(mark, { aliases: { current: '8', previous: '6' } }), r8);
+    assert.equal(rollbackScopeOf(mark, { aliases: { current: '9' } }), undefined);
+    assert.equal(rollbackScopeOf(undefined, { version: '8' }), undefined);
   });
 
   it('in R: only a workload that applied B rolls forward; nothing else moves', () => {
-    const scope = { restores: '6', replaces: '7' };
+    const scope = { version: '8', restores: '6', replaces: '7' };
     const key = 'projects/p/secrets/db';
-    assert.deepEqual(rollbackStep({ [key]: '7' }, key, '8', scope), { step: 'roll-forward' });
-    assert.deepEqual(rollbackStep({ [`${key}@current`]: '7' }, key, '8', scope), { step: 'roll-forward' });
-    assert.deepEqual(rollbackStep({ [key]: '6', 'projects/p/secrets/other': '7' }, key, '8', scope), {
+    assert.deepEqual(rollbackStep({ [key]: '7' }, key, scope), { step: 'roll-forward' });
+    assert.deepEqual(rollbackStep({ [`${key}@current`]: '7' }, key, scope), { step: 'roll-forward' });
+    assert.deepEqual(rollbackStep({ [key]: '6', 'projects/p/secrets/other': '7' }, key, scope), {
       step: 'leave',
       reason:
         'version 8 restores version 6 in place of version 7, which this workload never applied (it has version 6): nothing else moves',
     });
-    assert.deepEqual(rollbackStep({}, key, '8', scope), {
+    assert.deepEqual(rollbackStep({}, key, scope), {
       step: 'leave',
       reason:
         'version 8 restores version 6 in place of version 7, which this workload never applied (Rotor never acted on it): nothing else moves',
