@@ -271,7 +271,12 @@ export async function reconcileDelivery(
   const chain = received?.chain;
   // A rollback's version moves only what applied the bad one; a halt may ask for a rollback.
   const rollback = await rollbackContext(ctx, env.secretManager, env.config.onHalt, log);
-  const { outcome, end, passes } = await convergeEvent(
+  let reported: EventOutcome | undefined;
+  const {
+    outcome: passOutcome,
+    end,
+    passes,
+  } = await convergeEvent(
     rollback.ctx,
     { ...(event.messageId ? { messageId: event.messageId } : {}), scope, ...(chain ? { chain } : {}) },
     {
@@ -296,9 +301,13 @@ export async function reconcileDelivery(
       ...(env.now ? { now: env.now } : {}),
     },
     { settings: env.config.loop, canContinue: Boolean(env.continuation && received && chain) },
-    async (o) =>
-      reportOutcome(await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log), env, log),
+    async (o) => {
+      reported = await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log);
+      await reportOutcome(reported, env, log);
+    },
   );
+  // The last pass is always reported: what it reported includes what a halt did.
+  const outcome = reported ?? passOutcome;
   const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
   switch (end.end) {
     case 'done':

@@ -201,7 +201,7 @@ export type RollbackStep =
 
 /**
  * Only a workload that applied B (rotor.dev/applied, for the secret or one of its aliases) moves
- * onto R. The record is tenant-writable, which is harmless here: a tenant that forges it only
+ * onto R, and one that moved already goes on as any workload of any event does. The record is tenant-writable, which is harmless here: a tenant that forges it only
  * restarts its own workload onto the value it had.
  */
 export function rollbackStep(
@@ -210,7 +210,9 @@ export function rollbackStep(
   scope: RollbackScope,
 ): RollbackStep {
   const keys = Object.keys(applied).filter((k) => k === secretKey || k.startsWith(`${secretKey}@`));
-  if (keys.some((k) => applied[k] === scope.replaces)) return { step: 'roll-forward' };
+  // Applied R already (an earlier pass restarted it): its rollout is still this event's to judge.
+  if (keys.some((k) => applied[k] === scope.replaces || applied[k] === scope.version))
+    return { step: 'roll-forward' };
   const had = keys.length
     ? `it has version ${keys.map((k) => applied[k]).join(', ')}`
     : 'Rotor never acted on it';

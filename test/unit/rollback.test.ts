@@ -297,6 +297,8 @@ describe('the rollback mark and the events it scopes', () => {
     const key = 'projects/p/secrets/db';
     assert.deepEqual(rollbackStep({ [key]: '7' }, key, scope), { step: 'roll-forward' });
     assert.deepEqual(rollbackStep({ [`${key}@current`]: '7' }, key, scope), { step: 'roll-forward' });
+    // Moved onto R by an earlier pass or delivery: its rollout is judged like any other.
+    assert.deepEqual(rollbackStep({ [key]: '8' }, key, scope), { step: 'roll-forward' });
     assert.deepEqual(rollbackStep({ [key]: '6', 'projects/p/secrets/other': '7' }, key, scope), {
       step: 'leave',
       reason:
