@@ -197,7 +197,9 @@ export function rollbackScopeOf(
 
 /** One workload in the rollback version's event: roll it forward, or leave it alone and say why. */
 export type RollbackStep =
-  { readonly step: 'roll-forward' } | { readonly step: 'leave'; readonly reason: string };
+  /** `note`: appended to the decision's reason (outcomes and Kubernetes Events say it is a rollback). */
+  | { readonly step: 'roll-forward'; readonly note: string }
+  | { readonly step: 'leave'; readonly reason: string };
 
 /**
  * Only a workload that applied B (rotor.dev/applied, for the secret or one of its aliases) moves
@@ -212,7 +214,10 @@ export function rollbackStep(
   const keys = Object.keys(applied).filter((k) => k === secretKey || k.startsWith(`${secretKey}@`));
   // Applied R already (an earlier pass restarted it): its rollout is still this event's to judge.
   if (keys.some((k) => applied[k] === scope.replaces || applied[k] === scope.version))
-    return { step: 'roll-forward' };
+    return {
+      step: 'roll-forward',
+      note: `rollback: version ${scope.version} restores version ${scope.restores} in place of version ${scope.replaces}, which this workload applied`,
+    };
   const had = keys.length
     ? `it has version ${keys.map((k) => applied[k]).join(', ')}`
     : 'Rotor never acted on it';
@@ -284,6 +289,12 @@ export function planRollback(ask: RollbackAsk, facts: RollbackFacts): RollbackPl
       kind: 'resume',
       mark,
       reason: `the rollback of version ${bad} to version ${mark.restores} was interrupted: resuming it`,
+    };
+  // The version before a rollback's version is the bad one it replaced: never the default target.
+  if (mark?.version === bad && ask.to === undefined)
+    return {
+      kind: 'refused',
+      reason: `version ${bad} is itself a rollback (it restores version ${mark.restores} in place of version ${mark.replaces}): name the version to restore with --to`,
     };
   if (facts.rotationInProgress)
     return { kind: 'busy', reason: 'a rotation holds the secret: the rollback waits for it to finish' };

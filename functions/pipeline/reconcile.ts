@@ -670,7 +670,10 @@ function withinRollback(wd: WorkloadDependencies, decision: LiveDecision, env: W
   const scope = env.ctx.rollback;
   if (!scope) return decision;
   const step = rollbackStep(appliedVersions(wd.object), env.secretKey, scope);
-  return step.step === 'roll-forward' ? decision : { action: 'none', reason: step.reason };
+  if (step.step === 'leave') return { action: 'none', reason: step.reason };
+  return decision.action === 'restart' || decision.action === 'reload' || decision.action === 'wait'
+    ? { ...decision, reason: `${decision.reason} (${step.note})` }
+    : decision;
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */

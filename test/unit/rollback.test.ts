@@ -236,6 +236,16 @@ describe('which version a rollback restores', () => {
         reason: 'version 7 was already rolled back: version 8 restores version 6',
       },
     );
+    // Rolling the rollback back would restore the bad value by default: only with --to.
+    assert.deepEqual(planRollback({}, facts({ versions: enabled(5, 6, 7, 8), current: 8, mark })), {
+      kind: 'refused',
+      reason:
+        'version 8 is itself a rollback (it restores version 6 in place of version 7): name the version to restore with --to',
+    });
+    assert.equal(
+      planRollback({ to: 6 }, facts({ versions: enabled(5, 6, 7, 8), current: 8, mark })).kind,
+      'rollback',
+    );
     const started: RollbackMark = { replaces: 7, restores: 6, base: 7, at: '2030-01-01T00:00:00Z' };
     assert.equal(planRollback({ replaces: 7 }, facts({ mark: started })).kind, 'resume');
     assert.deepEqual(planRollback({ replaces: 7 }, facts({ rotationInProgress: true })), {
@@ -295,10 +305,13 @@ describe('the rollback mark and the events it scopes', () => {
   it('in R: only a workload that applied B rolls forward; nothing else moves', () => {
     const scope = { version: '8', restores: '6', replaces: '7' };
     const key = 'projects/p/secrets/db';
-    assert.deepEqual(rollbackStep({ [key]: '7' }, key, scope), { step: 'roll-forward' });
-    assert.deepEqual(rollbackStep({ [`${key}@current`]: '7' }, key, scope), { step: 'roll-forward' });
+    assert.deepEqual(rollbackStep({ [key]: '7' }, key, scope), {
+      step: 'roll-forward',
+      note: 'rollback: version 8 restores version 6 in place of version 7, which this workload applied',
+    });
+    assert.equal(rollbackStep({ [`${key}@current`]: '7' }, key, scope).step, 'roll-forward');
     // Moved onto R by an earlier pass or delivery: its rollout is judged like any other.
-    assert.deepEqual(rollbackStep({ [key]: '8' }, key, scope), { step: 'roll-forward' });
+    assert.equal(rollbackStep({ [key]: '8' }, key, scope).step, 'roll-forward');
     assert.deepEqual(rollbackStep({ [key]: '6', 'projects/p/secrets/other': '7' }, key, scope), {
       step: 'leave',
       reason:
