@@ -16,6 +16,8 @@ import type { WindowPolicy } from './core/restartGate';
 import type { GroupPolicy } from './core/secretGroups';
 import type { RestartWindow } from './core/restartWindows';
 import { parseRestartWindows } from './core/restartWindows';
+import type { HaltPolicy } from './core/rollback';
+import { DEFAULT_HALT_POLICY, parseHaltPolicy } from './core/rollback';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -45,6 +47,19 @@ export interface RotorConfig {
   readonly loop: LoopSettings;
   readonly windows: WindowPolicy;
   readonly groups: GroupPolicy;
+  /**
+   * ROTOR_ON_HALT: what a halted event does (core/rollback.ts). `hold` (default): it stays halted
+   * for a person. `rollback`: it asks rotateSecret, on ROTOR_ROTATION_TOPIC, to restore the value
+   * before the halted version as a new version, and the workloads that applied the bad one roll
+   * forward onto it. A secret's `rotor-on-halt` annotation or label (operator-set) overrides it.
+   */
+  readonly onHalt: HaltPolicy;
+  /**
+   * ROTOR_ROTATION_TOPIC: the topic rotateSecret reads (`projects/P/topics/T`, or a short name in
+   * ROTOR_DEFAULT_PROJECT), where a halt under the rollback policy publishes its request. Unset:
+   * no rollback is ever requested (a halt says why).
+   */
+  readonly rotationTopic?: string;
   readonly csiRotationIntervalMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
@@ -283,6 +298,14 @@ function fanOutSetting(env: NodeJS.ProcessEnv, defaultProject: string | undefine
   };
 }
 
+/** ROTOR_ON_HALT: hold (default) or rollback. */
+function haltPolicy(v: string | undefined): HaltPolicy {
+  if (v === undefined || v.trim() === '') return DEFAULT_HALT_POLICY;
+  const parsed = parseHaltPolicy(v, 'ROTOR_ON_HALT');
+  if (!parsed.ok) throw new InputError(parsed.error);
+  return parsed.value;
+}
+
 function int(v: string | undefined, name: string, fallback: number, min: number): number {
   if (v === undefined || v === '') return fallback;
   if (!/^[0-9]+$/.test(v) || Number(v) < min)
@@ -297,6 +320,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
   const defaultProject = envDefaultProject(env);
   const outcomeTopic = topicName(env.ROTOR_OUTCOME_TOPIC, 'ROTOR_OUTCOME_TOPIC', defaultProject);
   const eventTopic = topicName(env.ROTOR_EVENT_TOPIC, 'ROTOR_EVENT_TOPIC', defaultProject);
+  const rotationTopic = topicName(env.ROTOR_ROTATION_TOPIC, 'ROTOR_ROTATION_TOPIC', defaultProject);
+  const onHalt = haltPolicy(env.ROTOR_ON_HALT);
+  if (onHalt === 'rollback' && !rotationTopic)
+    throw new InputError(
+      'ROTOR_ON_HALT=rollback needs ROTOR_ROTATION_TOPIC: the rollback is asked of rotateSecret on its topic',
+    );
   const allow = parseNamespaceList(env.ROTOR_NAMESPACES);
   const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
   return {
@@ -308,6 +337,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     ...(defaultProject ? { defaultProject } : {}),
     ...(outcomeTopic ? { outcomeTopic } : {}),
     ...(eventTopic ? { eventTopic } : {}),
+    onHalt,
+    ...(rotationTopic ? { rotationTopic } : {}),
     fanOut: fanOutSetting(env, defaultProject),
     maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
     ...actingSettings(env),

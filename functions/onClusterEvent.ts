@@ -18,6 +18,8 @@
 //                                         only), throw: Pub/Sub redelivers this cluster's message
 //                                         alone, with its own backoff and dead-letter budget
 // Waves (core/waves.ts) are planned per cluster, so a cluster's waves gate only that cluster.
+import type { RollbackRequester } from './pipeline/rollbackRequests';
+import { pubsubRollbackRequester } from './pipeline/rollbackRequests';
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { ClusterSpec, TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
@@ -63,6 +65,8 @@ export interface ClusterEventEnvironment {
   readonly projectNumbers?: ProjectNumberResolver;
   /** The Kubernetes Events this instance created or found (onSecretEvent.ts). */
   readonly knownEvents?: KnownEvents;
+  /** Asks rotateSecret for rollbacks when this cluster's part halts (onSecretEvent.ts). */
+  readonly rollbackRequests?: RollbackRequester;
   /** Publishes continuations to ROTOR_FANOUT_TOPIC; absent: a delivery with work left throws. */
   readonly continuation?: ContinuationPublisher;
 }
@@ -103,6 +107,7 @@ export function clusterEnvironmentFromEnv(
     ...(config.fanOut.kind === 'on'
       ? { continuation: pubsubContinuationPublisher(config.fanOut.topic) }
       : {}),
+    ...(config.rotationTopic ? { rollbackRequests: pubsubRollbackRequester(config.rotationTopic) } : {}),
     knownEvents: new KnownEvents(),
   };
 }

@@ -8,7 +8,10 @@
 //   TOPIC_CONFIGURED, ROTATE   log, return
 //   done / given up / halted   publish the outcome, return (a halted namespace is fixed by a person,
 //                              then continued with rotor apply: a retry cannot fix it; the other
-//                              namespaces' waits still count as waiting)
+//                              namespaces' waits still count as waiting). Under the rollback policy
+//                              (ROTOR_ON_HALT, core/rollback.ts) a halt first asks rotateSecret to
+//                              restore the previous value (outcome onHalt rolled-back); publishing
+//                              that request fails: throw (redelivery; the request is idempotent)
 //   waiting                    wait inside the delivery for a change on what it waits on, and act
 //                              on the next step at once (pipeline/converge.ts), up to the budget
 //                              (ROTOR_DELIVERY_BUDGET_SECONDS); then, with work left:
@@ -53,6 +56,8 @@ import { convergeEvent } from './pipeline/converge';
 import { secretFactsReader } from './pipeline/secretGroups';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
+import type { RollbackRequester } from './pipeline/rollbackRequests';
+import { pubsubRollbackRequester, respondToHalt, rollbackContext } from './pipeline/rollbackRequests';
 import { ProjectNumberResolver, resourceManagerProjectIds } from './projectLookup';
 import { confirmedBySecretManager } from './notificationVerifier';
 import { secretManagerFromEnv } from './secretmanager/client';
@@ -74,12 +79,14 @@ export interface SecretEventEnvironment {
   readonly knownEvents?: KnownEvents;
   /** Publishes continuations to ROTOR_EVENT_TOPIC; absent: a delivery with work left throws. */
   readonly continuation?: ContinuationPublisher;
+  /** Asks rotateSecret for rollbacks on ROTOR_ROTATION_TOPIC; absent: a halt is only held. */
+  readonly rollbackRequests?: RollbackRequester;
 }
 
 /** What reconciling and reporting need, in either entry point (onClusterEvent.ts too). */
 export type ReportingEnvironment = Pick<
   SecretEventEnvironment,
-  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation' | 'secretManager'
+  'config' | 'publisher' | 'now' | 'knownEvents' | 'continuation' | 'secretManager' | 'rollbackRequests'
 >;
 
 /** The message a delivery received and its place in the event's chain (core/converge.ts). */
@@ -113,6 +120,7 @@ export function environmentFromEnv(
     ...(config.outcomeTopic ? { publisher: pubsubOutcomePublisher(config.outcomeTopic) } : {}),
     ...(config.fanOut.kind === 'on' ? { fanOut: pubsubFanOutPublisher(config.fanOut.topic) } : {}),
     ...(config.eventTopic ? { continuation: pubsubContinuationPublisher(config.eventTopic) } : {}),
+    ...(config.rotationTopic ? { rollbackRequests: pubsubRollbackRequester(config.rotationTopic) } : {}),
     knownEvents: new KnownEvents(),
   };
 }
@@ -265,8 +273,15 @@ export async function reconcileDelivery(
   // The wait clock: carried by a continuation, or started now (core/converge.ts, waitClockOf).
   const clock = waitClockOf(received?.message.attributes ?? {}, chain, ctx.time, nowOf(env).getTime());
   if (clock.problem) log.warn(`continuation: ${clock.problem}`);
-  const { outcome, end, passes } = await convergeEvent(
-    ctx,
+  // A rollback's version moves only what applied the bad one; a halt may ask for a rollback.
+  const rollback = await rollbackContext(ctx, env.secretManager, env.config.onHalt, log);
+  let reported: EventOutcome | undefined;
+  const {
+    outcome: passOutcome,
+    end,
+    passes,
+  } = await convergeEvent(
+    rollback.ctx,
     {
       ...(event.messageId ? { messageId: event.messageId } : {}),
       scope,
@@ -301,8 +316,14 @@ export async function reconcileDelivery(
       canContinue: Boolean(env.continuation && received && chain),
       startsClock: !clock.carried,
     },
-    (o) => reportOutcome(o, env, log),
+    async (o) => {
+      const responded = await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log);
+      reported = responded;
+      await reportOutcome(responded, env, log);
+    },
   );
+  // The last pass is always reported: what it reported includes what a halt did.
+  const outcome = reported ?? passOutcome;
   const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
   switch (end.end) {
     case 'done':
@@ -344,6 +365,7 @@ async function reportOutcome(outcome: EventOutcome, env: ReportingEnvironment, l
     outcome: {
       ...outcomeLogFields(outcome, env.now?.() ?? new Date()),
       ...(outcome.halted ? { halted: outcome.halted } : {}),
+      ...(outcome.onHalt ? { onHalt: outcome.onHalt } : {}),
     },
   };
   if (outcome.halted) log.error(summarize(outcome), summary);

@@ -2,9 +2,10 @@
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
 // npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]
 //                  (only the burst scenario, ./bench/burst.ts: K secrets rotated in one second)
-// npm run bench -- --storm [--delivery immediate|deployed]   (only the storm scenario, ./bench/storm.ts:
+// npm run bench -- --storm [--delivery immediate|deployed] [--rollback]   (only the storm scenario, ./bench/storm.ts:
 //                  the others are skipped; --delivery deployed runs it with the delivery Terraform
-//                  deploys: the in-delivery budget, continuations, the 60 s backoff)
+//                  deploys: the in-delivery budget, continuations, the 60 s backoff; --rollback: the
+//                  halt rolls the bad value back, timed from the halt to every canary Available again)
 //                  (defaults 10000 / 500 / 20 / 1, no peers; scenario B: 300 / 30 / 4 / 30)
 // npm run bench -- --waits [--waits-counts 1,10,40]   (only the concurrent-waits scenario,
 //                  ./bench/concurrentWaits.ts: memory per event waiting inside its delivery on
@@ -221,6 +222,7 @@ async function main(): Promise<void> {
       storm: { type: 'boolean' },
       waits: { type: 'boolean' },
       'waits-counts': { type: 'string' },
+      rollback: { type: 'boolean' },
       burst: { type: 'string' },
       'burst-instances': { type: 'string' },
       delivery: { type: 'string' },
@@ -240,7 +242,8 @@ async function main(): Promise<void> {
         '   --watch-probe: after the events, a streamed re-list against a watch catch-up (./bench/watchProbe.ts);\n' +
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
-        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2)\n' +
+        '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2;\n' +
+        '   --rollback: the halt rolls the bad value back, and the time to every canary Available again)\n' +
         '       npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]\n' +
         '  (only the burst scenario: K secrets rotated in one second, delivered at once to one instance\n' +
         '   and to I instances (default 5); fleet 10000 / 500)\n',
@@ -270,7 +273,7 @@ async function main(): Promise<void> {
       process.stderr.write(`--delivery "${delivery}" is not immediate or deployed\n`);
       process.exit(2);
     }
-    const storm = await runStorm(progress, delivery);
+    const storm = await runStorm(progress, delivery, values.rollback === true);
     const result = {
       scenario: 'storm',
       skipped: 'the default, redelivery, peers and scenario B runs (only --storm was asked for)',

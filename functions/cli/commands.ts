@@ -279,6 +279,31 @@ export const ROTATE_COMMAND: CommandSpec = {
 usage or input. Output names versions and outcomes, never a value.`,
 };
 
+export const ROLLBACK_COMMAND: CommandSpec = {
+  name: 'rollback',
+  summary:
+    "Restore a secret's previous value as a new version (the workloads that applied the bad one follow).",
+  forms: ['--secret NAME [--project ID] [--to VERSION] [--dry-run] [-o table|json|yaml]'],
+  flags: [
+    secret,
+    project,
+    {
+      name: 'to',
+      type: 'string',
+      value: 'VERSION',
+      help: 'the version whose value comes back (default: the one before the version in use)',
+    },
+    { name: 'dry-run', type: 'boolean', help: 'say what would be restored, change nothing' },
+    output(RESULT_OUTPUTS),
+    help,
+  ],
+  notes: `The same rollback as ROTOR_ON_HALT=rollback (docs/rotation.md): the version in use (current, else
+the newest enabled one) is replaced by a new version carrying the earlier version's payload. Never past
+a version a rotation retired; with postgres and cloudsql never at all after their rotation (the old
+password no longer works). Exit codes: 0 rolled back, skipped (already done) or dry run; 1 a failure
+a retry may fix; 2 bad usage, or the rollback was refused (the reason says why). Never prints a value.`,
+};
+
 export const COMPLETION_COMMAND: CommandSpec = {
   name: 'completion',
   summary: 'Print a shell completion script (commands, flags and their values).',
@@ -327,6 +352,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   AUDIT_COMMAND,
   APPLY_COMMAND,
   ROTATE_COMMAND,
+  ROLLBACK_COMMAND,
   STATUS_COMMAND,
   COMPLETION_COMMAND,
 ];

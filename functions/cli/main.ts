@@ -4,6 +4,7 @@
 //   rotor audit   every Secret Manager secret in use, its consumers by action and rotation risks
 //   rotor apply   act on a live cluster for a secret or a notification file
 //   rotor rotate  rotate a secret now with its configured strategy
+//   rotor rollback  restore a secret's previous value as a new version
 //   rotor status  is a rotation done, and where is it stuck (read-only)
 //   rotor completion bash|zsh, rotor --version
 import { InputError, errorMessage } from '../errors';
@@ -38,6 +39,8 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
         return await (await import('./apply')).runApply(rest, io);
       case 'rotate':
         return await (await import('./rotate')).runRotate(rest, io);
+      case 'rollback':
+        return await (await import('./rollback')).runRollback(rest, io);
       case 'status':
         return await (await import('./status')).runStatus(rest, io);
       case 'completion': {

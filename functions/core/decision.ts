@@ -1,5 +1,6 @@
 // The decision table (shared/DESIGN.md): per workload and secret event, restart | reload | none |
 // wait | manual, with a one-line reason naming the dependency that drove it. Pure.
+import type { RollbackScope } from './rollback';
 import * as annotations from './annotations';
 import { recordedVersion, staleAliasMove } from './appliedAlias';
 import type { Dependency, WorkloadDependencies } from './discovery';
@@ -25,6 +26,11 @@ export interface EventContext {
   readonly aliases?: Readonly<Record<string, string>>;
   /** When the new state became visible in Secret Manager (event timestamp or publish time). */
   readonly time?: string;
+  /**
+   * Set when the event's version is a rollback's (the secret's rotor-rollback mark names it): only
+   * the workloads that applied the version it replaces move (core/rollback.ts, rollbackStep).
+   */
+  readonly rollback?: RollbackScope;
 }
 
 /** Live only: whether the new version is visible where `dep` reads it, before `action` runs. */

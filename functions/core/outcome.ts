@@ -97,6 +97,16 @@ export interface EventOutcome {
    * on there; in every namespace when the failure is in a canary namespace (core/waves.ts).
    */
   readonly halted?: readonly HaltCause[];
+  /**
+   * What the halt did (core/rollback.ts; absent: nothing halted). `rolled-back`: rotateSecret was
+   * asked (message `request`) to restore the value before the halted version; its new version's
+   * event moves the workloads that applied the bad one. `held`: halted for a person, and why.
+   */
+  readonly onHalt?: {
+    readonly response: 'rolled-back' | 'held';
+    readonly reason: string;
+    readonly request?: string;
+  };
   /** Still waiting or transiently failed: the event must be redelivered. */
   readonly pending: number;
   /**
@@ -214,5 +224,6 @@ export function summarize(o: EventOutcome): string {
   const halted = o.halted?.length
     ? `; HALTED on ${o.halted.map((h) => `${h.workload} (${h.reasons.join('; ')})`).join(', ')}`
     : '';
-  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}${where}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}`;
+  const onHalt = o.onHalt?.response === 'rolled-back' ? `; ROLLED BACK: ${o.onHalt.reason}` : '';
+  return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}${where}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}${onHalt}`;
 }

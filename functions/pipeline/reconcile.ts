@@ -7,7 +7,8 @@
 import * as annotations from '../core/annotations';
 import type { Action, EventContext, WaitingFor } from '../core/decision';
 import type { WorkloadDependencies } from '../core/discovery';
-import { DependencyIndex } from '../core/discovery';
+import { DependencyIndex, appliedVersions } from '../core/discovery';
+import { rollbackStep } from '../core/rollback';
 import type { KubeObject, WorkloadRef } from '../core/kube';
 import type { LiveDecision } from '../core/liveDecision';
 import { decideLive, outcomeAction } from '../core/liveDecision';
@@ -721,7 +722,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinWindows(wd, await groupedWith(wd, decision, env), env);
+  return withinWindows(wd, await groupedWith(wd, withinRollback(wd, decision, env), env), env);
 }
 
 /** The decision with the secrets rotated together with the event's applied (core/secretGroups.ts). */
@@ -747,6 +748,20 @@ async function groupedWith(
       ? { csiRotationIntervalMs: env.cfg.csiRotationIntervalMs }
       : {}),
   });
+}
+
+/**
+ * A rollback's version moves only the workloads that applied the version it replaces
+ * (core/rollback.ts): every other one is left as it is, and the reason names the restored version.
+ */
+function withinRollback(wd: WorkloadDependencies, decision: LiveDecision, env: WorkloadEnv): LiveDecision {
+  const scope = env.ctx.rollback;
+  if (!scope) return decision;
+  const step = rollbackStep(appliedVersions(wd.object), env.secretKey, scope);
+  if (step.step === 'leave') return { action: 'none', reason: step.reason };
+  return decision.action === 'restart' || decision.action === 'reload' || decision.action === 'wait'
+    ? { ...decision, reason: `${decision.reason} (${step.note})` }
+    : decision;
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */

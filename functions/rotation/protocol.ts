@@ -21,6 +21,7 @@ import { InputError, TransientError, errorMessage, isTransient } from '../errors
 import type { Logger } from '../log';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId } from '../core/secretName';
+import { ROLLBACK_MARK_KEY, parseRollbackMark } from '../core/rollback';
 import { ClaimedSecret, LostRace } from './claimedSecret';
 import type { SecretManager, SecretMetadata, SecretVersionInfo } from '../secretmanager/types';
 import type { SecretValue } from '../secretmanager/secretValue';
@@ -209,6 +210,19 @@ class Rotation {
         { strategy: config.strategy },
       );
     }
+    // A rollback adding its version (rotation/rollback.ts) must not meet a rotation adding another.
+    const rollback = parseRollbackMark(secret.annotations[ROLLBACK_MARK_KEY]);
+    if (
+      !state &&
+      rollback &&
+      rollback.version === undefined &&
+      this.now().getTime() - Date.parse(rollback.at) < this.deps.lockTtlMs
+    )
+      return this.result(
+        'skipped',
+        `a rollback of version ${rollback.replaces} to version ${rollback.restores} is under way since ${rollback.at}`,
+        { strategy: config.strategy },
+      );
     if (!state) {
       const last = readLastRotation(secret.annotations);
       const trigger = this.options.trigger;

@@ -21,7 +21,10 @@ import type { BatchReport } from './batch';
 import { rotateAll } from './batch';
 import type { RotationDeps } from './protocol';
 import type { PinnedVersions } from './retire';
+import type { RollbackRequest } from './schedulerMessage';
 import { parseRotationTrigger } from './schedulerMessage';
+import type { RollbackResult } from './rollback';
+import { rollbackOne } from './rollback';
 import type { RotationSettings } from './settings';
 import { rotationSettingsFromEnv } from './settings';
 import type { StrategyRegistry } from './strategies';
@@ -100,6 +103,10 @@ export async function handleRotationTrigger(
     logger.info(`ignored: ${trigger.reason}`);
     return undefined;
   }
+  if (trigger.kind === 'rollback') {
+    await handleRollback(trigger.request, env, logger);
+    return undefined;
+  }
   const { request } = trigger;
   logger.info(`${request.retireOnly ? 'retiring' : 'rotating'} ${request.secrets.length} secret(s)`, {
     source: request.source,
@@ -149,6 +156,30 @@ export async function handleRotationTrigger(
     );
   }
   return report;
+}
+
+/**
+ * Rolls one secret back (rotation/rollback.ts). Idempotent: a redelivered request finds the
+ * rollback done (`skipped`) or resumes it. A failure a retry can fix throws (redelivery).
+ */
+export async function handleRollback(
+  request: RollbackRequest,
+  env: Pick<RotateSecretEnvironment, 'secretManager' | 'settings' | 'now'>,
+  logger: Logger,
+): Promise<RollbackResult> {
+  const result = await rollbackOne(
+    request.secret,
+    { secretManager: env.secretManager, logger, ...(env.now ? { now: env.now } : {}) },
+    {
+      ...(request.replaces !== undefined ? { replaces: request.replaces } : {}),
+      ...(request.to !== undefined ? { to: request.to } : {}),
+      ...(request.trigger !== undefined ? { trigger: request.trigger } : {}),
+      dryRun: env.settings.dryRun,
+    },
+  );
+  if (result.outcome === 'failed' && result.retry)
+    throw new TransientError(`the rollback of ${result.secret} needs a retry: ${result.reason}`);
+  return result;
 }
 
 /** Registered by functions/index.ts as `functions.cloudEvent('rotateSecret', rotateSecret)`. */

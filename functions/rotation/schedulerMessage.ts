@@ -5,12 +5,15 @@
 //
 // Scheduler message data (the Pub/Sub message body), any of:
 //   {"secrets": ["projects/P/secrets/S", "short-name"], "project": "P", "action": "rotate" | "retire", "force": false}
+//   {"secret": "projects/P/secrets/S", "action": "rollback", "replaces": 7, "to": 6}   (issue 22.1: one
+//     secret; `replaces` the bad version, default the one in use; `to` default the one before it)
 //   ["projects/P/secrets/S", ...]
 //   projects/P/secrets/S other-short-name        (plain text, whitespace or comma separated)
 import { InputError } from '../errors';
 import { parseNotification } from '../core/event';
 import type { SecretId } from '../core/secretName';
 import { formatSecretId, parseSecretArg } from '../core/secretName';
+import type { RollbackAsk } from '../core/rollback';
 
 export const MAX_SECRETS_PER_MESSAGE = 1000;
 
@@ -24,8 +27,16 @@ export interface RotationRequest {
   readonly retireOnly: boolean;
 }
 
+/** A request to roll one secret back (core/rollback.ts): from onSecretEvent after a halt, or by hand. */
+export interface RollbackRequest extends RollbackAsk {
+  readonly secret: SecretId;
+  /** The Pub/Sub message id: recorded in the rollback's mark. */
+  readonly trigger?: string;
+}
+
 export type RotationTrigger =
   | { readonly kind: 'rotate'; readonly request: RotationRequest }
+  | { readonly kind: 'rollback'; readonly request: RollbackRequest }
   | { readonly kind: 'ignore'; readonly reason: string };
 
 interface PubsubMessage {
@@ -57,15 +68,25 @@ export function parseRotationTrigger(
       },
     };
   }
-  return { kind: 'rotate', request: parseSchedulerMessage(message, options.defaultProject) };
+  const parsed = parseSchedulerMessage(message, options.defaultProject);
+  return 'retireOnly' in parsed ? { kind: 'rotate', request: parsed } : { kind: 'rollback', request: parsed };
 }
 
-function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | undefined): RotationRequest {
+/** The JSON a rollback request carries (what onSecretEvent publishes after a halt). */
+export function rollbackMessageData(secret: string, replaces: number): string {
+  return JSON.stringify({ secret, action: 'rollback', replaces });
+}
+
+function parseSchedulerMessage(
+  message: PubsubMessage,
+  defaultProject: string | undefined,
+): RotationRequest | RollbackRequest {
   const text = message.data ? Buffer.from(message.data, 'base64').toString('utf8').trim() : '';
   let names: string[] = [];
   let project = defaultProject;
   let action = 'rotate';
   let force = false;
+  const rollback: { replaces?: number; to?: number } = {};
   if (text.startsWith('{') || text.startsWith('[')) {
     let parsed: unknown;
     try {
@@ -77,8 +98,10 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
     else {
       const o = parsed as Json;
       for (const key of Object.keys(o)) {
-        if (!['secrets', 'secret', 'project', 'action', 'force'].includes(key))
-          throw new InputError(`scheduler message: unknown field "${key}" (secrets, project, action, force)`);
+        if (!['secrets', 'secret', 'project', 'action', 'force', 'replaces', 'to'].includes(key))
+          throw new InputError(
+            `scheduler message: unknown field "${key}" (secrets, project, action, force; replaces and to with action rollback)`,
+          );
       }
       if (o.secret !== undefined) names.push(...stringList([o.secret], 'secret'));
       if (o.secrets !== undefined) {
@@ -92,9 +115,9 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
         project = o.project;
       }
       if (o.action !== undefined) {
-        if (o.action !== 'rotate' && o.action !== 'retire')
+        if (o.action !== 'rotate' && o.action !== 'retire' && o.action !== 'rollback')
           throw new InputError(
-            `scheduler message: "action" must be "rotate" or "retire", not ${JSON.stringify(o.action)}`,
+            `scheduler message: "action" must be "rotate", "retire" or "rollback", not ${JSON.stringify(o.action)}`,
           );
         action = o.action;
       }
@@ -102,6 +125,15 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
         if (typeof o.force !== 'boolean')
           throw new InputError('scheduler message: "force" must be true or false');
         force = o.force;
+      }
+      for (const key of ['replaces', 'to'] as const) {
+        const v = o[key];
+        if (v === undefined) continue;
+        if (o.action !== 'rollback')
+          throw new InputError(`scheduler message: "${key}" goes with "action": "rollback"`);
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+          throw new InputError(`scheduler message: "${key}" must be a version number (1, 2, ...)`);
+        rollback[key] = v;
       }
     }
   } else if (text) {
@@ -131,6 +163,12 @@ function parseSchedulerMessage(message: PubsubMessage, defaultProject: string | 
       seen.add(key);
       secrets.push(ref.id);
     }
+  }
+  if (action === 'rollback') {
+    const [secret] = secrets;
+    if (!secret || secrets.length > 1)
+      throw new InputError(`scheduler message: a rollback names one secret, not ${secrets.length}`);
+    return { secret, ...rollback, ...(message.messageId ? { trigger: message.messageId } : {}) };
   }
   return {
     source: 'scheduler',

@@ -18,6 +18,10 @@
 //            the moment the last wave's Deployments are all Available on the new revision.
 //   halt     another new version, whose new revision crashloops in ONE workload of wave 2: time to
 //            the `halted` outcome, and which workloads were restarted (must be waves 1–2 only).
+//   rollback (--rollback, issue 22.1) the secret says `rotor-on-halt: rollback`: the halt asks
+//            rotateSecret (its handler, in process, on the request onSecretEvent published) to
+//            restore version 2's payload as version 4, whose event restarts every workload that
+//            applied version 3: time from the halt to every one of them Available again on it.
 import type { ControlPlane } from '../../test/harness/controlPlane';
 import {
   applyManifests,
@@ -39,6 +43,10 @@ import { startConfirmingSecretManager } from '../../test/harness/secretManagerSt
 import { loadConfig } from '../../functions/config';
 import { memoryLogger } from '../../functions/log';
 import type { EventOutcome } from '../../functions/core/outcome';
+import { handleRotationTrigger } from '../../functions/rotation/rotateSecretFunction';
+import { defaultStrategies } from '../../functions/rotation/strategies';
+import { SecretValue } from '../../functions/secretmanager/secretValue';
+import { appliedVersions } from '../../functions/core/discovery';
 import type { HaltFigures, RecordedRestart } from './stormFigures';
 import { haltFigures, lastRestartOfWave } from './stormFigures';
 
@@ -80,12 +88,23 @@ export interface StormFigures {
     /** The restarted workloads are all in waves 1–2 and wave 3–4 templates carry no new marker. */
     readonly onlyWaves1And2Restarted: boolean;
   };
+  /** --rollback: the halt rolled back (issue 22.1). */
+  readonly rollback?: {
+    /** The workloads that had applied the bad version (waves 1-2 up to the halt), restored. */
+    readonly restored: number;
+    readonly haltToRollbackAckMs: number;
+    /** From the halted outcome to every one of them Available on the restored version. */
+    readonly haltToEveryCanaryAvailableMs: number;
+    readonly deliveries: number;
+    /** Waves 3-4 still on their healthy revision, and never named restarted by the rollback. */
+    readonly laterWavesUntouched: boolean;
+  };
 }
 
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
 
 interface DeploymentView {
-  metadata: { name: string; generation?: number };
+  metadata: { name: string; generation?: number; annotations?: Record<string, string> };
   spec: { template: { metadata?: { annotations?: Record<string, string> } } };
   status?: {
     observedGeneration?: number;
@@ -108,6 +127,7 @@ const isAvailable = (d: DeploymentView): boolean => {
 export async function runStorm(
   progress: (line: string) => void,
   delivery: StormDelivery = 'immediate',
+  rollback = false,
 ): Promise<StormFigures> {
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
@@ -183,6 +203,16 @@ export async function runStorm(
     );
     const sm = await startConfirmingSecretManager();
     confirming = sm;
+    // --rollback: real payloads (rotateSecret restores one), and the operator's opt-in.
+    const requests: string[] = [];
+    const secretId = { project: 'bench-proj', secret: 'storm-key' };
+    const addValue = async (n: number): Promise<void> => {
+      if (rollback) await sm.secretManager.addVersion(secretId, SecretValue.fromString(`storm-value-${n}`));
+    };
+    if (rollback) {
+      await sm.secretManager.createSecret(secretId, { annotations: { 'rotor-on-halt': 'rollback' } });
+      await addValue(1);
+    }
     const deliverUntilAcked = async (
       version: string,
       messageId: string,
@@ -201,6 +231,10 @@ export async function runStorm(
         logger,
         secretManager: sm.secretManager,
         clusters: () => Promise.resolve([recording]),
+        rollbackRequests: {
+          request: (data: string) => Promise.resolve(`request-${requests.push(data)}`),
+          close: () => Promise.resolve(),
+        },
       };
       const body = { message: { ...message, messageId, publishTime: new Date().toISOString() } };
       if (delivery === 'deployed') {
@@ -221,6 +255,7 @@ export async function runStorm(
 
     // healthy: every wave rolls.
     progress('storm: healthy event (version 2)');
+    await addValue(2);
     eventStart = Date.now();
     const healthy = await deliverUntilAcked('2', 'storm-healthy');
     const lastWave = WAVES[WAVES.length - 1];
@@ -254,6 +289,7 @@ export async function runStorm(
     );
     restarts = [];
     progress(`storm: crashlooping event (version 3; ${BAD} in wave ${FAILED_WAVE} crashloops)`);
+    await addValue(3);
     eventStart = Date.now();
     const halted = await deliverUntilAcked('3', 'storm-halt');
     const haltRestarts = restarts;
@@ -265,7 +301,22 @@ export async function runStorm(
       `storm: halted in ${halted.ackedAtMs} ms after ${hf.restartedBeforeHalt} restarts, ${halted.deliveries} deliveries`,
     );
 
+    const rolledBack = rollback
+      ? await rollBack({
+          sm,
+          requests,
+          markers,
+          waveOf,
+          halted: halted.outcome,
+          progress,
+          deployments,
+          deliver: deliverUntilAcked,
+          kubelet: stand,
+        })
+      : undefined;
+
     return {
+      ...(rolledBack ? { rollback: rolledBack } : {}),
       delivery:
         delivery === 'deployed'
           ? `as deployed: ${deployed.budgetSeconds} s delivery budget, continuations, ${deployed.retryBackoffSeconds} s backoff`
@@ -301,4 +352,105 @@ export async function runStorm(
     await cp?.stop();
     await confirming?.close();
   }
+}
+
+/**
+ * --rollback, after the halt: the bad revision keeps crashlooping, rotateSecret handles the
+ * request onSecretEvent published, and the restored version's event is delivered until acked.
+ */
+async function rollBack(run: {
+  readonly sm: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
+  readonly requests: readonly string[];
+  readonly markers: ReadonlyMap<string, string | undefined>;
+  readonly waveOf: ReadonlyMap<string, number>;
+  readonly halted: EventOutcome;
+  readonly progress: (line: string) => void;
+  readonly deployments: () => Promise<DeploymentView[]>;
+  readonly deliver: (
+    version: string,
+    messageId: string,
+  ) => Promise<{ outcome: EventOutcome; deliveries: number }>;
+  readonly kubelet: Kubelet;
+}): Promise<NonNullable<StormFigures['rollback']>> {
+  const haltAt = Date.now();
+  if (run.halted.onHalt?.response !== 'rolled-back' || run.requests.length !== 1)
+    throw new Error(
+      `storm: the halt did not ask for a rollback (${run.halted.onHalt?.reason ?? 'no onHalt'})`,
+    );
+  // The value of version 3 is what breaks BAD: its pods on that revision crashloop, any later one is Ready.
+  const onBad = new Map(
+    (await run.deployments()).map((d) => [
+      d.metadata.name,
+      d.spec.template.metadata?.annotations?.[RESTARTED_AT],
+    ]),
+  );
+  const badMarker = onBad.get(BAD);
+  run.kubelet.setPolicy((pod: StandInPod) =>
+    pod.metadata.labels?.app === BAD && podRestartedAt(pod) === badMarker
+      ? { kind: 'crashloop', restartCount: 3 }
+      : { kind: 'ready' },
+  );
+  const appliedBad = (await run.deployments())
+    .filter((d) => appliedVersions(d)[SECRET] === '3')
+    .map((d) => d.metadata.name);
+  await handleRotationTrigger(
+    {
+      specversion: '1.0',
+      id: 'storm-rollback-request',
+      source: '//pubsub.googleapis.com/projects/bench-proj/topics/rotor-rotation',
+      type: 'google.cloud.pubsub.topic.v1.messagePublished',
+      data: {
+        message: { data: Buffer.from(run.requests[0] ?? '').toString('base64'), messageId: 'request-1' },
+      },
+    },
+    {
+      secretManager: run.sm.secretManager,
+      strategies: defaultStrategies(),
+      logger: memoryLogger(),
+      settings: {
+        defaults: { graceMs: null, minIntervalMs: 0 },
+        lockTtlMs: 900_000,
+        concurrency: 1,
+        dryRun: false,
+      },
+    },
+  );
+  run.progress(
+    `storm: rolled back (version 4 restores version 2); ${appliedBad.length} workloads had applied version 3`,
+  );
+  const restored = await run.deliver('4', 'storm-rollback');
+  const haltToRollbackAckMs = Date.now() - haltAt;
+  const back = new Set(appliedBad);
+  await waitFor(
+    async () =>
+      (await run.deployments())
+        .filter((d) => back.has(d.metadata.name))
+        .every(
+          (d) =>
+            isAvailable(d) &&
+            d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== onBad.get(d.metadata.name),
+        ),
+    {
+      timeoutMs: 600_000,
+      intervalMs: POLL_MS,
+      what: 'every workload that applied version 3 Available on version 4',
+    },
+  );
+  const haltToEveryCanaryAvailableMs = Date.now() - haltAt;
+  const later = (await run.deployments()).filter((d) => (run.waveOf.get(d.metadata.name) ?? 0) > FAILED_WAVE);
+  const laterWavesUntouched =
+    later.every(
+      (d) => d.spec.template.metadata?.annotations?.[RESTARTED_AT] === run.markers.get(d.metadata.name),
+    ) &&
+    !restored.outcome.workloads.some(
+      (w) => w.result === 'restarted' && (run.waveOf.get(w.name) ?? 0) > FAILED_WAVE,
+    );
+  run.progress(`storm: every restored workload Available ${haltToEveryCanaryAvailableMs} ms after the halt`);
+  return {
+    restored: appliedBad.length,
+    haltToRollbackAckMs,
+    haltToEveryCanaryAvailableMs,
+    deliveries: restored.deliveries,
+    laterWavesUntouched,
+  };
 }

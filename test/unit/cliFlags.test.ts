@@ -112,8 +112,17 @@ describe('rotor completion', () => {
       'audit',
       'completion',
       'plan',
+      'rollback',
       'rotate',
       'status',
+    ]);
+    assert.deepEqual(await complete('rollback', '--'), [
+      '--dry-run',
+      '--help',
+      '--output',
+      '--project',
+      '--secret',
+      '--to',
     ]);
     assert.deepEqual(await complete('plan', '--out'), ['--output']);
     assert.deepEqual(await complete('status', '-o', ''), ['json', 'markdown', 'table', 'yaml']);

@@ -109,6 +109,9 @@ locals {
     ROTOR_EXCLUDE_NAMESPACES = join(",", var.exclude_namespaces)
     ROTOR_CANARY_NAMESPACES  = join(",", var.canary_namespaces)
     ROTOR_OUTCOME_TOPIC      = google_pubsub_topic.outcomes.id
+    # A halt under the rollback policy (this or a secret's rotor-on-halt) asks rotateSecret here.
+    ROTOR_ON_HALT        = var.on_halt
+    ROTOR_ROTATION_TOPIC = google_pubsub_topic.rotation.id
   }, local.fan_out_environment, local.budget_environment, local.window_environment)
 
   # Maintenance windows (functions/config.ts validates them at start; docs/deploy.md).

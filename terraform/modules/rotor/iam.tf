@@ -3,8 +3,9 @@
 #
 # onSecretEvent and onClusterEvent (google_service_account.events: one identity, so one Kubernetes
 # RBAC binding covers both):
-#   - publish outcomes to the outcomes topic, and (fan-out) the per-cluster messages to the
-#     cluster-events topic; no other topic;
+#   - publish outcomes to the outcomes topic, (fan-out) the per-cluster messages to the
+#     cluster-events topic, continuations to its own topic, and rollback requests to the rotation
+#     topic; no other topic;
 #   - cluster access (gke.tf);
 #   - roles/secretmanager.viewer on each secret whose notifications reach it (managed, rotation
 #     extras, notified_secrets): secrets.get and versions.get confirm a notification before
@@ -30,6 +31,17 @@ resource "google_pubsub_topic_iam_member" "events_publishes_outcomes" {
 resource "google_pubsub_topic_iam_member" "events_continues_secret_events" {
   project = var.project_id
   topic   = google_pubsub_topic.secret_events.name
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.events.member
+}
+
+# Rolling back (functions/pipeline/rollbackRequests.ts): a halted event under the rollback policy
+# asks rotateSecret for it on the rotation topic. A secret's rotor-on-halt can ask for it whatever
+# on_halt says, so the grant does not depend on it. What a request can do is only what rotateSecret
+# does for any message there (it refuses what is not a rotation or a rollback of one secret).
+resource "google_pubsub_topic_iam_member" "events_requests_rollbacks" {
+  project = var.project_id
+  topic   = google_pubsub_topic.rotation.name
   role    = "roles/pubsub.publisher"
   member  = google_service_account.events.member
 }

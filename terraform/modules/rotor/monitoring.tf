@@ -33,6 +33,10 @@ locals {
   latency_filter           = "${local.event_function_logs} AND jsonPayload.outcome.convergedAfterMs:*"
   rotation_failure_filter  = "${local.rotation_function_logs} AND jsonPayload.secret:* AND (jsonPayload.outcome=\"failed\" OR jsonPayload.outcome=\"abandoned\")"
   rotation_alerting_filter = "${local.rotation_failure_filter} AND severity>=ERROR"
+  # Rolling back (docs/rotation.md): a halt that asked for a rollback (onSecretEvent's summary line),
+  # or a rollback rotateSecret refused (the way back was retired: a person decides).
+  rolled_back_filter      = "${local.event_function_logs} AND jsonPayload.outcome.onHalt.response=\"rolled-back\""
+  rollback_refused_filter = "${local.rotation_function_logs} AND jsonPayload.secret:* AND jsonPayload.outcome=\"refused\""
 
   metric_names = {
     outcomes          = "${var.name_prefix}-outcomes"
@@ -258,6 +262,58 @@ resource "google_monitoring_alert_policy" "outcomes" {
       in $${log.extracted_label.cluster}. The log entry's message names the reason. halted: a rollout of
       the new version failed and later waves were not touched; gave-up: the new version never became
       visible to the workload; failed: acting on the workload failed. See docs/deploy.md, "Monitoring and alerts".
+    EOT
+  }
+}
+
+# Beside the halt alert above: a halt rolled back (the canaries recover on the previous value, the
+# bad one still needs a person), or a rollback refused (the halt stays).
+resource "google_monitoring_alert_policy" "rollbacks" {
+  count = local.monitoring
+
+  project               = var.project_id
+  display_name          = "Rotor (${var.name_prefix}): a bad value was rolled back, or a rollback refused"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = var.notification_channels
+  user_labels           = local.labels
+
+  conditions {
+    display_name = "a halted event asked for a rollback"
+    condition_matched_log {
+      filter = local.rolled_back_filter
+      label_extractors = {
+        secret  = "EXTRACT(jsonPayload.outcome.secret)"
+        version = "EXTRACT(jsonPayload.outcome.version)"
+      }
+    }
+  }
+  conditions {
+    display_name = "rotateSecret refused a rollback"
+    condition_matched_log {
+      filter = local.rollback_refused_filter
+      label_extractors = {
+        secret = "EXTRACT(jsonPayload.secret)"
+      }
+    }
+  }
+
+  alert_strategy {
+    notification_rate_limit {
+      period = "300s"
+    }
+    auto_close = "1800s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    subject   = "Rotor: rollback of $${log.extracted_label.secret}"
+    content   = <<-EOT
+      A rollout of a new version of $${log.extracted_label.secret} failed and the rollback policy
+      (on_halt, or the secret's rotor-on-halt) asked rotateSecret to restore the previous value, or
+      rotateSecret refused to (its log line says why: the previous value was retired). The bad
+      version is still in Secret Manager: find out why it broke before the next rotation. See
+      docs/rotation.md, "Rolling back".
     EOT
   }
 }

@@ -130,6 +130,17 @@ variable "canary_namespaces" {
   }
 }
 
+variable "on_halt" {
+  description = "ROTOR_ON_HALT: what an event halted by a failed rollout does. hold (default): it stays halted for a person (rotor apply resumes it). rollback: onSecretEvent asks rotateSecret, on the rotation topic, to restore the value before the halted version as a new version, and the workloads that applied the bad one roll forward onto it (docs/rotation.md, Rolling back). A secret's rotor-on-halt annotation or label overrides it; rotateSecret can only restore the secrets it may write (managed_secrets)."
+  type        = string
+  default     = "hold"
+
+  validation {
+    condition     = contains(["hold", "rollback"], var.on_halt)
+    error_message = "on_halt must be hold or rollback."
+  }
+}
+
 variable "exclude_namespaces" {
   description = "onSecretEvent never acts on workloads in these namespaces. Not applied to rotateSecret (see namespaces)."
   type        = list(string)

@@ -9,6 +9,7 @@ import { servedVersions, servingPods } from '../../../functions/core/servedVersi
 import type { PinnedVersions } from '../../../functions/rotation/retire';
 import { ExplainedPins } from '../../../functions/rotation/retire';
 import { PROTOCOL_STEPS, rotateOne } from '../../../functions/rotation/protocol';
+import { rollbackOne } from '../../../functions/rotation/rollback';
 import type { PostgresServer } from '../../harness/postgres';
 import { startPostgres } from '../../harness/postgres';
 import type { World } from './fixtures';
@@ -191,6 +192,46 @@ describe('postgres strategies (real PostgreSQL)', () => {
     assert.ok(!(await pg.canLogin('app_c', 'c-password-0')), 'the old password of the previous user is gone');
     assert.ok(await pg.canLogin('app_d', d1.password), 'the user pods serve now still logs in');
     assert.deepEqual(w.aliases(id), { current: 3, previous: 2 });
+  });
+
+  it('alternating rollback: back to the previous user, which still logs in; never two users back', async () => {
+    await pg.query("CREATE ROLE app_ra LOGIN PASSWORD 'ra-password-0'");
+    await pg.query("CREATE ROLE app_rb LOGIN PASSWORD 'rb-password-0'");
+    const id = await w.secret(
+      'db-alt-rollback',
+      { 'rotor-strategy': 'postgres-alternating' },
+      { 'rotor-admin-secret': 'pg-admin', 'rotor-users': 'app_ra,app_rb', 'rotor-min-interval': '0' },
+      JSON.stringify(cred('app_ra', 'ra-password-0')),
+    );
+    await rotateOne(id, w.deps(), { trigger: 'ra1' });
+    const b1 = currentCred(id);
+    await rotateOne(id, w.deps(), { trigger: 'ra2' });
+    assert.equal(currentCred(id).username, 'app_ra');
+    const deps = { secretManager: w.sm, logger: w.logs, now: w.clock.now };
+    // Two users back: app_ra's first password was replaced by the second rotation.
+    const tooFar = await rollbackOne(id, deps, { replaces: 3, to: 1 });
+    assert.deepEqual(
+      [tooFar.outcome, tooFar.reason],
+      [
+        'refused',
+        "strategy postgres-alternating keeps only the user before version 3 (version 2) valid: version 1's user was given a new password since",
+      ],
+    );
+    assert.ok(!(await pg.canLogin('app_ra', 'ra-password-0')), 'indeed no longer valid');
+    const back = await rollbackOne(id, deps, { replaces: 3 });
+    assert.deepEqual([back.outcome, back.version, back.restores], ['rolled-back', 4, 2]);
+    const restored = currentCred(id);
+    assert.deepEqual(restored, b1, 'version 4 carries version 2: the previous user');
+    assert.ok(await pg.canLogin('app_rb', restored.password), 'the previous user still logs in');
+    // The next rotation starts from the restored user and re-passwords the other one.
+    const next = await rotateOne(id, w.deps(), { trigger: 'ra3' });
+    assert.equal(next.outcome, 'rotated', next.reason);
+    assert.equal(next.previous, 4);
+    assert.equal(currentCred(id).username, 'app_ra');
+    assert.ok(
+      await pg.canLogin('app_rb', restored.password),
+      'the restored user keeps working a rotation longer',
+    );
   });
 
   it('backend down: no new version, no claim left, and it rotates once the server is back', async () => {

@@ -89,3 +89,53 @@ describe('rotation trigger parsing', () => {
       assert.throws(() => parseRotationTrigger(body), InputError, JSON.stringify(body).slice(0, 80));
   });
 });
+
+describe('rollback requests (issue 22.1)', () => {
+  const request = (body: unknown) =>
+    parseRotationTrigger(cloudEvent({ data: b64(JSON.stringify(body)), messageId: 'rb-9' }), {
+      defaultProject: 'p',
+    });
+
+  it('one secret, the bad version and an optional target; the message id keys it', () => {
+    assert.deepEqual(request({ secret: 'projects/p/secrets/db', action: 'rollback', replaces: 7 }), {
+      kind: 'rollback',
+      request: { secret: { project: 'p', secret: 'db' }, replaces: 7, trigger: 'rb-9' },
+    });
+    assert.deepEqual(request({ secret: 'db', action: 'rollback', to: 5 }), {
+      kind: 'rollback',
+      request: { secret: { project: 'p', secret: 'db' }, to: 5, trigger: 'rb-9' },
+    });
+  });
+
+  it('refuses what is not a rollback of one secret by version number, naming the problem', () => {
+    const refused = (body: unknown): string => {
+      try {
+        request(body);
+      } catch (e) {
+        assert.ok(e instanceof InputError);
+        return e.message;
+      }
+      return 'accepted';
+    };
+    assert.equal(
+      refused({ secrets: ['a', 'b'], action: 'rollback' }),
+      'scheduler message: a rollback names one secret, not 2',
+    );
+    assert.equal(
+      refused({ secret: 'a', action: 'rollback', replaces: '7' }),
+      'scheduler message: "replaces" must be a version number (1, 2, ...)',
+    );
+    assert.equal(
+      refused({ secret: 'a', action: 'rollback', to: 0 }),
+      'scheduler message: "to" must be a version number (1, 2, ...)',
+    );
+    assert.equal(
+      refused({ secret: 'a', replaces: 7 }),
+      'scheduler message: "replaces" goes with "action": "rollback"',
+    );
+    assert.equal(
+      refused({ secret: 'a', action: 'undo' }),
+      'scheduler message: "action" must be "rotate", "retire" or "rollback", not "undo"',
+    );
+  });
+});

@@ -126,6 +126,14 @@ run "alert_policies" {
     error_message = "the outcome alert must match halted, gave-up and failed workload lines of onSecretEvent, but not transient failures (redelivered)"
   }
   assert {
+    condition     = google_monitoring_alert_policy.rollbacks[0].conditions[0].condition_matched_log[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"rotor-on-secret-event\" AND jsonPayload.component=\"onSecretEvent\" AND jsonPayload.outcome.onHalt.response=\"rolled-back\""
+    error_message = "the rollback alert must match onSecretEvent's summary of a halt that asked for a rollback"
+  }
+  assert {
+    condition     = google_monitoring_alert_policy.rollbacks[0].conditions[1].condition_matched_log[0].filter == "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"rotor-rotate-secret\" AND jsonPayload.component=\"rotateSecret\" AND jsonPayload.secret:* AND jsonPayload.outcome=\"refused\""
+    error_message = "the rollback alert must match a rollback rotateSecret refused"
+  }
+  assert {
     condition     = google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].label_extractors["workload"] == "EXTRACT(jsonPayload.workload.name)" && google_monitoring_alert_policy.outcomes[0].conditions[0].condition_matched_log[0].label_extractors["namespace"] == "EXTRACT(jsonPayload.workload.namespace)"
     error_message = "the outcome alert names the workload"
   }

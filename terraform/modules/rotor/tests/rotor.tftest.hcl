@@ -184,6 +184,14 @@ run "least_privilege" {
     error_message = "onSecretEvent publishes to the outcomes topic only"
   }
   assert {
+    condition     = google_pubsub_topic_iam_member.events_requests_rollbacks.topic == google_pubsub_topic.rotation.name && google_pubsub_topic_iam_member.events_requests_rollbacks.role == "roles/pubsub.publisher" && google_pubsub_topic_iam_member.events_requests_rollbacks.member == google_service_account.events.member
+    error_message = "onSecretEvent asks rotateSecret for rollbacks on the rotation topic (publisher only)"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_ON_HALT"] == "hold" && google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_ROTATION_TOPIC"] == google_pubsub_topic.rotation.id
+    error_message = "onSecretEvent holds a halted event by default, and knows where to ask for a rollback"
+  }
+  assert {
     condition     = google_pubsub_topic_iam_member.secretmanager_publishes_events.member == "serviceAccount:service-123456789012@gcp-sa-secretmanager.iam.gserviceaccount.com"
     error_message = "the Secret Manager service agent is derived from the project number"
   }
@@ -464,6 +472,14 @@ run "rejects_project_number_as_project_id" {
     project_id = "123456789012"
   }
   expect_failures = [var.project_id]
+}
+
+run "rejects_unknown_on_halt" {
+  command = plan
+  variables {
+    on_halt = "roll-back"
+  }
+  expect_failures = [var.on_halt]
 }
 
 run "rejects_zone_as_region" {
