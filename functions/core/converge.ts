@@ -335,9 +335,11 @@ export function watchTargetsOf(
     case 'report':
     case 'wave':
     case 'window':
+    case 'stage':
       // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
       // A report is due from another delivery: its Event is polled for (Events are not watched).
-      // A window waits on the clock alone (PassRecord.windowOpensAt).
+      // A window waits on the clock alone (PassRecord.windowOpensAt). A stage waits on the
+      // earlier stage's workloads: targets of their own in one delivery, polled across fan-out.
       return [];
     case 'acted':
     case 'rollout':

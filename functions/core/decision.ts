@@ -95,7 +95,17 @@ export interface WaitDecision extends DecisionFacts {
  * already did for the event; core/waves.ts; `report`: another delivery's report of what it did,
  * pipeline/reconcile.ts).
  */
-export type WaitingFor = 'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report' | 'window';
+export type WaitingFor =
+  | 'eso'
+  | 'csi'
+  | 'gke-sync'
+  | 'pods'
+  | 'wave'
+  | 'rollout'
+  | 'report'
+  | 'window'
+  /** An earlier stage of clusters (core/clusterStages.ts). */
+  | 'stage';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {
