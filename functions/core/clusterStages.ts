@@ -58,8 +58,7 @@ export function dependentState(
   pendingInPass: boolean,
   waitingFor: string | undefined,
 ): DependentState {
-  if (pendingInPass)
-    return { state: 'pending', what: `${label} ${waitingFor ? `waits for ${waitingFor}` : 'is not done'}` };
+  if (pendingInPass) return { state: 'pending', what: `${label} ${pendingWhat(result, waitingFor)}` };
   switch (result) {
     case 'halted':
       return { state: 'stopped', what: `${label} halted` };
@@ -82,6 +81,13 @@ export function dependentState(
     case 'dry-run':
       return { state: 'done' };
   }
+}
+
+function pendingWhat(result: PassResult, waitingFor: string | undefined): string {
+  if (waitingFor) return `waits for ${waitingFor === 'rollout' ? 'its rollout' : waitingFor}`;
+  if (result === 'restarted' || result === 'reloaded') return `was ${result}, its rollout is not done`;
+  if (result === 'failed') return 'failed (transient: retried)';
+  return 'is not done';
 }
 
 /** Where one cluster's part of the event stands. */

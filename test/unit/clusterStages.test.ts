@@ -138,15 +138,19 @@ describe('clusterProgress and dependentState', () => {
     const label = 'Deployment shop/api';
     assert.deepEqual(dependentState(label, 'waiting', true, 'rollout'), {
       state: 'pending',
-      what: 'Deployment shop/api waits for rollout',
+      what: 'Deployment shop/api waits for its rollout',
+    });
+    assert.deepEqual(dependentState(label, 'waiting', true, 'eso'), {
+      state: 'pending',
+      what: 'Deployment shop/api waits for eso',
     });
     assert.deepEqual(dependentState(label, 'restarted', true, undefined), {
       state: 'pending',
-      what: 'Deployment shop/api is not done',
+      what: 'Deployment shop/api was restarted, its rollout is not done',
     });
     assert.deepEqual(dependentState(label, 'failed', true, undefined), {
       state: 'pending',
-      what: 'Deployment shop/api is not done',
+      what: 'Deployment shop/api failed (transient: retried)',
     });
     assert.deepEqual(dependentState(label, 'halted', false, undefined), {
       state: 'stopped',
