@@ -24,7 +24,7 @@ export interface StagedCluster {
 }
 
 /** What one dependent's result in a pass means for its cluster's part of the event. */
-export type DependentState =
+export type DependentProgress =
   /** Acted on and rolled out, or nothing to do (or nothing Rotor may do: manual, a bare Pod). */
   | { readonly state: 'done' }
   /** Still moving: a wait, a rollout in progress, a transient failure. */
@@ -57,7 +57,7 @@ export function dependentState(
   result: PassResult,
   pendingInPass: boolean,
   waitingFor: string | undefined,
-): DependentState {
+): DependentProgress {
   if (pendingInPass) return { state: 'pending', what: `${label} ${pendingWhat(result, waitingFor)}` };
   switch (result) {
     case 'halted':
@@ -97,7 +97,7 @@ export type ClusterProgress =
   | { readonly kind: 'halted'; readonly what: string };
 
 /** A cluster's progress from its dependents' states; `unreadable`: the cluster could not be listed. */
-export function clusterProgress(states: readonly DependentState[], unreadable?: string): ClusterProgress {
+export function clusterProgress(states: readonly DependentProgress[], unreadable?: string): ClusterProgress {
   const stopped = states.flatMap((s) => (s.state === 'stopped' ? [s.what] : []));
   if (stopped.length) return { kind: 'halted', what: listed(stopped) };
   if (unreadable !== undefined) return { kind: 'pending', what: `is not readable (${unreadable})` };
