@@ -118,7 +118,7 @@ export const PLAN_COMMAND: CommandSpec = {
       name: 'cluster',
       type: 'string',
       value: 'NAME',
-      help: 'the cluster label of an offline plan (default "manifests")',
+      help: 'the cluster label of an offline plan (default "manifests"); NAME;stage=N gives its stage',
     },
     output(PLAN_OUTPUTS),
     {
@@ -309,7 +309,7 @@ export const STATUS_COMMAND: CommandSpec = {
       type: 'string',
       multiple: true,
       value: 'SPEC',
-      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT]',
+      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT], each optionally ;stage=N',
     },
     projectMap,
     project,
