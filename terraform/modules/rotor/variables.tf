@@ -59,21 +59,21 @@ variable "enable_apis" {
 # --- What Rotor acts on -------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "GKE clusters onSecretEvent acts on, and whose workloads rotateSecret checks (read-only) before disabling a superseded version, as projects/PROJECT/locations/LOCATION/clusters/NAME."
+  description = "GKE clusters onSecretEvent acts on, and whose workloads rotateSecret checks (read-only) before disabling a superseded version, as projects/PROJECT/locations/LOCATION/clusters/NAME, optionally followed by ;stage=N (0 to 9, default 0): a cluster of a later stage acts on an event only once every cluster of the earlier stages converged healthy on it (docs/deploy.md, Cluster stages)."
   type        = list(string)
   default     = []
 
   validation {
     condition = alltrue([
       for c in var.clusters :
-      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/[a-z]+-[a-z]+[0-9]+(-[a-z])?/clusters/[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", c))
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/[a-z]+-[a-z]+[0-9]+(-[a-z])?/clusters/[a-z]([-a-z0-9]{0,38}[a-z0-9])?(;stage=[0-9])?$", c))
     ])
-    error_message = "Each cluster must be projects/PROJECT/locations/LOCATION/clusters/NAME, where LOCATION is a region (us-central1) or a zone (us-central1-a), e.g. projects/my-proj/locations/europe-west1/clusters/prod."
+    error_message = "Each cluster must be projects/PROJECT/locations/LOCATION/clusters/NAME, where LOCATION is a region (us-central1) or a zone (us-central1-a), e.g. projects/my-proj/locations/europe-west1/clusters/prod, optionally followed by ;stage=N with N from 0 to 9 (prod;stage=1)."
   }
 
   validation {
-    condition     = length(var.clusters) == length(distinct(var.clusters))
-    error_message = "clusters lists the same cluster twice."
+    condition     = length(var.clusters) == length(distinct([for c in var.clusters : split(";", c)[0]]))
+    error_message = "clusters lists the same cluster twice (perhaps in two stages)."
   }
 }
 
