@@ -620,6 +620,17 @@ variable "reload_outside_windows" {
   default     = false
 }
 
+variable "stage_max_wait_seconds" {
+  description = "ROTOR_STAGE_MAX_WAIT_SECONDS: how long after an event a cluster of a later stage (clusters entries' ;stage=N) waits for the earlier stages to converge; then its dependents are reported gave-up (acked), not waited for. A halt in an earlier stage is never waited for: it holds the later stages until a person continues."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.stage_max_wait_seconds >= 1 && floor(var.stage_max_wait_seconds) == var.stage_max_wait_seconds
+    error_message = "stage_max_wait_seconds must be a whole number of seconds, at least 1."
+  }
+}
+
 variable "window_max_wait_seconds" {
   description = "ROTOR_WINDOW_MAX_WAIT_SECONDS: a window opening later than this after the event is reported (gave-up, acked), not waited for."
   type        = number

@@ -329,6 +329,10 @@ run "cluster_stages_reach_rotor_clusters" {
     error_message = "ROTOR_CLUSTERS must carry each cluster's stage"
   }
   assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_STAGE_MAX_WAIT_SECONDS"] == "86400"
+    error_message = "ROTOR_STAGE_MAX_WAIT_SECONDS: a day by default"
+  }
+  assert {
     condition     = length(google_project_iam_custom_role.cluster_access) == 2
     error_message = "one cluster-access role per cluster project, whatever the stages"
   }
