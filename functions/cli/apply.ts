@@ -20,6 +20,7 @@ import { createLogger } from '../log';
 import type { EventOutcome } from '../pipeline/outcome';
 import { summarize } from '../pipeline/outcome';
 import { convergeEvent } from '../pipeline/converge';
+import { stageOf } from '../cluster/clusterSpec';
 import { dump } from 'js-yaml';
 import { keyValues } from './args';
 import { APPLY_COMMAND } from './commands';
@@ -176,6 +177,15 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
         events: { instance: `rotor-apply/${hostname()}` },
         logger,
         approve,
+        // --cluster SPEC;stage=N: the stages in order, as the functions do (never given up on here).
+        ...(specs.some((s) => stageOf(s) > 0)
+          ? {
+              stages: {
+                fleet: specs.map((s) => ({ name: s.raw, stage: stageOf(s) })),
+                maxWaitMs: Number.POSITIVE_INFINITY,
+              },
+            }
+          : {}),
       },
       {
         // --wait is this run's budget; a person, not a continuation, picks up what is left.

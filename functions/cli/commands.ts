@@ -206,7 +206,7 @@ export const APPLY_COMMAND: CommandSpec = {
       type: 'string',
       multiple: true,
       value: 'SPEC',
-      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT]',
+      help: 'projects/P/locations/L/clusters/C, projects/P/locations/L/memberships/M, or kubeconfig:PATH[#CONTEXT], each optionally ;stage=N (stages act in order)',
     },
     namespace,
     allNamespaces,
