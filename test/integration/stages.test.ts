@@ -14,7 +14,11 @@ import { podRestartedAt, startKubelet } from '../harness/kubelet';
 import { CLUSTER_LABEL, LabelledCluster } from '../harness/labelledCluster';
 import { subPathCsiDeployment } from '../harness/workloads';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
-import type { KubeApi } from '../../functions/cluster/kubeApi';
+import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
+import { deliverOnce } from '../harness/redelivery';
+import { startConfirmingSecretManager } from '../harness/secretManagerStandIn';
+import { notificationMessage } from '../../functions/core/event';
+import { loadConfig } from '../../functions/config';
 import type { EventContext } from '../../functions/core/decision';
 import type { KubeObject } from '../../functions/core/kube';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
@@ -39,12 +43,28 @@ function consumer(cluster: string, namespace: string): object {
   return d;
 }
 
+/** A cluster under the name ROTOR_CLUSTERS gives it (`kubeconfig:…`), seeing what `inner` sees. */
+class Named implements KubeApi {
+  constructor(
+    private readonly inner: KubeApi,
+    readonly cluster: string,
+  ) {}
+  request<T>(req: KubeRequest): Promise<T> {
+    return this.inner.request<T>(req);
+  }
+  requestCount(): number {
+    return this.inner.requestCount();
+  }
+  close(): void {}
+}
+
 describe('cluster stages on the real control plane', { timeout: 300_000 }, () => {
   let cp: ControlPlane;
   let staging: KubeApi;
   let prod: KubeApi;
   let stagingKubelet: Kubelet;
   let prodKubelet: Kubelet;
+  let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>>;
 
   const admin = <T = KubeObject>(method: string, path: string, body?: object): Promise<T> =>
     cp.admin<T>(method, path, body);
@@ -104,6 +124,7 @@ describe('cluster stages on the real control plane', { timeout: 300_000 }, () =>
     o.workloads.find((w) => w.cluster === cluster);
 
   before(async () => {
+    confirming = await startConfirmingSecretManager();
     cp = await startControlPlane({ users: ['rotor'] });
     const kc = cp.kubeConfig();
     await installCrds(kc);
@@ -139,6 +160,7 @@ describe('cluster stages on the real control plane', { timeout: 300_000 }, () =>
     await stagingKubelet?.stop();
     await prodKubelet?.stop();
     await cp?.stop();
+    await confirming?.close();
   });
 
   it('stage 1 is untouched while stage 0 rolls out, and acted on once its rollout is done', async () => {
@@ -246,5 +268,49 @@ describe('cluster stages on the real control plane', { timeout: 300_000 }, () =>
     assert.match(fanned.workloads[0]?.reason ?? '', /held by the halt in cluster staging/);
     assert.equal(fanned.pending, 0);
     assert.equal(await markerOf(PROD_NS), prodBefore, 'prod never restarted onto the bad value');
+  });
+
+  it('one delivery (the in-delivery loop) acts on stage 1 once stage 0 converged, from ROTOR_CLUSTERS', async () => {
+    // Staging healthy again (the crashlooping revision recovers), and every new revision is Ready.
+    stagingKubelet.setPolicy(() => ({ kind: 'ready' }));
+    await waitFor(() => available(STAGING_NS), { what: 'staging recovered' });
+    const prodBefore = await markerOf(PROD_NS);
+    const published: EventOutcome[] = [];
+    const message = notificationMessage({ type: 'SECRET_VERSION_ADD', secret: SECRET, version: '4' });
+    confirming.announce(message);
+    const delivery = await deliverOnce(
+      { message: { ...message, messageId: 'm-4', publishTime: new Date().toISOString() } },
+      {
+        config: loadConfig({
+          ROTOR_CLUSTERS: 'kubeconfig:staging;stage=0,kubeconfig:prod;stage=1',
+          ROTOR_DELIVERY_BUDGET_SECONDS: '120',
+          ROTOR_DELIVERY_POLL_SECONDS: '1',
+        }),
+        secretManager: confirming.secretManager,
+        logger: memoryLogger(),
+        clusters: () =>
+          Promise.resolve([new Named(staging, 'kubeconfig:staging'), new Named(prod, 'kubeconfig:prod')]),
+        publisher: {
+          publish: (o: EventOutcome) => {
+            published.push(o);
+            return Promise.resolve(`outcome-${published.length}`);
+          },
+          close: () => Promise.resolve(),
+        },
+      },
+    );
+    assert.equal(delivery.acked, true, 'done in one delivery');
+    const prodResults = published.map((o) => inCluster(o, 'kubeconfig:prod'));
+    // First report: staging restarted, prod waits for it.
+    assert.equal(inCluster(published[0], 'kubeconfig:staging')?.result, 'restarted');
+    assert.equal(prodResults[0]?.waitingFor, 'stage');
+    assert.match(prodResults[0]?.reason ?? '', /stage 1 waits for stage 0: in cluster kubeconfig:staging /);
+    // Prod restarted exactly once, in a pass where staging was done (unchanged, not rolling out).
+    const restartedIn = published.filter((o) => inCluster(o, 'kubeconfig:prod')?.result === 'restarted');
+    assert.equal(restartedIn.length, 1, JSON.stringify(prodResults.map((w) => w?.result)));
+    assert.equal(inCluster(restartedIn[0], 'kubeconfig:staging')?.result, 'unchanged');
+    assert.notEqual(await markerOf(PROD_NS), prodBefore);
+    const last = published[published.length - 1];
+    assert.equal(last?.pending, 0);
   });
 });
