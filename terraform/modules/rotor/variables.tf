@@ -78,16 +78,16 @@ variable "clusters" {
 }
 
 variable "connect_gateway_memberships" {
-  description = "Fleet memberships reached through Connect Gateway instead of the cluster endpoint, as projects/PROJECT/locations/LOCATION/memberships/NAME (clusters outside Google Cloud, or private control planes)."
+  description = "Fleet memberships reached through Connect Gateway instead of the cluster endpoint, as projects/PROJECT/locations/LOCATION/memberships/NAME (clusters outside Google Cloud, or private control planes), optionally followed by ;stage=N as in clusters."
   type        = list(string)
   default     = []
 
   validation {
     condition = alltrue([
       for m in var.connect_gateway_memberships :
-      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/(global|[a-z]+-[a-z]+[0-9]+)/memberships/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", m))
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/(global|[a-z]+-[a-z]+[0-9]+)/memberships/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(;stage=[0-9])?$", m))
     ])
-    error_message = "Each membership must be projects/PROJECT/locations/LOCATION/memberships/NAME, where LOCATION is global or a region."
+    error_message = "Each membership must be projects/PROJECT/locations/LOCATION/memberships/NAME, where LOCATION is global or a region, optionally followed by ;stage=N with N from 0 to 9."
   }
 }
 

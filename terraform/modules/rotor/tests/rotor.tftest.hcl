@@ -322,10 +322,11 @@ run "cluster_stages_reach_rotor_clusters" {
       "projects/my-proj-123/locations/europe-west1/clusters/staging;stage=0",
       "projects/other-proj-9/locations/europe-west1-b/clusters/edge;stage=1",
     ]
+    connect_gateway_memberships = ["projects/my-proj-123/locations/global/memberships/onprem;stage=2"]
   }
 
   assert {
-    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/staging;stage=0,projects/other-proj-9/locations/europe-west1-b/clusters/edge;stage=1"
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/staging;stage=0,projects/other-proj-9/locations/europe-west1-b/clusters/edge;stage=1,projects/my-proj-123/locations/global/memberships/onprem;stage=2"
     error_message = "ROTOR_CLUSTERS must carry each cluster's stage"
   }
   assert {
