@@ -40,6 +40,13 @@ export interface RotorConfig {
   /** ROTOR_FANOUT_TOPIC / ROTOR_FANOUT_MIN_CLUSTERS: when an event goes out as one message per cluster. */
   readonly fanOut: FanOutSetting;
   readonly maxWaitMs: number;
+  /**
+   * ROTOR_STAGE_MAX_WAIT_SECONDS (default a day): how long after the event a cluster of a later
+   * stage (ROTOR_CLUSTERS entries' `;stage=N`, core/clusterStages.ts) waits for the earlier stages
+   * to converge; then its dependents are reported gave-up (acked), not waited for. A halt in an
+   * earlier stage is not waited for at all: it holds the later stages until a person continues.
+   */
+  readonly stageMaxWaitMs: number;
   readonly concurrency: number;
   readonly clusterConcurrency: number;
   readonly reload: { retries: number; backoffMs: number };
@@ -186,6 +193,7 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
 const MAX_WORKLOAD_WINDOWS_TEXT = 64 * 1024;
 const MAX_WORKLOAD_WINDOWS = 1000;
 const WEEK_SECONDS = 7 * 24 * 3600;
+const DAY_SECONDS = 24 * 3600;
 
 /** The maintenance windows, validated at start: a mistake stops the function with a clear error. */
 export function windowPolicy(env: NodeJS.ProcessEnv = process.env): WindowPolicy {
@@ -341,6 +349,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     ...(rotationTopic ? { rotationTopic } : {}),
     fanOut: fanOutSetting(env, defaultProject),
     maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
+    stageMaxWaitMs:
+      int(env.ROTOR_STAGE_MAX_WAIT_SECONDS, 'ROTOR_STAGE_MAX_WAIT_SECONDS', DAY_SECONDS, 1) * 1000,
     ...actingSettings(env),
     logLevel: logLevel(env),
     apis: {

@@ -20,6 +20,11 @@
 // Waves (core/waves.ts) are planned per cluster, so a cluster's waves gate only that cluster.
 import type { RollbackRequester } from './pipeline/rollbackRequests';
 import { pubsubRollbackRequester } from './pipeline/rollbackRequests';
+// Stages (core/clusterStages.ts) order the clusters: a cluster of a later stage reads the clusters
+// of the earlier stages each pass (read-only: the evidence `rotor status` reads, Rotor's records
+// and the rollouts' state) and acts only once they converged; until then its dependents are
+// reported waiting (waitingFor "stage", bounded by ROTOR_STAGE_MAX_WAIT_SECONDS, continued like
+// any wait), and a halt there holds them (reported, acked, not waited for).
 import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { ClusterSpec, TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
@@ -37,7 +42,8 @@ import { InputError } from './errors';
 import type { Logger } from './log';
 import { createLogger } from './log';
 import { nackError } from './nack';
-import { chainOfMessage, messageIdOf, nowOf, reconcileDelivery } from './onSecretEvent';
+import { chainOfMessage, messageIdOf, nowOf, reconcileDelivery, stageSettings } from './onSecretEvent';
+import { stageOf } from './cluster/clusterSpec';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import type { ChainPosition } from './core/converge';
@@ -156,6 +162,13 @@ export async function handleClusterEvent(
   if (!(await confirmedBySecretManager({ ...event, secret: ctx.secret }, env.secretManager, log, nowOf(env))))
     return undefined;
   await env.projectNumbers?.resolve(ctx.secret.project, log);
+  const stage = stageOf(spec);
+  if ((fanOut.stage ?? 0) !== stage)
+    log.warn(
+      `the fan-out message says stage ${fanOut.stage ?? 0}, ROTOR_CLUSTERS says stage ${stage}: stage ${stage} applies (the message was published under another configuration)`,
+    );
+  // A later stage reads its earlier stages' clusters (never acts there) for its gate's evidence.
+  const earlier = env.config.clusters.filter((c) => stageOf(c) < stage);
   return reconcileDelivery(
     event,
     ctx,
@@ -164,6 +177,7 @@ export async function handleClusterEvent(
     env,
     log,
     chain ? { message, chain } : { message },
+    stageSettings(env.config, await Promise.all(earlier.map((c) => env.cluster(c)))),
   );
 }
 

@@ -30,6 +30,7 @@ import type { CloudEvent } from '@google-cloud/functions-framework';
 import type { TokenSource } from './cluster/access';
 import { googleTokenSource } from './cluster/access';
 import { clusterPool } from './cluster/pool';
+import { stageOf } from './cluster/clusterSpec';
 import type { KubeApi } from './cluster/kubeApi';
 import { KnownEvents } from './cluster/events';
 import type { RotorConfig } from './config';
@@ -54,6 +55,7 @@ import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import { convergeEvent } from './pipeline/converge';
 import { secretFactsReader } from './pipeline/secretGroups';
+import type { StageSettings } from './pipeline/reconcile';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import type { RollbackRequester } from './pipeline/rollbackRequests';
@@ -93,6 +95,23 @@ export type ReportingEnvironment = Pick<
 export interface ReceivedDelivery {
   readonly message: PubsubMessage;
   readonly chain?: ChainPosition;
+}
+
+/**
+ * The cluster stages of the configuration (core/clusterStages.ts); undefined when every cluster is
+ * stage 0 (every cluster at once, as without stages). `observe`: clusters of earlier stages this
+ * delivery reads but never acts on (a fanned-out cluster's earlier stages).
+ */
+export function stageSettings(
+  config: Pick<RotorConfig, 'clusters' | 'stageMaxWaitMs'>,
+  observe: readonly KubeApi[] = [],
+): StageSettings | undefined {
+  if (config.clusters.every((c) => stageOf(c) === 0)) return undefined;
+  return {
+    fleet: config.clusters.map((c) => ({ name: c.raw, stage: stageOf(c) })),
+    ...(observe.length ? { observe } : {}),
+    maxWaitMs: config.stageMaxWaitMs,
+  };
 }
 
 export function environmentFromEnv(
@@ -196,6 +215,7 @@ export async function handleSecretEvent(
     env,
     log,
     chain ? { message, chain } : { message },
+    stageSettings(env.config),
   );
 }
 
@@ -235,7 +255,14 @@ async function fanOutEvent(
   const started = Date.now();
   if (!env.fanOut) throw new Error('ROTOR_FANOUT_TOPIC is set but no fan-out publisher was configured');
   try {
-    await env.fanOut.publish(fanOut.clusters.map((cluster) => ({ cluster, notification: message })));
+    // Each message says its cluster's stage; onClusterEvent gates on its own configuration's.
+    const stages = new Map(env.config.clusters.map((c) => [c.raw, stageOf(c)]));
+    await env.fanOut.publish(
+      fanOut.clusters.map((cluster) => {
+        const stage = stages.get(cluster) ?? 0;
+        return { cluster, ...(stage ? { stage } : {}), notification: message };
+      }),
+    );
   } catch (e) {
     throw new TransientError(`fanning out to ${fanOut.topic} failed: ${errorMessage(e)}`, { cause: e });
   }
@@ -268,6 +295,7 @@ export async function reconcileDelivery(
   env: ReportingEnvironment,
   log: Logger,
   received?: ReceivedDelivery,
+  stages?: StageSettings,
 ): Promise<EventOutcome> {
   const chain = received?.chain;
   // The wait clock: carried by a continuation, or started now (core/converge.ts, waitClockOf).
@@ -303,6 +331,7 @@ export async function reconcileDelivery(
       windows: env.config.windows,
       groups: env.config.groups,
       secretFacts: secretFactsReader(env.secretManager, log),
+      ...(stages ? { stages } : {}),
       reportLeaseMs: env.config.loop.reportLeaseMs,
       events: {
         instance: reportingInstance(),

@@ -20,6 +20,8 @@ import { createLogger } from '../log';
 import type { EventOutcome } from '../core/outcome';
 import { summarize } from '../core/outcome';
 import { convergeEvent } from '../pipeline/converge';
+import type { StageSettings } from '../pipeline/reconcile';
+import { stageOf } from '../cluster/clusterSpec';
 import { dump } from 'js-yaml';
 import { keyValues } from './args';
 import { APPLY_COMMAND } from './commands';
@@ -70,6 +72,7 @@ export async function runApply(args: string[], io: CliIo): Promise<number> {
       defaultProject,
       waitSeconds,
       approve,
+      specs,
     });
     io.stdout(renderAs(values.output, outcome));
     return succeeded(outcome) ? 0 : 1;
@@ -216,6 +219,7 @@ async function applyEvent(
     defaultProject: string | undefined;
     waitSeconds: number;
     approve: (ref: WorkloadRef) => boolean;
+    specs: readonly ClusterSpec[];
   },
 ): Promise<EventOutcome> {
   const allow = values.namespace !== undefined ? [values.namespace] : parseNamespaceList(values.namespaces);
@@ -242,6 +246,7 @@ async function applyEvent(
       events: { instance: `rotor-apply/${hostname()}` },
       logger,
       approve: run.approve,
+      ...stagesOf(run.specs),
     },
     {
       // --wait is this run's budget; a person, not a continuation, picks up what is left.
@@ -254,6 +259,17 @@ async function applyEvent(
     () => Promise.resolve(),
   );
   return outcome;
+}
+
+/** --cluster SPEC;stage=N: the stages in order, as the functions do (never given up on here). */
+function stagesOf(specs: readonly ClusterSpec[]): { stages?: StageSettings } {
+  if (!specs.some((s) => stageOf(s) > 0)) return {};
+  return {
+    stages: {
+      fleet: specs.map((s) => ({ name: s.raw, stage: stageOf(s) })),
+      maxWaitMs: Number.POSITIVE_INFINITY,
+    },
+  };
 }
 
 function renderAs(output: string, outcome: EventOutcome): string {

@@ -8,7 +8,10 @@ import { SECRET_EVENT_TYPES, isSecretEventType } from '../core/event';
 import type { Inventory } from '../core/inventory';
 import { inventoryFrom } from '../core/inventory';
 import type { Plan, PlannedDecision } from '../core/plan';
-import { buildPlan, decideAll, withPlannedTimes } from '../core/plan';
+import { buildPlan, decideAll, withPlannedTimes, withStages } from '../core/plan';
+import type { StagedCluster } from '../core/clusterStages';
+import { parseStage } from '../core/clusterStages';
+import { parseClusterList, stageOf } from '../cluster/clusterSpec';
 import { ProjectMap, parseSecretArg } from '../core/secretName';
 import { isUnmappedNumber, unmappedNumberProblem } from '../core/projectNumber';
 import { loadManifestsParallel } from '../manifests/parallel';
@@ -112,11 +115,30 @@ export function parsePlanRequest(args: string[], env: NodeJS.ProcessEnv) {
     context: flags.string('context'),
     namespace,
     selector: selection,
-    cluster: flags.string('cluster') ?? 'manifests',
+    ...planCluster(flags.string('cluster') ?? 'manifests', env),
     strict: flags.boolean('strict'),
     now: planInstant(flags.string('now')),
     windows: windowPolicy(env),
   };
+}
+
+/**
+ * --cluster NAME[;stage=N]: the offline plan's cluster label and its stage; without its own stage,
+ * the stage ROTOR_CLUSTERS gives a cluster of that name. `fleet`: the stages the plan shows.
+ */
+function planCluster(text: string, env: NodeJS.ProcessEnv): { cluster: string; fleet: StagedCluster[] } {
+  const [name = '', ...options] = text.split(';');
+  const cluster = name.trim();
+  let stage: number | undefined;
+  for (const option of options) {
+    const m = /^\s*stage\s*=(.*)$/.exec(option);
+    const parsed = m ? parseStage((m[1] ?? '').trim()) : undefined;
+    if (!parsed) throw new InputError(`--cluster "${text}": only ;stage=N may follow the name`);
+    if (!parsed.ok) throw new InputError(`--cluster "${text}": ${parsed.error}`);
+    stage = parsed.stage;
+  }
+  const fleet = parseClusterList(env.ROTOR_CLUSTERS).map((c) => ({ name: c.raw, stage: stageOf(c) }));
+  return { cluster, fleet: stage === undefined ? fleet : [...fleet, { name: cluster, stage }] };
 }
 
 /** --now: an ISO 8601 instant; unset: the clock. */
@@ -231,10 +253,13 @@ export async function runPlan(args: string[], io: CliIo): Promise<number> {
   if (parsed.strict && concerning.length > 0)
     throw new InputError(`unresolved references:\n  ${concerning.join('\n  ')}`);
   const problems = [...loadNotes, ...concerning];
-  const plan = withPlannedTimes(
-    buildPlan(parsed.request.event, decisions, parsed.request.projects, problems),
-    parsed.windows,
-    parsed.now,
+  const plan = withStages(
+    withPlannedTimes(
+      buildPlan(parsed.request.event, decisions, parsed.request.projects, problems),
+      parsed.windows,
+      parsed.now,
+    ),
+    parsed.fleet,
   );
   io.stdout(renderPlan(plan, decisions, parsed.request.output));
   if (!notesInOutput(parsed.request.output)) io.stderr(renderNotes(problems));

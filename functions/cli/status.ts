@@ -16,7 +16,9 @@ import { ownedPods, selectorOf } from '../core/pods';
 import type { ProjectMap, SecretId } from '../core/secretName';
 import { ProjectMap as Projects, parseSecretArg } from '../core/secretName';
 import type { DependentState, RotationStatus, StatusInputs, WorkloadStatus } from '../core/status';
-import { describePending, rotationStatus, statusVersion } from '../core/status';
+import { describePending, rotationStatus, stageStatuses, statusVersion } from '../core/status';
+import type { StagedCluster } from '../core/clusterStages';
+import { parseClusterList, stageOf } from '../cluster/clusterSpec';
 import { kindOf } from '../core/workloadKinds';
 import { InputError } from '../errors';
 import { STATUS_COMMAND } from './commands';
@@ -74,11 +76,14 @@ export async function runStatus(args: string[], io: CliIo): Promise<number> {
   if (target === undefined)
     throw new InputError(`no dependent of ${key} records a version in rotor.dev/applied: give --version V`);
   const statuses = perCluster.map((c) => rotationStatus({ ...c, version: target }, target));
+  const workloads = statuses.flatMap((s) => s.workloads);
+  const fleet = stagedFleet(specs, io.env);
   const status: RotationStatus = {
     secret: key,
     version: target,
     done: statuses.every((s) => s.done),
-    workloads: statuses.flatMap((s) => s.workloads),
+    workloads,
+    ...(fleet ? { stages: stageStatuses(workloads, fleet) } : {}),
   };
   const output = flags.string('output') ?? 'table';
   io.stdout(
@@ -91,6 +96,19 @@ export async function runStatus(args: string[], io: CliIo): Promise<number> {
           : renderStatusTable(status),
   );
   return status.done ? 0 : 1;
+}
+
+/**
+ * The clusters asked about with their stages: a --cluster SPEC's own `;stage=N`, else the stage
+ * ROTOR_CLUSTERS gives the same cluster. Undefined when every one is stage 0 (no stages shown).
+ */
+function stagedFleet(specs: readonly ClusterSpec[], env: NodeJS.ProcessEnv): StagedCluster[] | undefined {
+  const configured = parseClusterList(env.ROTOR_CLUSTERS);
+  const fleet = specs.map((s) => ({
+    name: s.raw,
+    stage: s.stage ?? stageOf(configured.find((c) => c.raw === s.raw) ?? {}),
+  }));
+  return fleet.some((c) => c.stage > 0) ? fleet : undefined;
 }
 
 async function readCluster(
@@ -181,6 +199,8 @@ export function renderStatusTable(s: RotationStatus): string {
   const lines = [
     `${s.secret} version ${s.version}: ${s.done ? 'done' : 'not done'} (${s.workloads.filter((w) => w.pending.pending === 'nothing').length}/${s.workloads.length} dependents serve it)`,
   ];
+  for (const st of s.stages ?? [])
+    lines.push(terminalCell(`stage ${st.stage} (${st.clusters.join(', ')}): ${st.state}`));
   if (s.workloads.length === 0) lines.push('No workload depends on this secret.');
   const rows = [
     ['CLUSTER', 'WORKLOAD', 'PODS', 'ROLLOUT', 'PENDING'],
@@ -205,6 +225,12 @@ export function renderStatusMarkdown(s: RotationStatus): string {
   const lines = [
     `**${cell(s.secret)}** version ${s.version}: ${s.done ? '✅ done' : '⏳ not done'}`,
     '',
+    ...(s.stages?.length
+      ? [
+          ...s.stages.map((st) => `- stage ${st.stage} (${cell(st.clusters.join(', '))}): ${cell(st.state)}`),
+          '',
+        ]
+      : []),
     '| cluster | workload | pods on the version | rollout | pending |',
     '|---|---|---|---|---|',
     ...s.workloads.map(

@@ -3,8 +3,14 @@
 // (the offline `rotor plan` too) would otherwise load the Kubernetes and Google client libraries
 // (~870 modules, most of a plan's start-up) without ever connecting to anything.
 import { InputError } from '../errors';
+import { parseStage } from '../core/clusterStages';
 
-export type ClusterSpec =
+/**
+ * One configured cluster. `raw` names it everywhere (outcomes, fan-out messages), without its
+ * stage: moving a cluster to another stage does not rename it. `stage` (core/clusterStages.ts):
+ * absent is stage 0.
+ */
+export type ClusterSpec = (
   | {
       readonly kind: 'gke';
       readonly raw: string;
@@ -19,10 +25,35 @@ export type ClusterSpec =
       readonly location: string;
       readonly name: string;
     }
-  | { readonly kind: 'kubeconfig'; readonly raw: string; readonly path: string; readonly context?: string };
+  | { readonly kind: 'kubeconfig'; readonly raw: string; readonly path: string; readonly context?: string }
+) & { readonly stage?: number };
 
+/** The stage of a configured cluster: 0 unless its entry says `;stage=N`. */
+export function stageOf(spec: Pick<ClusterSpec, 'stage'>): number {
+  return spec.stage ?? 0;
+}
+
+/** An entry with its options: `CLUSTER;stage=N` (the only option). */
 export function parseClusterSpec(raw: string): ClusterSpec {
-  const s = raw.trim();
+  const [entry, ...options] = raw.trim().split(';');
+  const spec = parseClusterEntry(entry ?? '', raw);
+  let stage: number | undefined;
+  for (const option of options) {
+    const m = /^\s*stage\s*=(.*)$/.exec(option);
+    if (!m)
+      throw new InputError(
+        `cluster "${raw}": "${option.trim().slice(0, 40)}" is not an option (only stage=N, e.g. ${spec.raw};stage=1)`,
+      );
+    if (stage !== undefined) throw new InputError(`cluster "${raw}": stage given twice`);
+    const parsed = parseStage((m[1] ?? '').trim());
+    if (!parsed.ok) throw new InputError(`cluster "${raw}": ${parsed.error}`);
+    stage = parsed.stage;
+  }
+  return stage ? { ...spec, stage } : spec;
+}
+
+function parseClusterEntry(text: string, raw: string): ClusterSpec {
+  const s = text.trim();
   if (s.startsWith('kubeconfig:')) {
     const rest = s.slice('kubeconfig:'.length);
     const hash = rest.lastIndexOf('#');
@@ -48,9 +79,18 @@ export function parseClusterSpec(raw: string): ClusterSpec {
 }
 
 export function parseClusterList(raw: string | undefined): ClusterSpec[] {
-  return (raw ?? '')
+  const specs = (raw ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map(parseClusterSpec);
+  // One cluster in two stages could not be ordered: refuse it rather than pick one.
+  for (const spec of specs) {
+    const other = specs.find((o) => o.raw === spec.raw && stageOf(o) !== stageOf(spec));
+    if (other)
+      throw new InputError(
+        `cluster "${spec.raw}" is listed in stage ${stageOf(spec)} and in stage ${stageOf(other)}`,
+      );
+  }
+  return specs;
 }

@@ -31,6 +31,12 @@ export interface PassRecord {
    * sleeps until the window (or its budget) and is continued, never counted towards giving up.
    */
   readonly windows?: { readonly waiting: number; readonly opensAt: number };
+  /**
+   * Pending items waiting only for an earlier stage of clusters (core/clusterStages.ts). Those
+   * waits are bounded on their own (ROTOR_STAGE_MAX_WAIT_SECONDS), and what they wait for moves
+   * in other deliveries: a delivery with nothing else pending is on schedule too (it polls).
+   */
+  readonly stageWaits?: number;
 }
 
 export interface LoopSettings {
@@ -139,15 +145,23 @@ export function nextWait(state: LoopState, settings: LoopSettings): LoopStep | u
   const latestPassStart = deadline - longestPass;
   if (Math.max(state.now, notBeforeMs) > latestPassStart) return undefined;
   // Waiting only for windows: nothing changes before one opens, so no poll before then.
-  const wake = onSchedule(last) ? Math.max(last.windows.opensAt, state.now) : state.now + settings.pollMs;
+  const wake = onlyWindows(last) ? Math.max(last.windows.opensAt, state.now) : state.now + settings.pollMs;
   return { kind: 'wait', untilMs: Math.min(wake, latestPassStart), notBeforeMs };
 }
 
 /** Whether everything a pass left pending waits for a maintenance window (the clock alone). */
-export function onSchedule(
+export function onlyWindows(
   pass: PassRecord,
 ): pass is PassRecord & { readonly windows: { readonly waiting: number; readonly opensAt: number } } {
   return pass.pending > 0 && pass.windows !== undefined && pass.windows.waiting >= pass.pending;
+}
+
+/**
+ * Whether everything a pass left pending waits for something bounded on its own that no delivery
+ * of this chain can hurry: a maintenance window, or an earlier stage of clusters.
+ */
+export function onSchedule(pass: PassRecord): boolean {
+  return pass.pending > 0 && (pass.windows?.waiting ?? 0) + (pass.stageWaits ?? 0) >= pass.pending;
 }
 
 /** The end of a delivery whose budget is spent with work still pending. */
@@ -184,7 +198,7 @@ export function budgetSpent(state: LoopState): LoopEnd {
     return {
       end: 'continue',
       next,
-      reason: `${pending}, waiting for a maintenance window (opens at ${new Date(last.windows.opensAt).toISOString()}): continued as step ${next.step} of the event`,
+      reason: `${pending}, ${onlyWindows(last) ? `waiting for a maintenance window (opens at ${new Date(last.windows.opensAt).toISOString()})` : 'waiting for an earlier stage of clusters'}: continued as step ${next.step} of the event`,
     };
   return {
     end: 'continue',
@@ -425,9 +439,11 @@ export function watchTargetsOf(
     case 'report':
     case 'wave':
     case 'window':
+    case 'stage':
       // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
       // A report is due from another delivery: its Event is polled for (Events are not watched).
-      // A window waits on the clock alone (PassRecord.windowOpensAt).
+      // A window waits on the clock alone (PassRecord.windowOpensAt). A stage waits on the
+      // earlier stage's workloads: targets of their own in one delivery, polled across fan-out.
       return [];
     case 'acted':
     case 'rollout':

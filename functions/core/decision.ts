@@ -93,7 +93,18 @@ export interface WaitDecision extends DecisionFacts {
  * pipeline/reconcile.ts; `group`: the other secrets rotated with this one, core/secretGroups.ts).
  */
 export type WaitingFor =
-  'eso' | 'csi' | 'gke-sync' | 'pods' | 'wave' | 'rollout' | 'report' | 'window' | 'group';
+  | 'eso'
+  | 'csi'
+  | 'gke-sync'
+  | 'pods'
+  | 'wave'
+  | 'rollout'
+  | 'report'
+  | 'window'
+  /** Another secret rotated together with the event's (core/secretGroups.ts). */
+  | 'group'
+  /** An earlier stage of clusters (core/clusterStages.ts). */
+  | 'stage';
 
 /** Nothing to do. */
 export interface NoneDecision extends DecisionFacts {

@@ -14,6 +14,7 @@
 import { InputError, errorMessage } from '../errors';
 import type { PubsubMessage } from './event';
 import { pubsubMessageOf } from './event';
+import { parseStage } from './clusterStages';
 
 /** ROTOR_FANOUT_TOPIC and ROTOR_FANOUT_MIN_CLUSTERS (config.ts). */
 export type FanOutSetting =
@@ -48,8 +49,13 @@ export const FAN_OUT_FORMAT = '1';
 
 /** What one fan-out message says: reconcile `notification` in `cluster`. */
 export interface FanOut {
-  /** A ROTOR_CLUSTERS entry, as written there. */
+  /** A ROTOR_CLUSTERS entry, as written there (without its stage). */
   readonly cluster: string;
+  /**
+   * The cluster's stage (core/clusterStages.ts), when not 0: for people and subscription filters.
+   * The receiver gates on the stage its own ROTOR_CLUSTERS gives the cluster, never on this one.
+   */
+  readonly stage?: number;
   /** The Secret Manager notification onSecretEvent received, unchanged. */
   readonly notification: PubsubMessage;
 }
@@ -74,6 +80,7 @@ export function fanOutMessage(m: FanOut): {
   return {
     data: JSON.stringify({
       cluster: m.cluster,
+      ...(m.stage ? { stage: m.stage } : {}),
       notification: {
         attributes: n.attributes,
         ...(n.data !== undefined ? { data: n.data } : {}),
@@ -84,6 +91,7 @@ export function fanOutMessage(m: FanOut): {
     attributes: {
       [FAN_OUT_ATTRIBUTE]: FAN_OUT_FORMAT,
       cluster: m.cluster,
+      ...(m.stage ? { stage: String(m.stage) } : {}),
       ...(n.messageId !== undefined ? { eventMessageId: n.messageId } : {}),
     },
   };
@@ -114,9 +122,14 @@ export function parseFanOut(message: PubsubMessage): ReceivedFanOut {
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw new InputError("the fan-out message's data must be a JSON object");
-  const { cluster, notification } = body as { cluster?: unknown; notification?: unknown };
+  const { cluster, stage, notification } = body as {
+    cluster?: unknown;
+    stage?: unknown;
+    notification?: unknown;
+  };
   if (typeof cluster !== 'string' || cluster.trim() === '')
     throw new InputError("the fan-out message's data.cluster must name a cluster");
+  const parsedStage = stageOfMessage(stage);
   if (typeof notification !== 'object' || notification === null)
     throw new InputError("the fan-out message's data.notification must be the original Pub/Sub message");
   let original: PubsubMessage;
@@ -127,7 +140,21 @@ export function parseFanOut(message: PubsubMessage): ReceivedFanOut {
   } catch (e) {
     throw new InputError(`the fan-out message's notification: ${errorMessage(e)}`);
   }
-  return { cluster, notification: original, messageId: message.messageId };
+  return {
+    cluster,
+    ...(parsedStage?.ok && parsedStage.stage ? { stage: parsedStage.stage } : {}),
+    notification: original,
+    messageId: message.messageId,
+  };
+}
+
+/** The message's data.stage: absent is stage 0; anything but a number 0..9 is refused. */
+function stageOfMessage(stage: unknown): { readonly ok: true; readonly stage: number } | undefined {
+  if (stage === undefined) return undefined;
+  if (typeof stage !== 'number') throw new InputError("the fan-out message's data.stage: must be a number");
+  const parsed = parseStage(String(stage));
+  if (!parsed.ok) throw new InputError(`the fan-out message's data.stage: ${parsed.error}`);
+  return parsed;
 }
 
 /**

@@ -1,5 +1,6 @@
 // A Plan: for one secret event, every dependent workload with its action, reason and
 // dependencies — the JSON contract of `rotor plan` and the heart of every outcome message.
+import type { StagedCluster } from './clusterStages';
 import type { PlannedTime, WindowPolicy } from './restartGate';
 import { plannedTime, windowsFor } from './restartGate';
 import type { Action, Decision, EventContext, ReadinessCheck } from './decision';
@@ -30,6 +31,8 @@ export interface PlannedWorkload {
   readonly warning?: string;
   /** With maintenance windows: when the restart or reload would happen (core/restartGate.ts). */
   readonly when?: PlannedTime;
+  /** With cluster stages: its cluster's stage (core/clusterStages.ts); earlier stages go first. */
+  readonly stage?: number;
 }
 
 export interface Plan {
@@ -144,4 +147,14 @@ export function withPlannedTimes(
         : w,
     ),
   };
+}
+
+/**
+ * The plan with each workload's cluster stage, when any configured cluster has a stage above 0
+ * (a cluster the fleet does not name is stage 0); otherwise unchanged.
+ */
+export function withStages(plan: Plan, fleet: readonly StagedCluster[]): Plan {
+  if (!fleet.some((c) => c.stage > 0)) return plan;
+  const stages = new Map(fleet.map((c) => [c.name, c.stage]));
+  return { ...plan, workloads: plan.workloads.map((w) => ({ ...w, stage: stages.get(w.cluster) ?? 0 })) };
 }

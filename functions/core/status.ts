@@ -19,6 +19,8 @@ import type { RolloutHealth } from './rolloutHealth';
 import { rolloutHealth } from './rolloutHealth';
 import type { ProjectMap, SecretId } from './secretName';
 import { kindOf } from './workloadKinds';
+import type { DependentProgress, StagedCluster } from './clusterStages';
+import { clusterProgress, stageGate, stagesInOrder } from './clusterStages';
 
 /** Which version one pod serves. */
 export type PodServing =
@@ -62,6 +64,67 @@ export interface RotationStatus {
   readonly version: string;
   readonly done: boolean;
   readonly workloads: readonly WorkloadStatus[];
+  /** With cluster stages (ROTOR_CLUSTERS `;stage=N`): where each stage stands, lowest first. */
+  readonly stages?: readonly StageStatus[];
+}
+
+export interface StageStatus {
+  readonly stage: number;
+  readonly clusters: readonly string[];
+  /** One line: done, rolling out (and what), halted (and where), or what it waits for. */
+  readonly state: string;
+}
+
+/**
+ * Where each stage stands, from the same evidence as the workloads' lines: a stage is done when
+ * every dependent of its clusters serves the version (or is a person's to act on), halted when one
+ * halted, and a later stage waits (or is held) as the functions' gate says (core/clusterStages.ts).
+ */
+export function stageStatuses(
+  workloads: readonly WorkloadStatus[],
+  fleet: readonly StagedCluster[],
+): StageStatus[] {
+  const progress = new Map(
+    fleet.map((c) => [
+      c.name,
+      clusterProgress(workloads.filter((w) => w.cluster === c.name).map(stateOfPending)),
+    ]),
+  );
+  return stagesInOrder(fleet).map((clusters) => {
+    const first = clusters[0] ?? { name: '', stage: 0 };
+    const names = clusters.map((c) => c.name);
+    const gate = stageGate(first, fleet, progress);
+    if (gate.kind !== 'go') return { stage: first.stage, clusters: names, state: gate.reason };
+    const own = clusters.map((c) => ({ name: c.name, progress: progress.get(c.name) }));
+    const halted = own.find((c) => c.progress?.kind === 'halted');
+    if (halted?.progress?.kind === 'halted')
+      return {
+        stage: first.stage,
+        clusters: names,
+        state: `halted in cluster ${halted.name}: ${halted.progress.what}`,
+      };
+    const pending = own.find((c) => c.progress?.kind === 'pending');
+    if (pending?.progress?.kind === 'pending')
+      return {
+        stage: first.stage,
+        clusters: names,
+        state: `in progress: in cluster ${pending.name} ${pending.progress.what}`,
+      };
+    return { stage: first.stage, clusters: names, state: 'done' };
+  });
+}
+
+function stateOfPending(w: WorkloadStatus): DependentProgress {
+  const label = `${w.kind} ${w.namespace}/${w.name}`;
+  switch (w.pending.pending) {
+    case 'nothing':
+    case 'manual':
+      return { state: 'done' };
+    case 'halted':
+      return { state: 'stopped', what: `${label} halted` };
+    default:
+      return { state: 'pending', what: `${label}: ${describePending(w.pending)}` };
+  }
 }
 
 /** One dependent with the objects read beside it. */

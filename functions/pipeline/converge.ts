@@ -51,6 +51,7 @@ export async function convergeEvent(
       acted: pass.acted,
       fingerprint: fingerprintOf(pass.outcome),
       ...windowWaits(pass.outcome),
+      ...(pass.stageWaits ? { stageWaits: pass.stageWaits } : {}),
     };
     passes.push(record);
     options.onPass?.(pass, passes.length);

@@ -16,6 +16,15 @@ import { ownedPods, selectorOf } from '../core/pods';
 import { afterReload } from '../core/reloadResult';
 import type { WindowPolicy } from '../core/restartGate';
 import { gateDecision, windowsFor } from '../core/restartGate';
+import type { ClusterProgress, StageGate, StagedCluster } from '../core/clusterStages';
+import type { PassResult } from '../core/clusterStages';
+import {
+  clusterProgress,
+  dependentState,
+  gateByStage,
+  stageGate,
+  stagesInOrder,
+} from '../core/clusterStages';
 import type { HealthInputs, RolloutHealth } from '../core/rolloutHealth';
 import { rolloutHealth } from '../core/rolloutHealth';
 import type { WavePlan, WaveStep } from '../core/waves';
@@ -55,7 +64,7 @@ import { namespaceMatcher } from '../cluster/namespaces';
 import { listAll } from '../cluster/listing';
 import { RESOURCES, podOwnerResource } from '../cluster/resources';
 import { mapLimit } from '../concurrency';
-import type { EventOutcome, HaltCause, OutcomeScope, WorkloadOutcome } from '../core/outcome';
+import type { EventOutcome, HaltCause, OutcomeScope, Result, WorkloadOutcome } from '../core/outcome';
 import type { GroupPolicy } from '../core/secretGroups';
 import type { OtherSecret, SecretFacts } from './secretGroups';
 import { withinGroup } from './secretGroups';
@@ -110,7 +119,26 @@ export interface ReconcileConfig {
    */
   readonly groups?: GroupPolicy;
   readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
+  /** Cluster stages (core/clusterStages.ts); unset: every cluster at once. */
+  readonly stages?: StageSettings;
 }
+
+export interface StageSettings {
+  /** Every configured cluster (`api.cluster`) with its stage: the fleet the gates read. */
+  readonly fleet: readonly StagedCluster[];
+  /**
+   * Clusters of earlier stages that this pass only observes, never acts on (fan-out: their own
+   * deliveries act there): their dependents are reconciled read-only, for the gates' evidence.
+   */
+  readonly observe?: readonly KubeApi[];
+  /** ROTOR_STAGE_MAX_WAIT_SECONDS, in ms. */
+  readonly maxWaitMs: number;
+}
+
+/** What this pass does in a cluster: act, under its stage gate, or only observe (an earlier stage). */
+type ClusterRole = { readonly kind: 'act'; readonly gate: StageGate } | { readonly kind: 'observe' };
+
+const ACT: ClusterRole = { kind: 'act', gate: { kind: 'go' } };
 
 export interface EventInfo {
   /** The event's identity: the notification's message id (a continuation carries it too). */
@@ -166,6 +194,8 @@ export interface Pass {
   readonly waits: readonly WatchTarget[];
   /** The chain positions recorded on the event's dependents (rotor.dev/applied-by). */
   readonly marks: readonly PlacedMark[];
+  /** Pending dependents that wait only for an earlier stage of clusters (bounded, on schedule). */
+  readonly stageWaits: number;
   /** Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see reconcileAndReport). */
   readonly report: (report: (outcome: EventOutcome) => Promise<void>) => Promise<void>;
 }
@@ -182,36 +212,34 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
   let transient = 0;
   let rollingOut = 0;
   let acted = 0;
-  // A bounded number of clusters at once, each independent of the others: memory holds that many
-  // clusters' dependents, and a slow or unreachable cluster takes one slot (until its requests
-  // time out) while the others go on through the rest. Outcomes are in cluster order.
-  const perCluster = await mapLimit(cfg.clusters, cfg.clusterConcurrency ?? 1, async (api) => {
-    try {
-      return await reconcileCluster(api, ctx, info, cfg);
-    } catch (e) {
-      // The cluster could not be listed: nothing was decided there; retry the whole event.
-      clusterErrors.push({ cluster: api.cluster, error: errorMessage(e) });
-      cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
-      return undefined;
-    }
-  });
+  let held = 0;
+  let stageWaits = 0;
+  const perCluster = await reconcileStages(ctx, info, cfg);
   for (const r of perCluster) {
-    if (!r) continue;
+    if ('error' in r) {
+      // The cluster could not be listed: nothing was decided there; retry the whole event.
+      clusterErrors.push({ cluster: r.cluster, error: r.error });
+      continue;
+    }
+    halted.push(...r.halted);
+    if (r.role.kind === 'observe') continue;
     eventsToCreate.push(r.createEvents);
     workloads.push(...r.outcomes);
-    halted.push(...r.halted);
     waits.push(...r.waits);
     marks.push(...r.marks);
     transient += r.transient;
     rollingOut += r.rollingOut;
     acted += r.acted;
+    held += r.held;
+    stageWaits += r.stageWaits;
   }
   for (const w of workloads) if (w.warning) warnings.push(`${w.kind} ${w.namespace}/${w.name}: ${w.warning}`);
   // A halted namespace waits for nothing (its workloads are reported halted: a person fixes the
-  // cause and runs rotor apply); the other namespaces' waits still count.
+  // cause and runs rotor apply); the other namespaces' waits still count. So does a later stage
+  // held by an earlier stage's halt: its waits are reported, not waited for.
   const awaitingRollouts =
     workloads.filter((w) => w.result === 'waiting' && w.waitingFor === 'rollout').length + rollingOut;
-  const waiting = workloads.filter((w) => w.result === 'waiting').length + rollingOut;
+  const waiting = workloads.filter((w) => w.result === 'waiting').length - held + rollingOut;
   const pending = waiting + transient + clusterErrors.length;
   const outcome: EventOutcome = {
     event: outcomeEvent(ctx, info.messageId, cfg.projects),
@@ -231,6 +259,7 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
     acted,
     waits: halted.length ? [] : waits,
     marks,
+    stageWaits,
     async report(report) {
       await report(outcome);
       await Promise.all(eventsToCreate.map((create) => create()));
@@ -238,21 +267,92 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
   };
 }
 
+type ClusterPass = ClusterResult | { readonly cluster: string; readonly error: string };
+
+/**
+ * Every cluster's part of the pass. Without stages: a bounded number of clusters at once, each
+ * independent of the others (memory holds that many clusters' dependents, and a slow or
+ * unreachable cluster takes one slot while the others go on). With stages: the clusters only
+ * observed first, then stage by stage, each cluster under the gate its earlier stages' progress
+ * in this very pass gives it (so a stage that converges lets the next one act at once).
+ */
+async function reconcileStages(
+  ctx: EventContext,
+  info: EventInfo,
+  cfg: ReconcileConfig,
+): Promise<ClusterPass[]> {
+  const stages = cfg.stages;
+  const one = async (api: KubeApi, role: ClusterRole): Promise<ClusterPass> => {
+    try {
+      return await reconcileCluster(
+        api,
+        ctx,
+        info,
+        role.kind === 'observe' ? { ...cfg, events: undefined } : cfg,
+        role,
+      );
+    } catch (e) {
+      cfg.logger.error(`cluster ${api.cluster}: ${errorMessage(e)}`, { cluster: api.cluster });
+      return { cluster: api.cluster, error: errorMessage(e) };
+    }
+  };
+  const limit = cfg.clusterConcurrency ?? 1;
+  if (!stages) return mapLimit(cfg.clusters, limit, (api) => one(api, ACT));
+  const progress = new Map<string, ClusterProgress>();
+  const record = (passes: ClusterPass[]): ClusterPass[] => {
+    for (const p of passes) progress.set(p.cluster, 'error' in p ? clusterProgress([], p.error) : p.progress);
+    return passes;
+  };
+  const out = record(await mapLimit(stages.observe ?? [], limit, (api) => one(api, { kind: 'observe' })));
+  const staged = cfg.clusters.map((api) => ({
+    api,
+    name: api.cluster,
+    stage: stageIn(stages.fleet, api.cluster),
+  }));
+  for (const group of stagesInOrder(staged)) {
+    out.push(
+      ...record(
+        await mapLimit(group, limit, (c) =>
+          one(c.api, { kind: 'act', gate: stageGate(c, stages.fleet, progress) }),
+        ),
+      ),
+    );
+  }
+  // Results in cluster order, as without stages.
+  const order = new Map(cfg.clusters.map((api, i) => [api.cluster, i]));
+  return out.sort((a, b) => (order.get(a.cluster) ?? -1) - (order.get(b.cluster) ?? -1));
+}
+
+function stageIn(fleet: readonly StagedCluster[], cluster: string): number {
+  return fleet.find((c) => c.name === cluster)?.stage ?? 0;
+}
+
+interface ClusterResult {
+  readonly cluster: string;
+  readonly role: ClusterRole;
+  readonly outcomes: WorkloadOutcome[];
+  readonly halted: HaltCause[];
+  readonly transient: number;
+  readonly rollingOut: number;
+  readonly acted: number;
+  /** Waits for an earlier stage's halt: reported, not pending. */
+  readonly held: number;
+  /** Pending waits for an earlier stage. */
+  readonly stageWaits: number;
+  /** This cluster's part of the event, for the gates of later stages. */
+  readonly progress: ClusterProgress;
+  readonly waits: WatchTarget[];
+  readonly marks: PlacedMark[];
+  readonly createEvents: () => Promise<void>;
+}
+
 async function reconcileCluster(
   api: KubeApi,
   ctx: EventContext,
   info: EventInfo,
   cfg: ReconcileConfig,
-): Promise<{
-  outcomes: WorkloadOutcome[];
-  halted: HaltCause[];
-  transient: number;
-  rollingOut: number;
-  acted: number;
-  waits: WatchTarget[];
-  marks: PlacedMark[];
-  createEvents: () => Promise<void>;
-}> {
+  role: ClusterRole,
+): Promise<ClusterResult> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
   // Concurrent events on this instance share one round of lists (cluster/sharedDiscovery.ts).
   const inventory = await sharedDiscovery.inventory(api, cfg.namespaces ?? {}, {
@@ -326,6 +426,7 @@ async function reconcileCluster(
     ...(cfg.secretFacts ? { secretFacts: cfg.secretFacts } : {}),
     secretKey: index.keyOf(ctx.secret),
     log,
+    role,
     nudged: new Set(),
     waitSince: info.waitSince ?? (cfg.now ?? (() => new Date()))().getTime(),
     seen,
@@ -366,7 +467,9 @@ async function reconcileCluster(
   // restarted or reloaded, not waiting): the event is pending on them, so a redelivery reads their
   // health and a crash loop halts the event even when nothing is left to act on.
   let rollingOut = 0;
-  const outcomes = await mapLimit(decided, cfg.concurrency, async (first) => {
+  // Which outcomes the event is pending on besides waits (rollouts watched, transient failures).
+  const pendingBesidesWaits = new Set<number>();
+  const outcomes = await mapLimit(decided, cfg.concurrency, async (first, i) => {
     const { wd } = first;
     const { wave } = waveOf(wd.object);
     const step = plan.steps.get(workloadId(wd));
@@ -387,8 +490,10 @@ async function reconcileCluster(
             plan.steps.size &&
             (result.result === 'restarted' || result.result === 'reloaded') &&
             !lateReportOfDone
-          )
+          ) {
             rollingOut++;
+            pendingBesidesWaits.add(i);
+          }
           return plan.steps.size ? { ...result, wave } : result;
         } catch (e) {
           if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
@@ -418,7 +523,10 @@ async function reconcileCluster(
         // the action that was being performed (none when deciding itself failed).
         const cause = causeOf(e);
         const transientError = isTransient(cause);
-        if (transientError) transient++;
+        if (transientError) {
+          transient++;
+          pendingBesidesWaits.add(i);
+        }
         const message = errorMessage(cause);
         log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
         return outcome(
@@ -468,7 +576,41 @@ async function reconcileCluster(
     const mark = by ? chainMarkOf(by) : undefined;
     return mark ? [{ place: `${wd.ref.cluster}/${wd.ref.namespace}`, mark }] : [];
   });
-  return { outcomes, halted, transient, rollingOut, acted: env.acts.count, waits, marks, createEvents };
+  const heldBy = (o: WorkloadOutcome): boolean =>
+    role.kind === 'act' && role.gate.kind === 'held' && o.result === 'waiting' && o.waitingFor === 'stage';
+  const pendingAt = (o: WorkloadOutcome, i: number): boolean =>
+    (o.result === 'waiting' && !heldBy(o)) || pendingBesidesWaits.has(i);
+  const progress = clusterProgress(
+    outcomes.map((o, i) =>
+      dependentState(
+        `${o.kind} ${o.namespace}/${o.name}`,
+        passResult(o.result),
+        pendingAt(o, i),
+        o.waitingFor,
+      ),
+    ),
+  );
+  return {
+    cluster: api.cluster,
+    role,
+    outcomes,
+    halted,
+    transient,
+    rollingOut,
+    acted: env.acts.count,
+    held: outcomes.filter(heldBy).length,
+    stageWaits: outcomes.filter((o) => o.waitingFor === 'stage' && o.result === 'waiting' && !heldBy(o))
+      .length,
+    progress,
+    waits: role.kind === 'observe' ? [] : waits,
+    marks,
+    createEvents,
+  };
+}
+
+/** Every outcome result is one core/clusterStages.ts knows (checked by the compiler). */
+function passResult(result: Result): PassResult {
+  return result;
 }
 
 /** The resourceVersions of the lists a pass read, by namespace (CSI pod statuses) and by workload (pods). */
@@ -595,6 +737,8 @@ interface WorkloadEnv {
   readonly secretFacts?: (id: SecretId) => Promise<SecretFacts | undefined>;
   readonly secretKey: string;
   readonly log: Logger;
+  /** Act under the cluster's stage gate, or only observe (an earlier stage another delivery acts on). */
+  readonly role: ClusterRole;
   /** ExternalSecrets force-synced in this delivery: one patch each, however many workloads wait on it. */
   readonly nudged: Set<string>;
   /** The list versions this pass read (its waits are watched from them). */
@@ -722,7 +866,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinWindows(wd, await groupedWith(wd, withinRollback(wd, decision, env), env), env);
+  return withinStage(await withinWindows(wd, await groupedWith(wd, withinRollback(wd, decision, env), env), env), env);
 }
 
 /** The decision with the secrets rotated together with the event's applied (core/secretGroups.ts). */
@@ -762,6 +906,30 @@ function withinRollback(wd: WorkloadDependencies, decision: LiveDecision, env: W
   return decision.action === 'restart' || decision.action === 'reload' || decision.action === 'wait'
     ? { ...decision, reason: `${decision.reason} (${step.note})` }
     : decision;
+}
+
+
+/**
+ * The decision under the cluster's stage gate (core/clusterStages.ts). An observed cluster is
+ * never written to: what its own delivery still has to do is reported as a wait (pending there).
+ */
+function withinStage(decision: LiveDecision, env: WorkloadEnv): LiveDecision {
+  const { role, cfg } = env;
+  const gate: StageGate =
+    role.kind === 'observe'
+      ? {
+          kind: 'held',
+          cluster: env.api.cluster,
+          stage: 0,
+          reason: 'observed only: its own delivery acts on it',
+        }
+      : role.gate;
+  const eventTime = env.ctx.time ? Date.parse(env.ctx.time) : NaN;
+  return gateByStage(decision, gate, {
+    now: (cfg.now ?? (() => new Date()))().getTime(),
+    ...(Number.isFinite(eventTime) ? { eventTime } : {}),
+    maxWaitMs: cfg.stages?.maxWaitMs ?? 0,
+  });
 }
 
 /** The decision with the maintenance windows applied (core/restartGate.ts). */

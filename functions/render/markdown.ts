@@ -35,17 +35,20 @@ export function renderMarkdown(plan: Plan, decisions: readonly PlannedDecision[]
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
     // With maintenance windows, a When column: now, or the window's opening.
     const timed = plan.workloads.some((w) => w.when);
+    // With cluster stages, a Stage column: earlier stages go first (core/clusterStages.ts).
+    const staged = plan.workloads.some((w) => w.stage !== undefined);
     lines.push(
-      `| Action | Wave |${timed ? ' When |' : ''} Workload | Via | Reason |`,
-      `| --- | --- |${timed ? ' --- |' : ''} --- | --- | --- |`,
+      `| Action | Wave |${staged ? ' Stage |' : ''}${timed ? ' When |' : ''} Workload | Via | Reason |`,
+      `| --- | --- |${staged ? ' --- |' : ''}${timed ? ' --- |' : ''} --- | --- | --- |`,
     );
     for (const w of sortedWorkloads(plan)) {
       const name = `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`;
       const via = [...new Set(w.dependencies.map((d) => d.via))].join(', ');
       const wave = w.wave === undefined ? '-' : String(w.wave);
       const when = timed ? ` ${cell(whenText(w.when))} |` : '';
+      const stage = staged ? ` ${w.stage ?? 0} |` : '';
       lines.push(
-        `| **${w.action.toUpperCase()}** | ${wave} |${when} ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`,
+        `| **${w.action.toUpperCase()}** | ${wave} |${stage}${when} ${code(name)} | ${cell(via)} | ${cell(w.reason)} |`,
       );
     }
     const windows = [

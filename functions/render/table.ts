@@ -6,10 +6,11 @@ import { terminalCell, terminalLines } from './text';
 
 const ACTION_ORDER = { restart: 0, reload: 1, wait: 2, manual: 3, none: 4 } as const;
 
-/** Restarts first, then reloads, waits and nones; by namespace and name within each. */
+/** Earlier cluster stages first; restarts first, then reloads, waits and nones; by namespace and name within each. */
 export function sortedWorkloads(plan: Plan): PlannedWorkload[] {
   return [...plan.workloads].sort(
     (a, b) =>
+      (a.stage ?? 0) - (b.stage ?? 0) ||
       ACTION_ORDER[a.action] - ACTION_ORDER[b.action] ||
       (a.wave ?? 0) - (b.wave ?? 0) ||
       a.namespace.localeCompare(b.namespace) ||
@@ -40,21 +41,25 @@ export function renderTable(plan: Plan, opts: { notes?: boolean } = {}): string 
     lines.push('No workload depends on this secret.');
   } else {
     const multiCluster = new Set(plan.workloads.map((w) => w.cluster)).size > 1;
+    // With cluster stages, a STAGE column: the stage each workload's cluster goes in.
+    const staged = plan.workloads.some((w) => w.stage !== undefined);
     const rows = sortedWorkloads(plan).map((w) =>
       [
         w.action.toUpperCase(),
         w.wave === undefined ? '-' : String(w.wave),
+        ...(staged ? [String(w.stage ?? 0)] : []),
         `${multiCluster ? `${w.cluster}: ` : ''}${w.kind}/${w.namespace}/${w.name}`,
         [...new Set(w.dependencies.map((d) => d.via))].join(','),
         w.reason,
       ].map(terminalCell),
     );
-    const header = ['ACTION', 'WAVE', 'WORKLOAD', 'VIA', 'REASON'];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    widths[4] = 0; // the reason column is last: no padding
+    const header = ['ACTION', 'WAVE', ...(staged ? ['STAGE'] : []), 'WORKLOAD', 'VIA', 'REASON'];
+    const last = header.length - 1;
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+    widths[last] = 0; // the reason column is last: no padding
     const fmt = (r: string[]): string =>
       r
-        .map((c, i) => (i < 4 ? c.padEnd(widths[i]) : c))
+        .map((c, i) => (i < last ? c.padEnd(widths[i] ?? 0) : c))
         .join('  ')
         .trimEnd();
     lines.push(fmt(header), ...rows.map(fmt));

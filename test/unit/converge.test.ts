@@ -541,3 +541,36 @@ describe("the chain's wait clock (rotorWaitSince)", () => {
     });
   });
 });
+
+describe('waiting for an earlier stage of clusters', () => {
+  it('polls (what it waits for moves in other deliveries), never sleeps to a window', () => {
+    const staged = pass(0, 100, { pending: 2, stageWaits: 2 });
+    assert.deepEqual(afterPass(state([staged], 100), settings), {
+      kind: 'wait',
+      untilMs: 5_100,
+      notBeforeMs: 1_000,
+    });
+  });
+
+  it('budget spent waiting only for stages (and windows): continued, although nothing changed', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [
+      pass(0, 100, { pending: 3, stageWaits: 2, windows: { waiting: 1, opensAt: 90_000 } }),
+      pass(59_800, 59_900, { pending: 3, stageWaits: 2, windows: { waiting: 1, opensAt: 90_000 } }),
+    ];
+    const step = afterPass(state(passes, 59_950), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'continue');
+    assert.equal(
+      step.kind === 'end' && step.end.reason,
+      '3 item(s) pending, waiting for an earlier stage of clusters: continued as step 1 of the event',
+    );
+  });
+
+  it('other pending work besides the stage waits: no progress is a retry', () => {
+    const passes: [PassRecord, ...PassRecord[]] = [
+      pass(0, 100, { pending: 3, stageWaits: 2 }),
+      pass(59_800, 59_900, { pending: 3, stageWaits: 2 }),
+    ];
+    const step = afterPass(state(passes, 59_950), settings);
+    assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+});

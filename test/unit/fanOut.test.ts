@@ -186,6 +186,32 @@ describe('the fan-out message', () => {
       );
   });
 
+  it('carries the cluster stage (data and an attribute), round-trips it, and refuses a bad one', () => {
+    const { data, attributes } = fanOutMessage({ cluster: B, stage: 2, notification: NOTIFICATION });
+    assert.equal((JSON.parse(data) as { stage?: unknown }).stage, 2);
+    assert.equal(attributes.stage, '2');
+    assert.equal(parseFanOut(delivered({ cluster: B, stage: 2, notification: NOTIFICATION })).stage, 2);
+    // Stage 0 is the default: not written, and read back as absent.
+    assert.equal(
+      'stage' in fanOutMessage({ cluster: A, stage: 0, notification: NOTIFICATION }).attributes,
+      false,
+    );
+    assert.equal(parseFanOut(delivered({ cluster: A, notification: NOTIFICATION })).stage, undefined);
+    const withStage = (stage: unknown): PubsubMessage => {
+      const good = delivered({ cluster: A, notification: NOTIFICATION });
+      const body = JSON.parse(Buffer.from(good.data ?? '', 'base64').toString('utf8')) as object;
+      return { ...good, data: Buffer.from(JSON.stringify({ ...body, stage })).toString('base64') };
+    };
+    assert.throws(
+      () => parseFanOut(withStage(12)),
+      new InputError(`the fan-out message's data.stage: stage "12" is not a whole number from 0 to 9`),
+    );
+    assert.throws(
+      () => parseFanOut(withStage('1')),
+      new InputError(`the fan-out message's data.stage: must be a number`),
+    );
+  });
+
   it('names a configured cluster, or is refused with the cluster and the event named', () => {
     const specs = [{ raw: A }, { raw: B }];
     const m = parseFanOut(delivered({ cluster: B, notification: NOTIFICATION }, 'fan-3'));

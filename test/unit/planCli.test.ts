@@ -564,3 +564,88 @@ describe('rotor plan: manifests as repositories hold them', () => {
     );
   });
 });
+
+describe('rotor plan: cluster stages', () => {
+  const manifest = write(
+    'stages/app.yaml',
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+        - name: app
+          image: app:1
+          env:
+            - name: DB_PASSWORD
+              valueFrom: {secretKeyRef: {name: db, key: password}}
+---
+apiVersion: external-secrets.io/v1
+kind: ExternalSecret
+metadata: {name: db, namespace: shop}
+spec:
+  secretStoreRef: {name: gcp, kind: SecretStore}
+  target: {name: db}
+  data:
+    - secretKey: password
+      remoteRef: {key: db-password}
+---
+apiVersion: external-secrets.io/v1
+kind: SecretStore
+metadata: {name: gcp, namespace: shop}
+spec:
+  provider: {gcpsm: {projectID: my-proj}}
+`,
+  );
+  const plan = (cluster: string, output: string, env: NodeJS.ProcessEnv = {}): Promise<Run> =>
+    rotor(
+      [
+        'plan',
+        '--secret',
+        SECRET,
+        '--version',
+        '7',
+        '--manifests',
+        manifest,
+        '--cluster',
+        cluster,
+        '-o',
+        output,
+      ],
+      env,
+    );
+
+  it('--cluster NAME;stage=N: the table has a STAGE column and the markdown a Stage column', async () => {
+    const table = await plan('prod;stage=1', 'table');
+    assert.equal(table.code, 0, table.stderr);
+    const lines = table.stdout.split('\n');
+    assert.match(lines[1] ?? '', /^ACTION\s+WAVE\s+STAGE\s+WORKLOAD\s+VIA\s+REASON$/);
+    assert.match(lines[2] ?? '', /^RESTART\s+100\s+1\s+Deployment\/shop\/api\s+env\s/);
+    const md = await plan('prod;stage=1', 'markdown');
+    assert.match(md.stdout, /\n\| Action \| Wave \| Stage \| Workload \| Via \| Reason \|\n/);
+    assert.match(md.stdout, /\n\| \*\*RESTART\*\* \| 100 \| 1 \| `Deployment\/shop\/api` \|/);
+    const json = await plan('prod;stage=1', 'json');
+    assert.equal(
+      (JSON.parse(json.stdout) as { workloads: Array<{ stage?: number }> }).workloads[0]?.stage,
+      1,
+    );
+  });
+
+  it('the stage ROTOR_CLUSTERS gives the cluster; no stages anywhere: no column', async () => {
+    const fromEnv = await plan('kubeconfig:/k', 'table', {
+      ROTOR_CLUSTERS: 'kubeconfig:/s,kubeconfig:/k;stage=2',
+    });
+    assert.match(fromEnv.stdout.split('\n')[2] ?? '', /^RESTART\s+100\s+2\s+/);
+    const flat = await plan('prod', 'table');
+    assert.match(flat.stdout.split('\n')[1] ?? '', /^ACTION\s+WAVE\s+WORKLOAD\s+VIA\s+REASON$/);
+  });
+
+  it('a bad stage is refused', async () => {
+    const bad = await plan('prod;stage=x', 'table');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--cluster "prod;stage=x": stage "x" is not a whole number from 0 to 9/);
+  });
+});

@@ -121,6 +121,8 @@ locals {
     {
       ROTOR_RELOAD_OUTSIDE_WINDOWS  = tostring(var.reload_outside_windows)
       ROTOR_WINDOW_MAX_WAIT_SECONDS = tostring(var.window_max_wait_seconds)
+      # Cluster stages (clusters entries' ;stage=N): how long a later stage waits for the earlier.
+      ROTOR_STAGE_MAX_WAIT_SECONDS = tostring(var.stage_max_wait_seconds)
     },
   )
 

@@ -59,35 +59,35 @@ variable "enable_apis" {
 # --- What Rotor acts on -------------------------------------------------------------------------------
 
 variable "clusters" {
-  description = "GKE clusters onSecretEvent acts on, and whose workloads rotateSecret checks (read-only) before disabling a superseded version, as projects/PROJECT/locations/LOCATION/clusters/NAME."
+  description = "GKE clusters onSecretEvent acts on, and whose workloads rotateSecret checks (read-only) before disabling a superseded version, as projects/PROJECT/locations/LOCATION/clusters/NAME, optionally followed by ;stage=N (0 to 9, default 0): a cluster of a later stage acts on an event only once every cluster of the earlier stages converged healthy on it (docs/deploy.md, Cluster stages)."
   type        = list(string)
   default     = []
 
   validation {
     condition = alltrue([
       for c in var.clusters :
-      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/[a-z]+-[a-z]+[0-9]+(-[a-z])?/clusters/[a-z]([-a-z0-9]{0,38}[a-z0-9])?$", c))
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/[a-z]+-[a-z]+[0-9]+(-[a-z])?/clusters/[a-z]([-a-z0-9]{0,38}[a-z0-9])?(;stage=[0-9])?$", c))
     ])
-    error_message = "Each cluster must be projects/PROJECT/locations/LOCATION/clusters/NAME, where LOCATION is a region (us-central1) or a zone (us-central1-a), e.g. projects/my-proj/locations/europe-west1/clusters/prod."
+    error_message = "Each cluster must be projects/PROJECT/locations/LOCATION/clusters/NAME, where LOCATION is a region (us-central1) or a zone (us-central1-a), e.g. projects/my-proj/locations/europe-west1/clusters/prod, optionally followed by ;stage=N with N from 0 to 9 (prod;stage=1)."
   }
 
   validation {
-    condition     = length(var.clusters) == length(distinct(var.clusters))
-    error_message = "clusters lists the same cluster twice."
+    condition     = length(var.clusters) == length(distinct([for c in var.clusters : split(";", c)[0]]))
+    error_message = "clusters lists the same cluster twice (perhaps in two stages)."
   }
 }
 
 variable "connect_gateway_memberships" {
-  description = "Fleet memberships reached through Connect Gateway instead of the cluster endpoint, as projects/PROJECT/locations/LOCATION/memberships/NAME (clusters outside Google Cloud, or private control planes)."
+  description = "Fleet memberships reached through Connect Gateway instead of the cluster endpoint, as projects/PROJECT/locations/LOCATION/memberships/NAME (clusters outside Google Cloud, or private control planes), optionally followed by ;stage=N as in clusters."
   type        = list(string)
   default     = []
 
   validation {
     condition = alltrue([
       for m in var.connect_gateway_memberships :
-      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/(global|[a-z]+-[a-z]+[0-9]+)/memberships/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$", m))
+      can(regex("^projects/([a-z][a-z0-9-]{4,28}[a-z0-9]|[0-9]+)/locations/(global|[a-z]+-[a-z]+[0-9]+)/memberships/[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(;stage=[0-9])?$", m))
     ])
-    error_message = "Each membership must be projects/PROJECT/locations/LOCATION/memberships/NAME, where LOCATION is global or a region."
+    error_message = "Each membership must be projects/PROJECT/locations/LOCATION/memberships/NAME, where LOCATION is global or a region, optionally followed by ;stage=N with N from 0 to 9."
   }
 }
 
@@ -635,6 +635,17 @@ variable "reload_outside_windows" {
   description = "ROTOR_RELOAD_OUTSIDE_WINDOWS: reloads (which restart no pod) may happen outside maintenance windows."
   type        = bool
   default     = false
+}
+
+variable "stage_max_wait_seconds" {
+  description = "ROTOR_STAGE_MAX_WAIT_SECONDS: how long after an event a cluster of a later stage (clusters entries' ;stage=N) waits for the earlier stages to converge; then its dependents are reported gave-up (acked), not waited for. A halt in an earlier stage is never waited for: it holds the later stages until a person continues."
+  type        = number
+  default     = 86400
+
+  validation {
+    condition     = var.stage_max_wait_seconds >= 1 && floor(var.stage_max_wait_seconds) == var.stage_max_wait_seconds
+    error_message = "stage_max_wait_seconds must be a whole number of seconds, at least 1."
+  }
 }
 
 variable "window_max_wait_seconds" {

@@ -326,6 +326,33 @@ run "kubernetes_rbac_binds_rotor_pins_to_the_rotation_identity" {
   }
 }
 
+# Cluster stages: the entries reach ROTOR_CLUSTERS as written; the cluster projects and grants
+# ignore the stage.
+run "cluster_stages_reach_rotor_clusters" {
+  command = apply
+
+  variables {
+    clusters = [
+      "projects/my-proj-123/locations/europe-west1/clusters/staging;stage=0",
+      "projects/other-proj-9/locations/europe-west1-b/clusters/edge;stage=1",
+    ]
+    connect_gateway_memberships = ["projects/my-proj-123/locations/global/memberships/onprem;stage=2"]
+  }
+
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CLUSTERS"] == "projects/my-proj-123/locations/europe-west1/clusters/staging;stage=0,projects/other-proj-9/locations/europe-west1-b/clusters/edge;stage=1,projects/my-proj-123/locations/global/memberships/onprem;stage=2"
+    error_message = "ROTOR_CLUSTERS must carry each cluster's stage"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_STAGE_MAX_WAIT_SECONDS"] == "86400"
+    error_message = "ROTOR_STAGE_MAX_WAIT_SECONDS: a day by default"
+  }
+  assert {
+    condition     = length(google_project_iam_custom_role.cluster_access) == 2
+    error_message = "one cluster-access role per cluster project, whatever the stages"
+  }
+}
+
 run "no_clusters_no_cluster_access" {
   command = apply
 
@@ -494,6 +521,25 @@ run "rejects_malformed_cluster" {
   command = plan
   variables {
     clusters = ["my-proj/europe-west1/prod"]
+  }
+  expect_failures = [var.clusters]
+}
+
+run "rejects_a_bad_cluster_stage" {
+  command = plan
+  variables {
+    clusters = ["projects/my-proj-123/locations/europe-west1/clusters/prod;stage=10"]
+  }
+  expect_failures = [var.clusters]
+}
+
+run "rejects_one_cluster_in_two_stages" {
+  command = plan
+  variables {
+    clusters = [
+      "projects/my-proj-123/locations/europe-west1/clusters/prod;stage=0",
+      "projects/my-proj-123/locations/europe-west1/clusters/prod;stage=1",
+    ]
   }
   expect_failures = [var.clusters]
 }
