@@ -414,7 +414,7 @@ describe('rotor plan: bad input exits 2 naming the problem', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /^rotor plna: unknown command "plna" \(plan, audit, apply, rotate, status, completion\)\n$/,
+      /^rotor plna: unknown command "plna" \(plan, audit, apply, rotate, rollback, status, completion\)\n$/,
     );
   });
 });
