@@ -452,6 +452,17 @@ class Rotation {
     const secret = await this.finish(claim.claimed, progress, pending, state);
 
     // 6. Retire what the grace period and the pins allow.
+    return this.retireAfter(secret, config, state, progress, pending);
+  }
+
+  /** Step 6: retire what the grace period and the pins allow, and say what the rotation did. */
+  private async retireAfter(
+    secret: SecretMetadata,
+    config: SecretRotationConfig,
+    state: InProgress | undefined,
+    progress: InProgress,
+    pending: number,
+  ): Promise<RotationResult> {
     const { disabled, kept } = await this.retire(secret, await this.sm.listVersions(this.id), config);
     return this.result(
       state ? 'resumed' : 'rotated',
