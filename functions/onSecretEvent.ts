@@ -53,9 +53,10 @@ import { boundedOutcome, outcomeEvent, outcomeWithoutWorkloads, summarize } from
 import { outcomeLogFields } from './pipeline/outcomeLog';
 import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
+import type { Converged } from './pipeline/converge';
 import { convergeEvent } from './pipeline/converge';
 import { secretFactsReader } from './pipeline/secretGroups';
-import type { StageSettings } from './pipeline/reconcile';
+import type { ReconcileConfig, StageSettings } from './pipeline/reconcile';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
 import type { RollbackRequester } from './pipeline/rollbackRequests';
@@ -304,11 +305,7 @@ export async function reconcileDelivery(
   // A rollback's version moves only what applied the bad one; a halt may ask for a rollback.
   const rollback = await rollbackContext(ctx, env.secretManager, env.config.onHalt, log);
   let reported: EventOutcome | undefined;
-  const {
-    outcome: passOutcome,
-    end,
-    passes,
-  } = await convergeEvent(
+  const converged = await convergeEvent(
     rollback.ctx,
     {
       ...(event.messageId ? { messageId: event.messageId } : {}),
@@ -316,30 +313,7 @@ export async function reconcileDelivery(
       ...(chain ? { chain } : {}),
       waitSince: clock.since,
     },
-    {
-      clusters,
-      projects: env.config.projects,
-      ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
-      namespaces: env.config.namespaces,
-      dryRun: env.config.dryRun,
-      maxWaitMs: env.config.maxWaitMs,
-      concurrency: env.config.concurrency,
-      clusterConcurrency: env.config.clusterConcurrency,
-      reload: env.config.reload,
-      csiRotationIntervalMs: env.config.csiRotationIntervalMs,
-      waves: env.config.waves,
-      windows: env.config.windows,
-      groups: env.config.groups,
-      secretFacts: secretFactsReader(env.secretManager, log),
-      ...(stages ? { stages } : {}),
-      reportLeaseMs: env.config.loop.reportLeaseMs,
-      events: {
-        instance: reportingInstance(),
-        ...(env.knownEvents ? { known: env.knownEvents } : {}),
-      },
-      logger: log,
-      ...(env.now ? { now: env.now } : {}),
-    },
+    reconcileConfig(clusters, env, log, stages),
     {
       settings: env.config.loop,
       canContinue: Boolean(env.continuation && received && chain),
@@ -352,29 +326,76 @@ export async function reconcileDelivery(
     },
   );
   // The last pass is always reported: what it reported includes what a halt did.
-  const outcome = reported ?? passOutcome;
+  const outcome = reported ?? converged.outcome;
+  await endDelivery(converged, received, clock.since, env, log);
+  return outcome;
+}
+
+/** What a pass of this delivery reconciles and how, from the configuration read once. */
+function reconcileConfig(
+  clusters: readonly KubeApi[],
+  env: ReportingEnvironment,
+  log: Logger,
+  stages: StageSettings | undefined,
+): ReconcileConfig {
+  return {
+    clusters,
+    projects: env.config.projects,
+    ...(env.config.defaultProject ? { defaultProject: env.config.defaultProject } : {}),
+    namespaces: env.config.namespaces,
+    dryRun: env.config.dryRun,
+    maxWaitMs: env.config.maxWaitMs,
+    concurrency: env.config.concurrency,
+    clusterConcurrency: env.config.clusterConcurrency,
+    reload: env.config.reload,
+    csiRotationIntervalMs: env.config.csiRotationIntervalMs,
+    waves: env.config.waves,
+    windows: env.config.windows,
+    groups: env.config.groups,
+    secretFacts: secretFactsReader(env.secretManager, log),
+    ...(stages ? { stages } : {}),
+    reportLeaseMs: env.config.loop.reportLeaseMs,
+    events: {
+      instance: reportingInstance(),
+      ...(env.knownEvents ? { known: env.knownEvents } : {}),
+    },
+    logger: log,
+    ...(env.now ? { now: env.now } : {}),
+  };
+}
+
+/**
+ * Ends the delivery as core/converge.ts said: returns to ack (done, a duplicate standing down, a
+ * give-up), publishes a continuation and returns, or throws so that Pub/Sub redelivers.
+ */
+async function endDelivery(
+  { end, passes }: Converged,
+  received: ReceivedDelivery | undefined,
+  waitSince: number,
+  env: ReportingEnvironment,
+  log: Logger,
+): Promise<void> {
+  const chain = received?.chain;
   const fields = { delivery: { passes, end: end.end, ...(chain ? { step: chain.step } : {}) } };
   switch (end.end) {
     case 'done':
-      return outcome;
+      return;
     case 'stand-down':
       log.notice(`duplicate continuation acked: ${end.reason}`, fields);
-      return outcome;
+      return;
     case 'give-up':
       log.error(`event left unfinished: ${end.reason}`, fields);
-      return outcome;
+      return;
     case 'continue': {
       if (!env.continuation || !received) throw new TransientError(end.reason);
       try {
-        const id = await env.continuation.publish(
-          continuationMessage(received.message, end.next, clock.since),
-        );
+        const id = await env.continuation.publish(continuationMessage(received.message, end.next, waitSince));
         log.notice(`continued as message ${id}: ${end.reason}`, fields);
       } catch (e) {
         // Not continued: the redelivery repeats this step (idempotent) and continues then.
         throw new TransientError(`publishing the continuation failed: ${errorMessage(e)}`, { cause: e });
       }
-      return outcome;
+      return;
     }
     case 'retry':
       throw new TransientError(end.reason);

@@ -16,10 +16,7 @@
 //   3. cycles: no import cycle among the files of functions/ (every relative import, type-only ones
 //      included, and re-exports).
 //
-// Until the phase-2 splits of issue 23 land, scripts/shape-allowlist.txt names the functions that
-// were already over the limit (`<file under functions/> <name>`, no line numbers). The list only
-// shrinks: an entry whose function is no longer over the limit (or no longer exists) fails the
-// check, so it must be removed in the commit that splits it. Imports and cycles have no allowlist.
+// No rule has an allowlist: a function over the limit is split into named steps.
 //
 //   node --import tsx scripts/check-shape.ts     (exit 1 and one line per violation)
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -33,15 +30,10 @@ export const PURE_SHARED = new Set(['errors.ts']);
 export const PURE_PACKAGES = new Set(['js-yaml', 're2js', 'node:crypto']);
 
 export interface Violation {
-  rule: 'length' | 'allowlist' | 'core-import' | 'cycle';
+  rule: 'length' | 'core-import' | 'cycle';
   /** Path under functions/, posix separators. */
   file: string;
   message: string;
-}
-
-export interface AllowEntry {
-  file: string;
-  name: string;
 }
 
 export interface FunctionLength {
@@ -54,7 +46,7 @@ export interface FunctionLength {
 /** Sources keyed by their path under functions/ (posix separators, e.g. `core/decision.ts`). */
 export type Sources = ReadonlyMap<string, string>;
 
-export function checkShape(sources: Sources, allowlist: readonly AllowEntry[]): Violation[] {
+export function checkShape(sources: Sources): Violation[] {
   const parsed = new Map<string, ts.SourceFile>();
   for (const [file, text] of sources) {
     parsed.set(file, ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS));
@@ -62,7 +54,7 @@ export function checkShape(sources: Sources, allowlist: readonly AllowEntry[]): 
   const imports = new Map<string, ImportRef[]>();
   for (const [file, sf] of parsed) imports.set(file, importsOf(sf, sources));
   return [
-    ...lengthViolations([...parsed.values()].flatMap(functionLengths), allowlist),
+    ...lengthViolations([...parsed.values()].flatMap(functionLengths)),
     ...coreImportViolations(imports),
     ...cycleViolations(imports),
   ];
@@ -117,28 +109,14 @@ function ownName(node: ts.FunctionLikeDeclaration): string {
   return '(anonymous)';
 }
 
-function lengthViolations(lengths: FunctionLength[], allowlist: readonly AllowEntry[]): Violation[] {
-  const key = (e: { file: string; name: string }) => `${e.file} ${e.name}`;
-  const allowed = new Set(allowlist.map(key));
-  const over = lengths.filter((f) => f.lines > MAX_FUNCTION_LINES);
-  const overKeys = new Set(over.map(key));
-  const violations: Violation[] = over
-    .filter((f) => !allowed.has(key(f)))
+function lengthViolations(lengths: FunctionLength[]): Violation[] {
+  return lengths
+    .filter((f) => f.lines > MAX_FUNCTION_LINES)
     .map((f) => ({
       rule: 'length',
       file: f.file,
       message: `${f.file}:${f.line} ${f.name} is ${f.lines} lines (limit ${MAX_FUNCTION_LINES}): split it into named steps`,
     }));
-  for (const entry of allowlist) {
-    if (!overKeys.has(key(entry))) {
-      violations.push({
-        rule: 'allowlist',
-        file: entry.file,
-        message: `${entry.file} ${entry.name} is allowlisted but no longer over ${MAX_FUNCTION_LINES} lines (or gone): remove it from scripts/shape-allowlist.txt`,
-      });
-    }
-  }
-  return violations;
 }
 
 // ── rule 2: what core may import ───────────────────────────────────────────────────────────────
@@ -292,19 +270,7 @@ function cyclePath(group: string[], edges: ReadonlyMap<string, string[]>): strin
   return group;
 }
 
-// ── reading the tree and the allowlist ─────────────────────────────────────────────────────────
-
-export function parseAllowlist(text: string): AllowEntry[] {
-  return text
-    .split('\n')
-    .map((line) => line.replace(/#.*/, '').trim())
-    .filter((line) => line !== '')
-    .map((line) => {
-      const [file, name, ...extra] = line.split(/\s+/);
-      if (!name || extra.length > 0) throw new Error(`allowlist line "${line}": expected "<file> <name>"`);
-      return { file, name };
-    });
-}
+// ── reading the tree ───────────────────────────────────────────────────────────────────────────
 
 export function readSources(functionsDir: string): Map<string, string> {
   const out = new Map<string, string>();
@@ -321,17 +287,14 @@ export function readSources(functionsDir: string): Map<string, string> {
   return out;
 }
 
-export const ALLOWLIST_PATH = resolve(__dirname, 'shape-allowlist.txt');
-
 function main(): void {
   const root = resolve(__dirname, '..');
   const sources = readSources(join(root, 'functions'));
-  const allowlist = parseAllowlist(readFileSync(ALLOWLIST_PATH, 'utf8'));
-  const violations = checkShape(sources, allowlist);
+  const violations = checkShape(sources);
   for (const v of violations) console.error(`✖ ${v.rule}: ${v.message}`);
   if (violations.length > 0) process.exit(1);
   console.log(
-    `code shape: ${sources.size} files under functions/, no import cycle, core pure, every function ≤ ${MAX_FUNCTION_LINES} lines but ${allowlist.length} allowlisted (${relative(root, ALLOWLIST_PATH)})`,
+    `code shape: ${sources.size} files under functions/, no import cycle, core pure, every function ≤ ${MAX_FUNCTION_LINES} lines`,
   );
 }
 

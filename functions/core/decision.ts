@@ -162,16 +162,19 @@ export interface DecideOptions {
   readonly approved?: boolean;
 }
 
+/**
+ * The decision table for one workload and one event, in the order a reader asks: is the workload
+ * ignored → what does the event change → which of those moves are not yet applied → which action
+ * would apply them → must a person approve or replace it → is the new version visible yet.
+ */
 export function decide(wd: WorkloadDependencies, event: EventContext, opts: DecideOptions): Decision {
-  const deps = wd.dependencies;
   const w = wd.object;
   const secretName = opts.secretKey;
-
   if (workloadAnnotation(w, annotations.IGNORE)?.trim().toLowerCase() === 'true') {
     return { action: 'none', reason: `${annotations.IGNORE}: "true" on the workload`, affected: [] };
   }
 
-  const effect = eventEffect(event, deps, secretName, appliedVersions(w));
+  const effect = eventEffect(event, wd.dependencies, secretName, appliedVersions(w));
   if (effect.kind === 'inert') {
     return {
       action: 'none',
@@ -184,14 +187,8 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     return { action: 'none', reason: effect.unaffectedReason, affected: [] };
   }
   const everything = effect.moves.flatMap((m) => m.deps);
-
-  const overrideRaw = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
-  const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
-  const ignoredOverride =
-    overrideRaw && !override
-      ? ` (${annotations.ON_ROTATE} ${quoteTenant(overrideRaw)} ignored: expected restart, reload, none or manual)`
-      : '';
-  if (override === 'none') {
+  const onRotate = readOnRotate(w);
+  if (onRotate.override === 'none') {
     return {
       action: 'none',
       reason: `${annotations.ON_ROTATE}: none — the app re-reads ${describeVia(everything[0])} itself`,
@@ -199,41 +196,97 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
     };
   }
 
-  // Idempotency: a redelivered or older event is a no-op. Each move (the new version, or one
-  // alias) is recorded on its own; moves already recorded at their version are done.
   const applied = appliedVersions(w);
-  const pending = effect.moves.filter((m) => {
+  const pending = pendingMoves(effect.moves, applied, event.time);
+  if (pending.length === 0) {
+    const reason = alreadyAppliedReason(effect.moves[0], applied, secretName, event.time);
+    return { action: 'none', reason, affected: everything };
+  }
+  const affected = pending.flatMap((m) => m.deps);
+
+  const chosen = chooseAction(w, affected, onRotate.override, secretName);
+  const reason = chosen.reason + onRotate.ignored;
+  if (chosen.action === 'none') return { action: 'none', reason, affected };
+
+  const gated = manualGate(wd, onRotate.override, opts.approved, chosen.action, reason, affected);
+  if (gated) return gated;
+
+  const records = appliedRecords(pending, event.time);
+  const ready = readinessGate(wd, event, pending, chosen.action, opts.readiness, records);
+  if (ready.kind === 'decided') return ready.decision;
+  return actingDecision(wd, chosen, reason + ready.evidence, affected, records);
+}
+
+/** rotor.dev/on-rotate as asked (a value outside the four is ignored, and the reason says so). */
+function readOnRotate(w: WorkloadObject): { override: string | undefined; ignored: string } {
+  const overrideRaw = workloadAnnotation(w, annotations.ON_ROTATE)?.trim().toLowerCase();
+  const override = overrideRaw && ON_ROTATE_VALUES.includes(overrideRaw) ? overrideRaw : undefined;
+  const ignored =
+    overrideRaw && !override
+      ? ` (${annotations.ON_ROTATE} ${quoteTenant(overrideRaw)} ignored: expected restart, reload, none or manual)`
+      : '';
+  return { override, ignored };
+}
+
+/**
+ * Idempotency: a redelivered or older event is a no-op. Each move (the new version, or one
+ * alias) is recorded on its own; moves already recorded at their version are done.
+ */
+function pendingMoves(
+  moves: readonly Move[],
+  applied: Readonly<Record<string, string>>,
+  eventTime: string | undefined,
+): Move[] {
+  return moves.filter((m) => {
     const done = recordedVersion(applied[m.key]);
     if (done === undefined) return true;
     if (done === m.version) return false;
     // Aliases may move back: only a move recorded by a later event makes this one stale.
-    if (m.alias !== undefined) return staleAliasMove(applied[m.key], event.time) === undefined;
+    if (m.alias !== undefined) return staleAliasMove(applied[m.key], eventTime) === undefined;
     // A newer version already applied makes this one stale.
     return !(/^[0-9]+$/.test(done) && /^[0-9]+$/.test(m.version) && Number(done) > Number(m.version));
   });
-  if (pending.length === 0) {
-    const m = effect.moves[0];
-    const done = recordedVersion(applied[m.key]);
-    const what =
-      m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
-    const reason =
-      done === m.version
-        ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
-        : m.alias !== undefined
-          ? `stale update: alias "${m.alias}" of ${secretName} was moved to version ${done} by a later event (${staleAliasMove(applied[m.key], event.time)}); this one (${event.time}, version ${m.version}) is older (${describeVia(m.deps[0])})`
-          : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
-    return { action: 'none', reason, affected: everything };
-  }
-  const affected = pending.flatMap((m) => m.deps);
-  const first = affected[0];
+}
+
+/** Why nothing is pending: the first move is already applied, or a later event superseded it. */
+function alreadyAppliedReason(
+  m: Move,
+  applied: Readonly<Record<string, string>>,
+  secretName: string,
+  eventTime: string | undefined,
+): string {
+  const done = recordedVersion(applied[m.key]);
+  const what = m.alias !== undefined ? `alias "${m.alias}" at version ${m.version}` : `version ${m.version}`;
+  return done === m.version
+    ? `${what} of ${secretName} already applied (${annotations.APPLIED}; ${describeVia(m.deps[0])})`
+    : m.alias !== undefined
+      ? `stale update: alias "${m.alias}" of ${secretName} was moved to version ${done} by a later event (${staleAliasMove(applied[m.key], eventTime)}); this one (${eventTime}, version ${m.version}) is older (${describeVia(m.deps[0])})`
+      : `version ${done} of ${secretName} already applied; this event (version ${m.version}) is older (${describeVia(m.deps[0])})`;
+}
+
+/** What rotor.dev/applied will say once acted on: one record per pending move, the first one's version the target. */
+function appliedRecords(pending: readonly Move[], eventTime: string | undefined): AppliedRecords {
   const [head, ...rest] = pending.map((m): AppliedRecord => ({
     key: m.key,
     version: m.version,
-    ...(m.alias !== undefined && event.time !== undefined ? { movedAt: event.time } : {}),
+    ...(m.alias !== undefined && eventTime !== undefined ? { movedAt: eventTime } : {}),
   }));
-  const records: AppliedRecords = [head, ...rest];
-  const target = head.version;
+  return [head, ...rest];
+}
 
+type ChosenAction =
+  | { readonly action: 'restart'; readonly reason: string }
+  | { readonly action: 'reload'; readonly endpoint: ReloadEndpoint; readonly reason: string }
+  | { readonly action: 'none'; readonly reason: string };
+
+/** The action that applies the pending moves: what each dependency requires, then what the workload asked. */
+function chooseAction(
+  w: WorkloadObject,
+  affected: readonly Dependency[],
+  override: string | undefined,
+  secretName: string,
+): ChosenAction {
+  const first = affected[0];
   // Requirements per dependency: restart-only, or in place.
   const mustRestart = affected.find((d) => !d.inPlace);
   const endpointRaw = workloadAnnotation(w, annotations.RELOAD_ENDPOINT);
@@ -241,37 +294,58 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
   const endpoint = parsedEndpoint?.kind === 'valid' ? parsedEndpoint.endpoint : undefined;
   const fileDep = affected.find((d) => d.via === 'csi' || d.via === 'volume');
 
-  let action: 'restart' | 'reload' | 'none';
-  let reason: string;
   if (override === 'restart') {
-    action = 'restart';
-    reason = `${annotations.ON_ROTATE}: restart (${describeVia(first)})`;
-  } else if (mustRestart) {
-    action = 'restart';
-    reason = `${describeVia(mustRestart)} only changes when the pod restarts`;
-    if (override === 'reload') reason = `asked to reload (${annotations.ON_ROTATE}), but ${reason}`;
-  } else if (parsedEndpoint?.kind === 'rejected') {
-    action = 'restart';
-    reason = `${annotations.RELOAD_ENDPOINT} was rejected (${parsedEndpoint.reason}), so ${describeVia(fileDep ?? first)} is picked up by a restart`;
-  } else if (endpoint) {
-    action = 'reload';
-    reason = fileDep
-      ? `${describeVia(fileDep)} updates in place; the app re-reads it on POST ${endpoint.port}${endpoint.path}`
-      : `the app reads ${secretName} through the Secret Manager API and refreshes its cache on POST ${endpoint.port}${endpoint.path}`;
-  } else if (override === 'reload') {
-    action = 'restart';
-    reason = `asked to reload (${annotations.ON_ROTATE}), but the workload declares no ${annotations.RELOAD_ENDPOINT}`;
-  } else if (fileDep) {
-    action = 'restart';
-    reason = `${describeVia(fileDep)} updates in place, but the app declared no ${annotations.RELOAD_ENDPOINT} and no ${annotations.ON_ROTATE}: none`;
-  } else {
-    action = 'none';
-    reason = `the app reads ${secretName} through the Secret Manager API (${annotations.SECRETS}) and declared no ${annotations.RELOAD_ENDPOINT}`;
+    return { action: 'restart', reason: `${annotations.ON_ROTATE}: restart (${describeVia(first)})` };
   }
-  reason += ignoredOverride;
-  if (action === 'none') return { action, reason, affected };
+  if (mustRestart) {
+    const reason = `${describeVia(mustRestart)} only changes when the pod restarts`;
+    return {
+      action: 'restart',
+      reason: override === 'reload' ? `asked to reload (${annotations.ON_ROTATE}), but ${reason}` : reason,
+    };
+  }
+  if (parsedEndpoint?.kind === 'rejected') {
+    return {
+      action: 'restart',
+      reason: `${annotations.RELOAD_ENDPOINT} was rejected (${parsedEndpoint.reason}), so ${describeVia(fileDep ?? first)} is picked up by a restart`,
+    };
+  }
+  if (endpoint) {
+    return {
+      action: 'reload',
+      endpoint,
+      reason: fileDep
+        ? `${describeVia(fileDep)} updates in place; the app re-reads it on POST ${endpoint.port}${endpoint.path}`
+        : `the app reads ${secretName} through the Secret Manager API and refreshes its cache on POST ${endpoint.port}${endpoint.path}`,
+    };
+  }
+  if (override === 'reload') {
+    return {
+      action: 'restart',
+      reason: `asked to reload (${annotations.ON_ROTATE}), but the workload declares no ${annotations.RELOAD_ENDPOINT}`,
+    };
+  }
+  if (fileDep) {
+    return {
+      action: 'restart',
+      reason: `${describeVia(fileDep)} updates in place, but the app declared no ${annotations.RELOAD_ENDPOINT} and no ${annotations.ON_ROTATE}: none`,
+    };
+  }
+  return {
+    action: 'none',
+    reason: `the app reads ${secretName} through the Secret Manager API (${annotations.SECRETS}) and declared no ${annotations.RELOAD_ENDPOINT}`,
+  };
+}
 
-  // Nothing acts on what a person must approve or replace; the reason says what acting would do.
+/** Nothing acts on what a person must approve or replace; the reason says what acting would do. */
+function manualGate(
+  wd: WorkloadDependencies,
+  override: string | undefined,
+  approved: boolean | undefined,
+  action: 'restart' | 'reload',
+  reason: string,
+  affected: Dependency[],
+): ManualDecision | undefined {
   const { manual } = kindOf(wd.ref.kind);
   if (manual !== undefined)
     return {
@@ -280,54 +354,89 @@ export function decide(wd: WorkloadDependencies, event: EventContext, opts: Deci
       reason: `${manual} (it would ${action}: ${reason})`,
       affected,
     };
-  if (override === 'manual' && opts.approved !== true)
+  if (override === 'manual' && approved !== true)
     return {
       action: 'manual',
       awaiting: 'approval',
       reason: `${annotations.ON_ROTATE}: manual — approve with rotor apply --workload ${wd.ref.namespace}/${wd.ref.name} (it would ${action}: ${reason})`,
       affected,
     };
+  return undefined;
+}
 
-  // Live: act only once the new version is visible where the pods will read it.
-  if (opts.readiness) {
-    let newestReady: string | undefined;
-    const evidence: string[] = [];
-    for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
-      const r = opts.readiness(d, action, version);
-      if (!r) continue;
-      if (r.ready && r.evidence !== undefined && !evidence.includes(r.evidence)) evidence.push(r.evidence);
-      if (!r.ready)
-        return {
+/** The readiness gate's answer: a decision of its own (wait, or only record), or go on with this evidence. */
+type ReadinessGate =
+  | { readonly kind: 'decided'; readonly decision: WaitDecision | RecordDecision }
+  | { readonly kind: 'act'; readonly evidence: string };
+
+/** Live: act only once the new version is visible where the pods will read it. */
+function readinessGate(
+  wd: WorkloadDependencies,
+  event: EventContext,
+  pending: readonly Move[],
+  action: 'restart' | 'reload',
+  readiness: ReadinessCheck | undefined,
+  records: AppliedRecords,
+): ReadinessGate {
+  if (!readiness) return { kind: 'act', evidence: '' };
+  const affected = pending.flatMap((m) => m.deps);
+  let newestReady: string | undefined;
+  const evidence: string[] = [];
+  for (const [d, version] of pending.flatMap((m) => m.deps.map((dep) => [dep, m.version] as const))) {
+    const r = readiness(d, action, version);
+    if (!r) continue;
+    if (r.ready && r.evidence !== undefined && !evidence.includes(r.evidence)) evidence.push(r.evidence);
+    if (!r.ready)
+      return {
+        kind: 'decided',
+        decision: {
           action: 'wait',
           then: action,
           waitingFor: d.source.kind === 'eso' ? 'eso' : d.source.kind === 'gke-sync' ? 'gke-sync' : 'csi',
           reason: `${action} waits: ${r.detail}`,
           affected,
-        };
-      if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
-    }
-    if (evidence.length > 0) reason += ` (${evidence.join('; ')})`;
-    // Several secrets rotated together: a restart that began after this version was visible
-    // already gave the pods the new value, so this event only records itself.
-    if (action === 'restart') {
-      const restartedAt = kindOf(wd.ref.kind).restartedAt(wd.object);
-      const visibleSince = newestReady ?? event.time;
-      if (restartedAt && visibleSince && Date.parse(restartedAt) >= latestInstant(visibleSince)) {
-        return {
+        },
+      };
+    if (r.since && (!newestReady || Date.parse(r.since) > Date.parse(newestReady))) newestReady = r.since;
+  }
+  // Several secrets rotated together: a restart that began after this version was visible
+  // already gave the pods the new value, so this event only records itself.
+  if (action === 'restart') {
+    const restartedAt = kindOf(wd.ref.kind).restartedAt(wd.object);
+    const visibleSince = newestReady ?? event.time;
+    if (restartedAt && visibleSince && Date.parse(restartedAt) >= latestInstant(visibleSince)) {
+      return {
+        kind: 'decided',
+        decision: {
           action: 'record',
-          reason: `already restarted at ${restartedAt}, after version ${target} became visible: the new pods read it`,
+          reason: `already restarted at ${restartedAt}, after version ${records[0].version} became visible: the new pods read it`,
           affected,
           records,
-        };
-      }
+        },
+      };
     }
   }
-  const stale = neverRefreshedWarning(affected, action, target);
-  if (action === 'reload' && endpoint)
-    return { action, endpoint, reason, affected, records, ...(stale ? { warning: stale } : {}) };
+  return { kind: 'act', evidence: evidence.length > 0 ? ` (${evidence.join('; ')})` : '' };
+}
+
+/** The restart or reload itself, with what will stay stale or roll slowly said loudly. */
+function actingDecision(
+  wd: WorkloadDependencies,
+  chosen: Exclude<ChosenAction, { action: 'none' }>,
+  reason: string,
+  affected: Dependency[],
+  records: AppliedRecords,
+): RestartDecision | ReloadDecision {
+  const stale = neverRefreshedWarning(affected, chosen.action, records[0].version);
+  if (chosen.action === 'reload') {
+    const { endpoint } = chosen;
+    return { action: 'reload', endpoint, reason, affected, records, ...(stale ? { warning: stale } : {}) };
+  }
   const warning = [onDeleteWarning(wd), stale].filter((w) => w !== undefined).join('; ') || undefined;
   return { action: 'restart', reason, affected, records, ...(warning ? { warning } : {}) };
 }
+
+type WorkloadObject = WorkloadDependencies['object'];
 
 /** One thing the event changes: the dependencies that read it, and what to record once acted on. */
 interface Move {
@@ -350,93 +459,15 @@ function eventEffect(
   applied: Readonly<Record<string, string>>,
 ): EventEffect {
   const v = event.version;
-  const uses = [...new Set(deps.map((d) => d.version))];
   switch (event.type) {
-    case 'SECRET_VERSION_ADD': {
-      // Offline plans may ask about "the next version" without naming it.
-      const target = v ?? 'new';
-      const affected = deps.filter((d) => d.version === 'latest');
-      return {
-        kind: 'moves',
-        moves: affected.length > 0 ? [{ deps: affected, key: name, version: target }] : [],
-        unaffectedReason: unaffectedByAdd(deps[0], target),
-      };
-    }
-    case 'SECRET_UPDATE': {
-      // The Secret after the update: every alias a dependency reads that points somewhere now.
-      // Whether it moved is known from rotor.dev/applied (an alias recorded at its version did not).
-      const aliases = event.aliases ?? {};
-      const moves: Move[] = [];
-      for (const d of deps) {
-        const target = versionKind(d.version) === 'alias' ? aliases[d.version] : undefined;
-        if (target === undefined) continue;
-        const move = moves.find((m) => m.alias === d.version);
-        if (move) move.deps.push(d);
-        else moves.push({ deps: [d], key: `${name}@${d.version}`, version: target, alias: d.version });
-      }
-      if (moves.length === 0) {
-        const d = deps.find((x) => versionKind(x.version) === 'alias') ?? deps[0];
-        return {
-          kind: 'inert',
-          reason:
-            versionKind(d.version) === 'alias'
-              ? `alias "${d.version}" is not among the secret's aliases after the update (${describeVia(d)})`
-              : `the update moves no alias this workload reads (${describeVia(d)} uses ${d.version === 'latest' ? 'latest' : `version ${d.version}`})`,
-        };
-      }
-      return { kind: 'moves', moves, unaffectedReason: '' };
-    }
+    case 'SECRET_VERSION_ADD':
+      return addEffect(v, deps, name);
+    case 'SECRET_UPDATE':
+      return updateEffect(event.aliases ?? {}, deps, name);
     case 'SECRET_VERSION_DISABLE':
     case 'SECRET_VERSION_DESTROY':
-    case 'SECRET_VERSION_DESTROY_SCHEDULED': {
-      const verb =
-        event.type === 'SECRET_VERSION_DISABLE'
-          ? 'disabled'
-          : event.type === 'SECRET_VERSION_DESTROY'
-            ? 'destroyed'
-            : 'scheduled for destruction';
-      const pinned = deps.find((d) => d.version === v);
-      if (pinned) {
-        return {
-          kind: 'inert',
-          reason: `${describeVia(pinned)} pins version ${v}, which was ${verb}`,
-          warning: `version ${v} of ${name} was ${verb} but ${describeVia(pinned)} still pins it: pods will fail to read it at their next start or refresh`,
-        };
-      }
-      // An alias consumer is at risk when Rotor last moved it to exactly this version.
-      const onAlias = deps.find(
-        (d) => versionKind(d.version) === 'alias' && recordedVersion(applied[`${name}@${d.version}`]) === v,
-      );
-      if (onAlias) {
-        return {
-          kind: 'inert',
-          reason: `${describeVia(onAlias)} follows alias "${onAlias.version}", last applied at version ${v}, which was ${verb}`,
-          warning: `version ${v} of ${name} was ${verb} but alias "${onAlias.version}", which ${describeVia(onAlias)} reads, pointed at it when Rotor last acted: move the alias, or pods fail at their next start or refresh`,
-        };
-      }
-      // A `latest` consumer is at risk only if version v is still the newest. Rotor's own retirement
-      // disables superseded versions every rotation, so warn only when Rotor knows this workload is
-      // on exactly that version; otherwise say it calmly.
-      const latest = deps.find((d) => d.version === 'latest');
-      if (latest) {
-        const onIt = applied[name] === v;
-        return {
-          kind: 'inert',
-          reason: onIt
-            ? `${describeVia(latest)} uses latest and was last moved to version ${v}, which was ${verb}`
-            : `${describeVia(latest)} uses latest; version ${v} was ${verb} (a problem only if it is the newest version)`,
-          ...(onIt
-            ? {
-                warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest and Rotor last moved it to version ${v}: if no newer version exists, reads fail at the next start or refresh`,
-              }
-            : {}),
-        };
-      }
-      return {
-        kind: 'inert',
-        reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})`,
-      };
-    }
+    case 'SECRET_VERSION_DESTROY_SCHEDULED':
+      return retiredVersionEffect(event.type, v, deps, name, applied);
     case 'SECRET_DELETE':
       return {
         kind: 'inert',
@@ -461,6 +492,105 @@ function eventEffect(
     case 'TOPIC_CONFIGURED':
       return { kind: 'inert', reason: 'test message sent when the topic was configured' };
   }
+}
+
+/** A new version moves what reads `latest`. */
+function addEffect(v: string | undefined, deps: readonly Dependency[], name: string): EventEffect {
+  // Offline plans may ask about "the next version" without naming it.
+  const target = v ?? 'new';
+  const affected = deps.filter((d) => d.version === 'latest');
+  return {
+    kind: 'moves',
+    moves: affected.length > 0 ? [{ deps: affected, key: name, version: target }] : [],
+    unaffectedReason: unaffectedByAdd(deps[0], target),
+  };
+}
+
+/** An update moves what reads an alias that now points at a version. */
+function updateEffect(
+  aliases: Readonly<Record<string, string>>,
+  deps: readonly Dependency[],
+  name: string,
+): EventEffect {
+  // The Secret after the update: every alias a dependency reads that points somewhere now.
+  // Whether it moved is known from rotor.dev/applied (an alias recorded at its version did not).
+  const moves: Move[] = [];
+  for (const d of deps) {
+    const target = versionKind(d.version) === 'alias' ? aliases[d.version] : undefined;
+    if (target === undefined) continue;
+    const move = moves.find((m) => m.alias === d.version);
+    if (move) move.deps.push(d);
+    else moves.push({ deps: [d], key: `${name}@${d.version}`, version: target, alias: d.version });
+  }
+  if (moves.length === 0) {
+    const d = deps.find((x) => versionKind(x.version) === 'alias') ?? deps[0];
+    return {
+      kind: 'inert',
+      reason:
+        versionKind(d.version) === 'alias'
+          ? `alias "${d.version}" is not among the secret's aliases after the update (${describeVia(d)})`
+          : `the update moves no alias this workload reads (${describeVia(d)} uses ${d.version === 'latest' ? 'latest' : `version ${d.version}`})`,
+    };
+  }
+  return { kind: 'moves', moves, unaffectedReason: '' };
+}
+
+/** A disabled or destroyed version moves nothing, but breaks whatever still reads it: say so loudly. */
+function retiredVersionEffect(
+  type: 'SECRET_VERSION_DISABLE' | 'SECRET_VERSION_DESTROY' | 'SECRET_VERSION_DESTROY_SCHEDULED',
+  v: string | undefined,
+  deps: readonly Dependency[],
+  name: string,
+  applied: Readonly<Record<string, string>>,
+): EventEffect {
+  const uses = [...new Set(deps.map((d) => d.version))];
+  const verb =
+    type === 'SECRET_VERSION_DISABLE'
+      ? 'disabled'
+      : type === 'SECRET_VERSION_DESTROY'
+        ? 'destroyed'
+        : 'scheduled for destruction';
+  const pinned = deps.find((d) => d.version === v);
+  if (pinned) {
+    return {
+      kind: 'inert',
+      reason: `${describeVia(pinned)} pins version ${v}, which was ${verb}`,
+      warning: `version ${v} of ${name} was ${verb} but ${describeVia(pinned)} still pins it: pods will fail to read it at their next start or refresh`,
+    };
+  }
+  // An alias consumer is at risk when Rotor last moved it to exactly this version.
+  const onAlias = deps.find(
+    (d) => versionKind(d.version) === 'alias' && recordedVersion(applied[`${name}@${d.version}`]) === v,
+  );
+  if (onAlias) {
+    return {
+      kind: 'inert',
+      reason: `${describeVia(onAlias)} follows alias "${onAlias.version}", last applied at version ${v}, which was ${verb}`,
+      warning: `version ${v} of ${name} was ${verb} but alias "${onAlias.version}", which ${describeVia(onAlias)} reads, pointed at it when Rotor last acted: move the alias, or pods fail at their next start or refresh`,
+    };
+  }
+  // A `latest` consumer is at risk only if version v is still the newest. Rotor's own retirement
+  // disables superseded versions every rotation, so warn only when Rotor knows this workload is
+  // on exactly that version; otherwise say it calmly.
+  const latest = deps.find((d) => d.version === 'latest');
+  if (latest) {
+    const onIt = applied[name] === v;
+    return {
+      kind: 'inert',
+      reason: onIt
+        ? `${describeVia(latest)} uses latest and was last moved to version ${v}, which was ${verb}`
+        : `${describeVia(latest)} uses latest; version ${v} was ${verb} (a problem only if it is the newest version)`,
+      ...(onIt
+        ? {
+            warning: `version ${v} of ${name} was ${verb}; ${describeVia(latest)} uses latest and Rotor last moved it to version ${v}: if no newer version exists, reads fail at the next start or refresh`,
+          }
+        : {}),
+    };
+  }
+  return {
+    kind: 'inert',
+    reason: `version ${v} was ${verb}; the workload uses ${uses.join(', ')} (${describeVia(deps[0])})`,
+  };
 }
 
 function unaffectedByAdd(d: Dependency, v: string): string {

@@ -346,6 +346,10 @@ interface ClusterResult {
   readonly createEvents: () => Promise<void>;
 }
 
+/**
+ * One pass over one cluster: discover the event's dependents, decide each, plan the waves, act
+ * (one workload's failure never aborts the others), then say what the event now waits on.
+ */
 async function reconcileCluster(
   api: KubeApi,
   ctx: EventContext,
@@ -353,6 +357,86 @@ async function reconcileCluster(
   cfg: ReconcileConfig,
   role: ClusterRole,
 ): Promise<ClusterResult> {
+  const found = await discoverDependents(api, ctx, cfg);
+  const env = workloadEnv(found, ctx, info, cfg, role);
+  const { log } = env;
+
+  // Every dependent is decided before any is acted on: the wave plan needs all the decisions.
+  const decided = await mapLimit(found.dependents, cfg.concurrency, async (wd): Promise<Decided> => {
+    try {
+      return { wd, failed: false, decision: await decideWorkload(wd, env) };
+    } catch (e) {
+      return { wd, failed: true, error: e };
+    }
+  });
+  const plan = await planDelivery(decided, env);
+  const halted = plan.halted.map((h): HaltCause => ({
+    cluster: api.cluster,
+    workload: h.label,
+    reasons: h.reasons,
+  }));
+  for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
+
+  const tally: ActTally = { transient: 0, rollingOut: 0, pendingBesidesWaits: new Set() };
+  const outcomes = await mapLimit(decided, cfg.concurrency, (first, i) =>
+    actOnWorkload(first, i, plan, env, found, tally),
+  );
+  const createEvents = async (): Promise<void> => {
+    const source = env.eventSource;
+    if (!source) return;
+    await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
+      const workload = decided[i]?.wd.object;
+      const event = workload ? workloadEvent(workload, o, source) : undefined;
+      if (event) await createEvent(api, event, log, cfg.events?.known);
+    });
+  };
+  const heldBy = (o: WorkloadOutcome): boolean =>
+    role.kind === 'act' && role.gate.kind === 'held' && o.result === 'waiting' && o.waitingFor === 'stage';
+  const pendingAt = (o: WorkloadOutcome, i: number): boolean =>
+    (o.result === 'waiting' && !heldBy(o)) || tally.pendingBesidesWaits.has(i);
+  const progress = clusterProgress(
+    outcomes.map((o, i) =>
+      dependentState(
+        `${o.kind} ${o.namespace}/${o.name}`,
+        passResult(o.result),
+        pendingAt(o, i),
+        o.waitingFor,
+      ),
+    ),
+  );
+  return {
+    cluster: api.cluster,
+    role,
+    outcomes,
+    halted,
+    transient: tally.transient,
+    rollingOut: tally.rollingOut,
+    acted: env.acts.count,
+    held: outcomes.filter(heldBy).length,
+    stageWaits: outcomes.filter((o) => o.waitingFor === 'stage' && o.result === 'waiting' && !heldBy(o))
+      .length,
+    progress,
+    waits: role.kind === 'observe' ? [] : passWaits(outcomes, decided, plan.steps.size > 0, env),
+    marks: chainMarks(decided, env),
+    createEvents,
+  };
+}
+
+/** What a cluster's pass found: its inventory (kept to its secret's dependents) and those dependents. */
+interface FoundDependents {
+  readonly api: KubeApi;
+  readonly inventory: LiveInventory;
+  readonly indexOf: (inv: LiveInventory) => DependencyIndex;
+  readonly index: DependencyIndex;
+  readonly dependents: WorkloadDependencies[];
+  readonly log: Logger;
+}
+
+async function discoverDependents(
+  api: KubeApi,
+  ctx: EventContext,
+  cfg: ReconcileConfig,
+): Promise<FoundDependents> {
   // Only the workloads that can depend on the event's secret are kept: memory follows dependents.
   // Concurrent events on this instance share one round of lists (cluster/sharedDiscovery.ts).
   const inventory = await sharedDiscovery.inventory(api, cfg.namespaces ?? {}, {
@@ -372,60 +456,50 @@ async function reconcileCluster(
   const index = indexOf(inventory);
   const dependents = index.dependentsOf(ctx.secret);
   for (const p of problems) log.warn(p);
-  const externalSecrets = new Map(
-    inventory.externalSecrets.map((o) => [
-      `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`,
-      o,
-    ]),
-  );
-  const secretSyncs = new Map(
-    (inventory.secretSyncs ?? []).map((o) => [
-      `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`,
-      o,
-    ]),
-  );
+  return { api, inventory, indexOf, index, dependents, log };
+}
+
+/** Everything deciding and acting on one workload reads: lookups memoized for the pass. */
+function workloadEnv(
+  found: FoundDependents,
+  ctx: EventContext,
+  info: EventInfo,
+  cfg: ReconcileConfig,
+  role: ClusterRole,
+): WorkloadEnv {
+  const { api, inventory, indexOf } = found;
+  const byName = (objects: readonly KubeObject[]) =>
+    new Map(objects.map((o) => [`${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`, o]));
   // The versions this pass read what it may wait on at: its waits are watched from them.
   const seen: PassVersions = { spcPodStatuses: new Map(), pods: new Map() };
   // SecretProviderClassPodStatuses, listed once per namespace that needs them.
-  const statusCache = new Map<string, Promise<KubeObject[]>>();
-  const podStatuses = (namespace: string): Promise<KubeObject[]> => {
-    let p = statusCache.get(namespace);
-    if (!p) {
-      p = listAll(api, RESOURCES.spcPodStatuses, { namespace }).then((r) => {
-        if (r?.resourceVersion) seen.spcPodStatuses.set(namespace, r.resourceVersion);
-        return r?.items ?? [];
-      });
-      statusCache.set(namespace, p);
-    }
-    return p;
-  };
+  const podStatuses = memoizedPerNamespace((namespace) =>
+    listAll(api, RESOURCES.spcPodStatuses, { namespace }).then((r) => {
+      if (r?.resourceVersion) seen.spcPodStatuses.set(namespace, r.resourceVersion);
+      return r?.items ?? [];
+    }),
+  );
   // Namespaces' rotor.dev/restart-windows, read once per namespace that has a restart to gate.
-  const windowCache = new Map<string, Promise<string | undefined>>();
-  const namespaceWindows = (namespace: string): Promise<string | undefined> => {
-    let p = windowCache.get(namespace);
-    if (!p) {
-      p = namespaceAnnotation(api, namespace, annotations.RESTART_WINDOWS);
-      windowCache.set(namespace, p);
-    }
-    return p;
-  };
+  const namespaceWindows = memoizedPerNamespace((namespace) =>
+    namespaceAnnotation(api, namespace, annotations.RESTART_WINDOWS),
+  );
   // The other secrets a workload reads: discovery over that workload alone (for groups).
   const others = (wd: WorkloadDependencies): OtherSecret[] =>
     indexOf({ ...inventory, workloads: [wd.object] })
       .secretsInUse()
       .map((s) => ({ key: s.key, secret: s.secret, dependencies: s.dependents[0]?.dependencies ?? [] }));
-  const env: WorkloadEnv = {
+  return {
     api,
     ctx,
     cfg,
-    externalSecrets,
-    secretSyncs,
+    externalSecrets: byName(inventory.externalSecrets),
+    secretSyncs: byName(inventory.secretSyncs ?? []),
     podStatuses,
     namespaceWindows,
     others,
     ...(cfg.secretFacts ? { secretFacts: cfg.secretFacts } : {}),
-    secretKey: index.keyOf(ctx.secret),
-    log,
+    secretKey: found.index.keyOf(ctx.secret),
+    log: found.log,
     role,
     nudged: new Set(),
     waitSince: info.waitSince ?? (cfg.now ?? (() => new Date()))().getTime(),
@@ -445,112 +519,150 @@ async function reconcileCluster(
         }
       : {}),
   };
+}
 
-  // Every dependent is decided before any is acted on: the wave plan needs all the decisions.
-  const decided = await mapLimit(dependents, cfg.concurrency, async (wd): Promise<Decided> => {
-    try {
-      return { wd, failed: false, decision: await decideWorkload(wd, env) };
-    } catch (e) {
-      return { wd, failed: true, error: e };
+/** A per-namespace read done once per pass, however many workloads of the namespace ask. */
+function memoizedPerNamespace<T>(read: (namespace: string) => Promise<T>): (namespace: string) => Promise<T> {
+  const cache = new Map<string, Promise<T>>();
+  return (namespace) => {
+    let p = cache.get(namespace);
+    if (!p) {
+      p = read(namespace);
+      cache.set(namespace, p);
     }
-  });
-  const plan = await planDelivery(decided, env);
-  const halted = plan.halted.map((h): HaltCause => ({
-    cluster: api.cluster,
-    workload: h.label,
-    reasons: h.reasons,
-  }));
-  for (const h of halted) log.error(`HALTED: the rollout of ${h.workload} failed: ${h.reasons.join('; ')}`);
-
-  let transient = 0;
-  // Rollouts started by this delivery, or by an earlier one whose report was lost (the outcome says
-  // restarted or reloaded, not waiting): the event is pending on them, so a redelivery reads their
-  // health and a crash loop halts the event even when nothing is left to act on.
-  let rollingOut = 0;
-  // Which outcomes the event is pending on besides waits (rollouts watched, transient failures).
-  const pendingBesidesWaits = new Set<number>();
-  const outcomes = await mapLimit(decided, cfg.concurrency, async (first, i) => {
-    const { wd } = first;
-    const { wave } = waveOf(wd.object);
-    const step = plan.steps.get(workloadId(wd));
-    let current = wd;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        try {
-          if (attempt === 1 && first.failed) throw first.error;
-          const planned =
-            attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
-          const result = await handleWorkload(current, planned, step, env);
-          // Any restart or reload of a gated delivery counts, also one a retry after a conflict
-          // re-decided into (its step was planned from the first decision). A late report of an
-          // earlier delivery's work (decision none: its rollout is done) is not pending: if its
-          // Event can never be created, it would otherwise hold the event until dead-lettered.
-          const lateReportOfDone = planned.action === 'none' && step?.step !== 'rolling-out';
-          if (
-            plan.steps.size &&
-            (result.result === 'restarted' || result.result === 'reloaded') &&
-            !lateReportOfDone
-          ) {
-            rollingOut++;
-            pendingBesidesWaits.add(i);
-          }
-          return plan.steps.size ? { ...result, wave } : result;
-        } catch (e) {
-          if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
-          // Someone else wrote the workload since we listed it (often another delivery of a
-          // secret rotated in the same batch): back off a little, re-read, re-discover, re-decide.
-          await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
-          let fresh: KubeObject;
-          try {
-            fresh = await getWorkload(api, wd.ref, wd.object);
-          } catch (g) {
-            if (isNotFound(g))
-              return outcome(wd, 'none', 'unchanged', 'the workload was deleted while Rotor acted on it');
-            throw g;
-          }
-          const again = indexOf({ ...inventory, workloads: [fresh] }).dependentsOf(ctx.secret)[0];
-          if (!again)
-            return outcome(
-              wd,
-              'none',
-              'unchanged',
-              'after a concurrent change the workload no longer depends on the secret',
-            );
-          current = again;
-        }
-      } catch (e) {
-        // Every failure is this workload's outcome; none may abort the others mid-flight. It names
-        // the action that was being performed (none when deciding itself failed).
-        const cause = causeOf(e);
-        const transientError = isTransient(cause);
-        if (transientError) {
-          transient++;
-          pendingBesidesWaits.add(i);
-        }
-        const message = errorMessage(cause);
-        log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
-        return outcome(
-          wd,
-          e instanceof ActionFailed ? e.action : 'none',
-          'failed',
-          transientError ? `transient failure, will retry: ${message}` : message,
-        );
-      }
-    }
-  });
-  const createEvents = async (): Promise<void> => {
-    const source = env.eventSource;
-    if (!source) return;
-    await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
-      const workload = decided[i]?.wd.object;
-      const event = workload ? workloadEvent(workload, o, source) : undefined;
-      if (event) await createEvent(api, event, log, cfg.events?.known);
-    });
+    return p;
   };
-  const gated = plan.steps.size > 0;
-  const esVersions = objectVersions(externalSecrets);
-  const syncVersions = objectVersions(secretSyncs);
-  const waits = outcomes.flatMap((o, i) => {
+}
+
+/** What acting on the pass's workloads left the event pending on besides waits. */
+interface ActTally {
+  transient: number;
+  /**
+   * Rollouts started by this delivery, or by an earlier one whose report was lost (the outcome says
+   * restarted or reloaded, not waiting): the event is pending on them, so a redelivery reads their
+   * health and a crash loop halts the event even when nothing is left to act on.
+   */
+  rollingOut: number;
+  /** Which outcomes the event is pending on besides waits (rollouts watched, transient failures). */
+  readonly pendingBesidesWaits: Set<number>;
+}
+
+/**
+ * Acts on the `i`th decided workload as planned; after a conflict, re-reads, re-discovers and
+ * re-decides it (a few times). Every failure is this workload's outcome.
+ */
+async function actOnWorkload(
+  first: Decided,
+  i: number,
+  plan: WavePlan,
+  env: WorkloadEnv,
+  found: FoundDependents,
+  tally: ActTally,
+): Promise<WorkloadOutcome> {
+  const { wd } = first;
+  const { wave } = waveOf(wd.object);
+  const step = plan.steps.get(workloadId(wd));
+  let current = wd;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      try {
+        if (attempt === 1 && first.failed) throw first.error;
+        const planned = attempt === 1 && !first.failed ? first.decision : await decideWorkload(current, env);
+        const result = await handleWorkload(current, planned, step, env);
+        // Any restart or reload of a gated delivery counts, also one a retry after a conflict
+        // re-decided into (its step was planned from the first decision). A late report of an
+        // earlier delivery's work (decision none: its rollout is done) is not pending: if its
+        // Event can never be created, it would otherwise hold the event until dead-lettered.
+        const lateReportOfDone = planned.action === 'none' && step?.step !== 'rolling-out';
+        if (
+          plan.steps.size &&
+          (result.result === 'restarted' || result.result === 'reloaded') &&
+          !lateReportOfDone
+        ) {
+          tally.rollingOut++;
+          tally.pendingBesidesWaits.add(i);
+        }
+        return plan.steps.size ? { ...result, wave } : result;
+      } catch (e) {
+        if (!isConflict(causeOf(e)) || attempt >= MAX_CONFLICT_ATTEMPTS) throw e;
+        const again = await rediscoverAfterConflict(wd, attempt, env, found);
+        if ('result' in again) return again;
+        current = again;
+      }
+    } catch (e) {
+      return failedOutcome(wd, e, i, env.log, tally);
+    }
+  }
+}
+
+/**
+ * Someone else wrote the workload since we listed it (often another delivery of a secret rotated
+ * in the same batch): back off a little, re-read, re-discover. Gone or no longer a dependent: said.
+ */
+async function rediscoverAfterConflict(
+  wd: WorkloadDependencies,
+  attempt: number,
+  env: WorkloadEnv,
+  found: FoundDependents,
+): Promise<WorkloadDependencies | WorkloadOutcome> {
+  await new Promise((r) => setTimeout(r, Math.random() * 50 * attempt));
+  let fresh: KubeObject;
+  try {
+    fresh = await getWorkload(env.api, wd.ref, wd.object);
+  } catch (g) {
+    if (isNotFound(g))
+      return outcome(wd, 'none', 'unchanged', 'the workload was deleted while Rotor acted on it');
+    throw g;
+  }
+  const again = found.indexOf({ ...found.inventory, workloads: [fresh] }).dependentsOf(env.ctx.secret)[0];
+  if (!again)
+    return outcome(
+      wd,
+      'none',
+      'unchanged',
+      'after a concurrent change the workload no longer depends on the secret',
+    );
+  return again;
+}
+
+/**
+ * Every failure is this workload's outcome; none may abort the others mid-flight. It names the
+ * action that was being performed (none when deciding itself failed).
+ */
+function failedOutcome(
+  wd: WorkloadDependencies,
+  e: unknown,
+  i: number,
+  log: Logger,
+  tally: ActTally,
+): WorkloadOutcome {
+  const cause = causeOf(e);
+  const transientError = isTransient(cause);
+  if (transientError) {
+    tally.transient++;
+    tally.pendingBesidesWaits.add(i);
+  }
+  const message = errorMessage(cause);
+  log.error(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${message}`, { workload: wd.ref });
+  return outcome(
+    wd,
+    e instanceof ActionFailed ? e.action : 'none',
+    'failed',
+    transientError ? `transient failure, will retry: ${message}` : message,
+  );
+}
+
+/** What the pass waits on (and a gated delivery's rollouts), watched from the versions it read. */
+function passWaits(
+  outcomes: readonly WorkloadOutcome[],
+  decided: readonly Decided[],
+  gated: boolean,
+  env: WorkloadEnv,
+): WatchTarget[] {
+  const { seen } = env;
+  const esVersions = objectVersions(env.externalSecrets);
+  const syncVersions = objectVersions(env.secretSyncs);
+  return outcomes.flatMap((o, i) => {
     const wd = decided[i]?.wd;
     if (!wd) return [];
     const acting = gated && (o.result === 'restarted' || o.result === 'reloaded');
@@ -571,41 +683,15 @@ async function reconcileCluster(
       wd.dependencies.map((d) => d.source),
     );
   });
-  const marks = decided.flatMap(({ wd }) => {
-    const by = appliedForEvent(wd.object, env.secretKey, ctx, env.delivery);
+}
+
+/** Where this event's chain left its mark (rotor.dev/applied-by), for duplicate deliveries to see. */
+function chainMarks(decided: readonly Decided[], env: WorkloadEnv): PlacedMark[] {
+  return decided.flatMap(({ wd }) => {
+    const by = appliedForEvent(wd.object, env.secretKey, env.ctx, env.delivery);
     const mark = by ? chainMarkOf(by) : undefined;
     return mark ? [{ place: `${wd.ref.cluster}/${wd.ref.namespace}`, mark }] : [];
   });
-  const heldBy = (o: WorkloadOutcome): boolean =>
-    role.kind === 'act' && role.gate.kind === 'held' && o.result === 'waiting' && o.waitingFor === 'stage';
-  const pendingAt = (o: WorkloadOutcome, i: number): boolean =>
-    (o.result === 'waiting' && !heldBy(o)) || pendingBesidesWaits.has(i);
-  const progress = clusterProgress(
-    outcomes.map((o, i) =>
-      dependentState(
-        `${o.kind} ${o.namespace}/${o.name}`,
-        passResult(o.result),
-        pendingAt(o, i),
-        o.waitingFor,
-      ),
-    ),
-  );
-  return {
-    cluster: api.cluster,
-    role,
-    outcomes,
-    halted,
-    transient,
-    rollingOut,
-    acted: env.acts.count,
-    held: outcomes.filter(heldBy).length,
-    stageWaits: outcomes.filter((o) => o.waitingFor === 'stage' && o.result === 'waiting' && !heldBy(o))
-      .length,
-    progress,
-    waits: role.kind === 'observe' ? [] : waits,
-    marks,
-    createEvents,
-  };
 }
 
 /** Every outcome result is one core/clusterStages.ts knows (checked by the compiler). */
@@ -866,7 +952,10 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);
-  return withinStage(await withinWindows(wd, await groupedWith(wd, withinRollback(wd, decision, env), env), env), env);
+  return withinStage(
+    await withinWindows(wd, await groupedWith(wd, withinRollback(wd, decision, env), env), env),
+    env,
+  );
 }
 
 /** The decision with the secrets rotated together with the event's applied (core/secretGroups.ts). */
@@ -907,7 +996,6 @@ function withinRollback(wd: WorkloadDependencies, decision: LiveDecision, env: W
     ? { ...decision, reason: `${decision.reason} (${step.note})` }
     : decision;
 }
-
 
 /**
  * The decision under the cluster's stage gate (core/clusterStages.ts). An observed cluster is
@@ -1002,20 +1090,6 @@ async function perform(
   const write = { dryRun: cfg.dryRun };
   const done = (result: WorkloadOutcome['result']): WorkloadOutcome['result'] =>
     cfg.dryRun ? 'dry-run' : result;
-  const by = (a: AppliedBy['action'], at: string): { by: AppliedBy } => {
-    const id = env.delivery.id;
-    return {
-      by: {
-        action: a,
-        at,
-        ...(id !== undefined ? { message: id } : {}),
-        // A delivery other than the event's own message (a continuation, a fan-out message) names itself.
-        ...(id !== undefined && env.chain && env.chain.delivery !== id
-          ? { step: env.chain.step, delivery: env.chain.delivery }
-          : {}),
-      },
-    };
-  };
   switch (decision.action) {
     case 'none':
       return (
@@ -1035,14 +1109,14 @@ async function perform(
     case 'record':
       await recordApplied(api, wd.ref, wd.object, decision.records, {
         ...write,
-        ...by('record', new Date().toISOString()),
+        ...appliedBy(env, 'record', new Date().toISOString()),
       });
       env.acts.count++;
       return outcome(wd, action, done('recorded'), decision.reason, extra);
     case 'restart':
       await restartWorkload(api, wd.ref, wd.object, decision.at, decision.records, {
         ...write,
-        ...by('restart', decision.at),
+        ...appliedBy(env, 'restart', decision.at),
       });
       env.acts.count++;
       return outcome(wd, action, done('restarted'), decision.reason, extra);
@@ -1054,73 +1128,113 @@ async function perform(
         `${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: gave up after ${Math.round(decision.waitedMs / 1000)}s: ${decision.reason}`,
       );
       return outcome(wd, action, 'gave-up', decision.reason, extra);
-    case 'wait': {
-      const synced: string[] = [];
-      for (const n of decision.nudge) {
-        const target = forceSyncTarget(n);
-        // Once per parent object, not per name: an ExternalSecret naming the parent with another
-        // uid (refused, see forceSyncOnce) must not use up the real children's force-sync.
-        const once = n.clusterExternalSecret ? `${target} uid ${n.clusterExternalSecret.uid}` : target;
-        if (env.nudged.has(once)) continue;
-        env.nudged.add(once);
-        synced.push(await forceSyncOnce(api, n, target, write, log));
-        env.acts.count++;
-      }
-      for (const n of decision.forceSecretSyncs) {
-        const target = `SecretSync ${n.key}`;
-        if (env.nudged.has(target)) continue;
-        env.nudged.add(target);
-        await forceSecretSync(api, n.secretSync, n.at, write);
-        env.acts.count++;
-        synced.push(target);
-      }
-      const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
-      // A window's wait ends when it opens: said in the outcome (rotor plan and status show it).
-      const opensAt =
-        decision.waitingFor === 'window' ? { opensAt: new Date(decision.giveUpAt).toISOString() } : {};
-      // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
-      if (cfg.dryRun)
-        return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
-          ...extra,
-          ...opensAt,
-          waitingFor: decision.waitingFor,
-          ...(forced ? { detail: `would ${forced}` } : {}),
-        });
-      return outcome(wd, action, 'waiting', decision.reason, {
-        ...extra,
-        ...opensAt,
-        waitingFor: decision.waitingFor,
-        ...(synced.length ? { detail: `forced a sync of ${synced.join(', ')}` } : {}),
+    case 'wait':
+      return performWait(wd, decision, env, action, extra);
+    case 'reload':
+      return performReload(wd, decision, env, action, extra);
+  }
+}
+
+/** Who applied a version, for rotor.dev/applied: the action, when, and the delivery that did it. */
+function appliedBy(env: WorkloadEnv, a: AppliedBy['action'], at: string): { by: AppliedBy } {
+  const id = env.delivery.id;
+  return {
+    by: {
+      action: a,
+      at,
+      ...(id !== undefined ? { message: id } : {}),
+      // A delivery other than the event's own message (a continuation, a fan-out message) names itself.
+      ...(id !== undefined && env.chain && env.chain.delivery !== id
+        ? { step: env.chain.step, delivery: env.chain.delivery }
+        : {}),
+    },
+  };
+}
+
+/** A wait: force the syncs it asks for (once per delivery each), and say what it waits for. */
+async function performWait(
+  wd: WorkloadDependencies,
+  decision: Extract<LiveDecision, { action: 'wait' }>,
+  env: WorkloadEnv,
+  action: Action,
+  extra: { warning?: string },
+): Promise<WorkloadOutcome> {
+  const { api, cfg, log } = env;
+  const write = { dryRun: cfg.dryRun };
+  const synced: string[] = [];
+  for (const n of decision.nudge) {
+    const target = forceSyncTarget(n);
+    // Once per parent object, not per name: an ExternalSecret naming the parent with another
+    // uid (refused, see forceSyncOnce) must not use up the real children's force-sync.
+    const once = n.clusterExternalSecret ? `${target} uid ${n.clusterExternalSecret.uid}` : target;
+    if (env.nudged.has(once)) continue;
+    env.nudged.add(once);
+    synced.push(await forceSyncOnce(api, n, target, write, log));
+    env.acts.count++;
+  }
+  for (const n of decision.forceSecretSyncs) {
+    const target = `SecretSync ${n.key}`;
+    if (env.nudged.has(target)) continue;
+    env.nudged.add(target);
+    await forceSecretSync(api, n.secretSync, n.at, write);
+    env.acts.count++;
+    synced.push(target);
+  }
+  const forced = synced.length ? `force a sync of ${synced.join(', ')}` : undefined;
+  // A window's wait ends when it opens: said in the outcome (rotor plan and status show it).
+  const opensAt =
+    decision.waitingFor === 'window' ? { opensAt: new Date(decision.giveUpAt).toISOString() } : {};
+  // A dry run asked ESO for nothing, so waiting would never end: it reports what would happen.
+  if (cfg.dryRun)
+    return outcome(wd, action, 'dry-run', `would wait, then act: ${decision.reason}`, {
+      ...extra,
+      ...opensAt,
+      waitingFor: decision.waitingFor,
+      ...(forced ? { detail: `would ${forced}` } : {}),
+    });
+  return outcome(wd, action, 'waiting', decision.reason, {
+    ...extra,
+    ...opensAt,
+    waitingFor: decision.waitingFor,
+    ...(synced.length ? { detail: `forced a sync of ${synced.join(', ')}` } : {}),
+  });
+}
+
+/** A reload: POST to the ready pods, then record it, or restart when the reload cannot reach them all. */
+async function performReload(
+  wd: WorkloadDependencies,
+  decision: Extract<LiveDecision, { action: 'reload' }>,
+  env: WorkloadEnv,
+  action: Action,
+  extra: { warning?: string },
+): Promise<WorkloadOutcome> {
+  const { api, cfg, log } = env;
+  const write = { dryRun: cfg.dryRun };
+  if (cfg.dryRun)
+    return outcome(wd, action, 'dry-run', decision.reason, {
+      ...extra,
+      detail: `would POST to ${decision.pods.length} ready pod(s)`,
+    });
+  const pings = await reloadPods(api, wd.ref.namespace, decision.pods, decision.endpoint, cfg.reload);
+  const after = afterReload(decision, wd.ref.kind, pings);
+  switch (after.kind) {
+    case 'reloaded':
+      await recordApplied(api, wd.ref, wd.object, decision.records, {
+        ...write,
+        ...appliedBy(env, 'reload', new Date().toISOString()),
       });
-    }
-    case 'reload': {
-      if (cfg.dryRun)
-        return outcome(wd, action, 'dry-run', decision.reason, {
-          ...extra,
-          detail: `would POST to ${decision.pods.length} ready pod(s)`,
-        });
-      const pings = await reloadPods(api, wd.ref.namespace, decision.pods, decision.endpoint, cfg.reload);
-      const after = afterReload(decision, wd.ref.kind, pings);
-      switch (after.kind) {
-        case 'reloaded':
-          await recordApplied(api, wd.ref, wd.object, decision.records, {
-            ...write,
-            ...by('reload', new Date().toISOString()),
-          });
-          env.acts.count++;
-          return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
-        case 'failed':
-          return outcome(wd, action, 'failed', after.reason, extra);
-        case 'restart':
-          log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${after.cause}; restarting instead`);
-          await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, {
-            ...write,
-            ...by('restart', after.at),
-          });
-          env.acts.count++;
-          return outcome(wd, 'restart', 'restarted', after.reason, extra);
-      }
-    }
+      env.acts.count++;
+      return outcome(wd, action, 'reloaded', decision.reason, { ...extra, detail: after.detail });
+    case 'failed':
+      return outcome(wd, action, 'failed', after.reason, extra);
+    case 'restart':
+      log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${after.cause}; restarting instead`);
+      await restartWorkload(api, wd.ref, wd.object, after.at, decision.records, {
+        ...write,
+        ...appliedBy(env, 'restart', after.at),
+      });
+      env.acts.count++;
+      return outcome(wd, 'restart', 'restarted', after.reason, extra);
   }
 }
 

@@ -153,6 +153,19 @@ function resultFields(r: RotationResult): Record<string, unknown> {
   };
 }
 
+/** Records a rotation's progress on the claimed secret (and moves aliases with it). */
+type WriteProgress = (
+  progress: InProgress,
+  aliases?: (secret: SecretMetadata) => Record<string, number>,
+  what?: string,
+) => Promise<void>;
+
+/** One rotation's hold on the secret: the claimed metadata and how to record progress there. */
+interface Claim {
+  readonly claimed: ClaimedSecret;
+  readonly write: WriteProgress;
+}
+
 class Rotation {
   private readonly sm: SecretManager;
   private readonly name: string;
@@ -180,22 +193,45 @@ class Rotation {
     return { secret: this.name, outcome, disabled: [], reason, ...extra };
   }
 
+  /** Retire only, or rotate unless something says not now: a live claim, a repeat, too soon, a held user. */
   async run(): Promise<RotationResult> {
     const secret = await this.sm.getSecret(this.id);
     const config = readRotationConfig(secret, this.deps.defaults);
     const versions = await this.sm.listVersions(this.id);
-
-    if (this.options.retireOnly) {
-      const { disabled, kept } = await this.retire(secret, versions, config);
-      return this.result(
-        'retired',
-        (disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable') +
-          kept.map((k) => `; kept ${k.version}: ${k.why}`).join(''),
-        { strategy: config.strategy, disabled, ...(kept.length ? { kept } : {}) },
-      );
-    }
+    if (this.options.retireOnly) return this.retireOnly(secret, versions, config);
 
     const state = readInProgress(secret.annotations);
+    // A rotation in progress is resumed: the checks of a new rotation are not asked of it.
+    const skipped =
+      this.claimedElsewhere(secret, config, state) ??
+      (state
+        ? undefined
+        : (this.alreadyDoneOrTooSoon(secret, config) ??
+          (await this.previousUserHeld(secret, versions, config))));
+    if (skipped) return skipped;
+    return this.prepareAndRotate(secret, versions, config, state);
+  }
+
+  private async retireOnly(
+    secret: SecretMetadata,
+    versions: SecretVersionInfo[],
+    config: SecretRotationConfig,
+  ): Promise<RotationResult> {
+    const { disabled, kept } = await this.retire(secret, versions, config);
+    return this.result(
+      'retired',
+      (disabled.length ? `disabled ${disabled.join(', ')}` : 'nothing to disable') +
+        kept.map((k) => `; kept ${k.version}: ${k.why}`).join(''),
+      { strategy: config.strategy, disabled, ...(kept.length ? { kept } : {}) },
+    );
+  }
+
+  /** Another rotation's live claim, or a rollback under way: skip (or, for our own trigger, retry later). */
+  private claimedElsewhere(
+    secret: SecretMetadata,
+    config: SecretRotationConfig,
+    state: InProgress | undefined,
+  ): RotationResult | undefined {
     if (state && isLive(state, this.now())) {
       if (state.trigger !== undefined && state.trigger === this.options.trigger) {
         // Our own trigger, redelivered while the claim it made is still live: the invocation
@@ -223,64 +259,80 @@ class Rotation {
         `a rollback of version ${rollback.replaces} to version ${rollback.restores} is under way since ${rollback.at}`,
         { strategy: config.strategy },
       );
-    if (!state) {
-      const last = readLastRotation(secret.annotations);
-      const trigger = this.options.trigger;
-      // A redelivered trigger is never a new rotation, forced or not: Pub/Sub redelivers a whole
-      // batch when one of its secrets failed, and a second rotation within minutes would
-      // re-password the role consumers of postgres-alternating have not left yet.
-      if (last && trigger !== undefined && (last.trigger === trigger || last.resumedBy === trigger)) {
-        return this.result('skipped', `this trigger already rotated it (version ${last.version})`, {
-          strategy: config.strategy,
-          version: last.version,
-        });
-      }
-      // Nor does a redelivery retry a rotation the backend refused for good.
-      const abandoned = readLastAbandoned(secret.annotations);
-      if (
-        abandoned &&
-        trigger !== undefined &&
-        (abandoned.trigger === trigger || abandoned.resumedBy === trigger)
-      ) {
-        return this.result(
-          'skipped',
-          `this trigger's rotation was abandoned (version ${abandoned.version} refused: ${abandoned.reason})`,
-          { strategy: config.strategy },
-        );
-      }
-      // Nor is one that settled an earlier rotation, before newer ones (the last and last
-      // abandoned records only remember the newest).
-      if (trigger !== undefined && readRecentTriggers(secret.annotations).includes(trigger)) {
-        return this.result('skipped', 'this trigger already rotated it (an earlier rotation)', {
-          strategy: config.strategy,
-        });
-      }
-      const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
-      if (last && !this.options.force && since < config.minIntervalMs) {
-        return this.result(
-          'skipped',
-          `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`,
-          {
-            strategy: config.strategy,
-            version: last.version,
-          },
-        );
-      }
-    }
+    return undefined;
+  }
 
-    if (!state) {
-      // postgres-alternating would re-password the previous version's user: not while it is served.
-      const held = this.deps.pinnedVersions
-        ? reusedUserHold(config.strategy, secret, await this.deps.pinnedVersions(secret, versions))
-        : undefined;
-      if (held)
-        return this.result(
-          'skipped',
-          `the previous user (version ${held.version}) is still in use: ${held.why}; the rotation waits, since it would change that user's password`,
-          { strategy: config.strategy, kept: [held] },
-        );
+  /** A trigger that already rotated (or was refused), or a rotation within the minimum interval. */
+  private alreadyDoneOrTooSoon(
+    secret: SecretMetadata,
+    config: SecretRotationConfig,
+  ): RotationResult | undefined {
+    const last = readLastRotation(secret.annotations);
+    const trigger = this.options.trigger;
+    // A redelivered trigger is never a new rotation, forced or not: Pub/Sub redelivers a whole
+    // batch when one of its secrets failed, and a second rotation within minutes would
+    // re-password the role consumers of postgres-alternating have not left yet.
+    if (last && trigger !== undefined && (last.trigger === trigger || last.resumedBy === trigger)) {
+      return this.result('skipped', `this trigger already rotated it (version ${last.version})`, {
+        strategy: config.strategy,
+        version: last.version,
+      });
     }
+    // Nor does a redelivery retry a rotation the backend refused for good.
+    const abandoned = readLastAbandoned(secret.annotations);
+    if (
+      abandoned &&
+      trigger !== undefined &&
+      (abandoned.trigger === trigger || abandoned.resumedBy === trigger)
+    ) {
+      return this.result(
+        'skipped',
+        `this trigger's rotation was abandoned (version ${abandoned.version} refused: ${abandoned.reason})`,
+        { strategy: config.strategy },
+      );
+    }
+    // Nor is one that settled an earlier rotation, before newer ones (the last and last
+    // abandoned records only remember the newest).
+    if (trigger !== undefined && readRecentTriggers(secret.annotations).includes(trigger)) {
+      return this.result('skipped', 'this trigger already rotated it (an earlier rotation)', {
+        strategy: config.strategy,
+      });
+    }
+    const since = last ? this.now().getTime() - Date.parse(last.finished) : Infinity;
+    if (last && !this.options.force && since < config.minIntervalMs) {
+      return this.result(
+        'skipped',
+        `rotated ${formatDuration(since)} ago (version ${last.version}); the minimum interval is ${formatDuration(config.minIntervalMs)}`,
+        { strategy: config.strategy, version: last.version },
+      );
+    }
+    return undefined;
+  }
 
+  /** postgres-alternating would re-password the previous version's user: not while it is served. */
+  private async previousUserHeld(
+    secret: SecretMetadata,
+    versions: SecretVersionInfo[],
+    config: SecretRotationConfig,
+  ): Promise<RotationResult | undefined> {
+    const held = this.deps.pinnedVersions
+      ? reusedUserHold(config.strategy, secret, await this.deps.pinnedVersions(secret, versions))
+      : undefined;
+    if (!held) return undefined;
+    return this.result(
+      'skipped',
+      `the previous user (version ${held.version}) is still in use: ${held.why}; the rotation waits, since it would change that user's password`,
+      { strategy: config.strategy, kept: [held] },
+    );
+  }
+
+  /** The backend's preflight, then the rotation (or, dry, what it would do); the backend released after. */
+  private async prepareAndRotate(
+    secret: SecretMetadata,
+    versions: SecretVersionInfo[],
+    config: SecretRotationConfig,
+    state: InProgress | undefined,
+  ): Promise<RotationResult> {
     // The version in use: the one a resumed rotation started from, else `current`, else the
     // newest enabled version (a secret Rotor has not rotated yet).
     const fromVersion =
@@ -301,21 +353,7 @@ class Rotation {
       current,
     });
     try {
-      if (this.options.dryRun) {
-        const plan = await planRetirement(
-          secret,
-          versions,
-          config.graceMs,
-          this.now(),
-          this.deps.pinnedVersions ?? aliasPins,
-        );
-        return this.result(
-          'dry-run',
-          `would ${state ? `resume rotation ${state.id} from step "${state.step}"` : 'rotate'} with ${config.strategy} (backend preflight passed)` +
-            (plan.disable.length ? `; would disable ${plan.disable.map((v) => v.version).join(', ')}` : ''),
-          { strategy: config.strategy, ...(fromVersion ? { version: fromVersion } : {}) },
-        );
-      }
+      if (this.options.dryRun) return await this.dryRun(secret, versions, config, state, fromVersion);
       return await this.rotate(secret, versions, config, state, fromVersion, current, prepared);
     } catch (err) {
       if (err instanceof LostRace) return this.result('skipped', err.message, { strategy: config.strategy });
@@ -325,6 +363,29 @@ class Rotation {
     }
   }
 
+  private async dryRun(
+    secret: SecretMetadata,
+    versions: SecretVersionInfo[],
+    config: SecretRotationConfig,
+    state: InProgress | undefined,
+    fromVersion: number,
+  ): Promise<RotationResult> {
+    const plan = await planRetirement(
+      secret,
+      versions,
+      config.graceMs,
+      this.now(),
+      this.deps.pinnedVersions ?? aliasPins,
+    );
+    return this.result(
+      'dry-run',
+      `would ${state ? `resume rotation ${state.id} from step "${state.step}"` : 'rotate'} with ${config.strategy} (backend preflight passed)` +
+        (plan.disable.length ? `; would disable ${plan.disable.map((v) => v.version).join(', ')}` : ''),
+      { strategy: config.strategy, ...(fromVersion ? { version: fromVersion } : {}) },
+    );
+  }
+
+  /** The protocol's steps in order, each recorded on the secret before the next, so a crash resumes. */
   private async rotate(
     initial: SecretMetadata,
     versions: SecretVersionInfo[],
@@ -334,76 +395,22 @@ class Rotation {
     current: SecretValue | undefined,
     prepared: PreparedRotation,
   ): Promise<RotationResult> {
-    const claimed = new ClaimedSecret(this.sm, this.id, this.owner, initial, this.logger);
-    const expires = (): string => new Date(this.now().getTime() + this.deps.lockTtlMs).toISOString();
-    const write = async (
-      progress: InProgress,
-      aliases?: (secret: SecretMetadata) => Record<string, number>,
-      what = 'record progress',
-    ): Promise<void> => {
-      await claimed.update(
-        (secret) => ({
-          annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }),
-          ...(aliases ? { versionAliases: aliases(secret) } : {}),
-        }),
-        what,
-      );
-    };
-
+    const claim = this.claimOn(initial);
     // 1. Claim (or take over an expired claim).
-    let progress: InProgress = state
-      ? { ...state, owner: this.owner }
-      : {
-          id: newRotationId(),
-          owner: this.owner,
-          step: 'claimed',
-          base: versions[0]?.version ?? 0,
-          from: fromVersion,
-          ...(this.options.trigger !== undefined ? { trigger: this.options.trigger } : {}),
-          started: this.now().toISOString(),
-          expires: '',
-        };
-    await write(progress, undefined, 'claim');
-    if (state)
-      this.logger.notice('resuming interrupted rotation', {
-        rotation: state.id,
-        step: state.step,
-        pending: state.pending,
-      });
-    await this.after('claim');
-
+    let progress = await this.takeClaim(claim, versions, state, fromVersion);
     if (progress.step === 'abandoning' && progress.pending !== undefined) {
-      return this.abandon(claimed, write, config, progress, progress.pending, current, prepared);
+      return this.abandon(claim.claimed, claim.write, config, progress, progress.pending, current, prepared);
     }
 
     // 2. The pending version: recorded, adopted from a crashed attempt, or added now.
-    let pending = progress.pending;
-    if (pending === undefined) {
-      const aliasPending = claimed.secret.versionAliases[ALIASES.pending];
-      if (aliasPending !== undefined && aliasPending > progress.base) pending = aliasPending;
-    }
-    if (pending === undefined) {
-      pending = await this.adoptOrphan(progress.base, prepared);
-      if (pending === undefined) {
-        const added = await this.sm.addVersion(this.id, prepared.create());
-        pending = added.version;
-        this.logger.info('added pending version', { version: pending });
-        await this.after('add-version');
-      }
-      const marked = pending;
-      progress = { ...progress, step: 'created', pending };
-      await write(
-        progress,
-        (secret) => ({ ...secret.versionAliases, [ALIASES.pending]: marked }),
-        'mark pending',
-      );
-      await this.after('mark-pending');
-    }
+    const withPending = await this.pendingVersion(claim, progress, prepared);
+    progress = withPending.progress;
+    const pending = withPending.pending;
     const pendingValue = (await this.sm.accessVersion(this.id, String(pending))).value;
     const refused = (err: InputError, restoreBackend: boolean): Promise<RotationResult> =>
       this.abandon(
-        claimed,
-        write,
+        claim.claimed,
+        claim.write,
         config,
         { ...progress, error: err.message, ...(restoreBackend ? { restoreBackend } : {}) },
         pending,
@@ -421,7 +428,7 @@ class Rotation {
         throw err;
       }
       progress = { ...progress, step: 'set' };
-      await write(progress, undefined, 'record set');
+      await claim.write(progress, undefined, 'record set');
       this.logger.info('backend accepts the pending value', { version: pending });
       await this.after('set');
     }
@@ -437,32 +444,25 @@ class Rotation {
         throw err;
       }
       progress = { ...progress, step: 'tested' };
-      await write(progress, undefined, 'record test');
+      await claim.write(progress, undefined, 'record test');
       await this.after('test');
     }
 
     // 5. Finish: current → pending, previous → what was current; release the claim.
-    const last: LastRotation = {
-      id: progress.id,
-      version: pending,
-      previous: progress.from,
-      finished: this.now().toISOString(),
-      ...(progress.trigger !== undefined ? { trigger: progress.trigger } : {}),
-      ...(state && this.options.trigger !== undefined && this.options.trigger !== progress.trigger
-        ? { resumedBy: this.options.trigger }
-        : {}),
-    };
-    const finished = progress;
-    const finalPending = pending;
-    const secret = await claimed.update((s) => {
-      const aliases: Record<string, number> = { ...s.versionAliases, [ALIASES.current]: finalPending };
-      delete aliases[ALIASES.pending];
-      if (finished.from && finished.from !== finalPending) aliases[ALIASES.previous] = finished.from;
-      return { versionAliases: aliases, annotations: withFinished(s.annotations, last) };
-    }, 'finish');
-    await this.after('finish');
+    const secret = await this.finish(claim.claimed, progress, pending, state);
 
     // 6. Retire what the grace period and the pins allow.
+    return this.retireAfter(secret, config, state, progress, pending);
+  }
+
+  /** Step 6: retire what the grace period and the pins allow, and say what the rotation did. */
+  private async retireAfter(
+    secret: SecretMetadata,
+    config: SecretRotationConfig,
+    state: InProgress | undefined,
+    progress: InProgress,
+    pending: number,
+  ): Promise<RotationResult> {
     const { disabled, kept } = await this.retire(secret, await this.sm.listVersions(this.id), config);
     return this.result(
       state ? 'resumed' : 'rotated',
@@ -476,6 +476,111 @@ class Rotation {
         ...(kept.length ? { kept } : {}),
       },
     );
+  }
+
+  /** This rotation's hold on the secret, and how it records progress there (the claim's expiry renewed each time). */
+  private claimOn(initial: SecretMetadata): Claim {
+    const claimed = new ClaimedSecret(this.sm, this.id, this.owner, initial, this.logger);
+    const expires = (): string => new Date(this.now().getTime() + this.deps.lockTtlMs).toISOString();
+    const write: WriteProgress = async (progress, aliases, what = 'record progress') => {
+      await claimed.update(
+        (secret) => ({
+          annotations: withInProgress(secret.annotations, { ...progress, expires: expires() }),
+          ...(aliases ? { versionAliases: aliases(secret) } : {}),
+        }),
+        what,
+      );
+    };
+    return { claimed, write };
+  }
+
+  /** Step 1: a new claim, or this owner taking over an expired one (resuming where it stopped). */
+  private async takeClaim(
+    claim: Claim,
+    versions: SecretVersionInfo[],
+    state: InProgress | undefined,
+    fromVersion: number,
+  ): Promise<InProgress> {
+    const progress: InProgress = state
+      ? { ...state, owner: this.owner }
+      : {
+          id: newRotationId(),
+          owner: this.owner,
+          step: 'claimed',
+          base: versions[0]?.version ?? 0,
+          from: fromVersion,
+          ...(this.options.trigger !== undefined ? { trigger: this.options.trigger } : {}),
+          started: this.now().toISOString(),
+          expires: '',
+        };
+    await claim.write(progress, undefined, 'claim');
+    if (state)
+      this.logger.notice('resuming interrupted rotation', {
+        rotation: state.id,
+        step: state.step,
+        pending: state.pending,
+      });
+    await this.after('claim');
+    return progress;
+  }
+
+  /** Step 2: the pending version recorded, the `pending` alias, a crashed attempt's orphan, or a new one. */
+  private async pendingVersion(
+    claim: Claim,
+    claimedProgress: InProgress,
+    prepared: PreparedRotation,
+  ): Promise<{ progress: InProgress; pending: number }> {
+    let progress = claimedProgress;
+    let pending = progress.pending;
+    if (pending === undefined) {
+      const aliasPending = claim.claimed.secret.versionAliases[ALIASES.pending];
+      if (aliasPending !== undefined && aliasPending > progress.base) pending = aliasPending;
+    }
+    if (pending === undefined) {
+      pending = await this.adoptOrphan(progress.base, prepared);
+      if (pending === undefined) {
+        const added = await this.sm.addVersion(this.id, prepared.create());
+        pending = added.version;
+        this.logger.info('added pending version', { version: pending });
+        await this.after('add-version');
+      }
+      const marked = pending;
+      progress = { ...progress, step: 'created', pending };
+      await claim.write(
+        progress,
+        (secret) => ({ ...secret.versionAliases, [ALIASES.pending]: marked }),
+        'mark pending',
+      );
+      await this.after('mark-pending');
+    }
+    return { progress, pending };
+  }
+
+  /** Step 5: `current` → pending, `previous` → what was current, the rotation recorded; the claim released. */
+  private async finish(
+    claimed: ClaimedSecret,
+    finished: InProgress,
+    pending: number,
+    state: InProgress | undefined,
+  ): Promise<SecretMetadata> {
+    const last: LastRotation = {
+      id: finished.id,
+      version: pending,
+      previous: finished.from,
+      finished: this.now().toISOString(),
+      ...(finished.trigger !== undefined ? { trigger: finished.trigger } : {}),
+      ...(state && this.options.trigger !== undefined && this.options.trigger !== finished.trigger
+        ? { resumedBy: this.options.trigger }
+        : {}),
+    };
+    const secret = await claimed.update((s) => {
+      const aliases: Record<string, number> = { ...s.versionAliases, [ALIASES.current]: pending };
+      delete aliases[ALIASES.pending];
+      if (finished.from && finished.from !== pending) aliases[ALIASES.previous] = finished.from;
+      return { versionAliases: aliases, annotations: withFinished(s.annotations, last) };
+    }, 'finish');
+    await this.after('finish');
+    return secret;
   }
 
   private async after(step: ProtocolStep): Promise<void> {

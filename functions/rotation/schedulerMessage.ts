@@ -77,73 +77,114 @@ export function rollbackMessageData(secret: string, replaces: number): string {
   return JSON.stringify({ secret, action: 'rollback', replaces });
 }
 
+/** What the message body says, before the secret names are resolved. */
+interface SchedulerAsk {
+  names: string[];
+  project: string | undefined;
+  action: 'rotate' | 'retire' | 'rollback';
+  force: boolean;
+  rollback: { replaces?: number; to?: number };
+}
+
+const SCHEDULER_FIELDS = ['secrets', 'secret', 'project', 'action', 'force', 'replaces', 'to'];
+
 function parseSchedulerMessage(
   message: PubsubMessage,
   defaultProject: string | undefined,
 ): RotationRequest | RollbackRequest {
+  const ask = readSchedulerBody(message, defaultProject);
+  ask.names.push(...attributeNames(message));
+  const secrets = distinctSecrets(ask.names, ask.project);
+  return schedulerRequest(ask, secrets, message.messageId);
+}
+
+/** The body: a JSON object or list, or plain text naming secrets (whitespace or comma separated). */
+function readSchedulerBody(message: PubsubMessage, defaultProject: string | undefined): SchedulerAsk {
   const text = message.data ? Buffer.from(message.data, 'base64').toString('utf8').trim() : '';
-  let names: string[] = [];
-  let project = defaultProject;
-  let action = 'rotate';
-  let force = false;
-  const rollback: { replaces?: number; to?: number } = {};
+  const ask: SchedulerAsk = {
+    names: [],
+    project: defaultProject,
+    action: 'rotate',
+    force: false,
+    rollback: {},
+  };
   if (text.startsWith('{') || text.startsWith('[')) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (e) {
-      throw new InputError(`scheduler message is not valid JSON: ${(e as Error).message}`);
-    }
-    if (Array.isArray(parsed)) names = stringList(parsed, 'the message');
-    else {
-      const o = parsed as Json;
-      for (const key of Object.keys(o)) {
-        if (!['secrets', 'secret', 'project', 'action', 'force', 'replaces', 'to'].includes(key))
-          throw new InputError(
-            `scheduler message: unknown field "${key}" (secrets, project, action, force; replaces and to with action rollback)`,
-          );
-      }
-      if (o.secret !== undefined) names.push(...stringList([o.secret], 'secret'));
-      if (o.secrets !== undefined) {
-        if (!Array.isArray(o.secrets))
-          throw new InputError('scheduler message: "secrets" must be a list of names');
-        names.push(...stringList(o.secrets, 'secrets'));
-      }
-      if (o.project !== undefined) {
-        if (typeof o.project !== 'string' || !o.project)
-          throw new InputError('scheduler message: "project" must be a project id');
-        project = o.project;
-      }
-      if (o.action !== undefined) {
-        if (o.action !== 'rotate' && o.action !== 'retire' && o.action !== 'rollback')
-          throw new InputError(
-            `scheduler message: "action" must be "rotate", "retire" or "rollback", not ${JSON.stringify(o.action)}`,
-          );
-        action = o.action;
-      }
-      if (o.force !== undefined) {
-        if (typeof o.force !== 'boolean')
-          throw new InputError('scheduler message: "force" must be true or false');
-        force = o.force;
-      }
-      for (const key of ['replaces', 'to'] as const) {
-        const v = o[key];
-        if (v === undefined) continue;
-        if (o.action !== 'rollback')
-          throw new InputError(`scheduler message: "${key}" goes with "action": "rollback"`);
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
-          throw new InputError(`scheduler message: "${key}" must be a version number (1, 2, ...)`);
-        rollback[key] = v;
-      }
-    }
+    const parsed = parseJsonText(text);
+    if (Array.isArray(parsed)) ask.names = stringList(parsed, 'the message');
+    else readSchedulerObject(parsed as Json, ask);
   } else if (text) {
-    names = text.split(/[\s,]+/).filter(Boolean);
+    ask.names = text.split(/[\s,]+/).filter(Boolean);
   }
-  // Cloud Scheduler can also set attributes: `secret`/`secrets` name secrets the same way.
+  return ask;
+}
+
+function parseJsonText(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new InputError(`scheduler message is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** Each known field checked and copied into `ask`; an unknown field is refused (hostile input). */
+function readSchedulerObject(o: Json, ask: SchedulerAsk): void {
+  for (const key of Object.keys(o)) {
+    if (!SCHEDULER_FIELDS.includes(key))
+      throw new InputError(
+        `scheduler message: unknown field "${key}" (secrets, project, action, force; replaces and to with action rollback)`,
+      );
+  }
+  if (o.secret !== undefined) ask.names.push(...stringList([o.secret], 'secret'));
+  if (o.secrets !== undefined) {
+    if (!Array.isArray(o.secrets))
+      throw new InputError('scheduler message: "secrets" must be a list of names');
+    ask.names.push(...stringList(o.secrets, 'secrets'));
+  }
+  if (o.project !== undefined) {
+    if (typeof o.project !== 'string' || !o.project)
+      throw new InputError('scheduler message: "project" must be a project id');
+    ask.project = o.project;
+  }
+  if (o.action !== undefined) {
+    if (o.action !== 'rotate' && o.action !== 'retire' && o.action !== 'rollback')
+      throw new InputError(
+        `scheduler message: "action" must be "rotate", "retire" or "rollback", not ${JSON.stringify(o.action)}`,
+      );
+    ask.action = o.action;
+  }
+  if (o.force !== undefined) {
+    if (typeof o.force !== 'boolean')
+      throw new InputError('scheduler message: "force" must be true or false');
+    ask.force = o.force;
+  }
+  readRollbackVersions(o, ask.rollback);
+}
+
+/** `replaces` and `to` only make sense for a rollback; each is a version number. */
+function readRollbackVersions(o: Json, rollback: SchedulerAsk['rollback']): void {
+  for (const key of ['replaces', 'to'] as const) {
+    const v = o[key];
+    if (v === undefined) continue;
+    if (o.action !== 'rollback')
+      throw new InputError(`scheduler message: "${key}" goes with "action": "rollback"`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1)
+      throw new InputError(`scheduler message: "${key}" must be a version number (1, 2, ...)`);
+    rollback[key] = v;
+  }
+}
+
+/** Cloud Scheduler can also set attributes: `secret`/`secrets` name secrets the same way. */
+function attributeNames(message: PubsubMessage): string[] {
+  const names: string[] = [];
   for (const key of ['secret', 'secrets']) {
     const v = message.attributes[key];
     if (v) names.push(...v.split(/[\s,]+/).filter(Boolean));
   }
+  return names;
+}
+
+/** The named secrets, bounded, resolved against the project, without versions, first mention kept. */
+function distinctSecrets(names: readonly string[], project: string | undefined): SecretId[] {
   if (names.length === 0)
     throw new InputError(
       'scheduler message names no secret: send {"secrets": ["projects/P/secrets/S", ...]}',
@@ -164,19 +205,22 @@ function parseSchedulerMessage(
       secrets.push(ref.id);
     }
   }
-  if (action === 'rollback') {
+  return secrets;
+}
+
+function schedulerRequest(
+  ask: SchedulerAsk,
+  secrets: SecretId[],
+  messageId: string | undefined,
+): RotationRequest | RollbackRequest {
+  const trigger = messageId ? { trigger: messageId } : {};
+  if (ask.action === 'rollback') {
     const [secret] = secrets;
     if (!secret || secrets.length > 1)
       throw new InputError(`scheduler message: a rollback names one secret, not ${secrets.length}`);
-    return { secret, ...rollback, ...(message.messageId ? { trigger: message.messageId } : {}) };
+    return { secret, ...ask.rollback, ...trigger };
   }
-  return {
-    source: 'scheduler',
-    secrets,
-    ...(message.messageId ? { trigger: message.messageId } : {}),
-    force,
-    retireOnly: action === 'retire',
-  };
+  return { source: 'scheduler', secrets, ...trigger, force: ask.force, retireOnly: ask.action === 'retire' };
 }
 
 function stringList(values: unknown[], where: string): string[] {

@@ -1,18 +1,11 @@
 // The code-shape check (scripts/check-shape.ts) on small fixture trees: each rule fails on the
-// shape it forbids and a clean tree passes; the allowlist only shrinks. Then the real tree.
+// shape it forbids and a clean tree passes. Then the real tree.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
 import type { Violation } from '../../scripts/check-shape';
-import {
-  ALLOWLIST_PATH,
-  checkShape,
-  functionLengths,
-  parseAllowlist,
-  readSources,
-} from '../../scripts/check-shape';
+import { checkShape, functionLengths, readSources } from '../../scripts/check-shape';
 
 const tree = (files: Record<string, string>) => new Map(Object.entries(files));
 const messages = (vs: Violation[]) => vs.map((v) => `${v.rule}: ${v.message}`);
@@ -36,13 +29,13 @@ const CLEAN = {
 
 describe('code shape check', () => {
   it('a clean tree passes', () => {
-    assert.deepEqual(checkShape(tree(CLEAN), []), []);
+    assert.deepEqual(checkShape(tree(CLEAN)), []);
   });
 
   it('length: 80 lines pass, 81 fail, named with its file and line', () => {
-    assert.deepEqual(checkShape(tree({ ...CLEAN, 'core/short.ts': fnOfLines('short', 80) }), []), []);
+    assert.deepEqual(checkShape(tree({ ...CLEAN, 'core/short.ts': fnOfLines('short', 80) })), []);
     const long = tree({ ...CLEAN, 'core/long.ts': `// why\n${fnOfLines('long', 81)}` });
-    assert.deepEqual(messages(checkShape(long, [])), [
+    assert.deepEqual(messages(checkShape(long)), [
       'length: core/long.ts:2 long is 81 lines (limit 80): split it into named steps',
     ]);
   });
@@ -79,24 +72,13 @@ describe('code shape check', () => {
 
   it('length: leading JSDoc is not counted; a nested function counts towards its parent', () => {
     const doc = `/**\n${' * why\n'.repeat(10)} */\n`;
-    assert.deepEqual(checkShape(tree({ 'a.ts': doc + fnOfLines('documented', 80) }), []), []);
+    assert.deepEqual(checkShape(tree({ 'a.ts': doc + fnOfLines('documented', 80) })), []);
     const inner = fnOfLines('inner', 60).replace('export ', '');
     const outer = `export function outer(): void {\n${inner}${fnOfLines('x', 22).replace('export function x(): void {\n', '')}`;
     assert.deepEqual(
-      checkShape(tree({ 'a.ts': outer }), []).map((v) => v.message),
+      checkShape(tree({ 'a.ts': outer })).map((v) => v.message),
       ['a.ts:1 outer is 82 lines (limit 80): split it into named steps'],
     );
-  });
-
-  it('allowlist: an allowlisted long function passes; one no longer long (or gone) fails', () => {
-    const long = tree({ 'core/long.ts': fnOfLines('long', 90) });
-    assert.deepEqual(checkShape(long, [{ file: 'core/long.ts', name: 'long' }]), []);
-    const split = tree({ 'core/long.ts': fnOfLines('long', 40) });
-    assert.deepEqual(messages(checkShape(split, [{ file: 'core/long.ts', name: 'long' }])), [
-      'allowlist: core/long.ts long is allowlisted but no longer over 80 lines (or gone): remove it from scripts/shape-allowlist.txt',
-    ]);
-    // Same name in another file: not covered.
-    assert.equal(checkShape(long, [{ file: 'core/other.ts', name: 'long' }]).length, 2);
   });
 
   it('core imports: a type import from pipeline/ fails', () => {
@@ -106,7 +88,6 @@ describe('code shape check', () => {
         'pipeline/outcome.ts': 'export interface Outcome { ok: boolean }\n',
         'core/events.ts': "import type { Outcome } from '../pipeline/outcome';\nexport type E = Outcome;\n",
       }),
-      [],
     );
     assert.deepEqual(messages(vs), [
       "core-import: core/events.ts:1 imports '../pipeline/outcome' (pipeline/outcome.ts is outside the pure core): functions/core/ must stay pure",
@@ -128,7 +109,6 @@ describe('code shape check', () => {
           'export const all = [api, readFileSync, http, PubSub, cp];',
         ].join('\n'),
       }),
-      [],
     );
     assert.deepEqual(
       vs.map((v) => v.message.replace(/: functions\/core\/ must stay pure$/, '')),
@@ -147,7 +127,6 @@ describe('code shape check', () => {
   it('core imports: a pure shared module is held to the same rule', () => {
     const vs = checkShape(
       tree({ ...CLEAN, 'errors.ts': "import { api } from './cluster/kubeApi';\nexport const e = api;\n" }),
-      [],
     );
     assert.deepEqual(messages(vs), [
       "core-import: errors.ts:1 imports './cluster/kubeApi' (cluster/kubeApi.ts is outside the pure core): errors.ts must stay pure",
@@ -165,50 +144,17 @@ describe('code shape check', () => {
         'cluster/b.ts': "export { c as b } from './c';\n",
         'cluster/c.ts': "import { a } from './a';\nexport const c = () => a;\n",
       }),
-      [],
     );
     assert.deepEqual(messages(vs), [
       'cycle: import cycle: cluster/a.ts → cluster/b.ts → cluster/c.ts → cluster/a.ts',
       'cycle: import cycle: core/kind.ts → core/ref.ts → core/kind.ts',
     ]);
   });
-
-  it('allowlist file: "<file> <name>" lines, comments ignored, anything else refused', () => {
-    assert.deepEqual(parseAllowlist('# why\n\ncore/a.ts decide  # split in phase 2\n'), [
-      { file: 'core/a.ts', name: 'decide' },
-    ]);
-    assert.throws(() => parseAllowlist('core/a.ts decide 166\n'), /expected "<file> <name>"/);
-  });
 });
 
 describe('code shape of functions/', () => {
-  const allowlist = parseAllowlist(readFileSync(ALLOWLIST_PATH, 'utf8'));
-
-  it('passes, with the allowlist it has', () => {
+  it('passes', () => {
     const sources = readSources(join(__dirname, '../../functions'));
-    assert.deepEqual(messages(checkShape(sources, allowlist)), []);
-  });
-
-  it('the allowlist never grows: every entry is one of the functions over the limit on 2026-12-07', () => {
-    const phase1 = new Set([
-      'cli/apply.ts runApply',
-      'cli/rotate.ts runRotate',
-      'cluster/kubeApi.ts HttpKubeApi.request',
-      'cluster/listItems.ts ListItemParser.write',
-      'core/decision.ts decide',
-      'core/decision.ts eventEffect',
-      'core/discovery.ts DependencyIndex.constructor',
-      'core/discovery.ts scanWorkload',
-      'core/externalSecret.ts readExternalSecret',
-      'core/secretProviderClass.ts readSecretProviderClass',
-      'pipeline/reconcile.ts reconcileCluster',
-      'pipeline/reconcile.ts perform',
-      'rotation/protocol.ts Rotation.run',
-      'rotation/protocol.ts Rotation.rotate',
-      'rotation/strategies/postgres.ts preparePostgres',
-      'secretmanager/client.ts createSecretManager',
-    ]);
-    for (const e of allowlist)
-      assert.ok(phase1.has(`${e.file} ${e.name}`), `${e.file} ${e.name} was not over the limit`);
+    assert.deepEqual(messages(checkShape(sources)), []);
   });
 });

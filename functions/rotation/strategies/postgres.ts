@@ -40,26 +40,7 @@ export const postgresAlternatingStrategy: RotationStrategy = {
 
 async function preparePostgres(ctx: StrategyContext, alternating: boolean): Promise<PreparedRotation> {
   const where = ctx.secret.name;
-  if (!ctx.current) {
-    throw new InputError(
-      'has no version to rotate from: add one with {"username","password","host","port","dbname"}',
-      where,
-    );
-  }
-  const current = parseDbCredential(ctx.current, `${where} (current version)`);
-  const adminId = ctx.config.adminSecret;
-  if (!adminId) throw new InputError('no admin secret configured', where);
-  const adminValue = await ctx.secretManager.accessVersion(adminId, 'latest').catch((err: unknown) => {
-    throw isTransient(err)
-      ? new TransientError(`admin secret: ${errorMessage(err)}`, { cause: err })
-      : new InputError(
-          `cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`,
-          where,
-        );
-  });
-  const admin = parseDbCredential(adminValue.value, `${where} admin secret`);
-  const currentEndpoint = endpointOf(current, undefined, `${where} (current version)`);
-  const adminEndpoint = endpointOf(admin, currentEndpoint, `${where} admin secret`);
+  const { current, admin, currentEndpoint, adminEndpoint } = await readCredentials(ctx);
 
   const roles = alternating ? ctx.config.users : undefined;
   if (alternating && !roles) throw new InputError('postgres-alternating needs rotor-users', where);
@@ -69,31 +50,7 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
   // Preflight, read-only: the admin can log in and the role exists. A server that is down
   // fails here, before any version is added.
   const { logger } = ctx;
-  const client = await connectAs(
-    adminEndpoint,
-    admin.username,
-    admin.password,
-    `${where} admin preflight`,
-    logger,
-  );
-  try {
-    const wanted = roles ? [...roles] : [current.username];
-    const res = await client.query<{ rolname: string }>(
-      'SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])',
-      [wanted],
-    );
-    const found = new Set(res.rows.map((r) => r.rolname));
-    const missing = wanted.filter((r) => !found.has(r));
-    if (missing.length > 0)
-      throw new InputError(
-        `role(s) ${missing.map((m) => `"${m}"`).join(', ')} do not exist on ${adminEndpoint.host}:${adminEndpoint.port}`,
-        where,
-      );
-  } catch (err) {
-    throw err instanceof InputError ? err : classifyPgError(err, `${where} admin preflight`);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
+  await checkRolesExist(adminEndpoint, admin, roles ? [...roles] : [current.username], where, logger);
   // The role the new value is for must be able to log in from here, or the test step could
   // never pass: find out before any password changes.
   await checkCanLogIn(
@@ -126,6 +83,71 @@ async function preparePostgres(ctx: StrategyContext, alternating: boolean): Prom
     },
     close: () => Promise.resolve(),
   };
+}
+
+/** The credential in use and the admin's (from the admin secret), and where each connects. */
+async function readCredentials(ctx: StrategyContext): Promise<{
+  current: DbCredential;
+  admin: DbCredential;
+  currentEndpoint: PgEndpoint;
+  adminEndpoint: PgEndpoint;
+}> {
+  const where = ctx.secret.name;
+  if (!ctx.current) {
+    throw new InputError(
+      'has no version to rotate from: add one with {"username","password","host","port","dbname"}',
+      where,
+    );
+  }
+  const current = parseDbCredential(ctx.current, `${where} (current version)`);
+  const adminId = ctx.config.adminSecret;
+  if (!adminId) throw new InputError('no admin secret configured', where);
+  const adminValue = await ctx.secretManager.accessVersion(adminId, 'latest').catch((err: unknown) => {
+    throw isTransient(err)
+      ? new TransientError(`admin secret: ${errorMessage(err)}`, { cause: err })
+      : new InputError(
+          `cannot read admin secret: ${err instanceof Error ? err.message : String(err)}`,
+          where,
+        );
+  });
+  const admin = parseDbCredential(adminValue.value, `${where} admin secret`);
+  const currentEndpoint = endpointOf(current, undefined, `${where} (current version)`);
+  const adminEndpoint = endpointOf(admin, currentEndpoint, `${where} admin secret`);
+  return { current, admin, currentEndpoint, adminEndpoint };
+}
+
+/** Preflight: the admin logs in and every role the rotation would re-password exists. */
+async function checkRolesExist(
+  adminEndpoint: PgEndpoint,
+  admin: DbCredential,
+  wanted: string[],
+  where: string,
+  logger: Logger,
+): Promise<void> {
+  const client = await connectAs(
+    adminEndpoint,
+    admin.username,
+    admin.password,
+    `${where} admin preflight`,
+    logger,
+  );
+  try {
+    const res = await client.query<{ rolname: string }>(
+      'SELECT rolname FROM pg_roles WHERE rolname = ANY($1::text[])',
+      [wanted],
+    );
+    const found = new Set(res.rows.map((r) => r.rolname));
+    const missing = wanted.filter((r) => !found.has(r));
+    if (missing.length > 0)
+      throw new InputError(
+        `role(s) ${missing.map((m) => `"${m}"`).join(', ')} do not exist on ${adminEndpoint.host}:${adminEndpoint.port}`,
+        where,
+      );
+  } catch (err) {
+    throw err instanceof InputError ? err : classifyPgError(err, `${where} admin preflight`);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
 }
 
 async function setPassword(
