@@ -20,8 +20,8 @@
 //            the `halted` outcome, and which workloads were restarted (must be waves 1–2 only).
 //   --dependents N (issue 19 "Targets") N dependents in the 4 waves instead of 200, the healthy
 //            event only (no halt, no rollback): the deliveries and attempts it used, and Rotor's
-//            overhead over the controllers (from the event to every dependent Available, minus per
-//            step the time from Rotor's first patch of the step to its last rollout Available).
+//            overhead over the controllers (from the event to every dependent Available, minus the
+//            time some rollout Rotor started was in flight: per step, patch to last Available).
 //   rollback (--rollback, issue 22.1) the secret says `rotor-on-halt: rollback`: the halt asks
 //            rotateSecret (its handler, in process, on the request onSecretEvent published) to
 //            restore version 2's payload as version 4, whose event restarts every workload that
@@ -91,7 +91,8 @@ export interface StormFigures {
     /** Rotor's overhead over the controllers (see --dependents above), sampled every AVAILABLE_SAMPLE_MS. */
     readonly overhead: {
       readonly eventToAllAvailableMs: number;
-      readonly steps: number;
+      readonly rollouts: number;
+      /** The union of the rollouts' intervals (patch to Available). */
       readonly controllerMs: number;
       readonly rotorMs: number;
       readonly rotorPercent: number;
@@ -124,29 +125,34 @@ export interface StormFigures {
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
 
 /**
- * Rotor's overhead over the controllers for one event: the restarts in patch order, cut into steps
- * of `stepSize` (a step's patches are sent together, and the next step waits for its rollouts),
- * each step's controller time from its first patch to its last dependent Available.
+ * Rotor's overhead over the controllers for one event: each restart is a rollout from Rotor's
+ * patch to that dependent Available on its new revision; the controllers' time is the union of
+ * these intervals (ROTOR_WAVE_SIZE is a sliding window, so a step's rollouts overlap the next
+ * step's; without overlap this is the sum, per step, of first patch to last rollout Available);
+ * Rotor's is the rest of the time from the event to every dependent Available.
  */
 function overheadOf(
   restarts: readonly RecordedRestart[],
   availableAtMs: ReadonlyMap<string, number>,
-  stepSize: number,
   eventToAllAvailableMs: number,
 ): Omit<StormFigures['healthy']['overhead'], 'sampleMs'> {
-  const ordered = [...restarts].sort((a, b) => a.atMs - b.atMs);
+  const rollouts = restarts
+    .map((r) => ({ from: r.atMs, to: availableAtMs.get(r.name) ?? eventToAllAvailableMs }))
+    .sort((a, b) => a.from - b.from);
   let controllerMs = 0;
-  let steps = 0;
-  for (let i = 0; i < ordered.length; i += stepSize) {
-    const step = ordered.slice(i, i + stepSize);
-    const lastAvailable = Math.max(...step.map((r) => availableAtMs.get(r.name) ?? eventToAllAvailableMs));
-    controllerMs += lastAvailable - step[0].atMs;
-    steps++;
+  let busy: { from: number; to: number } | undefined;
+  for (const r of rollouts) {
+    if (busy && r.from <= busy.to) busy.to = Math.max(busy.to, r.to);
+    else {
+      if (busy) controllerMs += busy.to - busy.from;
+      busy = { ...r };
+    }
   }
+  if (busy) controllerMs += busy.to - busy.from;
   const rotorMs = eventToAllAvailableMs - controllerMs;
   return {
     eventToAllAvailableMs,
-    steps,
+    rollouts: rollouts.length,
     controllerMs,
     rotorMs,
     rotorPercent: Math.round((1000 * rotorMs) / eventToAllAvailableMs) / 10,
@@ -347,11 +353,11 @@ export async function runStorm(
     sampling = false;
     await sampler;
     const overhead = {
-      ...overheadOf(healthyRestarts, availableAtMs, config.waves.size, Math.max(...availableAtMs.values())),
+      ...overheadOf(healthyRestarts, availableAtMs, Math.max(...availableAtMs.values())),
       sampleMs: AVAILABLE_SAMPLE_MS,
     };
     progress(
-      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries; Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %) over ${overhead.steps} steps`,
+      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries; Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %), ${overhead.rollouts} rollouts`,
     );
     const healthyFigures: StormFigures['healthy'] = {
       eventToAckMs: healthy.ackedAtMs,
