@@ -2,7 +2,7 @@
 //                  [--eso-workloads N] [--eso-namespaces M] [--eso-events K] [--eso-interval S]
 // npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]
 //                  (only the burst scenario, ./bench/burst.ts: K secrets rotated in one second)
-// npm run bench -- --storm [--delivery immediate|deployed] [--rollback]   (only the storm scenario, ./bench/storm.ts:
+// npm run bench -- --storm [--delivery immediate|deployed] [--rollback] [--dependents N]   (only the storm scenario, ./bench/storm.ts:
 //                  the others are skipped; --delivery deployed runs it with the delivery Terraform
 //                  deploys: the in-delivery budget, continuations, the 60 s backoff; --rollback: the
 //                  halt rolls the bad value back, timed from the halt to every canary Available again)
@@ -226,6 +226,7 @@ async function main(): Promise<void> {
       burst: { type: 'string' },
       'burst-instances': { type: 'string' },
       delivery: { type: 'string' },
+      dependents: { type: 'string' },
       'watch-probe': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -243,7 +244,8 @@ async function main(): Promise<void> {
         '   its scenario B, with the real ESO: 300 Deployments / 30 namespaces / 4 events / 30 s polling)\n' +
         '       npm run bench -- --storm\n' +
         '  (only the storm scenario: 200 dependents in 4 waves, one crashlooping in wave 2;\n' +
-        '   --rollback: the halt rolls the bad value back, and the time to every canary Available again)\n' +
+        '   --rollback: the halt rolls the bad value back, and the time to every canary Available again;\n' +
+        "   --dependents N: N dependents, the healthy event only, with Rotor's overhead over the controllers)\n" +
         '       npm run bench -- --burst K [--burst-instances I] [--workloads N] [--namespaces M]\n' +
         '  (only the burst scenario: K secrets rotated in one second, delivered at once to one instance\n' +
         '   and to I instances (default 5); fleet 10000 / 500)\n',
@@ -273,7 +275,9 @@ async function main(): Promise<void> {
       process.stderr.write(`--delivery "${delivery}" is not immediate or deployed\n`);
       process.exit(2);
     }
-    const storm = await runStorm(progress, delivery, values.rollback === true);
+    const dependents =
+      values.dependents === undefined ? undefined : positiveInt(values.dependents, '--dependents', 200);
+    const storm = await runStorm(progress, delivery, values.rollback === true, dependents);
     const result = {
       scenario: 'storm',
       skipped: 'the default, redelivery, peers and scenario B runs (only --storm was asked for)',

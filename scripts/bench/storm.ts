@@ -18,6 +18,10 @@
 //            the moment the last wave's Deployments are all Available on the new revision.
 //   halt     another new version, whose new revision crashloops in ONE workload of wave 2: time to
 //            the `halted` outcome, and which workloads were restarted (must be waves 1–2 only).
+//   --dependents N (issue 19 "Targets") N dependents in the 4 waves instead of 200, the healthy
+//            event only (no halt, no rollback): the deliveries and attempts it used, and Rotor's
+//            overhead over the controllers (from the event to every dependent Available, minus the
+//            time some rollout Rotor started was in flight: per step, patch to last Available).
 //   rollback (--rollback, issue 22.1) the secret says `rotor-on-halt: rollback`: the halt asks
 //            rotateSecret (its handler, in process, on the request onSecretEvent published) to
 //            restore version 2's payload as version 4, whose event restarts every workload that
@@ -53,6 +57,10 @@ import { haltFigures, lastRestartOfWave } from './stormFigures';
 const NS = 'storm';
 const WAVES = [1, 2, 3, 4] as const;
 const PER_WAVE = 50;
+/** How often the healthy event's rollouts are sampled for the overhead: its resolution per step. */
+const AVAILABLE_SAMPLE_MS = 250;
+/** Pub/Sub's floor of max_delivery_attempts (budget.tf): a message acked within it never dead-letters. */
+const MIN_DELIVERY_ATTEMPTS = 5;
 const FAILED_WAVE = 2;
 /** The crashlooping workload: in the middle of wave 2. */
 const BAD = 'w2-25';
@@ -67,7 +75,7 @@ export interface StormFigures {
   readonly delivery: string;
   readonly dependents: number;
   readonly waves: string;
-  readonly failedWorkload: string;
+  readonly failedWorkload?: string;
   readonly waveSize: number;
   readonly rotorRuns: string;
   readonly healthy: {
@@ -80,8 +88,21 @@ export interface StormFigures {
     readonly continuations?: number;
     readonly mostAttempts?: number;
     readonly converged: boolean;
+    /** Rotor's overhead over the controllers (see --dependents above), sampled every AVAILABLE_SAMPLE_MS. */
+    readonly overhead: {
+      readonly eventToAllAvailableMs: number;
+      readonly rollouts: number;
+      /** The union of the rollouts' intervals (patch to Available). */
+      readonly controllerMs: number;
+      readonly rotorMs: number;
+      readonly rotorPercent: number;
+      readonly sampleMs: number;
+    };
+    /** The most attempts any message needed within Pub/Sub's floor of 5: the dead-letter topic untouched. */
+    readonly deadLetterUntouched?: boolean;
   };
-  readonly halt: HaltFigures & {
+  /** Absent with --dependents (the healthy event only). */
+  readonly halt?: HaltFigures & {
     readonly haltedWorkloads: string[];
     readonly deliveries: number;
     readonly acked: boolean;
@@ -102,6 +123,41 @@ export interface StormFigures {
 }
 
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
+
+/**
+ * Rotor's overhead over the controllers for one event: each restart is a rollout from Rotor's
+ * patch to that dependent Available on its new revision; the controllers' time is the union of
+ * these intervals (ROTOR_WAVE_SIZE is a sliding window, so a step's rollouts overlap the next
+ * step's; without overlap this is the sum, per step, of first patch to last rollout Available);
+ * Rotor's is the rest of the time from the event to every dependent Available.
+ */
+function overheadOf(
+  restarts: readonly RecordedRestart[],
+  availableAtMs: ReadonlyMap<string, number>,
+  eventToAllAvailableMs: number,
+): Omit<StormFigures['healthy']['overhead'], 'sampleMs'> {
+  const rollouts = restarts
+    .map((r) => ({ from: r.atMs, to: availableAtMs.get(r.name) ?? eventToAllAvailableMs }))
+    .sort((a, b) => a.from - b.from);
+  let controllerMs = 0;
+  let busy: { from: number; to: number } | undefined;
+  for (const r of rollouts) {
+    if (busy && r.from <= busy.to) busy.to = Math.max(busy.to, r.to);
+    else {
+      if (busy) controllerMs += busy.to - busy.from;
+      busy = { ...r };
+    }
+  }
+  if (busy) controllerMs += busy.to - busy.from;
+  const rotorMs = eventToAllAvailableMs - controllerMs;
+  return {
+    eventToAllAvailableMs,
+    rollouts: rollouts.length,
+    controllerMs,
+    rotorMs,
+    rotorPercent: Math.round((1000 * rotorMs) / eventToAllAvailableMs) / 10,
+  };
+}
 
 interface DeploymentView {
   metadata: { name: string; generation?: number; annotations?: Record<string, string> };
@@ -128,7 +184,9 @@ export async function runStorm(
   progress: (line: string) => void,
   delivery: StormDelivery = 'immediate',
   rollback = false,
+  dependents?: number,
 ): Promise<StormFigures> {
+  const perWave = dependents === undefined ? PER_WAVE : Math.ceil(dependents / WAVES.length);
   let cp: ControlPlane | undefined;
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
@@ -159,7 +217,7 @@ export async function runStorm(
     });
     const waveOf = new Map<string, number>();
     for (const wave of WAVES)
-      for (let i = 0; i < PER_WAVE; i++) {
+      for (let i = 0; i < perWave && waveOf.size < (dependents ?? Infinity); i++) {
         const n = name(wave, i);
         waveOf.set(n, wave);
         await plane.admin(
@@ -257,6 +315,23 @@ export async function runStorm(
     progress('storm: healthy event (version 2)');
     await addValue(2);
     eventStart = Date.now();
+    // Each dependent's first moment Available on its new revision, sampled while the event runs.
+    const availableAtMs = new Map<string, number>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const at = Date.now() - eventStart;
+        for (const d of await deployments())
+          if (
+            !availableAtMs.has(d.metadata.name) &&
+            isAvailable(d) &&
+            d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== undefined
+          )
+            availableAtMs.set(d.metadata.name, at);
+        if (availableAtMs.size === waveOf.size) return;
+        await new Promise((r) => setTimeout(r, AVAILABLE_SAMPLE_MS));
+      }
+    })();
     const healthy = await deliverUntilAcked('2', 'storm-healthy');
     const lastWave = WAVES[WAVES.length - 1];
     await waitFor(
@@ -270,9 +345,51 @@ export async function runStorm(
     );
     const lastWaveAvailableMs = Date.now() - eventStart;
     const healthyRestarts = restarts;
+    await waitFor(() => Promise.resolve(availableAtMs.size === waveOf.size), {
+      timeoutMs: 600_000,
+      intervalMs: POLL_MS,
+      what: 'every dependent sampled Available on its new revision',
+    });
+    sampling = false;
+    await sampler;
+    const overhead = {
+      ...overheadOf(healthyRestarts, availableAtMs, Math.max(...availableAtMs.values())),
+      sampleMs: AVAILABLE_SAMPLE_MS,
+    };
     progress(
-      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries`,
+      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries; Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %), ${overhead.rollouts} rollouts`,
     );
+    const healthyFigures: StormFigures['healthy'] = {
+      eventToAckMs: healthy.ackedAtMs,
+      eventToLastWaveAvailableMs: lastWaveAvailableMs,
+      restarted: healthyRestarts.length,
+      lastRestartOfWaveMs: Object.fromEntries(
+        WAVES.map((w) => [String(w), lastRestartOfWave(healthyRestarts, w)]),
+      ),
+      deliveries: healthy.deliveries,
+      ...(healthy.continuations !== undefined ? { continuations: healthy.continuations } : {}),
+      ...(healthy.mostAttempts !== undefined
+        ? {
+            mostAttempts: healthy.mostAttempts,
+            deadLetterUntouched: healthy.mostAttempts <= MIN_DELIVERY_ATTEMPTS,
+          }
+        : {}),
+      converged: healthy.outcome.converged === true && healthy.outcome.halted === undefined,
+      overhead,
+    };
+    const deliveryLabel =
+      delivery === 'deployed'
+        ? `as deployed: ${deployed.budgetSeconds} s delivery budget, continuations, ${deployed.retryBackoffSeconds} s backoff`
+        : 'immediate redelivery by the harness (one pass a delivery; not what a deployment does)';
+    if (dependents !== undefined)
+      return {
+        delivery: deliveryLabel,
+        dependents: waveOf.size,
+        waves: `4 waves of up to ${perWave}: rotor.dev/wave "1".."4" (wave 1 first); the healthy event only`,
+        waveSize: config.waves.size,
+        rotorRuns: 'in-process under tsx (handleSecretEvent), as the rotor user',
+        healthy: healthyFigures,
+      };
 
     // halt: the next version breaks BAD's new revision (its old pod keeps serving).
     const markers = new Map(
@@ -317,27 +434,13 @@ export async function runStorm(
 
     return {
       ...(rolledBack ? { rollback: rolledBack } : {}),
-      delivery:
-        delivery === 'deployed'
-          ? `as deployed: ${deployed.budgetSeconds} s delivery budget, continuations, ${deployed.retryBackoffSeconds} s backoff`
-          : 'immediate redelivery by the harness (one pass a delivery; not what a deployment does)',
+      delivery: deliveryLabel,
       dependents: waveOf.size,
       waves: `4 waves of ${PER_WAVE}: rotor.dev/wave "1".."4" (wave 1 first)`,
       failedWorkload: `Deployment ${NS}/${BAD} (wave ${FAILED_WAVE})`,
       waveSize: config.waves.size,
       rotorRuns: 'in-process under tsx (handleSecretEvent), as the rotor user',
-      healthy: {
-        eventToAckMs: healthy.ackedAtMs,
-        eventToLastWaveAvailableMs: lastWaveAvailableMs,
-        restarted: healthyRestarts.length,
-        lastRestartOfWaveMs: Object.fromEntries(
-          WAVES.map((w) => [String(w), lastRestartOfWave(healthyRestarts, w)]),
-        ),
-        deliveries: healthy.deliveries,
-        ...(healthy.continuations !== undefined ? { continuations: healthy.continuations } : {}),
-        ...(healthy.mostAttempts !== undefined ? { mostAttempts: healthy.mostAttempts } : {}),
-        converged: healthy.outcome.converged === true && healthy.outcome.halted === undefined,
-      },
+      healthy: healthyFigures,
       halt: {
         ...hf,
         haltedWorkloads: (halted.outcome.halted ?? []).map((h) => h.workload),

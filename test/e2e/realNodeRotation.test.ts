@@ -63,7 +63,9 @@ describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 
   before(async () => {
     rig = await startRealEsoRig({ namespaces: NAMESPACES, realNode: true });
     image = rig.realNode!.images.app;
-    pipeline = await rig.pipeline('node');
+    // As Terraform deploys onSecretEvent: a delivery budget and a continuation topic. Each case
+    // pins how many deliveries its event used.
+    pipeline = await rig.pipeline('node', { asDeployed: { budgetSeconds: 60, pollSeconds: 1 } });
     await rig.apply(rig.eso.credentialsSecret());
     await rig.apply(rig.eso.clusterSecretStore('gcp', PROJECT_ID));
     await waitFor(
@@ -201,6 +203,16 @@ spec:
     return r.status === 200 ? r.body.trim() : undefined;
   }
 
+  /**
+   * The statuses of every delivery of event `id` (its notification's and its continuations'), once
+   * the notification's delivery is acked. Asked at the end of a case: a continuation is published
+   * before the delivery that continues is acked, so by then it has been delivered too.
+   */
+  async function deliveriesOf(id: string): Promise<number[]> {
+    await pipeline.relay!.waitForDelivery(id, { timeoutMs: 120_000 });
+    return pipeline.deliveriesOfEvent(id).map((d) => d.status);
+  }
+
   async function convergedOutcome(id: string): Promise<void> {
     await rig.waitForOutcome(
       (o) => o.event.messageId === id && o.converged,
@@ -293,6 +305,8 @@ spec:
       ),
       'old pods served only the old value',
     );
+    // By design one delivery: the sync, the restart and the wait for its rollout happen inside it.
+    assert.deepEqual(await deliveriesOf(id), [204]);
   });
 
   it('a Secret volume updates in place (no restart); with subPath it never does and Rotor restarts; an init container copy needs a restart', async (t) => {
@@ -421,6 +435,8 @@ spec:
       'a subPath file never updates in place',
     );
     assert.equal(await served(ns, inplacePod, paths.inplace), v2);
+    // By design one delivery: the sync, both restarts and the wait for their rollouts inside it.
+    assert.deepEqual(await deliveriesOf(id), [204]);
   });
 
   it('the brake on a real failure: a value that makes the app exit gives a real CrashLoopBackOff, the event halts, later waves stay untouched, the old pod keeps serving', async () => {
@@ -477,6 +493,9 @@ spec:
     const old = (await pods(ns, 'fragile')).find((p) => p.metadata.name === fragileOld);
     assert.ok(old && isReady(old), 'the old pod is still Ready');
     assert.equal(await served(ns, fragileOld, '/cgi-bin/env?TOKEN'), sha256Hex(`${secret}@v1`));
+    // By design one delivery: the delivery that restarted wave 1 sees the crash inside itself and
+    // halts (a retry cannot fix a crash loop), acked.
+    assert.deepEqual(await deliveriesOf(id), [204]);
   });
   it('zero downtime: postgres-alternating rotations reach every replica through Rotor and ESO while a client loop never sees a failed login', async (t) => {
     const ns = DB_NS;
@@ -619,7 +638,9 @@ ${appDeployment(ns, 'db-app', {
           what: () => `every db-app pod logging in as app_b\n${rig.diagnostics()}`,
         },
       );
-      const answered = pipeline.relay?.deliveriesOf(msg) ?? [];
+      // By design one delivery: the sync, the restart and the wait for its rollout inside it.
+      assert.deepEqual(await deliveriesOf(msg), [204]);
+      const answered = pipeline.deliveriesOfEvent(msg);
       t.diagnostic(
         `notification: ${answered.length} push deliveries answered (${answered.map((d) => `${d.status} at +${((d.at - rotatedAt) / 1000).toFixed(1)}s`).join(', ')})`,
       );
