@@ -9,8 +9,7 @@ import { ProjectMap } from '../../functions/core/secretName';
 import type { KnownVersion, ServingInputs } from '../../functions/core/servedVersions';
 import { possibleVersions, servedVersions, servingPods } from '../../functions/core/servedVersions';
 
-const SECRET = { project: 'acme', secret: 'db-password' };
-const KEY = 'projects/acme/secrets/db-password';
+import { KEY, SECRET, csiDep, envDep } from './dbPasswordDependents';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const H = 3_600_000;
 const T0 = Date.parse('2026-12-01T00:00:00Z');
@@ -22,33 +21,6 @@ const VERSIONS: KnownVersion[] = [
 ];
 const at = (ms: number): string => new Date(ms).toISOString();
 
-const envDep: Dependency = {
-  via: 'env',
-  container: 'app',
-  detail: 'env DB_PASSWORD from Secret db (ExternalSecret db)',
-  version: 'latest',
-  secret: SECRET,
-  source: { kind: 'eso', namespace: 'shop', externalSecret: 'db', secretName: 'db' },
-  read: { kind: 'env', env: 'DB_PASSWORD', key: 'password' },
-  inPlace: false,
-};
-const csiDep: Dependency = {
-  via: 'csi',
-  container: 'app',
-  detail: 'CSI file db-password',
-  version: 'latest',
-  secret: SECRET,
-  source: {
-    kind: 'csi',
-    namespace: 'shop',
-    spc: 'db',
-    file: 'db-password',
-    driver: 'secrets-store-gke.csi.k8s.io',
-    resourceName: `${KEY}/versions/latest`,
-  },
-  read: { kind: 'csi', volume: 'secrets', mountPath: '/secrets', subPath: undefined },
-  inPlace: true,
-};
 const apiDep: Dependency = {
   ...envDep,
   via: 'annotation',

@@ -9,39 +9,10 @@ import { ProjectMap } from '../../functions/core/secretName';
 import type { DependentState, StatusInputs } from '../../functions/core/status';
 import { describePending, rotationStatus, statusVersion } from '../../functions/core/status';
 
-const SECRET = { project: 'acme', secret: 'db-password' };
-const KEY = 'projects/acme/secrets/db-password';
+import { KEY, SECRET, csiDep, envDep } from './dbPasswordDependents';
 const RESTART = '2026-12-01T10:00:00Z';
 const NOW = Date.parse(RESTART) + 60_000;
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
-
-const envDep: Dependency = {
-  via: 'env',
-  container: 'app',
-  detail: 'env DB_PASSWORD from Secret db (ExternalSecret db)',
-  version: 'latest',
-  secret: SECRET,
-  source: { kind: 'eso', namespace: 'shop', externalSecret: 'db', secretName: 'db' },
-  read: { kind: 'env', env: 'DB_PASSWORD', key: 'password' },
-  inPlace: false,
-};
-const csiDep: Dependency = {
-  via: 'csi',
-  container: 'app',
-  detail: 'CSI file db-password',
-  version: 'latest',
-  secret: SECRET,
-  source: {
-    kind: 'csi',
-    namespace: 'shop',
-    spc: 'db',
-    file: 'db-password',
-    driver: 'secrets-store-gke.csi.k8s.io',
-    resourceName: `${KEY}/versions/latest`,
-  },
-  read: { kind: 'csi', volume: 'secrets', mountPath: '/secrets', subPath: undefined },
-  inPlace: true,
-};
 
 const DEPLOY_DONE = { observedGeneration: 2, replicas: 2, updatedReplicas: 2, availableReplicas: 2 };
 
