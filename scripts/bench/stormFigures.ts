@@ -44,3 +44,39 @@ export function lastRestartOfWave(restarts: readonly RecordedRestart[], wave: nu
   const times = restarts.filter((r) => r.wave === wave).map((r) => r.atMs);
   return times.length === 0 ? null : Math.max(...times);
 }
+
+/** What the bench reads of a Deployment to tell it Available (one replica, all on the current revision). */
+export interface DeploymentRollout {
+  readonly metadata: { readonly generation?: number };
+  readonly status?: {
+    readonly observedGeneration?: number;
+    readonly replicas?: number;
+    readonly updatedReplicas?: number;
+    readonly availableReplicas?: number;
+  };
+}
+
+/** The storm's one-replica Deployment has rolled out its current template and that replica is available. */
+export function isAvailable(d: DeploymentRollout): boolean {
+  const s = d.status ?? {};
+  return (
+    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
+    s.updatedReplicas === 1 &&
+    s.availableReplicas === 1 &&
+    s.replicas === 1
+  );
+}
+
+/** The bench's own budget for the event under a floor: this much per step is ample (600 dependents: 6.5 s). */
+export const EVENT_MS_PER_STEP = 30_000;
+export const EVENT_MIN_MS = 20 * 60_000;
+
+/**
+ * How long the bench lets one event run before it calls it stuck: scaled with the event's steps
+ * (dependents / wave size, rounded up) so that a healthy large event (2 000 dependents in steps of
+ * 10: 200 steps) is never cut off by the bench itself, never less than EVENT_MIN_MS.
+ */
+export function eventBudgetMs(dependents: number, waveSize: number): number {
+  const steps = Math.ceil(dependents / Math.max(1, waveSize));
+  return Math.max(EVENT_MIN_MS, steps * EVENT_MS_PER_STEP);
+}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { haltFigures, lastRestartOfWave } from '../../scripts/bench/stormFigures';
+import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave } from '../../scripts/bench/stormFigures';
 
 describe('storm bench figures', () => {
   const restarts = [
@@ -38,5 +38,28 @@ describe('storm bench figures', () => {
     assert.equal(lastRestartOfWave(restarts, 1), 45);
     assert.equal(lastRestartOfWave(restarts, 2), 910);
     assert.equal(lastRestartOfWave(restarts, 3), null);
+  });
+
+  it("the bench's budget for an event grows with its steps, never under 20 min", () => {
+    // 200 dependents in steps of 10: 20 steps, 10 min at 30 s a step, so the 20 min floor.
+    assert.equal(eventBudgetMs(200, 10), 1_200_000);
+    // 2 000 dependents: 200 steps, 100 min (the fixed 20 min cut a healthy run off).
+    assert.equal(eventBudgetMs(2000, 10), 6_000_000);
+    // A part step is a step.
+    assert.equal(eventBudgetMs(2001, 10), 6_030_000);
+  });
+
+  it('a Deployment is Available when its one replica runs the observed generation', () => {
+    const status = { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+    assert.equal(isAvailable({ metadata: { generation: 2 }, status }), true);
+    // The controller has not seen the new template yet.
+    assert.equal(isAvailable({ metadata: { generation: 3 }, status }), false);
+    // The old pod still counted beside the new one (mid-rollout).
+    assert.equal(isAvailable({ metadata: { generation: 2 }, status: { ...status, replicas: 2 } }), false);
+    assert.equal(
+      isAvailable({ metadata: { generation: 2 }, status: { ...status, availableReplicas: 0 } }),
+      false,
+    );
+    assert.equal(isAvailable({ metadata: { generation: 1 } }), false);
   });
 });
