@@ -27,13 +27,7 @@
 //            restore version 2's payload as version 4, whose event restarts every workload that
 //            applied version 3: time from the halt to every one of them Available again on it.
 import type { ControlPlane } from '../../test/harness/controlPlane';
-import {
-  applyManifests,
-  installCrds,
-  REPO_ROOT,
-  startControlPlane,
-  waitFor,
-} from '../../test/harness/controlPlane';
+import { applyManifests, installCrds, REPO_ROOT, startControlPlane } from '../../test/harness/controlPlane';
 import { podRestartedAt, startKubelet } from '../../test/harness/kubelet';
 import { subPathCsiDeployment } from '../../test/harness/workloads';
 import { deliverAsDeployed, deliverOnce, redeliverUntilAcked } from '../../test/harness/redelivery';
@@ -52,13 +46,13 @@ import { defaultStrategies } from '../../functions/rotation/strategies';
 import { SecretValue } from '../../functions/secretmanager/secretValue';
 import { appliedVersions } from '../../functions/core/discovery';
 import type { HaltFigures, RecordedRestart } from './stormFigures';
-import { haltFigures, lastRestartOfWave } from './stormFigures';
+import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave } from './stormFigures';
+import type { DeploymentView } from './deploymentWatch';
+import { DeploymentWatch } from './deploymentWatch';
 
 const NS = 'storm';
 const WAVES = [1, 2, 3, 4] as const;
 const PER_WAVE = 50;
-/** How often the healthy event's rollouts are sampled for the overhead: its resolution per step. */
-const AVAILABLE_SAMPLE_MS = 250;
 /** Pub/Sub's floor of max_delivery_attempts (budget.tf): a message acked within it never dead-letters. */
 const MIN_DELIVERY_ATTEMPTS = 5;
 const FAILED_WAVE = 2;
@@ -67,7 +61,9 @@ const BAD = 'w2-25';
 const SECRET = 'projects/bench-proj/secrets/storm-key';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 const POLL_MS = 250;
-const EVENT_BUDGET_MS = 20 * 60_000;
+/** The fleet's creation: at least this long, and FLEET_MS_PER_DEPENDENT each (2 000 took 471 s). */
+const FLEET_MIN_MS = 600_000;
+const FLEET_MS_PER_DEPENDENT = 500;
 
 export type StormDelivery = 'immediate' | 'deployed';
 
@@ -88,7 +84,7 @@ export interface StormFigures {
     readonly continuations?: number;
     readonly mostAttempts?: number;
     readonly converged: boolean;
-    /** Rotor's overhead over the controllers (see --dependents above), sampled every AVAILABLE_SAMPLE_MS. */
+    /** Rotor's overhead over the controllers (see --dependents above), from a watch of the Deployments. */
     readonly overhead: {
       readonly eventToAllAvailableMs: number;
       readonly rollouts: number;
@@ -96,7 +92,8 @@ export interface StormFigures {
       readonly controllerMs: number;
       readonly rotorMs: number;
       readonly rotorPercent: number;
-      readonly sampleMs: number;
+      /** How each rollout's end was seen (the arrival of its watch event). */
+      readonly availableFrom: string;
     };
     /** The most attempts any message needed within Pub/Sub's floor of 5: the dead-letter topic untouched. */
     readonly deadLetterUntouched?: boolean;
@@ -124,6 +121,10 @@ export interface StormFigures {
 
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
 
+/** Available on a revision Rotor restarted (the fleet is created without the restart marker). */
+const onNewRevision = (d: DeploymentView): boolean =>
+  isAvailable(d) && d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== undefined;
+
 /**
  * Rotor's overhead over the controllers for one event: each restart is a rollout from Rotor's
  * patch to that dependent Available on its new revision; the controllers' time is the union of
@@ -135,7 +136,7 @@ function overheadOf(
   restarts: readonly RecordedRestart[],
   availableAtMs: ReadonlyMap<string, number>,
   eventToAllAvailableMs: number,
-): Omit<StormFigures['healthy']['overhead'], 'sampleMs'> {
+): Omit<StormFigures['healthy']['overhead'], 'availableFrom'> {
   const rollouts = restarts
     .map((r) => ({ from: r.atMs, to: availableAtMs.get(r.name) ?? eventToAllAvailableMs }))
     .sort((a, b) => a.from - b.from);
@@ -159,27 +160,6 @@ function overheadOf(
   };
 }
 
-interface DeploymentView {
-  metadata: { name: string; generation?: number; annotations?: Record<string, string> };
-  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    availableReplicas?: number;
-  };
-}
-
-const isAvailable = (d: DeploymentView): boolean => {
-  const s = d.status ?? {};
-  return (
-    (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0) &&
-    s.updatedReplicas === 1 &&
-    s.availableReplicas === 1 &&
-    s.replicas === 1
-  );
-};
-
 export async function runStorm(
   progress: (line: string) => void,
   delivery: StormDelivery = 'immediate',
@@ -191,6 +171,7 @@ export async function runStorm(
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
   let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>> | undefined;
+  let fleet: DeploymentWatch | undefined;
   try {
     progress('storm: starting the local control plane WITH kube-controller-manager');
     cp = await startControlPlane({ users: ['rotor'] });
@@ -238,11 +219,13 @@ export async function runStorm(
     progress(
       `storm: ${waveOf.size} Deployments created; waiting for them to be Available (kubelet stand-in)`,
     );
-    await waitFor(async () => (await deployments()).every(isAvailable), {
-      timeoutMs: 600_000,
-      intervalMs: 500,
-      what: 'the storm fleet Available before the events',
-    });
+    fleet = await DeploymentWatch.start(plane, NS);
+    const watched = fleet;
+    await watched.until(
+      (current) => current.size === waveOf.size && [...current.values()].every(isAvailable),
+      Math.max(FLEET_MIN_MS, waveOf.size * FLEET_MS_PER_DEPENDENT),
+      'the storm fleet Available before the events',
+    );
 
     // Every restart Rotor sends, timestamped from the event.
     let eventStart = 0;
@@ -259,6 +242,15 @@ export async function runStorm(
     const config = loadConfig(
       delivery === 'deployed' ? { ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds) } : {},
     );
+    const budgetMs = eventBudgetMs(waveOf.size, config.waves.size);
+    // Each dependent's first moment Available on its new revision in the current event, from the watch.
+    let availableAtMs = new Map<string, number>();
+    watched.listen((d, at) => {
+      if (!availableAtMs.has(d.metadata.name) && onNewRevision(d))
+        availableAtMs.set(d.metadata.name, at - eventStart);
+    });
+    const stuck = (messageId: string): string =>
+      `storm: event ${messageId} not acked within the bench's budget of ${budgetMs} ms (${Math.ceil(waveOf.size / config.waves.size)} steps): ${restarts.length} restarts sent, ${availableAtMs.size} of ${waveOf.size} Deployments Available on their new revision; kubelet stand-in: ${stand.lastError() || 'no error'}`;
     const sm = await startConfirmingSecretManager();
     confirming = sm;
     // --rollback: real payloads (rotateSecret restores one), and the operator's opt-in.
@@ -298,15 +290,15 @@ export async function runStorm(
       if (delivery === 'deployed') {
         const r = await deliverAsDeployed({ body, id: messageId }, env, {
           backoffMs: deployed.retryBackoffSeconds * 1000,
-          deadline: eventStart + EVENT_BUDGET_MS,
-          why: () => `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
+          deadline: eventStart + budgetMs,
+          why: () => stuck(messageId),
         });
         return { ...r, ackedAtMs: Date.now() - eventStart };
       }
       const { outcome, deliveries } = await redeliverUntilAcked(() => deliverOnce(body, env), {
-        deadline: eventStart + EVENT_BUDGET_MS,
+        deadline: eventStart + budgetMs,
         pollMs: POLL_MS,
-        why: () => `storm: event ${messageId} not acked in ${EVENT_BUDGET_MS} ms (${stand.lastError()})`,
+        why: () => stuck(messageId),
       });
       return { outcome, deliveries, ackedAtMs: Date.now() - eventStart };
     };
@@ -314,47 +306,26 @@ export async function runStorm(
     // healthy: every wave rolls.
     progress('storm: healthy event (version 2)');
     await addValue(2);
+    availableAtMs = new Map();
     eventStart = Date.now();
-    // Each dependent's first moment Available on its new revision, sampled while the event runs.
-    const availableAtMs = new Map<string, number>();
-    let sampling = true;
-    const sampler = (async () => {
-      while (sampling) {
-        const at = Date.now() - eventStart;
-        for (const d of await deployments())
-          if (
-            !availableAtMs.has(d.metadata.name) &&
-            isAvailable(d) &&
-            d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== undefined
-          )
-            availableAtMs.set(d.metadata.name, at);
-        if (availableAtMs.size === waveOf.size) return;
-        await new Promise((r) => setTimeout(r, AVAILABLE_SAMPLE_MS));
-      }
-    })();
     const healthy = await deliverUntilAcked('2', 'storm-healthy');
     const lastWave = WAVES[WAVES.length - 1];
-    await waitFor(
-      async () =>
-        (await deployments())
-          .filter((d) => waveOf.get(d.metadata.name) === lastWave)
-          .every(
-            (d) => isAvailable(d) && d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== undefined,
-          ),
-      { timeoutMs: 600_000, intervalMs: POLL_MS, what: 'the last wave Available on its new revision' },
+    const inLastWave = [...waveOf].filter(([, w]) => w === lastWave).map(([n]) => n);
+    await watched.until(
+      () => inLastWave.every((n) => availableAtMs.has(n)),
+      budgetMs,
+      'the last wave Available on its new revision',
     );
-    const lastWaveAvailableMs = Date.now() - eventStart;
+    const lastWaveAvailableMs = Math.max(...inLastWave.map((n) => availableAtMs.get(n) ?? 0));
     const healthyRestarts = restarts;
-    await waitFor(() => Promise.resolve(availableAtMs.size === waveOf.size), {
-      timeoutMs: 600_000,
-      intervalMs: POLL_MS,
-      what: 'every dependent sampled Available on its new revision',
-    });
-    sampling = false;
-    await sampler;
+    await watched.until(
+      () => availableAtMs.size === waveOf.size,
+      budgetMs,
+      'every dependent Available on its new revision',
+    );
     const overhead = {
       ...overheadOf(healthyRestarts, availableAtMs, Math.max(...availableAtMs.values())),
-      sampleMs: AVAILABLE_SAMPLE_MS,
+      availableFrom: 'a watch of the Deployments: the arrival of the event that shows each Available',
     };
     progress(
       `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries; Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %), ${overhead.rollouts} rollouts`,
@@ -429,6 +400,7 @@ export async function runStorm(
           deployments,
           deliver: deliverUntilAcked,
           kubelet: stand,
+          fleet: watched,
         })
       : undefined;
 
@@ -450,6 +422,8 @@ export async function runStorm(
       },
     };
   } finally {
+    // The watch first: nothing of the bench may still be talking to the control plane it stops.
+    await fleet?.stop();
     api?.close();
     await kubelet?.stop();
     await cp?.stop();
@@ -474,6 +448,7 @@ async function rollBack(run: {
     messageId: string,
   ) => Promise<{ outcome: EventOutcome; deliveries: number }>;
   readonly kubelet: Kubelet;
+  readonly fleet: DeploymentWatch;
 }): Promise<NonNullable<StormFigures['rollback']>> {
   const haltAt = Date.now();
   if (run.halted.onHalt?.response !== 'rolled-back' || run.requests.length !== 1)
@@ -524,20 +499,18 @@ async function rollBack(run: {
   const restored = await run.deliver('4', 'storm-rollback');
   const haltToRollbackAckMs = Date.now() - haltAt;
   const back = new Set(appliedBad);
-  await waitFor(
-    async () =>
-      (await run.deployments())
-        .filter((d) => back.has(d.metadata.name))
-        .every(
-          (d) =>
-            isAvailable(d) &&
-            d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== onBad.get(d.metadata.name),
-        ),
-    {
-      timeoutMs: 600_000,
-      intervalMs: POLL_MS,
-      what: 'every workload that applied version 3 Available on version 4',
-    },
+  await run.fleet.until(
+    (current) =>
+      [...back].every((n) => {
+        const d = current.get(n);
+        return (
+          d !== undefined &&
+          isAvailable(d) &&
+          d.spec.template.metadata?.annotations?.[RESTARTED_AT] !== onBad.get(n)
+        );
+      }),
+    600_000,
+    'every workload that applied version 3 Available on version 4',
   );
   const haltToEveryCanaryAvailableMs = Date.now() - haltAt;
   const later = (await run.deployments()).filter((d) => (run.waveOf.get(d.metadata.name) ?? 0) > FAILED_WAVE);
