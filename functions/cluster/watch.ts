@@ -14,6 +14,11 @@ import { RESOURCES, resourcePath, workloadResource } from './resources';
 /** Why a wait ended. */
 export type WaitEnd = 'changed' | 'deadline';
 
+/** What a wait saw (for the loop's per-pass figures): the events read past, which woke no pass. */
+export interface WaitStats {
+  ignored: number;
+}
+
 /**
  * Waits until one of `targets` changes or `untilMs` (epoch ms) passes. Targets are grouped (one
  * watch per object, or per namespace and resource when many objects of it are waited on), at most
@@ -25,6 +30,7 @@ export async function waitForChange(
   untilMs: number,
   log: Logger,
   maxWatches = 16,
+  _stats: WaitStats = { ignored: 0 },
 ): Promise<WaitEnd> {
   const ms = untilMs - Date.now();
   if (ms <= 0) return 'deadline';

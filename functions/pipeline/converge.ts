@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { ChainPosition, LoopEnd, LoopSettings, PassRecord } from '../core/converge';
 import { afterPass, supersededEverywhere } from '../core/converge';
 import type { EventContext } from '../core/decision';
+import type { WaitEnd, WaitStats } from '../cluster/watch';
 import { waitForChange } from '../cluster/watch';
 import type { EventOutcome } from '../core/outcome';
 import type { EventInfo, Pass, ReconcileConfig } from './reconcile';
@@ -41,6 +42,10 @@ export async function convergeEvent(
   const clocked = { ...info, waitSince: info.waitSince ?? (cfg.now?.() ?? new Date()).getTime() };
   const passes: PassRecord[] = [];
   let reported: string | undefined;
+  // How the wait before each pass ended, for its figures (passFigures).
+  let woke: PassFigures['woke'] = 'start';
+  let waitedMs = 0;
+  const stats: WaitStats = { ignored: 0 };
   for (;;) {
     const passStarted = Date.now();
     const pass = await reconcilePass(ctx, clocked, cfg);
@@ -69,15 +74,57 @@ export async function convergeEvent(
       },
       options.settings,
     );
-    if (step.kind === 'end' || pass.acted > 0 || record.fingerprint !== reported) {
+    const reportStarted = Date.now();
+    const reporting = step.kind === 'end' || pass.acted > 0 || record.fingerprint !== reported;
+    if (reporting) {
       await pass.report(report);
       reported = record.fingerprint;
     }
+    logPass(cfg, {
+      n: passes.length,
+      woke,
+      waitedMs,
+      ignored: stats.ignored,
+      passMs: record.endedAt - record.startedAt,
+      reportMs: Date.now() - reportStarted,
+      reported: reporting,
+      acted: pass.acted,
+      pending: pass.outcome.pending,
+      targets: pass.waits.length,
+    });
     if (step.kind === 'end') return { outcome: pass.outcome, end: step.end, passes: passes.length };
-    await waitForChange(cfg.clusters, pass.waits, step.untilMs, cfg.logger);
+    const waitStarted = Date.now();
+    stats.ignored = 0;
+    woke = await waitForChange(cfg.clusters, pass.waits, step.untilMs, cfg.logger, undefined, stats);
     const early = step.notBeforeMs - Date.now();
     if (early > 0) await new Promise((r) => setTimeout(r, early));
+    waitedMs = Date.now() - waitStarted;
   }
+}
+
+/**
+ * One pass of the loop in figures (a DEBUG line with field `pass`, for the benchmarks): what ended
+ * the wait before it ('start': the delivery's first pass), how long that wait was and how many
+ * watch events it read past, the pass's and its report's wall time, and what it did.
+ */
+export interface PassFigures {
+  readonly n: number;
+  readonly woke: WaitEnd | 'start';
+  readonly waitedMs: number;
+  readonly ignored: number;
+  readonly passMs: number;
+  readonly reportMs: number;
+  readonly reported: boolean;
+  readonly acted: number;
+  readonly pending: number;
+  readonly targets: number;
+}
+
+function logPass(cfg: ReconcileConfig, figures: PassFigures): void {
+  cfg.logger.debug(
+    `pass ${figures.n}: ${figures.passMs} ms (+${figures.reportMs} ms report), woken by ${figures.woke} after ${figures.waitedMs} ms; acted ${figures.acted}, ${figures.pending} pending`,
+    { pass: figures },
+  );
 }
 
 /** The pass's waits for maintenance windows, and when the first of those windows opens. */

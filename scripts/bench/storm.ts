@@ -39,14 +39,14 @@ import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import { notificationMessage } from '../../functions/core/event';
 import { startConfirmingSecretManager } from '../../test/harness/secretManagerStandIn';
 import { loadConfig } from '../../functions/config';
-import { memoryLogger } from '../../functions/log';
+import { createLogger, memoryLogger } from '../../functions/log';
 import type { EventOutcome } from '../../functions/core/outcome';
 import { handleRotationTrigger } from '../../functions/rotation/rotateSecretFunction';
 import { defaultStrategies } from '../../functions/rotation/strategies';
 import { SecretValue } from '../../functions/secretmanager/secretValue';
 import { appliedVersions } from '../../functions/core/discovery';
-import type { HaltFigures, RecordedRestart } from './stormFigures';
-import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave } from './stormFigures';
+import type { HaltFigures, LoggedPass, PassSummary, RecordedRestart } from './stormFigures';
+import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave, passSummary } from './stormFigures';
 import type { DeploymentView } from './deploymentWatch';
 import { DeploymentWatch } from './deploymentWatch';
 
@@ -84,6 +84,8 @@ export interface StormFigures {
     readonly continuations?: number;
     readonly mostAttempts?: number;
     readonly converged: boolean;
+    /** Rotor's reconcile passes in the event (its loop's DEBUG lines): what woke them, their cost. */
+    readonly passes: PassSummary;
     /** Rotor's overhead over the controllers (see --dependents above), from a watch of the Deployments. */
     readonly overhead: {
       readonly eventToAllAvailableMs: number;
@@ -237,7 +239,15 @@ export async function runStorm(
       }
       return Promise.resolve();
     };
-    const logger = memoryLogger();
+    // Only the loop's per-pass figures are kept (every other line is written and dropped, as
+    // production writes it to stdout: parsing and holding thousands of lines a pass was the bench's).
+    let passLog: LoggedPass[] = [];
+    const logger = createLogger({
+      minSeverity: 'DEBUG',
+      sink: (line) => {
+        if (line.includes('"pass":{')) passLog.push((JSON.parse(line) as { pass: LoggedPass }).pass);
+      },
+    });
     const deployed = deployedDelivery();
     const config = loadConfig(
       delivery === 'deployed' ? { ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds) } : {},
@@ -307,8 +317,10 @@ export async function runStorm(
     progress('storm: healthy event (version 2)');
     await addValue(2);
     availableAtMs = new Map();
+    passLog = [];
     eventStart = Date.now();
     const healthy = await deliverUntilAcked('2', 'storm-healthy');
+    const healthyPasses = passSummary(passLog);
     const lastWave = WAVES[WAVES.length - 1];
     const inLastWave = [...waveOf].filter(([, w]) => w === lastWave).map(([n]) => n);
     await watched.until(
@@ -328,7 +340,7 @@ export async function runStorm(
       availableFrom: 'a watch of the Deployments: the arrival of the event that shows each Available',
     };
     progress(
-      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries; Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %), ${overhead.rollouts} rollouts`,
+      `storm: healthy converged=${String(healthy.outcome.converged)} in ${healthy.ackedAtMs} ms, ${healthy.deliveries} deliveries, ${healthyPasses.passes} passes (p50 ${healthyPasses.passMs.p50} ms, woken by ${JSON.stringify(healthyPasses.wokenBy)}, ${healthyPasses.reports} reports); Rotor's overhead ${overhead.rotorMs} ms of ${overhead.eventToAllAvailableMs} ms (${overhead.rotorPercent} %), ${overhead.rollouts} rollouts`,
     );
     const healthyFigures: StormFigures['healthy'] = {
       eventToAckMs: healthy.ackedAtMs,
@@ -346,6 +358,7 @@ export async function runStorm(
           }
         : {}),
       converged: healthy.outcome.converged === true && healthy.outcome.halted === undefined,
+      passes: healthyPasses,
       overhead,
     };
     const deliveryLabel =

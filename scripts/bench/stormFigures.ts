@@ -80,3 +80,42 @@ export function eventBudgetMs(dependents: number, waveSize: number): number {
   const steps = Math.ceil(dependents / Math.max(1, waveSize));
   return Math.max(EVENT_MIN_MS, steps * EVENT_MS_PER_STEP);
 }
+
+/** One pass of Rotor's loop as it logs it (functions/pipeline/converge.ts PassFigures). */
+export interface LoggedPass {
+  readonly woke: string;
+  readonly waitedMs: number;
+  readonly ignored: number;
+  readonly passMs: number;
+  readonly reportMs: number;
+  readonly reported: boolean;
+}
+
+export interface PassSummary {
+  readonly passes: number;
+  /** What ended the wait before each pass: 'start' (a delivery's first), 'changed', 'deadline'. */
+  readonly wokenBy: Record<string, number>;
+  /** Watch events read past without waking a pass. */
+  readonly eventsIgnored: number;
+  readonly reports: number;
+  readonly passMs: { readonly p50: number; readonly max: number; readonly total: number };
+  readonly reportMsTotal: number;
+  readonly waitedMsTotal: number;
+}
+
+/** The passes of one event, summed up. */
+export function passSummary(passes: readonly LoggedPass[]): PassSummary {
+  const wokenBy: Record<string, number> = {};
+  for (const p of passes) wokenBy[p.woke] = (wokenBy[p.woke] ?? 0) + 1;
+  const ms = passes.map((p) => p.passMs).sort((a, b) => a - b);
+  const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
+  return {
+    passes: passes.length,
+    wokenBy,
+    eventsIgnored: sum(passes.map((p) => p.ignored)),
+    reports: passes.filter((p) => p.reported).length,
+    passMs: { p50: ms[Math.floor((ms.length - 1) / 2)] ?? 0, max: ms[ms.length - 1] ?? 0, total: sum(ms) },
+    reportMsTotal: sum(passes.map((p) => p.reportMs)),
+    waitedMsTotal: sum(passes.map((p) => p.waitedMs)),
+  };
+}

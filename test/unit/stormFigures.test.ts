@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave } from '../../scripts/bench/stormFigures';
+import {
+  eventBudgetMs,
+  haltFigures,
+  isAvailable,
+  lastRestartOfWave,
+  passSummary,
+} from '../../scripts/bench/stormFigures';
 
 describe('storm bench figures', () => {
   const restarts = [
@@ -61,5 +67,28 @@ describe('storm bench figures', () => {
       false,
     );
     assert.equal(isAvailable({ metadata: { generation: 1 } }), false);
+  });
+
+  it("sums up the loop's passes: what woke them, their cost, the reports", () => {
+    const p = (woke: string, passMs: number, reported: boolean, ignored = 0) => ({
+      woke,
+      waitedMs: woke === 'start' ? 0 : 700,
+      ignored,
+      passMs,
+      reportMs: reported ? 100 : 0,
+      reported,
+    });
+    assert.deepEqual(
+      passSummary([p('start', 3000, true), p('changed', 1000, true, 4), p('deadline', 2000, false)]),
+      {
+        passes: 3,
+        wokenBy: { start: 1, changed: 1, deadline: 1 },
+        eventsIgnored: 4,
+        reports: 2,
+        passMs: { p50: 2000, max: 3000, total: 6000 },
+        reportMsTotal: 200,
+        waitedMsTotal: 1400,
+      },
+    );
   });
 });
