@@ -40,6 +40,7 @@ import { notificationMessage } from '../../functions/core/event';
 import { startConfirmingSecretManager } from '../../test/harness/secretManagerStandIn';
 import { loadConfig } from '../../functions/config';
 import { createLogger, memoryLogger } from '../../functions/log';
+import { KnownEvents } from '../../functions/cluster/events';
 import type { EventOutcome } from '../../functions/core/outcome';
 import { handleRotationTrigger } from '../../functions/rotation/rotateSecretFunction';
 import { defaultStrategies } from '../../functions/rotation/strategies';
@@ -86,6 +87,8 @@ export interface StormFigures {
     readonly converged: boolean;
     /** Rotor's reconcile passes in the event (its loop's DEBUG lines): what woke them, their cost. */
     readonly passes: PassSummary;
+    /** Rotor's requests to the API server in the event (watches included); GETs of Kubernetes Events. */
+    readonly requests: { readonly total: number; readonly eventGets: number };
     /** Rotor's overhead over the controllers (see --dependents above), from a watch of the Deployments. */
     readonly overhead: {
       readonly eventToAllAvailableMs: number;
@@ -232,7 +235,14 @@ export async function runStorm(
     // Every restart Rotor sends, timestamped from the event.
     let eventStart = 0;
     let restarts: RecordedRestart[] = [];
+    // Rotor's requests, counted (the recording's own log is emptied: at 2 000 dependents it would
+    // hold every request of the run).
+    let requestsSent = 0;
+    let eventGets = 0;
     recording.beforeRequest = (req) => {
+      requestsSent++;
+      if (req.method === 'GET' && req.path.includes('/events/')) eventGets++;
+      recording.log.length = 0;
       if (req.method === 'PATCH' && JSON.stringify(req.body ?? {}).includes(RESTARTED_AT)) {
         const n = req.path.split('/').pop() ?? '';
         restarts.push({ name: n, wave: waveOf.get(n) ?? -1, atMs: Date.now() - eventStart });
@@ -261,6 +271,10 @@ export async function runStorm(
     });
     const stuck = (messageId: string): string =>
       `storm: event ${messageId} not acked within the bench's budget of ${budgetMs} ms (${Math.ceil(waveOf.size / config.waves.size)} steps): ${restarts.length} restarts sent, ${availableAtMs.size} of ${waveOf.size} Deployments Available on their new revision; kubelet stand-in: ${stand.lastError() || 'no error'}`;
+    // As deployed: the instance's cache of the Kubernetes Events it created or found, kept across
+    // deliveries (onSecretEvent's environment has one); without it every pass asked the API server
+    // again, per finished dependent, for the Event of a restart it had reported itself.
+    const knownEvents = new KnownEvents();
     const sm = await startConfirmingSecretManager();
     confirming = sm;
     // --rollback: real payloads (rotateSecret restores one), and the operator's opt-in.
@@ -290,6 +304,7 @@ export async function runStorm(
         config,
         logger,
         secretManager: sm.secretManager,
+        knownEvents,
         clusters: () => Promise.resolve([recording]),
         rollbackRequests: {
           request: (data: string) => Promise.resolve(`request-${requests.push(data)}`),
@@ -318,9 +333,14 @@ export async function runStorm(
     await addValue(2);
     availableAtMs = new Map();
     passLog = [];
+    const requestsBefore = { all: requestsSent, eventGets };
     eventStart = Date.now();
     const healthy = await deliverUntilAcked('2', 'storm-healthy');
     const healthyPasses = passSummary(passLog);
+    const healthyRequests = {
+      total: requestsSent - requestsBefore.all,
+      eventGets: eventGets - requestsBefore.eventGets,
+    };
     const lastWave = WAVES[WAVES.length - 1];
     const inLastWave = [...waveOf].filter(([, w]) => w === lastWave).map(([n]) => n);
     await watched.until(
@@ -359,6 +379,7 @@ export async function runStorm(
         : {}),
       converged: healthy.outcome.converged === true && healthy.outcome.halted === undefined,
       passes: healthyPasses,
+      requests: healthyRequests,
       overhead,
     };
     const deliveryLabel =
