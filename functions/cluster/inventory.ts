@@ -202,6 +202,18 @@ export async function forEachInventoryPart(
 }
 
 /** One cluster's lists for one reader: the namespace filter, the page size, the kinds found absent. */
+/**
+ * The resourceVersion of the list each listed object was read in (objects are shared read-only, so
+ * this lives beside them). A watch from it delivers every change since the pass read the object,
+ * and every object of one list shares it: one namespace watch covers all the waited ones.
+ */
+const listedAt = new WeakMap<KubeObject, string>();
+
+/** The version of the list `o` was read in, if it was listed by an inventory. */
+export function listVersionOf(o: KubeObject): string | undefined {
+  return listedAt.get(o);
+}
+
 class Lister {
   /** Optional kinds whose CRDs are not installed, as `plural.group`. */
   readonly absent: string[] = [];
@@ -235,15 +247,21 @@ class Lister {
     visit: (o: KubeObject) => void,
     mayKeepItem?: (bytes: Buffer) => boolean,
   ): Promise<void> {
+    const visited: KubeObject[] = [];
     const served = await forEachPage(
       this.api,
       res,
       { limit: this.pageSize },
-      (page) => page.forEach(visit),
+      (page) =>
+        page.forEach((o) => {
+          visited.push(o);
+          visit(o);
+        }),
       (o) => this.inScope(res, o) && keep(o),
       mayKeepItem,
     );
     if (!served) this.absent.push(`${res.plural}.${res.group}`);
+    else if (served.resourceVersion) for (const o of visited) listedAt.set(o, served.resourceVersion);
   }
 
   /** The small kinds, whole; independent lists run concurrently, each one request per page. */

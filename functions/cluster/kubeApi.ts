@@ -48,9 +48,11 @@ export interface KubeRequest {
    * A watch (`?watch=1`): the answer is the first event the server streams (one JSON line), or
    * `{}` when the stream ends without one; the connection is closed after it. Watches use their
    * own connections, so one held open never delays the requests of a reconcile. `signal` aborts
-   * it (the promise rejects).
+   * it (the promise rejects). With `accept`, the answer is the first event it accepts (each event
+   * parsed and handed to it as it arrives; a line that is not JSON is accepted, for the caller to
+   * refuse); a KubeApi may ignore it and answer the first event, so the caller checks again.
    */
-  readonly watch?: { readonly signal?: AbortSignal };
+  readonly watch?: { readonly signal?: AbortSignal; readonly accept?: (event: unknown) => boolean };
 }
 
 export interface KubeApi {
@@ -195,7 +197,7 @@ export class HttpKubeApi implements KubeApi {
       payload,
       {
         timeoutMs,
-        ...(req.watch ? { firstLine: true } : {}),
+        ...(req.watch ? { firstLine: req.watch.accept ?? (() => true) } : {}),
         ...(req.eachItem ? { eachItem: req.eachItem } : {}),
         ...(req.mayKeepItem ? { mayKeepItem: req.mayKeepItem } : {}),
         ...(req.raw ? { maxBytes: RAW_BODY_LIMIT } : {}),
@@ -271,8 +273,8 @@ interface ExchangeOptions {
   readonly mayKeepItem?: (bytes: Buffer) => boolean;
   /** Keep at most this many bytes of the body and stop reading there. */
   readonly maxBytes?: number;
-  /** A watch: the answer is the first line (one event), or `{}` when the stream ends without one. */
-  readonly firstLine?: boolean;
+  /** A watch: the answer is the first line (one event) accepted, or `{}` when the stream ends without one. */
+  readonly firstLine?: (event: unknown) => boolean;
 }
 
 /** The request is not answered in full within its deadline. */
@@ -304,7 +306,7 @@ function exchange(r: http.ClientRequest, payload: Buffer | undefined, o: Exchang
       res.on('error', fail);
       // After the end (or the kept bytes) this is a no-op: the answer is settled.
       res.on('close', () => fail(new Error('the connection closed before the answer ended')));
-      if (o.firstLine && status >= 200 && status < 300) readFirstLine(res, status, done);
+      if (o.firstLine && status >= 200 && status < 300) readFirstLine(res, status, o.firstLine, done);
       else if (o.eachItem && status >= 200 && status < 300) readItems(res, o, status, done, fail);
       else readBody(res, o.maxBytes, status, done);
     });
@@ -314,18 +316,45 @@ function exchange(r: http.ClientRequest, payload: Buffer | undefined, o: Exchang
   });
 }
 
-/** A watch's first event (one JSON line, at most 1 MiB kept); the rest is not read. */
-function readFirstLine(res: http.IncomingMessage, status: number, done: (a: Answer) => void): void {
+/**
+ * A watch's first event that `accept` takes (one JSON line, at most 1 MiB kept; the lines it does
+ * not take are dropped as they are read); the rest is not read.
+ */
+function readFirstLine(
+  res: http.IncomingMessage,
+  status: number,
+  accept: (event: unknown) => boolean,
+  done: (a: Answer) => void,
+): void {
   let text = '';
   res.on('data', (c: Buffer) => {
     text += c.toString('utf8');
-    const nl = text.indexOf('\n');
-    if (nl >= 0 || text.length > 1 << 20) {
-      done({ status, body: nl >= 0 ? text.slice(0, nl) : '{}' });
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n')) {
+      const line = text.slice(0, nl);
+      text = text.slice(nl + 1);
+      if (line.trim() && acceptsLine(line, accept)) {
+        done({ status, body: line });
+        res.destroy();
+        return;
+      }
+    }
+    if (text.length > 1 << 20) {
+      done({ status, body: '{}' });
       res.destroy();
     }
   });
-  res.on('end', () => done({ status, body: text.trim() ? text : '{}' }));
+  res.on('end', () => done({ status, body: text.trim() && acceptsLine(text, accept) ? text : '{}' }));
+}
+
+/** Whether `accept` takes the event on `line`; a line that is not JSON is taken (the caller refuses it). */
+function acceptsLine(line: string, accept: (event: unknown) => boolean): boolean {
+  let event: unknown;
+  try {
+    event = JSON.parse(line);
+  } catch {
+    return true;
+  }
+  return accept(event);
 }
 
 /** A list, parsed item by item as the bytes arrive: only what eachItem keeps is held. */

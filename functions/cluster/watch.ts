@@ -1,9 +1,11 @@
 // Waiting for a change on what a reconcile pass waits on (core/converge.ts: WatchTarget): one
-// Kubernetes watch per target group, all at once; the first event on any of them ends the wait.
-// A watch that cannot start or breaks (410 Gone, a network error, an API that does not stream)
-// falls back to the poll: the wait then ends at its deadline, and the next pass lists afresh.
-import type { WatchTarget } from '../core/converge';
-import { watchGroups } from '../core/converge';
+// Kubernetes watch per target group, all at once; the first event on any of them that can change
+// the next pass's decision (core/converge.ts: wakesPass) ends the wait, the others are read past.
+// A watch that loses its place (410 Gone) ends the wait: the next pass lists afresh. One that
+// cannot start or breaks (a network error, an API that does not stream) falls back to the poll:
+// the wait then ends at its deadline.
+import type { WatchEvent, WatchGroup, WatchTarget } from '../core/converge';
+import { wakesPass, watchGroups } from '../core/converge';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import type { KubeApi } from './kubeApi';
@@ -30,7 +32,7 @@ export async function waitForChange(
   untilMs: number,
   log: Logger,
   maxWatches = 16,
-  _stats: WaitStats = { ignored: 0 },
+  stats: WaitStats = { ignored: 0 },
 ): Promise<WaitEnd> {
   const ms = untilMs - Date.now();
   if (ms <= 0) return 'deadline';
@@ -43,7 +45,7 @@ export async function waitForChange(
   });
   const watches = groups.flatMap((g) => {
     const api = byCluster.get(g.cluster);
-    return api ? [watchOne(api, g, ms, controller.signal, log)] : [];
+    return api ? [watchOne(api, g, ms, controller.signal, log, stats)] : [];
   });
   try {
     return await Promise.race([deadline, ...watches]);
@@ -52,35 +54,50 @@ export async function waitForChange(
   }
 }
 
-/** Resolves 'changed' on the first event; never resolves when the watch fails (the poll ends the wait). */
+/**
+ * Resolves 'changed' on the first event that wakes a pass; never resolves when the watch fails
+ * or its stream ends (the poll ends the wait).
+ */
 async function watchOne(
   api: KubeApi,
-  target: WatchTarget,
+  target: WatchGroup,
   ms: number,
   signal: AbortSignal,
   log: Logger,
+  stats: WaitStats,
 ): Promise<WaitEnd> {
   const res = resourceOf(target);
+  const accept = (event: unknown): boolean => {
+    const wakes = wakesPass(target, event ?? {});
+    if (!wakes) stats.ignored++;
+    return wakes;
+  };
   try {
     for (const version of res.versions) {
       try {
-        const resourceVersion = target.resourceVersion ?? (await currentVersion(api, res, version, target));
-        const event = await api.request<{ type?: unknown }>({
-          method: 'GET',
-          path: resourcePath(res, version, target.namespace),
-          query: {
-            watch: 1,
-            resourceVersion,
-            allowWatchBookmarks: 'false',
-            timeoutSeconds: Math.max(1, Math.ceil(ms / 1000)),
-            ...(target.name ? { fieldSelector: `metadata.name=${target.name}` } : {}),
-          },
-          timeoutMs: ms + 5_000,
-          watch: { signal },
-        });
-        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') return 'changed';
-        // ERROR (410 Gone: the version is too old), or the stream ended without an event.
-        break;
+        let resourceVersion = target.resourceVersion ?? (await currentVersion(api, res, version, target));
+        for (;;) {
+          const event = await api.request<WatchEvent>({
+            method: 'GET',
+            path: resourcePath(res, version, target.namespace),
+            query: {
+              watch: 1,
+              resourceVersion,
+              allowWatchBookmarks: 'false',
+              timeoutSeconds: Math.max(1, Math.ceil(ms / 1000)),
+              ...(target.name ? { fieldSelector: `metadata.name=${target.name}` } : {}),
+            },
+            timeoutMs: ms + 5_000,
+            watch: { signal, accept },
+          });
+          if (event.type === undefined) return new Promise<WaitEnd>(() => undefined); // no event: the poll
+          if (wakesPass(target, event)) return 'changed';
+          // A KubeApi that answered an event `accept` refused: watched again from just after it.
+          stats.ignored++;
+          const after = versionOf(event);
+          if (after === undefined) return new Promise<WaitEnd>(() => undefined);
+          resourceVersion = after;
+        }
       } catch (e) {
         if (isNotFound(e)) continue; // this version is not served: the next
         throw e;
@@ -91,6 +108,13 @@ async function watchOne(
       log.debug(`watch of ${res.plural} in ${target.namespace} failed (${errorMessage(e)}); polling instead`);
   }
   return new Promise<WaitEnd>(() => undefined);
+}
+
+/** The resourceVersion of a watch event's object, if it has one. */
+function versionOf(event: WatchEvent): string | undefined {
+  const o = event.object as { metadata?: { resourceVersion?: unknown } } | undefined;
+  const v = o?.metadata?.resourceVersion;
+  return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
 /** The collection's current resourceVersion: a watch from it sees only what changes next. */

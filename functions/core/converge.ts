@@ -8,7 +8,9 @@
 import type { WaitingFor } from './decision';
 import type { DependencySource } from './discovery';
 import type { PubsubMessage } from './event';
-import type { WorkloadKind, WorkloadRef } from './kube';
+import type { KubeObject, WorkloadKind, WorkloadRef } from './kube';
+import { isObject } from './kube';
+import { kindOf } from './workloadKinds';
 
 /** What one reconcile pass showed, as the loop needs it. */
 export interface PassRecord {
@@ -507,12 +509,18 @@ export function watchTargetsOf(
 }
 
 /**
+ * A watch to open (watchGroups): what it watches, and for a namespace watch of several named
+ * workloads, their names (`awaited`): the namespace's other workloads are not waited on.
+ */
+export type WatchGroup = WatchTarget & { readonly awaited?: readonly string[] };
+
+/**
  * The watches to open for `targets`: one per object; where a namespace has several objects of one
  * resource, one watch of the namespace's resource instead; at most `max` (when more are needed, the
  * wait is a poll: the next pass lists anyway). A group is watched from its resourceVersion when all
  * its targets share it (resourceVersions are opaque: never compared); otherwise from the current one.
  */
-export function watchGroups(targets: readonly WatchTarget[], max: number): WatchTarget[] {
+export function watchGroups(targets: readonly WatchTarget[], max: number): WatchGroup[] {
   const groups = new Map<string, WatchTarget[]>();
   for (const t of targets) {
     const key = [t.cluster, t.resource, t.resource === 'workload' ? t.kind : '', t.namespace].join('\u0000');
@@ -520,7 +528,7 @@ export function watchGroups(targets: readonly WatchTarget[], max: number): Watch
     if (g) g.push(t);
     else groups.set(key, [t]);
   }
-  const out: WatchTarget[] = [];
+  const out: WatchGroup[] = [];
   for (const g of groups.values()) {
     const first = g[0];
     if (!first) continue;
@@ -530,9 +538,44 @@ export function watchGroups(targets: readonly WatchTarget[], max: number): Watch
     if (names.size === 1 && first.name !== undefined)
       out.push(sameVersion ? first : loosened(first, 'object'));
     else if (names.size === 1 && sameVersion) out.push(first);
-    else out.push(loosened(first, 'namespace'));
+    else {
+      const { name: _one, ...namespace } = first;
+      const base = sameVersion ? namespace : loosened(first, 'namespace');
+      const awaited = [...names].filter((n): n is string => n !== undefined).sort();
+      // Workloads waited on by name: only their changes are awaited (wakesPass).
+      out.push(first.resource === 'workload' && !names.has(undefined) ? { ...base, awaited } : base);
+    }
   }
   return out.length > max ? [] : out;
+}
+
+/** A watch event as the API server streams it: hostile input, its shape checked where it is read. */
+export interface WatchEvent {
+  readonly type?: unknown;
+  readonly object?: unknown;
+}
+
+/**
+ * Whether a watch event can change what the next pass decides, so that it wakes one. A workload
+ * Rotor waits on is waited on for the end of its rollout: finished, failed, or no longer rolled by
+ * its controller; or for the object going away or appearing. A rollout that advances (a replica
+ * updated, ready, available: several status writes per rollout) changes only the progress text of
+ * the pass's reason, and a pass costs a full discovery: it wakes none. Nor does a change of another
+ * workload of the namespace (a namespace watch of several workloads: `awaited`). Any change of the
+ * other things a pass waits on (a sync's status, the CSI driver's pod statuses, pods) wakes one. A
+ * watch that lost its place (ERROR: 410 Gone) wakes one too: the pass lists afresh. A crash loop
+ * shows in pods, not in the workload's status: the next pass finds it, at the latest one poll
+ * (LoopSettings.pollMs) after the wait began; so does a new dependent.
+ */
+export function wakesPass(group: WatchGroup, event: WatchEvent): boolean {
+  if (event.type === 'ERROR') return true;
+  if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return false;
+  if (group.resource !== 'workload') return true;
+  const object = isObject(event.object) ? (event.object as KubeObject) : undefined;
+  const name = object?.metadata?.name;
+  if (group.awaited && !(typeof name === 'string' && group.awaited.includes(name))) return false;
+  if (event.type !== 'MODIFIED' || !object) return true;
+  return kindOf(group.kind).rollout(object).state !== 'progressing';
 }
 
 /** The target without its resourceVersion (the wait starts at the current one), for the object or the namespace. */

@@ -59,6 +59,7 @@ import type { KubeApi } from '../cluster/kubeApi';
 import { KubeApiError, isConflict, isNotFound } from '../cluster/kubeApi';
 import { sharedDiscovery } from '../cluster/sharedDiscovery';
 import type { LiveInventory } from '../cluster/inventory';
+import { listVersionOf } from '../cluster/inventory';
 import type { NamespaceFilter } from '../cluster/namespaces';
 import { namespaceMatcher } from '../cluster/namespaces';
 import { listAll } from '../cluster/listing';
@@ -667,7 +668,9 @@ function passWaits(
     if (!wd) return [];
     const acting = gated && (o.result === 'restarted' || o.result === 'reloaded');
     const waiting = o.result === 'waiting' ? o.waitingFor : acting ? ('acted' as const) : undefined;
-    const workload = wd.object.metadata?.resourceVersion;
+    // The version of the list the pass read it in: shared by the namespace's waited workloads, so
+    // one watch of the namespace from it misses nothing that changed since (a re-read: its own).
+    const workload = listVersionOf(wd.object) ?? wd.object.metadata?.resourceVersion;
     const statuses = seen.spcPodStatuses.get(wd.ref.namespace);
     const pods = seen.pods.get(workloadId(wd));
     return watchTargetsOf(

@@ -8,6 +8,7 @@ import type {
   LoopSettings,
   LoopState,
   PassRecord,
+  WatchGroup,
   WatchTarget,
 } from '../../functions/core/converge';
 import {
@@ -21,6 +22,7 @@ import {
   supersededBy,
   supersededEverywhere,
   waitClockOf,
+  wakesPass,
   watchGroups,
   watchTargetsOf,
 } from '../../functions/core/converge';
@@ -351,7 +353,28 @@ describe('what a pass waits on', () => {
       { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', name: 'a' },
     ]);
     assert.deepEqual(watchGroups([w('a', '1'), w('b', '2')], 16), [
-      { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment' },
+      { cluster: 'c', namespace: 'shop', resource: 'workload', kind: 'Deployment', awaited: ['a', 'b'] },
+    ]);
+  });
+
+  it("workloads read in one list (one version): one watch of the namespace from that list's version, awaiting them by name", () => {
+    const w = (name: string): WatchTarget => ({
+      cluster: 'c',
+      namespace: 'shop',
+      resource: 'workload',
+      kind: 'Deployment',
+      name,
+      resourceVersion: '900',
+    });
+    assert.deepEqual(watchGroups([w('b'), w('a'), w('b')], 16), [
+      {
+        cluster: 'c',
+        namespace: 'shop',
+        resource: 'workload',
+        kind: 'Deployment',
+        resourceVersion: '900',
+        awaited: ['a', 'b'],
+      },
     ]);
   });
 
@@ -572,5 +595,75 @@ describe('waiting for an earlier stage of clusters', () => {
     ];
     const step = afterPass(state(passes, 59_950), settings);
     assert.equal(step.kind === 'end' && step.end.end, 'retry');
+  });
+});
+
+describe('which watch event wakes a pass', () => {
+  const group: WatchGroup = {
+    cluster: 'c',
+    namespace: 'storm',
+    resource: 'workload',
+    kind: 'Deployment',
+    resourceVersion: '900',
+    awaited: ['w1-00', 'w1-01'],
+  };
+  /** A one-replica Deployment at generation 2 (Rotor's restart), with the controller's status. */
+  const deployment = (name: string, status: Record<string, unknown>) => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'storm', generation: 2, resourceVersion: '901' },
+    spec: { replicas: 1 },
+    status,
+  });
+  const done = { observedGeneration: 2, replicas: 1, updatedReplicas: 1, availableReplicas: 1 };
+  const modified = (object: unknown) => ({ type: 'MODIFIED', object });
+
+  it('a waited rollout that advances wakes none: not observed yet, new pod not ready, old pod still there', () => {
+    assert.equal(wakesPass(group, modified(deployment('w1-00', { ...done, observedGeneration: 1 }))), false);
+    assert.equal(wakesPass(group, modified(deployment('w1-00', { ...done, updatedReplicas: 0 }))), false);
+    assert.equal(wakesPass(group, modified(deployment('w1-00', { ...done, replicas: 2 }))), false);
+    assert.equal(wakesPass(group, modified(deployment('w1-00', { ...done, availableReplicas: 0 }))), false);
+  });
+
+  it('a waited rollout that finished or failed wakes one', () => {
+    assert.equal(wakesPass(group, modified(deployment('w1-01', done))), true);
+    const deadline = {
+      ...done,
+      availableReplicas: 0,
+      conditions: [{ type: 'Progressing', status: 'False', reason: 'ProgressDeadlineExceeded' }],
+    };
+    assert.equal(wakesPass(group, modified(deployment('w1-00', deadline))), true);
+  });
+
+  it('another workload of the namespace wakes none, even when its rollout finished or it appeared', () => {
+    assert.equal(wakesPass(group, modified(deployment('w3-07', done))), false);
+    assert.equal(wakesPass(group, { type: 'ADDED', object: deployment('w3-07', done) }), false);
+    assert.equal(wakesPass(group, { type: 'DELETED', object: deployment('w3-07', done) }), false);
+  });
+
+  it('a waited workload deleted or created wakes one; so does a watch that lost its place; a bookmark does not', () => {
+    assert.equal(wakesPass(group, { type: 'DELETED', object: deployment('w1-00', {}) }), true);
+    assert.equal(wakesPass(group, { type: 'ADDED', object: deployment('w1-00', {}) }), true);
+    assert.equal(wakesPass(group, { type: 'ERROR', object: { kind: 'Status', code: 410 } }), true);
+    assert.equal(wakesPass(group, { type: 'BOOKMARK', object: deployment('w1-00', done) }), false);
+  });
+
+  it('one waited object, or a whole namespace waited on: its change is judged by the rollout alone', () => {
+    const one: WatchGroup = {
+      cluster: 'c',
+      namespace: 'storm',
+      resource: 'workload',
+      kind: 'Deployment',
+      name: 'w1-00',
+    };
+    assert.equal(wakesPass(one, modified(deployment('w1-00', { ...done, availableReplicas: 0 }))), false);
+    assert.equal(wakesPass(one, modified(deployment('w1-00', done))), true);
+  });
+
+  it('any change of a sync, a CSI pod status or a pod wakes one (that change may be what the pass waits for)', () => {
+    const es: WatchGroup = { cluster: 'c', namespace: 'shop', resource: 'external-secret', name: 'db' };
+    assert.equal(wakesPass(es, modified({ metadata: { name: 'db' }, status: {} })), true);
+    const pods: WatchGroup = { cluster: 'c', namespace: 'shop', resource: 'pod' };
+    assert.equal(wakesPass(pods, modified({ metadata: { name: 'web-1' } })), true);
   });
 });
