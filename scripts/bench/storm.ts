@@ -48,8 +48,7 @@ import { SecretValue } from '../../functions/secretmanager/secretValue';
 import { appliedVersions } from '../../functions/core/discovery';
 import type { HaltFigures, LoggedPass, PassSummary, RecordedRestart } from './stormFigures';
 import { eventBudgetMs, haltFigures, isAvailable, lastRestartOfWave, passSummary } from './stormFigures';
-import type { DeploymentView } from './deploymentWatch';
-import { DeploymentWatch } from './deploymentWatch';
+import { ListWatch } from '../../test/harness/listWatch';
 
 const NS = 'storm';
 const WAVES = [1, 2, 3, 4] as const;
@@ -124,6 +123,22 @@ export interface StormFigures {
   };
 }
 
+interface DeploymentView {
+  metadata: {
+    name: string;
+    generation?: number;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
+  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
+}
+
 const name = (wave: number, i: number): string => `w${wave}-${String(i).padStart(2, '0')}`;
 
 /** Available on a revision Rotor restarted (the fleet is created without the restart marker). */
@@ -176,7 +191,7 @@ export async function runStorm(
   let kubelet: Kubelet | undefined;
   let api: RecordingApi | undefined;
   let confirming: Awaited<ReturnType<typeof startConfirmingSecretManager>> | undefined;
-  let fleet: DeploymentWatch | undefined;
+  let fleet: ListWatch<DeploymentView> | undefined;
   try {
     progress('storm: starting the local control plane WITH kube-controller-manager');
     cp = await startControlPlane({ users: ['rotor'] });
@@ -185,7 +200,7 @@ export async function runStorm(
     await installCrds(kc);
     await applyManifests(kc, join(REPO_ROOT, 'infra', 'k8s', 'rbac.yaml'));
     await plane.admin('POST', '/api/v1/namespaces', { metadata: { name: NS } });
-    kubelet = await startKubelet(plane, { namespace: NS, pollMs: 200 });
+    kubelet = await startKubelet(plane, { namespace: NS, pollMs: 200, watch: true });
     const stand = kubelet;
     const recording = new RecordingApi(
       kubeApiFromKubeconfig(plane.kubeconfigPathFor('rotor'), undefined, 'local'),
@@ -224,7 +239,7 @@ export async function runStorm(
     progress(
       `storm: ${waveOf.size} Deployments created; waiting for them to be Available (kubelet stand-in)`,
     );
-    fleet = await DeploymentWatch.start(plane, NS);
+    fleet = await ListWatch.start<DeploymentView>(plane, `/apis/apps/v1/namespaces/${NS}/deployments`);
     const watched = fleet;
     await watched.until(
       (current) => current.size === waveOf.size && [...current.values()].every(isAvailable),
@@ -482,7 +497,7 @@ async function rollBack(run: {
     messageId: string,
   ) => Promise<{ outcome: EventOutcome; deliveries: number }>;
   readonly kubelet: Kubelet;
-  readonly fleet: DeploymentWatch;
+  readonly fleet: ListWatch<DeploymentView>;
 }): Promise<NonNullable<StormFigures['rollback']>> {
   const haltAt = Date.now();
   if (run.halted.onHalt?.response !== 'rolled-back' || run.requests.length !== 1)

@@ -9,7 +9,12 @@
 //
 // Which state a pod gets is the test's policy, asked per pod on every poll: change it (e.g. make
 // a crashlooping revision healthy) and the next poll rewrites the pods.
+//
+// With `watch` (the storm bench: hundreds to thousands of pods), the pods are followed with one
+// list and a watch (./listWatch.ts), as a real kubelet follows its pods: each change is handled as
+// it arrives, and the poll goes over the pods the watch holds instead of listing them all again.
 import type { ControlPlane } from './controlPlane';
+import { ListWatch } from './listWatch';
 
 const MERGE = 'application/merge-patch+json';
 /** The Node pods are bound to (created by the stand-in; a DaemonSet wants one pod per Node). */
@@ -41,6 +46,8 @@ export interface KubeletOptions {
   /** The state each pod should be in; default: ready. */
   policy?: (pod: StandInPod) => PodState;
   readonly pollMs?: number;
+  /** Follow the pods with a watch instead of listing them on every poll (see above). */
+  readonly watch?: boolean;
 }
 
 export interface Kubelet {
@@ -227,17 +234,29 @@ export async function startKubelet(cp: ControlPlane, options: KubeletOptions): P
     written.set(name, key);
   };
 
+  const podsPath = `/api/v1/namespaces/${namespace}/pods`;
+  const watched = options.watch ? await ListWatch.start<StandInPod>(cp, podsPath) : undefined;
   let running: Promise<void> = Promise.resolve();
   const sync = (): Promise<void> => {
     running = running.then(async () => {
-      const list = await cp.admin<{ items: StandInPod[] }>('GET', `/api/v1/namespaces/${namespace}/pods`);
-      for (const pod of list.items) await syncPod(pod);
+      const pods = watched
+        ? [...watched.current.values()]
+        : (await cp.admin<{ items: StandInPod[] }>('GET', podsPath)).items;
+      for (const pod of pods) await syncPod(pod);
     });
     return running;
   };
 
   let stopped = false;
   let lastError: unknown;
+  // Each change the watch brings is handled at once, in turn with the polls.
+  watched?.listen((pod) => {
+    running = running.then(() =>
+      syncPod(pod).catch((e: unknown) => {
+        lastError = e;
+      }),
+    );
+  });
   let lastHeartbeat = Date.now();
   const loop = (async () => {
     while (!stopped) {
@@ -266,6 +285,7 @@ export async function startKubelet(cp: ControlPlane, options: KubeletOptions): P
     async stop() {
       stopped = true;
       await loop;
+      await watched?.stop();
     },
   };
 }

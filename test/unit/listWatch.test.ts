@@ -1,4 +1,5 @@
-// The storm bench's Deployment watch (scripts/bench/deploymentWatch.ts) against a local HTTP server
+// The harness's list-and-watch of a collection (test/harness/listWatch.ts: the storm bench's Deployments,
+// the kubelet stand-in's pods) against a local HTTP server
 // standing in for the API server: list, watch from the list's version, re-list on 410 Gone, and a
 // stop() that leaves no request running (the 2 000-dependents run died of an unhandled rejection
 // from the bench's own poller after teardown).
@@ -9,8 +10,18 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { ControlPlane } from '../../test/harness/controlPlane';
-import type { DeploymentView } from '../../scripts/bench/deploymentWatch';
-import { DeploymentWatch } from '../../scripts/bench/deploymentWatch';
+import { ListWatch } from '../../test/harness/listWatch';
+
+interface DeploymentView {
+  metadata: { name: string; generation?: number; resourceVersion?: string };
+  spec: { template: object };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    availableReplicas?: number;
+  };
+}
 
 const deployment = (name: string, rv: string, available: number): DeploymentView => ({
   metadata: { name, generation: 1, resourceVersion: rv },
@@ -64,7 +75,7 @@ describe('the storm bench watch of its Deployments', () => {
       },
     } as unknown as ControlPlane;
 
-    const w = await DeploymentWatch.start(plane, 'storm');
+    const w = await ListWatch.start<DeploymentView>(plane, '/apis/apps/v1/namespaces/storm/deployments');
     const seen: string[] = [];
     w.listen((d) => seen.push(`${d.metadata.name}@${d.metadata.resourceVersion ?? ''}`));
     await w.until((current) => current.has('b'), 10_000, "'b' seen");
@@ -97,7 +108,7 @@ describe('the storm bench watch of its Deployments', () => {
       },
       admin: <T>(): Promise<T> => Promise.resolve({ metadata: { resourceVersion: '20' }, items: [] } as T),
     } as unknown as ControlPlane;
-    const w = await DeploymentWatch.start(plane, 'storm');
+    const w = await ListWatch.start<DeploymentView>(plane, '/apis/apps/v1/namespaces/storm/deployments');
     await assert.rejects(
       w.until(() => false, 50, 'the impossible'),
       /timed out after 50 ms waiting for the impossible/,

@@ -1,41 +1,31 @@
-// The storm bench's view of its Deployments (./storm.ts): one list, then a watch from that list's
-// resourceVersion (a fresh list when the watch answers 410 Gone or fails, a new watch from the last
-// version seen when the server closes it). Each change is handed to the listeners as it arrives,
-// so the bench timestamps a Deployment's first Available on its new revision at the event's
-// arrival, and waits on conditions over the fleet without listing every Deployment every 250 ms
-// (at 600–2 000 Deployments, megabytes per poll against the API server and the 2 cores Rotor and
-// the controllers share, which inflated the very overhead the bench measures).
+// One collection of a namespace, kept current from the API server the way an informer does: one
+// list, then a watch from that list's resourceVersion (a fresh list when the watch answers 410 Gone
+// or fails, a new watch from the last version seen when the server closes it). Each object is
+// handed to the listeners as it arrives. The storm bench timestamps its Deployments' rollouts with
+// it and waits on conditions over the fleet (scripts/bench/storm.ts), and the kubelet stand-in
+// (./kubelet.ts, `watch`) follows its pods with it, instead of listing every object every few
+// hundred ms (at 600–2 000 objects, megabytes per poll against the API server and the 2 cores
+// Rotor and the controllers share, which inflated the very overhead the bench measures).
 import { Watch } from '@kubernetes/client-node';
 import type { ControlPlane } from '../../test/harness/controlPlane';
 
-export interface DeploymentView {
-  metadata: {
-    name: string;
-    generation?: number;
-    resourceVersion?: string;
-    annotations?: Record<string, string>;
-  };
-  spec: { template: { metadata?: { annotations?: Record<string, string> } } };
-  status?: {
-    observedGeneration?: number;
-    replicas?: number;
-    updatedReplicas?: number;
-    availableReplicas?: number;
-  };
+/** What the watch reads of every object: its name and version. */
+export interface Named {
+  readonly metadata: { readonly name: string; readonly resourceVersion?: string };
 }
 
-/** Called with each Deployment as it is listed or changes, and the time (epoch ms) it was seen. */
-export type DeploymentListener = (d: DeploymentView, atMs: number) => void;
+/** Called with each object as it is listed or changes, and the time (epoch ms) it was seen. */
+export type Listener<T> = (o: T, atMs: number) => void;
 
 /** After a failed watch or list, the next attempt waits this long (the bench's own API server). */
 const RETRY_MS = 500;
 /** stop() waits at most this long for the watch request to end. */
 const STOP_WAIT_MS = 5_000;
 
-export class DeploymentWatch {
-  /** The latest version of each Deployment seen, by name (bounded by the fleet). */
-  readonly current = new Map<string, DeploymentView>();
-  private readonly listeners = new Set<DeploymentListener>();
+export class ListWatch<T extends Named> {
+  /** The latest version of each object seen, by name (bounded by the collection). */
+  readonly current = new Map<string, T>();
+  private readonly listeners = new Set<Listener<T>>();
   private readonly watch: Watch;
   /** Ends the running watch request (whether or not its response has started). */
   private abortWatch: (() => void) | undefined;
@@ -49,34 +39,31 @@ export class DeploymentWatch {
 
   private constructor(
     private readonly plane: ControlPlane,
-    private readonly namespace: string,
+    /** The collection, e.g. /apis/apps/v1/namespaces/storm/deployments. */
+    private readonly path: string,
   ) {
     this.watch = new Watch(plane.kubeConfig());
   }
 
-  /** Lists the namespace's Deployments and watches them until stop(). */
-  static async start(plane: ControlPlane, namespace: string): Promise<DeploymentWatch> {
-    const w = new DeploymentWatch(plane, namespace);
+  /** Lists the collection at `path` (as the admin) and watches it until stop(). */
+  static async start<T extends Named>(plane: ControlPlane, path: string): Promise<ListWatch<T>> {
+    const w = new ListWatch<T>(plane, path);
     await w.list();
     w.loop = w.run();
     return w;
   }
 
   /** Calls `l` for every change from now on; returns a function that removes it. */
-  listen(l: DeploymentListener): () => void {
+  listen(l: Listener<T>): () => void {
     this.listeners.add(l);
     return () => this.listeners.delete(l);
   }
 
   /**
-   * Resolves when `done` holds over the Deployments seen (checked now and after each change);
+   * Resolves when `done` holds over the objects seen (checked now and after each change);
    * rejects after `timeoutMs` saying `what` and the watch's last error.
    */
-  until(
-    done: (current: ReadonlyMap<string, DeploymentView>) => boolean,
-    timeoutMs: number,
-    what: string,
-  ): Promise<void> {
+  until(done: (current: ReadonlyMap<string, T>) => boolean, timeoutMs: number, what: string): Promise<void> {
     if (done(this.current)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -107,9 +94,9 @@ export class DeploymentWatch {
   }
 
   private async list(): Promise<void> {
-    const list = await this.plane.admin<{ metadata?: { resourceVersion?: string }; items: DeploymentView[] }>(
+    const list = await this.plane.admin<{ metadata?: { resourceVersion?: string }; items: T[] }>(
       'GET',
-      `/apis/apps/v1/namespaces/${this.namespace}/deployments`,
+      this.path,
     );
     const at = Date.now();
     // The list's own version: its items' versions are older (a watch from one replays changes).
@@ -117,7 +104,7 @@ export class DeploymentWatch {
     for (const d of list.items) this.seen(d, at);
   }
 
-  private seen(d: DeploymentView, at: number): void {
+  private seen(d: T, at: number): void {
     this.current.set(d.metadata.name, d);
     for (const l of [...this.listeners]) l(d, at);
   }
@@ -150,10 +137,9 @@ export class DeploymentWatch {
         aborted = true;
         controller?.abort();
       };
-      const path = `/apis/apps/v1/namespaces/${this.namespace}/deployments`;
       this.watch
         .watch(
-          path,
+          this.path,
           { resourceVersion: this.resourceVersion, allowWatchBookmarks: true },
           (type: string, object: unknown) => {
             if (type === 'ERROR') {
@@ -162,7 +148,7 @@ export class DeploymentWatch {
               this.abortWatch?.();
               return;
             }
-            const d = object as DeploymentView;
+            const d = object as T;
             if (type === 'BOOKMARK') {
               if (d.metadata.resourceVersion) this.resourceVersion = d.metadata.resourceVersion;
               return;
