@@ -10,6 +10,8 @@ import type { ControlPlane } from '../harness/controlPlane';
 import { kubeApiFromKubeconfig } from '../../functions/cluster/inventory';
 import type { KubeApi } from '../../functions/cluster/kubeApi';
 import { waitForChange } from '../../functions/cluster/watch';
+import { listVersionOf, liveInventory } from '../../functions/cluster/inventory';
+import { watchTargetsOf } from '../../functions/core/converge';
 import { ProjectMap, parseSecretName } from '../../functions/core/secretName';
 import { memoryLogger } from '../../functions/log';
 import { reconcilePass } from '../../functions/pipeline/reconcile';
@@ -128,5 +130,65 @@ describe('the wait is watched from what the pass read (real API server)', { time
     );
     const end = await waitForChange([api], pass.waits, Date.now() + 5_000, memoryLogger());
     assert.equal(end, 'changed', 'the sync the pass had not seen yet ends the wait');
+  });
+
+  it("waited rollouts, watched from the pass's list: another workload's end and a rollout's advance wake nothing; a waited one's end, even before the wait, wakes the pass", async () => {
+    const DEPLOYMENTS = `/apis/apps/v1/namespaces/${NS}/deployments`;
+    for (const name of ['w1', 'w2', 'w3'])
+      await admin('POST', DEPLOYMENTS, {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { app: name } },
+          template: {
+            metadata: { labels: { app: name } },
+            spec: { containers: [{ name: 'app', image: 'example.invalid/app:1' }] },
+          },
+        },
+      });
+    // No controller manager here: the controller's status is written as it would write it.
+    const status = (name: string, available: number) =>
+      admin(
+        'PATCH',
+        `${DEPLOYMENTS}/${name}/status`,
+        { status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: available } },
+        'application/merge-patch+json',
+      );
+    for (const name of ['w1', 'w2', 'w3']) await status(name, 0);
+    // The pass reads the workloads (one list) and waits on w1 and w2's rollouts.
+    const inventory = await liveInventory(api);
+    const listed = inventory.workloads.filter((w) => w.metadata?.namespace === NS && w.kind === 'Deployment');
+    const targets = listed
+      .filter((w) => w.metadata?.name === 'w1' || w.metadata?.name === 'w2')
+      .flatMap((w) =>
+        watchTargetsOf(
+          { cluster: 'local', kind: 'Deployment', namespace: NS, name: w.metadata?.name ?? '' },
+          { workload: listVersionOf(w) ?? '' },
+          'rollout',
+          [],
+        ),
+      );
+    assert.equal(targets.length, 2);
+    assert.ok(
+      targets.every((t) => t.resourceVersion && t.resourceVersion === listVersionOf(listed[0] ?? {})),
+    );
+
+    // After the pass: w3 (not waited on) finishes, w1's status is written again still rolling.
+    await status('w3', 1);
+    await admin(
+      'PATCH',
+      `${DEPLOYMENTS}/w1/status`,
+      { status: { observedGeneration: 1, replicas: 2, updatedReplicas: 1, availableReplicas: 0 } },
+      'application/merge-patch+json',
+    );
+    const quiet = await waitForChange([api], targets, Date.now() + 3_000, memoryLogger());
+    assert.equal(quiet, 'deadline', 'nothing waited on ended');
+
+    // w2 finishes before the next wait starts: seen from the list's version, it ends the wait at once.
+    await status('w2', 1);
+    const end = await waitForChange([api], targets, Date.now() + 20_000, memoryLogger());
+    assert.equal(end, 'changed');
   });
 });
