@@ -153,7 +153,15 @@ describe('the wait is watched from what the pass read (real API server)', { time
       admin(
         'PATCH',
         `${DEPLOYMENTS}/${name}/status`,
-        { status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, availableReplicas: available } },
+        {
+          status: {
+            observedGeneration: 1,
+            replicas: 1,
+            updatedReplicas: 1,
+            readyReplicas: available,
+            availableReplicas: available,
+          },
+        },
         'application/merge-patch+json',
       );
     for (const name of ['w1', 'w2', 'w3']) await status(name, 0);
