@@ -491,14 +491,19 @@ spec:
     t.diagnostic(
       `reloaded ${((Date.now() - secretChangedAt) / 1000).toFixed(1)}s after ESO wrote the Secret`,
     );
+    // What the app's reload read: exactly one POST, and the file then held the new version.
+    const named = (h: string): string => (h === v1 ? 'v1 (old)' : h === v2 ? 'v2 (new)' : h);
+    assert.deepEqual(
+      (await served(ns, pod, '/cgi-bin/reloads'))?.split('\n').map(named),
+      ['v2 (new)'],
+      'the one reload re-read the new file',
+    );
     assert.match(
       report?.reason ?? '',
       new RegExp(
         `Rotor waited the kubelet's sync period \\(${DEFAULT_SYNC_FREQUENCY_SECONDS}s ×1\\.5 \\+ 5s\\) after the sync at [0-9T:.Z-]+ for Secret ${ns}/app-credentials to reach the pods' volumes`,
       ),
     );
-    // What the app's reload read: exactly one POST, and the file then held the new version.
-    assert.deepEqual((await served(ns, pod, '/cgi-bin/reloads'))?.split('\n'), [v2]);
     assert.deepEqual(
       (await pods(ns, 'api')).map((p) => p.metadata.name),
       [pod],

@@ -103,8 +103,13 @@ const mounted7: KubeObject = {
   },
 };
 
-function decideAt(w: KubeObject, nowIso: string, spcPodStatuses: KubeObject[] = []): LiveDecision {
-  const index = new DependencyIndex(inventoryFrom('c', [...world, w]), { projects });
+function decideAt(
+  w: KubeObject,
+  nowIso: string,
+  spcPodStatuses: KubeObject[] = [],
+  secretSyncs: ReadonlyMap<string, KubeObject> = new Map(),
+): LiveDecision {
+  const index = new DependencyIndex(inventoryFrom('c', [...world, ...secretSyncs.values(), w]), { projects });
   const [wd] = index.dependentsOf(ADD7.secret);
   assert.ok(wd, 'web depends on db-password');
   return decideLive(wd, ADD7, {
@@ -113,6 +118,7 @@ function decideAt(w: KubeObject, nowIso: string, spcPodStatuses: KubeObject[] = 
     externalSecrets: synced,
     spcPodStatuses,
     pods: [readyPod],
+    secretSyncs,
     dryRun: false,
     now: Date.parse(nowIso),
     maxWaitMs: 30 * 60_000,
@@ -142,6 +148,35 @@ describe('a reload of a synced Secret volume waits for the kubelet to project it
         /\(evidence: Rotor waited the kubelet's sync period \(60s ×1\.5 \+ 5s\) after the sync at 2024-05-01T10:00:05Z for Secret shop\/creds to reach the pods' volumes\)$/,
       );
     }
+  });
+
+  it('GKE`s SecretSync: counted from its lastSuccessfulSyncTime', () => {
+    const appDb: KubeObject = {
+      apiVersion: 'secret-sync.gke.io/v1',
+      kind: 'SecretSync',
+      metadata: { name: 'app-db', namespace: 'shop' },
+      spec: {
+        secretProviderClassName: 'latest',
+        secretObject: { type: 'Opaque', data: [{ sourcePath: 'pw', targetKey: 'pw' }] },
+      },
+      status: { lastSuccessfulSyncTime: '2024-05-01T10:00:10Z' },
+    };
+    const web = deployment(
+      'web',
+      {
+        containers: [container('app', { volumeMounts: [mount('s', '/s')] })],
+        volumes: [secretVolume('s', 'app-db')],
+      },
+      { annotations: EP },
+    );
+    const syncs = new Map([['shop/app-db', appDb]]);
+    // 10:00:10 + 95 s = 10:01:45.
+    const early = decideAt(web, '2024-05-01T10:01:44Z', [], syncs);
+    assert.deepEqual(early.action === 'wait' ? [early.waitingFor, early.reason] : early, [
+      'kubelet',
+      "reload waits: SecretSync shop/app-db synced at 2024-05-01T10:00:10Z; Secret shop/app-db reaches the pods' volumes only on the kubelet's next sync of each pod: waiting the kubelet's sync period (60s, ROTOR_KUBELET_SYNC_SECONDS) ×1.5 + 5s after the sync at 2024-05-01T10:00:10Z, until 2024-05-01T10:01:45.000Z",
+    ]);
+    assert.equal(decideAt(web, '2024-05-01T10:01:45Z', [], syncs).action, 'reload');
   });
 
   it('a verdict without a sync time counts from the event; without either it never counts as passed', () => {
