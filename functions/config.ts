@@ -18,6 +18,7 @@ import type { RestartWindow } from './core/restartWindows';
 import { parseRestartWindows } from './core/restartWindows';
 import type { HaltPolicy } from './core/rollback';
 import { DEFAULT_HALT_POLICY, parseHaltPolicy } from './core/rollback';
+import { DEFAULT_KUBELET_SYNC_SECONDS, kubeletProjectionBoundMs } from './core/kubeletProjection';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -68,6 +69,7 @@ export interface RotorConfig {
    */
   readonly rotationTopic?: string;
   readonly csiRotationIntervalMs: number;
+  readonly kubeletSyncMs: number;
   readonly apis: { gke?: string; connectGateway?: string; resourceManager?: string };
   readonly logLevel: Severity;
 }
@@ -87,6 +89,13 @@ export interface ActingSettings {
    * GKE's documented default for the Secret Manager add-on's rotation interval: 2 minutes.
    */
   readonly csiRotationIntervalMs: number;
+  /**
+   * ROTOR_KUBELET_SYNC_SECONDS: the kubelet's sync period (its syncFrequency). A running pod sees
+   * a changed Secret in its volume only on its kubelet's next sync, up to 1.5 × this later, so a
+   * reload of a synced Secret read as a volume waits that (plus 5 s) after the sync
+   * (core/kubeletProjection.ts). Default the kubelet's and GKE's 1 minute; at most 600.
+   */
+  readonly kubeletSyncMs: number;
   readonly waves: WaveSettings;
   /**
    * The in-delivery loop (core/converge.ts). ROTOR_DELIVERY_BUDGET_SECONDS: how long one delivery
@@ -186,7 +195,19 @@ export function actingSettings(env: NodeJS.ProcessEnv = process.env): ActingSett
         GKE_DEFAULT_CSI_ROTATION_INTERVAL_SECONDS,
         1,
       ) * 1000,
+    kubeletSyncMs: kubeletSyncSeconds(env) * 1000,
   };
+}
+
+/** A kubelet syncs pods every minute by default; beyond 10 minutes a reload would wait longer than is sane. */
+const MAX_KUBELET_SYNC_SECONDS = 600;
+
+function kubeletSyncSeconds(env: NodeJS.ProcessEnv): number {
+  const name = 'ROTOR_KUBELET_SYNC_SECONDS';
+  const seconds = int(env.ROTOR_KUBELET_SYNC_SECONDS, name, DEFAULT_KUBELET_SYNC_SECONDS, 1);
+  if (seconds > MAX_KUBELET_SYNC_SECONDS)
+    throw new InputError(`${name}="${seconds}" is more than ${MAX_KUBELET_SYNC_SECONDS}`);
+  return seconds;
 }
 
 /** Bounds on ROTOR_WORKLOAD_RESTART_WINDOWS (configuration is outside input too). */
@@ -336,6 +357,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     );
   const allow = parseNamespaceList(env.ROTOR_NAMESPACES);
   const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
+  const maxWaitMs = int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000;
+  const acting = actingSettings(env);
+  // A reload waits the kubelet's bound after the sync: a bound past the wait's would always give up.
+  if (kubeletProjectionBoundMs(acting.kubeletSyncMs) >= maxWaitMs)
+    throw new InputError(
+      `ROTOR_KUBELET_SYNC_SECONDS=${acting.kubeletSyncMs / 1000}: a reload waits up to ${kubeletProjectionBoundMs(acting.kubeletSyncMs) / 1000}s for the kubelet, not less than ROTOR_MAX_WAIT_SECONDS (${maxWaitMs / 1000})`,
+    );
   return {
     clusters: parseClusterList(env.ROTOR_CLUSTERS),
     gkeEndpoint: endpoint,
@@ -348,10 +376,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
     onHalt,
     ...(rotationTopic ? { rotationTopic } : {}),
     fanOut: fanOutSetting(env, defaultProject),
-    maxWaitMs: int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000,
+    maxWaitMs,
     stageMaxWaitMs:
       int(env.ROTOR_STAGE_MAX_WAIT_SECONDS, 'ROTOR_STAGE_MAX_WAIT_SECONDS', DAY_SECONDS, 1) * 1000,
-    ...actingSettings(env),
+    ...acting,
     logLevel: logLevel(env),
     apis: {
       ...(env.ROTOR_GKE_API ? { gke: env.ROTOR_GKE_API } : {}),

@@ -349,6 +349,7 @@ function reconcileConfig(
     clusterConcurrency: env.config.clusterConcurrency,
     reload: env.config.reload,
     csiRotationIntervalMs: env.config.csiRotationIntervalMs,
+    kubeletSyncMs: env.config.kubeletSyncMs,
     waves: env.config.waves,
     windows: env.config.windows,
     groups: env.config.groups,

@@ -441,11 +441,12 @@ export function watchTargetsOf(
     case 'report':
     case 'wave':
     case 'window':
+    case 'kubelet':
     case 'stage':
-      // A wave waits on the rollouts of earlier waves: those workloads are targets of their own.
-      // A report is due from another delivery: its Event is polled for (Events are not watched).
-      // A window waits on the clock alone (PassRecord.windowOpensAt). A stage waits on the
-      // earlier stage's workloads: targets of their own in one delivery, polled across fan-out.
+      // A wave waits on earlier waves' rollouts (targets of their own). A report is due from another
+      // delivery: its Event is polled for. A window and the kubelet's sync (kubeletProjection.ts)
+      // wait on the clock alone: the poll re-passes. A stage waits on the earlier stage's
+      // workloads: targets of their own in one delivery, polled across fan-out.
       return [];
     case 'acted':
     case 'rollout':

@@ -101,6 +101,8 @@ export type WaitingFor =
   | 'rollout'
   | 'report'
   | 'window'
+  /** The kubelet's next sync of the pods, which projects a synced Secret into their volumes (core/kubeletProjection.ts). */
+  | 'kubelet'
   /** Another secret rotated together with the event's (core/secretGroups.ts). */
   | 'group'
   /** An earlier stage of clusters (core/clusterStages.ts). */
@@ -392,7 +394,9 @@ function readinessGate(
         decision: {
           action: 'wait',
           then: action,
-          waitingFor: d.source.kind === 'eso' ? 'eso' : d.source.kind === 'gke-sync' ? 'gke-sync' : 'csi',
+          waitingFor:
+            r.waitsFor ??
+            (d.source.kind === 'eso' ? 'eso' : d.source.kind === 'gke-sync' ? 'gke-sync' : 'csi'),
           reason: `${action} waits: ${r.detail}`,
           affected,
         },

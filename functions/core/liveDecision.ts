@@ -54,6 +54,8 @@ export interface LiveInputs {
   readonly waitSince: number;
   /** The CSI driver's rotation interval (ms): the fallback evidence for pods without mount status. */
   readonly csiRotationIntervalMs?: number;
+  /** The kubelet's sync period (ms): a reload of a synced Secret's volume waits for it (kubeletProjection.ts). */
+  readonly kubeletSyncMs?: number;
   /** A person approved acting on this workload despite rotor.dev/on-rotate: manual. */
   readonly approved?: boolean;
 }
@@ -110,6 +112,7 @@ export function decideLive(wd: WorkloadDependencies, event: EventContext, live: 
       ...(live.csiRotationIntervalMs !== undefined
         ? { csiRotationIntervalMs: live.csiRotationIntervalMs }
         : {}),
+      ...(live.kubeletSyncMs !== undefined ? { kubeletSyncMs: live.kubeletSyncMs } : {}),
     },
   );
   return liveAction(

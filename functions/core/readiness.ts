@@ -7,6 +7,8 @@
 //   CSI:  SecretProviderClassPodStatus status.objects[].version (the driver's record of the
 //         version it mounted, `projects/N/secrets/S/versions/V`) at or past the target, for every
 //         ready pod (reload), or for any pod mounting the class (secretObjects sync).
+//   A synced Secret read as a volume by a reload: also the kubelet's sync period after the Secret
+//         changed, before the files show it (kubeletProjection.ts).
 import { ESO_FORCE_SYNC } from './annotations';
 import type { ReadinessCheck } from './decision';
 import type { Readiness } from './readinessVerdict';
@@ -17,6 +19,7 @@ import { asArray, isObject, str } from './kube';
 import type { ProjectMap, SecretId } from './secretName';
 import { secretSyncReadiness } from './secretSync';
 import { rotationIntervalReadiness } from './csiRotation';
+import { DEFAULT_KUBELET_SYNC_SECONDS, kubeletProjectionReadiness } from './kubeletProjection';
 import { parseSecretName, secretKey, versionKind } from './secretName';
 
 export interface LiveState {
@@ -37,28 +40,50 @@ export interface ReadinessContext {
   /** The clock and the CSI driver's rotation interval, for pods without mount status (csiRotation.ts). */
   readonly now?: number;
   readonly csiRotationIntervalMs?: number;
+  /** The kubelet's sync period (ms; default DEFAULT_KUBELET_SYNC_SECONDS): Secret volumes lag by it. */
+  readonly kubeletSyncMs?: number;
 }
 
 export function readinessCheck(state: LiveState, ctx: ReadinessContext): ReadinessCheck {
   return (dep: Dependency, action: 'restart' | 'reload', target: string): Readiness | undefined => {
-    switch (dep.source.kind) {
-      case 'eso':
-        return esoReadiness(state, dep.source.namespace, dep.source.externalSecret, ctx);
-      case 'csi-sync':
-        return csiSyncReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
-      case 'csi':
-        // A restarted pod mounts the volume afresh and reads the newest version: only an in-place
-        // reload has to wait for the driver's rotation.
-        if (action !== 'reload' || dep.via !== 'csi') return undefined;
-        return csiPodsReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
-      case 'gke-sync': {
-        const key = `${dep.source.namespace}/${dep.source.secretSync}`;
-        return secretSyncReadiness(state.secretSyncs?.get(key), key, ctx.eventTime);
-      }
-      case 'api':
-        return undefined;
-    }
+    const synced = syncReadiness(state, ctx, dep, action, target);
+    // A restarted pod mounts the Secret as it is now; a running one sees it on its kubelet's sync.
+    if (synced === undefined || action !== 'reload' || dep.via !== 'volume') return synced;
+    if (dep.source.kind !== 'eso' && dep.source.kind !== 'gke-sync' && dep.source.kind !== 'csi-sync')
+      return synced;
+    return kubeletProjectionReadiness(`${dep.source.namespace}/${dep.source.secretName}`, synced, {
+      ...(ctx.eventTime !== undefined ? { eventTime: ctx.eventTime } : {}),
+      ...(ctx.now !== undefined ? { now: ctx.now } : {}),
+      kubeletSyncMs: ctx.kubeletSyncMs ?? DEFAULT_KUBELET_SYNC_SECONDS * 1000,
+    });
   };
+}
+
+/** Whether the new version reached where the dependency's source puts it (the synced Secret, the CSI mount). */
+function syncReadiness(
+  state: LiveState,
+  ctx: ReadinessContext,
+  dep: Dependency,
+  action: 'restart' | 'reload',
+  target: string,
+): Readiness | undefined {
+  switch (dep.source.kind) {
+    case 'eso':
+      return esoReadiness(state, dep.source.namespace, dep.source.externalSecret, ctx);
+    case 'csi-sync':
+      return csiSyncReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
+    case 'csi':
+      // A restarted pod mounts the volume afresh and reads the newest version: only an in-place
+      // reload has to wait for the driver's rotation.
+      if (action !== 'reload' || dep.via !== 'csi') return undefined;
+      return csiPodsReadiness(state, dep, dep.source.namespace, dep.source.spc, target, ctx);
+    case 'gke-sync': {
+      const key = `${dep.source.namespace}/${dep.source.secretSync}`;
+      return secretSyncReadiness(state.secretSyncs?.get(key), key, ctx.eventTime);
+    }
+    case 'api':
+      return undefined;
+  }
 }
 
 /** The force-sync annotation's time (Rotor writes an ISO timestamp), when it is one. */

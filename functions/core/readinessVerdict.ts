@@ -11,4 +11,6 @@ export interface Readiness {
   readonly since?: string;
   /** Ready by indirect evidence: said in the decision's reason (e.g. a rotation interval waited out). */
   readonly evidence?: string;
+  /** Not ready because the kubelet has yet to project a synced Secret (kubeletProjection.ts), not the sync. */
+  readonly waitsFor?: 'kubelet';
 }

@@ -104,6 +104,8 @@ export interface ReconcileConfig {
   readonly now?: () => Date;
   /** The CSI driver's rotation interval (config.ts): a reload's evidence when pods have no mount status. */
   readonly csiRotationIntervalMs?: number;
+  /** The kubelet's sync period (config.ts): a reload of a Secret volume waits for its sync. */
+  readonly kubeletSyncMs?: number;
   /**
    * How long another delivery's unreported action is left for it to report (core/converge.ts,
    * reportOwner); unset: 0, every unreported action is reported at once.
@@ -952,6 +954,7 @@ async function decideWorkload(wd: WorkloadDependencies, env: WorkloadEnv): Promi
     waitSince: env.waitSince,
     approved: cfg.approve?.(wd.ref) ?? false,
     ...(cfg.csiRotationIntervalMs !== undefined ? { csiRotationIntervalMs: cfg.csiRotationIntervalMs } : {}),
+    ...(cfg.kubeletSyncMs !== undefined ? { kubeletSyncMs: cfg.kubeletSyncMs } : {}),
   });
   if (decision.warning)
     env.log.warn(`${wd.ref.kind} ${wd.ref.namespace}/${wd.ref.name}: ${decision.warning}`);

@@ -7,7 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
 import { startPostgres } from '../harness/postgres';
 import type { PostgresServer } from '../harness/postgres';
-import { BRIDGE_IP, POD_SUBNET, podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
+import {
+  BRIDGE_IP,
+  DEFAULT_SYNC_FREQUENCY_SECONDS,
+  POD_SUBNET,
+  podProxyGet,
+  servingContainerScript,
+  sha256Hex,
+} from '../harness/realNode';
 import { memoryLogger } from '../../functions/log';
 import { rotateOne } from '../../functions/rotation/protocol';
 import { defaultStrategies } from '../../functions/rotation/strategies';
@@ -20,7 +27,8 @@ const ENV_NS = 'node-env';
 const FILES_NS = 'node-files';
 const BRAKE_NS = 'node-brake';
 const DB_NS = 'node-db';
-const NAMESPACES = [ENV_NS, FILES_NS, BRAKE_NS, DB_NS];
+const RELOAD_NS = 'node-reload';
+const NAMESPACES = [ENV_NS, FILES_NS, BRAKE_NS, DB_NS, RELOAD_NS];
 const ES_API = '/apis/external-secrets.io/v1';
 
 interface PodView {
@@ -65,7 +73,11 @@ describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 
     image = rig.realNode!.images.app;
     // As Terraform deploys onSecretEvent: a delivery budget and a continuation topic. Each case
     // pins how many deliveries its event used.
-    pipeline = await rig.pipeline('node', { asDeployed: { budgetSeconds: 60, pollSeconds: 1 } });
+    // Rotor is told the node's kubelet sync period, as an operator sets it for their nodes.
+    pipeline = await rig.pipeline('node', {
+      asDeployed: { budgetSeconds: 60, pollSeconds: 1 },
+      env: { ROTOR_KUBELET_SYNC_SECONDS: String(DEFAULT_SYNC_FREQUENCY_SECONDS) },
+    });
     await rig.apply(rig.eso.credentialsSecret());
     await rig.apply(rig.eso.clusterSecretStore('gcp', PROJECT_ID));
     await waitFor(
@@ -437,6 +449,66 @@ spec:
     assert.equal(await served(ns, inplacePod, paths.inplace), v2);
     // By design one delivery: the sync, both restarts and the wait for their rollouts inside it.
     assert.deepEqual(await deliveriesOf(id), [204]);
+  });
+
+  it('a Secret volume with a reload endpoint: Rotor POSTs only once the kubelet can have rewritten the file, so the reload re-reads the new version; no restart', async (t) => {
+    const ns = RELOAD_NS;
+    const secret = 'node-reload-token';
+    await syncedSecret(ns, secret);
+    // On POST /cgi-bin/reload the app re-reads its file and records the file's hash at that moment
+    // (never the value); /cgi-bin/reloads serves what each reload read.
+    const header = `printf 'Content-Type: text/plain\\r\\n\\r\\n'`;
+    const recorder = [
+      'mkdir -p /tmp/www/cgi-bin',
+      `printf '%s\\n' '#!/bin/sh' "${header}" 'sha256sum < /secrets/TOKEN | cut -c1-64 | tee -a /tmp/reloads' > /tmp/www/cgi-bin/reload`,
+      `printf '%s\\n' '#!/bin/sh' "${header}" 'cat /tmp/reloads 2>/dev/null' > /tmp/www/cgi-bin/reloads`,
+    ].join('\n');
+    await rig.apply(
+      appDeployment(ns, 'api', {
+        annotations: { 'rotor.dev/reload-endpoint': '8080/cgi-bin/reload' },
+        prelude: recorder,
+        pod: `
+      volumes:
+        - name: creds
+          secret: {secretName: app-credentials}`,
+        readyPath: '/cgi-bin/file?/secrets/TOKEN',
+        container: `
+          volumeMounts: [{name: creds, mountPath: /secrets, readOnly: true}]`,
+      }),
+    );
+    const [pod] = await readyPods(ns, 'api', 1);
+    const [v1, v2] = [sha256Hex(`${secret}@v1`), sha256Hex(`${secret}@v2`)];
+    assert.equal(await served(ns, pod, '/cgi-bin/file?/secrets/TOKEN'), v1);
+    assert.equal(await served(ns, pod, '/cgi-bin/reloads'), '', 'no reload yet');
+
+    const version = await addVersion(secret, `${secret}@v2`);
+    const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret, version });
+    const secretChangedAt = await waitFor(
+      async () => ((await secretValue(ns)) === `${secret}@v2` ? Date.now() : undefined),
+      { timeoutMs: 60_000, intervalMs: 100, what: 'ESO wrote the new value' },
+    );
+    const report = await rig.reportOf(id, ns, 'api', 'reloaded', 120_000);
+    t.diagnostic(
+      `reloaded ${((Date.now() - secretChangedAt) / 1000).toFixed(1)}s after ESO wrote the Secret`,
+    );
+    // What the app's reload read: exactly one POST, and the file then held the new version.
+    const named = (h: string): string => (h === v1 ? 'v1 (old)' : h === v2 ? 'v2 (new)' : h);
+    assert.deepEqual(
+      (await served(ns, pod, '/cgi-bin/reloads'))?.split('\n').map(named),
+      ['v2 (new)'],
+      'the one reload re-read the new file',
+    );
+    assert.match(
+      report?.reason ?? '',
+      new RegExp(
+        `Rotor waited the kubelet's sync period \\(${DEFAULT_SYNC_FREQUENCY_SECONDS}s ×1\\.5 \\+ 5s\\) after the sync at [0-9T:.Z-]+ for Secret ${ns}/app-credentials to reach the pods' volumes`,
+      ),
+    );
+    assert.deepEqual(
+      (await pods(ns, 'api')).map((p) => p.metadata.name),
+      [pod],
+      'not restarted: the same pod',
+    );
   });
 
   it('the brake on a real failure: a value that makes the app exit gives a real CrashLoopBackOff, the event halts, later waves stay untouched, the old pod keeps serving', async () => {

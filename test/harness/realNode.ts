@@ -67,6 +67,8 @@ export const LOCK_FILE = '/run/rotor-node.lock';
 export const BRIDGE = 'rotor-node0';
 export const POD_SUBNET = '198.19.254.0/24';
 export const BRIDGE_IP = '198.19.254.1';
+/** The kubelet's syncFrequency unless a start says otherwise: Secret volumes refresh within 1.5 × this. */
+export const DEFAULT_SYNC_FREQUENCY_SECONDS = 10;
 const KUBELET_PORT = 10250;
 const MARKER = '.rotor-node';
 const CNI_BIN_DIR = '/usr/lib/cni';
@@ -95,7 +97,7 @@ export interface RealNodeOptions {
   hostProcesses?: HostProcessSpec[];
   kubeletConfig?: Record<string, unknown>;
   kubeletArgs?: string[];
-  /** Default '10s'. */
+  /** Default `${DEFAULT_SYNC_FREQUENCY_SECONDS}s`. */
   syncFrequency?: string;
   /** Where kubelet and kube-scheduler are; default: the control plane's binDir. */
   binDir?: string;
@@ -472,7 +474,7 @@ function kubeletConfig(cp: ControlPlane, options: RealNodeOptions): Record<strin
     cgroupDriver: 'cgroupfs',
     failSwapOn: false,
     containerRuntimeEndpoint: `unix://${CONTAINERD_SOCKET}`,
-    syncFrequency: options.syncFrequency ?? '10s',
+    syncFrequency: options.syncFrequency ?? `${DEFAULT_SYNC_FREQUENCY_SECONDS}s`,
     // No host resolver in pods: nothing resolves or leaves the machine.
     resolvConf: '',
     // A shared machine's disk and memory are others' business: evict only near the very end.

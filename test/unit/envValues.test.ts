@@ -64,6 +64,7 @@ describe('environment values', () => {
       // Related secrets: versions 5 min apart count as rotated together; a restart waits 10 min.
       groups: { windowMs: 300_000, maxWaitMs: 600_000 },
       csiRotationIntervalMs: 120_000,
+      kubeletSyncMs: 60_000,
     });
     const env = {
       ROTOR_CONCURRENCY: '2',
@@ -87,6 +88,7 @@ describe('environment values', () => {
       // 0: groups off.
       groups: { windowMs: 60_000, maxWaitMs: 0 },
       csiRotationIntervalMs: 120_000,
+      kubeletSyncMs: 60_000,
     });
     const cfg = loadConfig(env);
     assert.deepEqual(
@@ -99,6 +101,7 @@ describe('environment values', () => {
         windows: cfg.windows,
         groups: cfg.groups,
         csiRotationIntervalMs: cfg.csiRotationIntervalMs,
+        kubeletSyncMs: cfg.kubeletSyncMs,
       },
       actingSettings(env),
     );
