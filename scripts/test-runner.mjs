@@ -1,21 +1,22 @@
-// The node:test run behind scripts/test.mjs: test files in phases, each phase with its own number of
-// files at once, reported as ONE run: one spec reporter for every phase, one closing summary
-// (`ℹ tests N` … `ℹ duration_ms`) that counts every phase, the failing tests listed once after it,
-// and exit 1 when any test failed or was cancelled. Started by test.mjs with `--import tsx`, which
-// node:test passes on to every test file's process.
-//   node --import tsx scripts/test-runner.mjs '[{"files": [...], "concurrency": 2}, ...]'
+// The node:test run behind scripts/test.mjs: every test file in its own process (node:test's run(),
+// one file per call), `slots` of them at once, the `alone` files never two at a time (and, unless
+// `pairAlone`, with nothing beside them: they run first), reported as ONE run: one spec reporter,
+// each file's output as one block when it ends, one closing summary (`ℹ tests N` … `ℹ duration_ms`)
+// that counts every file, the failing tests listed once after it, and exit 1 when any test failed
+// or was cancelled. Started by test.mjs with `--import tsx`, which node:test passes on to every
+// test file's process.
+//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "pairAlone": false, "alone": [...], "shared": [...]}'
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 
-const phases = JSON.parse(process.argv[2] ?? '[]');
+const plan = JSON.parse(process.argv[2] ?? '{}');
+const slots = plan.slots ?? 1;
+const queue = { alone: [...(plan.alone ?? [])], shared: [...(plan.shared ?? [])] };
 const started = performance.now();
 const reporter = new spec();
 reporter.pipe(process.stdout);
-const write = async (event) => {
-  if (!reporter.write(event)) await once(reporter, 'drain');
-};
 
 // Each run() ends with its own summary: the root's plan and `ℹ NAME VALUE` diagnostics at nesting 0
 // without a file (a test's own diagnostics always carry its file). They are summed here instead.
@@ -26,16 +27,63 @@ const isRunSummary = (event) =>
   event.data.file === undefined &&
   (event.type === 'test:plan' || (event.type === 'test:diagnostic' && SUMMARY.test(event.data.message)));
 
-for (const phase of phases) {
-  for await (const event of run({ files: phase.files, concurrency: phase.concurrency })) {
-    if (!isRunSummary(event)) {
-      await write(event);
-      continue;
+const write = async (event) => {
+  if (!reporter.write(event)) await once(reporter, 'drain');
+};
+let reported = Promise.resolve();
+/** One file's events, written as one block once the file ended (blocks one after another). */
+function report(events) {
+  reported = reported.then(async () => {
+    for (const event of events) {
+      if (!isRunSummary(event)) await write(event);
+      else if (event.type === 'test:diagnostic') {
+        const [, name, value] = SUMMARY.exec(event.data.message);
+        if (name in totals) totals[name] += Number(value);
+      }
     }
-    const [, name, value] = event.type === 'test:diagnostic' ? SUMMARY.exec(event.data.message) : [];
-    if (name in totals) totals[name] += Number(value);
-  }
+  });
+  return reported;
 }
+
+async function runFile(file) {
+  const events = [];
+  for await (const event of run({ files: [file], concurrency: 1 })) events.push(event);
+  await report(events);
+}
+
+let running = 0;
+let aloneRunning = false;
+/** The next file to start now, if any: an alone file first, when the rules allow one. */
+function next() {
+  if (running >= slots) return undefined;
+  if (!aloneRunning && queue.alone.length > 0 && (plan.pairAlone || running === 0))
+    return { file: queue.alone.shift(), alone: true };
+  if (!plan.pairAlone && (aloneRunning || queue.alone.length > 0)) return undefined;
+  return queue.shared.length > 0 ? { file: queue.shared.shift(), alone: false } : undefined;
+}
+
+await new Promise((allDone) => {
+  const fill = () => {
+    for (let job = next(); job; job = next()) {
+      running++;
+      if (job.alone) aloneRunning = true;
+      void runFile(job.file)
+        .catch((e) => {
+          // node:test reports a file that fails to start as a failing test; anything else is counted here.
+          console.error(`✖ ${job.file}: the runner failed: ${e?.stack ?? e}`);
+          totals.fail++;
+        })
+        .finally(() => {
+          running--;
+          if (job.alone) aloneRunning = false;
+          fill();
+        });
+    }
+    if (running === 0) allDone();
+  };
+  fill();
+});
+await reported;
 for (const [name, value] of Object.entries(totals))
   await write({ type: 'test:diagnostic', data: { nesting: 0, message: `${name} ${value}` } });
 await write({

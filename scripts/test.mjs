@@ -161,29 +161,24 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-// Two files at a time, except those that start a real node, the real ESO or the real CSI driver
-// (they call test/harness's startReal* functions, directly or through test/e2e/fixture.ts's rigs):
-// the machine has one real node (a lock makes a second one wait) and they are the heaviest, so they
-// run first, one at a time. The others wait mostly on their own control plane, PostgreSQL or
-// emulator (free ports, their own temp dirs) or keep one core busy (unit files).
-// --serial: every file alone, as before.
-const serial = rest.includes('--serial');
+// Two files at a time (--serial: one). The files that start a real node, the real ESO or the real
+// CSI driver (they call test/harness's startReal* functions, directly or through test/e2e/fixture.ts's
+// rigs) never run two at once: the machine has one real node (a lock makes a second one wait); they
+// are the heaviest, so they run first, with nothing beside them. The others wait mostly on their own
+// control plane, PostgreSQL or emulator (free ports, their own temp dirs) or keep one core busy
+// (unit files). docs/testing.md, "How npm test runs".
 const runsAlone = (file) => existsSync(file) && /\bstartReal[A-Z]\w*\(/.test(readFileSync(file, 'utf8'));
-const phases = [
-  { concurrency: 1, files: [] },
-  { concurrency: serial ? 1 : 2, files: [] },
-];
-// In path order (as node:test orders files) within each phase.
+const plan = { slots: rest.includes('--serial') ? 1 : 2, pairAlone: false, alone: [], shared: [] };
+// In path order (as node:test orders files).
 for (const file of files.map((f) => resolve(root, f)).sort())
-  phases[runsAlone(file) ? 0 : 1].files.push(file);
-const nonEmpty = phases.filter((p) => p.files.length > 0);
+  plan[runsAlone(file) ? 'alone' : 'shared'].push(file);
 console.log(
-  `\n▶ tests: ${files.length} files (${selected.join(', ')}); ${nonEmpty.map((p) => `${p.files.length} file(s) ${p.concurrency === 1 ? 'one at a time' : `${p.concurrency} at a time`}`).join(', then ')}`,
+  `\n▶ tests: ${files.length} files (${selected.join(', ')}): ${plan.alone.length} one at a time, then ${plan.shared.length} ${plan.slots} at a time`,
 );
 // Nothing is printed after the runner's own summary: CI reads its closing lines.
 const run = spawnSync(
   process.execPath,
-  ['--import', 'tsx', 'scripts/test-runner.mjs', JSON.stringify(nonEmpty)],
+  ['--import', 'tsx', 'scripts/test-runner.mjs', JSON.stringify(plan)],
   {
     cwd: root,
     stdio: 'inherit',
