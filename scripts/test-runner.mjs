@@ -1,11 +1,11 @@
 // The node:test run behind scripts/test.mjs: every test file in its own process (node:test's run(),
-// one file per call), `slots` of them at once, the `alone` files never two at a time (and, unless
-// `pairAlone`, with nothing beside them: they run first), reported as ONE run: one spec reporter,
-// each file's output as one block when it ends, one closing summary (`ℹ tests N` … `ℹ duration_ms`)
-// that counts every file, the failing tests listed once after it, and exit 1 when any test failed
-// or was cancelled. Started by test.mjs with `--import tsx`, which node:test passes on to every
-// test file's process.
-//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "pairAlone": false, "alone": [...], "shared": [...]}'
+// one file per call), `slots` of them at once. The `alone` files run first, never two at a time, and
+// beside one of them only a `beside` file; then the `shared` files, then the beside files left.
+// Reported as ONE run: one spec reporter, each file's output as one block when it ends, one closing
+// summary (`ℹ tests N` … `ℹ duration_ms`) that counts every file, the failing tests listed once
+// after it, and exit 1 when any test failed or was cancelled. Started by test.mjs with
+// `--import tsx`, which node:test passes on to every test file's process.
+//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "alone": [...], "beside": [...], "shared": [...]}'
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
@@ -13,7 +13,11 @@ import { spec } from 'node:test/reporters';
 
 const plan = JSON.parse(process.argv[2] ?? '{}');
 const slots = plan.slots ?? 1;
-const queue = { alone: [...(plan.alone ?? [])], shared: [...(plan.shared ?? [])] };
+const queue = {
+  alone: [...(plan.alone ?? [])],
+  beside: [...(plan.beside ?? [])],
+  shared: [...(plan.shared ?? [])],
+};
 const started = performance.now();
 const reporter = new spec();
 reporter.pipe(process.stdout);
@@ -52,21 +56,26 @@ async function runFile(file) {
 }
 
 let running = 0;
+let besideRunning = 0;
 let aloneRunning = false;
-/** The next file to start now, if any: an alone file first, when the rules allow one. */
+/** The next file to start now, if any (see the top of this file). */
 function next() {
   if (running >= slots) return undefined;
-  if (!aloneRunning && queue.alone.length > 0 && (plan.pairAlone || running === 0))
-    return { file: queue.alone.shift(), alone: true };
-  if (!plan.pairAlone && (aloneRunning || queue.alone.length > 0)) return undefined;
-  return queue.shared.length > 0 ? { file: queue.shared.shift(), alone: false } : undefined;
+  const beside = () => (queue.beside.length > 0 ? { file: queue.beside.shift(), kind: 'beside' } : undefined);
+  // The next alone file starts once nothing but beside files runs.
+  if (!aloneRunning && queue.alone.length > 0 && running === besideRunning)
+    return { file: queue.alone.shift(), kind: 'alone' };
+  if (aloneRunning || queue.alone.length > 0) return beside();
+  // The longer shared files first: the short beside ones fill the last gaps.
+  return queue.shared.length > 0 ? { file: queue.shared.shift(), kind: 'shared' } : beside();
 }
 
 await new Promise((allDone) => {
   const fill = () => {
     for (let job = next(); job; job = next()) {
       running++;
-      if (job.alone) aloneRunning = true;
+      if (job.kind === 'alone') aloneRunning = true;
+      if (job.kind === 'beside') besideRunning++;
       void runFile(job.file)
         .catch((e) => {
           // node:test reports a file that fails to start as a failing test; anything else is counted here.
@@ -75,7 +84,8 @@ await new Promise((allDone) => {
         })
         .finally(() => {
           running--;
-          if (job.alone) aloneRunning = false;
+          if (job.kind === 'alone') aloneRunning = false;
+          if (job.kind === 'beside') besideRunning--;
           fill();
         });
     }

@@ -163,17 +163,19 @@ if (files.length === 0) {
 }
 // Two files at a time (--serial: one). The files that start a real node, the real ESO or the real
 // CSI driver (they call test/harness's startReal* functions, directly or through test/e2e/fixture.ts's
-// rigs) never run two at once: the machine has one real node (a lock makes a second one wait); they
-// are the heaviest, so they run first, with nothing beside them. The others wait mostly on their own
-// control plane, PostgreSQL or emulator (free ports, their own temp dirs) or keep one core busy
-// (unit files). docs/testing.md, "How npm test runs".
+// rigs) never run two at once: the machine has one real node (a lock makes a second one wait). They
+// are the heaviest and run first, with only unit files beside them (no process, port or kernel
+// setting of their own: they share nothing with a node, only the CPU). Then the other files: they
+// wait mostly on their own control plane, PostgreSQL or emulator (free ports, their own temp dirs).
+// docs/testing.md, "How npm test runs".
 const runsAlone = (file) => existsSync(file) && /\bstartReal[A-Z]\w*\(/.test(readFileSync(file, 'utf8'));
-const plan = { slots: rest.includes('--serial') ? 1 : 2, pairAlone: false, alone: [], shared: [] };
+const unitDir = join(root, suites.unit[0]) + '/';
+const plan = { slots: rest.includes('--serial') ? 1 : 2, alone: [], beside: [], shared: [] };
 // In path order (as node:test orders files).
 for (const file of files.map((f) => resolve(root, f)).sort())
-  plan[runsAlone(file) ? 'alone' : 'shared'].push(file);
+  plan[runsAlone(file) ? 'alone' : file.startsWith(unitDir) ? 'beside' : 'shared'].push(file);
 console.log(
-  `\n▶ tests: ${files.length} files (${selected.join(', ')}): ${plan.alone.length} one at a time, then ${plan.shared.length} ${plan.slots} at a time`,
+  `\n▶ tests: ${files.length} files (${selected.join(', ')}), ${plan.slots} at a time: ${plan.alone.length} with a real node (one at a time), ${plan.beside.length} unit, ${plan.shared.length} others`,
 );
 // Nothing is printed after the runner's own summary: CI reads its closing lines.
 const run = spawnSync(
