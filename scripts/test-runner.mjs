@@ -1,23 +1,41 @@
 // The node:test run behind scripts/test.mjs: every test file in its own process (node:test's run(),
 // one file per call), `slots` of them at once. The `alone` files run first, never two at a time, and
 // beside one of them only a `beside` file; then the `shared` files, then the beside files left.
+// Shared files start longest first, by the durations of the last run kept in `durations` (a JSON
+// file outside the checkout; without one, in the order given), so no long file starts last.
 // Reported as ONE run: one spec reporter, each file's output as one block when it ends, one closing
 // summary (`ℹ tests N` … `ℹ duration_ms`) that counts every file, the failing tests listed once
 // after it, and exit 1 when any test failed or was cancelled. Started by test.mjs with
 // `--import tsx`, which node:test passes on to every test file's process.
-//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "alone": [...], "beside": [...], "shared": [...]}'
+//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "alone": [...], "beside": [...], "shared": [...],
+//     "root": "/repo", "durations": "~/.cache/rotor/test-durations.json"}'
 import { once } from 'node:events';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, relative } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 
 const plan = JSON.parse(process.argv[2] ?? '{}');
 const slots = plan.slots ?? 1;
+/** Seconds each file (by its path in the checkout) took in earlier runs. */
+const durations = readDurations();
+const lastTook = (file) => durations[relative(plan.root ?? '.', file)] ?? Infinity;
 const queue = {
   alone: [...(plan.alone ?? [])],
   beside: [...(plan.beside ?? [])],
-  shared: [...(plan.shared ?? [])],
+  // Stable: files never timed keep their order, ahead of the timed ones.
+  shared: [...(plan.shared ?? [])].sort((a, b) => lastTook(b) - lastTook(a) || 0),
 };
+
+function readDurations() {
+  try {
+    const parsed = JSON.parse(readFileSync(plan.durations, 'utf8'));
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
+  } catch {
+    return {};
+  }
+}
 const started = performance.now();
 const reporter = new spec();
 reporter.pipe(process.stdout);
@@ -51,7 +69,9 @@ function report(events) {
 
 async function runFile(file) {
   const events = [];
+  const fileStarted = performance.now();
   for await (const event of run({ files: [file], concurrency: 1 })) events.push(event);
+  durations[relative(plan.root ?? '.', file)] = Math.round((performance.now() - fileStarted) / 100) / 10;
   await report(events);
 }
 
@@ -94,6 +114,16 @@ await new Promise((allDone) => {
   fill();
 });
 await reported;
+if (plan.durations) {
+  try {
+    mkdirSync(dirname(plan.durations), { recursive: true });
+    // Written whole, then renamed: another run reading it meanwhile sees the old file or the new one.
+    writeFileSync(`${plan.durations}.${process.pid}`, `${JSON.stringify(durations, null, 1)}\n`);
+    renameSync(`${plan.durations}.${process.pid}`, plan.durations);
+  } catch {
+    // Only an ordering hint: a run without it is as correct, only its long files may start late.
+  }
+}
 for (const [name, value] of Object.entries(totals))
   await write({ type: 'test:diagnostic', data: { nesting: 0, message: `${name} ${value}` } });
 await write({

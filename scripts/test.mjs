@@ -7,6 +7,7 @@
 // them first, with progress lines, before any test starts. docs/testing.md, "How npm test runs".
 import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -170,7 +171,17 @@ if (files.length === 0) {
 // docs/testing.md, "How npm test runs".
 const runsAlone = (file) => existsSync(file) && /\bstartReal[A-Z]\w*\(/.test(readFileSync(file, 'utf8'));
 const unitDir = join(root, suites.unit[0]) + '/';
-const plan = { slots: rest.includes('--serial') ? 1 : 2, alone: [], beside: [], shared: [] };
+// How long each file took last time (an ordering hint only), in the cache of the heavy builds.
+const cache =
+  process.env.ROTOR_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rotor');
+const plan = {
+  slots: rest.includes('--serial') ? 1 : 2,
+  root,
+  durations: join(cache, 'test-durations.json'),
+  alone: [],
+  beside: [],
+  shared: [],
+};
 // In path order (as node:test orders files).
 for (const file of files.map((f) => resolve(root, f)).sort())
   plan[runsAlone(file) ? 'alone' : file.startsWith(unitDir) ? 'beside' : 'shared'].push(file);
