@@ -1,13 +1,13 @@
 // The node:test run behind scripts/test.mjs: every test file in its own process (node:test's run(),
-// one file per call), `slots` of them at once. The `alone` files run first, never two at a time, and
-// beside one of them only a `beside` file; then the `shared` files, then the beside files left.
+// one file per call), `slots` of them at once. The `alone` files run first, each with nothing beside
+// it; then the `shared` files, then the `last` ones (short files that fill the last gaps).
 // Shared files start longest first, by the durations of the last run kept in `durations` (a JSON
 // file outside the checkout; without one, in the order given), so no long file starts last.
 // Reported as ONE run: one spec reporter, each file's output as one block when it ends, one closing
 // summary (`ℹ tests N` … `ℹ duration_ms`) that counts every file, the failing tests listed once
 // after it, and exit 1 when any test failed or was cancelled. Started by test.mjs with
 // `--import tsx`, which node:test passes on to every test file's process.
-//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "alone": [...], "beside": [...], "shared": [...],
+//   node --import tsx scripts/test-runner.mjs '{"slots": 2, "alone": [...], "shared": [...], "last": [...],
 //     "root": "/repo", "durations": "~/.cache/rotor/test-durations.json"}'
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -23,9 +23,9 @@ const durations = readDurations();
 const lastTook = (file) => durations[relative(plan.root ?? '.', file)] ?? Infinity;
 const queue = {
   alone: [...(plan.alone ?? [])],
-  beside: [...(plan.beside ?? [])],
   // Stable: files never timed keep their order, ahead of the timed ones.
   shared: [...(plan.shared ?? [])].sort((a, b) => lastTook(b) - lastTook(a) || 0),
+  last: [...(plan.last ?? [])],
 };
 
 function readDurations() {
@@ -76,26 +76,20 @@ async function runFile(file) {
 }
 
 let running = 0;
-let besideRunning = 0;
 let aloneRunning = false;
 /** The next file to start now, if any (see the top of this file). */
 function next() {
-  if (running >= slots) return undefined;
-  const beside = () => (queue.beside.length > 0 ? { file: queue.beside.shift(), kind: 'beside' } : undefined);
-  // The next alone file starts once nothing but beside files runs.
-  if (!aloneRunning && queue.alone.length > 0 && running === besideRunning)
-    return { file: queue.alone.shift(), kind: 'alone' };
-  if (aloneRunning || queue.alone.length > 0) return beside();
-  // The longer shared files first: the short beside ones fill the last gaps.
-  return queue.shared.length > 0 ? { file: queue.shared.shift(), kind: 'shared' } : beside();
+  if (running >= slots || aloneRunning) return undefined;
+  if (queue.alone.length > 0) return running === 0 ? { file: queue.alone.shift(), alone: true } : undefined;
+  const file = queue.shared.shift() ?? queue.last.shift();
+  return file ? { file, alone: false } : undefined;
 }
 
 await new Promise((allDone) => {
   const fill = () => {
     for (let job = next(); job; job = next()) {
       running++;
-      if (job.kind === 'alone') aloneRunning = true;
-      if (job.kind === 'beside') besideRunning++;
+      if (job.alone) aloneRunning = true;
       void runFile(job.file)
         .catch((e) => {
           // node:test reports a file that fails to start as a failing test; anything else is counted here.
@@ -104,8 +98,7 @@ await new Promise((allDone) => {
         })
         .finally(() => {
           running--;
-          if (job.kind === 'alone') aloneRunning = false;
-          if (job.kind === 'beside') besideRunning--;
+          if (job.alone) aloneRunning = false;
           fill();
         });
     }

@@ -164,11 +164,12 @@ if (files.length === 0) {
 }
 // Two files at a time (--serial: one). The files that start a real node, the real ESO or the real
 // CSI driver (they call test/harness's startReal* functions, directly or through test/e2e/fixture.ts's
-// rigs) never run two at once: the machine has one real node (a lock makes a second one wait). They
-// are the heaviest and run first, with only unit files beside them (no process, port or kernel
-// setting of their own: they share nothing with a node, only the CPU). Then the other files: they
-// wait mostly on their own control plane, PostgreSQL or emulator (free ports, their own temp dirs).
-// docs/testing.md, "How npm test runs".
+// rigs) run first, one at a time and with nothing beside them: the machine has one real node (a lock
+// makes a second one wait), and some of them pin what timing decides (realCsi: exactly two deliveries
+// within a 60 s budget each), which a second file's CPU load broke once (unit files beside them,
+// 2026-12-07). Then the other files: they wait mostly on their own control plane, PostgreSQL or
+// emulator (free ports, their own temp dirs) or keep one core busy (unit files, last: they fill
+// the gaps). docs/testing.md, "How npm test runs".
 const runsAlone = (file) => existsSync(file) && /\bstartReal[A-Z]\w*\(/.test(readFileSync(file, 'utf8'));
 const unitDir = join(root, suites.unit[0]) + '/';
 // How long each file took last time (an ordering hint only), in the cache of the heavy builds.
@@ -179,14 +180,14 @@ const plan = {
   root,
   durations: join(cache, 'test-durations.json'),
   alone: [],
-  beside: [],
   shared: [],
+  last: [],
 };
 // In path order (as node:test orders files).
 for (const file of files.map((f) => resolve(root, f)).sort())
-  plan[runsAlone(file) ? 'alone' : file.startsWith(unitDir) ? 'beside' : 'shared'].push(file);
+  plan[runsAlone(file) ? 'alone' : file.startsWith(unitDir) ? 'last' : 'shared'].push(file);
 console.log(
-  `\n▶ tests: ${files.length} files (${selected.join(', ')}), ${plan.slots} at a time: ${plan.alone.length} with a real node (one at a time), ${plan.beside.length} unit, ${plan.shared.length} others`,
+  `\n▶ tests: ${files.length} files (${selected.join(', ')}), ${plan.slots} at a time: ${plan.alone.length} with a real node (alone, first), ${plan.shared.length} others, then ${plan.last.length} unit`,
 );
 // Nothing is printed after the runner's own summary: CI reads its closing lines.
 const run = spawnSync(
