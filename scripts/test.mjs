@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // The one test entry point behind `npm test` and its parts.
-//   node scripts/test.mjs all|unit|integration|e2e|infra [--no-lint] [files...]
-// `all` = format check + lint + type check + code shape + every suite, in one node:test run so the closing summary counts
-// everything. Suites that need heavy local parts (the Kubernetes control plane, the Terraform
-// provider mirror) build or reuse them first, with progress lines, before any test starts.
-import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync, existsSync } from 'node:fs';
+//   node scripts/test.mjs all|unit|integration|e2e|infra [--no-lint] [--serial] [files...]
+// `all` = format check + lint + type check + code shape (two at a time) + every suite, reported as one
+// node:test run (scripts/test-runner.mjs) so the closing summary counts everything. Suites that need
+// heavy local parts (the Kubernetes control plane, the Terraform provider mirror) build or reuse
+// them first, with progress lines, before any test starts. docs/testing.md, "How npm test runs".
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
@@ -22,15 +24,38 @@ if (!selected.every((s) => s in suites)) {
   process.exit(2);
 }
 
-function step(title, cmd, args, env = {}) {
-  console.log(`\n▶ ${title}`);
-  const started = Date.now();
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
-  if (r.status !== 0) {
-    console.error(`✖ ${title} failed (exit ${r.status ?? r.signal})`);
-    process.exit(r.status ?? 1);
-  }
-  console.log(`✔ ${title} (${((Date.now() - started) / 1000).toFixed(1)}s)`);
+/** One check, its output held until it ends: printed as one block, with its time and verdict. */
+function checked({ title, cmd, args }) {
+  return new Promise((done) => {
+    const started = Date.now();
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = [];
+    child.stdout.on('data', (d) => output.push(d));
+    child.stderr.on('data', (d) => output.push(d));
+    child.on('error', (e) => output.push(Buffer.from(`${e.message}\n`)));
+    child.on('close', (code, signal) => {
+      process.stdout.write(`\n▶ ${title}\n${Buffer.concat(output).toString()}`);
+      const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      if (code === 0) console.log(`✔ ${title} (${seconds}s)`);
+      else console.error(`✖ ${title} failed (exit ${code ?? signal}, ${seconds}s)`);
+      done(code === 0 ? 0 : (code ?? 1));
+    });
+  });
+}
+
+/** Runs each lane's checks in turn, the lanes side by side; exits with the first failure once all ended. */
+async function lanes(all) {
+  const results = await Promise.all(
+    all.map(async (lane) => {
+      for (const check of lane) {
+        const status = await checked(check);
+        if (status !== 0) return status;
+      }
+      return 0;
+    }),
+  );
+  const failed = results.find((status) => status !== 0);
+  if (failed !== undefined) process.exit(failed);
 }
 
 function testFiles(dir) {
@@ -48,14 +73,27 @@ function testFiles(dir) {
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const explicitFiles = rest.filter((a) => !a.startsWith('--'));
 if (suite === 'all' && !rest.includes('--no-lint')) {
-  step('format (prettier --check)', bin('prettier'), ['--check', '--log-level', 'warn', '.']);
-  step('lint (eslint)', bin('eslint'), ['.']);
-  step('type check (tsc --noEmit, strict)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
-  // Functions ≤ 80 lines, a pure functions/core/, no import cycles (issue 23; rules in the script).
-  step('code shape (scripts/check-shape.ts)', process.execPath, [
-    '--import',
-    'tsx',
-    'scripts/check-shape.ts',
+  // Two lanes on two cores: eslint (type-aware, the longest) beside the other three in turn.
+  await lanes([
+    [{ title: 'lint (eslint)', cmd: bin('eslint'), args: ['.'] }],
+    [
+      {
+        title: 'format (prettier --check)',
+        cmd: bin('prettier'),
+        args: ['--check', '--log-level', 'warn', '.'],
+      },
+      {
+        title: 'type check (tsc --noEmit, strict)',
+        cmd: bin('tsc'),
+        args: ['-p', 'tsconfig.json', '--noEmit'],
+      },
+      // Functions ≤ 80 lines, a pure functions/core/, no import cycles (issue 23; rules in the script).
+      {
+        title: 'code shape (scripts/check-shape.ts)',
+        cmd: process.execPath,
+        args: ['--import', 'tsx', 'scripts/check-shape.ts'],
+      },
+    ],
   ]);
 }
 
@@ -124,12 +162,37 @@ if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-console.log(`\n▶ tests: ${files.length} files (${selected.join(', ')})`);
-// One file at a time: integration files each start their own control plane, and the machine has 2 cores.
+// Two files at a time (--serial: one). The files that start a real node, the real ESO or the real
+// CSI driver (they call test/harness's startReal* functions, directly or through test/e2e/fixture.ts's
+// rigs) run first, one at a time and with nothing beside them: the machine has one real node (a lock
+// makes a second one wait), and some of them pin what timing decides (realCsi: exactly two deliveries
+// within a 60 s budget each), which a second file's CPU load broke once (unit files beside them,
+// 2026-12-07). Then the other files: they wait mostly on their own control plane, PostgreSQL or
+// emulator (free ports, their own temp dirs) or keep one core busy (unit files, last: they fill
+// the gaps). docs/testing.md, "How npm test runs".
+const runsAlone = (file) => existsSync(file) && /\bstartReal[A-Z]\w*\(/.test(readFileSync(file, 'utf8'));
+const unitDir = join(root, suites.unit[0]) + '/';
+// How long each file took last time (an ordering hint only), in the cache of the heavy builds.
+const cache =
+  process.env.ROTOR_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rotor');
+const plan = {
+  slots: rest.includes('--serial') ? 1 : 2,
+  root,
+  durations: join(cache, 'test-durations.json'),
+  alone: [],
+  shared: [],
+  last: [],
+};
+// In path order (as node:test orders files).
+for (const file of files.map((f) => resolve(root, f)).sort())
+  plan[runsAlone(file) ? 'alone' : file.startsWith(unitDir) ? 'last' : 'shared'].push(file);
+console.log(
+  `\n▶ tests: ${files.length} files (${selected.join(', ')}), ${plan.slots} at a time: ${plan.alone.length} with a real node (alone, first), ${plan.shared.length} others, then ${plan.last.length} unit`,
+);
 // Nothing is printed after the runner's own summary: CI reads its closing lines.
 const run = spawnSync(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files],
+  ['--import', 'tsx', 'scripts/test-runner.mjs', JSON.stringify(plan)],
   {
     cwd: root,
     stdio: 'inherit',

@@ -63,13 +63,20 @@ interface AppOptions {
   readyExec?: { command: string[]; timeoutSeconds: number };
 }
 
+/**
+ * The kubelet's syncFrequency: how often it rewrites Secret volumes in running pods. Half the
+ * harness's default of 10 s, so the in-place update and the wait for two more syncs after it (the
+ * subPath file still old) cost half as long.
+ */
+const SYNC_SECONDS = 5;
+
 describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 }, () => {
   let rig: RealEsoRig;
   let pipeline: Pipeline;
   let image: string;
 
   before(async () => {
-    rig = await startRealEsoRig({ namespaces: NAMESPACES, realNode: true });
+    rig = await startRealEsoRig({ namespaces: NAMESPACES, realNode: { syncFrequency: `${SYNC_SECONDS}s` } });
     image = rig.realNode!.images.app;
     // As Terraform deploys onSecretEvent: a delivery budget and a continuation topic. Each case
     // pins how many deliveries its event used.
@@ -405,14 +412,14 @@ spec:
         what: 'ESO wrote the new value',
       },
     );
-    // The kubelet rewrites a Secret volume on its own sync (syncFrequency 10s): the same pod, the new file.
+    // The kubelet rewrites a Secret volume on its own sync (SYNC_SECONDS): the same pod, the new file.
     const inplacePod = before.get('inplace')!;
     const updatedAt = await waitFor(
       async () => ((await served(ns, inplacePod, paths.inplace)) === v2 ? Date.now() : undefined),
       { timeoutMs: 120_000, intervalMs: 200, what: 'the Secret volume updated in place' },
     );
     t.diagnostic(
-      `Secret volume (no subPath) updated in place ${((updatedAt - secretChangedAt) / 1000).toFixed(1)}s after ESO wrote the Secret (syncFrequency 10s)`,
+      `Secret volume (no subPath) updated in place ${((updatedAt - secretChangedAt) / 1000).toFixed(1)}s after ESO wrote the Secret (syncFrequency ${SYNC_SECONDS}s)`,
     );
 
     const final = await rig.waitForOutcome(
@@ -435,7 +442,7 @@ spec:
       assert.equal(await served(ns, pod, paths[name]), v2, `${name}: the restarted pod serves the new value`);
     }
     // Two more kubelet syncs after the in-place update: the subPath file still holds the old value.
-    await new Promise((r) => setTimeout(r, 20_000));
+    await new Promise((r) => setTimeout(r, 2 * SYNC_SECONDS * 1000));
     const leftPod = before.get('subpath-left')!;
     assert.deepEqual(
       (await pods(ns, 'subpath-left')).map((p) => p.metadata.name),
