@@ -7,14 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { waitFor } from '../harness/controlPlane';
 import { startPostgres } from '../harness/postgres';
 import type { PostgresServer } from '../harness/postgres';
-import {
-  BRIDGE_IP,
-  DEFAULT_SYNC_FREQUENCY_SECONDS,
-  POD_SUBNET,
-  podProxyGet,
-  servingContainerScript,
-  sha256Hex,
-} from '../harness/realNode';
+import { BRIDGE_IP, POD_SUBNET, podProxyGet, servingContainerScript, sha256Hex } from '../harness/realNode';
 import { memoryLogger } from '../../functions/log';
 import { rotateOne } from '../../functions/rotation/protocol';
 import { defaultStrategies } from '../../functions/rotation/strategies';
@@ -83,7 +76,7 @@ describe('rotation on a real node (real ESO, real kubelet)', { timeout: 900_000 
     // Rotor is told the node's kubelet sync period, as an operator sets it for their nodes.
     pipeline = await rig.pipeline('node', {
       asDeployed: { budgetSeconds: 60, pollSeconds: 1 },
-      env: { ROTOR_KUBELET_SYNC_SECONDS: String(DEFAULT_SYNC_FREQUENCY_SECONDS) },
+      env: { ROTOR_KUBELET_SYNC_SECONDS: String(SYNC_SECONDS) },
     });
     await rig.apply(rig.eso.credentialsSecret());
     await rig.apply(rig.eso.clusterSecretStore('gcp', PROJECT_ID));
@@ -508,7 +501,7 @@ spec:
     assert.match(
       report?.reason ?? '',
       new RegExp(
-        `Rotor waited the kubelet's sync period \\(${DEFAULT_SYNC_FREQUENCY_SECONDS}s ×1\\.5 \\+ 5s\\) after the sync at [0-9T:.Z-]+ for Secret ${ns}/app-credentials to reach the pods' volumes`,
+        `Rotor waited the kubelet's sync period \\(${SYNC_SECONDS}s ×1\\.5 \\+ 5s\\) after the sync at [0-9T:.Z-]+ for Secret ${ns}/app-credentials to reach the pods' volumes`,
       ),
     );
     assert.deepEqual(
