@@ -18,7 +18,7 @@ import type { RestartWindow } from './core/restartWindows';
 import { parseRestartWindows } from './core/restartWindows';
 import type { HaltPolicy } from './core/rollback';
 import { DEFAULT_HALT_POLICY, parseHaltPolicy } from './core/rollback';
-import { DEFAULT_KUBELET_SYNC_SECONDS, kubeletProjectionBoundMs } from './core/kubeletProjection';
+import { DEFAULT_KUBELET_SYNC_SECONDS } from './core/kubeletProjection';
 
 export interface RotorConfig {
   readonly clusters: ClusterSpec[];
@@ -359,11 +359,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RotorConfig {
   const deny = parseNamespaceList(env.ROTOR_EXCLUDE_NAMESPACES);
   const maxWaitMs = int(env.ROTOR_MAX_WAIT_SECONDS, 'ROTOR_MAX_WAIT_SECONDS', 1800, 1) * 1000;
   const acting = actingSettings(env);
-  // A reload waits the kubelet's bound after the sync: a bound past the wait's would always give up.
-  if (kubeletProjectionBoundMs(acting.kubeletSyncMs) >= maxWaitMs)
-    throw new InputError(
-      `ROTOR_KUBELET_SYNC_SECONDS=${acting.kubeletSyncMs / 1000}: a reload waits up to ${kubeletProjectionBoundMs(acting.kubeletSyncMs) / 1000}s for the kubelet, not less than ROTOR_MAX_WAIT_SECONDS (${maxWaitMs / 1000})`,
-    );
   return {
     clusters: parseClusterList(env.ROTOR_CLUSTERS),
     gkeEndpoint: endpoint,

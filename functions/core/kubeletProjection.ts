@@ -24,7 +24,7 @@ const KUBELET_RESYNC_JITTER = 1.5;
 export const KUBELET_PROPAGATION_MARGIN_MS = 5_000;
 
 /** How long after a Secret changed its volume may still show the old value (ms). */
-export function kubeletProjectionBoundMs(kubeletSyncMs: number): number {
+function kubeletProjectionBoundMs(kubeletSyncMs: number): number {
   return KUBELET_RESYNC_JITTER * kubeletSyncMs + KUBELET_PROPAGATION_MARGIN_MS;
 }
 
