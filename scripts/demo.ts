@@ -207,7 +207,7 @@ async function main(): Promise<void> {
     [server?.logTail(20), emulator?.logTail(10), cp?.logTail(10)].filter(Boolean).join('\n');
   try {
     progress(
-      'control plane: building or reusing kube-apiserver, kube-controller-manager and etcd (the first build takes 10-15 minutes)',
+      'control plane: building or reusing kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and etcd (the first build takes about 16 minutes on 2 cores)',
     );
     const binDir =
       process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN || (await locateBinaries());
