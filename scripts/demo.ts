@@ -15,10 +15,12 @@
 // happened to each sample workload and why, with timings and the deliveries used (stdout), and
 // removes everything it started, also on Ctrl-C.
 //
-// `npm run demo -- --node real`: the pods run for real on a local kubelet + containerd
-// (test/harness/realNode.ts; root, Debian's containerd, runc, CNI plugins and busybox-static), and
-// the account adds, per workload, the version each pod serves before and after, read from the pods
-// (scripts/demoRealPods.ts).
+// Where the machine can (Linux, root: Debian's containerd, runc, CNI plugins and busybox-static are
+// installed when missing), the pods run for real on a local kubelet + containerd
+// (test/harness/realNode.ts), and the account adds, per workload, the version each pod serves before
+// and after, read from the pods (scripts/demoRealPods.ts). Elsewhere a stand-in plays the kubelet and
+// the CSI driver, and the demo says why. `--node real` insists on real pods, `--node simulated`
+// skips them.
 import { podNetworkUnsupportedReason, createPodNetwork } from '../test/harness/podNetwork';
 import type { PodNetwork, PodServer } from '../test/harness/podNetwork';
 import { onExit } from '../test/harness/cleanup';
@@ -45,6 +47,7 @@ import { readServed, realPodManifests, rolloutsSettled, servedTable } from './de
 import type { Served } from './demoRealPods';
 import { notificationMessage } from '../functions/core/event';
 import type { EventOutcome, WorkloadOutcome } from '../functions/core/outcome';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 const PROJECT_ID = 'rotor-demo';
@@ -53,20 +56,44 @@ const SECRET = 'db-password';
 const NS = 'shop';
 const DEADLINE_MS = 120_000;
 
-/** `--node real` (real pods on a local kubelet) or `--node simulated` (the default). */
-function nodeMode(argv: string[]): 'real' | 'simulated' {
-  const i = argv.indexOf('--node');
-  const value = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--node='))?.slice('--node='.length);
-  if (value === undefined || value === 'simulated') return 'simulated';
-  if (value === 'real') return 'real';
-  throw new Error(`--node ${value}: expected real or simulated`);
-}
-const MODE = nodeMode(process.argv.slice(2));
+/** The real node's kubelet syncFrequency; Rotor is told it (ROTOR_KUBELET_SYNC_SECONDS). */
+const KUBELET_SYNC_SECONDS = 5;
 
 const started = Date.now();
 const progress = (line: string): void => {
   process.stderr.write(`▶ ${line} (${((Date.now() - started) / 1000).toFixed(1)}s)\n`);
 };
+
+/** `--node real`, `--node simulated`, or neither (`auto`: real pods where the machine can run them). */
+function nodeMode(argv: string[]): 'real' | 'simulated' | 'auto' {
+  const i = argv.indexOf('--node');
+  const value = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--node='))?.slice('--node='.length);
+  if (value === undefined) return 'auto';
+  if (value === 'real' || value === 'simulated') return value;
+  throw new Error(`--node ${value}: expected real or simulated`);
+}
+
+/** Why this machine cannot run the real node (after installing what Debian provides), if it cannot. */
+function realNodeUnavailable(): string | undefined {
+  if (process.platform !== 'linux') return `the real node needs Linux (this is ${process.platform})`;
+  if (process.getuid?.() !== 0) return 'the real node needs root (kubelet, containerd and the pod network)';
+  const prereqs = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'ensure-prereqs.sh'), 'node'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (prereqs.status !== 0) return 'containerd, runc, the CNI plugins or busybox-static are missing (above)';
+  return undefined;
+}
+
+/** Real pods when asked or possible; `--node real` on a machine that cannot is an error. */
+function resolveMode(asked: 'real' | 'simulated' | 'auto'): 'real' | 'simulated' {
+  if (asked === 'simulated') return 'simulated';
+  const why = realNodeUnavailable();
+  if (why === undefined) return 'real';
+  if (asked === 'real') throw new Error(`--node real: ${why}; run without --node for simulated pods`);
+  progress(`simulated pods (kubelet and CSI driver stand-ins): ${why}`);
+  return 'simulated';
+}
+const MODE = resolveMode(nodeMode(process.argv.slice(2)));
 
 function manifests(reloadPing: boolean): string {
   const spc = (name: string, version: string, file: string): string => `
@@ -207,7 +234,7 @@ async function main(): Promise<void> {
     [server?.logTail(20), emulator?.logTail(10), cp?.logTail(10)].filter(Boolean).join('\n');
   try {
     progress(
-      'control plane: building or reusing kube-apiserver, kube-controller-manager and etcd (the first build takes 10-15 minutes)',
+      'control plane: building or reusing kube-apiserver, kube-controller-manager, kube-scheduler, the kubelet and etcd (the first build takes about 16 minutes on 2 cores)',
     );
     const binDir =
       process.env.KUBEBUILDER_ASSETS || process.env.ROTOR_CONTROL_PLANE_BIN || (await locateBinaries());
@@ -236,7 +263,7 @@ async function main(): Promise<void> {
     let realNodeImage: string | undefined;
     if (MODE === 'real') {
       progress('starting a real node: containerd, kube-scheduler, kubelet (busybox pods)');
-      const rn = await startRealNode(cp, { quiet: true });
+      const rn = await startRealNode(cp, { quiet: true, syncFrequency: `${KUBELET_SYNC_SECONDS}s` });
       stops.push(() => rn.stop());
       realNodeImage = rn.images.app;
       progress(`node ${rn.name} Ready in ${(rn.startMs / 1000).toFixed(1)}s`);
@@ -293,6 +320,7 @@ async function main(): Promise<void> {
         ROTOR_SECRET_MANAGER_ENDPOINT: notices.endpoint,
         ROTOR_MAX_WAIT_SECONDS: '90',
         ROTOR_DELIVERY_BUDGET_SECONDS: String(deployed.budgetSeconds),
+        ...(MODE === 'real' ? { ROTOR_KUBELET_SYNC_SECONDS: String(KUBELET_SYNC_SECONDS) } : {}),
       },
     });
     const srv = server;

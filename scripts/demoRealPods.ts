@@ -5,7 +5,9 @@
 //
 // The real node has no CSI driver here, so the CSI workloads of the simulated demo become their
 // Kubernetes Secret equivalents (an ESO-synced Secret read as env, as a volume, through subPath),
-// each with the same decision and the same reason to exist.
+// each with the same decision and the same reason to exist. `web` keeps its reload endpoint: its
+// app loads the file at start and again on POST /cgi-bin/reload, and serves the hash of what it
+// loaded, so its pods show v2 only if Rotor's POST came after the kubelet rewrote the file.
 import type { ControlPlane } from '../test/harness/controlPlane';
 import { podProxyGet, servingContainerScript, sha256Hex } from '../test/harness/realNode';
 import type { SecretManagerState } from '../test/harness/simulatedCluster';
@@ -20,7 +22,7 @@ export interface RealPodsWorkload {
 
 export const REAL_POD_WORKLOADS: RealPodsWorkload[] = [
   { name: 'api', path: '/cgi-bin/env?DB_PASSWORD', secret: 'db-password' },
-  { name: 'web', path: '/cgi-bin/file?/secrets/DB_PASSWORD', secret: 'db-password' },
+  { name: 'web', path: '/cgi-bin/loaded', secret: 'db-password' },
   { name: 'reports', path: '/cgi-bin/file?/etc/db-password.txt', secret: 'db-password' },
   { name: 'legacy-batch', path: '/cgi-bin/env?DB_PASSWORD', secret: 'db-password' },
   { name: 'frontend', path: '/cgi-bin/env?API_TOKEN', secret: 'api-token' },
@@ -46,6 +48,7 @@ spec:
     container: string,
     pod = '',
     annotations = '',
+    prelude = '',
   ): string => `
 apiVersion: apps/v1
 kind: Deployment
@@ -66,7 +69,7 @@ spec:
         - name: app
           image: ${image}
           imagePullPolicy: Never
-          command: [sh, -c, ${JSON.stringify(servingContainerScript())}]
+          command: [sh, -c, ${JSON.stringify(servingContainerScript(prelude))}]
           readinessProbe:
             httpGet: {path: "${readyPath}", port: 8080}
             periodSeconds: 1${container}`;
@@ -85,15 +88,17 @@ spec: {provider: {gcpsm: {projectID: ${projectId}}}}`,
     externalSecret('api-token', 'API_TOKEN', 'api-token'),
     // env from the ESO-synced Secret: restart, after ESO holds the new value.
     deployment('api', 2, '/cgi-bin/env?DB_PASSWORD', envFrom('db-credentials', 'DB_PASSWORD')),
-    // A Secret volume the app re-reads: the kubelet updates the file in place, nothing to do.
+    // A Secret volume and a reload endpoint: the kubelet updates the file in place, then Rotor asks
+    // the app to re-read it.
     deployment(
       'web',
       2,
-      '/cgi-bin/file?/secrets/DB_PASSWORD',
+      '/cgi-bin/loaded',
       `
           volumeMounts: [{name: creds, mountPath: /secrets, readOnly: true}]`,
       credsVolume,
-      'rotor.dev/on-rotate: none',
+      'rotor.dev/reload-endpoint: "8080/cgi-bin/reload"',
+      reloadingApp('/secrets/DB_PASSWORD'),
     ),
     // The same file through subPath: never updated in place, so restart.
     deployment(
@@ -111,6 +116,21 @@ spec: {provider: {gcpsm: {projectID: ${projectId}}}}`,
   ]
     .map((d) => d.trim())
     .join('\n---\n');
+}
+
+/**
+ * A prelude for servingContainerScript: the app loads `file` at start and on POST /cgi-bin/reload,
+ * and GET /cgi-bin/loaded serves the SHA-256 of what it loaded last (never the value).
+ */
+function reloadingApp(file: string): string {
+  const header = `printf 'Content-Type: text/plain\\r\\n\\r\\n'`;
+  const load = `sha256sum < ${file} | cut -c1-64 > /tmp/loaded`;
+  return [
+    load,
+    'mkdir -p /tmp/www/cgi-bin',
+    `printf '%s\\n' '#!/bin/sh' "${header}" '${load}; cat /tmp/loaded' > /tmp/www/cgi-bin/reload`,
+    `printf '%s\\n' '#!/bin/sh' "${header}" 'cat /tmp/loaded' > /tmp/www/cgi-bin/loaded`,
+  ].join('\n');
 }
 
 interface PodView {

@@ -9,7 +9,7 @@
 #   gcloud + pubsub-emulator     Pub/Sub                 (Google's package: must be on the machine)
 #   Go                           building the control plane (unless KUBEBUILDER_ASSETS is set) and,
 #                                for e2e, the External Secrets Operator (unless ROTOR_ESO_BIN is set)
-# Usage: scripts/ensure-prereqs.sh [suite...]   (unit needs nothing)
+# Usage: scripts/ensure-prereqs.sh [suite...]   (unit needs nothing; `node`: only the real node's, for the demo)
 set -uo pipefail
 say() { printf '[prereqs] %s\n' "$*" >&2; }
 
@@ -18,6 +18,7 @@ for s in "$@"; do
   case "$s" in
     integration) need_pg=1; need_ip=1; need_go=1 ;;
     e2e) need_pg=1; need_ip=1; need_java=1; need_gcloud=1; need_go=1; need_node=1 ;;
+    node) need_ip=1; need_node=1 ;;
   esac
 done
 
