@@ -385,7 +385,7 @@ async function main(): Promise<void> {
     let servedAfter: Served | undefined;
     if (servedBefore) {
       progress(
-        'waiting for the rollouts and the kubelet to update Secret volumes in place (syncFrequency 10s)',
+        `waiting for the rollouts and the kubelet to update Secret volumes in place (syncFrequency ${KUBELET_SYNC_SECONDS}s)`,
       );
       await waitUntil(() => rolloutsSettled(cpNow, NS), 120_000, 'the rollouts to finish', diagnostics);
       // The in-place update comes on the kubelet's own schedule: wait (bounded) until "web" has it.
@@ -534,7 +534,10 @@ function printAccount(a: Account): void {
     const waited = history.find((h) => h.w.result === 'waiting');
     let when = '';
     if (acted.w.result === 'reloaded') {
-      when = `pinged ${a.podServer?.requests.length ?? 0} pods through the API server's pod proxy`;
+      // Real pods answer for themselves (the table below); the simulated ones are counted here.
+      when = a.podServer
+        ? `pinged ${a.podServer.requests.length} pods through the API server's pod proxy`
+        : "POSTed its reload endpoint through the API server's pod proxy";
     }
     if (waited) {
       when += `${when ? ', ' : ''}${waited.w.waitingFor === 'eso' ? 'after ESO synced the new value into its Secret' : `after the CSI driver mounted version ${a.version} in its pods`}`;
