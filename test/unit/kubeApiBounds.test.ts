@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { reloadPods } from '../../functions/cluster/actions';
-import { HttpKubeApi, KubeApiError, RAW_BODY_LIMIT } from '../../functions/cluster/kubeApi';
+import type { HttpKubeApi } from '../../functions/cluster/kubeApi';
+import { KubeApiError, RAW_BODY_LIMIT } from '../../functions/cluster/kubeApi';
 import { TransientError } from '../../functions/errors';
 import type { KubeObject } from '../../functions/core/kube';
+import { kubeApiOn } from './localKubeApi';
 
 const PROXY = '/api/v1/namespaces/shop/pods/web-1%3A8080/proxy/';
 const MiB = 1024 * 1024;
@@ -42,16 +42,7 @@ describe('HttpKubeApi bounds what an answer can cost', { timeout: 120_000 }, () 
   const server = createServer((_req, res) => answer(res));
   let api: HttpKubeApi;
   before(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
-    api = new HttpKubeApi(kc, 'c');
+    api = await kubeApiOn(server);
   });
   after(async () => {
     for (const t of trickles) clearInterval(t);

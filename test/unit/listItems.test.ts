@@ -3,12 +3,12 @@
 // and HttpKubeApi using it for a request with eachItem, over a real HTTP connection.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
-import { HttpKubeApi, KubeApiError } from '../../functions/cluster/kubeApi';
+import type { HttpKubeApi } from '../../functions/cluster/kubeApi';
+import { KubeApiError } from '../../functions/cluster/kubeApi';
 import { ListItemParser, MAX_MENTIONED, mentioning } from '../../functions/cluster/listItems';
 import type { KubeObject } from '../../functions/core/kube';
+import { kubeApiOn } from './localKubeApi';
 
 const keepAll = (o: unknown): unknown => o;
 
@@ -234,16 +234,7 @@ describe('HttpKubeApi with eachItem, over HTTP', () => {
   });
   let api: HttpKubeApi;
   before(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
-    api = new HttpKubeApi(kc, 'c');
+    api = await kubeApiOn(server);
   });
   after(async () => {
     api.close();

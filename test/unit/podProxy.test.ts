@@ -4,14 +4,13 @@
 // server: a refused request never leaves the process.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { reloadPods } from '../../functions/cluster/actions';
 import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
-import { HttpKubeApi } from '../../functions/cluster/kubeApi';
+import type { HttpKubeApi } from '../../functions/cluster/kubeApi';
 import { ProxyPathRefused, confinementProblem, podProxyPrefix } from '../../functions/cluster/podProxy';
 import type { KubeObject } from '../../functions/core/kube';
+import { kubeApiOn } from './localKubeApi';
 
 const PREFIX = '/api/v1/namespaces/shop/pods/web-1%3A8080/proxy/';
 const GKE = new URL('https://203.0.113.7');
@@ -78,16 +77,7 @@ describe('HttpKubeApi with confinedTo', () => {
   });
   let api: HttpKubeApi;
   before(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const { port } = server.address() as AddressInfo;
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'c', server: `http://127.0.0.1:${port}/gateway/m-a`, skipTLSVerify: true }],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-      currentContext: 'c',
-    });
-    api = new HttpKubeApi(kc, 'c');
+    api = await kubeApiOn(server, '/gateway/m-a');
   });
   after(async () => {
     api.close();

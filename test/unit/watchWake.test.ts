@@ -4,16 +4,15 @@
 // watch that lost its place (410 Gone) ends the wait at once instead of at the next poll.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { KubeApi, KubeRequest } from '../../functions/cluster/kubeApi';
-import { HttpKubeApi } from '../../functions/cluster/kubeApi';
+import type { HttpKubeApi } from '../../functions/cluster/kubeApi';
 import { listVersionOf, liveInventory } from '../../functions/cluster/inventory';
 import type { WaitStats } from '../../functions/cluster/watch';
 import { waitForChange } from '../../functions/cluster/watch';
 import type { WatchTarget } from '../../functions/core/converge';
 import { memoryLogger } from '../../functions/log';
+import { kubeApiOn } from './localKubeApi';
 
 const rolling = (name: string, rv: string) => ({
   type: 'MODIFIED',
@@ -87,16 +86,7 @@ describe('the wait between passes', () => {
     });
     let api: HttpKubeApi;
     before(async () => {
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const { port } = server.address() as AddressInfo;
-      const kc = new KubeConfig();
-      kc.loadFromOptions({
-        clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-        users: [{ name: 'u' }],
-        contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-        currentContext: 'c',
-      });
-      api = new HttpKubeApi(kc, 'c');
+      api = await kubeApiOn(server);
     });
     after(async () => {
       api.close();
