@@ -20,6 +20,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ackDeadlineForBudget } from '../harness/deployedDelivery';
 import { startEventarcRelay, postCloudEvent } from '../harness/eventarc';
 import type { EventarcRelay } from '../harness/eventarc';
 import { startFunctionsServer } from '../harness/functionsServer';
@@ -136,6 +137,7 @@ describe(
       });
       fanOutRelay = await startEventarcRelay(perCluster.url, fanOutTopic);
       await rig.emulator.createPushSubscription('rotor-cluster-events-push', fanOutTopic, fanOutRelay.url, {
+        ackDeadlineSeconds: ackDeadlineForBudget(60),
         minimumBackoffSeconds: 1,
         maximumBackoffSeconds: 3,
       });

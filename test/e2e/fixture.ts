@@ -21,6 +21,7 @@ import { SecretManagerServiceClient } from '@google-cloud/secret-manager';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { applyManifests, installCrds, REPO_ROOT, startControlPlane, waitFor } from '../harness/controlPlane';
 import type { ControlPlane } from '../harness/controlPlane';
+import { ackDeadlineForBudget } from '../harness/deployedDelivery';
 import { startEventarcRelay } from '../harness/eventarc';
 import type { DeliveryRecord, EventarcRelay, PushBody } from '../harness/eventarc';
 import { startFunctionsServer } from '../harness/functionsServer';
@@ -388,6 +389,9 @@ async function startRigWith<E>(
           endpoint = `${server.url}${topic}`;
         }
         const subscription = await emulator.createPushSubscription(`push-${name}`, topic, endpoint, {
+          ...(opts.asDeployed
+            ? { ackDeadlineSeconds: ackDeadlineForBudget(opts.asDeployed.budgetSeconds) }
+            : {}),
           minimumBackoffSeconds: opts.minimumBackoffSeconds ?? 1,
           maximumBackoffSeconds: opts.maximumBackoffSeconds ?? 3,
         });

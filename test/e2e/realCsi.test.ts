@@ -116,12 +116,27 @@ function appDeployment(
 }
 
 /**
- * The delivery budget of this file's pipeline: one delivery spends it waiting for the held driver,
- * the next must see the driver's rotation within it. At 60 s that second delivery once ran out (a
- * third delivery, 1 run in 4 on 2026-12-07, cause not found), so it leaves the driver's 10 s poll
- * a wider margin.
+ * The delivery budget of this file's pipeline. The first delivery spends it waiting for the held
+ * driver; the continuation must see, within it, the driver's rotation (a 10 s poll) and the
+ * worker's new pod become ready. That pod's volume failed to mount for as long as Secret Manager
+ * was held back, and the kubelet retries a failed mount with a doubling backoff (0.5 s … 2 min): a
+ * hold of 90 s puts its next retry at most 64 s after the release, inside a 90 s continuation
+ * (at 60 s it could land a few seconds after it: a third delivery). The push subscription's ack
+ * deadline is Terraform's for this budget (timeout + 30 s), so a delivery that spends its budget
+ * is never redelivered while it still runs.
  */
 const BUDGET_SECONDS = 90;
+
+/** Each delivery of the event: which message, its status, and when it was answered. */
+function deliveryTimes(pipeline: Pipeline, id: string, since: number): string {
+  return pipeline
+    .deliveriesOfEvent(id)
+    .map(
+      (d) =>
+        `${d.messageId === id ? 'notification' : 'continuation'} ${d.status} at ${((d.at - since) / 1000).toFixed(1)} s`,
+    )
+    .join(', ');
+}
 
 describe('the real Secrets Store CSI driver on the real node, end to end', { timeout: 600_000 }, () => {
   let rig: RealCsiRig;
@@ -224,6 +239,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
       Promise.reject(new RpcError(grpc.status.UNAVAILABLE, 'held back by the test')),
     );
     const second = await addVersion();
+    const notifiedAt = Date.now();
     const id = await pipeline.notify({ type: 'SECRET_VERSION_ADD', secret: SECRET, version: second.version });
     const waiting = await rig.waitForOutcome(
       (o) => o.event.messageId === id && outcomeFor(o, NS, 'web')?.result === 'waiting',
@@ -258,6 +274,8 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
     const releasedAt = Date.now();
     const fileChangedAt = new Map<string, number>();
     const statusMovedAt = new Map<string, number>();
+    // The worker's new pod mounts the volume only once Secret Manager answers (the kubelet's retry).
+    let workerReadyAt: number | undefined;
     const watching = waitFor(
       async () => {
         for (const pod of names) {
@@ -269,7 +287,16 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
           if (!statusMovedAt.has(pod) && (await mountedVersion(pod)) === second.version)
             statusMovedAt.set(pod, Date.now());
         }
-        return fileChangedAt.size === names.length && statusMovedAt.size === names.length;
+        if (
+          workerReadyAt === undefined &&
+          (await readyPods('worker')).some((p) => p.metadata.uid !== workerBefore.metadata.uid)
+        )
+          workerReadyAt = Date.now();
+        return (
+          fileChangedAt.size === names.length &&
+          statusMovedAt.size === names.length &&
+          workerReadyAt !== undefined
+        );
       },
       { timeoutMs: 120_000, intervalMs: 200, what: `the driver rotating both pods\n${rig.diagnostics()}` },
     );
@@ -289,7 +316,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
       assert.deepEqual(
         (await served(pod, '/cgi-bin/reloads')).split('\n'),
         [second.hash],
-        `${pod} got exactly one reload, which loaded version ${second.version}`,
+        `${pod} got exactly one reload, which loaded version ${second.version}; deliveries: ${deliveryTimes(pipeline, id, notifiedAt)}`,
       );
       assert.equal(await mountedVersion(pod), second.version);
     }
@@ -329,6 +356,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
     assert.deepEqual(
       pipeline.deliveriesOfEvent(id).map((d) => d.status),
       [204, 204],
+      `deliveries, answered at (s from the notification): ${deliveryTimes(pipeline, id, notifiedAt)}`,
     );
 
     // The provider really read the stand-in through the proxy, with a token from the loopback endpoint.
@@ -343,7 +371,7 @@ describe('the real Secrets Store CSI driver on the real node, end to end', { tim
         .map((p) => seconds(statusMovedAt.get(p)! - releasedAt))
         .join(
           ', ',
-        )}; the event converged (reload reported) after ${seconds(convergedAt - releasedAt)}, in ${pipeline.deliveriesOfEvent(id).length} deliveries; the proxy refused ${rig.csi.stats.refused.length} dial(s) to ${[...new Set(rig.csi.stats.refused)].join(', ') || 'nothing'}`,
+        )}; the worker's new pod ready after ${seconds(workerReadyAt! - releasedAt)}; the event converged (reload reported) after ${seconds(convergedAt - releasedAt)}, in ${pipeline.deliveriesOfEvent(id).length} deliveries; the proxy refused ${rig.csi.stats.refused.length} dial(s) to ${[...new Set(rig.csi.stats.refused)].join(', ') || 'nothing'}`,
     );
   });
 });

@@ -37,3 +37,20 @@ export function deployedDelivery(
     ackDeadlineSeconds: Math.min(600, timeoutSeconds + 30),
   };
 }
+
+/** The function timeout Terraform needs for `budgetSeconds` of delivery budget (budget.tf, inverted). */
+export function timeoutForBudget(budgetSeconds: number): number {
+  for (let timeout = budgetSeconds; timeout <= 3600; timeout++)
+    if (timeout - Math.max(30, Math.ceil(timeout / 5)) >= budgetSeconds) return timeout;
+  throw new Error(`no function timeout up to 3600 s gives a ${budgetSeconds} s delivery budget`);
+}
+
+/**
+ * The push subscription's ack deadline as Terraform sets it for a function with `budgetSeconds` of
+ * budget (delivery.tf: min(600, timeout + 30)). A shorter deadline makes the emulator redeliver a
+ * message while its first delivery is still spending the budget: two deliveries of one event at
+ * once, as production never has.
+ */
+export function ackDeadlineForBudget(budgetSeconds: number): number {
+  return Math.min(600, timeoutForBudget(budgetSeconds) + 30);
+}
