@@ -838,6 +838,28 @@ run "cluster_timing_and_groups_default_to_the_functions_defaults" {
   }
 }
 
+# null (how examples/basic passes "not set") is the default too: the variables are not nullable.
+run "cluster_timing_and_groups_given_null_are_the_defaults" {
+  command = plan
+
+  variables {
+    csi_rotation_interval_seconds = null
+    kubelet_sync_seconds          = null
+    group_window_seconds          = null
+    group_wait_seconds            = null
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CSI_ROTATION_INTERVAL_SECONDS"] == "120" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_KUBELET_SYNC_SECONDS"] == "60" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WINDOW_SECONDS"] == "300" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WAIT_SECONDS"] == "600"
+    )
+    error_message = "null: 120, 60, 300 and 600, as when not set"
+  }
+}
+
 run "cluster_timing_and_groups_reach_both_reconciling_functions" {
   command = plan
 
