@@ -8,9 +8,12 @@
 // script itself (it reuses the cached build).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { ActingSettings } from '../../functions/config';
+import { actingSettings } from '../../functions/config';
+import { InputError } from '../../functions/errors';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MODULE_DIR = join(ROOT, 'terraform', 'modules', 'rotor');
@@ -161,10 +164,106 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
     const runs = (r.stdout.match(/^\s+run "[^"]+"\.\.\. pass$/gm) ?? []).length;
     assert.equal(Number(summary[1]), runs, r.stdout);
     assert.ok(runs >= 15, `expected the module's test suite to have at least 15 runs, saw ${runs}\n${r.stdout}`);
-    // Both suites ran: the module's wiring and its monitoring (metrics, alerts, dashboard).
+    // Every suite ran: the module's wiring, its delivery budget and its monitoring (metrics, alerts, dashboard).
     const lines = r.stdout.split('\n').map((l) => l.trim());
-    for (const file of ['tests/rotor.tftest.hcl', 'tests/monitoring.tftest.hcl'])
+    for (const file of ['tests/rotor.tftest.hcl', 'tests/budget.tftest.hcl', 'tests/monitoring.tftest.hcl'])
       assert.ok(lines.includes(`${file}... pass`), `${file} did not pass:\n${r.stdout}`);
     console.log(`# terraform test: ${summary[0]}`);
+  });
+
+  // The module's variables for settings functions/config.ts reads must refuse exactly what the
+  // functions would refuse at start, at plan time, with the module's own message. A root calling
+  // the module with a literal value: `terraform validate` checks the module's variable validations.
+  describe('settings the functions read: the module refuses what functions/config.ts refuses', () => {
+    const root = (): string => join(dataRoot, 'settings-root');
+    const callWith = (variable: string, value: string): void =>
+      writeFileSync(
+        join(root(), 'main.tf'),
+        [
+          'module "rotor" {',
+          `  source              = ${JSON.stringify(MODULE_DIR)}`,
+          '  project_id          = "my-proj-123"',
+          '  region              = "europe-west1"',
+          `  function_source_zip = ${JSON.stringify(join(MODULE_DIR, 'tests', 'fixtures', 'function.zip'))}`,
+          `  ${variable} = ${value}`,
+          '}',
+          '',
+        ].join('\n'),
+      );
+    const validateRoot = (): ValidateOutput => {
+      const r = terraform(root(), ['validate', '-json', '-no-color'], 'settings');
+      const parsed: unknown = JSON.parse(r.stdout);
+      assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}\n${r.stderr}`);
+      return parsed;
+    };
+
+    before(() => {
+      mkdirSync(root(), { recursive: true });
+      callWith('dry_run', 'true');
+      assertOk(terraform(root(), ['init', '-backend=false', '-input=false', '-no-color'], 'settings'), 'terraform init (settings root)');
+    });
+
+    const messages = {
+      csi_rotation_interval_seconds:
+        "csi_rotation_interval_seconds must be a whole number of seconds, at least 1 (the CSI driver's rotation interval; GKE's default is 120).",
+      kubelet_sync_seconds:
+        "kubelet_sync_seconds must be a whole number of seconds from 1 to 600 (the kubelet's sync period; its default is 60).",
+      group_window_seconds: 'group_window_seconds must be a whole number of seconds, at least 1.',
+      group_wait_seconds: 'group_wait_seconds must be a whole number of seconds, at least 0 (0 turns secret groups off).',
+    } as const;
+    const envOf = {
+      csi_rotation_interval_seconds: 'ROTOR_CSI_ROTATION_INTERVAL_SECONDS',
+      kubelet_sync_seconds: 'ROTOR_KUBELET_SYNC_SECONDS',
+      group_window_seconds: 'ROTOR_GROUP_WINDOW_SECONDS',
+      group_wait_seconds: 'ROTOR_GROUP_WAIT_SECONDS',
+    } as const;
+    /** What the functions made of the setting, in milliseconds. */
+    const readBack = {
+      csi_rotation_interval_seconds: (a: ActingSettings) => a.csiRotationIntervalMs,
+      kubelet_sync_seconds: (a: ActingSettings) => a.kubeletSyncMs,
+      group_window_seconds: (a: ActingSettings) => a.groups.windowMs,
+      group_wait_seconds: (a: ActingSettings) => a.groups.maxWaitMs,
+    } as const;
+
+    const refused: ReadonlyArray<readonly [keyof typeof messages, string]> = [
+      ['csi_rotation_interval_seconds', '0'],
+      ['csi_rotation_interval_seconds', '120.5'],
+      ['kubelet_sync_seconds', '0'],
+      ['kubelet_sync_seconds', '601'],
+      ['kubelet_sync_seconds', '59.5'],
+      ['group_window_seconds', '0'],
+      ['group_wait_seconds', '-1'],
+      ['group_wait_seconds', '0.5'],
+    ];
+    for (const [variable, value] of refused) {
+      it(`${variable} = ${value}: refused at plan time with its message, as the functions refuse ${envOf[variable]}="${value}"`, () => {
+        callWith(variable, value);
+        const out = validateRoot();
+        assert.equal(out.valid, false);
+        assert.equal(out.error_count, 1, formatDiagnostics(out.diagnostics));
+        const [d] = out.diagnostics;
+        assert.equal(d?.summary, 'Invalid value for variable');
+        assert.ok(d?.detail?.startsWith(messages[variable]), `the message of ${variable}:\n${formatDiagnostics(out.diagnostics)}`);
+        assert.throws(() => actingSettings({ [envOf[variable]]: value }), InputError);
+      });
+    }
+
+    // The edges the functions accept; each reaches them as its value in milliseconds.
+    const accepted: ReadonlyArray<readonly [keyof typeof messages, string, number]> = [
+      ['csi_rotation_interval_seconds', '1', 1_000],
+      ['kubelet_sync_seconds', '1', 1_000],
+      ['kubelet_sync_seconds', '600', 600_000],
+      ['group_window_seconds', '1', 1_000],
+      ['group_wait_seconds', '0', 0],
+    ];
+    for (const [variable, value, ms] of accepted) {
+      it(`${variable} = ${value}: accepted, as the functions accept ${envOf[variable]}="${value}"`, () => {
+        callWith(variable, value);
+        const out = validateRoot();
+        assert.deepEqual(out.diagnostics, []);
+        assert.equal(out.valid, true);
+        assert.equal(readBack[variable](actingSettings({ [envOf[variable]]: value })), ms);
+      });
+    }
   });
 });

@@ -14,6 +14,12 @@ module "rotor" {
   # Alerts (dead letters, halted / gave-up / failed workloads, failed rotations) notify these.
   notification_channels = var.notification_channels
 
+  # The clusters' timing and secret groups (null: the module's defaults, which match GKE's).
+  csi_rotation_interval_seconds = var.csi_rotation_interval_seconds
+  kubelet_sync_seconds          = var.kubelet_sync_seconds
+  group_window_seconds          = var.group_window_seconds
+  group_wait_seconds            = var.group_wait_seconds
+
   secrets = {
     # Rotated by Secret Manager's own schedule every 30 days, starting a day after the first apply
     # (the module ignores later drift of next_rotation_time, which Secret Manager advances itself).

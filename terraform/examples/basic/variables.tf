@@ -31,3 +31,27 @@ variable "notification_channels" {
   type        = list(string)
   default     = []
 }
+
+variable "csi_rotation_interval_seconds" {
+  description = "The Secrets Store CSI driver's rotation interval in the clusters; null: GKE's default, 120 s. See the module's variable."
+  type        = number
+  default     = null
+}
+
+variable "kubelet_sync_seconds" {
+  description = "The nodes' kubelet sync period (1-600); null: the kubelet's default, 60 s. See the module's variable."
+  type        = number
+  default     = null
+}
+
+variable "group_window_seconds" {
+  description = "Versions of grouped secrets created this close to the event's count as rotated together; null: the module's default, 300 s."
+  type        = number
+  default     = null
+}
+
+variable "group_wait_seconds" {
+  description = "How long a restart waits for the other secrets of its group (0: groups off); null: the module's default, 600 s."
+  type        = number
+  default     = null
+}

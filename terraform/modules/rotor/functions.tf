@@ -112,6 +112,11 @@ locals {
     # A halt under the rollback policy (this or a secret's rotor-on-halt) asks rotateSecret here.
     ROTOR_ON_HALT        = var.on_halt
     ROTOR_ROTATION_TOPIC = google_pubsub_topic.rotation.id
+    # The clusters' timing a reload waits out (core/csiRotation.ts, core/kubeletProjection.ts), and
+    # which versions count as rotated together (core/secretGroups.ts; its wait is in budget.tf).
+    ROTOR_CSI_ROTATION_INTERVAL_SECONDS = tostring(var.csi_rotation_interval_seconds)
+    ROTOR_KUBELET_SYNC_SECONDS          = tostring(var.kubelet_sync_seconds)
+    ROTOR_GROUP_WINDOW_SECONDS          = tostring(var.group_window_seconds)
   }, local.fan_out_environment, local.budget_environment, local.window_environment)
 
   # Maintenance windows (functions/config.ts validates them at start; docs/deploy.md).

@@ -658,3 +658,56 @@ variable "window_max_wait_seconds" {
     error_message = "window_max_wait_seconds must be a whole number of seconds, at least 1."
   }
 }
+
+# --- The clusters' timing and secret groups -----------------------------------------------------------
+# onSecretEvent and onClusterEvent read these (functions/config.ts); the bounds are exactly the ones
+# it accepts, so a value it would refuse at start fails at plan time instead. Not nullable: null (a
+# root's "not set", as in examples/basic) means the default, which so lives here only.
+
+variable "csi_rotation_interval_seconds" {
+  description = "ROTOR_CSI_ROTATION_INTERVAL_SECONDS: the rotation interval of the Secrets Store CSI driver in your clusters (GKE's Secret Manager add-on: rotationConfig.rotationInterval, 120 s unless you changed it). Where the driver leaves no SecretProviderClassPodStatus for a workload's pods, an in-place reload of its CSI volume waits this long after the event, so set it to the interval your clusters use. Keep it at most max_wait_seconds, or such reloads give up."
+  type        = number
+  default     = 120
+  nullable    = false
+
+  validation {
+    condition     = var.csi_rotation_interval_seconds >= 1 && floor(var.csi_rotation_interval_seconds) == var.csi_rotation_interval_seconds
+    error_message = "csi_rotation_interval_seconds must be a whole number of seconds, at least 1 (the CSI driver's rotation interval; GKE's default is 120)."
+  }
+}
+
+variable "kubelet_sync_seconds" {
+  description = "ROTOR_KUBELET_SYNC_SECONDS: the kubelet's sync period (syncFrequency) on your nodes, 1-600 (60 in Kubernetes and GKE unless you changed it). A running pod sees a changed Secret in its volume only on its kubelet's next sync, up to 1.5 x this later, so a reload of a synced Secret (ESO, SecretSync, the CSI driver's secretObjects) read as a volume waits 1.5 x this + 5 s after the sync. Keep 1.5 x this + 5 at most max_wait_seconds, or such reloads give up."
+  type        = number
+  default     = 60
+  nullable    = false
+
+  validation {
+    condition     = var.kubelet_sync_seconds >= 1 && var.kubelet_sync_seconds <= 600 && floor(var.kubelet_sync_seconds) == var.kubelet_sync_seconds
+    error_message = "kubelet_sync_seconds must be a whole number of seconds from 1 to 600 (the kubelet's sync period; its default is 60)."
+  }
+}
+
+variable "group_window_seconds" {
+  description = "ROTOR_GROUP_WINDOW_SECONDS: secrets sharing a rotor-group label (or rotated by one rotateSecret request) whose new versions were created within this many seconds of the event's count as rotated together: a workload reading several of them restarts once, after all are visible to it."
+  type        = number
+  default     = 300
+  nullable    = false
+
+  validation {
+    condition     = var.group_window_seconds >= 1 && floor(var.group_window_seconds) == var.group_window_seconds
+    error_message = "group_window_seconds must be a whole number of seconds, at least 1."
+  }
+}
+
+variable "group_wait_seconds" {
+  description = "ROTOR_GROUP_WAIT_SECONDS: how long after the event a restart waits for the other secrets of its group to become visible to the workload; then it restarts with what is visible and says which secrets it gave up on. 0 turns groups off. Longer than max_wait_seconds and rollout_timeout_seconds, it sizes the redelivery attempts (budget.tf)."
+  type        = number
+  default     = 600
+  nullable    = false
+
+  validation {
+    condition     = var.group_wait_seconds >= 0 && floor(var.group_wait_seconds) == var.group_wait_seconds
+    error_message = "group_wait_seconds must be a whole number of seconds, at least 0 (0 turns secret groups off)."
+  }
+}

@@ -3,7 +3,7 @@
 # attempts x (budget + backoff) outlasts it; a combination no Pub/Sub subscription can carry fails the
 # plan. Expected values are worked out by hand from
 #   budget = max(0, timeout - max(30, ceil(timeout / 5)))
-#   max_delivery_attempts = max(5, ceil(max(max_wait, rollout_timeout) / (budget + backoff)) + 1).
+#   max_delivery_attempts = max(5, ceil(max(max_wait, rollout_timeout, group_wait) / (budget + backoff)) + 1).
 # Mocked provider, as in rotor.tftest.hcl.
 
 mock_provider "google" {
@@ -171,6 +171,36 @@ run "rejects_a_wait_longer_than_any_subscription_can_carry" {
     event_function        = { timeout_seconds = 10 }
     retry_backoff_seconds = 10
     max_wait_seconds      = 991
+  }
+  expect_failures = [terraform_data.delivery_budget]
+}
+
+# A group's wait is not cut short by max_wait_seconds, so a longer one is the longest stretch:
+# 3600 / (240 + 60) = 12 deliveries without progress, 13 attempts; onSecretEvent gets the wait.
+run "a_group_wait_longer_than_max_wait_sizes_the_attempts" {
+  command = plan
+  variables {
+    group_wait_seconds = 3600
+  }
+
+  assert {
+    condition     = local.longest_stretch_without_progress_seconds == 3600 && local.max_delivery_attempts == 13
+    error_message = "a 3600 s group wait: 13 attempts"
+  }
+  assert {
+    condition     = google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WAIT_SECONDS"] == "3600"
+    error_message = "onSecretEvent waits for groups as long as the attempts were sized for"
+  }
+}
+
+# Its boundary, as max_wait_seconds' above: 991 s at 0 + 10 s needs 101 attempts.
+run "rejects_a_group_wait_longer_than_any_subscription_can_carry" {
+  command = plan
+  variables {
+    event_function        = { timeout_seconds = 10 }
+    retry_backoff_seconds = 10
+    max_wait_seconds      = 990
+    group_wait_seconds    = 991
   }
   expect_failures = [terraform_data.delivery_budget]
 }

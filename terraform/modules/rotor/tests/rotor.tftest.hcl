@@ -817,3 +817,175 @@ run "the_default_heap_bound_and_a_callers_own" {
     error_message = "512Mi: a 384 MB old space for either function"
   }
 }
+
+# --- The clusters' timing and secret groups (functions/config.ts reads them) -------------------------
+
+run "cluster_timing_and_groups_default_to_the_functions_defaults" {
+  command = plan
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CSI_ROTATION_INTERVAL_SECONDS"] == "120" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_KUBELET_SYNC_SECONDS"] == "60" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WINDOW_SECONDS"] == "300" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WAIT_SECONDS"] == "600"
+    )
+    error_message = "defaults: GKE's 120 s CSI rotation interval, the kubelet's 60 s sync, a 300 s group window and a 600 s group wait"
+  }
+  assert {
+    condition     = length(local.reload_waits_cut_short) == 0
+    error_message = "defaults: 120 s and 1.5 x 60 + 5 = 95 s both fit in 1800 s"
+  }
+}
+
+# null (how examples/basic passes "not set") is the default too: the variables are not nullable.
+run "cluster_timing_and_groups_given_null_are_the_defaults" {
+  command = plan
+
+  variables {
+    csi_rotation_interval_seconds = null
+    kubelet_sync_seconds          = null
+    group_window_seconds          = null
+    group_wait_seconds            = null
+  }
+
+  assert {
+    condition = (
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_CSI_ROTATION_INTERVAL_SECONDS"] == "120" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_KUBELET_SYNC_SECONDS"] == "60" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WINDOW_SECONDS"] == "300" &&
+      google_cloudfunctions2_function.fn["events"].service_config[0].environment_variables["ROTOR_GROUP_WAIT_SECONDS"] == "600"
+    )
+    error_message = "null: 120, 60, 300 and 600, as when not set"
+  }
+}
+
+run "cluster_timing_and_groups_reach_both_reconciling_functions" {
+  command = plan
+
+  variables {
+    fan_out_min_clusters          = 2
+    csi_rotation_interval_seconds = 300
+    kubelet_sync_seconds          = 90
+    group_window_seconds          = 45
+    group_wait_seconds            = 0
+  }
+
+  assert {
+    condition = alltrue([
+      for fn in ["events", "clusters"] :
+      google_cloudfunctions2_function.fn[fn].service_config[0].environment_variables["ROTOR_CSI_ROTATION_INTERVAL_SECONDS"] == "300" &&
+      google_cloudfunctions2_function.fn[fn].service_config[0].environment_variables["ROTOR_KUBELET_SYNC_SECONDS"] == "90" &&
+      google_cloudfunctions2_function.fn[fn].service_config[0].environment_variables["ROTOR_GROUP_WINDOW_SECONDS"] == "45" &&
+      google_cloudfunctions2_function.fn[fn].service_config[0].environment_variables["ROTOR_GROUP_WAIT_SECONDS"] == "0"
+    ])
+    error_message = "onSecretEvent and onClusterEvent (both reconcile) must get 300, 90, 45 and 0"
+  }
+  assert {
+    # rotateSecret only lists the clusters' workloads to keep pinned versions: it waits for nothing.
+    condition = alltrue([
+      for k in ["ROTOR_CSI_ROTATION_INTERVAL_SECONDS", "ROTOR_KUBELET_SYNC_SECONDS", "ROTOR_GROUP_WINDOW_SECONDS", "ROTOR_GROUP_WAIT_SECONDS"] :
+      !contains(keys(google_cloudfunctions2_function.fn["rotation"].service_config[0].environment_variables), k)
+    ])
+    error_message = "rotateSecret reads none of the four settings"
+  }
+}
+
+run "rejects_a_csi_rotation_interval_of_zero" {
+  command = plan
+  variables {
+    csi_rotation_interval_seconds = 0
+  }
+  expect_failures = [var.csi_rotation_interval_seconds]
+}
+
+run "rejects_a_fractional_csi_rotation_interval" {
+  command = plan
+  variables {
+    csi_rotation_interval_seconds = 120.5
+  }
+  expect_failures = [var.csi_rotation_interval_seconds]
+}
+
+run "rejects_a_kubelet_sync_of_zero" {
+  command = plan
+  variables {
+    kubelet_sync_seconds = 0
+  }
+  expect_failures = [var.kubelet_sync_seconds]
+}
+
+run "rejects_a_kubelet_sync_over_600" {
+  command = plan
+  variables {
+    kubelet_sync_seconds = 601
+  }
+  expect_failures = [var.kubelet_sync_seconds]
+}
+
+run "rejects_a_group_window_of_zero" {
+  command = plan
+  variables {
+    group_window_seconds = 0
+  }
+  expect_failures = [var.group_window_seconds]
+}
+
+run "rejects_a_negative_group_wait" {
+  command = plan
+  variables {
+    group_wait_seconds = -1
+  }
+  expect_failures = [var.group_wait_seconds]
+}
+
+# A reload wait longer than max_wait_seconds is a warning (budget.tf says why it is not refused):
+# the plan goes through, the check names the setting. CSI: 1800 s fits in 1800 s, 1801 s does not.
+run "a_csi_interval_of_max_wait_fits" {
+  command = plan
+  variables {
+    csi_rotation_interval_seconds = 1800
+  }
+  assert {
+    condition     = length(local.reload_waits_cut_short) == 0
+    error_message = "1800 s is not longer than max_wait_seconds, 1800 s"
+  }
+}
+
+run "a_csi_interval_longer_than_max_wait_warns" {
+  command = plan
+  variables {
+    csi_rotation_interval_seconds = 1801
+  }
+  assert {
+    condition     = join(",", local.reload_waits_cut_short) == "csi_rotation_interval_seconds"
+    error_message = "1801 s is longer than max_wait_seconds, 1800 s"
+  }
+  expect_failures = [check.reload_waits_fit_max_wait]
+}
+
+# The kubelet: 1.5 x 600 + 5 = 905 s; fits in 905 s, not in 904 s.
+run "a_kubelet_wait_of_max_wait_fits" {
+  command = plan
+  variables {
+    kubelet_sync_seconds = 600
+    max_wait_seconds     = 905
+  }
+  assert {
+    condition     = local.reload_wait_seconds.kubelet_sync_seconds == 905 && length(local.reload_waits_cut_short) == 0
+    error_message = "1.5 x 600 + 5 = 905 s fits in 905 s"
+  }
+}
+
+run "a_kubelet_wait_longer_than_max_wait_warns" {
+  command = plan
+  variables {
+    kubelet_sync_seconds = 600
+    max_wait_seconds     = 904
+  }
+  assert {
+    condition     = join(",", local.reload_waits_cut_short) == "kubelet_sync_seconds"
+    error_message = "905 s does not fit in 904 s"
+  }
+  expect_failures = [check.reload_waits_fit_max_wait]
+}
