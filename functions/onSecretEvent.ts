@@ -323,6 +323,7 @@ export async function reconcileDelivery(
       const responded = await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log);
       reported = responded;
       await reportOutcome(responded, env, log);
+      return responded;
     },
   );
   // The last pass is always reported: what it reported includes what a halt did.
