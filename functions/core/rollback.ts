@@ -74,8 +74,9 @@ export function secretHaltPolicy(
 
 /**
  * What onSecretEvent does when its event halted: nothing more, or ask for a rollback. `reason`:
- * the event's (its outcome's onHalt); `note`: the line each halted workload's reason, and so its
- * Halted Event, ends with: the previous value being restored, or why it is not.
+ * the event's (its outcome's onHalt); `note`: what each halted workload's reason, and so its
+ * Halted Event, starts with (core/outcome.ts withHaltNote): the previous value being restored, or
+ * why it is not.
  */
 export type HaltResponse =
   | { readonly kind: 'none' }
