@@ -55,7 +55,7 @@ import type { OutcomePublisher } from './pipeline/outcomePublisher';
 import { pubsubOutcomePublisher } from './pipeline/outcomePublisher';
 import type { Converged } from './pipeline/converge';
 import { convergeEvent } from './pipeline/converge';
-import { secretFactsReader } from './pipeline/secretGroups';
+import { groupSettings } from './pipeline/secretGroups';
 import type { ReconcileConfig, StageSettings } from './pipeline/reconcile';
 import type { ContinuationPublisher } from './pipeline/continuationPublisher';
 import { pubsubContinuationPublisher } from './pipeline/continuationPublisher';
@@ -323,6 +323,7 @@ export async function reconcileDelivery(
       const responded = await respondToHalt(o, rollback, env.rollbackRequests, env.config.dryRun, log);
       reported = responded;
       await reportOutcome(responded, env, log);
+      return responded;
     },
   );
   // The last pass is always reported: what it reported includes what a halt did.
@@ -352,8 +353,7 @@ function reconcileConfig(
     kubeletSyncMs: env.config.kubeletSyncMs,
     waves: env.config.waves,
     windows: env.config.windows,
-    groups: env.config.groups,
-    secretFacts: secretFactsReader(env.secretManager, log),
+    ...groupSettings(env.config.groups, env.secretManager, log),
     ...(stages ? { stages } : {}),
     reportLeaseMs: env.config.loop.reportLeaseMs,
     events: {

@@ -20,6 +20,7 @@ import { createLogger } from '../log';
 import type { EventOutcome } from '../core/outcome';
 import { summarize } from '../core/outcome';
 import { convergeEvent } from '../pipeline/converge';
+import { groupSettings } from '../pipeline/secretGroups';
 import type { StageSettings } from '../pipeline/reconcile';
 import { stageOf } from '../cluster/clusterSpec';
 import { dump } from 'js-yaml';
@@ -229,6 +230,10 @@ async function applyEvent(
   // Without a message, the run's own id: its rotor.dev/applied-by records are what it believes
   // on its next pass (--wait), and no record of another run or a tenant is.
   const runId = `rotor-apply-${randomUUID()}`;
+  // Secret groups as onSecretEvent decides them, from Secret Manager's metadata: read only when a
+  // restart of a workload reading several secrets asks (ROTOR_SECRET_MANAGER_ENDPOINT, else Google
+  // with Application Default Credentials); unreadable, a warning says so and restarts are ungrouped.
+  const secretManager = secretManagerFromEnv(io.env);
   const { outcome } = await convergeEvent(
     event.ctx,
     event.messageId ? { messageId: event.messageId } : { runId },
@@ -242,6 +247,7 @@ async function applyEvent(
       // (an old notification file would otherwise be given up on at once).
       maxWaitMs: Number.POSITIVE_INFINITY,
       ...acting,
+      ...groupSettings(acting.groups, secretManager, logger),
       reportLeaseMs: acting.loop.reportLeaseMs,
       events: { instance: `rotor-apply/${hostname()}` },
       logger,
@@ -257,7 +263,7 @@ async function applyEvent(
       },
     },
     () => Promise.resolve(),
-  );
+  ).finally(() => secretManager.close().catch(() => undefined));
   return outcome;
 }
 

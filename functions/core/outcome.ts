@@ -227,3 +227,12 @@ export function summarize(o: EventOutcome): string {
   const onHalt = o.onHalt?.response === 'rolled-back' ? `; ROLLED BACK: ${o.onHalt.reason}` : '';
   return `${o.event.type}${o.event.secret ? ` ${o.event.secret}` : ''}${o.event.version ? ` version ${o.event.version}` : ''}${where}: ${what}${o.clusterErrors.length ? `; ${o.clusterErrors.length} cluster(s) unreachable` : ''}${halted}${onHalt}`;
 }
+
+/**
+ * A halted workload's outcome with what the halt did (core/rollback.ts onHalt's note) in its
+ * reason, and so in its Halted Event. First, so that the Event's bounded note never cuts it off
+ * behind a long list of failing pods.
+ */
+export function withHaltNote(o: WorkloadOutcome, note: string): WorkloadOutcome {
+  return o.result === 'halted' ? { ...o, reason: `${note}; ${o.reason}` } : o;
+}

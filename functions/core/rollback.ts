@@ -72,15 +72,26 @@ export function secretHaltPolicy(
   return { policy: parsed.value, source: `the secret's ${kind} ${ON_HALT_KEY}` };
 }
 
-/** What onSecretEvent does when its event halted: nothing more, or ask for a rollback. */
+/**
+ * What onSecretEvent does when its event halted: nothing more, or ask for a rollback. `reason`:
+ * the event's (its outcome's onHalt); `note`: what each halted workload's reason, and so its
+ * Halted Event, starts with (core/outcome.ts withHaltNote): the previous value being restored, or
+ * why it is not.
+ */
 export type HaltResponse =
   | { readonly kind: 'none' }
-  | { readonly kind: 'hold'; readonly reason: string }
-  | { readonly kind: 'request-rollback'; readonly replaces: number; readonly reason: string };
+  | { readonly kind: 'hold'; readonly reason: string; readonly note: string }
+  | {
+      readonly kind: 'request-rollback';
+      readonly replaces: number;
+      readonly reason: string;
+      readonly note: string;
+    };
 
 /**
  * Whether a halted event asks the rotation function to roll its version back. Only an event about
- * a version number can (the bad value is that version, or `current`'s new target); a dry run never.
+ * a version number can (the bad value is that version, or `current`'s new target); a dry run
+ * never; nor a deployment that cannot ask (`canAsk`: ROTOR_ROTATION_TOPIC is set).
  */
 export function onHalt(
   halted: readonly string[],
@@ -91,27 +102,50 @@ export function onHalt(
     readonly rollback?: RollbackScope;
   },
   dryRun: boolean,
+  canAsk = true,
 ): HaltResponse {
   if (halted.length === 0) return { kind: 'none' };
   const why = `the rollout of ${halted.join(', ')} failed`;
+  const hold = (reason: string, because: string): HaltResponse => ({
+    kind: 'hold',
+    reason,
+    note: `not rolled back: ${because}`,
+  });
   if (policy.policy === 'hold')
-    return { kind: 'hold', reason: `${why}; ${policy.source} is hold: fix it, then run rotor apply` };
-  if (dryRun) return { kind: 'hold', reason: `${why}; a dry run rolls nothing back` };
+    return hold(`${why}; ${policy.source} is hold: fix it, then run rotor apply`, `${policy.source} is hold`);
+  if (dryRun) return hold(`${why}; a dry run rolls nothing back`, 'a dry run rolls nothing back');
   // A rollback's own version halting again is not rolled back once more: a person must look.
-  if (event.rollback)
-    return {
-      kind: 'hold',
-      reason: `${why} on version ${event.rollback.version}, itself a rollback to version ${event.rollback.restores}: not rolled back again`,
-    };
+  if (event.rollback) {
+    const { version, restores } = event.rollback;
+    return hold(
+      `${why} on version ${version}, itself a rollback to version ${restores}: not rolled back again`,
+      `version ${version} is itself a rollback to version ${restores}, and a rollback is not rolled back again`,
+    );
+  }
   // A version event names it; an alias move (SECRET_UPDATE) is about `current`'s new target.
   const named = event.version ?? event.aliases?.current;
   const bad = named !== undefined && /^[1-9][0-9]{0,17}$/.test(named) ? Number(named) : undefined;
   if (bad === undefined)
-    return { kind: 'hold', reason: `${why}; the event names no version number to roll back` };
+    return hold(
+      `${why}; the event names no version number to roll back`,
+      'the event names no version number to roll back',
+    );
+  const asked = `${why}; ${policy.source} is rollback: asked the rotation function to restore the version before ${bad}`;
+  if (!canAsk)
+    return hold(
+      `${asked}, but ROTOR_ROTATION_TOPIC is not set: nothing was asked`,
+      `${policy.source} is rollback, but ROTOR_ROTATION_TOPIC is not set, so the rotation function was not asked`,
+    );
+  // The rotation function adds the value back as a new version and moves `current` to it.
+  const how =
+    event.version === undefined
+      ? `the version before ${bad} (where current moved) again as a new version and move current to it`
+      : `the version before ${bad} again as a new version`;
   return {
     kind: 'request-rollback',
     replaces: bad,
-    reason: `${why}; ${policy.source} is rollback: asked the rotation function to restore the version before ${bad}`,
+    reason: asked,
+    note: `the previous value is being restored: ${policy.source} is rollback, so the rotation function was asked to add ${how} (it refuses, saying why, if a rotation retired that version)`,
   };
 }
 

@@ -9,7 +9,7 @@ import type { EventContext } from '../core/decision';
 import type { WaitEnd, WaitStats } from '../cluster/watch';
 import { waitForChange } from '../cluster/watch';
 import type { EventOutcome } from '../core/outcome';
-import type { EventInfo, Pass, ReconcileConfig } from './reconcile';
+import type { EventInfo, Pass, ReconcileConfig, Reporter } from './reconcile';
 import { reconcilePass } from './reconcile';
 
 export interface LoopOptions {
@@ -35,7 +35,7 @@ export async function convergeEvent(
   info: EventInfo & { readonly chain?: ChainPosition },
   cfg: ReconcileConfig,
   options: LoopOptions,
-  report: (outcome: EventOutcome) => Promise<void>,
+  report: Reporter,
 ): Promise<Converged> {
   const startedAt = Date.now();
   // The wait clock of a run that received none starts with it and holds across its passes.

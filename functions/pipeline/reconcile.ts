@@ -181,11 +181,26 @@ export async function reconcileAndReport(
   ctx: EventContext,
   info: EventInfo,
   cfg: ReconcileConfig,
-  report: (outcome: EventOutcome) => Promise<void>,
+  report: Reporter,
 ): Promise<EventOutcome> {
   const pass = await reconcilePass(ctx, info, cfg);
   await pass.report(report);
   return pass.outcome;
+}
+
+/**
+ * Reports a pass's outcome (publishes, logs); returns the outcome as reported when it added to it
+ * (onSecretEvent: what a halt did), which the pass's Kubernetes Events then say.
+ */
+export type Reporter = (outcome: EventOutcome) => Promise<EventOutcome | void>;
+
+/** A pass's workload outcome as its report said it (the same workload, by cluster and name). */
+type AsReported = (o: WorkloadOutcome) => WorkloadOutcome;
+
+function asReported(reported: EventOutcome): AsReported {
+  const key = (o: WorkloadOutcome): string => `${o.cluster}\n${o.kind}\n${o.namespace}\n${o.name}`;
+  const byKey = new Map(reported.workloads.map((o) => [key(o), o]));
+  return (o) => byKey.get(key(o)) ?? o;
 }
 
 /** One pass: discover, decide, act. What it did, what it waits on, and how to report it. */
@@ -199,13 +214,17 @@ export interface Pass {
   readonly marks: readonly PlacedMark[];
   /** Pending dependents that wait only for an earlier stage of clusters (bounded, on schedule). */
   readonly stageWaits: number;
-  /** Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see reconcileAndReport). */
-  readonly report: (report: (outcome: EventOutcome) => Promise<void>) => Promise<void>;
+  /**
+   * Publishes the outcome with `report`, then creates the pass's Kubernetes Events (see
+   * reconcileAndReport), saying what `report` reported: the outcome it returns (a halt's
+   * response added), else the pass's.
+   */
+  readonly report: (report: Reporter) => Promise<void>;
 }
 
 export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: ReconcileConfig): Promise<Pass> {
   const started = Date.now();
-  const eventsToCreate: Array<() => Promise<void>> = [];
+  const eventsToCreate: Array<(reported: AsReported) => Promise<void>> = [];
   const workloads: WorkloadOutcome[] = [];
   const clusterErrors: Array<{ cluster: string; error: string }> = [];
   const warnings: string[] = [];
@@ -264,8 +283,8 @@ export async function reconcilePass(ctx: EventContext, info: EventInfo, cfg: Rec
     marks,
     stageWaits,
     async report(report) {
-      await report(outcome);
-      await Promise.all(eventsToCreate.map((create) => create()));
+      const reported = asReported((await report(outcome)) ?? outcome);
+      await Promise.all(eventsToCreate.map((create) => create(reported)));
     },
   };
 }
@@ -346,7 +365,7 @@ interface ClusterResult {
   readonly progress: ClusterProgress;
   readonly waits: WatchTarget[];
   readonly marks: PlacedMark[];
-  readonly createEvents: () => Promise<void>;
+  readonly createEvents: (reported: AsReported) => Promise<void>;
 }
 
 /**
@@ -384,12 +403,12 @@ async function reconcileCluster(
   const outcomes = await mapLimit(decided, cfg.concurrency, (first, i) =>
     actOnWorkload(first, i, plan, env, found, tally),
   );
-  const createEvents = async (): Promise<void> => {
+  const createEvents = async (reported: AsReported): Promise<void> => {
     const source = env.eventSource;
     if (!source) return;
     await mapLimit(outcomes, cfg.concurrency, async (o, i) => {
       const workload = decided[i]?.wd.object;
-      const event = workload ? workloadEvent(workload, o, source) : undefined;
+      const event = workload ? workloadEvent(workload, reported(o), source) : undefined;
       if (event) await createEvent(api, event, log, cfg.events?.known);
     });
   };

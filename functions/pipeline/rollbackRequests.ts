@@ -20,6 +20,7 @@ import type { Logger } from '../log';
 import { rollbackMessageData } from '../rotation/schedulerMessage';
 import type { SecretMetadataReader } from '../secretmanager/types';
 import type { EventOutcome } from '../core/outcome';
+import { withHaltNote } from '../core/outcome';
 
 /** Publishes a rollback request to rotateSecret's topic (ROTOR_ROTATION_TOPIC). */
 export interface RollbackRequester {
@@ -72,6 +73,7 @@ export async function rollbackContext(
 /**
  * The outcome of a halted pass with what the halt did: under the rollback policy the request is
  * published first (a failure throws: the redelivery asks again, and the request is idempotent).
+ * Each halted workload's reason (and so its Halted Event) says it, in onHalt's words.
  */
 export async function respondToHalt(
   outcome: EventOutcome,
@@ -81,31 +83,17 @@ export async function respondToHalt(
   log: Logger,
 ): Promise<EventOutcome> {
   const halted = (outcome.halted ?? []).map((h) => h.workload);
-  const response = onHalt(halted, rollback.policy, rollback.ctx, dryRun);
-  switch (response.kind) {
-    case 'none':
-      return outcome;
-    case 'hold':
-      return { ...outcome, onHalt: { response: 'held', reason: response.reason } };
-    case 'request-rollback': {
-      if (!requester)
-        return {
-          ...outcome,
-          onHalt: {
-            response: 'held',
-            reason: `${response.reason}, but ROTOR_ROTATION_TOPIC is not set: nothing was asked`,
-          },
-        };
-      let id: string;
-      try {
-        id = await requester.request(
-          rollbackMessageData(formatSecretId(rollback.ctx.secret), response.replaces),
-        );
-      } catch (e) {
-        throw new TransientError(`publishing the rollback request failed: ${errorMessage(e)}`, { cause: e });
-      }
-      log.notice(`rollback requested as message ${id}: ${response.reason}`);
-      return { ...outcome, onHalt: { response: 'rolled-back', reason: response.reason, request: id } };
-    }
+  const response = onHalt(halted, rollback.policy, rollback.ctx, dryRun, requester !== undefined);
+  if (response.kind === 'none') return outcome;
+  const noted = { ...outcome, workloads: outcome.workloads.map((w) => withHaltNote(w, response.note)) };
+  if (response.kind === 'hold' || !requester)
+    return { ...noted, onHalt: { response: 'held', reason: response.reason } };
+  let id: string;
+  try {
+    id = await requester.request(rollbackMessageData(formatSecretId(rollback.ctx.secret), response.replaces));
+  } catch (e) {
+    throw new TransientError(`publishing the rollback request failed: ${errorMessage(e)}`, { cause: e });
   }
+  log.notice(`rollback requested as message ${id}: ${response.reason}`);
+  return { ...noted, onHalt: { response: 'rolled-back', reason: response.reason, request: id } };
 }

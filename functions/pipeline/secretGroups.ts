@@ -44,8 +44,11 @@ export function secretFactsReader(
     if (!p) {
       p = readFacts(sm, id).catch((e: unknown) => {
         // Not knowing a secret's group only costs the coalescing: the restart goes ahead as decided.
+        // One line per secret and reader (a delivery, a CLI run): the event's own secret is read
+        // first, and unread it ends the group rule, so a caller that cannot read Secret Manager at
+        // all (a CLI without credentials) sees this line once.
         log.warn(
-          `${key}: its rotor-group and newest version could not be read (${errorMessage(e)}); not waited for`,
+          `${key}: Secret Manager could not be read (${errorMessage(e)}), so restarts are not grouped with it (rotor-group, rotation batch): a workload reading it and another secret rotated with it may restart once per secret`,
         );
         return undefined;
       });
@@ -53,6 +56,22 @@ export function secretFactsReader(
     }
     return p;
   };
+}
+
+/** ReconcileConfig's groups and secretFacts: the fields one delivery or CLI run sets alike. */
+export interface GroupSettings {
+  readonly groups: GroupPolicy;
+  readonly secretFacts: (id: SecretId) => Promise<SecretFacts | undefined>;
+}
+
+/**
+ * The group rule for one delivery (onSecretEvent, onClusterEvent) or one `rotor apply` run, so
+ * both decide groups alike: the policy (config.ts) and one reader of Secret Manager's metadata,
+ * shared by every pass and cluster of the run. With the rule off (ROTOR_GROUP_WAIT_SECONDS=0)
+ * withinGroup returns before reading anything.
+ */
+export function groupSettings(policy: GroupPolicy, sm: SecretMetadataReader, log: Logger): GroupSettings {
+  return { groups: policy, secretFacts: secretFactsReader(sm, log) };
 }
 
 async function readFacts(sm: SecretMetadataReader, id: SecretId): Promise<SecretFacts> {

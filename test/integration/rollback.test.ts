@@ -36,6 +36,11 @@ const GOOD = 'good-value-0001';
 const BAD = 'bad-value-0002';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
 
+/** `text` as a regular expression that matches exactly it. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
 interface DeploymentView {
   metadata?: { generation?: number; annotations?: Record<string, string> };
   spec: { template: { metadata?: { annotations?: Record<string, string> } } };
@@ -198,6 +203,28 @@ describe('a bad value rolled back after a crashlooping canary', { timeout: 420_0
       [{ secret: SECRET, action: 'rollback', replaces: 2 }],
     );
     assert.equal(await available(CANARY, 'canary'), false, 'the canary is broken on the bad value');
+    // Each halted workload, in its outcome and in the Halted Event on it, says what the halt did.
+    const restoring = `the previous value is being restored: the secret's annotation rotor-on-halt is rollback, so the rotation function was asked to add the version before 2 again as a new version (it refuses, saying why, if a rotation retired that version)`;
+    const leftAlone = `not acted on: the event halted because the rollout of Deployment ${CANARY}/canary (wave 0) failed; fix it, then run rotor apply`;
+    const canaryFailed = new RegExp(
+      `^${escape(restoring)}; the rollout failed: canary-[a-z0-9-]+ app: CrashLoopBackOff \\(3 restarts\\)`,
+    );
+    const haltedReason = new Map(halted.workloads.map((w) => [w.name, w.reason]));
+    assert.match(haltedReason.get('canary') ?? '', canaryFailed);
+    for (const name of ['api', 'worker']) assert.equal(haltedReason.get(name), `${restoring}; ${leftAlone}`);
+    const haltedNote = async (ns: string, name: string): Promise<string | undefined> => {
+      const events = await cp.admin<{
+        items: Array<{ reason: string; note: string; regarding: { name: string } }>;
+      }>('GET', `/apis/events.k8s.io/v1/namespaces/${ns}/events`);
+      const notes = events.items.filter((e) => e.reason === 'Halted' && e.regarding.name === name);
+      assert.equal(notes.length, 1, `one Halted Event on ${name}`);
+      return notes[0]?.note;
+    };
+    const canaryNote = (await haltedNote(CANARY, 'canary')) ?? '';
+    assert.ok(canaryNote.startsWith(`${SECRET} version 2: `), canaryNote);
+    assert.match(canaryNote.slice(`${SECRET} version 2: `.length), canaryFailed);
+    for (const name of ['api', 'worker'])
+      assert.equal(await haltedNote(SHOP, name), `${SECRET} version 2: ${restoring}; ${leftAlone}`);
 
     // rotateSecret gets the request (its own handler, on the message onSecretEvent published).
     const rotationLogs = memoryLogger();

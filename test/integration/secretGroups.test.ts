@@ -25,6 +25,8 @@ import type { SecretManager } from '../../functions/secretmanager/types';
 import { SecretValue } from '../../functions/secretmanager/secretValue';
 import { rotateAll } from '../../functions/rotation/batch';
 import { startWorld } from './rotation/fixtures';
+import { runApply } from '../../functions/cli/apply';
+import * as grpc from '@grpc/grpc-js';
 
 const NS = 'grouped';
 const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt';
@@ -58,6 +60,11 @@ function envDeployment(name: string, secrets: readonly string[]): object {
   };
 }
 
+/** `2026-12-07T21:00:05Z`: ESO's refreshTime has whole seconds. */
+function wholeSeconds(at: Date): string {
+  return at.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
 function find(outcome: EventOutcome, name: string): WorkloadOutcome {
   const w = outcome.workloads.find((x) => x.name === name);
   assert.ok(w, `no outcome for ${name}: ${JSON.stringify(outcome.workloads.map((x) => x.name))}`);
@@ -83,14 +90,14 @@ describe('one restart for secrets rotated together (rotor-group)', { timeout: 24
     const d = await admin('GET', `/apis/apps/v1/namespaces/${NS}/deployments/${name}`);
     return JSON.parse(d.metadata?.annotations?.['rotor.dev/applied'] ?? '{}') as Record<string, string>;
   };
-  /** ESO synced the ExternalSecret: status.refreshTime after the event, Ready. */
-  const synced = (es: string): Promise<KubeObject> =>
+  /** ESO synced the ExternalSecret at `at` (whole seconds; default: after the event), Ready. */
+  const synced = (es: string, at = new Date(Date.now() + 2000)): Promise<KubeObject> =>
     admin(
       'PATCH',
       `/apis/external-secrets.io/v1/namespaces/${NS}/externalsecrets/${es}/status`,
       {
         status: {
-          refreshTime: new Date(Date.now() + 2000).toISOString().replace(/\.\d+Z$/, 'Z'),
+          refreshTime: wholeSeconds(at),
           conditions: [{ type: 'Ready', status: 'True', reason: 'SecretSynced' }],
         },
       },
@@ -107,6 +114,35 @@ describe('one restart for secrets rotated together (rotor-group)', { timeout: 24
     groups: { windowMs: 300_000, maxWaitMs: 600_000 },
     secretFacts: secretFactsReader(sm, logger),
   });
+
+  /** `rotor apply --secret S --version V` as a person runs it, Secret Manager at the stand-in. */
+  const rotorApply = async (
+    id: SecretId,
+    version: number,
+  ): Promise<{ code: number; err: string; outcome: EventOutcome }> => {
+    let out = '';
+    let err = '';
+    const code = await runApply(
+      [
+        '--secret',
+        `projects/${id.project}/secrets/${id.secret}`,
+        '--version',
+        String(version),
+        '--kubeconfig',
+        cp.kubeconfigPathFor('rotor'),
+        '--project-map',
+        'my-proj=123456789012',
+        '-o',
+        'json',
+      ],
+      {
+        stdout: (text) => void (out += text),
+        stderr: (text) => void (err += text),
+        env: { ROTOR_SECRET_MANAGER_ENDPOINT: standIn.endpoint },
+      },
+    );
+    return { code, err, outcome: JSON.parse(out) as EventOutcome };
+  };
 
   before(async () => {
     standIn = await startSecretManagerStandIn();
@@ -276,5 +312,69 @@ describe('one restart for secrets rotated together (rotor-group)', { timeout: 24
     } finally {
       await w.close();
     }
+  });
+
+  it('rotor apply decides groups as onSecretEvent does: the restart waits for the member not visible yet', async () => {
+    // Rotated together again; `rotor apply` runs for the password's new version.
+    const user = await sm.addVersion(USER, SecretValue.fromString('db-user-3'));
+    const pass = await sm.addVersion(PASS, SecretValue.fromString('db-pass-3'));
+    // The password's sync is after the run's event time (now); the user name last synced a
+    // minute before its new version was created.
+    const userSync = new Date(user.createTime.getTime() - 60_000);
+    await synced('db-user', userSync);
+    await synced('db-pass', new Date(Date.now() + 30_000));
+    const marker = (await template('both'))[RESTARTED_AT];
+
+    const run = await rotorApply(PASS, pass.version);
+    // No warning (Secret Manager was read), only the pass line of a run with a workload waiting.
+    assert.deepEqual(run.err.split('\n'), [
+      `pass 1: SECRET_VERSION_ADD projects/my-proj/secrets/db-pass version ${pass.version}: 1 waiting, 1 restarted — waiting…`,
+      '',
+    ]);
+    assert.equal(run.code, 1, 'exit 1: not converged, a workload waits');
+    const both = find(run.outcome, 'both');
+    assert.equal(both.result, 'waiting');
+    assert.equal(both.waitingFor, 'group');
+    assert.equal(
+      both.reason,
+      `env DB_PASS (key value) in app (Secret db-pass from ExternalSecret db-pass) only changes when the pod restarts; the restart waits for projects/my-proj/secrets/db-user version ${user.version} (group "db"), rotated with it and not visible yet (ExternalSecret ${NS}/db-user last synced at ${wholeSeconds(userSync)}, before the event (${user.createTime.toISOString()}))`,
+    );
+    assert.equal((await template('both'))[RESTARTED_AT], marker, 'not restarted');
+    // A workload reading only the password is not held.
+    assert.equal(find(run.outcome, 'pass-only').result, 'restarted');
+  });
+
+  it('rotor apply that cannot read Secret Manager says so in one line and restarts without the group', async () => {
+    const user = await sm.addVersion(USER, SecretValue.fromString('db-user-4'));
+    await synced('db-user', new Date(Date.now() + 30_000));
+    const before = await applied('both');
+    // As a CLI without credentials: the first read of Secret Manager is refused.
+    standIn.fail('GetSecret', grpc.status.UNAUTHENTICATED, 1);
+
+    const run = await rotorApply(USER, user.version);
+    // The log lines (JSON) of the run: only the one saying why restarts are not grouped.
+    const lines = run.err.split('\n').filter((l) => l.startsWith('{'));
+    assert.deepEqual(
+      lines
+        .map((l) => JSON.parse(l) as { severity: string; message: string })
+        .map((l) => [l.severity, l.message]),
+      [
+        [
+          'WARNING',
+          'projects/my-proj/secrets/db-user: Secret Manager could not be read (get projects/my-proj/secrets/db-user: 16 UNAUTHENTICATED: injected fault on GetSecret), so restarts are not grouped with it (rotor-group, rotation batch): a workload reading it and another secret rotated with it may restart once per secret',
+        ],
+      ],
+    );
+    const both = find(run.outcome, 'both');
+    assert.equal(both.result, 'restarted', both.reason);
+    assert.equal(
+      both.reason,
+      'env DB_USER (key value) in app (Secret db-user from ExternalSecret db-user) only changes when the pod restarts',
+    );
+    // Only its own version is recorded: the password's stays as it was, for its own event.
+    assert.deepEqual(await applied('both'), {
+      ...before,
+      'projects/my-proj/secrets/db-user': String(user.version),
+    });
   });
 });

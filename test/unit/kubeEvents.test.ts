@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import type { KubeObject } from '../../functions/core/kube';
 import { eventName, microTime, reportedAs, workloadEvent } from '../../functions/core/kubeEvents';
 import type { WorkloadOutcome } from '../../functions/core/outcome';
+import { withHaltNote } from '../../functions/core/outcome';
 
 const workload: KubeObject = {
   apiVersion: 'apps/v1',
@@ -73,6 +74,27 @@ describe('Kubernetes Events', () => {
     );
     assert.equal(e?.type, 'Warning');
     assert.equal(e?.note, 'projects/p/secrets/db version 7: the rollout failed: api-1 app: CrashLoopBackOff');
+  });
+
+  it('a halt that requested a rollback says the previous value is being restored, ahead of a long list of pods', () => {
+    const note =
+      'the previous value is being restored: ROTOR_ON_HALT is rollback, so the rotation function was asked to add the version before 7 again as a new version (it refuses, saying why, if a rotation retired that version)';
+    const pods = Array.from({ length: 30 }, (_, i) => `api-${i} app: CrashLoopBackOff (3 restarts)`);
+    const halted = withHaltNote(
+      { ...base, result: 'halted', reason: `the rollout failed: ${pods.join('; ')}` },
+      note,
+    );
+    const e = workloadEvent(workload, halted, src);
+    assert.equal(e?.reason, 'Halted');
+    assert.ok(
+      e?.note.startsWith(
+        'projects/p/secrets/db version 7: the previous value is being restored: ROTOR_ON_HALT is rollback, so the rotation function was asked to add the version before 7 again as a new version (it refuses, saying why, if a rotation retired that version); the rollout failed: api-0 app: CrashLoopBackOff (3 restarts); ',
+      ),
+      e?.note,
+    );
+    assert.ok(e?.note.endsWith(' ...'), 'the pods that do not fit are cut, not the rollback');
+    // Only a halted workload carries it.
+    assert.equal(withHaltNote(base, note), base);
   });
 
   it('the same fact has the same name (a redelivery repeats nothing); another wave, version or reason does not', () => {

@@ -69,28 +69,36 @@ describe('what a halted event does', () => {
       kind: 'hold',
       reason:
         "the rollout of Deployment canary/api failed; the secret's label rotor-on-halt is hold: fix it, then run rotor apply",
+      note: "not rolled back: the secret's label rotor-on-halt is hold",
     });
   });
-  it('rollback: asks to replace the halted version', () => {
+  it('rollback: asks to replace the halted version; the halted workloads say the previous value is being restored', () => {
     assert.deepEqual(onHalt(['Deployment canary/api'], rollback, { version: '7' }, false), {
       kind: 'request-rollback',
       replaces: 7,
       reason:
         'the rollout of Deployment canary/api failed; ROTOR_ON_HALT is rollback: asked the rotation function to restore the version before 7',
+      note: 'the previous value is being restored: ROTOR_ON_HALT is rollback, so the rotation function was asked to add the version before 7 again as a new version (it refuses, saying why, if a rotation retired that version)',
     });
   });
   it('never in a dry run, never without a version number, never a rollback of a rollback', () => {
-    assert.equal(onHalt(['D a/b'], rollback, { version: '7' }, true).kind, 'hold');
-    // An alias move: the bad value is current's new target.
+    assert.deepEqual(onHalt(['D a/b'], rollback, { version: '7' }, true), {
+      kind: 'hold',
+      reason: 'the rollout of D a/b failed; a dry run rolls nothing back',
+      note: 'not rolled back: a dry run rolls nothing back',
+    });
+    // An alias move: the bad value is current's new target, and current moves to the restored one.
     assert.deepEqual(onHalt(['D a/b'], rollback, { aliases: { current: '7', previous: '6' } }, false), {
       kind: 'request-rollback',
       replaces: 7,
       reason:
         'the rollout of D a/b failed; ROTOR_ON_HALT is rollback: asked the rotation function to restore the version before 7',
+      note: 'the previous value is being restored: ROTOR_ON_HALT is rollback, so the rotation function was asked to add the version before 7 (where current moved) again as a new version and move current to it (it refuses, saying why, if a rotation retired that version)',
     });
     assert.deepEqual(onHalt(['D a/b'], rollback, {}, false), {
       kind: 'hold',
       reason: 'the rollout of D a/b failed; the event names no version number to roll back',
+      note: 'not rolled back: the event names no version number to roll back',
     });
     assert.deepEqual(onHalt(['D a/b'], rollback, { version: 'latest' }, false).kind, 'hold');
     assert.deepEqual(
@@ -104,8 +112,17 @@ describe('what a halted event does', () => {
         kind: 'hold',
         reason:
           'the rollout of D a/b failed on version 8, itself a rollback to version 6: not rolled back again',
+        note: 'not rolled back: version 8 is itself a rollback to version 6, and a rollback is not rolled back again',
       },
     );
+  });
+  it('rollback without ROTOR_ROTATION_TOPIC: nothing can be asked, and the halted workloads say so', () => {
+    assert.deepEqual(onHalt(['D a/b'], rollback, { version: '7' }, false, false), {
+      kind: 'hold',
+      reason:
+        'the rollout of D a/b failed; ROTOR_ON_HALT is rollback: asked the rotation function to restore the version before 7, but ROTOR_ROTATION_TOPIC is not set: nothing was asked',
+      note: 'not rolled back: ROTOR_ON_HALT is rollback, but ROTOR_ROTATION_TOPIC is not set, so the rotation function was not asked',
+    });
   });
 });
 

@@ -6,7 +6,7 @@ import type { EventContext } from '../../functions/core/decision';
 import { loadConfig } from '../../functions/config';
 import { InputError, TransientError } from '../../functions/errors';
 import { memoryLogger } from '../../functions/log';
-import type { EventOutcome } from '../../functions/core/outcome';
+import type { EventOutcome, WorkloadOutcome } from '../../functions/core/outcome';
 import { outcomeWithoutWorkloads, summarize } from '../../functions/core/outcome';
 import type { RollbackContext, RollbackRequester } from '../../functions/pipeline/rollbackRequests';
 import { respondToHalt, rollbackContext } from '../../functions/pipeline/rollbackRequests';
@@ -17,6 +17,15 @@ const ctx: EventContext = {
   secret: { project: 'p', secret: 'db' },
   version: '7',
 };
+const workload = (name: string, result: 'halted' | 'restarted', reason: string): WorkloadOutcome => ({
+  cluster: 'c',
+  kind: 'Deployment',
+  namespace: name === 'api' ? 'canary' : 'shop',
+  name,
+  action: 'restart',
+  result,
+  reason,
+});
 const halted: EventOutcome = {
   ...outcomeWithoutWorkloads(
     { type: 'SECRET_VERSION_ADD', secret: 'projects/p/secrets/db', version: '7' },
@@ -24,6 +33,10 @@ const halted: EventOutcome = {
     false,
     5,
   ),
+  workloads: [
+    workload('api', 'halted', 'the rollout failed: api-1 app: CrashLoopBackOff (3 restarts)'),
+    workload('other', 'restarted', 'env PW only changes when the pod restarts'),
+  ],
   halted: [
     {
       cluster: 'c',
@@ -53,6 +66,17 @@ describe('a halted outcome under each policy', () => {
       request: 'm-1',
     });
     assert.match(summarize(o), /; ROLLED BACK: the rollout of Deployment canary\/api failed; /);
+    // The halted workload says it; the other one is as it was.
+    assert.deepEqual(
+      o.workloads.map((w) => [w.name, w.reason]),
+      [
+        [
+          'api',
+          'the previous value is being restored: ROTOR_ON_HALT is rollback, so the rotation function was asked to add the version before 7 again as a new version (it refuses, saying why, if a rotation retired that version); the rollout failed: api-1 app: CrashLoopBackOff (3 restarts)',
+        ],
+        ['other', 'env PW only changes when the pod restarts'],
+      ],
+    );
   });
 
   it('hold, or no rotation topic: held, nothing published', async () => {
@@ -60,8 +84,16 @@ describe('a halted outcome under each policy', () => {
     const held = await respondToHalt(halted, policy('hold'), requester, false, memoryLogger());
     assert.equal(held.onHalt?.response, 'held');
     assert.deepEqual(requester.sent, []);
+    assert.equal(
+      held.workloads[0]?.reason,
+      'not rolled back: ROTOR_ON_HALT is hold; the rollout failed: api-1 app: CrashLoopBackOff (3 restarts)',
+    );
     const unset = await respondToHalt(halted, policy('rollback'), undefined, false, memoryLogger());
     assert.match(unset.onHalt?.reason ?? '', /, but ROTOR_ROTATION_TOPIC is not set: nothing was asked$/);
+    assert.equal(
+      unset.workloads[0]?.reason,
+      'not rolled back: ROTOR_ON_HALT is rollback, but ROTOR_ROTATION_TOPIC is not set, so the rotation function was not asked; the rollout failed: api-1 app: CrashLoopBackOff (3 restarts)',
+    );
   });
 
   it('not halted: the outcome as it was', async () => {
