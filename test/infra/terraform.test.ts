@@ -172,37 +172,11 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
   });
 
   // The module's variables for settings functions/config.ts reads must refuse exactly what the
-  // functions would refuse at start, at plan time, with the module's own message. A root calling
-  // the module with a literal value: `terraform validate` checks the module's variable validations.
+  // functions would refuse at start, at plan time, with the module's own message. One root calls
+  // the module once per case with a literal value, and one `terraform validate` checks them all
+  // (a run loads the provider's schema: ~10 s each on a busy machine); a diagnostic belongs to the
+  // case whose argument line it points at.
   describe('settings the functions read: the module refuses what functions/config.ts refuses', () => {
-    const root = (): string => join(dataRoot, 'settings-root');
-    const callWith = (variable: string, value: string): void =>
-      writeFileSync(
-        join(root(), 'main.tf'),
-        [
-          'module "rotor" {',
-          `  source              = ${JSON.stringify(MODULE_DIR)}`,
-          '  project_id          = "my-proj-123"',
-          '  region              = "europe-west1"',
-          `  function_source_zip = ${JSON.stringify(join(MODULE_DIR, 'tests', 'fixtures', 'function.zip'))}`,
-          `  ${variable} = ${value}`,
-          '}',
-          '',
-        ].join('\n'),
-      );
-    const validateRoot = (): ValidateOutput => {
-      const r = terraform(root(), ['validate', '-json', '-no-color'], 'settings');
-      const parsed: unknown = JSON.parse(r.stdout);
-      assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}\n${r.stderr}`);
-      return parsed;
-    };
-
-    before(() => {
-      mkdirSync(root(), { recursive: true });
-      callWith('dry_run', 'true');
-      assertOk(terraform(root(), ['init', '-backend=false', '-input=false', '-no-color'], 'settings'), 'terraform init (settings root)');
-    });
-
     const messages = {
       csi_rotation_interval_seconds:
         "csi_rotation_interval_seconds must be a whole number of seconds, at least 1 (the CSI driver's rotation interval; GKE's default is 120).",
@@ -211,6 +185,7 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
       group_window_seconds: 'group_window_seconds must be a whole number of seconds, at least 1.',
       group_wait_seconds: 'group_wait_seconds must be a whole number of seconds, at least 0 (0 turns secret groups off).',
     } as const;
+    type Setting = keyof typeof messages;
     const envOf = {
       csi_rotation_interval_seconds: 'ROTOR_CSI_ROTATION_INTERVAL_SECONDS',
       kubelet_sync_seconds: 'ROTOR_KUBELET_SYNC_SECONDS',
@@ -225,7 +200,7 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
       group_wait_seconds: (a: ActingSettings) => a.groups.maxWaitMs,
     } as const;
 
-    const refused: ReadonlyArray<readonly [keyof typeof messages, string]> = [
+    const refused: ReadonlyArray<readonly [Setting, string]> = [
       ['csi_rotation_interval_seconds', '0'],
       ['csi_rotation_interval_seconds', '120.5'],
       ['kubelet_sync_seconds', '0'],
@@ -235,35 +210,64 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
       ['group_wait_seconds', '-1'],
       ['group_wait_seconds', '0.5'],
     ];
-    for (const [variable, value] of refused) {
-      it(`${variable} = ${value}: refused at plan time with its message, as the functions refuse ${envOf[variable]}="${value}"`, () => {
-        callWith(variable, value);
-        const out = validateRoot();
-        assert.equal(out.valid, false);
-        assert.equal(out.error_count, 1, formatDiagnostics(out.diagnostics));
-        const [d] = out.diagnostics;
-        assert.equal(d?.summary, 'Invalid value for variable');
-        assert.ok(d?.detail?.startsWith(messages[variable]), `the message of ${variable}:\n${formatDiagnostics(out.diagnostics)}`);
-        assert.throws(() => actingSettings({ [envOf[variable]]: value }), InputError);
-      });
-    }
-
     // The edges the functions accept; each reaches them as its value in milliseconds.
-    const accepted: ReadonlyArray<readonly [keyof typeof messages, string, number]> = [
+    const accepted: ReadonlyArray<readonly [Setting, string, number]> = [
       ['csi_rotation_interval_seconds', '1', 1_000],
       ['kubelet_sync_seconds', '1', 1_000],
       ['kubelet_sync_seconds', '600', 600_000],
       ['group_window_seconds', '1', 1_000],
       ['group_wait_seconds', '0', 0],
     ];
-    for (const [variable, value, ms] of accepted) {
+    const cases = [...refused, ...accepted].map(([variable, value]) => ({ variable, value }));
+    /** The line of main.tf holding case i's argument: each module block is 7 lines, the argument its 6th. */
+    const lineOf = (i: number): number => i * 7 + 6;
+    let out: ValidateOutput;
+    const diagnosticsOf = (i: number): readonly Diagnostic[] =>
+      out.diagnostics.filter((d) => d.range?.filename === 'main.tf' && d.range.start.line === lineOf(i));
+
+    before(() => {
+      const root = join(dataRoot, 'settings-root');
+      mkdirSync(root, { recursive: true });
+      const blocks = cases.map(({ variable, value }, i) =>
+        [
+          `module "case_${i}" {`,
+          `  source              = ${JSON.stringify(MODULE_DIR)}`,
+          '  project_id          = "my-proj-123"',
+          '  region              = "europe-west1"',
+          `  function_source_zip = ${JSON.stringify(join(MODULE_DIR, 'tests', 'fixtures', 'function.zip'))}`,
+          `  ${variable} = ${value}`,
+          '}',
+        ].join('\n'),
+      );
+      writeFileSync(join(root, 'main.tf'), `${blocks.join('\n')}\n`);
+      assertOk(terraform(root, ['init', '-backend=false', '-input=false', '-no-color'], 'settings'), 'terraform init (settings root)');
+      const r = terraform(root, ['validate', '-json', '-no-color'], 'settings');
+      const parsed: unknown = JSON.parse(r.stdout);
+      assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}\n${r.stderr}`);
+      out = parsed;
+    });
+
+    it('every diagnostic belongs to a refused case, one each', () => {
+      assert.equal(out.valid, false);
+      assert.equal(out.error_count, refused.length, formatDiagnostics(out.diagnostics));
+      assert.equal(out.warning_count, 0, formatDiagnostics(out.diagnostics));
+    });
+
+    refused.forEach(([variable, value], i) => {
+      it(`${variable} = ${value}: refused at plan time with its message, as the functions refuse ${envOf[variable]}="${value}"`, () => {
+        const diags = diagnosticsOf(i);
+        assert.equal(diags.length, 1, `case ${i}:\n${formatDiagnostics(out.diagnostics)}`);
+        assert.equal(diags[0].summary, 'Invalid value for variable');
+        assert.ok(diags[0].detail?.startsWith(messages[variable]), `the message of ${variable}:\n${formatDiagnostics(diags)}`);
+        assert.throws(() => actingSettings({ [envOf[variable]]: value }), InputError);
+      });
+    });
+
+    accepted.forEach(([variable, value, ms], j) => {
       it(`${variable} = ${value}: accepted, as the functions accept ${envOf[variable]}="${value}"`, () => {
-        callWith(variable, value);
-        const out = validateRoot();
-        assert.deepEqual(out.diagnostics, []);
-        assert.equal(out.valid, true);
+        assert.deepEqual(diagnosticsOf(refused.length + j), []);
         assert.equal(readBack[variable](actingSettings({ [envOf[variable]]: value })), ms);
       });
-    }
+    });
   });
 });
