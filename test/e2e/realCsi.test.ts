@@ -117,7 +117,8 @@ function appDeployment(
 
 /**
  * The delivery budget of this file's pipeline. The first delivery spends it waiting for the held
- * driver; the continuation must see, within it, the driver's rotation (a 10 s poll) and the
+ * driver; the continuation must see, within it, the driver's rotation (a 10 s poll, but one
+ * worker whose provider calls each retry UNAVAILABLE for a while: 2.5-32 s after the release) and the
  * worker's new pod become ready. That pod's volume failed to mount for as long as Secret Manager
  * was held back, and the kubelet retries a failed mount with a doubling backoff (0.5 s … 2 min): a
  * hold of 90 s puts its next retry at most 64 s after the release, inside a 90 s continuation

@@ -891,53 +891,8 @@ run "cluster_timing_and_groups_reach_both_reconciling_functions" {
   }
 }
 
-run "rejects_a_csi_rotation_interval_of_zero" {
-  command = plan
-  variables {
-    csi_rotation_interval_seconds = 0
-  }
-  expect_failures = [var.csi_rotation_interval_seconds]
-}
-
-run "rejects_a_fractional_csi_rotation_interval" {
-  command = plan
-  variables {
-    csi_rotation_interval_seconds = 120.5
-  }
-  expect_failures = [var.csi_rotation_interval_seconds]
-}
-
-run "rejects_a_kubelet_sync_of_zero" {
-  command = plan
-  variables {
-    kubelet_sync_seconds = 0
-  }
-  expect_failures = [var.kubelet_sync_seconds]
-}
-
-run "rejects_a_kubelet_sync_over_600" {
-  command = plan
-  variables {
-    kubelet_sync_seconds = 601
-  }
-  expect_failures = [var.kubelet_sync_seconds]
-}
-
-run "rejects_a_group_window_of_zero" {
-  command = plan
-  variables {
-    group_window_seconds = 0
-  }
-  expect_failures = [var.group_window_seconds]
-}
-
-run "rejects_a_negative_group_wait" {
-  command = plan
-  variables {
-    group_wait_seconds = -1
-  }
-  expect_failures = [var.group_wait_seconds]
-}
+# Out-of-range values of these four are refused at plan time: test/infra/terraform.test.ts checks
+# each refusal's message against what functions/config.ts refuses.
 
 # A reload wait longer than max_wait_seconds is a warning (budget.tf says why it is not refused):
 # the plan goes through, the check names the setting. CSI: 1800 s fits in 1800 s, 1801 s does not.
