@@ -95,7 +95,8 @@ function assertOk(r: Run, what: string): void {
   assert.equal(r.status, 0, `${what} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
 }
 
-function validate(dir: string, dataDirName: string): ValidateOutput {
+/** `terraform validate -json` in `dir`: its diagnostics, whatever they say. */
+function validateOutput(dir: string, dataDirName: string): ValidateOutput & { readonly status: number | null; readonly stderr: string } {
   const r = terraform(dir, ['validate', '-json', '-no-color'], dataDirName);
   let parsed: unknown;
   try {
@@ -103,15 +104,21 @@ function validate(dir: string, dataDirName: string): ValidateOutput {
   } catch {
     assert.fail(`terraform validate printed no JSON (exit ${r.status})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
   }
-  assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}`);
+  assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}\n${r.stderr}`);
+  return { ...parsed, status: r.status, stderr: r.stderr };
+}
+
+/** `terraform validate` in `dir`, which must find nothing. */
+function validate(dir: string, dataDirName: string): ValidateOutput {
+  const out = validateOutput(dir, dataDirName);
   assert.equal(
-    parsed.error_count + parsed.warning_count,
+    out.error_count + out.warning_count,
     0,
-    `terraform validate in ${dir}: ${parsed.error_count} errors, ${parsed.warning_count} warnings\n${formatDiagnostics(parsed.diagnostics)}`,
+    `terraform validate in ${dir}: ${out.error_count} errors, ${out.warning_count} warnings\n${formatDiagnostics(out.diagnostics)}`,
   );
-  assert.equal(parsed.valid, true);
-  assert.equal(r.status, 0, `terraform validate exited ${r.status}\n${r.stderr}`);
-  return parsed;
+  assert.equal(out.valid, true);
+  assert.equal(out.status, 0, `terraform validate exited ${out.status}\n${out.stderr}`);
+  return out;
 }
 
 describe('terraform (against the locally built hashicorp/google provider)', () => {
@@ -241,10 +248,7 @@ describe('terraform (against the locally built hashicorp/google provider)', () =
       );
       writeFileSync(join(root, 'main.tf'), `${blocks.join('\n')}\n`);
       assertOk(terraform(root, ['init', '-backend=false', '-input=false', '-no-color'], 'settings'), 'terraform init (settings root)');
-      const r = terraform(root, ['validate', '-json', '-no-color'], 'settings');
-      const parsed: unknown = JSON.parse(r.stdout);
-      assert.ok(isValidateOutput(parsed), `unexpected terraform validate output: ${r.stdout}\n${r.stderr}`);
-      out = parsed;
+      out = validateOutput(root, 'settings');
     });
 
     it('every diagnostic belongs to a refused case, one each', () => {
