@@ -33,15 +33,25 @@ export function deployedDelivery(
   return {
     retryBackoffSeconds: Number(backoff),
     timeoutSeconds,
-    budgetSeconds: Math.max(0, timeoutSeconds - Math.max(30, Math.ceil(timeoutSeconds / 5))),
-    ackDeadlineSeconds: Math.min(600, timeoutSeconds + 30),
+    budgetSeconds: budgetOf(timeoutSeconds),
+    ackDeadlineSeconds: ackDeadlineOf(timeoutSeconds),
   };
+}
+
+/** budget.tf: the delivery budget of a function with this timeout. */
+function budgetOf(timeoutSeconds: number): number {
+  return Math.max(0, timeoutSeconds - Math.max(30, Math.ceil(timeoutSeconds / 5)));
+}
+
+/** delivery.tf: the push subscription's ack deadline for a function with this timeout. */
+function ackDeadlineOf(timeoutSeconds: number): number {
+  return Math.min(600, timeoutSeconds + 30);
 }
 
 /** The function timeout Terraform needs for `budgetSeconds` of delivery budget (budget.tf, inverted). */
 export function timeoutForBudget(budgetSeconds: number): number {
   for (let timeout = budgetSeconds; timeout <= 3600; timeout++)
-    if (timeout - Math.max(30, Math.ceil(timeout / 5)) >= budgetSeconds) return timeout;
+    if (budgetOf(timeout) >= budgetSeconds) return timeout;
   throw new Error(`no function timeout up to 3600 s gives a ${budgetSeconds} s delivery budget`);
 }
 
@@ -52,5 +62,5 @@ export function timeoutForBudget(budgetSeconds: number): number {
  * once, as production never has.
  */
 export function ackDeadlineForBudget(budgetSeconds: number): number {
-  return Math.min(600, timeoutForBudget(budgetSeconds) + 30);
+  return ackDeadlineOf(timeoutForBudget(budgetSeconds));
 }
